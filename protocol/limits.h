@@ -1,0 +1,51 @@
+// Every limit the wire codec enforces, in one place. The server may lower
+// (never raise past these) the configurable ones through its config.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace imap::limits {
+
+// Longest command line (bytes between two line ends, CRLF excluded). A line
+// longer than this is discarded up to its end and answered with BAD; its
+// literal announcement, if any, is still honoured so the framer stays in step.
+// Dovecot uses 64 KiB (imap_max_line_length); a SEARCH or a UID set from a
+// client like mbsync fits well inside.
+inline constexpr std::size_t kMaxLineLength = 64 * 1024;
+
+// Largest literal any command may carry. APPEND is the only command that has
+// a reason to send large literals; the server answers with [TOOBIG] / LIMIT
+// before a synchronising literal is sent (RFC 7889 APPENDLIMIT).
+inline constexpr std::uint64_t kMaxLiteralSize = 64ull * 1024 * 1024;
+
+// Non-synchronising literals larger than this are refused (RFC 7888 section 5,
+// LITERAL-: 4096 octets). We advertise LITERAL+, which has no such bound,
+// but a refused {n+} must still be drained; past this size we close the
+// connection rather than read gigabytes a client announced.
+inline constexpr std::uint64_t kMaxDrainableLiteral = kMaxLiteralSize * 2;
+
+// Total bytes of one command: all its lines and literals. Bounds the memory a
+// single pipelined command can hold before it is executed.
+inline constexpr std::uint64_t kMaxCommandSize = kMaxLiteralSize + 1024 * 1024;
+
+// Literals in one command (MULTIAPPEND sends one per message).
+inline constexpr std::size_t kMaxLiteralsPerCommand = 1000;
+
+// Nesting in one command: parenthesised lists and, in SEARCH, every NOT, OR
+// and group (each recurses in the parser). Clients build long right-nested
+// OR chains ("OR HEADER Message-ID a OR HEADER Message-ID b ..."), so this is
+// generous; it only has to keep the stack bounded.
+inline constexpr std::size_t kMaxNestingDepth = 1000;
+
+// Arguments in one command (search keys, fetch items, flags, header names,
+// ID field/value pairs each count as one).
+inline constexpr std::size_t kMaxArguments = 10000;
+
+// Longest tag. RFC 3501 sets no limit; clients use a few characters.
+inline constexpr std::size_t kMaxTagLength = 64;
+
+// Ranges in one sequence set before it is refused as abusive.
+inline constexpr std::size_t kMaxSequenceRanges = 100000;
+
+}  // namespace imap::limits

@@ -1,0 +1,31 @@
+// Mailbox names on the wire (RFC 3501 5.1 and 5.1.3).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace imap {
+
+// RFC 3501 5.1: "INBOX" in any case is the INBOX. Returns "INBOX" for any
+// case variant of it, and also normalises a leading "inbox/" (any case) of a
+// child name when `delimiter` is given, because clients send "inbox/sub" and
+// mean the INBOX's child. Other names are returned unchanged.
+std::string normalize_inbox(std::string_view name, char delimiter = '\0');
+
+// True if `name` is INBOX in any case.
+bool is_inbox(std::string_view name);
+
+// Modified UTF-7 (RFC 3501 5.1.3) to UTF-8. Returns nullopt for anything the
+// RFC does not allow: a '&' shift not closed by '-', base64 characters outside
+// [A-Za-z0-9+,], non-zero padding bits, an encoded sequence that holds only
+// printable US-ASCII (which must be sent directly), two encoded sequences
+// written back to back ("&AGE-&AGE-"), 8-bit bytes, unpaired UTF-16
+// surrogates.
+std::optional<std::string> mutf7_decode(std::string_view encoded);
+
+// UTF-8 to modified UTF-7. Returns nullopt if `utf8` is not valid UTF-8
+// (overlong forms, surrogates and code points past U+10FFFF are invalid).
+std::optional<std::string> mutf7_encode(std::string_view utf8);
+
+}  // namespace imap

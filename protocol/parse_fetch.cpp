@@ -1,0 +1,159 @@
+// fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
+//         fetch-att / "(" fetch-att *(SP fetch-att) ")")      (RFC 3501 9)
+#include <string>
+
+#include "protocol/parser_internal.h"
+
+namespace imap::detail {
+namespace {
+
+FetchItem simple(FetchItem::Kind kind) {
+    FetchItem item;
+    item.kind = kind;
+    return item;
+}
+
+// RFC 3501 6.4.5: the macros, expanded.
+std::vector<FetchItem> expand_macro(std::string_view name) {
+    using K = FetchItem::Kind;
+    std::vector<FetchItem> items{simple(K::Flags), simple(K::InternalDate), simple(K::Rfc822Size)};
+    if (name == "ALL" || name == "FULL") items.push_back(simple(K::Envelope));
+    if (name == "FULL") items.push_back(simple(K::Body));
+    return items;
+}
+
+bool is_att_name_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '.';
+}
+
+std::string read_att_name(Reader& in) {
+    in.count_argument();
+    std::string name(in.take_while(is_att_name_char, "fetch attribute"));
+    for (char& c : name)
+        c = ascii_upper(c);
+    return name;
+}
+
+// header-list = "(" header-fld-name *(SP header-fld-name) ")"
+std::vector<std::string> read_header_list(Reader& in) {
+    in.expect('(', "'(' starting the header field list");
+    std::vector<std::string> fields;
+    for (;;) {
+        fields.push_back(in.astring());  // header-fld-name = astring
+        if (in.accept(')')) return fields;
+        in.space();
+    }
+}
+
+// section-msgtext = "HEADER" / "HEADER.FIELDS" [".NOT"] SP header-list / "TEXT"
+// section-text    = section-msgtext / "MIME"
+void read_section_text(Reader& in, SectionSpec& section, bool mime_allowed) {
+    std::string name(in.take_while(
+        [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '.'; },
+        "section text"));
+    for (char& c : name)
+        c = ascii_upper(c);
+    using T = SectionSpec::Text;
+    if (name == "HEADER") {
+        section.text = T::Header;
+    } else if (name == "TEXT") {
+        section.text = T::Text;
+    } else if (name == "MIME" && mime_allowed) {
+        section.text = T::Mime;
+    } else if (name == "HEADER.FIELDS" || name == "HEADER.FIELDS.NOT") {
+        section.text = name == "HEADER.FIELDS" ? T::HeaderFields : T::HeaderFieldsNot;
+        in.space();
+        section.fields = read_header_list(in);
+    } else if (name == "MIME") {
+        parse_fail("MIME is only valid after a part number (RFC 3501 6.4.5)");
+    } else {
+        parse_fail("Unknown section " + name.substr(0, 40));
+    }
+}
+
+// section = "[" [section-spec] "]"
+// section-spec = section-msgtext / (section-part ["." section-text])
+// section-part = nz-number *("." nz-number)
+SectionSpec read_section(Reader& in) {
+    in.expect('[', "'['");
+    SectionSpec section;
+    if (in.accept(']')) return section;
+    if (is_digit(in.peek())) {
+        for (;;) {
+            section.part.push_back(in.nz_number());
+            if (!in.accept('.')) break;
+            if (!is_digit(in.peek())) {
+                read_section_text(in, section, /*mime_allowed=*/true);
+                break;
+            }
+        }
+    } else {
+        read_section_text(in, section, /*mime_allowed=*/false);
+    }
+    in.expect(']', "']' closing the section");
+    return section;
+}
+
+FetchItem read_fetch_att(Reader& in) {
+    using K = FetchItem::Kind;
+    std::string name = read_att_name(in);
+    if (name == "ENVELOPE") return simple(K::Envelope);
+    if (name == "FLAGS") return simple(K::Flags);
+    if (name == "INTERNALDATE") return simple(K::InternalDate);
+    if (name == "RFC822") return simple(K::Rfc822);
+    if (name == "RFC822.HEADER") return simple(K::Rfc822Header);
+    if (name == "RFC822.SIZE") return simple(K::Rfc822Size);
+    if (name == "RFC822.TEXT") return simple(K::Rfc822Text);
+    if (name == "BODYSTRUCTURE") return simple(K::BodyStructure);
+    if (name == "UID") return simple(K::Uid);
+    if (name == "BODY" && in.peek() != '[') return simple(K::Body);
+    if (name == "BODY" || name == "BODY.PEEK") {
+        FetchItem item = simple(K::BodySection);
+        item.peek = name == "BODY.PEEK";
+        item.section = read_section(in);
+        // "<" number "." nz-number ">"
+        if (in.accept('<')) {
+            Partial partial;
+            partial.offset = in.number();
+            in.expect('.', "'.' in the partial range");
+            partial.length = in.nz_number();
+            in.expect('>', "'>' closing the partial range");
+            item.partial = partial;
+        }
+        return item;
+    }
+    if (name == "ALL" || name == "FAST" || name == "FULL") {
+        parse_fail(name + " is a macro and cannot be inside a list (RFC 3501 6.4.5)");
+    }
+    parse_fail("Unknown fetch attribute " + name.substr(0, 40));
+}
+
+}  // namespace
+
+FetchCommand parse_fetch(Reader& in, bool uid) {
+    FetchCommand command;
+    command.uid = uid;
+    in.space();
+    command.set = read_sequence_set(in);
+    in.space();
+    if (in.accept('(')) {
+        in.enter_group();
+        for (;;) {
+            command.items.push_back(read_fetch_att(in));
+            if (in.accept(')')) break;
+            in.space();
+        }
+        in.leave_group();
+        return command;
+    }
+    for (std::string_view macro : {"ALL", "FAST", "FULL"}) {
+        if (in.accept_keyword(macro)) {
+            command.items = expand_macro(macro);
+            return command;
+        }
+    }
+    command.items.push_back(read_fetch_att(in));
+    return command;
+}
+
+}  // namespace imap::detail

@@ -1,0 +1,176 @@
+// search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key)  (RFC 3501 9)
+#include <algorithm>
+#include <array>
+#include <span>
+
+#include "protocol/parser_internal.h"
+
+namespace imap::detail {
+namespace {
+
+using Kind = SearchKey::Kind;
+
+// What follows a search key's name.
+enum class Argument { None, Text, HeaderPair, Keyword, DateArg, Number, Key, TwoKeys, UidSet };
+
+struct KeyEntry {
+    std::string_view name;
+    Kind kind;
+    Argument argument;
+};
+
+// RFC 3501 6.4.4, sorted by name for binary search.
+constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
+    {"ALL", Kind::All, Argument::None},
+    {"ANSWERED", Kind::Answered, Argument::None},
+    {"BCC", Kind::Bcc, Argument::Text},
+    {"BEFORE", Kind::Before, Argument::DateArg},
+    {"BODY", Kind::Body, Argument::Text},
+    {"CC", Kind::Cc, Argument::Text},
+    {"DELETED", Kind::Deleted, Argument::None},
+    {"DRAFT", Kind::Draft, Argument::None},
+    {"FLAGGED", Kind::Flagged, Argument::None},
+    {"FROM", Kind::From, Argument::Text},
+    {"HEADER", Kind::Header, Argument::HeaderPair},
+    {"KEYWORD", Kind::Keyword, Argument::Keyword},
+    {"LARGER", Kind::Larger, Argument::Number},
+    {"NEW", Kind::New, Argument::None},
+    {"NOT", Kind::Not, Argument::Key},
+    {"OLD", Kind::Old, Argument::None},
+    {"ON", Kind::On, Argument::DateArg},
+    {"OR", Kind::Or, Argument::TwoKeys},
+    {"RECENT", Kind::Recent, Argument::None},
+    {"SEEN", Kind::Seen, Argument::None},
+    {"SENTBEFORE", Kind::SentBefore, Argument::DateArg},
+    {"SENTON", Kind::SentOn, Argument::DateArg},
+    {"SENTSINCE", Kind::SentSince, Argument::DateArg},
+    {"SINCE", Kind::Since, Argument::DateArg},
+    {"SMALLER", Kind::Smaller, Argument::Number},
+    {"SUBJECT", Kind::Subject, Argument::Text},
+    {"TEXT", Kind::Text, Argument::Text},
+    {"TO", Kind::To, Argument::Text},
+    {"UID", Kind::Uid, Argument::UidSet},
+    {"UNANSWERED", Kind::Unanswered, Argument::None},
+    {"UNDELETED", Kind::Undeleted, Argument::None},
+    {"UNDRAFT", Kind::Undraft, Argument::None},
+    {"UNFLAGGED", Kind::Unflagged, Argument::None},
+    {"UNKEYWORD", Kind::Unkeyword, Argument::Keyword},
+    {"UNSEEN", Kind::Unseen, Argument::None},
+});
+
+static_assert(std::is_sorted(kSearchKeys.begin(), kSearchKeys.end(),
+                             [](const KeyEntry& a, const KeyEntry& b) { return a.name < b.name; }),
+              "kSearchKeys is binary-searched: keep it sorted");
+
+const KeyEntry* find_key(std::string_view name) {
+    auto it = std::lower_bound(kSearchKeys.begin(), kSearchKeys.end(), name,
+                               [](const KeyEntry& e, std::string_view n) { return e.name < n; });
+    return (it != kSearchKeys.end() && it->name == name) ? &*it : nullptr;
+}
+
+// Depth is counted for NOT, OR and groups alike: each recurses, and an
+// unbounded chain would exhaust the stack.
+class DepthGuard {
+  public:
+    explicit DepthGuard(Reader& in) : in_(in) { in_.enter_group(); }
+    ~DepthGuard() { in_.leave_group(); }
+    DepthGuard(const DepthGuard&) = delete;
+    DepthGuard& operator=(const DepthGuard&) = delete;
+
+  private:
+    Reader& in_;
+};
+
+SearchKey read_key(Reader& in);
+
+SearchKey read_group(Reader& in) {
+    // "(" search-key *(SP search-key) ")"
+    in.expect('(', "'('");
+    SearchKey group;
+    group.kind = Kind::And;
+    for (;;) {
+        group.children.push_back(read_key(in));
+        if (in.accept(')')) return group;
+        in.space();
+    }
+}
+
+SearchKey read_key(Reader& in) {
+    DepthGuard depth(in);
+    if (in.peek() == '(') return read_group(in);
+    if (is_digit(in.peek()) || in.peek() == '*') {
+        SearchKey key;
+        key.kind = Kind::SequenceSet;
+        key.set = read_sequence_set(in);
+        return key;
+    }
+    std::string name = in.keyword();
+    const KeyEntry* entry = find_key(name);
+    if (entry == nullptr) parse_fail("Unknown search key " + name.substr(0, 40));
+    SearchKey key;
+    key.kind = entry->kind;
+    switch (entry->argument) {
+        case Argument::None:
+            break;
+        case Argument::Text:
+            in.space();
+            key.text = in.astring();
+            break;
+        case Argument::HeaderPair:
+            // "HEADER" SP header-fld-name SP astring
+            in.space();
+            key.text = in.astring();
+            in.space();
+            key.text2 = in.astring();
+            break;
+        case Argument::Keyword:
+            // flag-keyword = atom
+            in.space();
+            key.text = in.atom();
+            break;
+        case Argument::DateArg:
+            in.space();
+            key.date = read_date(in);
+            break;
+        case Argument::Number:
+            in.space();
+            key.number = in.number();
+            break;
+        case Argument::Key:
+            in.space();
+            key.children.push_back(read_key(in));
+            break;
+        case Argument::TwoKeys:
+            in.space();
+            key.children.push_back(read_key(in));
+            in.space();
+            key.children.push_back(read_key(in));
+            break;
+        case Argument::UidSet:
+            in.space();
+            key.set = read_sequence_set(in);
+            break;
+    }
+    return key;
+}
+
+}  // namespace
+
+SearchCommand parse_search(Reader& in, bool uid) {
+    SearchCommand command;
+    command.uid = uid;
+    command.key.kind = Kind::And;
+    in.space();
+    if (in.accept_keyword("CHARSET")) {
+        in.space();
+        command.charset = in.astring();
+        in.space();
+    }
+    for (;;) {
+        command.key.children.push_back(read_key(in));
+        if (in.at_end()) return command;
+        in.space();
+    }
+}
+
+}  // namespace imap::detail

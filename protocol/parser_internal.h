@@ -1,0 +1,32 @@
+// Grammar pieces shared by the parser's translation units.
+#pragma once
+
+#include <vector>
+
+#include "protocol/command.h"
+#include "protocol/reader.h"
+
+namespace imap::detail {
+
+// After "FETCH" SP: sequence-set SP (macro / fetch-att / list).
+FetchCommand parse_fetch(Reader& in, bool uid);
+
+// After "SEARCH": [SP "CHARSET" SP astring] 1*(SP search-key).
+SearchCommand parse_search(Reader& in, bool uid);
+
+// sequence-set (RFC 3501 9), as a token.
+SequenceSet read_sequence_set(Reader& in);
+
+// date = date-text / DQUOTE date-text DQUOTE
+Date read_date(Reader& in);
+
+// flag = "\Answered" / ... / flag-keyword / flag-extension
+Flag read_flag(Reader& in);
+
+// flag-list = "(" [flag *(SP flag)] ")"
+std::vector<Flag> read_flag_list(Reader& in);
+
+// mailbox = "INBOX" / astring, INBOX normalised.
+std::string read_mailbox(Reader& in);
+
+}  // namespace imap::detail

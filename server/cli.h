@@ -1,0 +1,23 @@
+// The imapd command line: `imapd SUBCOMMAND [ARGS]`. The subcommand names and
+// flags are a contract used by tests, docs and packaging (docs/cli.md).
+#pragma once
+
+#include <ostream>
+#include <span>
+#include <string_view>
+
+namespace imap::server {
+
+// Exit codes from sysexits.h, so an MTA calling `imapd deliver` can tell a
+// temporary failure (retry) from a permanent one (bounce).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 64;        // EX_USAGE
+inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
+inline constexpr int kExitSoftware = 70;     // EX_SOFTWARE
+inline constexpr int kExitTempFail = 75;     // EX_TEMPFAIL
+
+// Runs the CLI on `args` (without the program name). Output goes to `out`,
+// diagnostics to `err`; returns the process exit code.
+int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+
+}  // namespace imap::server

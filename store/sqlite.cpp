@@ -1,0 +1,233 @@
+#include "store/sqlite.h"
+
+#include <sqlite3.h>
+
+namespace imap::store {
+namespace {
+
+[[noreturn]] void throw_error(sqlite3* db, int code, std::string_view what) {
+    std::string message(what);
+    message += ": ";
+    message += db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    throw SqliteError(code, message);
+}
+
+void check(sqlite3* db, int code, std::string_view what) {
+    if (code != SQLITE_OK) throw_error(db, code, what);
+}
+
+}  // namespace
+
+SqliteError::SqliteError(int code, const std::string& message)
+    : std::runtime_error(message), code_(code) {}
+
+Database::Database(const OpenOptions& options) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    if (options.create) flags |= SQLITE_OPEN_CREATE;
+    int code = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
+    if (code != SQLITE_OK) {
+        std::string message = "open " + options.path;
+        sqlite3_close_v2(db_);  // a handle is returned even on failure
+        db_ = nullptr;
+        throw_error(nullptr, code, message);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    check(db_, sqlite3_busy_timeout(db_, options.busy_timeout_ms), "busy_timeout");
+    // WAL: readers never block the writer; an in-memory database stays in
+    // its "memory" journal mode, which is fine for tests.
+    exec("PRAGMA journal_mode=WAL");
+    exec(options.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+}
+
+Database::~Database() {
+    statements_.clear();  // finalize before close
+    sqlite3_close_v2(db_);
+}
+
+void Database::exec(std::string_view sql) {
+    std::string text(sql);
+    char* error = nullptr;
+    int code = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+    if (code != SQLITE_OK) {
+        std::string message = error ? error : sqlite3_errstr(code);
+        sqlite3_free(error);
+        throw SqliteError(code, "exec: " + message);
+    }
+}
+
+Query Database::prepare(std::string_view sql) {
+    auto it = statements_.find(std::string(sql));
+    if (it == statements_.end()) {
+        it = statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, sql)).first;
+    }
+    return Query(*it->second);
+}
+
+std::int64_t Database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(db_);
+}
+
+int Database::changes() const {
+    return sqlite3_changes(db_);
+}
+
+int Database::user_version() {
+    Query statement = prepare("PRAGMA user_version");
+    statement.step();
+    return static_cast<int>(statement.column_int(0));
+}
+
+void Database::migrate(std::span<const std::function<void(Database&)>> migrations) {
+    const int target = static_cast<int>(migrations.size());
+    int version = user_version();
+    if (version > target) {
+        throw SqliteError(SQLITE_ERROR, "database schema version " + std::to_string(version) +
+                                            " is newer than this imapd supports (" +
+                                            std::to_string(target) + ")");
+    }
+    for (; version < target; ++version) {
+        Transaction transaction(*this);
+        migrations[static_cast<std::size_t>(version)](*this);
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        exec("PRAGMA user_version=" + std::to_string(version + 1));
+        transaction.commit();
+    }
+}
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+    check(db_,
+          sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                             SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr),
+          "prepare " + std::string(sql.substr(0, 60)));
+}
+
+Statement::~Statement() {
+    sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    check(db_, sqlite3_bind_int64(stmt_, index, value), "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    check(
+        db_,
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+        "bind");
+    return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::span<const std::byte> blob) {
+    check(db_, sqlite3_bind_blob64(stmt_, index, blob.data(), blob.size(), SQLITE_TRANSIENT),
+          "bind");
+    return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    return bind_blob(index, std::as_bytes(std::span(bytes.data(), bytes.size())));
+}
+
+Statement& Statement::bind_null(int index) {
+    check(db_, sqlite3_bind_null(stmt_, index), "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    int code = sqlite3_step(stmt_);
+    if (code == SQLITE_ROW) return true;
+    if (code == SQLITE_DONE) return false;
+    throw_error(db_, code, "step");
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+void Statement::reset() {
+    // sqlite3_reset repeats the last step's error; that error was already
+    // reported by step(), so it is not thrown again here.
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+}
+
+std::int64_t Statement::column_int(int index) const {
+    return sqlite3_column_int64(stmt_, index);
+}
+
+std::string Statement::column_text(int index) const {
+    const auto* text = sqlite3_column_text(stmt_, index);
+    int size = sqlite3_column_bytes(stmt_, index);
+    return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size))
+                : std::string();
+}
+
+bool Statement::column_is_null(int index) const {
+    return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+int Statement::column_bytes(int index) const {
+    return sqlite3_column_bytes(stmt_, index);
+}
+
+Query::~Query() {
+    if (statement_) statement_->reset();
+}
+
+Query& Query::bind(int index, std::int64_t value) {
+    statement_->bind(index, value);
+    return *this;
+}
+
+Query& Query::bind(int index, std::string_view text) {
+    statement_->bind(index, text);
+    return *this;
+}
+
+Query& Query::bind_blob(int index, std::string_view bytes) {
+    statement_->bind_blob(index, bytes);
+    return *this;
+}
+
+Query& Query::bind_null(int index) {
+    statement_->bind_null(index);
+    return *this;
+}
+
+bool Query::step() {
+    return statement_->step();
+}
+void Query::run() {
+    statement_->run();
+}
+std::int64_t Query::column_int(int index) const {
+    return statement_->column_int(index);
+}
+std::string Query::column_text(int index) const {
+    return statement_->column_text(index);
+}
+bool Query::column_is_null(int index) const {
+    return statement_->column_is_null(index);
+}
+int Query::column_bytes(int index) const {
+    return statement_->column_bytes(index);
+}
+
+Transaction::Transaction(Database& db) : db_(db) {
+    db_.exec("BEGIN IMMEDIATE");
+}
+
+Transaction::~Transaction() {
+    if (done_) return;
+    // Never throws: a failed rollback leaves SQLite to roll back on close.
+    sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Transaction::commit() {
+    db_.exec("COMMIT");
+    done_ = true;
+}
+
+}  // namespace imap::store

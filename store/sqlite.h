@@ -1,0 +1,156 @@
+// A thin RAII layer over SQLite: a connection, statements prepared once and
+// reused, a BEGIN IMMEDIATE transaction guard and PRAGMA user_version
+// migrations. Everything the store does goes through it, so the rules of
+// docs/architecture.md (WAL, foreign keys, busy_timeout, one immediate
+// transaction per multi-row change) live in one place.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace imap::store {
+
+// Thrown for every SQLite failure; carries the SQLite result code so callers
+// can tell "busy" or "full" from corruption.
+class SqliteError : public std::runtime_error {
+  public:
+    SqliteError(int code, const std::string& message);
+    int code() const { return code_; }
+
+  private:
+    int code_;
+};
+
+struct OpenOptions {
+    // The path, or ":memory:" for a private in-memory database (test mode).
+    std::string path = ":memory:";
+    bool create = true;
+    // synchronous=FULL for mail data: a transaction that returned is on disk
+    // (WAL fsync'd at commit). NORMAL is enough for caches and indexes.
+    bool full_sync = true;
+    int busy_timeout_ms = 5000;
+};
+
+class Statement;
+class Query;
+
+class Database {
+  public:
+    explicit Database(const OpenOptions& options);
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    // Runs SQL text with no results (may hold several statements).
+    void exec(std::string_view sql);
+
+    // A statement prepared on first use and cached for the connection's
+    // lifetime. The returned Query resets it (and clears its bindings) when
+    // it goes out of scope, so an unfinished SELECT never holds a read
+    // transaction open or blocks a COMMIT. One Query per SQL text at a time.
+    Query prepare(std::string_view sql);
+
+    std::int64_t last_insert_rowid() const;
+    int changes() const;  // rows changed by the last statement
+
+    // PRAGMA user_version, the schema version.
+    int user_version();
+
+    // Brings the schema up to migrations.size(): migration i (0-based) takes
+    // version i to i+1. Each runs in its own BEGIN IMMEDIATE transaction that
+    // also sets user_version, so a crash leaves a whole version or none.
+    // A database newer than the code is refused.
+    void migrate(std::span<const std::function<void(Database&)>> migrations);
+
+    sqlite3* handle() const { return db_; }
+
+  private:
+    sqlite3* db_ = nullptr;
+    std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+};
+
+// A prepared statement. Bind with 1-based indexes, step() through rows.
+class Statement {
+  public:
+    Statement(sqlite3* db, std::string_view sql);
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, std::string_view text);
+    Statement& bind_blob(int index, std::span<const std::byte> blob);
+    Statement& bind_blob(int index, std::string_view bytes);
+    Statement& bind_null(int index);
+
+    // Advances to the next row; false when done.
+    bool step();
+    // Steps to completion, expecting no rows.
+    void run();
+    void reset();
+
+    std::int64_t column_int(int index) const;
+    std::string column_text(int index) const;
+    bool column_is_null(int index) const;
+    int column_bytes(int index) const;
+
+  private:
+    sqlite3* db_;
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A use of a cached Statement; see Database::prepare.
+class Query {
+  public:
+    explicit Query(Statement& statement) : statement_(&statement) {}
+    ~Query();
+    Query(Query&& other) noexcept : statement_(std::exchange(other.statement_, nullptr)) {}
+    Query& operator=(Query&&) = delete;
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+
+    Query& bind(int index, std::int64_t value);
+    Query& bind(int index, std::string_view text);
+    Query& bind_blob(int index, std::string_view bytes);
+    Query& bind_null(int index);
+    bool step();
+    void run();
+    std::int64_t column_int(int index) const;
+    std::string column_text(int index) const;
+    bool column_is_null(int index) const;
+    int column_bytes(int index) const;
+
+  private:
+    Statement* statement_;
+};
+
+// BEGIN IMMEDIATE ... COMMIT. The destructor rolls back a transaction that
+// was not committed and never throws (STYLE.md: SQLite idioms). Immediate,
+// not deferred, so two writers wait on busy_timeout at BEGIN instead of
+// failing with SQLITE_BUSY halfway through.
+class Transaction {
+  public:
+    explicit Transaction(Database& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    void commit();
+
+  private:
+    Database& db_;
+    bool done_ = false;
+};
+
+}  // namespace imap::store

@@ -1,0 +1,126 @@
+// Test support: run wire bytes through a Framer in different splits and
+// collect what comes out, so every framer/parser test can check that the
+// result does not depend on how the bytes arrived (whole, at every two-way
+// split, byte by byte).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/framer.h"
+#include "protocol/parser.h"
+
+namespace imap::test {
+
+// One observable outcome of feeding bytes, in order.
+struct FramedEvent {
+    enum class Kind { Frame, LiteralRequest, RawLine, Error, FatalError };
+    Kind kind = Kind::Frame;
+    Frame frame;               // Kind::Frame
+    std::string tag;           // LiteralRequest, Error, FatalError (empty if none)
+    std::uint64_t size = 0;    // LiteralRequest
+    FramingErrorKind error{};  // Error, FatalError
+    std::string raw;           // RawLine
+    bool operator==(const FramedEvent&) const = default;
+};
+
+enum class LiteralPolicy { AcceptAll, RejectAll };
+
+// Feeds `wire` cut at the given ascending offsets, draining events after each
+// piece. Synchronising literals are accepted or rejected by `policy`.
+inline std::vector<FramedEvent> frame_pieces(std::string_view wire,
+                                             const std::vector<std::size_t>& cuts,
+                                             LiteralPolicy policy = LiteralPolicy::AcceptAll,
+                                             FramerLimits limits = {}) {
+    Framer framer(limits);
+    std::vector<FramedEvent> events;
+    auto drain = [&] {
+        for (;;) {
+            FramerEvent event = framer.next();
+            if (std::holds_alternative<NeedMoreData>(event)) return;
+            FramedEvent out;
+            if (auto* ready = std::get_if<FrameReady>(&event)) {
+                out.kind = FramedEvent::Kind::Frame;
+                out.frame = std::move(ready->frame);
+            } else if (auto* request = std::get_if<LiteralRequest>(&event)) {
+                out.kind = FramedEvent::Kind::LiteralRequest;
+                out.tag = request->tag;
+                out.size = request->size;
+                if (policy == LiteralPolicy::AcceptAll) {
+                    framer.accept_literal();
+                } else {
+                    framer.reject_literal();
+                }
+            } else if (auto* raw = std::get_if<RawLine>(&event)) {
+                out.kind = FramedEvent::Kind::RawLine;
+                out.raw = raw->line;
+            } else if (auto* error = std::get_if<FramingError>(&event)) {
+                out.kind = error->fatal ? FramedEvent::Kind::FatalError : FramedEvent::Kind::Error;
+                out.tag = error->tag.value_or("");
+                out.error = error->kind;
+            }
+            events.push_back(std::move(out));
+        }
+    };
+    std::size_t from = 0;
+    for (std::size_t cut : cuts) {
+        framer.feed(wire.substr(from, cut - from));
+        drain();
+        from = cut;
+    }
+    framer.feed(wire.substr(from));
+    drain();
+    return events;
+}
+
+struct SplitCheck {
+    std::vector<FramedEvent> events;  // fed whole
+    bool consistent = true;           // every split gave the same events
+    std::string difference;           // which split differed
+};
+
+// Feeds `wire` whole, at every two-way split and byte by byte, and reports
+// whether all agree. Use: auto r = frame_every_way(w); REQUIRE(r.consistent);
+inline SplitCheck frame_every_way(std::string_view wire,
+                                  LiteralPolicy policy = LiteralPolicy::AcceptAll,
+                                  FramerLimits limits = {}) {
+    SplitCheck check;
+    check.events = frame_pieces(wire, {}, policy, limits);
+    for (std::size_t split = 1; split < wire.size(); ++split) {
+        if (frame_pieces(wire, {split}, policy, limits) != check.events) {
+            check.consistent = false;
+            check.difference = "two pieces split at byte " + std::to_string(split);
+            return check;
+        }
+    }
+    std::vector<std::size_t> every_byte;
+    for (std::size_t i = 1; i < wire.size(); ++i)
+        every_byte.push_back(i);
+    if (frame_pieces(wire, every_byte, policy, limits) != check.events) {
+        check.consistent = false;
+        check.difference = "byte by byte";
+    }
+    return check;
+}
+
+// Frames `wire` (which must hold exactly one command, literals accepted) and
+// parses it. Returns a ParseError with message "framing" when the framer did
+// not produce exactly one frame.
+inline ParseResult parse_wire(std::string_view wire) {
+    std::vector<FramedEvent> events = frame_pieces(wire, {});
+    const Frame* frame = nullptr;
+    for (const auto& event : events) {
+        if (event.kind == FramedEvent::Kind::Frame) {
+            if (frame != nullptr) return ParseError{std::nullopt, "framing: more than one frame"};
+            frame = &event.frame;
+        } else if (event.kind != FramedEvent::Kind::LiteralRequest) {
+            return ParseError{std::nullopt, "framing: error event"};
+        }
+    }
+    if (frame == nullptr) return ParseError{std::nullopt, "framing: no frame"};
+    return parse_command(*frame);
+}
+
+}  // namespace imap::test
