@@ -307,7 +307,7 @@ TEST_CASE("RFC 3501 9 text: CR and LF in human text cannot inject a response") {
           "+ go  * BYE x\r\n");
 }
 
-TEST_CASE("RFC 3501 9 resp-text: text starting with '[' cannot forge a response code") {
+TEST_CASE("RFC 3501 9 resp-text: text starting with an open bracket cannot forge a response code") {
     CHECK(render([](ResponseWriter& w) {
               w.tagged("a1", Status::No, "[ALERT] mailbox \"x\" not found");
           }) == "a1 NO  [ALERT] mailbox \"x\" not found\r\n");
