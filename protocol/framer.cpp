@@ -169,34 +169,18 @@ FramerEvent Framer::read_line() {
         scan_pos_ = buffer_.size();
         // Allow for a trailing CR that belongs to the line end.
         if (buffer_.size() - line_start > limits_.max_line_length + 1) {
-            if (frame_.lines.empty()) {
-                // Only a tag followed by a space is a tag; a 64 KiB atom is not.
-                std::string_view head(buffer_.data() + line_start, limits::kMaxTagLength + 1);
-                frame_.lines.emplace_back(
-                    head.find(' ') != std::string_view::npos ? tag_of_line(head).value_or("") : "");
-            }
-            std::optional<std::string> tag = current_tag();
-            reset_command();
-            start_discarding_line(std::max(line_start, buffer_.size() - kAnnouncementTail));
-            return FramingError{FramingErrorKind::LineTooLong, std::move(tag), false};
+            return refuse_long_line(line_start, buffer_.size());
         }
         return NeedMoreData{};
     }
     const std::size_t lf = static_cast<std::size_t>(found - buffer_.data());
     std::size_t line_end = lf;
     if (line_end > line_start && buffer_[line_end - 1] == '\r') --line_end;
+    // Refused the same way whether or not its end has arrived yet, so the
+    // events do not depend on how the bytes were split.
+    if (line_end - line_start > limits_.max_line_length) return refuse_long_line(line_start, lf);
     read_pos_ = scan_pos_ = lf + 1;
     std::string_view line(buffer_.data() + line_start, line_end - line_start);
-
-    if (line.size() > limits_.max_line_length) {
-        std::optional<LiteralAnnouncement> announcement = find_literal_announcement(line);
-        if (frame_.lines.empty()) {
-            std::string_view head = line.substr(0, limits::kMaxTagLength + 1);
-            frame_.lines.emplace_back(
-                head.find(' ') != std::string_view::npos ? tag_of_line(head).value_or("") : "");
-        }
-        return refuse(FramingErrorKind::LineTooLong, announcement);
-    }
     if (line.empty() && frame_.lines.empty()) return NeedMoreData{};  // ignore blank lines
 
     command_size_ += line.size() + 2;
@@ -221,7 +205,10 @@ FramerEvent Framer::read_line() {
     }
     literal_remaining_ = announcement->size;
     frame_.literals.emplace_back();
-    frame_.literals.back().reserve(static_cast<std::size_t>(announcement->size));
+    // Only what has arrived: an announcement alone must not make the server
+    // allocate up to max_literal_size.
+    frame_.literals.back().reserve(
+        static_cast<std::size_t>(std::min<std::uint64_t>(announcement->size, buffered())));
     if (announcement->synchronising) {
         state_ = State::AwaitingLiteralDecision;
         return LiteralRequest{current_tag().value_or(""), announcement->size, announcement->binary};
@@ -254,6 +241,27 @@ FramerEvent Framer::read_literal() {
     // The command continues on the line after the literal.
     state_ = State::ReadingLine;
     return read_line();
+}
+
+FramerEvent Framer::refuse_long_line(std::size_t line_start, std::size_t end) {
+    if (frame_.lines.empty()) {
+        // Only a tag followed by a space is a tag; a 64 KiB atom is not. The
+        // head is never longer than what the line holds when refused early.
+        const std::size_t head_size =
+            std::min({end - line_start, limits::kMaxTagLength + 1, limits_.max_line_length + 1});
+        std::string_view head(buffer_.data() + line_start, head_size);
+        frame_.lines.emplace_back(
+            head.find(' ') != std::string_view::npos ? tag_of_line(head).value_or("") : "");
+    }
+    std::optional<std::string> tag = current_tag();
+    reset_command();
+    // discard_line() finds the line's end (at `end` if it has arrived) and
+    // looks for a literal announcement in its last bytes.
+    const std::size_t keep_from = std::max(line_start, end - std::min(end, kAnnouncementTail));
+    discard_tail_.assign(buffer_, keep_from, end - keep_from);
+    read_pos_ = scan_pos_ = end;
+    state_ = State::DiscardingLine;
+    return FramingError{FramingErrorKind::LineTooLong, std::move(tag), false};
 }
 
 void Framer::start_discarding_line(std::size_t keep_from) {
@@ -304,7 +312,9 @@ FramerEvent Framer::drain_literal() {
     if (literal_remaining_ > 0) return NeedMoreData{};
     // The refused command continues after its literal up to the end of that
     // line, which may announce further literals: discard it the same way.
-    start_discarding_line(read_pos_);
+    // Not with start_discarding_line(): that line's end may be buffered.
+    discard_tail_.clear();
+    state_ = State::DiscardingLine;
     return NeedMoreData{};
 }
 

@@ -152,8 +152,12 @@ class Framer {
     // Ends the current command with an error; if `announcement` is a
     // non-synchronising literal its bytes are drained first.
     FramerEvent refuse(FramingErrorKind kind, std::optional<LiteralAnnouncement> announcement);
+    // Refuses the line starting at `line_start` as too long and discards it;
+    // `end` is its LF, or the end of the buffer when the LF has not arrived.
+    FramerEvent refuse_long_line(std::size_t line_start, std::size_t end);
     // Drops the rest of the current line, keeping the bytes from `keep_from`
-    // on to spot a literal announcement at its end.
+    // on to spot a literal announcement at its end. Only for a buffer that
+    // holds no LF past `keep_from`.
     void start_discarding_line(std::size_t keep_from);
     std::optional<std::string> current_tag() const;
     void reset_command();

@@ -18,10 +18,12 @@ bool is_inbox(std::string_view name);
 
 // Modified UTF-7 (RFC 3501 5.1.3) to UTF-8. Returns nullopt for anything the
 // RFC does not allow: a '&' shift not closed by '-', base64 characters outside
-// [A-Za-z0-9+,], non-zero padding bits, an encoded sequence that holds only
-// printable US-ASCII (which must be sent directly), two encoded sequences
-// written back to back ("&AGE-&AGE-"), 8-bit bytes, unpaired UTF-16
-// surrogates.
+// [A-Za-z0-9+,], non-zero padding bits or a superfluous base64 digit, an
+// encoded sequence holding any printable US-ASCII character (which must be
+// sent directly, '&' as "&-"), two encoded sequences written back to back
+// ("&AOk-&AOk-"), 8-bit bytes, raw control characters (they must be encoded),
+// unpaired UTF-16 surrogates. What it accepts is exactly what
+// mutf7_encode() produces, so each name has one spelling on the wire.
 std::optional<std::string> mutf7_decode(std::string_view encoded);
 
 // UTF-8 to modified UTF-7. Returns nullopt if `utf8` is not valid UTF-8

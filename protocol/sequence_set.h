@@ -25,7 +25,7 @@ struct SeqRange {
 
 // Sorted, non-overlapping, non-adjacent ranges with first <= last, no "*".
 class ResolvedSet {
-public:
+  public:
     ResolvedSet() = default;
     // Sorts and merges arbitrary ranges (no 0s).
     explicit ResolvedSet(std::vector<SeqRange> ranges);
@@ -54,12 +54,12 @@ public:
 
     bool operator==(const ResolvedSet&) const = default;
 
-private:
+  private:
     std::vector<SeqRange> ranges_;
 };
 
 class SequenceSet {
-public:
+  public:
     SequenceSet() = default;
     explicit SequenceSet(std::vector<SeqRange> ranges) : ranges_(std::move(ranges)) {}
 
@@ -83,7 +83,7 @@ public:
 
     bool operator==(const SequenceSet&) const = default;
 
-private:
+  private:
     std::vector<SeqRange> ranges_;
 };
 
