@@ -1,0 +1,454 @@
+#include "protocol/command_writer.h"
+
+#include <algorithm>
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "protocol/chars.h"
+
+namespace imap {
+namespace {
+
+// Longest value written inline (atom or quoted). Longer ones go as literals,
+// as common clients do, so a command line stays far below the server's
+// limits::kMaxLineLength however long its strings are.
+constexpr std::size_t kMaxInlineLength = 1024;
+
+// ---- Keyword tables: one row per grammar alternative ----
+
+template <typename Enum>
+struct Keyword {
+    Enum value;
+    std::string_view name;
+};
+
+template <typename Enum, std::size_t N>
+std::string_view keyword_of(const Keyword<Enum> (&table)[N], Enum value) {
+    for (const auto& row : table) {
+        if (row.value == value) return row.name;
+    }
+    return {};  // unreachable for valid enum values
+}
+
+// status-att (RFC 3501 9)
+constexpr Keyword<StatusItem> kStatusItems[] = {
+    {StatusItem::Messages, "MESSAGES"}, {StatusItem::Recent, "RECENT"},
+    {StatusItem::UidNext, "UIDNEXT"},   {StatusItem::UidValidity, "UIDVALIDITY"},
+    {StatusItem::Unseen, "UNSEEN"},
+};
+
+// fetch-att without a section (RFC 3501 9). BodySection is written apart.
+constexpr Keyword<FetchItem::Kind> kFetchItems[] = {
+    {FetchItem::Kind::Envelope, "ENVELOPE"},           {FetchItem::Kind::Flags, "FLAGS"},
+    {FetchItem::Kind::InternalDate, "INTERNALDATE"},   {FetchItem::Kind::Rfc822, "RFC822"},
+    {FetchItem::Kind::Rfc822Header, "RFC822.HEADER"},  {FetchItem::Kind::Rfc822Size, "RFC822.SIZE"},
+    {FetchItem::Kind::Rfc822Text, "RFC822.TEXT"},      {FetchItem::Kind::Body, "BODY"},
+    {FetchItem::Kind::BodyStructure, "BODYSTRUCTURE"}, {FetchItem::Kind::Uid, "UID"},
+};
+
+// section-msgtext / "MIME" (RFC 3501 9)
+constexpr Keyword<SectionSpec::Text> kSectionTexts[] = {
+    {SectionSpec::Text::Header, "HEADER"},
+    {SectionSpec::Text::HeaderFields, "HEADER.FIELDS"},
+    {SectionSpec::Text::HeaderFieldsNot, "HEADER.FIELDS.NOT"},
+    {SectionSpec::Text::Text, "TEXT"},
+    {SectionSpec::Text::Mime, "MIME"},
+};
+
+// search-key (RFC 3501 9): the key's name and what follows it. The two
+// nameless alternatives, sequence-set and "(" search-key ... ")", are
+// written apart.
+enum class Argument { None, Text, HeaderPair, Keyword, Date, Number, Key, TwoKeys, Set };
+
+struct SearchKeyRow {
+    SearchKey::Kind kind;
+    std::string_view name;
+    Argument argument;
+};
+
+constexpr SearchKeyRow kSearchKeys[] = {
+    {SearchKey::Kind::All, "ALL", Argument::None},
+    {SearchKey::Kind::Answered, "ANSWERED", Argument::None},
+    {SearchKey::Kind::Bcc, "BCC", Argument::Text},
+    {SearchKey::Kind::Before, "BEFORE", Argument::Date},
+    {SearchKey::Kind::Body, "BODY", Argument::Text},
+    {SearchKey::Kind::Cc, "CC", Argument::Text},
+    {SearchKey::Kind::Deleted, "DELETED", Argument::None},
+    {SearchKey::Kind::Draft, "DRAFT", Argument::None},
+    {SearchKey::Kind::Flagged, "FLAGGED", Argument::None},
+    {SearchKey::Kind::From, "FROM", Argument::Text},
+    {SearchKey::Kind::Header, "HEADER", Argument::HeaderPair},
+    {SearchKey::Kind::Keyword, "KEYWORD", Argument::Keyword},
+    {SearchKey::Kind::Larger, "LARGER", Argument::Number},
+    {SearchKey::Kind::New, "NEW", Argument::None},
+    {SearchKey::Kind::Not, "NOT", Argument::Key},
+    {SearchKey::Kind::Old, "OLD", Argument::None},
+    {SearchKey::Kind::On, "ON", Argument::Date},
+    {SearchKey::Kind::Or, "OR", Argument::TwoKeys},
+    {SearchKey::Kind::Recent, "RECENT", Argument::None},
+    {SearchKey::Kind::Seen, "SEEN", Argument::None},
+    {SearchKey::Kind::SentBefore, "SENTBEFORE", Argument::Date},
+    {SearchKey::Kind::SentOn, "SENTON", Argument::Date},
+    {SearchKey::Kind::SentSince, "SENTSINCE", Argument::Date},
+    {SearchKey::Kind::Since, "SINCE", Argument::Date},
+    {SearchKey::Kind::Smaller, "SMALLER", Argument::Number},
+    {SearchKey::Kind::Subject, "SUBJECT", Argument::Text},
+    {SearchKey::Kind::Text, "TEXT", Argument::Text},
+    {SearchKey::Kind::To, "TO", Argument::Text},
+    {SearchKey::Kind::Uid, "UID", Argument::Set},
+    {SearchKey::Kind::Unanswered, "UNANSWERED", Argument::None},
+    {SearchKey::Kind::Undeleted, "UNDELETED", Argument::None},
+    {SearchKey::Kind::Undraft, "UNDRAFT", Argument::None},
+    {SearchKey::Kind::Unflagged, "UNFLAGGED", Argument::None},
+    {SearchKey::Kind::Unkeyword, "UNKEYWORD", Argument::Keyword},
+    {SearchKey::Kind::Unseen, "UNSEEN", Argument::None},
+};
+
+const SearchKeyRow* find_search_key(SearchKey::Kind kind) {
+    auto it = std::find_if(std::begin(kSearchKeys), std::end(kSearchKeys),
+                           [kind](const SearchKeyRow& row) { return row.kind == kind; });
+    return it == std::end(kSearchKeys) ? nullptr : &*it;
+}
+
+// ---- Lexical forms (RFC 3501 4 and 9) ----
+
+template <typename Pred>
+bool inline_run(std::string_view value, Pred pred) {
+    return !value.empty() && value.size() <= kMaxInlineLength &&
+           std::all_of(value.begin(), value.end(), pred);
+}
+
+// quoted = DQUOTE *QUOTED-CHAR DQUOTE; QUOTED-CHAR is a TEXT-CHAR (CHAR,
+// %x01-7F, except CR and LF), "\" and DQUOTE escaped.
+bool quotable(std::string_view value) {
+    return value.size() <= kMaxInlineLength && std::all_of(value.begin(), value.end(), [](char c) {
+               const auto u = static_cast<unsigned char>(c);
+               return u >= 0x01 && u <= 0x7f && c != '\r' && c != '\n';
+           });
+}
+
+class Writer {
+  public:
+    explicit Writer(LiteralStyle style) : style_(style) {}
+
+    Writer& raw(std::string_view text) {
+        out_ += text;
+        return *this;
+    }
+    Writer& sp() { return raw(" "); }
+    Writer& number(std::uint64_t n) { return raw(std::to_string(n)); }
+
+    // literal = "{" number ["+"] "}" CRLF *CHAR8 (RFC 3501, RFC 7888);
+    // literal8 = "~{" number ["+"] "}" CRLF *OCTET (RFC 3516, RFC 4466).
+    Writer& literal(std::string_view bytes, bool binary = false) {
+        if (binary) out_ += '~';
+        out_ += '{';
+        out_ += std::to_string(bytes.size());
+        if (style_ == LiteralStyle::NonSynchronising) out_ += '+';
+        out_ += "}\r\n";
+        out_ += bytes;
+        return *this;
+    }
+
+    // string = quoted / literal
+    Writer& string(std::string_view value) {
+        if (!quotable(value)) return literal(value);
+        out_ += '"';
+        for (char c : value) {
+            if (c == '"' || c == '\\') out_ += '\\';
+            out_ += c;
+        }
+        out_ += '"';
+        return *this;
+    }
+
+    // astring = 1*ASTRING-CHAR / string
+    Writer& astring(std::string_view value) {
+        return inline_run(value, is_astring_char) ? raw(value) : string(value);
+    }
+
+    // list-mailbox = 1*list-char / string: the wildcards stay bare.
+    Writer& list_mailbox(std::string_view value) {
+        return inline_run(value, is_list_char) ? raw(value) : string(value);
+    }
+
+    // nstring = string / nil. A value "NIL" is quoted by string(), so it is
+    // never mistaken for nil.
+    Writer& nstring(const std::optional<std::string>& value) {
+        return value ? string(*value) : raw("NIL");
+    }
+
+    // flag-list = "(" [flag *(SP flag)] ")". Flags are atoms or "\" atom and
+    // have no quoted form.
+    Writer& flag_list(const std::vector<Flag>& flags) {
+        raw("(");
+        for (std::size_t i = 0; i < flags.size(); ++i) {
+            if (i > 0) sp();
+            raw(flags[i]);
+        }
+        return raw(")");
+    }
+
+    Writer& sequence_set(const SequenceSet& set) { return raw(set.to_string()); }
+
+    std::string finish() && {
+        out_ += "\r\n";
+        return std::move(out_);
+    }
+
+  private:
+    LiteralStyle style_;
+    std::string out_;
+};
+
+// ---- FETCH ----
+
+// section = "[" [section-spec] "]"; section-spec = section-msgtext /
+// (section-part ["." section-text]); header-list = "(" header-fld-name
+// *(SP header-fld-name) ")" with header-fld-name = astring.
+void write_section(Writer& w, const SectionSpec& section) {
+    w.raw("[");
+    for (std::size_t i = 0; i < section.part.size(); ++i) {
+        if (i > 0) w.raw(".");
+        w.number(section.part[i]);
+    }
+    if (section.text != SectionSpec::Text::None) {
+        if (!section.part.empty()) w.raw(".");
+        w.raw(keyword_of(kSectionTexts, section.text));
+        if (section.text == SectionSpec::Text::HeaderFields ||
+            section.text == SectionSpec::Text::HeaderFieldsNot) {
+            w.raw(" (");
+            for (std::size_t i = 0; i < section.fields.size(); ++i) {
+                if (i > 0) w.sp();
+                w.astring(section.fields[i]);
+            }
+            w.raw(")");
+        }
+    }
+    w.raw("]");
+}
+
+// "BODY" section ["<" number "." nz-number ">"] / "BODY.PEEK" section [...]
+void write_fetch_item(Writer& w, const FetchItem& item) {
+    if (item.kind != FetchItem::Kind::BodySection) {
+        w.raw(keyword_of(kFetchItems, item.kind));
+        return;
+    }
+    w.raw(item.peek ? "BODY.PEEK" : "BODY");
+    write_section(w, item.section);
+    if (item.partial) {
+        w.raw("<").number(item.partial->offset).raw(".").number(item.partial->length).raw(">");
+    }
+}
+
+// ---- SEARCH ----
+
+void write_search_key(Writer& w, const SearchKey& key) {
+    using Kind = SearchKey::Kind;
+    if (key.kind == Kind::And) {
+        // "(" search-key *(SP search-key) ")"
+        w.raw("(");
+        for (std::size_t i = 0; i < key.children.size(); ++i) {
+            if (i > 0) w.sp();
+            write_search_key(w, key.children[i]);
+        }
+        w.raw(")");
+        return;
+    }
+    if (key.kind == Kind::SequenceSet) {
+        w.sequence_set(key.set);
+        return;
+    }
+    const SearchKeyRow* row = find_search_key(key.kind);
+    if (row == nullptr) return;  // unreachable: every other kind has a row
+    w.raw(row->name);
+    switch (row->argument) {
+        case Argument::None:
+            break;
+        case Argument::Text:
+            w.sp().astring(key.text);
+            break;
+        case Argument::HeaderPair:
+            w.sp().astring(key.text).sp().astring(key.text2);
+            break;
+        case Argument::Keyword:  // flag-keyword = atom
+            w.sp().raw(key.text);
+            break;
+        case Argument::Date:  // date-text is all ATOM-CHARs: no quotes needed
+            w.sp().raw(format_date(key.date));
+            break;
+        case Argument::Number:
+            w.sp().number(key.number);
+            break;
+        case Argument::Key:
+            w.sp();
+            if (!key.children.empty()) write_search_key(w, key.children[0]);
+            break;
+        case Argument::TwoKeys:
+            for (const SearchKey& child : key.children) {
+                w.sp();
+                write_search_key(w, child);
+            }
+            break;
+        case Argument::Set:
+            w.sp().sequence_set(key.set);
+            break;
+    }
+}
+
+// ---- Command arguments, one overload per command that has any ----
+
+// Commands without arguments (CAPABILITY, NOOP, LOGOUT, STARTTLS, CHECK,
+// CLOSE, EXPUNGE, UNSELECT, IDLE, NAMESPACE) are the empty structs; a new
+// command with fields and no overload below does not compile.
+template <typename T>
+requires std::is_empty_v<T>
+void write_arguments(Writer&, const T&) {}
+
+// authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")] (RFC 4959).
+// The initial response is already base64; an empty one is sent as "=".
+void write_arguments(Writer& w, const AuthenticateCommand& c) {
+    w.sp().raw(c.mechanism);
+    if (c.initial_response) {
+        const std::string& response = c.initial_response->reveal();
+        w.sp().raw(response.empty() ? std::string_view("=") : std::string_view(response));
+    }
+}
+
+// login = "LOGIN" SP userid SP password, both astrings.
+void write_arguments(Writer& w, const LoginCommand& c) {
+    w.sp().astring(c.user).sp().astring(c.password.reveal());
+}
+
+// "SELECT" / "EXAMINE" / "CREATE" / "DELETE" / "SUBSCRIBE" / "UNSUBSCRIBE"
+// SP mailbox, where mailbox = "INBOX" / astring.
+template <typename T>
+concept OneMailboxCommand = std::same_as<T, SelectCommand> || std::same_as<T, ExamineCommand> ||
+    std::same_as<T, CreateCommand> || std::same_as<T, DeleteCommand> ||
+    std::same_as<T, SubscribeCommand> || std::same_as<T, UnsubscribeCommand>;
+
+template <OneMailboxCommand T>
+void write_arguments(Writer& w, const T& c) {
+    w.sp().astring(c.mailbox);
+}
+
+void write_arguments(Writer& w, const RenameCommand& c) {
+    w.sp().astring(c.from).sp().astring(c.to);
+}
+
+// list / lsub = ... SP mailbox SP list-mailbox
+void write_arguments(Writer& w, const ListCommand& c) {
+    w.sp().astring(c.reference).sp().list_mailbox(c.pattern);
+}
+void write_arguments(Writer& w, const LsubCommand& c) {
+    w.sp().astring(c.reference).sp().list_mailbox(c.pattern);
+}
+
+// status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
+void write_arguments(Writer& w, const StatusCommand& c) {
+    w.sp().astring(c.mailbox).raw(" (");
+    for (std::size_t i = 0; i < c.items.size(); ++i) {
+        if (i > 0) w.sp();
+        w.raw(keyword_of(kStatusItems, c.items[i]));
+    }
+    w.raw(")");
+}
+
+// append = "APPEND" SP mailbox 1*append-message (RFC 3502)
+// append-message = [SP flag-list] [SP date-time] SP (literal / literal8)
+void write_arguments(Writer& w, const AppendCommand& c) {
+    w.sp().astring(c.mailbox);
+    for (const AppendMessage& message : c.messages) {
+        // An empty flag list means the same as none; leave it out.
+        if (!message.flags.empty()) w.sp().flag_list(message.flags);
+        // date-time is always DQUOTEd.
+        if (message.internal_date) {
+            w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
+        }
+        w.sp().literal(message.message, message.binary);
+    }
+}
+
+void write_arguments(Writer& w, const UidExpungeCommand& c) {
+    w.sp().sequence_set(c.uids);
+}
+
+// search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key). The
+// top-level And is the key list itself, so it has no parentheses.
+void write_arguments(Writer& w, const SearchCommand& c) {
+    if (c.charset) w.raw(" CHARSET ").astring(*c.charset);
+    if (c.key.kind != SearchKey::Kind::And) {
+        write_search_key(w.sp(), c.key);
+        return;
+    }
+    for (const SearchKey& key : c.key.children)
+        write_search_key(w.sp(), key);
+}
+
+// fetch = "FETCH" SP sequence-set SP (fetch-att / "(" fetch-att *(SP fetch-att)
+// ")"). Macros were expanded by the parser; their items are written out.
+void write_arguments(Writer& w, const FetchCommand& c) {
+    w.sp().sequence_set(c.set).sp();
+    if (c.items.size() == 1) {
+        write_fetch_item(w, c.items.front());
+        return;
+    }
+    w.raw("(");
+    for (std::size_t i = 0; i < c.items.size(); ++i) {
+        if (i > 0) w.sp();
+        write_fetch_item(w, c.items[i]);
+    }
+    w.raw(")");
+}
+
+// store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / ...).
+// The flag-list form is used: it is the only one that can carry no flags.
+void write_arguments(Writer& w, const StoreCommand& c) {
+    w.sp().sequence_set(c.set).sp();
+    if (c.mode == StoreCommand::Mode::Add) w.raw("+");
+    if (c.mode == StoreCommand::Mode::Remove) w.raw("-");
+    w.raw(c.silent ? "FLAGS.SILENT" : "FLAGS").sp().flag_list(c.flags);
+}
+
+// copy = "COPY" SP sequence-set SP mailbox; MOVE likewise (RFC 6851).
+void write_arguments(Writer& w, const CopyCommand& c) {
+    w.sp().sequence_set(c.set).sp().astring(c.mailbox);
+}
+void write_arguments(Writer& w, const MoveCommand& c) {
+    w.sp().sequence_set(c.set).sp().astring(c.mailbox);
+}
+
+// ENABLE (RFC 5161): "ENABLE" 1*(SP capability), capabilities being atoms.
+void write_arguments(Writer& w, const EnableCommand& c) {
+    for (const std::string& capability : c.capabilities)
+        w.sp().raw(capability);
+}
+
+// ID (RFC 2971): "ID" SP ("(" #(string SP nstring) ")" / nil)
+void write_arguments(Writer& w, const IdCommand& c) {
+    if (!c.fields) {
+        w.raw(" NIL");
+        return;
+    }
+    w.raw(" (");
+    for (std::size_t i = 0; i < c.fields->size(); ++i) {
+        if (i > 0) w.sp();
+        w.string((*c.fields)[i].first).sp().nstring((*c.fields)[i].second);
+    }
+    w.raw(")");
+}
+
+}  // namespace
+
+std::string write_command(const Command& command, LiteralStyle style) {
+    // command = tag SP command-name [arguments] CRLF; the name, "UID " prefix
+    // included, comes from the same table as the server's log names.
+    Writer w(style);
+    w.raw(command.tag).sp().raw(command_name(command.body));
+    std::visit([&w](const auto& body) { write_arguments(w, body); }, command.body);
+    return std::move(w).finish();
+}
+
+}  // namespace imap

@@ -1,0 +1,1842 @@
+// The command parser against the whole RFC 3501 section 9 grammar (and the
+// extensions in command.h), the command writer against the parser, and every
+// client command example of RFC 3501 sections 6 and 8.
+//
+// Every input goes through frame_every_way() (whole, every two-way split,
+// byte by byte: the framer must agree) before its frames are parsed, and
+// every command that parses is written back with write_command() in both
+// literal styles and parsed again to an equal Command.
+//
+// Test names leave out backslashes ("+FLAGS (Deleted)"): ctest runs each
+// test by name and Catch's test-spec parser reads a backslash as an escape.
+#include "protocol/parser.h"
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "protocol/chars.h"
+#include "protocol/command_writer.h"
+#include "protocol/limits.h"
+#include "support/framing.h"
+
+using namespace std::string_literals;
+
+using imap::AppendCommand;
+using imap::AppendMessage;
+using imap::AuthenticateCommand;
+using imap::CapabilityCommand;
+using imap::CheckCommand;
+using imap::CloseCommand;
+using imap::Command;
+using imap::CommandBody;
+using imap::CopyCommand;
+using imap::CreateCommand;
+using imap::Date;
+using imap::DateTime;
+using imap::DeleteCommand;
+using imap::EnableCommand;
+using imap::ExamineCommand;
+using imap::ExpungeCommand;
+using imap::FetchCommand;
+using imap::FetchItem;
+using imap::Flag;
+using imap::IdCommand;
+using imap::IdleCommand;
+using imap::ListCommand;
+using imap::LiteralStyle;
+using imap::LoginCommand;
+using imap::LogoutCommand;
+using imap::LsubCommand;
+using imap::MoveCommand;
+using imap::NamespaceCommand;
+using imap::NoopCommand;
+using imap::ParseError;
+using imap::ParseResult;
+using imap::Partial;
+using imap::RenameCommand;
+using imap::SearchCommand;
+using imap::SearchKey;
+using imap::Secret;
+using imap::SectionSpec;
+using imap::SelectCommand;
+using imap::SequenceSet;
+using imap::StartTlsCommand;
+using imap::StatusCommand;
+using imap::StatusItem;
+using imap::StoreCommand;
+using imap::SubscribeCommand;
+using imap::UidExpungeCommand;
+using imap::UnselectCommand;
+using imap::UnsubscribeCommand;
+using imap::write_command;
+using imap::test::frame_every_way;
+using imap::test::FramedEvent;
+
+using SK = SearchKey::Kind;
+using FK = FetchItem::Kind;
+using ST = SectionSpec::Text;
+using Mode = StoreCommand::Mode;
+
+namespace {
+
+// Bytes as a C string literal would show them, for failure messages.
+std::string printable(std::string_view bytes) {
+    constexpr std::size_t kShown = 300;
+    std::string out;
+    for (char c : bytes.substr(0, kShown)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (u < 0x20 || u >= 0x7f) {
+            char hex[8];
+            std::snprintf(hex, sizeof hex, "\\x%02x", u);
+            out += hex;
+        } else {
+            out += c;
+        }
+    }
+    if (bytes.size() > kShown) out += "... (" + std::to_string(bytes.size()) + " bytes)";
+    return out;
+}
+
+}  // namespace
+
+namespace Catch {
+// A Command shows as the wire form the writer gives it.
+template <>
+struct StringMaker<Command> {
+    static std::string convert(const Command& command) {
+        return printable(write_command(command, LiteralStyle::NonSynchronising));
+    }
+};
+}  // namespace Catch
+
+namespace {
+
+// ---- Building wire input ----
+
+// literal = "{" number "}" CRLF *CHAR8, and its LITERAL+ form.
+std::string lit(std::string_view data) {
+    return "{" + std::to_string(data.size()) + "}\r\n" + std::string(data);
+}
+std::string lit_plus(std::string_view data) {
+    return "{" + std::to_string(data.size()) + "+}\r\n" + std::string(data);
+}
+
+// ---- Building expected commands ----
+
+Command a001(CommandBody body) {
+    return Command{"A001", std::move(body)};
+}
+
+SequenceSet seq(std::string_view text) {
+    std::optional<SequenceSet> set = SequenceSet::parse(text);
+    REQUIRE(set.has_value());
+    return *set;
+}
+
+SearchKey key(SK kind) {
+    SearchKey k;
+    k.kind = kind;
+    return k;
+}
+SearchKey text_key(SK kind, std::string text, std::string text2 = {}) {
+    SearchKey k = key(kind);
+    k.text = std::move(text);
+    k.text2 = std::move(text2);
+    return k;
+}
+SearchKey date_key(SK kind, Date date) {
+    SearchKey k = key(kind);
+    k.date = date;
+    return k;
+}
+SearchKey number_key(SK kind, std::uint32_t number) {
+    SearchKey k = key(kind);
+    k.number = number;
+    return k;
+}
+SearchKey set_key(SK kind, std::string_view set) {
+    SearchKey k = key(kind);
+    k.set = seq(set);
+    return k;
+}
+SearchKey not_key(SearchKey child) {
+    SearchKey k = key(SK::Not);
+    k.children.push_back(std::move(child));
+    return k;
+}
+SearchKey or_key(SearchKey left, SearchKey right) {
+    SearchKey k = key(SK::Or);
+    k.children.push_back(std::move(left));
+    k.children.push_back(std::move(right));
+    return k;
+}
+SearchKey and_key(std::vector<SearchKey> children) {
+    SearchKey k = key(SK::And);
+    k.children = std::move(children);
+    return k;
+}
+SearchCommand search(std::vector<SearchKey> keys, std::optional<std::string> charset = std::nullopt,
+                     bool uid = false) {
+    SearchCommand command;
+    command.uid = uid;
+    command.charset = std::move(charset);
+    command.key = and_key(std::move(keys));
+    return command;
+}
+
+FetchItem item(FK kind) {
+    FetchItem i;
+    i.kind = kind;
+    return i;
+}
+FetchItem body_section(bool peek, std::vector<std::uint32_t> part, ST text = ST::None,
+                       std::vector<std::string> fields = {},
+                       std::optional<Partial> partial = std::nullopt) {
+    FetchItem i = item(FK::BodySection);
+    i.peek = peek;
+    i.section.part = std::move(part);
+    i.section.text = text;
+    i.section.fields = std::move(fields);
+    i.partial = partial;
+    return i;
+}
+FetchCommand fetch(std::string_view set, std::vector<FetchItem> items, bool uid = false) {
+    FetchCommand command;
+    command.uid = uid;
+    command.set = seq(set);
+    command.items = std::move(items);
+    return command;
+}
+
+StoreCommand store(std::string_view set, Mode mode, bool silent, std::vector<Flag> flags,
+                   bool uid = false) {
+    StoreCommand command;
+    command.uid = uid;
+    command.set = seq(set);
+    command.mode = mode;
+    command.silent = silent;
+    command.flags = std::move(flags);
+    return command;
+}
+
+CopyCommand copy_command(std::string_view set, std::string mailbox, bool uid = false) {
+    return CopyCommand{uid, seq(set), std::move(mailbox)};
+}
+MoveCommand move_command(std::string_view set, std::string mailbox, bool uid = false) {
+    return MoveCommand{uid, seq(set), std::move(mailbox)};
+}
+
+AppendMessage message(std::string body, std::vector<Flag> flags = {},
+                      std::optional<DateTime> date = std::nullopt, bool binary = false) {
+    AppendMessage m;
+    m.flags = std::move(flags);
+    m.internal_date = date;
+    m.message = std::move(body);
+    m.binary = binary;
+    return m;
+}
+
+using IdFields = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// ---- Framing, parsing, round trips ----
+
+// The frames of `wire` after checking that every way of feeding it agrees.
+// Synchronising literals are accepted.
+std::vector<imap::Frame> frames_of(std::string_view wire) {
+    imap::test::SplitCheck check = frame_every_way(wire);
+    INFO("framer disagreed: " << check.difference);
+    REQUIRE(check.consistent);
+    std::vector<imap::Frame> frames;
+    for (FramedEvent& event : check.events) {
+        if (event.kind == FramedEvent::Kind::Frame) {
+            frames.push_back(std::move(event.frame));
+        } else {
+            REQUIRE(event.kind == FramedEvent::Kind::LiteralRequest);
+        }
+    }
+    return frames;
+}
+
+// Frames every way and parses `wire`, which must hold exactly one command.
+ParseResult parse_one(std::string_view wire) {
+    std::vector<imap::Frame> frames = frames_of(wire);
+    REQUIRE(frames.size() == 1);
+    return imap::parse_command(std::move(frames.front()));
+}
+
+// write_command(command) parses back to `command` in both literal styles;
+// non-synchronising literals are never waited for, synchronising ones
+// always are; rewriting gives the same bytes.
+void check_round_trip(const Command& command) {
+    for (LiteralStyle style : {LiteralStyle::Synchronising, LiteralStyle::NonSynchronising}) {
+        const std::string wire = write_command(command, style);
+        INFO("written: " << printable(wire));
+        REQUIRE(wire.ends_with("\r\n"));
+        imap::test::SplitCheck check = frame_every_way(wire);
+        INFO("framer disagreed: " << check.difference);
+        REQUIRE(check.consistent);
+        std::size_t requests = 0;
+        std::vector<imap::Frame> frames;
+        for (FramedEvent& event : check.events) {
+            if (event.kind == FramedEvent::Kind::LiteralRequest) {
+                ++requests;
+            } else {
+                REQUIRE(event.kind == FramedEvent::Kind::Frame);
+                frames.push_back(std::move(event.frame));
+            }
+        }
+        REQUIRE(frames.size() == 1);
+        const std::size_t literals = frames.front().literals.size();
+        CHECK(requests == (style == LiteralStyle::Synchronising ? literals : 0));
+        ParseResult again = imap::parse_command(std::move(frames.front()));
+        if (const auto* error = std::get_if<ParseError>(&again)) {
+            FAIL("written command does not parse: " << error->message);
+        }
+        CHECK(std::get<Command>(again) == command);
+        CHECK(write_command(std::get<Command>(again), style) == wire);
+    }
+}
+
+// `line` (without its final CRLF) parses to `expected` and round-trips.
+void check_parses(const std::string& line, const Command& expected) {
+    INFO("input: " << printable(line));
+    ParseResult result = parse_one(line + "\r\n");
+    if (const auto* error = std::get_if<ParseError>(&result)) {
+        FAIL("parse error: " << error->message);
+    }
+    const Command& command = std::get<Command>(result);
+    CHECK(command == expected);
+    check_round_trip(command);
+}
+
+struct Good {
+    std::string line;  // without the final CRLF
+    Command expected;
+};
+
+void check_all_parse(const std::vector<Good>& cases) {
+    for (const Good& c : cases)
+        check_parses(c.line, c.expected);
+}
+
+// `line` (without its final CRLF) is refused: tagged BAD when `tag` is
+// given, untagged otherwise; the message mentions `mention` (any case).
+void check_fails(const std::string& line, const std::optional<std::string>& tag,
+                 const std::string& mention = {}) {
+    INFO("input: " << printable(line));
+    ParseResult result = parse_one(line + "\r\n");
+    if (const auto* command = std::get_if<Command>(&result)) {
+        FAIL("parsed, but should not: " << printable(write_command(*command)));
+    }
+    const ParseError& error = std::get<ParseError>(result);
+    INFO("message: " << error.message);
+    CHECK(error.tag == tag);
+    CHECK(!error.message.empty());
+    if (!mention.empty()) {
+        CHECK_THAT(error.message, Catch::Matchers::Contains(mention, Catch::CaseSensitive::No));
+    }
+}
+
+struct Bad {
+    std::string line;     // without the final CRLF
+    std::string mention;  // a part of the message, or empty
+};
+
+// Each line has the valid tag "A001" and gets a tagged BAD.
+void check_all_fail(const std::vector<Bad>& cases) {
+    for (const Bad& c : cases)
+        check_fails(c.line, "A001"s, c.mention);
+}
+
+std::string repeat(std::string_view piece, std::size_t times) {
+    std::string out;
+    out.reserve(piece.size() * times);
+    for (std::size_t i = 0; i < times; ++i)
+        out += piece;
+    return out;
+}
+
+}  // namespace
+
+// =====================================================================
+// The writer's wire forms
+// =====================================================================
+
+TEST_CASE("write_command: astring is an atom, else quoted, else a literal", "[writer]") {
+    auto login = [](std::string user, std::string password, LiteralStyle style) {
+        return write_command(
+            Command{"a1", LoginCommand{std::move(user), Secret(std::move(password))}}, style);
+    };
+    const auto sync = LiteralStyle::Synchronising;
+    const auto plus = LiteralStyle::NonSynchronising;
+    // ASTRING-CHAR includes "]" (resp-specials), unlike ATOM-CHAR.
+    CHECK(login("fred", "a]b", sync) == "a1 LOGIN fred a]b\r\n");
+    CHECK(login("fred smith", "", sync) == "a1 LOGIN \"fred smith\" \"\"\r\n");
+    // quoted-specials are escaped.
+    CHECK(login("a\"b\\c", "x", sync) == "a1 LOGIN \"a\\\"b\\\\c\" x\r\n");
+    // atom-specials other than quoted-specials just need the quotes.
+    CHECK(login("(x)", "%*{3}", sync) == "a1 LOGIN \"(x)\" \"%*{3}\"\r\n");
+    // 8-bit, CR and LF cannot be quoted (QUOTED-CHAR is 7-bit TEXT-CHAR).
+    CHECK(login("caf\xc3\xa9", "x", sync) == "a1 LOGIN {5}\r\ncaf\xc3\xa9 x\r\n");
+    CHECK(login("x", "a\r\nb", sync) == "a1 LOGIN x {4}\r\na\r\nb\r\n");
+    CHECK(login("caf\xc3\xa9", "a\r\nb", plus) ==
+          "a1 LOGIN {5+}\r\ncaf\xc3\xa9 {4+}\r\na\r\nb\r\n");
+    // Long values go as literals so lines stay short.
+    const std::string long_name(2000, 'x');
+    CHECK(login(long_name, "x", sync) == "a1 LOGIN {2000}\r\n" + long_name + " x\r\n");
+    CHECK(login("x", std::string(1024, 'y'), sync) ==
+          "a1 LOGIN x " + std::string(1024, 'y') + "\r\n");
+}
+
+TEST_CASE("write_command: commands without arguments and mailbox commands", "[writer]") {
+    const std::vector<std::pair<CommandBody, std::string>> cases = {
+        {CapabilityCommand{}, "T CAPABILITY\r\n"},
+        {NoopCommand{}, "T NOOP\r\n"},
+        {LogoutCommand{}, "T LOGOUT\r\n"},
+        {StartTlsCommand{}, "T STARTTLS\r\n"},
+        {CheckCommand{}, "T CHECK\r\n"},
+        {CloseCommand{}, "T CLOSE\r\n"},
+        {ExpungeCommand{}, "T EXPUNGE\r\n"},
+        {UnselectCommand{}, "T UNSELECT\r\n"},
+        {IdleCommand{}, "T IDLE\r\n"},
+        {NamespaceCommand{}, "T NAMESPACE\r\n"},
+        {SelectCommand{"INBOX"}, "T SELECT INBOX\r\n"},
+        {ExamineCommand{"a b"}, "T EXAMINE \"a b\"\r\n"},
+        {CreateCommand{"owatagusiam/"}, "T CREATE owatagusiam/\r\n"},
+        {DeleteCommand{""}, "T DELETE \"\"\r\n"},
+        {SubscribeCommand{"#news.comp.mail.mime"}, "T SUBSCRIBE #news.comp.mail.mime\r\n"},
+        {UnsubscribeCommand{"&AOk-t&AOk-"}, "T UNSUBSCRIBE &AOk-t&AOk-\r\n"},
+        {RenameCommand{"INBOX", "old mail"}, "T RENAME INBOX \"old mail\"\r\n"},
+        // list-mailbox keeps its wildcards bare; the reference is an astring.
+        {ListCommand{"", "*"}, "T LIST \"\" *\r\n"},
+        {LsubCommand{"#news.", "comp.%"}, "T LSUB #news. comp.%\r\n"},
+        {ListCommand{"%", "a b%"}, "T LIST \"%\" \"a b%\"\r\n"},
+        {StatusCommand{"INBOX",
+                       {StatusItem::Messages, StatusItem::Recent, StatusItem::UidNext,
+                        StatusItem::UidValidity, StatusItem::Unseen}},
+         "T STATUS INBOX (MESSAGES RECENT UIDNEXT UIDVALIDITY UNSEEN)\r\n"},
+        {UidExpungeCommand{seq("3000:3002,7")}, "T UID EXPUNGE 3000:3002,7\r\n"},
+        {copy_command("2:4", "MEETING"), "T COPY 2:4 MEETING\r\n"},
+        {copy_command("1:*", "a b", true), "T UID COPY 1:* \"a b\"\r\n"},
+        {move_command("42:69", "foo", true), "T UID MOVE 42:69 foo\r\n"},
+        {move_command("*:4", "foo"), "T MOVE *:4 foo\r\n"},
+        {EnableCommand{{"CONDSTORE", "UTF8=ACCEPT"}}, "T ENABLE CONDSTORE UTF8=ACCEPT\r\n"},
+    };
+    for (const auto& [body, wire] : cases) {
+        CHECK(write_command(Command{"T", body}) == wire);
+        check_round_trip(Command{"T", body});
+    }
+}
+
+TEST_CASE("write_command: AUTHENTICATE with and without SASL-IR", "[writer]") {
+    auto written = [](std::optional<Secret> response) {
+        return write_command(Command{"A01", AuthenticateCommand{"PLAIN", std::move(response)}});
+    };
+    CHECK(written(std::nullopt) == "A01 AUTHENTICATE PLAIN\r\n");
+    CHECK(written(Secret("dGVzdAB0ZXN0AHRlc3Q=")) ==
+          "A01 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n");
+    // RFC 4959: an empty initial response is "=", however it was stored.
+    CHECK(written(Secret("=")) == "A01 AUTHENTICATE PLAIN =\r\n");
+    CHECK(written(Secret("")) == "A01 AUTHENTICATE PLAIN =\r\n");
+}
+
+TEST_CASE("write_command: STORE modes, .SILENT and flag lists", "[writer]") {
+    CHECK(write_command(Command{"T", store("1:3,5", Mode::Add, true, {"\\Seen", "\\Deleted"})}) ==
+          "T STORE 1:3,5 +FLAGS.SILENT (\\Seen \\Deleted)\r\n");
+    CHECK(write_command(Command{"T", store("7", Mode::Remove, false, {"$Junk"}, true)}) ==
+          "T UID STORE 7 -FLAGS ($Junk)\r\n");
+    // The flag-list form is the only one that can carry no flags.
+    CHECK(write_command(Command{"T", store("*", Mode::Replace, false, {})}) ==
+          "T STORE * FLAGS ()\r\n");
+}
+
+TEST_CASE("write_command: FETCH items, sections and partials", "[writer]") {
+    CHECK(write_command(Command{"T", fetch("1", {item(FK::Flags)})}) == "T FETCH 1 FLAGS\r\n");
+    CHECK(write_command(Command{
+              "T", fetch("2:4",
+                         {item(FK::Flags), item(FK::Uid),
+                          body_section(true, {1, 2}, ST::HeaderFields, {"A", "B"}, Partial{0, 10}),
+                          body_section(false, {}), body_section(false, {3}, ST::Mime),
+                          body_section(false, {}, ST::HeaderFieldsNot, {"X Y", "Z"}),
+                          body_section(true, {}, ST::Text), body_section(false, {1}, ST::Header)},
+                         true)}) ==
+          "T UID FETCH 2:4 (FLAGS UID BODY.PEEK[1.2.HEADER.FIELDS (A B)]<0.10> BODY[] "
+          "BODY[3.MIME] BODY[HEADER.FIELDS.NOT (\"X Y\" Z)] BODY.PEEK[TEXT] BODY[1.HEADER])\r\n");
+    CHECK(write_command(Command{
+              "T", fetch("1", {item(FK::Envelope), item(FK::InternalDate), item(FK::Rfc822),
+                               item(FK::Rfc822Header), item(FK::Rfc822Size), item(FK::Rfc822Text),
+                               item(FK::Body), item(FK::BodyStructure)})}) ==
+          "T FETCH 1 (ENVELOPE INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY "
+          "BODYSTRUCTURE)\r\n");
+}
+
+TEST_CASE("write_command: SEARCH key trees", "[writer]") {
+    // The top-level And is the key list itself; nested Ands get parentheses.
+    const Command command{
+        "T",
+        search({key(SK::Flagged),
+                and_key({key(SK::Seen), or_key(key(SK::New), text_key(SK::Text, "a b"))}),
+                not_key(set_key(SK::SequenceSet, "2:*")), date_key(SK::Since, Date{1994, 2, 1}),
+                text_key(SK::Header, "Message-ID", "<x@y>"), number_key(SK::Larger, 1024),
+                text_key(SK::Keyword, "$Forwarded"), set_key(SK::Uid, "1,5:*")},
+               "UTF-8")};
+    CHECK(write_command(command) ==
+          "T SEARCH CHARSET UTF-8 FLAGGED (SEEN OR NEW TEXT \"a b\") NOT 2:* SINCE 1-Feb-1994 "
+          "HEADER Message-ID <x@y> LARGER 1024 KEYWORD $Forwarded UID 1,5:*\r\n");
+    check_round_trip(command);
+    CHECK(write_command(Command{"T", search({text_key(SK::Text, "\xe2\x82\xac")}, "UTF-8", true)},
+                        LiteralStyle::NonSynchronising) ==
+          "T UID SEARCH CHARSET UTF-8 TEXT {3+}\r\n\xe2\x82\xac\r\n");
+}
+
+TEST_CASE("write_command: APPEND with MULTIAPPEND, date-time and literal8", "[writer]") {
+    const Command command{
+        "T", AppendCommand{"INBOX",
+                           {message("hi", {"\\Seen"}, DateTime{Date{1994, 2, 7}, 22, 43, 4, -480}),
+                            message("a\0b"s, {}, std::nullopt, true), message("x", {"$A", "$B"})}}};
+    CHECK(write_command(command) ==
+          "T APPEND INBOX (\\Seen) \" 7-Feb-1994 22:43:04 -0800\" {2}\r\nhi ~{3}\r\na\0b "
+          "($A $B) {1}\r\nx\r\n"s);
+    CHECK(write_command(command, LiteralStyle::NonSynchronising) ==
+          "T APPEND INBOX (\\Seen) \" 7-Feb-1994 22:43:04 -0800\" {2+}\r\nhi ~{3+}\r\na\0b "
+          "($A $B) {1+}\r\nx\r\n"s);
+    check_round_trip(command);
+}
+
+TEST_CASE("write_command: ID with NIL values", "[writer]") {
+    CHECK(write_command(Command{"T", IdCommand{}}) == "T ID NIL\r\n");
+    CHECK(write_command(Command{"T", IdCommand{IdFields{}}}) == "T ID ()\r\n");
+    // A value "NIL" is a string, so it is quoted; NIL itself is bare.
+    CHECK(write_command(Command{
+              "T", IdCommand{IdFields{{"name", "sodr"}, {"os", std::nullopt}, {"x", "NIL"}}}}) ==
+          "T ID (\"name\" \"sodr\" \"os\" NIL \"x\" \"NIL\")\r\n");
+}
+
+TEST_CASE("write_command: awkward strings round-trip in every string position", "[writer]") {
+    // Each needs a different form somewhere: atom, quoted with escapes,
+    // quoted for atom-specials, literal for 8-bit, CR/LF, length.
+    const std::vector<std::string> values = {
+        "",
+        "a",
+        "a b",
+        "\"",
+        "\\",
+        "a]",
+        "]",
+        "(x)",
+        "{3}",
+        "~{3}",
+        "%*",
+        "NIL",
+        "\x7f",
+        "\x01",
+        "caf\xc3\xa9",
+        "a\r\nb",
+        "\r",
+        "\n",
+        "*",
+        "x)",
+        "[1]",
+        "~",
+        std::string(2000, 'x'),
+    };
+    for (const std::string& v : values) {
+        INFO("value: " << printable(v));
+        const std::vector<CommandBody> bodies = {
+            LoginCommand{v, Secret(v)},
+            SelectCommand{v},
+            RenameCommand{v, v},
+            ListCommand{v, v},
+            LsubCommand{v, v},
+            StatusCommand{v, {StatusItem::Unseen}},
+            copy_command("1", v),
+            move_command("1", v, true),
+            search({text_key(SK::Text, v), text_key(SK::Header, v, v),
+                    and_key({text_key(SK::Subject, v)})},
+                   v),
+            fetch("1", {body_section(true, {1}, ST::HeaderFields, {v, v})}),
+            IdCommand{IdFields{{v, v}, {v, std::nullopt}}},
+            AppendCommand{v, {message(v), message(v, {}, std::nullopt, true)}},
+        };
+        for (const CommandBody& body : bodies)
+            check_round_trip(Command{"T", body});
+    }
+}
+
+// =====================================================================
+// The grammar, command by command (RFC 3501 6 and 9)
+// =====================================================================
+
+TEST_CASE("Grammar: commands without arguments, any case", "[parser]") {
+    check_all_parse({
+        {"A001 CAPABILITY", a001(CapabilityCommand{})},
+        {"A001 capability", a001(CapabilityCommand{})},
+        {"A001 NOOP", a001(NoopCommand{})},
+        {"A001 NoOp", a001(NoopCommand{})},
+        {"A001 LOGOUT", a001(LogoutCommand{})},
+        {"A001 STARTTLS", a001(StartTlsCommand{})},
+        {"A001 CHECK", a001(CheckCommand{})},
+        {"A001 CLOSE", a001(CloseCommand{})},
+        {"A001 EXPUNGE", a001(ExpungeCommand{})},
+        {"A001 UNSELECT", a001(UnselectCommand{})},
+        {"A001 IDLE", a001(IdleCommand{})},
+        {"A001 NAMESPACE", a001(NamespaceCommand{})},
+    });
+}
+
+TEST_CASE("Grammar: tags are 1*<ASTRING-CHAR except +>", "[parser]") {
+    check_all_parse({
+        {"a NOOP", Command{"a", NoopCommand{}}},
+        {"A]1 NOOP", Command{"A]1", NoopCommand{}}},
+        {"0 NOOP", Command{"0", NoopCommand{}}},
+        {"!#$&'-./:;<=>?@^_`|~ NOOP", Command{"!#$&'-./:;<=>?@^_`|~", NoopCommand{}}},
+        {std::string(imap::limits::kMaxTagLength, 't') + " NOOP",
+         Command{std::string(imap::limits::kMaxTagLength, 't'), NoopCommand{}}},
+    });
+}
+
+TEST_CASE("Grammar: AUTHENTICATE with and without SASL-IR", "[parser]") {
+    auto auth = [](std::string mechanism, std::optional<std::string> response) {
+        std::optional<Secret> secret;
+        if (response) secret = Secret(*response);
+        return a001(AuthenticateCommand{std::move(mechanism), std::move(secret)});
+    };
+    check_all_parse({
+        {"A001 AUTHENTICATE PLAIN", auth("PLAIN", std::nullopt)},
+        {"A001 authenticate plain", auth("PLAIN", std::nullopt)},
+        {"A001 AUTHENTICATE X-OAUTH2.0", auth("X-OAUTH2.0", std::nullopt)},
+        // base64 = *(4base64-char) [base64-terminal]
+        {"A001 AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0", auth("PLAIN", "AGZyZWQAc2VjcmV0")},
+        {"A001 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=", auth("PLAIN", "dGVzdAB0ZXN0AHRlc3Q=")},
+        {"A001 AUTHENTICATE PLAIN AA==", auth("PLAIN", "AA==")},
+        {"A001 AUTHENTICATE PLAIN +/9z", auth("PLAIN", "+/9z")},
+        // RFC 4959: "=" is an empty initial response, kept apart from none.
+        {"A001 AUTHENTICATE EXTERNAL =", auth("EXTERNAL", "=")},
+    });
+}
+
+TEST_CASE("Grammar: LOGIN with atom, quoted and literal userid and password", "[parser]") {
+    auto login = [](std::string user, std::string password) {
+        return a001(LoginCommand{std::move(user), Secret(std::move(password))});
+    };
+    check_all_parse({
+        {"A001 LOGIN fred secret", login("fred", "secret")},
+        {"A001 login FRED Secret", login("FRED", "Secret")},
+        {"A001 LOGIN \"fred\" \"secret\"", login("fred", "secret")},
+        {"A001 LOGIN \"fred smith\" \"\"", login("fred smith", "")},
+        {"A001 LOGIN \"a\\\"b\" \"c\\\\d\"", login("a\"b", "c\\d")},
+        {"A001 LOGIN a]b pw]", login("a]b", "pw]")},
+        {"A001 LOGIN " + lit("fred") + " " + lit("sec ret"), login("fred", "sec ret")},
+        {"A001 LOGIN " + lit_plus("FRED FOOBAR") + " " + lit_plus("fat man"),
+         login("FRED FOOBAR", "fat man")},
+        {"A001 LOGIN " + lit("") + " " + lit("a\r\nb"), login("", "a\r\nb")},
+        {"A001 LOGIN fred " + lit("p\xc3\xa4ss"), login("fred", "p\xc3\xa4ss")},
+        {"A001 LOGIN \"fred\" " + lit_plus("x"), login("fred", "x")},
+        // 8-bit in quoted strings is accepted (UTF-8 clients, reader.cpp).
+        {"A001 LOGIN \"j\xc3\xb6rg\" x", login("j\xc3\xb6rg", "x")},
+    });
+}
+
+TEST_CASE("Grammar: mailbox arguments as atom, quoted and literal", "[parser]") {
+    check_all_parse({
+        {"A001 SELECT INBOX", a001(SelectCommand{"INBOX"})},
+        {"A001 SELECT \"Sent Items\"", a001(SelectCommand{"Sent Items"})},
+        {"A001 select " + lit("a b"), a001(SelectCommand{"a b"})},
+        {"A001 EXAMINE blurdybloop", a001(ExamineCommand{"blurdybloop"})},
+        {"A001 EXAMINE \"\"", a001(ExamineCommand{""})},
+        {"A001 CREATE owatagusiam/", a001(CreateCommand{"owatagusiam/"})},
+        {"A001 CREATE " + lit_plus("x\"y"), a001(CreateCommand{"x\"y"})},
+        {"A001 DELETE foo/bar", a001(DeleteCommand{"foo/bar"})},
+        {"A001 DELETE a]", a001(DeleteCommand{"a]"})},
+        {"A001 SUBSCRIBE #news.comp.mail.mime", a001(SubscribeCommand{"#news.comp.mail.mime"})},
+        {"A001 UNSUBSCRIBE \"&AOk-t&AOk-\"", a001(UnsubscribeCommand{"&AOk-t&AOk-"})},
+        {"A001 RENAME blurdybloop sarasoop", a001(RenameCommand{"blurdybloop", "sarasoop"})},
+        {"A001 RENAME \"a b\" " + lit("c d"), a001(RenameCommand{"a b", "c d"})},
+    });
+}
+
+TEST_CASE("Grammar: LIST and LSUB patterns with % and *", "[parser]") {
+    check_all_parse({
+        {"A001 LIST \"\" *", a001(ListCommand{"", "*"})},
+        {"A001 LIST \"\" %", a001(ListCommand{"", "%"})},
+        {"A001 LIST \"\" \"\"", a001(ListCommand{"", ""})},
+        {"A001 LIST ~/Mail/ %", a001(ListCommand{"~/Mail/", "%"})},
+        {"A001 LIST #news. comp.mail.*", a001(ListCommand{"#news.", "comp.mail.*"})},
+        {"A001 LIST \"\" %/%]*", a001(ListCommand{"", "%/%]*"})},
+        {"A001 LIST \"a b\" \"c %\"", a001(ListCommand{"a b", "c %"})},
+        {"A001 LIST " + lit("ref") + " " + lit("*"), a001(ListCommand{"ref", "*"})},
+        {"A001 list \"\" INBOX.*", a001(ListCommand{"", "INBOX.*"})},
+        {"A001 LSUB \"#news.\" \"comp.mail.*\"", a001(LsubCommand{"#news.", "comp.mail.*"})},
+        {"A001 LSUB \"\" %", a001(LsubCommand{"", "%"})},
+        {"A001 lsub x " + lit_plus("*"), a001(LsubCommand{"x", "*"})},
+    });
+}
+
+TEST_CASE("Grammar: STATUS with every status-att", "[parser]") {
+    using SI = StatusItem;
+    check_all_parse({
+        {"A001 STATUS INBOX (MESSAGES)", a001(StatusCommand{"INBOX", {SI::Messages}})},
+        {"A001 STATUS INBOX (RECENT)", a001(StatusCommand{"INBOX", {SI::Recent}})},
+        {"A001 STATUS INBOX (UIDNEXT)", a001(StatusCommand{"INBOX", {SI::UidNext}})},
+        {"A001 STATUS INBOX (UIDVALIDITY)", a001(StatusCommand{"INBOX", {SI::UidValidity}})},
+        {"A001 STATUS INBOX (UNSEEN)", a001(StatusCommand{"INBOX", {SI::Unseen}})},
+        {"A001 status \"a b\" (unseen uidnext Messages recent UidValidity)",
+         a001(StatusCommand{"a b",
+                            {SI::Unseen, SI::UidNext, SI::Messages, SI::Recent, SI::UidValidity}})},
+        {"A001 STATUS " + lit("x") + " (MESSAGES MESSAGES)",
+         a001(StatusCommand{"x", {SI::Messages, SI::Messages}})},
+    });
+}
+
+TEST_CASE("Grammar: APPEND with and without flags and date-time", "[parser]") {
+    const DateTime date{Date{1996, 7, 17}, 2, 44, 25, -420};
+    const DateTime early{Date{1994, 2, 7}, 22, 43, 4, -480};
+    auto append = [](std::string mailbox, std::vector<AppendMessage> messages) {
+        return a001(AppendCommand{std::move(mailbox), std::move(messages)});
+    };
+    check_all_parse({
+        {"A001 APPEND INBOX " + lit("hello"), append("INBOX", {message("hello")})},
+        {"A001 APPEND INBOX (\\Seen) " + lit("x"), append("INBOX", {message("x", {"\\Seen"})})},
+        {"A001 APPEND INBOX () " + lit("x"), append("INBOX", {message("x")})},
+        {"A001 APPEND INBOX (\\Seen \\Flagged \\Answered \\Deleted \\Draft $Label1 \\Ext) " +
+             lit("x"),
+         append("INBOX", {message("x", {"\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft",
+                                        "$Label1", "\\Ext"})})},
+        {"A001 APPEND INBOX \"17-Jul-1996 02:44:25 -0700\" " + lit("x"),
+         append("INBOX", {message("x", {}, date)})},
+        {"A001 APPEND Drafts (\\Draft) \"17-Jul-1996 02:44:25 -0700\" " + lit_plus("x"),
+         append("Drafts", {message("x", {"\\Draft"}, date)})},
+        // date-day-fixed: SP DIGIT, and a bare digit some clients send.
+        {"A001 APPEND INBOX \" 7-Feb-1994 22:43:04 -0800\" " + lit("x"),
+         append("INBOX", {message("x", {}, early)})},
+        {"A001 APPEND INBOX \"7-Feb-1994 22:43:04 -0800\" " + lit("x"),
+         append("INBOX", {message("x", {}, early)})},
+        {"A001 APPEND \"a b\" " + lit(""), append("a b", {message("")})},
+        // Any octet in a message: NUL in a plain literal is stored as given.
+        {"A001 APPEND INBOX " + lit("a\0b\r\n"s), append("INBOX", {message("a\0b\r\n"s)})},
+        // RFC 3516 literal8, synchronising and not.
+        {"A001 APPEND INBOX ~{3}\r\na\0b"s, append("INBOX", {message("a\0b"s, {}, {}, true)})},
+        {"A001 APPEND INBOX (\\Seen) ~{2+}\r\n\xff\0"s,
+         append("INBOX", {message("\xff\0"s, {"\\Seen"}, {}, true)})},
+        // RFC 3502 MULTIAPPEND.
+        {"A001 APPEND INBOX " + lit("one") + " (\\Seen) " + lit_plus("two") +
+             " \"17-Jul-1996 02:44:25 -0700\" ~{5}\r\nthree () " + lit("four"),
+         append("INBOX", {message("one"), message("two", {"\\Seen"}),
+                          message("three", {}, date, true), message("four")})},
+    });
+}
+
+TEST_CASE("Grammar: UID EXPUNGE, COPY, MOVE and their UID forms", "[parser]") {
+    check_all_parse({
+        {"A001 UID EXPUNGE 3000:3002", a001(UidExpungeCommand{seq("3000:3002")})},
+        {"A001 uid expunge 1,3:*", a001(UidExpungeCommand{seq("1,3:*")})},
+        {"A001 COPY 2:4 MEETING", a001(copy_command("2:4", "MEETING"))},
+        {"A001 COPY * \"a b\"", a001(copy_command("*", "a b"))},
+        {"A001 COPY 1:2,4 " + lit("x"), a001(copy_command("1:2,4", "x"))},
+        {"A001 UID COPY 305:310 meeting", a001(copy_command("305:310", "meeting", true))},
+        {"A001 MOVE 1 foo", a001(move_command("1", "foo"))},
+        {"A001 UID MOVE 42:69 foo", a001(move_command("42:69", "foo", true))},
+        {"A001 uid move *:4 " + lit_plus("bar"), a001(move_command("*:4", "bar", true))},
+    });
+}
+
+TEST_CASE("Grammar: sequence sets as RFC 3501 9 writes them", "[parser]") {
+    for (const char* set : {"1", "*", "2:4", "4:2", "1:*", "*:4", "*:*", "2,4:7,9,12:*",
+                            "4294967295", "1:4294967295", "3,3,1"}) {
+        check_parses("A001 FETCH "s + set + " UID", a001(fetch(set, {item(FK::Uid)})));
+    }
+}
+
+TEST_CASE("Grammar: ENABLE and ID", "[parser]") {
+    check_all_parse({
+        {"A001 ENABLE CONDSTORE", a001(EnableCommand{{"CONDSTORE"}})},
+        {"A001 enable condstore X-GOOD-IDEA utf8=accept",
+         a001(EnableCommand{{"CONDSTORE", "X-GOOD-IDEA", "UTF8=ACCEPT"}})},
+        {"A001 ID NIL", a001(IdCommand{})},
+        {"A001 id nil", a001(IdCommand{})},
+        {"A001 ID ()", a001(IdCommand{IdFields{}})},
+        {"A001 ID (\"name\" \"sodr\")", a001(IdCommand{IdFields{{"name", "sodr"}}})},
+        {"A001 ID (\"name\" NIL \"os\" nil \"x\" \"NIL\")",
+         a001(IdCommand{IdFields{{"name", std::nullopt}, {"os", std::nullopt}, {"x", "NIL"}}})},
+        {"A001 ID (" + lit("name") + " " + lit_plus("a\r\nb") + ")",
+         a001(IdCommand{IdFields{{"name", "a\r\nb"}}})},
+    });
+}
+
+TEST_CASE("Grammar: STORE FLAGS, +FLAGS, -FLAGS, .SILENT, flag-list and bare flags", "[parser]") {
+    check_all_parse({
+        {"A001 STORE 1 FLAGS (\\Seen)", a001(store("1", Mode::Replace, false, {"\\Seen"}))},
+        {"A001 STORE 1 FLAGS ()", a001(store("1", Mode::Replace, false, {}))},
+        {"A001 STORE 1 FLAGS.SILENT (\\Seen $X)",
+         a001(store("1", Mode::Replace, true, {"\\Seen", "$X"}))},
+        {"A001 STORE 2:4 +FLAGS (\\Deleted)", a001(store("2:4", Mode::Add, false, {"\\Deleted"}))},
+        {"A001 STORE 2:4 +FLAGS.SILENT (\\Deleted \\Seen)",
+         a001(store("2:4", Mode::Add, true, {"\\Deleted", "\\Seen"}))},
+        {"A001 STORE * -FLAGS (\\Flagged)", a001(store("*", Mode::Remove, false, {"\\Flagged"}))},
+        {"A001 STORE * -FLAGS.SILENT ()", a001(store("*", Mode::Remove, true, {}))},
+        // flag *(SP flag), without parentheses.
+        {"A001 STORE 1 FLAGS \\Seen", a001(store("1", Mode::Replace, false, {"\\Seen"}))},
+        {"A001 STORE 1 +FLAGS \\Seen \\Answered Junk",
+         a001(store("1", Mode::Add, false, {"\\Seen", "\\Answered", "Junk"}))},
+        {"A001 STORE 1 -FLAGS.SILENT $Forwarded",
+         a001(store("1", Mode::Remove, true, {"$Forwarded"}))},
+        {"A001 store 12 +flags.silent \\deleted",
+         Command{"A001", store("12", Mode::Add, true, {"\\deleted"})}},
+        {"A001 UID STORE 1:* FLAGS.SILENT (\\Draft)",
+         a001(store("1:*", Mode::Replace, true, {"\\Draft"}, true))},
+        {"A001 UID STORE 5 +FLAGS \\Seen", a001(store("5", Mode::Add, false, {"\\Seen"}, true))},
+    });
+}
+
+TEST_CASE("Grammar: every fetch-att and the ALL, FAST and FULL macros", "[parser]") {
+    const std::vector<FetchItem> fast = {item(FK::Flags), item(FK::InternalDate),
+                                         item(FK::Rfc822Size)};
+    std::vector<FetchItem> all = fast;
+    all.push_back(item(FK::Envelope));
+    std::vector<FetchItem> full = all;
+    full.push_back(item(FK::Body));
+    check_all_parse({
+        {"A001 FETCH 1 ALL", a001(fetch("1", all))},
+        {"A001 FETCH 1 fast", a001(fetch("1", fast))},
+        {"A001 FETCH 1 Full", a001(fetch("1", full))},
+        {"A001 FETCH 1 ENVELOPE", a001(fetch("1", {item(FK::Envelope)}))},
+        {"A001 FETCH 1 FLAGS", a001(fetch("1", {item(FK::Flags)}))},
+        {"A001 FETCH 1 INTERNALDATE", a001(fetch("1", {item(FK::InternalDate)}))},
+        {"A001 FETCH 1 RFC822", a001(fetch("1", {item(FK::Rfc822)}))},
+        {"A001 FETCH 1 RFC822.HEADER", a001(fetch("1", {item(FK::Rfc822Header)}))},
+        {"A001 FETCH 1 RFC822.SIZE", a001(fetch("1", {item(FK::Rfc822Size)}))},
+        {"A001 FETCH 1 RFC822.TEXT", a001(fetch("1", {item(FK::Rfc822Text)}))},
+        {"A001 FETCH 1 BODY", a001(fetch("1", {item(FK::Body)}))},
+        {"A001 FETCH 1 BODYSTRUCTURE", a001(fetch("1", {item(FK::BodyStructure)}))},
+        {"A001 FETCH 1 UID", a001(fetch("1", {item(FK::Uid)}))},
+        {"A001 FETCH 1 BODY[]", a001(fetch("1", {body_section(false, {})}))},
+        {"A001 FETCH 1 BODY.PEEK[]", a001(fetch("1", {body_section(true, {})}))},
+        {"A001 FETCH 1 (FLAGS)", a001(fetch("1", {item(FK::Flags)}))},
+        {"A001 fetch 1:* (envelope flags internaldate rfc822 rfc822.header rfc822.size "
+         "rfc822.text body bodystructure uid body[] body.peek[text])",
+         a001(fetch("1:*",
+                    {item(FK::Envelope), item(FK::Flags), item(FK::InternalDate), item(FK::Rfc822),
+                     item(FK::Rfc822Header), item(FK::Rfc822Size), item(FK::Rfc822Text),
+                     item(FK::Body), item(FK::BodyStructure), item(FK::Uid),
+                     body_section(false, {}), body_section(true, {}, ST::Text)}))},
+        {"A001 FETCH 1 (UID UID)", a001(fetch("1", {item(FK::Uid), item(FK::Uid)}))},
+        {"A001 UID FETCH 4827313:4828442 FLAGS",
+         a001(fetch("4827313:4828442", {item(FK::Flags)}, true))},
+        {"A001 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER])",
+         a001(fetch("1:*", {item(FK::Flags), body_section(true, {}, ST::Header)}, true))},
+        {"A001 UID FETCH 1 FAST", a001(fetch("1", fast, true))},
+        // The partial's offset is a number (leading zeros allowed), its
+        // length an nz-number (none allowed, see the error tests).
+        {"A001 FETCH 1 BODY[]<007.1>",
+         a001(fetch("1", {body_section(false, {}, ST::None, {}, Partial{7, 1})}))},
+    });
+}
+
+TEST_CASE("Grammar: every section-spec form, with and without PEEK and partial", "[parser]") {
+    struct Section {
+        std::string text;  // between "[" and "]"
+        std::vector<std::uint32_t> part;
+        ST kind;
+        std::vector<std::string> fields;
+    };
+    const std::vector<Section> sections = {
+        {"", {}, ST::None, {}},
+        {"HEADER", {}, ST::Header, {}},
+        {"header", {}, ST::Header, {}},
+        {"HEADER.FIELDS (DATE FROM)", {}, ST::HeaderFields, {"DATE", "FROM"}},
+        {"HEADER.FIELDS (Subject)", {}, ST::HeaderFields, {"Subject"}},
+        {"header.fields.not (Received \"X-Spam Score\" a])",
+         {},
+         ST::HeaderFieldsNot,
+         {"Received", "X-Spam Score", "a]"}},
+        {"HEADER.FIELDS (" + lit("Subject") + " To)", {}, ST::HeaderFields, {"Subject", "To"}},
+        {"TEXT", {}, ST::Text, {}},
+        {"1", {1}, ST::None, {}},
+        {"1.2.3", {1, 2, 3}, ST::None, {}},
+        {"4294967295", {4294967295u}, ST::None, {}},
+        {"1.MIME", {1}, ST::Mime, {}},
+        {"4.2.2.mime", {4, 2, 2}, ST::Mime, {}},
+        {"1.HEADER", {1}, ST::Header, {}},
+        {"3.1.TEXT", {3, 1}, ST::Text, {}},
+        {"2.HEADER.FIELDS (To Cc)", {2}, ST::HeaderFields, {"To", "Cc"}},
+        {"2.10.HEADER.FIELDS.NOT (To)", {2, 10}, ST::HeaderFieldsNot, {"To"}},
+    };
+    const std::vector<std::pair<std::string, std::optional<Partial>>> partials = {
+        {"", std::nullopt},
+        {"<0.1024>", Partial{0, 1024}},
+        {"<10.1>", Partial{10, 1}},
+        {"<4294967295.4294967295>", Partial{4294967295u, 4294967295u}},
+    };
+    for (const Section& s : sections) {
+        for (const auto& [partial_text, partial] : partials) {
+            for (bool peek : {false, true}) {
+                const std::string att =
+                    (peek ? "BODY.PEEK[" : "BODY[") + s.text + "]" + partial_text;
+                const FetchItem expected = body_section(peek, s.part, s.kind, s.fields, partial);
+                check_parses("A001 FETCH 1 " + att, a001(fetch("1", {expected})));
+                check_parses("A001 UID FETCH 1 (UID " + att + " FLAGS)",
+                             a001(fetch("1", {item(FK::Uid), expected, item(FK::Flags)}, true)));
+            }
+        }
+    }
+}
+
+TEST_CASE("Grammar: every search-key", "[parser]") {
+    const std::vector<std::pair<std::string, SearchKey>> keys = {
+        {"ALL", key(SK::All)},
+        {"ANSWERED", key(SK::Answered)},
+        {"BCC foo", text_key(SK::Bcc, "foo")},
+        {"BEFORE 1-Feb-1994", date_key(SK::Before, Date{1994, 2, 1})},
+        {"BODY \"hello world\"", text_key(SK::Body, "hello world")},
+        {"CC " + lit("a\r\nb"), text_key(SK::Cc, "a\r\nb")},
+        {"DELETED", key(SK::Deleted)},
+        {"DRAFT", key(SK::Draft)},
+        {"FLAGGED", key(SK::Flagged)},
+        {"FROM Smith", text_key(SK::From, "Smith")},
+        {"HEADER Message-ID \"<x@y>\"", text_key(SK::Header, "Message-ID", "<x@y>")},
+        {"HEADER " + lit("X-A") + " \"\"", text_key(SK::Header, "X-A", "")},
+        {"KEYWORD $Forwarded", text_key(SK::Keyword, "$Forwarded")},
+        {"LARGER 1024", number_key(SK::Larger, 1024)},
+        {"NEW", key(SK::New)},
+        {"NOT SEEN", not_key(key(SK::Seen))},
+        {"OLD", key(SK::Old)},
+        {"ON \"3-Mar-2003\"", date_key(SK::On, Date{2003, 3, 3})},
+        {"OR SEEN FLAGGED", or_key(key(SK::Seen), key(SK::Flagged))},
+        {"RECENT", key(SK::Recent)},
+        {"SEEN", key(SK::Seen)},
+        {"SENTBEFORE 01-Jan-2000", date_key(SK::SentBefore, Date{2000, 1, 1})},
+        {"SENTON 31-Dec-1999", date_key(SK::SentOn, Date{1999, 12, 31})},
+        {"SENTSINCE 29-Feb-2000", date_key(SK::SentSince, Date{2000, 2, 29})},
+        {"SINCE 1-feb-1994", date_key(SK::Since, Date{1994, 2, 1})},
+        {"SMALLER 0", number_key(SK::Smaller, 0)},
+        {"SUBJECT \"\"", text_key(SK::Subject, "")},
+        {"TEXT a]b", text_key(SK::Text, "a]b")},
+        {"TO " + lit_plus("x y"), text_key(SK::To, "x y")},
+        {"UID 1:*", set_key(SK::Uid, "1:*")},
+        {"UNANSWERED", key(SK::Unanswered)},
+        {"UNDELETED", key(SK::Undeleted)},
+        {"UNDRAFT", key(SK::Undraft)},
+        {"UNFLAGGED", key(SK::Unflagged)},
+        {"UNKEYWORD Junk", text_key(SK::Unkeyword, "Junk")},
+        {"UNSEEN", key(SK::Unseen)},
+        {"2,4:7,9,12:*", set_key(SK::SequenceSet, "2,4:7,9,12:*")},
+        {"*", set_key(SK::SequenceSet, "*")},
+        {"(SEEN)", and_key({key(SK::Seen)})},
+        {"(SEEN UNDELETED FROM x)",
+         and_key({key(SK::Seen), key(SK::Undeleted), text_key(SK::From, "x")})},
+    };
+    std::set<SK> kinds;
+    for (const auto& [text, expected] : keys) {
+        kinds.insert(expected.kind);
+        check_parses("A001 SEARCH " + text, a001(search({expected})));
+        // The key name in lower case (arguments are values: kept), inside a
+        // group, between other keys, with UID.
+        std::string lower = text;
+        for (std::size_t i = 0; i < lower.size() && lower[i] != ' '; ++i) {
+            if (lower[i] >= 'A' && lower[i] <= 'Z')
+                lower[i] = static_cast<char>(lower[i] - 'A' + 'a');
+        }
+        INFO("lower-case: " << lower);
+        check_parses("A001 uid search all " + lower + " seen",
+                     a001(search({key(SK::All), expected, key(SK::Seen)}, std::nullopt, true)));
+        check_parses("A001 SEARCH (" + text + ") NOT (" + text + ")",
+                     a001(search({and_key({expected}), not_key(and_key({expected}))})));
+    }
+    // Every SearchKey::Kind has a row above (they are numbered from And to Unseen).
+    CHECK(kinds.size() == static_cast<std::size_t>(SK::Unseen) + 1);
+}
+
+TEST_CASE("Grammar: SEARCH CHARSET and nested key trees", "[parser]") {
+    check_all_parse({
+        {"A001 SEARCH CHARSET UTF-8 TEXT x", a001(search({text_key(SK::Text, "x")}, "UTF-8"))},
+        // number = 1*DIGIT; date-day = 1*2DIGIT: leading zeros are fine here.
+        {"A001 SEARCH LARGER 0010 SMALLER 00 ON 01-Feb-1994",
+         a001(search({number_key(SK::Larger, 10), number_key(SK::Smaller, 0),
+                      date_key(SK::On, Date{1994, 2, 1})}))},
+        {"A001 SEARCH charset \"us-ascii\" ALL", a001(search({key(SK::All)}, "us-ascii"))},
+        {"A001 SEARCH CHARSET " + lit("UTF-8") + " SUBJECT " + lit("\xe2\x82\xac"),
+         a001(search({text_key(SK::Subject, "\xe2\x82\xac")}, "UTF-8"))},
+        {"A001 UID SEARCH CHARSET UTF-8 UID 1:*",
+         a001(search({set_key(SK::Uid, "1:*")}, "UTF-8", true))},
+        {"A001 SEARCH OR (FROM a TO b) NOT (SEEN OR DELETED DRAFT)",
+         a001(search({or_key(
+             and_key({text_key(SK::From, "a"), text_key(SK::To, "b")}),
+             not_key(and_key({key(SK::Seen), or_key(key(SK::Deleted), key(SK::Draft))})))}))},
+        {"A001 SEARCH NOT NOT OR OR SEEN NEW OLD ((ALL))",
+         a001(search({not_key(not_key(or_key(or_key(key(SK::Seen), key(SK::New)), key(SK::Old)))),
+                      and_key({and_key({key(SK::All)})})}))},
+        // 8-bit in a quoted search string is accepted (reader.cpp).
+        {"A001 SEARCH CHARSET UTF-8 BODY \"caf\xc3\xa9\"",
+         a001(search({text_key(SK::Body, "caf\xc3\xa9")}, "UTF-8"))},
+    });
+}
+
+TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[parser]") {
+    const std::vector<std::string> lines = {
+        "t CAPABILITY",
+        "t NOOP",
+        "t LOGOUT",
+        "t STARTTLS",
+        "t AUTHENTICATE PLAIN",
+        "t LOGIN a b",
+        "t SELECT a",
+        "t EXAMINE a",
+        "t CREATE a",
+        "t DELETE a",
+        "t RENAME a b",
+        "t SUBSCRIBE a",
+        "t UNSUBSCRIBE a",
+        "t LIST a b",
+        "t LSUB a b",
+        "t STATUS a (UNSEEN)",
+        "t APPEND a {1}\r\nx",
+        "t CHECK",
+        "t CLOSE",
+        "t EXPUNGE",
+        "t UID EXPUNGE 1",
+        "t SEARCH ALL",
+        "t UID SEARCH ALL",
+        "t FETCH 1 UID",
+        "t UID FETCH 1 UID",
+        "t STORE 1 FLAGS ()",
+        "t UID STORE 1 FLAGS ()",
+        "t COPY 1 a",
+        "t UID COPY 1 a",
+        "t MOVE 1 a",
+        "t UID MOVE 1 a",
+        "t UNSELECT",
+        "t IDLE",
+        "t NAMESPACE",
+        "t ENABLE X",
+        "t ID NIL",
+    };
+    std::set<std::size_t> alternatives;
+    std::set<std::string> names;
+    for (const std::string& line : lines) {
+        INFO(line);
+        ParseResult result = parse_one(line + "\r\n");
+        REQUIRE(std::holds_alternative<Command>(result));
+        const Command& command = std::get<Command>(result);
+        alternatives.insert(command.body.index());
+        names.insert(std::string(imap::command_name(command.body)));
+        CHECK(imap::is_known_command(imap::command_name(command.body)));
+        check_round_trip(command);
+    }
+    CHECK(alternatives.size() == std::variant_size_v<CommandBody>);
+    CHECK(names.size() == lines.size());
+}
+
+TEST_CASE("peek_command_name reads the name of a command still arriving", "[parser]") {
+    auto peek = [](std::string first_line) {
+        return imap::peek_command_name(imap::Frame{{std::move(first_line)}, {}});
+    };
+    CHECK(peek("A001 LOGIN {5}") == "LOGIN");
+    CHECK(peek("A001 append INBOX {5}") == "APPEND");
+    CHECK(peek("A001 uid fetch 1 (BODY[HEADER.FIELDS {4}") == "UID FETCH");
+    CHECK(peek("A001 XPIG-LATIN {4}").empty());
+    CHECK(peek("+ LOGIN {5}").empty());
+    CHECK(peek("A001").empty());
+    CHECK(imap::peek_command_name(imap::Frame{}).empty());
+    CHECK(imap::is_known_command("UID MOVE"));
+    CHECK_FALSE(imap::is_known_command("UID LOGIN"));
+    CHECK_FALSE(imap::is_known_command("login"));  // names are upper-cased first
+}
+
+// =====================================================================
+// INBOX is case-insensitive in mailbox arguments (RFC 3501 5.1 and 9)
+// =====================================================================
+
+TEST_CASE("RFC 3501 5.1: any case of INBOX in a mailbox argument is INBOX", "[parser][inbox]") {
+    for (const std::string spelling : {"inbox", "InBoX", "\"iNbOx\"", "INBOX", "{5}\r\ninbox"}) {
+        INFO(spelling);
+        check_all_parse({
+            {"A001 SELECT " + spelling, a001(SelectCommand{"INBOX"})},
+            {"A001 EXAMINE " + spelling, a001(ExamineCommand{"INBOX"})},
+            {"A001 CREATE " + spelling, a001(CreateCommand{"INBOX"})},
+            {"A001 DELETE " + spelling, a001(DeleteCommand{"INBOX"})},
+            {"A001 SUBSCRIBE " + spelling, a001(SubscribeCommand{"INBOX"})},
+            {"A001 UNSUBSCRIBE " + spelling, a001(UnsubscribeCommand{"INBOX"})},
+            {"A001 RENAME " + spelling + " " + spelling, a001(RenameCommand{"INBOX", "INBOX"})},
+            {"A001 STATUS " + spelling + " (UNSEEN)",
+             a001(StatusCommand{"INBOX", {StatusItem::Unseen}})},
+            {"A001 APPEND " + spelling + " " + lit("x"),
+             a001(AppendCommand{"INBOX", {message("x")}})},
+            {"A001 COPY 1 " + spelling, a001(copy_command("1", "INBOX"))},
+            {"A001 UID MOVE 1 " + spelling, a001(move_command("1", "INBOX", true))},
+        });
+    }
+    // Children of INBOX too; names that only start with INBOX are left alone.
+    check_all_parse({
+        {"A001 SELECT inbox/Sub", a001(SelectCommand{"INBOX/Sub"})},
+        {"A001 SELECT Inbox/a/inbox", a001(SelectCommand{"INBOX/a/inbox"})},
+        {"A001 SELECT inboxes", a001(SelectCommand{"inboxes"})},
+        {"A001 SELECT inbox.sub", a001(SelectCommand{"inbox.sub"})},
+        {"A001 SELECT \"inbox \"", a001(SelectCommand{"inbox "})},
+        {"A001 SELECT Sent/inbox", a001(SelectCommand{"Sent/inbox"})},
+    });
+    // The LIST reference and pattern are not mailbox names: kept as sent.
+    check_all_parse({
+        {"A001 LIST inbox *", a001(ListCommand{"inbox", "*"})},
+        {"A001 LIST \"\" inbox", a001(ListCommand{"", "inbox"})},
+        {"A001 LSUB Inbox/ %", a001(LsubCommand{"Inbox/", "%"})},
+    });
+}
+
+// =====================================================================
+// RFC 3501 section 6 examples, every "C:" line
+// =====================================================================
+
+TEST_CASE("RFC 3501 6.1.1 example: abcd CAPABILITY", "[rfc3501][example]") {
+    check_parses("abcd CAPABILITY", Command{"abcd", CapabilityCommand{}});
+}
+TEST_CASE("RFC 3501 6.1.1 example: efgh STARTTLS", "[rfc3501][example]") {
+    check_parses("efgh STARTTLS", Command{"efgh", StartTlsCommand{}});
+}
+TEST_CASE("RFC 3501 6.1.1 example: ijkl CAPABILITY", "[rfc3501][example]") {
+    check_parses("ijkl CAPABILITY", Command{"ijkl", CapabilityCommand{}});
+}
+TEST_CASE("RFC 3501 6.1.2 example: a002 NOOP", "[rfc3501][example]") {
+    check_parses("a002 NOOP", Command{"a002", NoopCommand{}});
+}
+TEST_CASE("RFC 3501 6.1.2 example: a047 NOOP", "[rfc3501][example]") {
+    check_parses("a047 NOOP", Command{"a047", NoopCommand{}});
+}
+TEST_CASE("RFC 3501 6.1.3 example: A023 LOGOUT", "[rfc3501][example]") {
+    check_parses("A023 LOGOUT", Command{"A023", LogoutCommand{}});
+}
+TEST_CASE("RFC 3501 6.2.1 example: a001 CAPABILITY", "[rfc3501][example]") {
+    check_parses("a001 CAPABILITY", Command{"a001", CapabilityCommand{}});
+}
+TEST_CASE("RFC 3501 6.2.1 example: a002 STARTTLS", "[rfc3501][example]") {
+    check_parses("a002 STARTTLS", Command{"a002", StartTlsCommand{}});
+}
+TEST_CASE("RFC 3501 6.2.1 example: a003 CAPABILITY", "[rfc3501][example]") {
+    check_parses("a003 CAPABILITY", Command{"a003", CapabilityCommand{}});
+}
+TEST_CASE("RFC 3501 6.2.1 example: a004 LOGIN joe password", "[rfc3501][example]") {
+    check_parses("a004 LOGIN joe password",
+                 Command{"a004", LoginCommand{"joe", Secret("password")}});
+}
+TEST_CASE("RFC 3501 6.2.2 example: A001 AUTHENTICATE GSSAPI", "[rfc3501][example]") {
+    // The base64 lines that follow are SASL continuation lines read raw by
+    // the server (Framer::expect_raw_line), not commands.
+    check_parses("A001 AUTHENTICATE GSSAPI",
+                 Command{"A001", AuthenticateCommand{"GSSAPI", std::nullopt}});
+}
+TEST_CASE("RFC 3501 6.2.3 example: a001 LOGIN SMITH SESAME", "[rfc3501][example]") {
+    check_parses("a001 LOGIN SMITH SESAME",
+                 Command{"a001", LoginCommand{"SMITH", Secret("SESAME")}});
+}
+TEST_CASE("RFC 3501 6.3.1 example: A142 SELECT INBOX", "[rfc3501][example]") {
+    check_parses("A142 SELECT INBOX", Command{"A142", SelectCommand{"INBOX"}});
+}
+TEST_CASE("RFC 3501 6.3.2 example: A932 EXAMINE blurdybloop", "[rfc3501][example]") {
+    check_parses("A932 EXAMINE blurdybloop", Command{"A932", ExamineCommand{"blurdybloop"}});
+}
+TEST_CASE("RFC 3501 6.3.3 example: A003 CREATE owatagusiam/", "[rfc3501][example]") {
+    check_parses("A003 CREATE owatagusiam/", Command{"A003", CreateCommand{"owatagusiam/"}});
+}
+TEST_CASE("RFC 3501 6.3.3 example: A004 CREATE owatagusiam/blurdybloop", "[rfc3501][example]") {
+    check_parses("A004 CREATE owatagusiam/blurdybloop",
+                 Command{"A004", CreateCommand{"owatagusiam/blurdybloop"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A682 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A682 LIST \"\" *", Command{"A682", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A683 DELETE blurdybloop", "[rfc3501][example]") {
+    check_parses("A683 DELETE blurdybloop", Command{"A683", DeleteCommand{"blurdybloop"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A684 DELETE foo", "[rfc3501][example]") {
+    check_parses("A684 DELETE foo", Command{"A684", DeleteCommand{"foo"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A685 DELETE foo/bar", "[rfc3501][example]") {
+    check_parses("A685 DELETE foo/bar", Command{"A685", DeleteCommand{"foo/bar"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A686 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A686 LIST \"\" *", Command{"A686", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A687 DELETE foo", "[rfc3501][example]") {
+    check_parses("A687 DELETE foo", Command{"A687", DeleteCommand{"foo"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A82 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A82 LIST \"\" *", Command{"A82", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A83 DELETE blurdybloop", "[rfc3501][example]") {
+    check_parses("A83 DELETE blurdybloop", Command{"A83", DeleteCommand{"blurdybloop"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A84 DELETE foo", "[rfc3501][example]") {
+    check_parses("A84 DELETE foo", Command{"A84", DeleteCommand{"foo"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A85 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A85 LIST \"\" *", Command{"A85", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.4 example: A86 LIST \"\" %", "[rfc3501][example]") {
+    check_parses("A86 LIST \"\" %", Command{"A86", ListCommand{"", "%"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: A682 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A682 LIST \"\" *", Command{"A682", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: A683 RENAME blurdybloop sarasoop", "[rfc3501][example]") {
+    check_parses("A683 RENAME blurdybloop sarasoop",
+                 Command{"A683", RenameCommand{"blurdybloop", "sarasoop"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: A684 RENAME foo zowie", "[rfc3501][example]") {
+    check_parses("A684 RENAME foo zowie", Command{"A684", RenameCommand{"foo", "zowie"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: A685 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("A685 LIST \"\" *", Command{"A685", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: Z432 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("Z432 LIST \"\" *", Command{"Z432", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: Z433 RENAME INBOX old-mail", "[rfc3501][example]") {
+    check_parses("Z433 RENAME INBOX old-mail", Command{"Z433", RenameCommand{"INBOX", "old-mail"}});
+}
+TEST_CASE("RFC 3501 6.3.5 example: Z434 LIST \"\" *", "[rfc3501][example]") {
+    check_parses("Z434 LIST \"\" *", Command{"Z434", ListCommand{"", "*"}});
+}
+TEST_CASE("RFC 3501 6.3.6 example: A002 SUBSCRIBE #news.comp.mail.mime", "[rfc3501][example]") {
+    check_parses("A002 SUBSCRIBE #news.comp.mail.mime",
+                 Command{"A002", SubscribeCommand{"#news.comp.mail.mime"}});
+}
+TEST_CASE("RFC 3501 6.3.7 example: A002 UNSUBSCRIBE #news.comp.mail.mime", "[rfc3501][example]") {
+    check_parses("A002 UNSUBSCRIBE #news.comp.mail.mime",
+                 Command{"A002", UnsubscribeCommand{"#news.comp.mail.mime"}});
+}
+TEST_CASE("RFC 3501 6.3.8 example: A101 LIST \"\" \"\"", "[rfc3501][example]") {
+    check_parses("A101 LIST \"\" \"\"", Command{"A101", ListCommand{"", ""}});
+}
+TEST_CASE("RFC 3501 6.3.8 example: A102 LIST #news.comp.mail.misc \"\"", "[rfc3501][example]") {
+    check_parses("A102 LIST #news.comp.mail.misc \"\"",
+                 Command{"A102", ListCommand{"#news.comp.mail.misc", ""}});
+}
+TEST_CASE("RFC 3501 6.3.8 example: A103 LIST /usr/staff/jones \"\"", "[rfc3501][example]") {
+    check_parses("A103 LIST /usr/staff/jones \"\"",
+                 Command{"A103", ListCommand{"/usr/staff/jones", ""}});
+}
+TEST_CASE("RFC 3501 6.3.8 example: A202 LIST ~/Mail/ %", "[rfc3501][example]") {
+    check_parses("A202 LIST ~/Mail/ %", Command{"A202", ListCommand{"~/Mail/", "%"}});
+}
+TEST_CASE("RFC 3501 6.3.9 example: A002 LSUB \"#news.\" \"comp.mail.*\"", "[rfc3501][example]") {
+    check_parses("A002 LSUB \"#news.\" \"comp.mail.*\"",
+                 Command{"A002", LsubCommand{"#news.", "comp.mail.*"}});
+}
+TEST_CASE("RFC 3501 6.3.9 example: A003 LSUB \"#news.\" \"comp.%\"", "[rfc3501][example]") {
+    check_parses("A003 LSUB \"#news.\" \"comp.%\"",
+                 Command{"A003", LsubCommand{"#news.", "comp.%"}});
+}
+TEST_CASE("RFC 3501 6.3.10 example: A042 STATUS blurdybloop (UIDNEXT MESSAGES)",
+          "[rfc3501][example]") {
+    check_parses(
+        "A042 STATUS blurdybloop (UIDNEXT MESSAGES)",
+        Command{"A042", StatusCommand{"blurdybloop", {StatusItem::UidNext, StatusItem::Messages}}});
+}
+TEST_CASE("RFC 3501 6.3.11 example: A003 APPEND saved-messages (Seen) {310}",
+          "[rfc3501][example]") {
+    // The literal is the ten "C:" lines that follow, each ending in CRLF;
+    // the empty last "C:" line is the command's own CRLF.
+    const std::string body =
+        "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n"
+        "From: Fred Foobar <foobar@Blurdybloop.COM>\r\n"
+        "Subject: afternoon meeting\r\n"
+        "To: mooch@owatagu.siam.edu\r\n"
+        "Message-Id: <B27397-0100000@Blurdybloop.COM>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n"
+        "\r\n"
+        "Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n";
+    REQUIRE(body.size() == 310);
+    check_parses("A003 APPEND saved-messages (\\Seen) {310}\r\n" + body,
+                 Command{"A003", AppendCommand{"saved-messages", {message(body, {"\\Seen"})}}});
+}
+TEST_CASE("RFC 3501 6.4.1 example: FXXZ CHECK", "[rfc3501][example]") {
+    check_parses("FXXZ CHECK", Command{"FXXZ", CheckCommand{}});
+}
+TEST_CASE("RFC 3501 6.4.2 example: A341 CLOSE", "[rfc3501][example]") {
+    check_parses("A341 CLOSE", Command{"A341", CloseCommand{}});
+}
+TEST_CASE("RFC 3501 6.4.3 example: A202 EXPUNGE", "[rfc3501][example]") {
+    check_parses("A202 EXPUNGE", Command{"A202", ExpungeCommand{}});
+}
+TEST_CASE("RFC 3501 6.4.4 example: A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+          "[rfc3501][example]") {
+    check_parses("A282 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+                 Command{"A282", search({key(SK::Flagged), date_key(SK::Since, Date{1994, 2, 1}),
+                                         not_key(text_key(SK::From, "Smith"))})});
+}
+TEST_CASE("RFC 3501 6.4.4 example: A283 SEARCH TEXT \"string not in mailbox\"",
+          "[rfc3501][example]") {
+    check_parses("A283 SEARCH TEXT \"string not in mailbox\"",
+                 Command{"A283", search({text_key(SK::Text, "string not in mailbox")})});
+}
+TEST_CASE("RFC 3501 6.4.4 example: A284 SEARCH CHARSET UTF-8 TEXT {6}", "[rfc3501][example]") {
+    // "XXXXXX" stands for 6 octets of UTF-8; here they are real ones.
+    check_parses("A284 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX",
+                 Command{"A284", search({text_key(SK::Text, "XXXXXX")}, "UTF-8")});
+    check_parses("A284 SEARCH CHARSET UTF-8 TEXT {6}\r\n\xe2\x82\xac\xc3\xa9\x21",
+                 Command{"A284", search({text_key(SK::Text, "\xe2\x82\xac\xc3\xa9!")}, "UTF-8")});
+}
+TEST_CASE("RFC 3501 6.4.5 example: FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
+          "[rfc3501][example]") {
+    check_parses(
+        "A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])",
+        Command{"A654", fetch("2:4", {item(FK::Flags), body_section(false, {}, ST::HeaderFields,
+                                                                    {"DATE", "FROM"})})});
+}
+TEST_CASE("RFC 3501 6.4.6 example: A003 STORE 2:4 +FLAGS (Deleted)", "[rfc3501][example]") {
+    check_parses("A003 STORE 2:4 +FLAGS (\\Deleted)",
+                 Command{"A003", store("2:4", Mode::Add, false, {"\\Deleted"})});
+}
+TEST_CASE("RFC 3501 6.4.7 example: A003 COPY 2:4 MEETING", "[rfc3501][example]") {
+    check_parses("A003 COPY 2:4 MEETING", Command{"A003", copy_command("2:4", "MEETING")});
+}
+TEST_CASE("RFC 3501 6.4.8 example: A999 UID FETCH 4827313:4828442 FLAGS", "[rfc3501][example]") {
+    check_parses("A999 UID FETCH 4827313:4828442 FLAGS",
+                 Command{"A999", fetch("4827313:4828442", {item(FK::Flags)}, true)});
+}
+TEST_CASE("RFC 3501 6.5.1 example: a441 CAPABILITY", "[rfc3501][example]") {
+    check_parses("a441 CAPABILITY", Command{"a441", CapabilityCommand{}});
+}
+TEST_CASE("RFC 3501 6.5.1 example: A442 XPIG-LATIN", "[rfc3501][example]") {
+    // x-command: we implement none, so it is an unknown command (tagged BAD).
+    check_fails("A442 XPIG-LATIN", "A442"s, "Unknown command XPIG-LATIN");
+}
+
+// ---- RFC 3501 section 8, the sample connection (lower-case as written) ----
+
+TEST_CASE("RFC 3501 8 example: a001 login mrc secret", "[rfc3501][example]") {
+    check_parses("a001 login mrc secret", Command{"a001", LoginCommand{"mrc", Secret("secret")}});
+}
+TEST_CASE("RFC 3501 8 example: a002 select inbox", "[rfc3501][example]") {
+    check_parses("a002 select inbox", Command{"a002", SelectCommand{"INBOX"}});
+}
+TEST_CASE("RFC 3501 8 example: a003 fetch 12 full", "[rfc3501][example]") {
+    check_parses(
+        "a003 fetch 12 full",
+        Command{"a003", fetch("12", {item(FK::Flags), item(FK::InternalDate), item(FK::Rfc822Size),
+                                     item(FK::Envelope), item(FK::Body)})});
+}
+TEST_CASE("RFC 3501 8 example: a004 fetch 12 body[header]", "[rfc3501][example]") {
+    check_parses("a004 fetch 12 body[header]",
+                 Command{"a004", fetch("12", {body_section(false, {}, ST::Header)})});
+}
+TEST_CASE("RFC 3501 8 example: a005 store 12 +flags deleted", "[rfc3501][example]") {
+    check_parses("a005 store 12 +flags \\deleted",
+                 Command{"a005", store("12", Mode::Add, false, {"\\deleted"})});
+}
+TEST_CASE("RFC 3501 8 example: a006 logout", "[rfc3501][example]") {
+    check_parses("a006 logout", Command{"a006", LogoutCommand{}});
+}
+
+// ---- Examples of the extensions ----
+
+TEST_CASE("RFC 4959 examples: AUTHENTICATE with SASL-IR", "[example]") {
+    check_parses("A01 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+                 Command{"A01", AuthenticateCommand{"PLAIN", Secret("dGVzdAB0ZXN0AHRlc3Q=")}});
+    check_parses("A01 AUTHENTICATE PLAIN", Command{"A01", AuthenticateCommand{"PLAIN", {}}});
+    check_parses("A01 AUTHENTICATE EXTERNAL =",
+                 Command{"A01", AuthenticateCommand{"EXTERNAL", Secret("=")}});
+    check_parses("A01 AUTHENTICATE EXTERNAL", Command{"A01", AuthenticateCommand{"EXTERNAL", {}}});
+}
+TEST_CASE("RFC 7888 example: LOGIN with non-synchronising literals", "[example]") {
+    check_parses("A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man",
+                 Command{"A001", LoginCommand{"FRED FOOBAR", Secret("fat man")}});
+    check_parses("A001 LOGIN \"FRED FOOBAR\" \"fat man\"",
+                 Command{"A001", LoginCommand{"FRED FOOBAR", Secret("fat man")}});
+}
+TEST_CASE("RFC 2971 examples: ID", "[example]") {
+    check_parses(
+        "a023 ID (\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" "
+        "\"Pink Floyd Music Limited\")",
+        Command{"a023", IdCommand{IdFields{{"name", "sodr"},
+                                           {"version", "19.34"},
+                                           {"vendor", "Pink Floyd Music Limited"}}}});
+    check_parses("a042 ID NIL", Command{"a042", IdCommand{}});
+}
+TEST_CASE("RFC 3691, 5161, 6851, 4315 examples: UNSELECT, ENABLE, MOVE, UID EXPUNGE", "[example]") {
+    check_parses("A341 UNSELECT", Command{"A341", UnselectCommand{}});
+    check_parses("t2 ENABLE CONDSTORE X-GOOD-IDEA",
+                 Command{"t2", EnableCommand{{"CONDSTORE", "X-GOOD-IDEA"}}});
+    check_parses("a1 ENABLE CONDSTORE", Command{"a1", EnableCommand{{"CONDSTORE"}}});
+    check_parses("a UID MOVE 42:69 foo", Command{"a", move_command("42:69", "foo", true)});
+    check_parses("A003 UID EXPUNGE 3000:3002",
+                 Command{"A003", UidExpungeCommand{seq("3000:3002")}});
+    check_parses("A005 UID COPY 305:310 meeting",
+                 Command{"A005", copy_command("305:310", "meeting", true)});
+}
+TEST_CASE("RFC 3502 example: MULTIAPPEND of two messages", "[example]") {
+    const std::string first =
+        "Date: Mon, 7 Feb 1994 21:52:25 -0800 (PST)\r\n"
+        "From: Fred Foobar <foobar@Blurdybloop.example.COM>\r\n"
+        "Subject: afternoon meeting\r\n"
+        "To: mooch@owatagu.example.net\r\n"
+        "Message-Id: <B27397-0100000@Blurdybloop.example.COM>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n"
+        "\r\n"
+        "Hello Joe, do you think we can meet at 3:30 tomorrow?\r\n";
+    const std::string second =
+        "Date: Mon, 7 Feb 1994 22:43:04 -0800 (PST)\r\n"
+        "From: Joe Mooch <mooch@OWaTaGu.example.net>\r\n"
+        "Subject: Re: afternoon meeting\r\n"
+        "To: foobar@blurdybloop.example.com\r\n"
+        "Message-Id: <a0434793874930@OWaTaGu.example.net>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n"
+        "\r\n"
+        "3:30 is fine with me.\r\n";
+    REQUIRE(first.size() == 329);
+    REQUIRE(second.size() == 295);
+    // The first literal ends with CRLF and the next line continues the
+    // command: in the RFC it shows as "C:  (\Seen) ..." after that CRLF.
+    check_parses(
+        "A003 APPEND saved-messages (\\Seen) {329}\r\n" + first +
+            " (\\Seen) \" 7-Feb-1994 22:43:04 -0800\" {295}\r\n" + second,
+        Command{"A003", AppendCommand{"saved-messages",
+                                      {message(first, {"\\Seen"}),
+                                       message(second, {"\\Seen"},
+                                               DateTime{Date{1994, 2, 7}, 22, 43, 4, -480})}}});
+}
+
+// =====================================================================
+// Malformed input
+// =====================================================================
+
+TEST_CASE("Invalid tags get an untagged BAD", "[parser][error]") {
+    for (const std::string line : {
+             "+ NOOP",  // "+" is excluded from tag
+             "* NOOP",  // list-wildcards are not ASTRING-CHARs
+             "A+B NOOP",   "A*1 NOOP",  "A%1 NOOP",   "A(1 NOOP",  "A)1 NOOP",
+             "A\"1 NOOP",  "A\\1 NOOP", "A{1 NOOP",   "{1} NOOP",  "A{ NOOP",
+             " NOOP",  // empty tag
+             "  NOOP",     "A\tB NOOP", "A\x01 NOOP", "\x7f NOOP", "\xc3\xa9 NOOP",
+             "A001\tNOOP",  // TAB is no SP, so it is part of the tag
+             "+",          "*",
+         }) {
+        check_fails(line, std::nullopt, "tag");
+    }
+    // Longer than limits::kMaxTagLength.
+    check_fails(std::string(imap::limits::kMaxTagLength + 1, 't') + " NOOP", std::nullopt, "tag");
+}
+
+TEST_CASE("Unknown commands and missing command names", "[parser][error]") {
+    check_all_fail({
+        {"A001", "Missing command"},
+        {"A001 ", "Expected atom"},
+        {"A001 FOO", "Unknown command FOO"},
+        {"A001 foo bar", "Unknown command FOO"},
+        {"A001 NOOPX", "Unknown command NOOPX"},
+        {"A001 LOG IN", "Unknown command LOG"},
+        {"A001 XPIG-LATIN ow-nay", "Unknown command XPIG-LATIN"},
+        {"A001 UID", "Expected SP"},
+        {"A001 UID NOOP", "Unknown command UID NOOP"},
+        {"A001 UID LOGIN a b", "Unknown command UID LOGIN"},
+        {"A001 UID UID FETCH 1 UID", "Unknown command UID UID"},
+        {"A001 \"NOOP\"", "Expected atom"},
+        {"A001 (NOOP)", "Expected atom"},
+        {"A001 NOOP(", "Unexpected"},
+        {"A001 " + lit("NOOP"), "Expected atom"},
+    });
+}
+
+TEST_CASE("Double, leading, trailing and missing spaces", "[parser][error]") {
+    check_all_fail({
+        {"A001  NOOP", "second SP"},
+        {"A001 LOGIN  fred pw", "second SP"},
+        {"A001 LOGIN fred  pw", "second SP"},
+        {"A001 FETCH  1 FLAGS", "second SP"},
+        {"A001 FETCH 1  FLAGS", "second SP"},
+        {"A001 FETCH 1 (FLAGS  UID)", "second SP"},
+        {"A001 SEARCH  ALL", "second SP"},
+        {"A001 SEARCH ALL  SEEN", "second SP"},
+        {"A001 STORE 1 FLAGS  \\Seen", "second SP"},
+        {"A001 STORE 1 FLAGS (\\Seen  \\Deleted)", "second SP"},
+        {"A001 UID  FETCH 1 FLAGS", "second SP"},
+        {"A001 ID (\"a\"  \"b\")", "second SP"},
+        {"A001 NOOP ", "Unexpected"},
+        {"A001 SELECT INBOX ", "Unexpected"},
+        {"A001 FETCH 1 FLAGS ", "Unexpected"},
+        {"A001 SEARCH ALL ", "Expected"},
+        {"A001 STORE 1 FLAGS \\Seen ", "Expected atom"},
+        {"A001 FETCH 1 ( FLAGS)", "Expected fetch attribute"},
+        {"A001 FETCH 1 (FLAGS )", "Expected fetch attribute"},
+        {"A001 STATUS INBOX ( UNSEEN)", "Expected atom"},
+        {"A001 LOGIN\tfred pw", "Expected SP"},
+        {"A001 SEARCH(SEEN)", "Expected SP"},
+        {"A001 FETCH 1(FLAGS)", "Expected SP"},
+    });
+}
+
+TEST_CASE("Missing arguments", "[parser][error]") {
+    check_all_fail({
+        {"A001 AUTHENTICATE", "Expected SP"},
+        {"A001 LOGIN", "Expected SP"},
+        {"A001 LOGIN fred", "Expected SP"},
+        {"A001 SELECT", "Expected SP"},
+        {"A001 EXAMINE", "Expected SP"},
+        {"A001 CREATE", "Expected SP"},
+        {"A001 DELETE", "Expected SP"},
+        {"A001 SUBSCRIBE", "Expected SP"},
+        {"A001 UNSUBSCRIBE", "Expected SP"},
+        {"A001 RENAME a", "Expected SP"},
+        {"A001 LIST", "Expected SP"},
+        {"A001 LIST \"\"", "Expected SP"},
+        {"A001 LSUB a", "Expected SP"},
+        {"A001 STATUS INBOX", "Expected SP"},
+        {"A001 STATUS INBOX ()", "Expected atom"},
+        {"A001 APPEND", "Expected SP"},
+        {"A001 APPEND INBOX", "Expected SP"},
+        {"A001 APPEND INBOX (\\Seen)", "Expected SP"},
+        {"A001 APPEND INBOX \"17-Jul-1996 02:44:25 -0700\"", "Expected SP"},
+        {"A001 APPEND INBOX " + lit("x") + " ", "Expected literal"},
+        {"A001 UID EXPUNGE", "Expected SP"},
+        {"A001 SEARCH", "Expected SP"},
+        {"A001 SEARCH CHARSET", "Expected SP"},
+        {"A001 SEARCH CHARSET UTF-8", "Expected SP"},
+        {"A001 SEARCH NOT", "Expected SP"},
+        {"A001 SEARCH OR SEEN", "Expected SP"},
+        {"A001 SEARCH HEADER Subject", "Expected SP"},
+        {"A001 SEARCH FROM", "Expected SP"},
+        {"A001 SEARCH SINCE", "Expected SP"},
+        {"A001 SEARCH LARGER", "Expected SP"},
+        {"A001 SEARCH UID", "Expected SP"},
+        {"A001 SEARCH KEYWORD", "Expected SP"},
+        {"A001 FETCH", "Expected SP"},
+        {"A001 FETCH 1", "Expected SP"},
+        {"A001 UID FETCH 1", "Expected SP"},
+        {"A001 STORE 1", "Expected SP"},
+        {"A001 STORE 1 FLAGS", "Expected SP"},
+        {"A001 STORE 1 +FLAGS.SILENT", "Expected SP"},
+        {"A001 COPY 1", "Expected SP"},
+        {"A001 MOVE 1", "Expected SP"},
+        {"A001 UID COPY", "Expected SP"},
+        {"A001 ENABLE", "Expected SP"},
+        {"A001 ID", "Expected SP"},
+    });
+}
+
+TEST_CASE("Extra arguments", "[parser][error]") {
+    check_all_fail({
+        {"A001 NOOP x", "Unexpected \" x\""},
+        {"A001 CAPABILITY ALL", "Unexpected"},
+        {"A001 LOGOUT now", "Unexpected"},
+        {"A001 STARTTLS x", "Unexpected"},
+        {"A001 CHECK x", "Unexpected"},
+        {"A001 CLOSE x", "Unexpected"},
+        {"A001 EXPUNGE 1", "Unexpected"},
+        {"A001 UNSELECT x", "Unexpected"},
+        {"A001 IDLE x", "Unexpected"},
+        {"A001 NAMESPACE x", "Unexpected"},
+        {"A001 SELECT INBOX extra", "Unexpected"},
+        {"A001 SELECT INBOX (CONDSTORE)", "Unexpected"},
+        {"A001 LOGIN a b c", "Unexpected"},
+        {"A001 RENAME a b c", "Unexpected"},
+        {"A001 LIST a b c", "Unexpected"},
+        {"A001 STATUS INBOX (MESSAGES) x", "Unexpected"},
+        {"A001 FETCH 1 FLAGS UID", "Unexpected"},
+        {"A001 FETCH 1 ALL FLAGS", "Unexpected"},
+        {"A001 FETCH 1 (FLAGS) UID", "Unexpected"},
+        {"A001 COPY 1 a b", "Unexpected"},
+        {"A001 UID EXPUNGE 1 2", "Unexpected"},
+        {"A001 AUTHENTICATE PLAIN AAAA AAAA", "Unexpected"},
+        {"A001 AUTHENTICATE PLAIN =x", "Unexpected"},
+        {"A001 ID NIL NIL", "Unexpected"},
+        {"A001 ID () ()", "Unexpected"},
+        {"A001 STORE 1 FLAGS (\\Seen) \\Deleted", "Unexpected"},
+        {"A001 SEARCH SEEN)", "Expected SP"},
+        {"A001 NOOP " + lit("x"), "Unexpected"},
+    });
+}
+
+TEST_CASE("Bad tokens: strings, literals and astrings", "[parser][error]") {
+    check_all_fail({
+        {"A001 LOGIN fred \"pw", "Unterminated quoted string"},
+        {"A001 LOGIN \"fred pw", "Unterminated quoted string"},
+        {"A001 LOGIN fred \"pw\\\"", "Unterminated quoted string"},
+        {"A001 LOGIN fred \"pw\\", "Unterminated quoted string"},
+        {"A001 LOGIN fred \"p\\w\"", "Invalid escape"},
+        {"A001 LOGIN fred \"p\\n\"", "Invalid escape"},
+        {"A001 LOGIN fred \"\\x41\"", "Invalid escape"},
+        {"A001 LOGIN fred \"p\rw\"", "Invalid character in quoted string"},
+        {"A001 LOGIN fred \"p\0w\""s, "Invalid character in quoted string"},
+        {"A001 LOGIN fred pw\"x\"", "Unexpected"},
+        {"A001 LOGIN (fred) pw", "Expected astring"},
+        {"A001 LOGIN fred %", "Expected astring"},
+        {"A001 LOGIN fred p\x01w", "Unexpected"},
+        {"A001 LOGIN fred p\rw", "Unexpected"},
+        {"A001 LOGIN \xc3\xa9 x", "Expected astring"},
+        // A literal is only one when its announcement ends the line.
+        {"A001 LOGIN {3} fred", "not at the end of the line"},
+        {"A001 LOGIN fred {3", "'}'"},
+        {"A001 LOGIN fred {}", "literal size"},
+        {"A001 LOGIN fred {-1}", "literal size"},
+        // CHAR8 excludes NUL: only APPEND takes it (and literal8).
+        {"A001 LOGIN " + lit("a\0b"s) + " pw", "NUL"},
+        {"A001 LOGIN fred " + lit_plus("\0"s), "NUL"},
+        {"A001 SELECT " + lit("\0"s), "NUL"},
+        {"A001 SEARCH TEXT " + lit("a\0"s), "NUL"},
+        {"A001 ID (\"a\" " + lit("\0"s) + ")", "NUL"},
+        {"A001 LIST \"\" " + lit("\0*"s), "NUL"},
+        // literal8 is only for APPEND messages (RFC 3516).
+        {"A001 LOGIN ~{3}\r\nabc pw", "Expected SP"},
+        {"A001 SEARCH TEXT ~{1}\r\na", "Expected SP"},
+        {"A001 SELECT \"INBOX", "Unterminated quoted string"},
+        {"A001 SELECT INBOX)", "Unexpected"},
+        {"A001 SELECT (INBOX)", "Expected astring"},
+        {"A001 SELECT %", "Expected astring"},
+        {"A001 SELECT *", "Expected astring"},
+        {"A001 LIST * x", "Expected astring"},
+        {"A001 LIST \"\" (x)", "Expected mailbox pattern"},
+        {"A001 LIST \"\" \"x", "Unterminated quoted string"},
+        {"A001 ENABLE \"CONDSTORE\"", "Expected atom"},
+        {"A001 ENABLE (CONDSTORE)", "Expected atom"},
+        {"A001 ID x", "'(' or NIL"},
+        {"A001 ID (\"a\")", "Expected SP"},
+        {"A001 ID (a \"b\")", "Expected string"},
+        {"A001 ID (\"a\" b)", "Expected string or NIL"},
+        {"A001 ID (\"a\" \"b\"", "Expected SP"},
+        {"A001 ID (\"a\" \"b\" )", "Expected string"},
+        {"A001 ID ( \"a\" \"b\")", "Expected string"},
+        {"A001 ID (\"a\" NILX)", "Expected string or NIL"},
+    });
+}
+
+TEST_CASE("Bad tokens: AUTHENTICATE, STATUS, STORE and flags", "[parser][error]") {
+    check_all_fail({
+        {"A001 AUTHENTICATE \"PLAIN\"", "Expected atom"},
+        {"A001 AUTHENTICATE PLAIN ", "Expected base64"},
+        {"A001 AUTHENTICATE PLAIN AAA", "Invalid base64"},
+        {"A001 AUTHENTICATE PLAIN AAAAA", "Invalid base64"},
+        {"A001 AUTHENTICATE PLAIN AAAA=", "Invalid base64"},
+        {"A001 AUTHENTICATE PLAIN A===", "Invalid base64"},
+        {"A001 AUTHENTICATE PLAIN ==", "Unexpected"},
+        {"A001 AUTHENTICATE PLAIN dGVz*", "Unexpected"},
+        {"A001 AUTHENTICATE PLAIN dG-z", "Invalid base64"},
+        {"A001 AUTHENTICATE PLAIN " + lit("AAAA"), "Expected base64"},
+        {"A001 STATUS INBOX (FOO)", "Unknown status item FOO"},
+        {"A001 STATUS INBOX (MESSAGES FOO)", "Unknown status item FOO"},
+        {"A001 STATUS INBOX MESSAGES", "'(' starting the status items"},
+        {"A001 STATUS INBOX (MESSAGES", "Expected SP"},
+        {"A001 STATUS INBOX (\"MESSAGES\")", "Expected atom"},
+        {"A001 STORE 1 FLAG (\\Seen)", "Unknown STORE data item FLAG"},
+        {"A001 STORE 1 +FLAGS.LOUD (\\Seen)", "Unknown STORE data item FLAGS.LOUD"},
+        {"A001 STORE 1 *FLAGS (\\Seen)", "Expected atom"},
+        {"A001 STORE 1 + FLAGS (\\Seen)", "Expected atom"},
+        {"A001 STORE 1 +-FLAGS (\\Seen)", "Unknown STORE data item -FLAGS"},
+        {"A001 STORE 1 FLAGS.SILENT.SILENT ()", "Unknown STORE data item"},
+        {"A001 STORE 1 \"FLAGS\" ()", "Expected atom"},
+        // "\*" is flag-perm (PERMANENTFLAGS), never a flag a client sends.
+        {"A001 STORE 1 FLAGS (\\*)", "Expected atom"},
+        {"A001 STORE 1 +FLAGS \\*", "Expected atom"},
+        {"A001 APPEND INBOX (\\*) " + lit("x"), "Expected atom"},
+        {"A001 STORE 1 FLAGS (\\)", "Expected atom"},
+        {"A001 STORE 1 FLAGS (\\\\Seen)", "Expected atom"},
+        {"A001 STORE 1 FLAGS (\\Seen", "Expected SP"},
+        {"A001 STORE 1 FLAGS (\\Seen )", "Expected atom"},
+        {"A001 STORE 1 FLAGS ( \\Seen)", "Expected atom"},
+        {"A001 STORE 1 FLAGS (\"Seen\")", "Expected atom"},
+        {"A001 STORE 1 FLAGS ((\\Seen))", "Expected atom"},
+        {"A001 STORE 1 FLAGS \\Seen]", "Expected SP"},
+        {"A001 STORE 1 FLAGS %", "Expected atom"},
+        {"A001 STORE 1 FLAGS \\Se%en", "Expected SP"},
+        {"A001 APPEND INBOX \\Seen " + lit("x"), "Expected literal"},
+        {"A001 APPEND INBOX (\\Seen) (\\Seen) " + lit("x"), "Expected literal"},
+        {"A001 APPEND INBOX \"x\"", "Invalid date-time"},
+        {"A001 APPEND INBOX \"message\" " + lit("x"), "Invalid date-time"},
+        {"A001 APPEND INBOX {1}\r\nx{1}\r\ny", "Expected SP"},
+        {"A001 APPEND INBOX \"17-Jul-1996 02:44:25 -0700\" (\\Seen) " + lit("x"),
+         "Expected literal"},
+    });
+}
+
+TEST_CASE("0 and other malformed sequence sets", "[parser][error]") {
+    for (const std::string set :
+         {"0", "0:5", "5:0", "1,0", "0:*", "*:0", "01", "1:02", "4294967296", "1:4294967296", "1,",
+          ",1", "1,,2", "1:", ":1", "1:2:3", "**", "1*", "*1"}) {
+        check_fails("A001 FETCH " + set + " FLAGS", "A001"s, "Invalid sequence set");
+        check_fails("A001 UID COPY " + set + " INBOX", "A001"s, "Invalid sequence set");
+        // A search-key starting with "," or ":" is read as a key name.
+        const bool looks_like_set = imap::is_digit(set[0]) || set[0] == '*';
+        check_fails("A001 SEARCH " + set, "A001"s,
+                    looks_like_set ? "Invalid sequence set" : "Unknown search key");
+        check_fails("A001 SEARCH UID " + set, "A001"s, "Invalid sequence set");
+    }
+    check_all_fail({
+        {"A001 FETCH -1 FLAGS", "Expected sequence set"},
+        {"A001 FETCH a FLAGS", "Expected sequence set"},
+        {"A001 FETCH \"1\" FLAGS", "Expected sequence set"},
+        {"A001 STORE 0 FLAGS ()", "Invalid sequence set"},
+        {"A001 MOVE 0 a", "Invalid sequence set"},
+        {"A001 UID EXPUNGE 0", "Invalid sequence set"},
+        {"A001 UID EXPUNGE 1:0", "Invalid sequence set"},
+        {"A001 FETCH 1 :2 FLAGS", "Expected fetch attribute"},
+    });
+}
+
+TEST_CASE("Bad dates and date-times", "[parser][error]") {
+    for (const std::string date :
+         {"32-Jan-2000", "0-Jan-2000", "30-Feb-2001", "29-Feb-1900", "31-Apr-2000", "1-Foo-2000",
+          "1-February-2000", "1-Feb-94", "1-Feb-19940", "001-Feb-1994", "1 Feb 1994", "1-Feb-1994-",
+          "2000-01-01", "Feb-1-1994", "\"1-Feb-1994 \""}) {
+        check_fails("A001 SEARCH SINCE " + date, "A001"s, "Invalid date");
+    }
+    check_all_fail({
+        {"A001 SEARCH BEFORE \"1-Feb-1994", "Unterminated quoted string"},
+        {"A001 SEARCH ON " + lit("1-Feb-1994"), "Expected atom"},
+        {"A001 SEARCH SENTON (1-Feb-1994)", "Expected atom"},
+        {"A001 SEARCH SENTSINCE 1-Feb-1994)", "Expected SP"},
+    });
+    for (const std::string date_time : {
+             "17-Jul-1996 25:44:25 -0700",   // hour
+             "17-Jul-1996 02:60:25 -0700",   // minute
+             "17-Jul-1996 02:44:61 -0700",   // second
+             "17-Jul-1996 02:44:25 -0760",   // zone minutes
+             "17-Jul-1996 02:44:25 0700",    // zone sign
+             "17-Jul-1996 02:44:25",         // no zone
+             "17-Jul-1996",                  // no time
+             "17-Jul-96 02:44:25 -0700",     // two-digit year
+             "32-Jul-1996 02:44:25 -0700",   // day
+             "17-Jux-1996 02:44:25 -0700",   // month
+             "17-Jul-1996  02:44:25 -0700",  // two spaces
+             "17-Jul-1996 2:44:25 -0700",    // time is 2DIGIT
+             "",
+         }) {
+        check_fails("A001 APPEND INBOX \"" + date_time + "\" " + lit("x"), "A001"s,
+                    "Invalid date-time");
+    }
+    // date-time must be quoted.
+    check_fails("A001 APPEND INBOX 17-Jul-1996 " + lit("x"), "A001"s, "Expected literal");
+}
+
+TEST_CASE("Bad FETCH attributes, sections and partials", "[parser][error]") {
+    check_all_fail({
+        {"A001 FETCH 1 FOO", "Unknown fetch attribute FOO"},
+        {"A001 FETCH 1 (FLAGS FOO)", "Unknown fetch attribute FOO"},
+        {"A001 FETCH 1 RFC822.FOO", "Unknown fetch attribute RFC822.FOO"},
+        {"A001 FETCH 1 BODY.STRUCTURE", "Unknown fetch attribute"},
+        {"A001 FETCH 1 \"FLAGS\"", "Expected fetch attribute"},
+        {"A001 FETCH 1 ()", "Expected fetch attribute"},
+        {"A001 FETCH 1 (FLAGS", "Expected SP"},
+        {"A001 FETCH 1 FLAGS)", "Unexpected"},
+        {"A001 FETCH 1 ((FLAGS))", "Expected fetch attribute"},
+        {"A001 FETCH 1 (ALL)", "macro"},
+        {"A001 FETCH 1 (FLAGS FAST)", "macro"},
+        {"A001 FETCH 1 (FULL)", "macro"},
+        {"A001 FETCH 1 BODY.PEEK", "Expected '['"},
+        {"A001 FETCH 1 BODY.PEEK FLAGS", "Expected '['"},
+        {"A001 FETCH 1 BODY [TEXT]", "Unexpected"},
+        {"A001 FETCH 1 BODYSTRUCTURE[]", "Unexpected"},
+        {"A001 FETCH 1 RFC822[]", "Unexpected"},
+        {"A001 FETCH 1 BODY[", "section text"},
+        {"A001 FETCH 1 BODY[TEXT", "']' closing the section"},
+        {"A001 FETCH 1 BODY[TEXT)", "']' closing the section"},
+        {"A001 FETCH 1 BODY[FOO]", "Unknown section FOO"},
+        {"A001 FETCH 1 BODY[HEADER.FOO]", "Unknown section HEADER.FOO"},
+        {"A001 FETCH 1 BODY[TEXT.MIME]", "Unknown section"},
+        {"A001 FETCH 1 BODY[1.FOO]", "Unknown section FOO"},
+        // MIME only after a part number (section-text, not section-msgtext).
+        {"A001 FETCH 1 BODY[MIME]", "MIME is only valid after a part number"},
+        {"A001 FETCH 1 BODY.PEEK[mime]", "MIME is only valid after a part number"},
+        {"A001 FETCH 1 BODY[0]", "non-zero"},
+        {"A001 FETCH 1 BODY[1.0]", "non-zero"},
+        {"A001 FETCH 1 BODY[01]", "non-zero"},
+        {"A001 FETCH 1 BODY[1.02.MIME]", "non-zero"},
+        {"A001 FETCH 1 BODY[4294967296]", "too large"},
+        {"A001 FETCH 1 BODY[1.]", "section text"},
+        {"A001 FETCH 1 BODY[.1]", "Unknown section ."},
+        {"A001 FETCH 1 BODY[1..2]", "Unknown section ."},
+        {"A001 FETCH 1 BODY[1 TEXT]", "']' closing the section"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS]", "Expected SP"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS.NOT]", "Expected SP"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS DATE]", "'(' starting the header field list"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS ()]", "Expected astring"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS (DATE]", "Expected SP"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS (DATE )]", "Expected astring"},
+        {"A001 FETCH 1 BODY[HEADER.FIELDS (DATE)", "']' closing the section"},
+        {"A001 FETCH 1 BODY[HEADER (DATE)]", "']' closing the section"},
+        {"A001 FETCH 1 BODY[1.HEADER.FIELDS.NOT (%)]", "Expected astring"},
+        // "<" number "." nz-number ">"
+        {"A001 FETCH 1 BODY[]<0.0>", "non-zero"},
+        {"A001 FETCH 1 BODY[]<5.0>", "non-zero"},
+        {"A001 FETCH 1 BODY[]<0.01>", "non-zero"},
+        {"A001 FETCH 1 BODY[]<0>", "'.' in the partial range"},
+        {"A001 FETCH 1 BODY[]<0.10", "'>' closing the partial range"},
+        {"A001 FETCH 1 BODY[]<.10>", "Expected number"},
+        {"A001 FETCH 1 BODY[]<0.>", "Expected number"},
+        {"A001 FETCH 1 BODY[]<-1.10>", "Expected number"},
+        {"A001 FETCH 1 BODY[]<0.4294967296>", "too large"},
+        {"A001 FETCH 1 BODY[]<4294967296.1>", "too large"},
+        {"A001 FETCH 1 BODY[]<0.10><0.10>", "Unexpected"},
+        {"A001 FETCH 1 BODY[] <0.10>", "Unexpected"},
+    });
+}
+
+TEST_CASE("Bad SEARCH keys", "[parser][error]") {
+    check_all_fail({
+        {"A001 SEARCH FOO", "Unknown search key FOO"},
+        {"A001 SEARCH SEEN FOO", "Unknown search key FOO"},
+        {"A001 SEARCH \"SEEN\"", "Expected atom"},
+        {"A001 SEARCH " + lit("SEEN"), "Expected atom"},
+        {"A001 SEARCH ()", "Expected atom"},
+        {"A001 SEARCH (SEEN", "Expected SP"},
+        {"A001 SEARCH (SEEN))", "Expected SP"},
+        {"A001 SEARCH KEYWORD \\Seen", "Expected atom"},
+        {"A001 SEARCH KEYWORD \"x\"", "Expected atom"},
+        {"A001 SEARCH UNKEYWORD (x)", "Expected atom"},
+        {"A001 SEARCH LARGER x", "Expected number"},
+        {"A001 SEARCH LARGER -1", "Expected number"},
+        {"A001 SEARCH SMALLER 4294967296", "too large"},
+        {"A001 SEARCH SMALLER 99999999999999999999", "too large"},
+        {"A001 SEARCH FROM (x)", "Expected astring"},
+        {"A001 SEARCH HEADER (x) y", "Expected astring"},
+        {"A001 SEARCH NOT (", "Expected atom"},
+        {"A001 SEARCH OR SEEN )", "Expected atom"},
+        {"A001 SEARCH CHARSET (UTF-8) ALL", "Expected astring"},
+        {"A001 SEARCH UID *,", "Invalid sequence set"},
+        {"A001 SEARCH ALL NIL", "Unknown search key NIL"},
+        {"A001 SEARCH CHARSET UTF-8 CHARSET UTF-8 ALL", "Unknown search key CHARSET"},
+    });
+}
+
+TEST_CASE("Nesting deeper than limits::kMaxNestingDepth is refused", "[parser][error][limits]") {
+    constexpr std::size_t depth = imap::limits::kMaxNestingDepth;
+    // Every search key is a level (the innermost one too): depth - 1 NOTs
+    // around ALL make exactly kMaxNestingDepth levels.
+    SearchKey nested = key(SK::All);
+    for (std::size_t i = 0; i + 1 < depth; ++i)
+        nested = not_key(std::move(nested));
+    check_parses("A001 SEARCH " + repeat("NOT ", depth - 1) + "ALL", a001(search({nested})));
+    check_fails("A001 SEARCH " + repeat("NOT ", depth) + "ALL", "A001"s, "Too deeply nested");
+
+    // Parenthesised groups and right-nested OR chains count the same way.
+    check_fails("A001 SEARCH " + repeat("(", depth) + "ALL" + repeat(")", depth), "A001"s,
+                "Too deeply nested");
+    check_fails("A001 SEARCH " + repeat("OR SEEN ", depth) + "ALL", "A001"s, "Too deeply nested");
+    // The limit is not cumulative: many shallow groups side by side are fine.
+    ParseResult wide = parse_one("A001 SEARCH " + repeat("(NOT SEEN) ", 2 * depth) + "ALL\r\n");
+    REQUIRE(std::holds_alternative<Command>(wide));
+    check_round_trip(std::get<Command>(wide));
+}
+
+TEST_CASE("More than limits::kMaxArguments arguments are refused", "[parser][error][limits]") {
+    constexpr std::size_t many = imap::limits::kMaxArguments;
+    // Flags, search keys and fetch items each count; the command name too.
+    check_fails("A001 STORE 1 FLAGS (" + repeat("a ", many) + "a)", "A001"s, "Too many arguments");
+    check_fails("A001 SEARCH" + repeat(" 1", many), "A001"s, "Too many arguments");
+    check_fails("A001 FETCH 1 (" + repeat("UID ", many) + "UID)", "A001"s, "Too many arguments");
+    // Half as many is fine.
+    std::vector<SearchKey> keys(many / 2, set_key(SK::SequenceSet, "1"));
+    check_parses("A001 SEARCH" + repeat(" 1", many / 2), a001(search(keys)));
+}
