@@ -4,6 +4,7 @@
 // split, byte by byte).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -28,40 +29,52 @@ struct FramedEvent {
 
 enum class LiteralPolicy { AcceptAll, RejectAll };
 
+// Acts as a server would after each event (e.g. expect_raw_line() after
+// AUTHENTICATE or IDLE); called with the events so far, before next().
+using FramerHook = std::function<void(Framer&, const std::vector<FramedEvent>&)>;
+
+inline FramedEvent to_framed_event(FramerEvent& event) {
+    FramedEvent out;
+    if (auto* ready = std::get_if<FrameReady>(&event)) {
+        out.kind = FramedEvent::Kind::Frame;
+        out.frame = std::move(ready->frame);
+    } else if (auto* request = std::get_if<LiteralRequest>(&event)) {
+        out.kind = FramedEvent::Kind::LiteralRequest;
+        out.tag = request->tag;
+        out.size = request->size;
+    } else if (auto* raw = std::get_if<RawLine>(&event)) {
+        out.kind = FramedEvent::Kind::RawLine;
+        out.raw = raw->line;
+    } else if (auto* error = std::get_if<FramingError>(&event)) {
+        out.kind = error->fatal ? FramedEvent::Kind::FatalError : FramedEvent::Kind::Error;
+        out.tag = error->tag.value_or("");
+        out.error = error->kind;
+    }
+    return out;
+}
+
 // Feeds `wire` cut at the given ascending offsets, draining events after each
 // piece. Synchronising literals are accepted or rejected by `policy`.
 inline std::vector<FramedEvent> frame_pieces(std::string_view wire,
                                              const std::vector<std::size_t>& cuts,
                                              LiteralPolicy policy = LiteralPolicy::AcceptAll,
-                                             FramerLimits limits = {}) {
+                                             FramerLimits limits = {},
+                                             const FramerHook& hook = {}) {
     Framer framer(limits);
     std::vector<FramedEvent> events;
     auto drain = [&] {
         for (;;) {
             FramerEvent event = framer.next();
             if (std::holds_alternative<NeedMoreData>(event)) return;
-            FramedEvent out;
-            if (auto* ready = std::get_if<FrameReady>(&event)) {
-                out.kind = FramedEvent::Kind::Frame;
-                out.frame = std::move(ready->frame);
-            } else if (auto* request = std::get_if<LiteralRequest>(&event)) {
-                out.kind = FramedEvent::Kind::LiteralRequest;
-                out.tag = request->tag;
-                out.size = request->size;
+            if (std::holds_alternative<LiteralRequest>(event)) {
                 if (policy == LiteralPolicy::AcceptAll) {
                     framer.accept_literal();
                 } else {
                     framer.reject_literal();
                 }
-            } else if (auto* raw = std::get_if<RawLine>(&event)) {
-                out.kind = FramedEvent::Kind::RawLine;
-                out.raw = raw->line;
-            } else if (auto* error = std::get_if<FramingError>(&event)) {
-                out.kind = error->fatal ? FramedEvent::Kind::FatalError : FramedEvent::Kind::Error;
-                out.tag = error->tag.value_or("");
-                out.error = error->kind;
             }
-            events.push_back(std::move(out));
+            events.push_back(to_framed_event(event));
+            if (hook) hook(framer, events);
         }
     };
     std::size_t from = 0;
@@ -85,11 +98,11 @@ struct SplitCheck {
 // whether all agree. Use: auto r = frame_every_way(w); REQUIRE(r.consistent);
 inline SplitCheck frame_every_way(std::string_view wire,
                                   LiteralPolicy policy = LiteralPolicy::AcceptAll,
-                                  FramerLimits limits = {}) {
+                                  FramerLimits limits = {}, const FramerHook& hook = {}) {
     SplitCheck check;
-    check.events = frame_pieces(wire, {}, policy, limits);
+    check.events = frame_pieces(wire, {}, policy, limits, hook);
     for (std::size_t split = 1; split < wire.size(); ++split) {
-        if (frame_pieces(wire, {split}, policy, limits) != check.events) {
+        if (frame_pieces(wire, {split}, policy, limits, hook) != check.events) {
             check.consistent = false;
             check.difference = "two pieces split at byte " + std::to_string(split);
             return check;
@@ -98,7 +111,7 @@ inline SplitCheck frame_every_way(std::string_view wire,
     std::vector<std::size_t> every_byte;
     for (std::size_t i = 1; i < wire.size(); ++i)
         every_byte.push_back(i);
-    if (frame_pieces(wire, every_byte, policy, limits) != check.events) {
+    if (frame_pieces(wire, every_byte, policy, limits, hook) != check.events) {
         check.consistent = false;
         check.difference = "byte by byte";
     }

@@ -156,63 +156,15 @@ FramerLimits small_limits() {
 // ---- A driver for what frame_every_way cannot do: a server that switches
 // the framer to raw mode (AUTHENTICATE, IDLE) after some events. ----
 
-// Called after every event with the events so far, before next() is called
-// again.
-using Hook = std::function<void(Framer&, const Events&)>;
-
-FramedEvent convert(FramerEvent& event) {
-    FramedEvent out;
-    if (auto* ready = std::get_if<imap::FrameReady>(&event)) {
-        out = frame({});
-        out.frame = std::move(ready->frame);
-    } else if (auto* request = std::get_if<imap::LiteralRequest>(&event)) {
-        out = literal_request(request->tag, request->size);
-    } else if (auto* raw = std::get_if<imap::RawLine>(&event)) {
-        out = raw_line(raw->line);
-    } else if (auto* failure = std::get_if<imap::FramingError>(&event)) {
-        out = failure->fatal ? fatal(failure->kind, failure->tag.value_or(""))
-                             : error(failure->kind, failure->tag.value_or(""));
-    }
-    return out;
-}
-
-// Literals are accepted; `hook` runs after every event, before next().
-Events drive_pieces(std::string_view wire, const std::vector<std::size_t>& cuts, const Hook& hook,
-                    FramerLimits limits) {
-    Framer framer(limits);
-    Events events;
-    auto drain = [&] {
-        for (;;) {
-            FramerEvent event = framer.next();
-            if (std::holds_alternative<imap::NeedMoreData>(event)) return;
-            if (std::holds_alternative<imap::LiteralRequest>(event)) framer.accept_literal();
-            events.push_back(convert(event));
-            hook(framer, events);
-        }
-    };
-    std::size_t from = 0;
-    for (std::size_t cut : cuts) {
-        framer.feed(wire.substr(from, cut - from));
-        drain();
-        from = cut;
-    }
-    framer.feed(wire.substr(from));
-    drain();
-    return events;
-}
+using Hook = imap::test::FramerHook;
 
 Events driven(std::string_view wire, const Hook& hook, FramerLimits limits = {}) {
     INFO("wire: \"" << printable(wire) << "\"");
-    const Events whole = drive_pieces(wire, {}, hook, limits);
-    std::vector<std::size_t> every_byte;
-    for (std::size_t split = 1; split < wire.size(); ++split) {
-        INFO("two pieces split at byte " << split);
-        REQUIRE(drive_pieces(wire, {split}, hook, limits) == whole);
-        every_byte.push_back(split);
-    }
-    INFO("byte by byte");
-    REQUIRE(drive_pieces(wire, every_byte, hook, limits) == whole);
-    return whole;
+    imap::test::SplitCheck check =
+        imap::test::frame_every_way(wire, imap::test::LiteralPolicy::AcceptAll, limits, hook);
+    INFO(check.difference);
+    REQUIRE(check.consistent);
+    return check.events;
 }
 
 // The server's side of AUTHENTICATE and IDLE: after such a command it reads
