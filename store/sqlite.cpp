@@ -134,6 +134,11 @@ Statement& Statement::bind_null(int index) {
     return *this;
 }
 
+Statement& Statement::bind_pointer(int index, void* pointer, const char* type) {
+    check(db_, sqlite3_bind_pointer(stmt_, index, pointer, type, nullptr), "bind");
+    return *this;
+}
+
 bool Statement::step() {
     int code = sqlite3_step(stmt_);
     if (code == SQLITE_ROW) return true;

@@ -93,6 +93,10 @@ class Statement {
     Statement& bind_blob(int index, std::span<const std::byte> blob);
     Statement& bind_blob(int index, std::string_view bytes);
     Statement& bind_null(int index);
+    // sqlite3_bind_pointer: hands `pointer` (not owned, must outlive the
+    // statement's use) to an application-defined SQL function that asks for
+    // the same `type` string, which must be a static string.
+    Statement& bind_pointer(int index, void* pointer, const char* type);
 
     // Advances to the next row; false when done.
     bool step();

@@ -1,0 +1,70 @@
+// The accounts database: users and their password hashes in crypt(3)
+// format, in one SQLite file (accounts.db in the data directory, or
+// ":memory:"). A user's mail lives in its own database (MailStore, file
+// named by DataDir); this database knows only who may log in.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace imap::store {
+
+// How new hashes are made: crypt_gensalt(3) prefix and cost. The default is
+// libxcrypt's yescrypt ("$y$", cost 0 = its default). Any hash crypt(3)
+// understands can be verified, whatever made it ($6$, $2b$, $5$, ...).
+struct PasswordHashing {
+    std::string prefix = "$y$";
+    unsigned long cost = 0;
+};
+
+struct User {
+    std::int64_t id = 0;
+    std::string name;  // canonical
+    std::int64_t created_at = 0;
+    bool disabled = false;
+};
+
+class AccountStore {
+  public:
+    explicit AccountStore(const OpenOptions& options, PasswordHashing hashing = {});
+
+    // The canonical user name (ASCII letters lowered, as Dovecot's default
+    // auth_username_format %Lu), or StoreError(InvalidName): empty, longer
+    // than limits::kMaxUserNameBytes, not UTF-8, or holding control
+    // characters, white space or '/'.
+    static std::string canonical_user_name(std::string_view name);
+
+    // AlreadyExists, InvalidName.
+    User create_user(std::string_view name, std::string_view password);
+    // Imports an existing crypt(3) hash (e.g. from /etc/shadow or Dovecot).
+    User create_user_with_hash(std::string_view name, std::string_view crypt_hash);
+    void set_password(std::string_view name, std::string_view password);  // NotFound
+    void set_disabled(std::string_view name, bool disabled);              // NotFound
+    // Removes the account only; DataDir::remove_user_files() removes mail.
+    void delete_user(std::string_view name);  // NotFound
+    std::optional<User> find_user(std::string_view name);
+    std::vector<User> users();
+
+    // The user when `password` matches and the account is enabled. Costs one
+    // hash computation whether or not the user exists, so response time does
+    // not reveal which names exist.
+    std::optional<User> authenticate(std::string_view name, std::string_view password);
+
+    std::string hash_password(std::string_view password) const;
+    // Constant-time comparison of crypt(password, hash) with hash.
+    static bool verify_password(std::string_view password, std::string_view crypt_hash);
+
+    Database& database() { return db_; }
+
+  private:
+    Database db_;
+    PasswordHashing hashing_;
+    std::string dummy_hash_;  // verified against for unknown users
+};
+
+}  // namespace imap::store

@@ -1,0 +1,41 @@
+// Every limit the store enforces, in one place (STYLE.md). Exceeding one is
+// StoreErrc::OverLimit (or TooBig for message size), never a silent cut.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace imap::store::limits {
+
+// Bytes of one full mailbox name (UTF-8, '/' separated). Dovecot's
+// MAILBOX_LIST_NAME_MAX_LENGTH is 4096; names longer than a path component
+// are useless to clients anyway.
+inline constexpr std::size_t kMaxMailboxNameBytes = 1024;
+// Hierarchy levels in one name ("a/b/c" has 3). Bounds LIST and RENAME work.
+inline constexpr std::size_t kMaxMailboxDepth = 32;
+// Mailboxes (placeholders included) per user. LIST loads all names.
+inline constexpr std::size_t kMaxMailboxesPerUser = 10000;
+// Distinct keywords per mailbox (they are all listed in PERMANENTFLAGS).
+inline constexpr std::size_t kMaxKeywordsPerMailbox = 1000;
+// Bytes of one keyword.
+inline constexpr std::size_t kMaxKeywordBytes = 256;
+// Keywords set on one message at a time.
+inline constexpr std::size_t kMaxKeywordsPerMessage = 256;
+// One message's size. Matches protocol/limits.h kMaxLiteralSize (64 MiB);
+// the store cannot include protocol/, so it keeps its own copy.
+inline constexpr std::uint64_t kMaxMessageSize = 64ull * 1024 * 1024;
+// Highest UID (RFC 3501 2.3.1.1: 32-bit). A mailbox that reaches it refuses
+// appends until it is re-created with a new UIDVALIDITY.
+inline constexpr std::uint32_t kMaxUid = 0xffffffffu;
+// Highest MODSEQ (RFC 7162 3: unsigned 63-bit).
+inline constexpr std::uint64_t kMaxModseq = 0x7fffffffffffffffull;
+// Bytes of a user name.
+inline constexpr std::size_t kMaxUserNameBytes = 255;
+// Bytes of a password given to hash or verify (crypt(3) implementations
+// accept more, but hashing megabytes is a cheap denial of service).
+inline constexpr std::size_t kMaxPasswordBytes = 1024;
+// Ranges in one UID set handed to the store (protocol/limits.h
+// kMaxSequenceRanges).
+inline constexpr std::size_t kMaxUidRanges = 100000;
+
+}  // namespace imap::store::limits

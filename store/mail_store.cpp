@@ -1,0 +1,1007 @@
+#include "store/mail_store.h"
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "store/internal.h"
+#include "store/limits.h"
+#include "store/mailbox_names.h"
+#include "store/schema.h"
+#include "store/search.h"
+#include "store/structure_codec.h"
+
+namespace imap::store {
+
+namespace detail {
+
+ReadSnapshot::ReadSnapshot(Database& db) : db_(db) {
+    if (sqlite3_get_autocommit(db_.handle())) {
+        db_.exec("BEGIN");
+    } else {
+        active_ = false;  // already inside a transaction: it is the snapshot
+    }
+}
+
+ReadSnapshot::~ReadSnapshot() {
+    if (active_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::ReadSnapshot;
+
+constexpr std::string_view kInbox = "INBOX";
+constexpr const char* kMailboxColumns =
+    "id, name, selectable, uidvalidity, uidnext, highestmodseq, first_recent_uid";
+
+MailboxInfo read_mailbox(const Query& q) {
+    MailboxInfo info;
+    info.id = q.column_int(0);
+    info.name = q.column_text(1);
+    info.selectable = q.column_int(2) != 0;
+    info.uidvalidity = static_cast<std::uint32_t>(q.column_int(3));
+    info.uidnext = static_cast<std::uint64_t>(q.column_int(4));
+    info.highestmodseq = static_cast<std::uint64_t>(q.column_int(5));
+    info.first_recent_uid = static_cast<std::uint32_t>(q.column_int(6));
+    return info;
+}
+
+std::optional<MailboxInfo> load_by_name(Database& db, std::string_view canonical) {
+    auto q =
+        db.prepare(std::string("SELECT ") + kMailboxColumns + " FROM mailboxes WHERE name = ?1");
+    q.bind(1, canonical);
+    if (!q.step()) return std::nullopt;
+    return read_mailbox(q);
+}
+
+std::optional<MailboxInfo> load_by_id(Database& db, MailboxId id) {
+    auto q = db.prepare(std::string("SELECT ") + kMailboxColumns + " FROM mailboxes WHERE id = ?1");
+    q.bind(1, id);
+    if (!q.step()) return std::nullopt;
+    return read_mailbox(q);
+}
+
+MailboxInfo require_mailbox(Database& db, MailboxId id) {
+    auto info = load_by_id(db, id);
+    if (!info) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
+    return *info;
+}
+
+MailboxInfo require_selectable(Database& db, MailboxId id) {
+    MailboxInfo info = require_mailbox(db, id);
+    if (!info.selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
+    return info;
+}
+
+// Bounds of the inferiors of `name` for a range scan on the name index:
+// every "name/..." sorts between "name/" and "name0" ('0' follows '/').
+std::string children_low(std::string_view name) {
+    return std::string(name) + '/';
+}
+std::string children_high(std::string_view name) {
+    return std::string(name) + '0';
+}
+
+bool has_children(Database& db, std::string_view name) {
+    auto q = db.prepare("SELECT 1 FROM mailboxes WHERE name > ?1 AND name < ?2 LIMIT 1");
+    q.bind(1, children_low(name)).bind(2, children_high(name));
+    return q.step();
+}
+
+// One new MODSEQ per operation: every message the operation changes gets it
+// (RFC 7162 3: later operations get greater values).
+std::uint64_t next_modseq(Database& db, MailboxId id) {
+    auto q = db.prepare(
+        "UPDATE mailboxes SET highestmodseq = highestmodseq + 1 WHERE id = ?1 "
+        "RETURNING highestmodseq");
+    q.bind(1, id);
+    if (!q.step()) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
+    auto value = static_cast<std::uint64_t>(q.column_int(0));
+    if (value > limits::kMaxModseq) throw StoreError(StoreErrc::OverLimit, "MODSEQ exhausted");
+    return value;
+}
+
+std::size_t mailbox_count(Database& db) {
+    auto q = db.prepare("SELECT count(*) FROM mailboxes");
+    q.step();
+    return static_cast<std::size_t>(q.column_int(0));
+}
+
+// Inserts \Noselect placeholders for every missing superior of `name`,
+// keeping the invariant that a name's superiors all exist.
+void create_superiors(Database& db, std::string_view name) {
+    std::vector<std::string_view> missing;
+    for (auto parent = parent_mailbox_name(name); parent; parent = parent_mailbox_name(*parent)) {
+        if (load_by_name(db, *parent)) break;  // its own superiors exist too
+        missing.push_back(*parent);
+    }
+    if (mailbox_count(db) + missing.size() + 1 > limits::kMaxMailboxesPerUser) {
+        throw StoreError(StoreErrc::OverLimit, "too many mailboxes");
+    }
+    for (std::string_view placeholder : missing) {
+        db.prepare("INSERT INTO mailboxes (name, selectable, uidvalidity) VALUES (?1, 0, 0)")
+            .bind(1, placeholder)
+            .run();
+    }
+}
+
+MailboxId insert_mailbox(Database& db, std::string_view name, std::uint32_t uidvalidity) {
+    db.prepare("INSERT INTO mailboxes (name, selectable, uidvalidity) VALUES (?1, 1, ?2)")
+        .bind(1, name)
+        .bind(2, std::int64_t{uidvalidity})
+        .run();
+    return db.last_insert_rowid();
+}
+
+// Removes every message (bodies follow through the trigger), keyword and
+// expunge record of a mailbox.
+void clear_mailbox(Database& db, MailboxId id) {
+    db.prepare("DELETE FROM messages WHERE mailbox_id = ?1").bind(1, id).run();
+    db.prepare("DELETE FROM keywords WHERE mailbox_id = ?1").bind(1, id).run();
+    db.prepare("DELETE FROM expunged WHERE mailbox_id = ?1").bind(1, id).run();
+}
+
+// RFC 3501 9 flag-keyword = atom; atoms exclude atom-specials.
+void check_keyword(std::string_view name) {
+    if (name.empty() || name.size() > limits::kMaxKeywordBytes) {
+        throw StoreError(StoreErrc::InvalidName, "invalid keyword length");
+    }
+    for (char c : name) {
+        auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u >= 0x7f ||
+            std::string_view("(){%*\"\\]").find(c) != std::string_view::npos) {
+            throw StoreError(StoreErrc::InvalidName, "invalid keyword");
+        }
+    }
+}
+
+// The keyword's id in the mailbox; creates it when `create`; -1 when absent.
+std::int64_t keyword_id(Database& db, MailboxId mailbox, std::string_view name, bool create) {
+    {
+        auto q = db.prepare("SELECT id FROM keywords WHERE mailbox_id = ?1 AND name = ?2");
+        q.bind(1, mailbox).bind(2, name);
+        if (q.step()) return q.column_int(0);
+    }
+    if (!create) return -1;
+    check_keyword(name);
+    std::int64_t count = 0, next = 0;
+    {
+        auto q = db.prepare(
+            "SELECT count(*), coalesce(max(id), 0) + 1 FROM keywords WHERE mailbox_id = ?1");
+        q.bind(1, mailbox);
+        q.step();
+        count = q.column_int(0);
+        next = q.column_int(1);
+    }
+    if (static_cast<std::size_t>(count) >= limits::kMaxKeywordsPerMailbox) {
+        throw StoreError(StoreErrc::OverLimit, "too many keywords in this mailbox");
+    }
+    db.prepare("INSERT INTO keywords (mailbox_id, id, name) VALUES (?1, ?2, ?3)")
+        .bind(1, mailbox)
+        .bind(2, next)
+        .bind(3, name)
+        .run();
+    return next;
+}
+
+std::vector<std::int64_t> keyword_ids(Database& db, MailboxId mailbox,
+                                      const std::vector<std::string>& names, bool create) {
+    if (names.size() > limits::kMaxKeywordsPerMessage) {
+        throw StoreError(StoreErrc::OverLimit, "too many keywords");
+    }
+    std::vector<std::int64_t> ids;
+    for (const std::string& name : names) {
+        std::int64_t id = keyword_id(db, mailbox, name, create);
+        if (id >= 0) ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+std::vector<std::int64_t> message_keyword_ids(Database& db, MailboxId mailbox, std::uint32_t uid) {
+    auto q = db.prepare(
+        "SELECT keyword_id FROM message_keywords WHERE mailbox_id = ?1 AND uid = ?2 "
+        "ORDER BY keyword_id");
+    q.bind(1, mailbox).bind(2, std::int64_t{uid});
+    std::vector<std::int64_t> ids;
+    while (q.step())
+        ids.push_back(q.column_int(0));
+    return ids;
+}
+
+std::vector<std::string> message_keyword_names(Database& db, MailboxId mailbox, std::uint32_t uid) {
+    auto q = db.prepare(
+        "SELECT k.name FROM message_keywords mk JOIN keywords k "
+        "ON k.mailbox_id = mk.mailbox_id AND k.id = mk.keyword_id "
+        "WHERE mk.mailbox_id = ?1 AND mk.uid = ?2 ORDER BY k.id");
+    q.bind(1, mailbox).bind(2, std::int64_t{uid});
+    std::vector<std::string> names;
+    while (q.step())
+        names.push_back(q.column_text(0));
+    return names;
+}
+
+void add_message_keyword(Database& db, MailboxId mailbox, std::uint32_t uid, std::int64_t id) {
+    db.prepare(
+          "INSERT OR IGNORE INTO message_keywords (mailbox_id, uid, keyword_id) VALUES (?1, ?2, "
+          "?3)")
+        .bind(1, mailbox)
+        .bind(2, std::int64_t{uid})
+        .bind(3, id)
+        .run();
+}
+
+std::string sha256(std::string_view bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+        throw std::runtime_error("SHA-256 failed");
+    }
+    return std::string(reinterpret_cast<const char*>(digest), length);
+}
+
+// Everything about a body computed before the write transaction starts, so
+// parsing a large message never holds the user's write lock.
+struct PreparedBody {
+    std::string_view raw;
+    std::string hash;
+    std::string structure;
+    std::optional<SentDate> sent;
+    std::string search_header;
+    std::string search_body;
+};
+
+PreparedBody prepare_body(std::string_view raw) {
+    if (raw.size() > limits::kMaxMessageSize) {
+        throw StoreError(StoreErrc::TooBig, "message too large");
+    }
+    PreparedBody body;
+    body.raw = raw;
+    body.hash = sha256(raw);
+    ParsedMessage parsed = parse_message(raw);
+    body.structure = encode_structure(parsed);
+    for (const HeaderField& field : parsed.header) {
+        if (field.name.size() == 4 && (field.name[0] == 'D' || field.name[0] == 'd') &&
+            (field.name.substr(1) == "ate" || field.name.substr(1) == "ATE")) {
+            body.sent = parse_date_header(unfold(field.raw_value));
+            break;
+        }
+    }
+    SearchText text = extract_search_text(raw, parsed);
+    for (SearchText::Field& field : text.header) {
+        // One field per line: the SEARCH HEADER function splits on '\n'.
+        std::replace(field.value.begin(), field.value.end(), '\n', ' ');
+        std::replace(field.value.begin(), field.value.end(), '\r', ' ');
+        body.search_header += field.name;
+        body.search_header += ": ";
+        body.search_header += field.value;
+        body.search_header += '\n';
+    }
+    body.search_body = std::move(text.body);
+    return body;
+}
+
+std::int64_t store_body(Database& db, const PreparedBody& body) {
+    {
+        auto q = db.prepare("SELECT id FROM bodies WHERE hash = ?1");
+        q.bind_blob(1, body.hash);
+        if (q.step()) return q.column_int(0);
+    }
+    auto q = db.prepare(
+        "INSERT INTO bodies (hash, size, structure, sent_time, sent_day, search_header, "
+        "search_body, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+    q.bind_blob(1, body.hash)
+        .bind(2, static_cast<std::int64_t>(body.raw.size()))
+        .bind_blob(3, body.structure);
+    if (body.sent) {
+        q.bind(4, body.sent->time).bind(5, body.sent->day);
+    } else {
+        q.bind_null(4).bind_null(5);
+    }
+    q.bind(6, body.search_header).bind(7, body.search_body).bind_blob(8, body.raw);
+    q.run();
+    return db.last_insert_rowid();
+}
+
+struct MessageRow {
+    std::uint32_t uid = 0;
+    std::int64_t body_id = 0;
+    std::int64_t internal_date = 0;
+    std::int64_t zone_minutes = 0;
+    std::int64_t size = 0;
+    std::uint32_t flags = 0;
+    std::uint64_t modseq = 0;
+};
+
+void insert_message(Database& db, MailboxId mailbox, const MessageRow& m) {
+    db.prepare(
+          "INSERT INTO messages (mailbox_id, uid, body_id, internal_date, zone_minutes, size, "
+          "flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .bind(1, mailbox)
+        .bind(2, std::int64_t{m.uid})
+        .bind(3, m.body_id)
+        .bind(4, m.internal_date)
+        .bind(5, m.zone_minutes)
+        .bind(6, m.size)
+        .bind(7, std::int64_t{m.flags})
+        .bind(8, static_cast<std::int64_t>(m.modseq))
+        .run();
+}
+
+std::vector<MessageRow> select_rows(Database& db, MailboxId mailbox, UidSpan set) {
+    std::vector<MessageRow> rows;
+    for (const UidRange& range : set) {
+        auto q = db.prepare(
+            "SELECT uid, body_id, internal_date, zone_minutes, size, flags, modseq FROM messages "
+            "WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
+        q.bind(1, mailbox).bind(2, std::int64_t{range.first}).bind(3, std::int64_t{range.last});
+        while (q.step()) {
+            MessageRow row;
+            row.uid = static_cast<std::uint32_t>(q.column_int(0));
+            row.body_id = q.column_int(1);
+            row.internal_date = q.column_int(2);
+            row.zone_minutes = q.column_int(3);
+            row.size = q.column_int(4);
+            row.flags = static_cast<std::uint32_t>(q.column_int(5));
+            row.modseq = static_cast<std::uint64_t>(q.column_int(6));
+            rows.push_back(row);
+        }
+    }
+    return rows;
+}
+
+UidSet checked_set(UidSpan uids) {
+    if (uids.size() > limits::kMaxUidRanges) {
+        throw StoreError(StoreErrc::OverLimit, "too many UID ranges");
+    }
+    return normalize(uids);
+}
+
+// Deletes the rows (bodies follow through the trigger) and logs the UIDs
+// with `modseq` for QRESYNC.
+void remove_messages(Database& db, MailboxId mailbox, const std::vector<std::uint32_t>& uids,
+                     std::uint64_t modseq) {
+    for (std::uint32_t uid : uids) {
+        db.prepare("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")
+            .bind(1, mailbox)
+            .bind(2, std::int64_t{uid})
+            .run();
+        db.prepare("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")
+            .bind(1, mailbox)
+            .bind(2, std::int64_t{uid})
+            .bind(3, static_cast<std::int64_t>(modseq))
+            .run();
+    }
+}
+
+CopyResult copy_rows(Database& db, MailboxId source, const UidSet& set, MailboxId destination) {
+    MailboxInfo dest = require_selectable(db, destination);
+    require_selectable(db, source);
+    std::vector<MessageRow> rows = select_rows(db, source, set);
+    CopyResult result;
+    result.uidvalidity = dest.uidvalidity;
+    if (rows.empty()) return result;
+    if (dest.uidnext + rows.size() - 1 > limits::kMaxUid) {
+        throw StoreError(StoreErrc::OverLimit, "no UIDs left in the destination mailbox");
+    }
+    const std::uint64_t modseq = next_modseq(db, destination);
+    std::uint64_t uid = dest.uidnext;
+    for (const MessageRow& row : rows) {
+        std::vector<std::string> keywords = message_keyword_names(db, source, row.uid);
+        MessageRow copy = row;
+        copy.uid = static_cast<std::uint32_t>(uid);
+        copy.modseq = modseq;
+        insert_message(db, destination, copy);
+        for (std::int64_t id : keyword_ids(db, destination, keywords, true)) {
+            add_message_keyword(db, destination, copy.uid, id);
+        }
+        result.mapping.push_back({row.uid, static_cast<std::uint32_t>(uid)});
+        ++uid;
+    }
+    db.prepare("UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1")
+        .bind(1, destination)
+        .bind(2, static_cast<std::int64_t>(uid))
+        .run();
+    return result;
+}
+
+}  // namespace
+
+MailStore::MailStore(const OpenOptions& options) : db_(options) {
+    db_.migrate(mail_migrations());
+    detail::register_search_functions(db_);
+}
+
+MailStore::~MailStore() = default;
+
+// ---- Mailboxes -------------------------------------------------------------
+
+MailboxInfo MailStore::create_mailbox(std::string_view name) {
+    // RFC 3501 6.3.3: a trailing delimiter only declares the intent to
+    // create inferiors; the name itself is created.
+    while (name.size() > 1 && name.back() == kHierarchyDelimiter)
+        name.remove_suffix(1);
+    const std::string canonical = canonical_mailbox_name(name);
+    Transaction transaction(db_);
+    if (auto existing = load_by_name(db_, canonical)) {
+        if (existing->selectable) {
+            throw StoreError(StoreErrc::AlreadyExists, "mailbox already exists");
+        }
+        // A placeholder becomes a mailbox; a fresh UIDVALIDITY, since the
+        // name may have been a mailbox before (RFC 3501 2.3.1.1).
+        db_.prepare(
+               "UPDATE mailboxes SET selectable = 1, uidvalidity = ?2, uidnext = 1, "
+               "highestmodseq = 1, first_recent_uid = 1 WHERE id = ?1")
+            .bind(1, existing->id)
+            .bind(2, std::int64_t{allocate_uidvalidity(db_)})
+            .run();
+    } else {
+        create_superiors(db_, canonical);
+        insert_mailbox(db_, canonical, allocate_uidvalidity(db_));
+    }
+    MailboxInfo info = *load_by_name(db_, canonical);
+    transaction.commit();
+    return info;
+}
+
+void MailStore::delete_mailbox(std::string_view name) {
+    const std::string canonical = canonical_mailbox_name(name);
+    if (canonical == kInbox) {
+        throw StoreError(StoreErrc::NotPermitted, "INBOX cannot be deleted");  // RFC 3501 6.3.4
+    }
+    Transaction transaction(db_);
+    auto info = load_by_name(db_, canonical);
+    if (!info) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
+    const bool children = has_children(db_, canonical);
+    if (children && !info->selectable) {
+        throw StoreError(StoreErrc::HasChildren, "mailbox has inferior hierarchical names");
+    }
+    clear_mailbox(db_, info->id);
+    if (children) {
+        // RFC 3501 6.3.4: messages go, the name stays as \Noselect.
+        db_.prepare("UPDATE mailboxes SET selectable = 0 WHERE id = ?1").bind(1, info->id).run();
+    } else {
+        db_.prepare("DELETE FROM mailboxes WHERE id = ?1").bind(1, info->id).run();
+    }
+    transaction.commit();
+}
+
+void MailStore::rename_mailbox(std::string_view from, std::string_view to) {
+    const std::string source = canonical_mailbox_name(from);
+    const std::string target = canonical_mailbox_name(to);
+    Transaction transaction(db_);
+    auto info = load_by_name(db_, source);
+    if (!info) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
+    if (load_by_name(db_, target)) {
+        throw StoreError(StoreErrc::AlreadyExists, "target mailbox already exists");
+    }
+    if (source == kInbox) {
+        // RFC 3501 6.3.5: INBOX's messages move to the new name, INBOX stays
+        // (empty, same UIDVALIDITY, UIDNEXT unchanged so no UID is reused),
+        // its inferiors stay where they are.
+        create_superiors(db_, target);
+        const MailboxId moved = insert_mailbox(db_, target, allocate_uidvalidity(db_));
+        db_.prepare(
+               "UPDATE mailboxes SET uidnext = ?2, highestmodseq = ?3, first_recent_uid = ?4 "
+               "WHERE id = ?1")
+            .bind(1, moved)
+            .bind(2, static_cast<std::int64_t>(info->uidnext))
+            .bind(3, static_cast<std::int64_t>(info->highestmodseq))
+            .bind(4, std::int64_t{info->first_recent_uid})
+            .run();
+        db_.prepare(
+               "INSERT INTO keywords (mailbox_id, id, name) "
+               "SELECT ?2, id, name FROM keywords WHERE mailbox_id = ?1")
+            .bind(1, info->id)
+            .bind(2, moved)
+            .run();
+        // For INBOX the messages are gone: QRESYNC clients must see them
+        // vanish.
+        const std::uint64_t modseq = next_modseq(db_, info->id);
+        db_.prepare(
+               "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
+               "SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1")
+            .bind(1, info->id)
+            .bind(2, static_cast<std::int64_t>(modseq))
+            .run();
+        // message_keywords follow through ON UPDATE CASCADE.
+        db_.prepare("UPDATE messages SET mailbox_id = ?2 WHERE mailbox_id = ?1")
+            .bind(1, info->id)
+            .bind(2, moved)
+            .run();
+        transaction.commit();
+        return;
+    }
+    if (target.size() > source.size() && target.compare(0, source.size(), source) == 0 &&
+        target[source.size()] == kHierarchyDelimiter) {
+        throw StoreError(StoreErrc::InvalidName, "cannot rename a mailbox into itself");
+    }
+    // The mailbox and its inferiors, each renamed by replacing the prefix.
+    std::vector<std::pair<MailboxId, std::string>> renames;
+    {
+        auto q = db_.prepare(
+            "SELECT id, name FROM mailboxes WHERE name = ?1 OR (name > ?2 AND name < ?3)");
+        q.bind(1, source).bind(2, children_low(source)).bind(3, children_high(source));
+        while (q.step()) {
+            std::string old_name = q.column_text(1);
+            renames.emplace_back(q.column_int(0),
+                                 canonical_mailbox_name(target + old_name.substr(source.size())));
+        }
+    }
+    create_superiors(db_, target);
+    for (const auto& [id, new_name] : renames) {
+        db_.prepare("UPDATE mailboxes SET name = ?2 WHERE id = ?1")
+            .bind(1, id)
+            .bind(2, new_name)
+            .run();
+    }
+    // Subscriptions follow the rename (as in Dovecot): the client renamed
+    // the folder it subscribed to. Existing target subscriptions are kept.
+    std::vector<std::string> subscribed;
+    {
+        auto q = db_.prepare(
+            "SELECT name FROM subscriptions WHERE name = ?1 OR (name > ?2 AND name < ?3)");
+        q.bind(1, source).bind(2, children_low(source)).bind(3, children_high(source));
+        while (q.step())
+            subscribed.push_back(q.column_text(0));
+    }
+    for (const std::string& old_name : subscribed) {
+        db_.prepare("DELETE FROM subscriptions WHERE name = ?1").bind(1, old_name).run();
+        db_.prepare("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)")
+            .bind(1, target + old_name.substr(source.size()))
+            .run();
+    }
+    transaction.commit();
+}
+
+std::optional<MailboxInfo> MailStore::find_mailbox(std::string_view name) {
+    return load_by_name(db_, canonical_mailbox_name(name));
+}
+
+MailboxInfo MailStore::mailbox(MailboxId id) {
+    return require_mailbox(db_, id);
+}
+
+MailboxInfo MailStore::open_mailbox(std::string_view name) {
+    auto info = find_mailbox(name);
+    if (!info) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
+    if (!info->selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
+    return *info;
+}
+
+std::vector<ListEntry> MailStore::list(std::string_view pattern) {
+    ReadSnapshot snapshot(db_);
+    std::unordered_set<std::string> subscribed;
+    {
+        auto q = db_.prepare("SELECT name FROM subscriptions");
+        while (q.step())
+            subscribed.insert(q.column_text(0));
+    }
+    struct Row {
+        std::string name;
+        bool selectable;
+        bool marked;
+    };
+    std::vector<Row> rows;
+    std::unordered_set<std::string> parents;
+    {
+        auto q = db_.prepare(
+            "SELECT name, selectable, first_recent_uid < uidnext FROM mailboxes ORDER BY name");
+        while (q.step()) {
+            rows.push_back({q.column_text(0), q.column_int(1) != 0, q.column_int(2) != 0});
+            if (auto parent = parent_mailbox_name(rows.back().name)) {
+                parents.emplace(*parent);
+            }
+        }
+    }
+    std::vector<ListEntry> entries;
+    for (const Row& row : rows) {
+        if (!mailbox_pattern_match(pattern, row.name)) continue;
+        std::uint32_t attributes =
+            parents.count(row.name) ? list_attr::kHasChildren : list_attr::kHasNoChildren;
+        if (!row.selectable) {
+            attributes |= list_attr::kNoselect;
+        } else {
+            attributes |= row.marked ? list_attr::kMarked : list_attr::kUnmarked;
+        }
+        if (subscribed.count(row.name)) attributes |= list_attr::kSubscribed;
+        entries.push_back({row.name, attributes});
+    }
+    return entries;
+}
+
+std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
+    ReadSnapshot snapshot(db_);
+    std::map<std::string, bool> mailboxes;  // name -> selectable
+    {
+        auto q = db_.prepare("SELECT name, selectable FROM mailboxes");
+        while (q.step())
+            mailboxes.emplace(q.column_text(0), q.column_int(1) != 0);
+    }
+    std::set<std::string> subscribed;
+    {
+        auto q = db_.prepare("SELECT name FROM subscriptions");
+        while (q.step())
+            subscribed.insert(q.column_text(0));
+    }
+    std::map<std::string, std::uint32_t> result;
+    for (const std::string& name : subscribed) {
+        if (!mailbox_pattern_match(pattern, name)) continue;
+        std::uint32_t attributes = list_attr::kSubscribed;
+        auto it = mailboxes.find(name);
+        if (it == mailboxes.end()) {
+            attributes |= list_attr::kNonExistent | list_attr::kNoselect;
+        } else if (!it->second) {
+            attributes |= list_attr::kNoselect;
+        }
+        result[name] = attributes;
+    }
+    // RFC 3501 6.3.9: with '%', a level above a subscribed name that is not
+    // itself subscribed is listed as \Noselect.
+    if (pattern.find('%') != std::string_view::npos) {
+        for (const std::string& name : subscribed) {
+            for (auto parent = parent_mailbox_name(name); parent;
+                 parent = parent_mailbox_name(*parent)) {
+                std::string level(*parent);
+                if (subscribed.count(level) || !mailbox_pattern_match(pattern, level)) continue;
+                result.emplace(level, list_attr::kNoselect);
+            }
+        }
+    }
+    std::vector<ListEntry> entries;
+    for (auto& [name, attributes] : result)
+        entries.push_back({name, attributes});
+    return entries;
+}
+
+bool MailStore::subscribe(std::string_view name) {
+    const std::string canonical = canonical_mailbox_name(name);
+    db_.prepare("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)").bind(1, canonical).run();
+    return db_.changes() > 0;
+}
+
+bool MailStore::unsubscribe(std::string_view name) {
+    const std::string canonical = canonical_mailbox_name(name);
+    db_.prepare("DELETE FROM subscriptions WHERE name = ?1").bind(1, canonical).run();
+    return db_.changes() > 0;
+}
+
+MailboxStatus MailStore::status(MailboxId id) {
+    ReadSnapshot snapshot(db_);
+    MailboxInfo info = require_selectable(db_, id);
+    MailboxStatus status;
+    status.uidnext = info.uidnext;
+    status.uidvalidity = info.uidvalidity;
+    status.highestmodseq = info.highestmodseq;
+    auto count = [&](const char* sql, std::int64_t extra) {
+        auto q = db_.prepare(sql);
+        q.bind(1, id);
+        if (extra >= 0) q.bind(2, extra);
+        q.step();
+        return static_cast<std::uint32_t>(q.column_int(0));
+    };
+    status.messages = count("SELECT count(*) FROM messages WHERE mailbox_id = ?1", -1);
+    status.unseen = count(
+        "SELECT count(*) FROM messages INDEXED BY messages_unseen "
+        "WHERE mailbox_id = ?1 AND (flags & 1) = 0",
+        -1);
+    status.deleted = count(
+        "SELECT count(*) FROM messages INDEXED BY messages_deleted "
+        "WHERE mailbox_id = ?1 AND (flags & 8) <> 0",
+        -1);
+    status.recent = count("SELECT count(*) FROM messages WHERE mailbox_id = ?1 AND uid >= ?2",
+                          std::int64_t{info.first_recent_uid});
+    {
+        auto q = db_.prepare("SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = ?1");
+        q.bind(1, id);
+        q.step();
+        status.size = static_cast<std::uint64_t>(q.column_int(0));
+    }
+    return status;
+}
+
+std::vector<std::string> MailStore::keywords(MailboxId id) {
+    ReadSnapshot snapshot(db_);
+    require_mailbox(db_, id);
+    auto q = db_.prepare("SELECT name FROM keywords WHERE mailbox_id = ?1 ORDER BY id");
+    q.bind(1, id);
+    std::vector<std::string> names;
+    while (q.step())
+        names.push_back(q.column_text(0));
+    return names;
+}
+
+std::optional<UidRange> MailStore::claim_recent(MailboxId id) {
+    Transaction transaction(db_);
+    MailboxInfo info = require_selectable(db_, id);
+    if (info.first_recent_uid >= info.uidnext) return std::nullopt;
+    db_.prepare("UPDATE mailboxes SET first_recent_uid = uidnext WHERE id = ?1").bind(1, id).run();
+    transaction.commit();
+    return UidRange{info.first_recent_uid, static_cast<std::uint32_t>(info.uidnext - 1)};
+}
+
+std::vector<std::uint32_t> MailStore::uids(MailboxId id) {
+    ReadSnapshot snapshot(db_);
+    require_selectable(db_, id);
+    auto q = db_.prepare("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
+    q.bind(1, id);
+    std::vector<std::uint32_t> result;
+    while (q.step())
+        result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    return result;
+}
+
+// ---- Messages --------------------------------------------------------------
+
+AppendResult MailStore::append(MailboxId id, std::span<const AppendRequest> messages) {
+    std::vector<PreparedBody> bodies;
+    bodies.reserve(messages.size());
+    for (const AppendRequest& request : messages) {
+        if (request.flags.system & ~flag::kAll) {
+            throw StoreError(StoreErrc::InvalidName, "unknown system flag");
+        }
+        for (const std::string& keyword : request.flags.keywords)
+            check_keyword(keyword);
+        bodies.push_back(prepare_body(request.message));
+    }
+    Transaction transaction(db_);
+    MailboxInfo info = require_selectable(db_, id);
+    AppendResult result;
+    result.uidvalidity = info.uidvalidity;
+    if (messages.empty()) return result;
+    if (info.uidnext + messages.size() - 1 > limits::kMaxUid) {
+        throw StoreError(StoreErrc::OverLimit, "no UIDs left in this mailbox");
+    }
+    const std::uint64_t modseq = next_modseq(db_, id);
+    auto uid = static_cast<std::uint32_t>(info.uidnext);
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const AppendRequest& request = messages[i];
+        MessageRow row;
+        row.uid = uid;
+        row.body_id = store_body(db_, bodies[i]);
+        row.internal_date = request.internal_date;
+        row.zone_minutes = request.zone_minutes;
+        row.size = static_cast<std::int64_t>(request.message.size());
+        row.flags = request.flags.system;
+        row.modseq = modseq;
+        insert_message(db_, id, row);
+        for (std::int64_t keyword : keyword_ids(db_, id, request.flags.keywords, true)) {
+            add_message_keyword(db_, id, uid, keyword);
+        }
+        result.uids.push_back(uid);
+        ++uid;  // wraps to 0 only after the last message, never stored
+    }
+    db_.prepare("UPDATE mailboxes SET uidnext = ?2 WHERE id = ?1")
+        .bind(1, id)
+        .bind(2, static_cast<std::int64_t>(result.uids.back()) + 1)
+        .run();
+    transaction.commit();  // durable from here (synchronous=FULL)
+    return result;
+}
+
+std::uint32_t MailStore::append(MailboxId id, const AppendRequest& message) {
+    return append(id, std::span<const AppendRequest>(&message, 1)).uids.front();
+}
+
+std::vector<MessageInfo> MailStore::fetch(MailboxId id, UidSpan uids, const FetchOptions& options) {
+    const UidSet set = checked_set(uids);
+    ReadSnapshot snapshot(db_);
+    require_selectable(db_, id);
+    std::vector<MessageInfo> result;
+    for (const UidRange& range : set) {
+        if (result.size() >= options.limit) break;
+        auto q = db_.prepare(
+            "SELECT m.uid, m.modseq, m.flags, m.internal_date, m.zone_minutes, m.size, m.body_id, "
+            "(SELECT group_concat(k.name, ' ') FROM message_keywords mk JOIN keywords k "
+            " ON k.mailbox_id = mk.mailbox_id AND k.id = mk.keyword_id "
+            " WHERE mk.mailbox_id = m.mailbox_id AND mk.uid = m.uid) "
+            "FROM messages m WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 "
+            "AND m.modseq > ?4 ORDER BY m.uid LIMIT ?5");
+        q.bind(1, id)
+            .bind(2, std::int64_t{range.first})
+            .bind(3, std::int64_t{range.last})
+            .bind(4, static_cast<std::int64_t>(options.changed_since))
+            .bind(5, static_cast<std::int64_t>(
+                         std::min<std::size_t>(options.limit - result.size(), INT64_MAX)));
+        while (q.step()) {
+            MessageInfo info;
+            info.uid = static_cast<std::uint32_t>(q.column_int(0));
+            info.modseq = static_cast<std::uint64_t>(q.column_int(1));
+            info.flags = static_cast<std::uint32_t>(q.column_int(2));
+            info.internal_date = q.column_int(3);
+            info.zone_minutes = static_cast<int>(q.column_int(4));
+            info.size = static_cast<std::uint64_t>(q.column_int(5));
+            info.body_id = q.column_int(6);
+            // Keywords are atoms (check_keyword), so a space separates them.
+            std::string joined = q.column_text(7);
+            for (std::size_t start = 0; start < joined.size();) {
+                std::size_t end = std::min(joined.find(' ', start), joined.size());
+                info.keywords.push_back(joined.substr(start, end - start));
+                start = end + 1;
+            }
+            std::sort(info.keywords.begin(), info.keywords.end());
+            result.push_back(std::move(info));
+        }
+    }
+    return result;
+}
+
+ParsedMessage MailStore::structure(std::int64_t body_id) {
+    auto q = db_.prepare("SELECT structure FROM bodies WHERE id = ?1");
+    q.bind(1, body_id);
+    if (!q.step()) throw StoreError(StoreErrc::NotFound, "message body does not exist");
+    return decode_structure(q.column_text(0));
+}
+
+std::string MailStore::read_body(std::int64_t body_id, std::uint64_t offset, std::uint64_t length) {
+    sqlite3_blob* blob = nullptr;
+    int code = sqlite3_blob_open(db_.handle(), "main", "bodies", "raw", body_id, 0, &blob);
+    if (code != SQLITE_OK) {
+        sqlite3_blob_close(blob);
+        if (code == SQLITE_ERROR) {  // "no such rowid"
+            throw StoreError(StoreErrc::NotFound, "message body does not exist");
+        }
+        throw SqliteError(code, std::string("blob open: ") + sqlite3_errmsg(db_.handle()));
+    }
+    const auto size = static_cast<std::uint64_t>(sqlite3_blob_bytes(blob));
+    std::string out;
+    if (offset < size) {
+        out.resize(static_cast<std::size_t>(std::min(length, size - offset)));
+        code = sqlite3_blob_read(blob, out.data(), static_cast<int>(out.size()),
+                                 static_cast<int>(offset));
+    }
+    sqlite3_blob_close(blob);
+    if (code != SQLITE_OK) throw SqliteError(code, "blob read");
+    return out;
+}
+
+StoreFlagsResult MailStore::store_flags(MailboxId id, UidSpan uids, FlagOp op, const Flags& flags,
+                                        std::optional<std::uint64_t> unchanged_since) {
+    if (flags.system & ~flag::kAll) throw StoreError(StoreErrc::InvalidName, "unknown system flag");
+    for (const std::string& keyword : flags.keywords)
+        check_keyword(keyword);
+    const UidSet set = checked_set(uids);
+    Transaction transaction(db_);
+    require_selectable(db_, id);
+    const std::vector<MessageRow> rows = select_rows(db_, id, set);
+    // Removing a keyword the mailbox never defined changes nothing, so it
+    // is not created.
+    const std::vector<std::int64_t> keywords =
+        keyword_ids(db_, id, flags.keywords, op != FlagOp::Remove);
+    StoreFlagsResult result;
+    const bool touches_keywords = op == FlagOp::Replace || !keywords.empty();
+    for (const MessageRow& row : rows) {
+        if (unchanged_since && row.modseq > *unchanged_since) {
+            result.modified.push_back(row.uid);
+            continue;
+        }
+        std::uint32_t new_flags = row.flags;
+        switch (op) {
+            case FlagOp::Add:
+                new_flags |= flags.system;
+                break;
+            case FlagOp::Remove:
+                new_flags &= ~flags.system;
+                break;
+            case FlagOp::Replace:
+                new_flags = flags.system;
+                break;
+        }
+        std::vector<std::int64_t> add, remove;
+        if (touches_keywords) {
+            const std::vector<std::int64_t> current = message_keyword_ids(db_, id, row.uid);
+            auto has = [](const std::vector<std::int64_t>& v, std::int64_t x) {
+                return std::binary_search(v.begin(), v.end(), x);
+            };
+            if (op != FlagOp::Remove) {
+                for (std::int64_t k : keywords) {
+                    if (!has(current, k)) add.push_back(k);
+                }
+            }
+            if (op == FlagOp::Remove) {
+                for (std::int64_t k : keywords) {
+                    if (has(current, k)) remove.push_back(k);
+                }
+            } else if (op == FlagOp::Replace) {
+                for (std::int64_t k : current) {
+                    if (!has(keywords, k)) remove.push_back(k);
+                }
+            }
+        }
+        if (new_flags == row.flags && add.empty() && remove.empty()) continue;
+        // RFC 7162 3.2: only a real change gets a MODSEQ.
+        if (result.modseq == 0) result.modseq = next_modseq(db_, id);
+        db_.prepare(
+               "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2")
+            .bind(1, id)
+            .bind(2, std::int64_t{row.uid})
+            .bind(3, std::int64_t{new_flags})
+            .bind(4, static_cast<std::int64_t>(result.modseq))
+            .run();
+        for (std::int64_t k : add)
+            add_message_keyword(db_, id, row.uid, k);
+        for (std::int64_t k : remove) {
+            db_.prepare(
+                   "DELETE FROM message_keywords WHERE mailbox_id = ?1 AND uid = ?2 AND "
+                   "keyword_id = ?3")
+                .bind(1, id)
+                .bind(2, std::int64_t{row.uid})
+                .bind(3, k)
+                .run();
+        }
+        result.changed.push_back(row.uid);
+    }
+    transaction.commit();
+    return result;
+}
+
+CopyResult MailStore::copy(MailboxId source, UidSpan uids, MailboxId destination) {
+    const UidSet set = checked_set(uids);
+    Transaction transaction(db_);
+    CopyResult result = copy_rows(db_, source, set, destination);
+    transaction.commit();
+    return result;
+}
+
+MoveResult MailStore::move(MailboxId source, UidSpan uids, MailboxId destination) {
+    const UidSet set = checked_set(uids);
+    Transaction transaction(db_);
+    MoveResult result;
+    result.copy = copy_rows(db_, source, set, destination);
+    if (!result.copy.mapping.empty()) {
+        for (const UidMapping& m : result.copy.mapping)
+            result.expunged.uids.push_back(m.source);
+        result.expunged.modseq = next_modseq(db_, source);
+        remove_messages(db_, source, result.expunged.uids, result.expunged.modseq);
+    }
+    transaction.commit();
+    return result;
+}
+
+ExpungeResult MailStore::expunge(MailboxId id, std::optional<UidSpan> uids) {
+    UidSet set = uids ? checked_set(*uids) : UidSet{{1, limits::kMaxUid}};
+    Transaction transaction(db_);
+    require_selectable(db_, id);
+    ExpungeResult result;
+    for (const UidRange& range : set) {
+        // The partial index messages_deleted makes this proportional to the
+        // \Deleted messages, not to the mailbox. INDEXED BY because without
+        // ANALYZE statistics the planner prefers the primary key (and
+        // INDEXED BY fails to prepare if the index ever stops applying).
+        auto q = db_.prepare(
+            "SELECT uid FROM messages INDEXED BY messages_deleted "
+            "WHERE mailbox_id = ?1 AND (flags & 8) <> 0 "
+            "AND uid BETWEEN ?2 AND ?3 ORDER BY uid");
+        q.bind(1, id).bind(2, std::int64_t{range.first}).bind(3, std::int64_t{range.last});
+        while (q.step())
+            result.uids.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    }
+    if (!result.uids.empty()) {
+        result.modseq = next_modseq(db_, id);
+        remove_messages(db_, id, result.uids, result.modseq);
+    }
+    transaction.commit();
+    return result;
+}
+
+std::vector<std::uint32_t> MailStore::expunged_since(MailboxId id, std::uint64_t modseq) {
+    ReadSnapshot snapshot(db_);
+    require_mailbox(db_, id);
+    auto q =
+        db_.prepare("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
+    q.bind(1, id).bind(2, static_cast<std::int64_t>(modseq));
+    std::vector<std::uint32_t> result;
+    while (q.step())
+        result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    return result;
+}
+
+}  // namespace imap::store

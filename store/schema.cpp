@@ -1,0 +1,184 @@
+#include "store/schema.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "store/errors.h"
+#include "store/limits.h"
+
+namespace imap::store {
+namespace {
+
+void accounts_v1(Database& db) {
+    // Names are stored canonical (lower case, see AccountStore), so UNIQUE is
+    // a plain byte comparison.
+    db.exec(R"sql(
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,   -- crypt(3) format: $y$..., $6$..., $2b$...
+            created_at INTEGER NOT NULL,   -- unix seconds
+            disabled INTEGER NOT NULL DEFAULT 0
+        );
+    )sql");
+}
+
+void mail_v1(Database& db) {
+    db.exec(R"sql(
+        -- Per-user counters that must never go backwards.
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO meta (key, value) VALUES ('last_uidvalidity', 0);
+
+        -- Full hierarchical names, '/' delimiter, "INBOX" in canonical case.
+        -- Every superior of a name exists as a row (a \Noselect placeholder
+        -- if nothing else), so children are a range scan on the UNIQUE index
+        -- (name > 'a/' AND name < 'a0') and RENAME is a prefix rewrite.
+        CREATE TABLE mailboxes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            selectable INTEGER NOT NULL,        -- 0: \Noselect placeholder
+            uidvalidity INTEGER NOT NULL,
+            uidnext INTEGER NOT NULL DEFAULT 1,
+            highestmodseq INTEGER NOT NULL DEFAULT 1,
+            first_recent_uid INTEGER NOT NULL DEFAULT 1  -- \Recent: uid >= this, unclaimed
+        );
+
+        -- RFC 3501 6.3.6/6.3.9: subscriptions are names, not mailboxes; they
+        -- survive DELETE.
+        CREATE TABLE subscriptions (
+            name TEXT PRIMARY KEY
+        ) WITHOUT ROWID;
+
+        -- A message's bytes, stored once by SHA-256 and shared by every copy.
+        -- No reference counter: the trigger below deletes a body when the
+        -- last message row referring to it goes (a derived count cannot
+        -- drift). `raw` is the last column so reading the others never
+        -- touches its overflow pages; byte ranges are read with
+        -- sqlite3_blob_read.
+        -- AUTOINCREMENT: a body id a session still holds never names
+        -- another message's bytes after the first is expunged.
+        CREATE TABLE bodies (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            hash BLOB NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            structure BLOB NOT NULL,    -- store/structure_codec.h: envelope + MIME tree
+            sent_time INTEGER,          -- Date: header as unix seconds (SORT); NULL if unparsable
+            sent_day INTEGER,           -- Date: header's calendar day, zone ignored (SENTON...)
+            search_header TEXT NOT NULL,  -- decoded, unfolded "Name: value" lines
+            search_body TEXT NOT NULL,    -- decoded text of the text parts
+            raw BLOB NOT NULL
+        );
+
+        -- Substring search (IMAP SEARCH is substring, not word, search): the
+        -- trigram tokenizer over the decoded header and text, external
+        -- content so the text is stored once.
+        CREATE VIRTUAL TABLE body_fts USING fts5(
+            search_header, search_body,
+            content='bodies', content_rowid='id', tokenize='trigram');
+        CREATE TRIGGER bodies_fts_insert AFTER INSERT ON bodies BEGIN
+            INSERT INTO body_fts (rowid, search_header, search_body)
+                VALUES (new.id, new.search_header, new.search_body);
+        END;
+        CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN
+            INSERT INTO body_fts (body_fts, rowid, search_header, search_body)
+                VALUES ('delete', old.id, old.search_header, old.search_body);
+        END;
+
+        -- One row per message in a mailbox. The clustered key (mailbox_id,
+        -- uid) is the order every IMAP view needs. `size` repeats
+        -- bodies.size so LARGER/SMALLER and STATUS stay one-table queries.
+        CREATE TABLE messages (
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),
+            uid INTEGER NOT NULL,
+            body_id INTEGER NOT NULL REFERENCES bodies (id),
+            internal_date INTEGER NOT NULL,   -- unix seconds
+            zone_minutes INTEGER NOT NULL,    -- the internal date's zone, east of UTC
+            size INTEGER NOT NULL,
+            flags INTEGER NOT NULL,           -- system flag bits, store/types.h
+            modseq INTEGER NOT NULL,
+            PRIMARY KEY (mailbox_id, uid)
+        ) WITHOUT ROWID;
+        CREATE INDEX messages_body ON messages (body_id);
+        CREATE INDEX messages_modseq ON messages (mailbox_id, modseq);
+        -- Partial indexes keep STATUS UNSEEN and EXPUNGE proportional to the
+        -- rows they count, not to the mailbox (100,000-message mailboxes).
+        CREATE INDEX messages_unseen ON messages (mailbox_id, uid) WHERE (flags & 1) = 0;
+        CREATE INDEX messages_deleted ON messages (mailbox_id, uid) WHERE (flags & 8) <> 0;
+
+        CREATE TRIGGER messages_release_body AFTER DELETE ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM messages WHERE body_id = old.body_id) BEGIN
+            DELETE FROM bodies WHERE id = old.body_id;
+        END;
+
+        -- Keywords are per mailbox (PERMANENTFLAGS lists them); a defined
+        -- keyword stays defined when no message carries it any more.
+        CREATE TABLE keywords (
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),
+            id INTEGER NOT NULL,
+            name TEXT NOT NULL COLLATE NOCASE,
+            PRIMARY KEY (mailbox_id, id),
+            UNIQUE (mailbox_id, name)
+        ) WITHOUT ROWID;
+        CREATE TABLE message_keywords (
+            mailbox_id INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            keyword_id INTEGER NOT NULL,
+            PRIMARY KEY (mailbox_id, uid, keyword_id),
+            FOREIGN KEY (mailbox_id, uid) REFERENCES messages (mailbox_id, uid)
+                ON DELETE CASCADE ON UPDATE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX message_keywords_by_keyword ON message_keywords (mailbox_id, keyword_id, uid);
+
+        -- The change log QRESYNC needs: which UIDs went, at which MODSEQ
+        -- (RFC 7162 3.2.10 VANISHED). Flag changes are logged by
+        -- messages.modseq itself.
+        CREATE TABLE expunged (
+            mailbox_id INTEGER NOT NULL REFERENCES mailboxes (id),
+            uid INTEGER NOT NULL,
+            modseq INTEGER NOT NULL,
+            PRIMARY KEY (mailbox_id, uid)
+        ) WITHOUT ROWID;
+        CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);
+    )sql");
+
+    // RFC 3501 5.1: INBOX always exists.
+    db.prepare("INSERT INTO mailboxes (name, selectable, uidvalidity) VALUES ('INBOX', 1, ?1)")
+        .bind(1, std::int64_t{allocate_uidvalidity(db)})
+        .run();
+}
+
+const Migration kAccountsMigrations[] = {accounts_v1};
+const Migration kMailMigrations[] = {mail_v1};
+
+}  // namespace
+
+std::span<const Migration> accounts_migrations() {
+    return kAccountsMigrations;
+}
+
+std::span<const Migration> mail_migrations() {
+    return kMailMigrations;
+}
+
+std::uint32_t allocate_uidvalidity(Database& db) {
+    std::int64_t last = 0;
+    {
+        auto query = db.prepare("SELECT value FROM meta WHERE key = 'last_uidvalidity'");
+        if (query.step()) last = query.column_int(0);
+    }
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t next = std::max(last + 1, now);
+    if (next > std::int64_t{0xffffffff}) {
+        throw StoreError(StoreErrc::OverLimit, "UIDVALIDITY values exhausted");
+    }
+    db.prepare("UPDATE meta SET value = ?1 WHERE key = 'last_uidvalidity'").bind(1, next).run();
+    return static_cast<std::uint32_t>(next);
+}
+
+}  // namespace imap::store

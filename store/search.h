@@ -1,0 +1,95 @@
+// Store-level SEARCH: a criteria tree the server builds from IMAP SEARCH
+// keys (RFC 3501 6.4.4), evaluated by MailStore::search() as one SQL query.
+//
+// The server translates what depends on the session first: sequence
+// numbers to UID sets, RECENT / NEW / OLD to the session's recent UIDs
+// (with SEEN), FROM/TO/CC/BCC/SUBJECT to header(field, text), UNSEEN etc. to
+// not_(has_flags(...)), dates to day numbers (days_from_civil).
+//
+// String matching is substring and case-insensitive (RFC 3501 6.4.4):
+// - BODY / TEXT: the FTS5 trigram index when the string has at least 3
+//   characters (Unicode case folding), otherwise a LIKE scan of the decoded
+//   text (ASCII case folding only);
+// - HEADER: the same index as a pre-filter, then an exact check of the named
+//   field's decoded value (ASCII case folding; other bytes compare exactly).
+//   An empty string matches every message that has the field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/types.h"
+
+namespace imap::store {
+
+namespace limits {
+// Keys in one criteria tree (protocol/limits.h kMaxArguments). And/Or
+// chains are flattened and emitted balanced, so depth stays far below
+// SQLite's expression depth limit (1000); NOT nesting is bounded by this.
+inline constexpr std::size_t kMaxSearchKeys = 10000;
+inline constexpr std::size_t kMaxSearchNotDepth = 200;
+}  // namespace limits
+
+struct SearchKey {
+    enum class Kind {
+        All,
+        And,         // children; empty: all
+        Or,          // children; empty: none
+        Not,         // children[0]
+        Flags,       // every bit of `flags` set
+        Keyword,     // `text` set (undefined keyword: no message)
+        Uids,        // uid in `uids`
+        Before,      // internal date's day < number (its own zone, RFC 3501 6.4.4)
+        On,          // == number
+        Since,       // >= number
+        SentBefore,  // Date: header's day (falls back to the internal date's
+        SentOn,      // day when the header is missing or unparsable)
+        SentSince,
+        Larger,   // size > number
+        Smaller,  // size < number
+        Header,   // field `field` contains `text`
+        Body,     // decoded text parts contain `text`
+        Text,     // header or body contains `text`
+        ModSeq,   // modseq >= number (RFC 7162 3.1.5)
+    };
+
+    Kind kind = Kind::All;
+    std::vector<SearchKey> children;
+    std::uint32_t flags = 0;
+    std::string field;
+    std::string text;
+    std::int64_t number = 0;
+    UidSet uids;
+
+    static SearchKey all() { return {}; }
+    static SearchKey all_of(std::vector<SearchKey> keys);
+    static SearchKey any_of(std::vector<SearchKey> keys);
+    static SearchKey or_(SearchKey a, SearchKey b);
+    static SearchKey not_(SearchKey key);
+    static SearchKey has_flags(std::uint32_t bits);
+    static SearchKey keyword(std::string name);
+    static SearchKey uid_set(UidSet set);
+    static SearchKey date(Kind kind, std::int64_t day);  // Before..SentSince
+    static SearchKey larger(std::uint64_t size);
+    static SearchKey smaller(std::uint64_t size);
+    static SearchKey header(std::string field, std::string text);
+    static SearchKey body(std::string text);
+    static SearchKey text_(std::string text);
+    static SearchKey modseq(std::uint64_t value);
+};
+
+// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);
+
+// An RFC 5322 3.3 Date: value (obsolete forms included: two-digit years,
+// alphabetic zones, comments), read leniently.
+struct SentDate {
+    std::int64_t time = 0;  // unix seconds, UTC
+    std::int64_t day = 0;   // the calendar day as written (zone ignored)
+};
+std::optional<SentDate> parse_date_header(std::string_view value);
+
+}  // namespace imap::store

@@ -1,0 +1,71 @@
+#include "store/types.h"
+
+#include <algorithm>
+#include <array>
+
+namespace imap::store {
+namespace {
+
+struct SystemFlag {
+    std::string_view name;
+    std::uint32_t bit;
+};
+constexpr std::array<SystemFlag, 5> kSystemFlags{{
+    {"\\Seen", flag::kSeen},
+    {"\\Answered", flag::kAnswered},
+    {"\\Flagged", flag::kFlagged},
+    {"\\Deleted", flag::kDeleted},
+    {"\\Draft", flag::kDraft},
+}};
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+}  // namespace
+
+UidSet normalize(UidSpan set) {
+    UidSet out;
+    out.reserve(set.size());
+    for (UidRange r : set) {
+        if (r.first > r.last) std::swap(r.first, r.last);
+        out.push_back(r);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const UidRange& a, const UidRange& b) { return a.first < b.first; });
+    UidSet merged;
+    for (const UidRange& r : out) {
+        if (!merged.empty() && std::uint64_t{r.first} <= std::uint64_t{merged.back().last} + 1) {
+            merged.back().last = std::max(merged.back().last, r.last);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    return merged;
+}
+
+bool contains(UidSpan normalized, std::uint32_t uid) {
+    auto it = std::upper_bound(normalized.begin(), normalized.end(), uid,
+                               [](std::uint32_t u, const UidRange& r) { return u < r.first; });
+    return it != normalized.begin() && uid <= std::prev(it)->last;
+}
+
+std::uint32_t system_flag_bit(std::string_view name) {
+    for (const SystemFlag& f : kSystemFlags) {
+        if (iequals(f.name, name)) return f.bit;
+    }
+    return 0;
+}
+
+std::vector<std::string> system_flag_names(std::uint32_t bits) {
+    std::vector<std::string> names;
+    for (const SystemFlag& f : kSystemFlags) {
+        if (bits & f.bit) names.emplace_back(f.name);
+    }
+    return names;
+}
+
+}  // namespace imap::store

@@ -1,0 +1,49 @@
+// Helpers for the store's unit tests (tests/unit/store_*.cpp): an in-memory
+// MailStore and small message builders.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/mail_store.h"
+
+namespace imap::store::test {
+
+inline OpenOptions memory() {
+    return OpenOptions{};
+}
+
+inline std::string message(const std::string& subject, const std::string& body = "Hello.\r\n",
+                           const std::string& extra_headers = "") {
+    return "From: Alice <alice@example.org>\r\n"
+           "To: Bob <bob@example.net>\r\n"
+           "Subject: " +
+           subject +
+           "\r\n"
+           "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n"
+           "Message-ID: <" +
+           subject + "@example.org>\r\n" + extra_headers + "\r\n" + body;
+}
+
+inline AppendRequest request(const std::string& raw, std::uint32_t flags = 0,
+                             std::vector<std::string> keywords = {}) {
+    AppendRequest r;
+    r.message = raw;
+    r.internal_date = 760686745;  // 1994-02-08T05:52:25Z
+    r.zone_minutes = -480;
+    r.flags.system = flags;
+    r.flags.keywords = std::move(keywords);
+    return r;
+}
+
+inline std::int64_t count(MailStore& store, const std::string& sql) {
+    auto q = store.database().prepare(sql);
+    q.step();
+    return q.column_int(0);
+}
+
+inline UidSet all() {
+    return {{1, 0xffffffffu}};
+}
+
+}  // namespace imap::store::test

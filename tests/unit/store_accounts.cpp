@@ -1,0 +1,130 @@
+// The accounts database (crypt(3) password hashes) and the data directory
+// layout (accounts.db, users/<name>.db).
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <functional>
+
+#include "store/accounts.h"
+#include "store/data_dir.h"
+#include "store/errors.h"
+#include "store/mail_store.h"
+
+using namespace imap::store;
+
+namespace {
+
+// sha256crypt with the minimum rounds keeps the suite fast; production uses
+// the yescrypt default.
+PasswordHashing fast() {
+    return PasswordHashing{"$5$", 1000};
+}
+
+StoreErrc error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const StoreError& e) {
+        return e.code();
+    }
+    FAIL("no StoreError thrown");
+    return StoreErrc::Corrupt;
+}
+
+}  // namespace
+
+TEST_CASE("users are created, authenticated, disabled and deleted") {
+    AccountStore accounts(OpenOptions{}, fast());
+    User alice = accounts.create_user("Alice@Example.org", "correct horse");
+    CHECK(alice.name == "alice@example.org");
+    CHECK(accounts.authenticate("ALICE@example.org", "correct horse"));
+    CHECK_FALSE(accounts.authenticate("alice@example.org", "wrong"));
+    CHECK_FALSE(accounts.authenticate("nobody", "correct horse"));
+    CHECK_FALSE(accounts.authenticate("bad name", "x"));
+    CHECK(error_of([&] { accounts.create_user("alice@EXAMPLE.org", "x"); }) ==
+          StoreErrc::AlreadyExists);
+
+    accounts.set_password("alice@example.org", "battery staple");
+    CHECK_FALSE(accounts.authenticate("alice@example.org", "correct horse"));
+    CHECK(accounts.authenticate("alice@example.org", "battery staple"));
+
+    accounts.set_disabled("alice@example.org", true);
+    CHECK_FALSE(accounts.authenticate("alice@example.org", "battery staple"));
+    accounts.set_disabled("alice@example.org", false);
+
+    accounts.create_user("bob", "pw");
+    CHECK(accounts.users().size() == 2);
+    accounts.delete_user("bob");
+    CHECK_FALSE(accounts.find_user("bob"));
+    CHECK(error_of([&] { accounts.delete_user("bob"); }) == StoreErrc::NotFound);
+    CHECK(error_of([&] { accounts.set_password("bob", "x"); }) == StoreErrc::NotFound);
+}
+
+TEST_CASE("password hashes are crypt(3) strings, imported hashes verify") {
+    AccountStore accounts(OpenOptions{}, fast());
+    const std::string hash = accounts.hash_password("secret");
+    CHECK(hash.rfind("$5$rounds=1000$", 0) == 0);
+    CHECK(AccountStore::verify_password("secret", hash));
+    CHECK_FALSE(AccountStore::verify_password("Secret", hash));
+    CHECK_FALSE(AccountStore::verify_password("secret", "*"));
+    CHECK_FALSE(AccountStore::verify_password("secret", "!" + hash));
+    CHECK_FALSE(AccountStore::verify_password("secret", ""));
+    // A SHA-512 crypt hash made by another system ("mkpasswd -m sha-512").
+    accounts.create_user_with_hash("carol",
+                                   AccountStore(OpenOptions{}, {"$6$", 5000}).hash_password("pw6"));
+    CHECK(accounts.authenticate("carol", "pw6"));
+    CHECK(error_of([&] { accounts.hash_password(std::string(2000, 'x')); }) ==
+          StoreErrc::OverLimit);
+    CHECK(error_of([&] { accounts.hash_password(std::string("a\0b", 3)); }) ==
+          StoreErrc::InvalidName);
+}
+
+TEST_CASE("the default hashing is yescrypt") {
+    AccountStore accounts(OpenOptions{}, fast());
+    PasswordHashing defaults;
+    CHECK(defaults.prefix == "$y$");
+    AccountStore yes(OpenOptions{});
+    CHECK(yes.hash_password("x").rfind("$y$", 0) == 0);
+}
+
+TEST_CASE("user names are validated") {
+    for (std::string bad : std::vector<std::string>{"", "a b", "a/b", std::string("a\tb"),
+                                                    std::string(300, 'a'), std::string("\xff")}) {
+        INFO(bad);
+        CHECK_THROWS_AS(AccountStore::canonical_user_name(bad), StoreError);
+    }
+    CHECK(AccountStore::canonical_user_name("Ünïcode.User") == "Ünïcode.user");
+}
+
+TEST_CASE("the data directory holds accounts.db and one file per user") {
+    CHECK(DataDir::user_file_name("alice@example.org") == "alice@example.org.db");
+    CHECK(DataDir::user_file_name("..") == "%2E..db");
+    CHECK(DataDir::user_file_name("a\\b:c") == "a%5Cb%3Ac.db");
+    CHECK(DataDir::user_file_name("Ü") == "%C3%9C.db");
+
+    auto memory = DataDir::in_memory();
+    CHECK(memory.is_in_memory());
+    CHECK(memory.accounts_options().path == ":memory:");
+    CHECK(memory.user_options("alice").path == ":memory:");
+
+    auto root = std::filesystem::temp_directory_path() / "imapd-store-datadir";
+    std::filesystem::remove_all(root);
+    {
+        DataDir dir(root);
+        AccountStore accounts(dir.accounts_options(), fast());
+        accounts.create_user("alice", "pw");
+        MailStore mail(dir.user_options("alice"));
+        mail.create_mailbox("Sent");
+        CHECK(std::filesystem::exists(root / "accounts.db"));
+        CHECK(std::filesystem::exists(root / "users" / "alice.db"));
+        CHECK((std::filesystem::status(root).permissions() & std::filesystem::perms::others_read) ==
+              std::filesystem::perms::none);
+    }
+    {
+        DataDir dir(root);
+        MailStore mail(dir.user_options("alice"));
+        CHECK(mail.find_mailbox("Sent"));
+        CHECK(AccountStore(dir.accounts_options(), fast()).authenticate("alice", "pw"));
+    }
+    DataDir(root).remove_user_files("alice");
+    CHECK_FALSE(std::filesystem::exists(root / "users" / "alice.db"));
+    std::filesystem::remove_all(root);
+}
