@@ -91,7 +91,8 @@ TEST_CASE("addresses: groups, routes, comments, quoted local parts", "[message]"
     CHECK(parse_address_list(",,;>)(").empty());
 }
 
-TEST_CASE("MIME defaults: text/plain; charset=us-ascii, 7bit (RFC 2045 5.2, 6.1)", "[message]") {
+TEST_CASE("MIME defaults: text/plain with charset us-ascii and 7bit (RFC 2045 5.2, 6.1)",
+          "[message]") {
     const ParsedMessage m = parse_message("Subject: x\r\n\r\nline1\r\nline2");
     CHECK(m.root.type == "text");
     CHECK(m.root.subtype == "plain");

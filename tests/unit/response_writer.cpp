@@ -530,7 +530,7 @@ TEST_CASE("RFC 3501 9 building blocks: parentheses, SP, atoms and raw syntax") {
 // ---------------------------------------------------------------------------
 // RFC 3501 9 flag-list, mailbox, and the common untagged responses.
 
-TEST_CASE("RFC 3501 9 flag-list: system flags, keywords, \\* and invalid elements") {
+TEST_CASE("RFC 3501 9 flag-list: system flags, keywords, the wildcard flag and invalid elements") {
     auto flags = [](auto&& list) { return render([&](ResponseWriter& w) { w.flag_list(list); }); };
     CHECK(flags(std::vector<std::string>{}) == "()");
     CHECK(flags(std::vector<std::string>{"\\Seen", "\\Answered", "$Label"}) ==

@@ -201,7 +201,7 @@ TEST_CASE("STORE UNCHANGEDSINCE reports modified messages and leaves them (RFC 7
     CHECK(one(store, box.id, 2).flags == flag::kFlagged);
 }
 
-TEST_CASE("EXPUNGE removes \\Deleted messages, logs them with their MODSEQ (RFC 3501 6.4.3)") {
+TEST_CASE("EXPUNGE removes Deleted messages, logs them with their MODSEQ (RFC 3501 6.4.3)") {
     MailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("e");
@@ -279,7 +279,7 @@ TEST_CASE("identical messages are stored once") {
     CHECK(store.read_body(one(store, box.id, 2).body_id, 0, raw.size()) == raw);
 }
 
-TEST_CASE("COPY to a missing or \\Noselect mailbox fails, an empty set copies nothing") {
+TEST_CASE("COPY to a missing or Noselect mailbox fails, an empty set copies nothing") {
     MailStore store(memory());
     auto inbox = store.open_mailbox("INBOX");
     store.append(inbox.id, request(test::message("a")));

@@ -153,7 +153,7 @@ TEST_CASE("SEARCH combines with AND, OR, NOT, and long OR chains stay shallow") 
     CHECK_THROWS_AS(f.search(deep), StoreError);
 }
 
-TEST_CASE("SEARCH on a \\Noselect name fails, expunged messages are not found") {
+TEST_CASE("SEARCH on a Noselect name fails, expunged messages are not found") {
     Fixture f;
     f.store.expunge(f.box);
     CHECK(f.search(SearchKey::all()) == Uids{1, 2});
