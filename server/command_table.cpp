@@ -1,0 +1,87 @@
+#include "server/command_table.h"
+
+#include <algorithm>
+
+#include "protocol/limits.h"
+#include "server/commands/handlers.h"
+
+namespace imap::server {
+namespace {
+
+// Mailbox names, SEARCH strings, flags: no reason to be large, but until
+// their handlers exist the row's handler is nullptr and no literal is ever
+// accepted for them, so this only matters once they land.
+constexpr std::uint64_t kAny = limits::kMaxLiteralSize;
+
+constexpr unsigned kNA = kNotAuthenticated;
+constexpr unsigned kAuth = kAuthenticated;
+constexpr unsigned kAuthSel = kAuthenticatedOrSelected;
+constexpr unsigned kSel = kSelected;
+
+// Pipelining flags after Dovecot's src/imap/imap-commands.c: UID commands
+// and NOOP/CHECK break sequence numbers because pending EXPUNGEs may be sent
+// at their end (RFC 3501 7.4.1); FETCH, STORE, SEARCH, COPY and MOVE by
+// number use them.
+constexpr CommandSpec kRows[] = {
+    // RFC 3501 6.1: any state.
+    {"CAPABILITY", cmd_capability, kAnyState, kNoPipelineFlags, kNoLiteral, ""},
+    {"NOOP", cmd_noop, kAnyState, kBreaksSeqs, kNoLiteral, ""},
+    {"LOGOUT", cmd_logout, kAnyState, kBreaksMailbox, kNoLiteral, ""},
+    // RFC 3501 6.2: not authenticated. (Row order is the order capabilities
+    // are advertised in.) The SASL-IR initial response is an atom, never a
+    // literal (RFC 4959).
+    {"AUTHENTICATE", cmd_authenticate, kNA, kNoPipelineFlags, kNoLiteral, "SASL-IR"},
+    {"LOGIN", cmd_login, kNA, kNoPipelineFlags, kMaxCredentialLiteral, ""},
+    // RFC 2971 3: ID is valid in any state.
+    {"ID", cmd_id, kAnyState, kNoPipelineFlags, kMaxIdLiteral, "ID"},
+    {"STARTTLS", cmd_starttls, kNA, kNoPipelineFlags, kNoLiteral, "STARTTLS"},
+    // RFC 3501 6.3: authenticated (and selected).
+    {"SELECT", nullptr, kAuthSel, kBreaksMailbox, kAny, ""},
+    {"EXAMINE", nullptr, kAuthSel, kBreaksMailbox, kAny, ""},
+    {"CREATE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"DELETE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"RENAME", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"SUBSCRIBE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"UNSUBSCRIBE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"LIST", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"LSUB", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    {"STATUS", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
+    // APPEND may add messages to the selected mailbox (EXISTS afterwards).
+    {"APPEND", nullptr, kAuthSel, kBreaksSeqs, kAny, ""},
+    {"NAMESPACE", nullptr, kAuthSel, kNoPipelineFlags, kNoLiteral, "NAMESPACE"},
+    {"IDLE", nullptr, kAuthSel, kBreaksSeqs, kNoLiteral, "IDLE"},
+    // RFC 5161 3.1: ENABLE is valid in the authenticated state only.
+    {"ENABLE", nullptr, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
+    // RFC 3501 6.4: selected.
+    {"CHECK", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"CLOSE", nullptr, kSel, kBreaksMailbox, kNoLiteral, ""},
+    {"UNSELECT", nullptr, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
+    {"EXPUNGE", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"SEARCH", nullptr, kSel, kUsesSeqs, kAny, ""},
+    {"FETCH", nullptr, kSel, kUsesSeqs, kAny, ""},
+    {"STORE", nullptr, kSel, kUsesSeqs, kAny, ""},
+    {"COPY", nullptr, kSel, kUsesSeqs, kAny, ""},
+    {"MOVE", nullptr, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
+    // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
+    {"UID EXPUNGE", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"UID SEARCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
+    {"UID FETCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
+    {"UID STORE", nullptr, kSel, kBreaksSeqs, kAny, ""},
+    {"UID COPY", nullptr, kSel, kBreaksSeqs, kAny, ""},
+    {"UID MOVE", nullptr, kSel, kBreaksSeqs, kAny, ""},
+};
+
+}  // namespace
+
+const CommandTable& CommandTable::builtin() {
+    static const CommandTable table(kRows);
+    return table;
+}
+
+const CommandSpec* CommandTable::find(std::string_view name) const {
+    auto it = std::find_if(rows_.begin(), rows_.end(),
+                           [&](const CommandSpec& row) { return row.name == name; });
+    return it == rows_.end() ? nullptr : &*it;
+}
+
+}  // namespace imap::server

@@ -1,0 +1,47 @@
+// LOGIN (RFC 3501 6.2.3), and the end of every authentication
+// (complete_authentication, shared with AUTHENTICATE).
+#include <utility>
+
+#include "server/commands/handlers.h"
+#include "server/session.h"
+
+namespace imap::server {
+
+bool refuse_plaintext_if_needed(Session& session, const std::string& tag) {
+    if (session.plaintext_auth_allowed()) return false;
+    // RFC 3501 6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
+    session.writer().tagged(tag, Status::No, Code::PrivacyRequired,
+                            "Plaintext authentication is not allowed without TLS");
+    return true;
+}
+
+void complete_authentication(Session& session, const std::string& tag, std::string user,
+                             AuthResult result) {
+    ResponseWriter& w = session.writer();
+    switch (result) {
+        case AuthResult::Ok:
+            session.logged_in(std::move(user));
+            // The capabilities change with the state (RFC 3501 6.2.3 allows
+            // sending them here), so clients need no extra CAPABILITY.
+            w.tagged(tag, Status::Ok, ResponseCode::capability(session.capabilities()),
+                     "Logged in");
+            return;
+        case AuthResult::Failed:
+            w.tagged(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
+            return;
+        case AuthResult::Unavailable:
+            w.tagged(tag, Status::No, Code::Unavailable,
+                     "Authentication is temporarily unavailable, try again later");
+            return;
+    }
+}
+
+void cmd_login(Session& session, Command& command) {
+    auto& login = std::get<LoginCommand>(command.body);
+    if (refuse_plaintext_if_needed(session, command.tag)) return;
+    AuthResult result =
+        session.authenticator().authenticate(login.user, login.password, session.context().peer);
+    complete_authentication(session, command.tag, std::move(login.user), result);
+}
+
+}  // namespace imap::server

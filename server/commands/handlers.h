@@ -1,0 +1,36 @@
+// The command handlers, one file each (server/commands/cmd_<name>.cpp), as
+// the CommandTable names them. Each gets the Session and the parsed command
+// whose body is the alternative its table row is for, and writes every
+// response including the tagged one (AUTHENTICATE writes it when its
+// exchange ends).
+#pragma once
+
+#include <string>
+
+#include "protocol/command.h"
+#include "server/authenticator.h"
+
+namespace imap::server {
+
+class Session;
+
+void cmd_capability(Session& session, Command& command);
+void cmd_noop(Session& session, Command& command);
+void cmd_logout(Session& session, Command& command);
+void cmd_starttls(Session& session, Command& command);
+void cmd_login(Session& session, Command& command);
+void cmd_authenticate(Session& session, Command& command);
+void cmd_id(Session& session, Command& command);
+
+// Shared by LOGIN and AUTHENTICATE (cmd_login.cpp).
+
+// Writes "tag NO [PRIVACYREQUIRED]" and returns true when plaintext
+// credentials may not be sent on this connection (RFC 3501 6.2.3).
+bool refuse_plaintext_if_needed(Session& session, const std::string& tag);
+
+// Writes the tagged answer for `result`; on success the session becomes
+// authenticated as `user` and the OK carries the new capabilities.
+void complete_authentication(Session& session, const std::string& tag, std::string user,
+                             AuthResult result);
+
+}  // namespace imap::server

@@ -1,0 +1,259 @@
+#include "server/session.h"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+
+#include "protocol/parser.h"
+
+namespace imap::server {
+
+std::string_view state_name(SessionState state) {
+    switch (state) {
+        case SessionState::NotAuthenticated:
+            return "not authenticated";
+        case SessionState::Authenticated:
+            return "authenticated";
+        case SessionState::Selected:
+            return "selected";
+        case SessionState::Logout:
+            break;
+    }
+    return "logout";
+}
+
+Session::Session(SessionContext context, Authenticator& authenticator, const CommandTable& table)
+    : context_(std::move(context)),
+      authenticator_(authenticator),
+      table_(table),
+      framer_(context_.framer_limits),
+      tls_(context_.tls) {}
+
+void Session::greeting() {
+    writer_.untagged(Status::Ok, ResponseCode::capability(capabilities()), "imapd ready.");
+}
+
+std::vector<std::string> Session::capabilities() const {
+    // LITERAL+ is the framer's (RFC 7888): every command takes {n+}.
+    std::vector<std::string> caps = {"IMAP4rev1", "LITERAL+"};
+    for (const CommandSpec& row : table_.rows()) {
+        if (row.handler == nullptr || row.capability.empty() || !row.allowed_in(state_)) continue;
+        // RFC 3501 6.2.1: STARTTLS only where it can work, never over TLS.
+        if (row.capability == "STARTTLS" && (tls_ || !context_.starttls_available)) continue;
+        caps.emplace_back(row.capability);
+    }
+    if (state_ == SessionState::NotAuthenticated) {
+        // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
+        // the plaintext mechanisms are then hidden as well, as Dovecot does,
+        // so clients do not offer the password in clear.
+        if (plaintext_auth_allowed()) {
+            caps.emplace_back("AUTH=PLAIN");
+            caps.emplace_back("AUTH=LOGIN");
+        } else {
+            caps.emplace_back("LOGINDISABLED");
+        }
+    }
+    return caps;
+}
+
+void Session::receive(std::string_view plaintext) {
+    if (closing_ || starttls_requested_) return;
+    framer_.feed(plaintext);
+    process();
+}
+
+void Session::resume() {
+    process();
+}
+
+void Session::tls_started() {
+    tls_ = true;
+    starttls_requested_ = false;
+}
+
+void Session::logged_in(std::string user) {
+    user_ = std::move(user);
+    state_ = SessionState::Authenticated;
+}
+
+void Session::begin_starttls() {
+    // RFC 3501 6.2.1: whatever the client pipelined after STARTTLS arrived in
+    // plaintext and must not be executed once TLS is up (CVE-2011-0411).
+    framer_.discard_buffered();
+    starttls_requested_ = true;
+}
+
+void Session::logout() {
+    state_ = SessionState::Logout;
+    closing_ = true;
+}
+
+void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
+    continuation_tag_ = std::move(tag);
+    continuation_ = std::move(handler);
+    framer_.expect_raw_line();
+}
+
+void Session::process() {
+    paused_ = false;
+    while (!closing_ && !starttls_requested_) {
+        if (output_.size() >= kOutputHighWater) {
+            paused_ = true;
+            return;
+        }
+        FramerEvent event = framer_.next();
+        if (std::holds_alternative<NeedMoreData>(event)) return;
+        if (auto* ready = std::get_if<FrameReady>(&event)) {
+            on_frame(std::move(ready->frame));
+        } else if (auto* request = std::get_if<LiteralRequest>(&event)) {
+            on_literal_request(*request);
+        } else if (auto* raw = std::get_if<RawLine>(&event)) {
+            on_raw_line(raw->line);
+        } else if (auto* error = std::get_if<FramingError>(&event)) {
+            on_framing_error(*error);
+        }
+    }
+}
+
+bool Session::check_runnable(const CommandSpec* spec, std::string_view name,
+                             const std::string& tag) {
+    if (spec == nullptr) {
+        writer_.tagged(tag, Status::Bad, "Unknown command");
+        return false;
+    }
+    if (!spec->allowed_in(state_)) {
+        // RFC 3501 6: a command outside its states is a protocol error.
+        writer_.tagged(tag, Status::Bad,
+                       std::string(name) + " is not valid in the " +
+                           std::string(state_name(state_)) + " state");
+        return false;
+    }
+    if (spec->handler == nullptr) {
+        writer_.tagged(tag, Status::No, Code::Cannot,
+                       std::string(name) + " is not implemented yet");
+        return false;
+    }
+    return true;
+}
+
+void Session::on_frame(Frame frame) {
+    std::uint64_t largest_literal = 0;
+    for (const std::string& literal : frame.literals)
+        largest_literal = std::max<std::uint64_t>(largest_literal, literal.size());
+
+    ParseResult result = parse_command(std::move(frame));
+    if (auto* error = std::get_if<ParseError>(&result)) {
+        // RFC 3501 7.1.3: tagged BAD when the tag was readable, else untagged.
+        writer_.tagged(error->tag ? std::string_view(*error->tag) : "*", Status::Bad,
+                       error->message);
+        return;
+    }
+    Command& command = std::get<Command>(result);
+    const std::string_view name = command_name(command.body);
+    const CommandSpec* spec = table_.find(name);
+    if (!check_runnable(spec, name, command.tag)) return;
+    // A non-synchronising literal (RFC 7888) arrives unasked, so its size is
+    // checked here rather than before "+".
+    if (spec->max_literal != kNoLiteral && largest_literal > spec->max_literal) {
+        writer_.tagged(command.tag, Status::No, Code::Limit,
+                       "Literal too large for " + std::string(name) + " (at most " +
+                           std::to_string(spec->max_literal) + " octets)");
+        return;
+    }
+    spec->handler(*this, command);
+}
+
+void Session::on_literal_request(const LiteralRequest& request) {
+    // RFC 3501 7.5 and DESIGN: "+" only once the command so far is known to
+    // be valid in this state and the literal fits its limit. Otherwise the
+    // client gets a tagged answer instead of "+" and does not send the
+    // literal; the framer's next line is a new command.
+    const auto refuse = [&](Status status, std::optional<ResponseCode> code,
+                            std::string_view text) {
+        const std::string_view tag = request.tag.empty() ? "*" : std::string_view(request.tag);
+        if (code) {
+            writer_.tagged(tag, status, *code, text);
+        } else {
+            writer_.tagged(tag, status, text);
+        }
+        framer_.reject_literal();
+    };
+    if (request.tag.empty()) return refuse(Status::Bad, std::nullopt, "Invalid tag");
+    const std::string name = peek_command_name(framer_.partial());
+    const CommandSpec* spec = name.empty() ? nullptr : table_.find(name);
+    if (spec == nullptr) return refuse(Status::Bad, std::nullopt, "Unknown command");
+    if (!check_runnable(spec, name, request.tag)) {
+        framer_.reject_literal();
+        return;
+    }
+    if (spec->max_literal == kNoLiteral) {
+        return refuse(Status::Bad, std::nullopt, name + " takes no literal");
+    }
+    if (name == "LOGIN" && !plaintext_auth_allowed()) {
+        // Refuse before the client uploads a password in clear.
+        return refuse(Status::No, Code::PrivacyRequired,
+                      "Plaintext authentication is not allowed without TLS");
+    }
+    if (request.size > spec->max_literal) {
+        // RFC 5530 LIMIT: an implementation limit. The command is well formed,
+        // so not BAD; TOOBIG (RFC 4469, RFC 7889) is about message sizes and
+        // is kept for APPEND.
+        return refuse(Status::No, Code::Limit,
+                      "Literal too large for " + name + " (at most " +
+                          std::to_string(spec->max_literal) + " octets)");
+    }
+    writer_.continuation("Ready for literal data");
+    framer_.accept_literal();
+}
+
+void Session::on_raw_line(std::string_view line) {
+    if (!continuation_) return;  // only expect_continuation() asks for raw lines
+    ContinuationHandler handler = std::move(continuation_);
+    continuation_ = nullptr;
+    handler(*this, line);
+}
+
+void Session::on_framing_error(const FramingError& error) {
+    std::string_view text;
+    std::optional<ResponseCode> code;
+    switch (error.kind) {
+        case FramingErrorKind::LineTooLong:
+            text = "Line too long";
+            break;
+        case FramingErrorKind::LiteralTooLarge:
+            // RFC 7888 4: a refused literal gets TOOBIG, in BAD or in BYE.
+            text = "Literal too large";
+            code = ResponseCode::extension("TOOBIG");
+            break;
+        case FramingErrorKind::CommandTooLarge:
+            text = "Command too large";
+            break;
+        case FramingErrorKind::TooManyLiterals:
+            text = "Too many literals in one command";
+            break;
+    }
+    if (error.fatal) {
+        // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
+        if (code) {
+            writer_.bye(*code, text);
+        } else {
+            writer_.bye(text);
+        }
+        state_ = SessionState::Logout;
+        closing_ = true;
+        return;
+    }
+    std::string tag = error.tag.value_or("*");
+    if (!error.tag && continuation_) {
+        // A raw continuation line was too long: it ends that exchange.
+        tag = std::move(continuation_tag_);
+        continuation_ = nullptr;
+    }
+    if (code) {
+        writer_.tagged(tag, Status::Bad, *code, text);
+    } else {
+        writer_.tagged(tag, Status::Bad, text);
+    }
+}
+
+}  // namespace imap::server

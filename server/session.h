@@ -1,0 +1,151 @@
+// Session: one IMAP connection's protocol state machine (RFC 3501 section 3),
+// free of sockets, libuv and OpenSSL. The transport feeds it the plaintext
+// bytes it received and sends what it writes to output(); tests do the same
+// with strings (tests/support/session_driver.h).
+//
+//   Session s(context, authenticator);
+//   s.greeting();
+//   s.receive(bytes);            // runs every complete command, in order
+//   send(s.output());            // the responses, "+" continuations included
+//   if (s.starttls_requested()) { start TLS; s.tls_started(); }
+//   if (s.wants_close()) { flush output, close }
+//
+// Pipelining (RFC 3501 5.5): every command complete in the buffered bytes
+// runs in the order received, each answered with its own tagged response.
+// When output() grows past kOutputHighWater the session stops taking
+// commands (input_paused()); the transport stops reading, drains the output
+// and calls resume().
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/command.h"
+#include "protocol/framer.h"
+#include "protocol/output_buffer.h"
+#include "protocol/response_writer.h"
+#include "server/authenticator.h"
+#include "server/command_table.h"
+
+namespace imap::server {
+
+struct SessionContext {
+    // The connection is already encrypted (implicit TLS, port 993).
+    bool tls = false;
+    // STARTTLS can be offered (the server has a certificate).
+    bool starttls_available = true;
+    // The peer may use plaintext authentication without TLS. The transport
+    // sets it for loopback peers (Dovecot's default: login_trusted_networks
+    // aside, 127.0.0.1 and ::1 count as secure), or when the configuration
+    // allows plaintext authentication everywhere.
+    bool plaintext_auth_allowed = false;
+    // The peer's address, for logs and the authenticator's per-IP delay.
+    std::string peer;
+    FramerLimits framer_limits{};
+};
+
+class Session {
+  public:
+    // Past this many bytes of pending output, no further command is started
+    // until resume(): a client pipelining commands without reading the
+    // answers cannot make the server buffer without bound.
+    static constexpr std::size_t kOutputHighWater = 256 * 1024;
+
+    // `authenticator` and `table` must outlive the session.
+    Session(SessionContext context, Authenticator& authenticator,
+            const CommandTable& table = CommandTable::builtin());
+
+    // "* OK [CAPABILITY ...] imapd ready." (RFC 3501 7.1.1; the capability
+    // code saves clients a round trip).
+    void greeting();
+
+    // Feeds bytes the client sent (after TLS decryption) and runs every
+    // command they complete. Ignored once wants_close() or while
+    // starttls_requested(): bytes that arrive in plaintext before the TLS
+    // handshake must never be executed (RFC 3501 6.2.1, CVE-2011-0411).
+    void receive(std::string_view plaintext);
+
+    // Continues with commands already received after input_paused().
+    void resume();
+    bool input_paused() const { return paused_; }
+
+    OutputBuffer& output() { return output_; }
+
+    // True after LOGOUT (BYE and the tagged OK are in output()) or a fatal
+    // framing error (BYE): flush the output, then close.
+    bool wants_close() const { return closing_; }
+
+    // True after a successful STARTTLS: the tagged OK is the last plaintext
+    // output; the transport sends it, starts the TLS handshake and calls
+    // tls_started(). Bytes received before then are discarded.
+    bool starttls_requested() const { return starttls_requested_; }
+    void tls_started();
+
+    SessionState state() const { return state_; }
+    // The authenticated user; empty before login.
+    const std::string& user() const { return user_; }
+
+    // ---- For command handlers (server/commands/) ----
+
+    ResponseWriter& writer() { return writer_; }
+    const SessionContext& context() const { return context_; }
+    const CommandTable& table() const { return table_; }
+    Authenticator& authenticator() { return authenticator_; }
+    bool tls_active() const { return tls_; }
+    // Plaintext credentials (LOGIN, AUTH=PLAIN, AUTH=LOGIN) may be sent:
+    // over TLS, or from a peer the transport trusts (RFC 3501 6.2.3,
+    // LOGINDISABLED).
+    bool plaintext_auth_allowed() const { return tls_ || context_.plaintext_auth_allowed; }
+
+    // The capabilities for the current state and transport, in the order
+    // advertised (RFC 3501 7.2.1).
+    std::vector<std::string> capabilities() const;
+
+    // NotAuthenticated -> Authenticated.
+    void logged_in(std::string user);
+    // After the STARTTLS handler wrote its tagged OK: drops every byte
+    // pipelined behind the command and waits for tls_started().
+    void begin_starttls();
+    // After LOGOUT's BYE and tagged OK: nothing more is read.
+    void logout();
+
+    // An exchange that reads continuation lines (AUTHENTICATE, RFC 3501
+    // 6.2.2): the next client line is read raw and passed to `handler`,
+    // which may call expect_continuation() again. If that line is too long,
+    // the session answers "tag BAD" itself and the exchange ends.
+    using ContinuationHandler = std::function<void(Session&, std::string_view line)>;
+    void expect_continuation(std::string tag, ContinuationHandler handler);
+
+  private:
+    void process();
+    void on_frame(Frame frame);
+    void on_literal_request(const LiteralRequest& request);
+    void on_raw_line(std::string_view line);
+    void on_framing_error(const FramingError& error);
+    // "tag BAD/NO" when `spec` may not run now; true when it may.
+    bool check_runnable(const CommandSpec* spec, std::string_view name, const std::string& tag);
+
+    SessionContext context_;
+    Authenticator& authenticator_;
+    const CommandTable& table_;
+    Framer framer_;
+    OutputBuffer output_;
+    ResponseWriter writer_{output_};
+
+    SessionState state_ = SessionState::NotAuthenticated;
+    std::string user_;
+    bool tls_ = false;
+    bool starttls_requested_ = false;
+    bool closing_ = false;
+    bool paused_ = false;
+
+    std::string continuation_tag_;
+    ContinuationHandler continuation_;
+};
+
+// "not authenticated", "authenticated", "selected", "logout"
+std::string_view state_name(SessionState state);
+
+}  // namespace imap::server

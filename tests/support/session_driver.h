@@ -1,0 +1,110 @@
+// Test support: a Session without sockets. Feed it the bytes a client sends,
+// get back exactly the bytes the server would send, with a fake
+// Authenticator that knows a fixed set of users.
+//
+//   SessionDriver d;                      // plaintext, not loopback
+//   CHECK(d.greeting() == "* OK [CAPABILITY ...] imapd ready.\r\n");
+//   CHECK(d.send("a NOOP\r\n") == "a OK NOOP completed\r\n");
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/output_buffer.h"
+#include "server/authenticator.h"
+#include "server/session.h"
+
+namespace imap::test {
+
+class FakeAuthenticator : public server::Authenticator {
+  public:
+    // user -> password
+    std::map<std::string, std::string, std::less<>> users = {{"alice", "secret"}};
+    // When set, every call returns this instead of checking `users`.
+    std::optional<server::AuthResult> forced;
+    // Each call's user name and peer, in order.
+    std::vector<std::pair<std::string, std::string>> calls;
+
+    server::AuthResult authenticate(std::string_view user, const imap::Secret& password,
+                                    std::string_view peer) override {
+        calls.emplace_back(std::string(user), std::string(peer));
+        if (forced) return *forced;
+        auto it = users.find(user);
+        return it != users.end() && it->second == password.reveal() ? server::AuthResult::Ok
+                                                                    : server::AuthResult::Failed;
+    }
+};
+
+// How the connection looks to the session.
+struct Transport {
+    bool tls = false;
+    bool loopback = false;
+    bool starttls_available = true;
+};
+
+inline server::SessionContext make_context(Transport transport) {
+    server::SessionContext context;
+    context.tls = transport.tls;
+    context.plaintext_auth_allowed = transport.loopback;
+    context.starttls_available = transport.starttls_available;
+    context.peer = transport.loopback ? "127.0.0.1" : "192.0.2.7";
+    return context;
+}
+
+inline std::string drain(OutputBuffer& out) {
+    std::string bytes;
+    while (!out.empty()) {
+        bytes.append(out.front());
+        out.consume(out.front().size());
+    }
+    return bytes;
+}
+
+class SessionDriver {
+  public:
+    explicit SessionDriver(Transport transport = {}) : session(make_context(transport), auth) {}
+    SessionDriver(Transport transport, FramerLimits limits)
+        : session(with_limits(make_context(transport), limits), auth) {}
+
+    // The greeting's bytes.
+    std::string greeting() {
+        session.greeting();
+        return drain(session.output());
+    }
+
+    // Feeds `client` in one receive() and returns what the server wrote.
+    std::string send(std::string_view client) {
+        session.receive(client);
+        return drain(session.output());
+    }
+
+    // Feeds `client` one byte per receive(): the output must not depend on
+    // how the bytes arrive.
+    std::string send_bytewise(std::string_view client) {
+        std::string out;
+        for (char c : client) {
+            session.receive(std::string_view(&c, 1));
+            out += drain(session.output());
+        }
+        return out;
+    }
+
+    // What the transport does after a successful STARTTLS.
+    void complete_starttls() { session.tls_started(); }
+
+    FakeAuthenticator auth;
+    server::Session session;
+
+  private:
+    static server::SessionContext with_limits(server::SessionContext context, FramerLimits limits) {
+        context.framer_limits = limits;
+        return context;
+    }
+};
+
+}  // namespace imap::test

@@ -1,0 +1,230 @@
+// Session: pipelining (RFC 3501 5.5), literals and their "+" (RFC 3501 7.5,
+// RFC 7888), the command table's states (RFC 3501 3 and 6), errors (RFC 3501
+// 7.1.3, 7.1.5) and framing limits, checked byte for byte.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "protocol/parser.h"
+#include "server/command_table.h"
+#include "support/session_driver.h"
+
+using imap::server::CommandTable;
+using imap::server::Session;
+using imap::server::SessionState;
+using imap::test::SessionDriver;
+using imap::test::Transport;
+
+namespace {
+
+constexpr Transport kTls{.tls = true};
+const std::string kLoggedIn = "OK [CAPABILITY IMAP4rev1 LITERAL+ ID] Logged in\r\n";
+
+}  // namespace
+
+// ---- Pipelining -------------------------------------------------------------
+
+TEST_CASE("RFC 3501 5.5: pipelined commands in one read run in order, each tagged",
+          "[session][pipelining]") {
+    SessionDriver d;
+    CHECK(d.send("a NOOP\r\nb NOOP\r\nc NOOP\r\n") ==
+          "a OK NOOP completed\r\nb OK NOOP completed\r\nc OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 3501 5.5: a partial command waits for the rest", "[session][pipelining]") {
+    SessionDriver d;
+    CHECK(d.send("a NOOP\r\nb NO") == "a OK NOOP completed\r\n");
+    CHECK(d.send("OP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 3501 5.5: a pipelined LOGIN changes the state for the commands behind it",
+          "[session][pipelining]") {
+    SessionDriver d(kTls);
+    CHECK(d.send("a LOGIN alice secret\r\nb SELECT {5}\r\nc STARTTLS\r\n") ==
+          "a " + kLoggedIn +
+              "b NO [CANNOT] SELECT is not implemented yet\r\n"
+              "c BAD STARTTLS is not valid in the authenticated state\r\n");
+}
+
+TEST_CASE("RFC 3501 5.5: output does not depend on how the bytes are split",
+          "[session][pipelining]") {
+    const std::string script =
+        "a CAPABILITY\r\n"
+        "b LOGIN {5}\r\nalice {6}\r\nsecret\r\n"
+        "c ID NIL\r\n"
+        "d SELECT INBOX\r\n"
+        "e FOO\r\n"
+        "f LOGOUT\r\n"
+        "g NOOP\r\n";
+    SessionDriver whole(kTls);
+    SessionDriver bytewise(kTls);
+    const std::string expected = whole.send(script);
+    CHECK(bytewise.send_bytewise(script) == expected);
+    CHECK(expected.ends_with("* BYE Logging out\r\nf OK LOGOUT completed\r\n"));
+
+    SessionDriver auth_whole(kTls);
+    SessionDriver auth_bytewise(kTls);
+    const std::string auth_script = "a AUTHENTICATE LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\nb NOOP\r\n";
+    CHECK(auth_bytewise.send_bytewise(auth_script) == auth_whole.send(auth_script));
+}
+
+TEST_CASE("RFC 3501 6.2.1: STARTTLS discards pipelined bytes even when fed byte by byte",
+          "[session][pipelining][starttls]") {
+    SessionDriver d(Transport{.loopback = true});
+    CHECK(d.send_bytewise("a STARTTLS\r\nb LOGIN alice secret\r\n") ==
+          "a OK Begin TLS negotiation now\r\n");
+    CHECK(d.auth.calls.empty());
+}
+
+TEST_CASE("Output above the high-water mark pauses command processing until resume",
+          "[session][pipelining]") {
+    SessionDriver d;
+    const std::string one = "a CAPABILITY\r\n";
+    std::string many;
+    for (int i = 0; i < 5000; ++i)
+        many += one;
+    d.session.receive(many);
+    CHECK(d.session.input_paused());
+    CHECK(d.session.output().size() >= Session::kOutputHighWater);
+    CHECK(d.session.output().size() < 2 * Session::kOutputHighWater);
+    std::string out = imap::test::drain(d.session.output());
+    while (d.session.input_paused()) {
+        d.session.resume();
+        out += imap::test::drain(d.session.output());
+    }
+    std::size_t completed = 0;
+    for (std::size_t pos = 0;
+         (pos = out.find("a OK CAPABILITY completed\r\n", pos)) != std::string::npos; ++pos)
+        ++completed;
+    CHECK(completed == 5000);
+}
+
+// ---- Literals (RFC 3501 7.5) ----------------------------------------------------
+
+TEST_CASE("RFC 3501 7.5: no + for a command not valid in this state", "[session][literal]") {
+    SessionDriver d;
+    CHECK(d.send("a SELECT {5}\r\n") ==
+          "a BAD SELECT is not valid in the not authenticated state\r\n");
+    // The client does not send the literal: the next line is a new command.
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 3501 7.5: no + for a command not implemented yet", "[session][literal]") {
+    SessionDriver d(kTls);
+    d.send("a LOGIN alice secret\r\n");
+    CHECK(d.send("b APPEND INBOX {100}\r\n") == "b NO [CANNOT] APPEND is not implemented yet\r\n");
+}
+
+TEST_CASE("RFC 3501 7.5: no + for an unknown command or a bad tag", "[session][literal]") {
+    SessionDriver d;
+    CHECK(d.send("a FROB {5}\r\n") == "a BAD Unknown command\r\n");
+    CHECK(d.send("* LOGIN {5}\r\n") == "* BAD Invalid tag\r\n");
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 3501 7.5: no + for a command whose grammar has no literal", "[session][literal]") {
+    SessionDriver d;
+    CHECK(d.send("a NOOP {5}\r\n") == "a BAD NOOP takes no literal\r\n");
+    CHECK(d.send("b AUTHENTICATE {5}\r\n") == "b BAD AUTHENTICATE takes no literal\r\n");
+}
+
+TEST_CASE("RFC 7888 4: a literal over the server limit is refused with TOOBIG",
+          "[session][literal]") {
+    SessionDriver d(kTls);
+    CHECK(d.send("a LOGIN {70000000}\r\n") == "a BAD [TOOBIG] Literal too large\r\n");
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 7888 4: a refused non-synchronising literal is drained, never executed",
+          "[session][literal]") {
+    SessionDriver d(kTls, imap::FramerLimits{.max_literal_size = 16});
+    CHECK(d.send("a LOGIN {20+}\r\nc LOGOUT\r\nd LOGOUT\r\n rest\r\nb NOOP\r\n") ==
+          "a BAD [TOOBIG] Literal too large\r\nb OK NOOP completed\r\n");
+    CHECK_FALSE(d.session.wants_close());
+}
+
+TEST_CASE("RFC 7888 4 and RFC 3501 7.1.5: an undrainable literal gets BYE and close",
+          "[session][literal]") {
+    SessionDriver d(kTls);
+    CHECK(d.send("a LOGIN {4000000000+}\r\nb NOOP\r\n") == "* BYE [TOOBIG] Literal too large\r\n");
+    CHECK(d.session.wants_close());
+    CHECK(d.send("c NOOP\r\n").empty());
+}
+
+// ---- States and the command table (RFC 3501 3, 6) -------------------------------
+
+TEST_CASE("RFC 3501 6.3: authenticated-state commands are BAD before login", "[session][states]") {
+    SessionDriver d;
+    CHECK(d.send("a SELECT INBOX\r\n") ==
+          "a BAD SELECT is not valid in the not authenticated state\r\n");
+    CHECK(d.send("b LIST \"\" *\r\n") ==
+          "b BAD LIST is not valid in the not authenticated state\r\n");
+}
+
+TEST_CASE("RFC 3501 6.3 and 6.4: commands without a handler yet are NO CANNOT in their state",
+          "[session][states]") {
+    SessionDriver d(kTls);
+    d.send("a LOGIN alice secret\r\n");
+    CHECK(d.send("b SELECT INBOX\r\n") == "b NO [CANNOT] SELECT is not implemented yet\r\n");
+    CHECK(d.send("c FETCH 1 FLAGS\r\n") ==
+          "c BAD FETCH is not valid in the authenticated state\r\n");
+    CHECK(d.send("d UID FETCH 1 FLAGS\r\n") ==
+          "d BAD UID FETCH is not valid in the authenticated state\r\n");
+    CHECK(d.send("e ENABLE CONDSTORE\r\n") == "e NO [CANNOT] ENABLE is not implemented yet\r\n");
+}
+
+TEST_CASE("Command table covers every command the parser knows", "[session][states]") {
+    for (const auto& row : CommandTable::builtin().rows()) {
+        INFO(row.name);
+        CHECK(imap::is_known_command(row.name));
+    }
+    for (const char* name :
+         {"CAPABILITY",  "NOOP",      "LOGOUT",     "STARTTLS",  "AUTHENTICATE", "LOGIN",
+          "SELECT",      "EXAMINE",   "CREATE",     "DELETE",    "RENAME",       "SUBSCRIBE",
+          "UNSUBSCRIBE", "LIST",      "LSUB",       "STATUS",    "APPEND",       "CHECK",
+          "CLOSE",       "EXPUNGE",   "SEARCH",     "FETCH",     "STORE",        "COPY",
+          "MOVE",        "UNSELECT",  "IDLE",       "NAMESPACE", "ENABLE",       "ID",
+          "UID COPY",    "UID FETCH", "UID SEARCH", "UID STORE", "UID MOVE",     "UID EXPUNGE"}) {
+        INFO(name);
+        CHECK(imap::is_known_command(name));
+        CHECK(CommandTable::builtin().find(name) != nullptr);
+    }
+}
+
+// ---- Errors (RFC 3501 7.1.3) ----------------------------------------------------
+
+TEST_CASE("RFC 3501 7.1.3: unknown command is a tagged BAD", "[session][errors]") {
+    SessionDriver d;
+    CHECK(d.send("a FROB\r\n") == "a BAD Unknown command FROB\r\n");
+}
+
+TEST_CASE("RFC 3501 7.1.3: a line without a valid tag gets an untagged BAD", "[session][errors]") {
+    SessionDriver d;
+    CHECK(d.send("* NOOP\r\n") == "* BAD Invalid tag\r\n");
+    CHECK(d.send("a+ NOOP\r\n") == "* BAD Invalid tag\r\n");
+    CHECK(d.send("a\r\n") == "a BAD Missing command\r\n");
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("RFC 3501 7.1.3: arguments to a command that takes none are BAD", "[session][errors]") {
+    SessionDriver d;
+    const std::string out = d.send("a NOOP now\r\n");
+    CHECK(out.starts_with("a BAD NOOP: "));
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
+
+TEST_CASE("Framing: an over-long line gets a tagged BAD and the next command runs",
+          "[session][errors]") {
+    SessionDriver d(Transport{}, imap::FramerLimits{.max_line_length = 64});
+    CHECK(d.send("a NOOP " + std::string(100, 'x') + "\r\nb NOOP\r\n") ==
+          "a BAD Line too long\r\nb OK NOOP completed\r\n");
+    CHECK(d.send(std::string(100, 'x') + "\r\nc NOOP\r\n") ==
+          "* BAD Line too long\r\nc OK NOOP completed\r\n");
+    CHECK_FALSE(d.session.wants_close());
+}
+
+TEST_CASE("Framing: too many literals in one command is a tagged BAD", "[session][errors]") {
+    SessionDriver d(kTls, imap::FramerLimits{.max_literals_per_command = 1});
+    CHECK(d.send("a LOGIN {5}\r\n") == "+ Ready for literal data\r\n");
+    CHECK(d.send("alice {6}\r\n") == "a BAD Too many literals in one command\r\n");
+    CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+}
