@@ -8,8 +8,11 @@
 #include "store/data_dir.h"
 #include "store/errors.h"
 #include "store/mail_store.h"
+#include "support/store_support.h"
 
 using namespace imap::store;
+
+using imap::store::test::error_of;
 
 namespace {
 
@@ -17,16 +20,6 @@ namespace {
 // the yescrypt default.
 PasswordHashing fast() {
     return PasswordHashing{"$5$", 1000};
-}
-
-StoreErrc error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StoreError& e) {
-        return e.code();
-    }
-    FAIL("no StoreError thrown");
-    return StoreErrc::Corrupt;
 }
 
 }  // namespace

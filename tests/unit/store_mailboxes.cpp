@@ -8,11 +8,13 @@
 #include "store/limits.h"
 #include "store/mail_store.h"
 #include "store/mailbox_names.h"
-#include "store/test_support.h"
+#include "support/store_support.h"
 
 using namespace imap::store;
 using imap::store::test::memory;
 using imap::store::test::request;
+
+using imap::store::test::error_of;
 
 namespace {
 
@@ -29,16 +31,6 @@ std::uint32_t attributes_of(const std::vector<ListEntry>& entries, const std::st
     }
     FAIL("no entry " << name);
     return 0;
-}
-
-StoreErrc error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StoreError& e) {
-        return e.code();
-    }
-    FAIL("no StoreError thrown");
-    return StoreErrc::Corrupt;
 }
 
 }  // namespace

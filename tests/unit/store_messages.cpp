@@ -12,7 +12,7 @@
 #include "store/limits.h"
 #include "store/mail_store.h"
 #include "store/structure_codec.h"
-#include "store/test_support.h"
+#include "support/store_support.h"
 
 using namespace imap::store;
 using imap::store::test::all;
@@ -20,17 +20,9 @@ using imap::store::test::count;
 using imap::store::test::memory;
 using imap::store::test::request;
 
-namespace {
+using imap::store::test::error_of;
 
-StoreErrc error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const StoreError& e) {
-        return e.code();
-    }
-    FAIL("no StoreError thrown");
-    return StoreErrc::Corrupt;
-}
+namespace {
 
 std::vector<std::uint32_t> uids_of(const std::vector<MessageInfo>& infos) {
     std::vector<std::uint32_t> out;

@@ -5,7 +5,7 @@
 
 #include "store/mail_store.h"
 #include "store/search.h"
-#include "store/test_support.h"
+#include "support/store_support.h"
 
 using namespace imap::store;
 using imap::store::test::memory;

@@ -2,12 +2,25 @@
 // MailStore and small message builders.
 #pragma once
 
+#include <catch2/catch.hpp>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "store/mail_store.h"
 
 namespace imap::store::test {
+
+// The StoreErrc that `f` throws; fails the test if it throws none.
+inline StoreErrc error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const StoreError& e) {
+        return e.code();
+    }
+    FAIL("no StoreError thrown");
+    return StoreErrc::Corrupt;
+}
 
 inline OpenOptions memory() {
     return OpenOptions{};
