@@ -4,16 +4,6 @@
 
 namespace imap {
 
-Secret::~Secret() {
-    // Wipe the whole buffer, including bytes past size() that a shorter
-    // earlier value or a move left behind, through a volatile pointer so the
-    // stores are not optimised away.
-    value_.resize(value_.capacity());
-    volatile char* bytes = value_.data();
-    for (std::size_t i = 0; i < value_.size(); ++i)
-        bytes[i] = 0;
-}
-
 namespace {
 
 template <typename T>

@@ -14,28 +14,10 @@
 #include <vector>
 
 #include "protocol/datetime.h"
+#include "protocol/secret.h"
 #include "protocol/sequence_set.h"
 
 namespace imap {
-
-// A password or other credential. It has no stream operator and is wiped
-// when destroyed, so it does not linger in freed memory or end up in a log.
-class Secret {
-  public:
-    Secret() = default;
-    explicit Secret(std::string value) : value_(std::move(value)) {}
-    Secret(const Secret&) = default;
-    Secret(Secret&&) noexcept = default;
-    Secret& operator=(const Secret&) = default;
-    Secret& operator=(Secret&&) noexcept = default;
-    ~Secret();
-
-    const std::string& reveal() const { return value_; }
-    bool operator==(const Secret&) const = default;
-
-  private:
-    std::string value_;
-};
 
 // A flag as the client wrote it: "\Seen", "$Forwarded", "\*" (only where the
 // grammar allows it). System flags keep their backslash.

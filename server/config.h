@@ -34,7 +34,7 @@
 #include <vector>
 
 #include "protocol/limits.h"
-#include "server/password.h"
+#include "protocol/secret.h"
 
 namespace imap::server {
 

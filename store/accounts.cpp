@@ -1,13 +1,12 @@
 #include "store/accounts.h"
 
-#include <crypt.h>
-
 #include <chrono>
 #include <memory>
 
 #include "store/errors.h"
 #include "store/internal.h"
 #include "store/limits.h"
+#include "store/password.h"
 #include "store/schema.h"
 
 namespace imap::store {
@@ -19,14 +18,17 @@ std::int64_t now_seconds() {
         .count();
 }
 
-void check_password(std::string_view password) {
-    if (password.size() > limits::kMaxPasswordBytes) {
+// hash_password() with the store's typed errors for what a client or an
+// administrator can get wrong.
+std::string hash_new_password(std::string_view password, const PasswordHashing& hashing) {
+    if (password.size() > kMaxPasswordBytes) {
         throw StoreError(StoreErrc::OverLimit, "password too long");
     }
     if (password.find('\0') != std::string_view::npos) {
         // crypt(3) takes a C string: a NUL would silently cut the password.
         throw StoreError(StoreErrc::InvalidName, "password contains NUL");
     }
+    return hash_password(password, hashing);
 }
 
 User read_user(const Query& q) {
@@ -43,7 +45,6 @@ User read_user(const Query& q) {
 AccountStore::AccountStore(const OpenOptions& options, PasswordHashing hashing)
     : db_(options), hashing_(std::move(hashing)) {
     db_.migrate(accounts_migrations());
-    dummy_hash_ = hash_password("imapd-dummy-password");
 }
 
 std::string AccountStore::canonical_user_name(std::string_view name) {
@@ -62,41 +63,8 @@ std::string AccountStore::canonical_user_name(std::string_view name) {
     return canonical;
 }
 
-std::string AccountStore::hash_password(std::string_view password) const {
-    check_password(password);
-    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (!crypt_gensalt_rn(hashing_.prefix.c_str(), hashing_.cost, nullptr, 0, setting,
-                          sizeof setting)) {
-        throw StoreError(StoreErrc::InvalidName, "unsupported password hash method");
-    }
-    auto data = std::make_unique<crypt_data>();  // ~32 KiB: not on the stack
-    const std::string text(password);
-    const char* hash = crypt_rn(text.c_str(), setting, data.get(), sizeof(crypt_data));
-    if (!hash || hash[0] == '*') throw std::runtime_error("crypt(3) failed");
-    return hash;
-}
-
-bool AccountStore::verify_password(std::string_view password, std::string_view crypt_hash) {
-    if (password.size() > limits::kMaxPasswordBytes ||
-        password.find('\0') != std::string_view::npos || crypt_hash.empty() ||
-        crypt_hash[0] == '*' || crypt_hash[0] == '!') {
-        return false;  // '*' / '!' mark locked hashes in shadow(5)
-    }
-    auto data = std::make_unique<crypt_data>();
-    const std::string text(password), setting(crypt_hash);
-    const char* result = crypt_rn(text.c_str(), setting.c_str(), data.get(), sizeof(crypt_data));
-    if (!result || result[0] == '*') return false;
-    std::string_view computed(result);
-    if (computed.size() != crypt_hash.size()) return false;
-    unsigned char difference = 0;
-    for (std::size_t i = 0; i < computed.size(); ++i) {
-        difference |= static_cast<unsigned char>(computed[i] ^ crypt_hash[i]);
-    }
-    return difference == 0;
-}
-
 User AccountStore::create_user(std::string_view name, std::string_view password) {
-    return create_user_with_hash(name, hash_password(password));
+    return create_user_with_hash(name, hash_new_password(password, hashing_));
 }
 
 User AccountStore::create_user_with_hash(std::string_view name, std::string_view crypt_hash) {
@@ -114,7 +82,7 @@ User AccountStore::create_user_with_hash(std::string_view name, std::string_view
 
 void AccountStore::set_password(std::string_view name, std::string_view password) {
     const std::string canonical = canonical_user_name(name);
-    const std::string hash = hash_password(password);
+    const std::string hash = hash_new_password(password, hashing_);
     db_.prepare("UPDATE users SET password_hash = ?2 WHERE name = ?1")
         .bind(1, canonical)
         .bind(2, hash)
@@ -151,16 +119,10 @@ std::vector<User> AccountStore::users() {
 }
 
 std::optional<User> AccountStore::authenticate(std::string_view name, std::string_view password) {
-    std::string canonical;
-    try {
-        canonical = canonical_user_name(name);
-    } catch (const StoreError&) {
-        verify_password(password, dummy_hash_);
-        return std::nullopt;
-    }
     std::optional<User> user;
-    std::string hash = dummy_hash_;
-    {
+    std::optional<std::string> hash;
+    try {
+        const std::string canonical = canonical_user_name(name);
         auto q = db_.prepare(
             "SELECT id, name, created_at, disabled, password_hash FROM users WHERE name = ?1");
         q.bind(1, canonical);
@@ -168,8 +130,12 @@ std::optional<User> AccountStore::authenticate(std::string_view name, std::strin
             user = read_user(q);
             hash = q.column_text(4);
         }
+    } catch (const StoreError&) {
+        // An invalid name is an unknown user: same answer, same cost.
     }
-    const bool match = verify_password(password, hash);
+    // One hash computation either way (a fixed dummy hash for unknown users),
+    // so the response time does not reveal which names exist.
+    const bool match = verify_login_password(password, hash);
     if (!user || !match || user->disabled) return std::nullopt;
     return user;
 }

@@ -10,17 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "store/password.h"
 #include "store/sqlite.h"
 
 namespace imap::store {
-
-// How new hashes are made: crypt_gensalt(3) prefix and cost. The default is
-// libxcrypt's yescrypt ("$y$", cost 0 = its default). Any hash crypt(3)
-// understands can be verified, whatever made it ($6$, $2b$, $5$, ...).
-struct PasswordHashing {
-    std::string prefix = "$y$";
-    unsigned long cost = 0;
-};
 
 struct User {
     std::int64_t id = 0;
@@ -55,16 +48,11 @@ class AccountStore {
     // not reveal which names exist.
     std::optional<User> authenticate(std::string_view name, std::string_view password);
 
-    std::string hash_password(std::string_view password) const;
-    // Constant-time comparison of crypt(password, hash) with hash.
-    static bool verify_password(std::string_view password, std::string_view crypt_hash);
-
     Database& database() { return db_; }
 
   private:
     Database db_;
     PasswordHashing hashing_;
-    std::string dummy_hash_;  // verified against for unknown users
 };
 
 }  // namespace imap::store

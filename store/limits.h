@@ -31,9 +31,6 @@ inline constexpr std::uint32_t kMaxUid = 0xffffffffu;
 inline constexpr std::uint64_t kMaxModseq = 0x7fffffffffffffffull;
 // Bytes of a user name.
 inline constexpr std::size_t kMaxUserNameBytes = 255;
-// Bytes of a password given to hash or verify (crypt(3) implementations
-// accept more, but hashing megabytes is a cheap denial of service).
-inline constexpr std::size_t kMaxPasswordBytes = 1024;
 // Ranges in one UID set handed to the store (protocol/limits.h
 // kMaxSequenceRanges).
 inline constexpr std::size_t kMaxUidRanges = 100000;

@@ -5,7 +5,7 @@
 // Drepper's SHA-crypt specification), bcrypt $2a$ is the OpenBSD/
 // crypt_blowfish test vector, $2b$, $2y$ and yescrypt came from Python's
 // crypt module.
-#include "server/password.h"
+#include "store/password.h"
 
 #include <catch2/catch.hpp>
 #include <optional>
@@ -13,13 +13,15 @@
 #include <string_view>
 #include <utility>
 
-using imap::server::hash_method_in_use;
-using imap::server::hash_password;
-using imap::server::is_supported_hash;
-using imap::server::PasswordError;
-using imap::server::Secret;
-using imap::server::verify_login_password;
-using imap::server::verify_password;
+#include "protocol/secret.h"
+
+using imap::Secret;
+using imap::store::hash_method_in_use;
+using imap::store::hash_password;
+using imap::store::is_supported_hash;
+using imap::store::PasswordError;
+using imap::store::verify_login_password;
+using imap::store::verify_password;
 
 namespace {
 
@@ -165,7 +167,7 @@ TEST_CASE("a password holding NUL or longer than the limit is refused") {
     CHECK_FALSE(verify_password(with_nul, hash));
 
     // libxcrypt's own bound (CRYPT_MAX_PASSPHRASE_SIZE, NUL included).
-    const std::string longest(imap::server::kMaxPasswordBytes, 'a');
+    const std::string longest(imap::store::kMaxPasswordBytes, 'a');
     const std::string longest_hash = hash_password(longest);
     CHECK(verify_password(longest, longest_hash));
     const std::string too_long = longest + "a";
@@ -198,6 +200,6 @@ TEST_CASE("a Secret reveals its value only on request and empties its source on 
 
 TEST_CASE("wipe_string empties a string") {
     std::string s = "sensitive";
-    imap::server::wipe_string(s);
+    imap::store::wipe_string(s);
     CHECK(s.empty());
 }

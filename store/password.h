@@ -13,9 +13,9 @@
 // bcrypt's buggy "$2x$"), which are too cheap to brute-force-resist.
 // Note that bcrypt reads only the first 72 bytes of a password.
 //
-// Secrets: a password is held in a Secret, which wipes its bytes when it goes
-// away and has no operator<<, so it cannot be logged by accident. The copies
-// this code must make (crypt(3) wants a NUL-terminated string; its 32 KiB work
+// Secrets: on the wire a password is held in an imap::Secret
+// (protocol/secret.h), which wipes its bytes when it goes away and cannot be
+// printed. The copies this code must make (crypt(3) wants a NUL-terminated string; its 32 KiB work
 // area holds intermediate state) are wiped with OPENSSL_cleanse before their
 // memory is released, so they do not linger for a core dump or a later heap
 // reader.
@@ -27,11 +27,10 @@
 #include <string>
 #include <string_view>
 
-namespace imap::server {
+namespace imap::store {
 
 // Longest password accepted: libxcrypt refuses passphrases of
 // CRYPT_MAX_PASSPHRASE_SIZE (512) bytes or more, counting the NUL.
-// store::limits::kMaxPasswordBytes is higher; this one is the one that binds.
 inline constexpr std::size_t kMaxPasswordBytes = 511;
 
 // Thrown by hash_password() only: the password cannot be hashed (holds a NUL,
@@ -42,36 +41,22 @@ class PasswordError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A string that wipes itself. Copies are independent and wiped too; a
-// moved-from Secret is wiped and empty. Deliberately not streamable.
-class Secret {
-  public:
-    Secret() = default;
-    explicit Secret(std::string_view value) : value_(value) {}
-    Secret(const Secret& other) : value_(other.value_) {}
-    Secret(Secret&& other) noexcept;
-    Secret& operator=(const Secret& other);
-    Secret& operator=(Secret&& other) noexcept;
-    ~Secret();
-
-    // The only way to the bytes: call sites that reveal a secret are easy to
-    // find and review.
-    std::string_view reveal() const { return value_; }
-    bool empty() const { return value_.empty(); }
-
-  private:
-    void wipe() noexcept;
-    std::string value_;
-};
-
 // Overwrites a string's whole buffer (capacity, not just size) with zeros in a
 // way the compiler may not elide, then clears it.
 void wipe_string(std::string& s) noexcept;
 
-// A yescrypt hash of `password` with a fresh salt (SHA-512-crypt when the
-// library lacks yescrypt). Each call gives a different string. Throws
-// PasswordError.
-std::string hash_password(std::string_view password);
+// How new hashes are made: a crypt_gensalt(3) prefix and cost. Empty prefix:
+// hash_method_in_use() at the library's default cost, which libxcrypt raises
+// as hardware gets faster. Tests pass a cheap method to stay fast.
+struct PasswordHashing {
+    std::string prefix;
+    unsigned long cost = 0;
+};
+
+// A hash of `password` with a fresh salt: yescrypt by default (SHA-512-crypt
+// when the library lacks yescrypt). Each call gives a different string.
+// Throws PasswordError.
+std::string hash_password(std::string_view password, const PasswordHashing& hashing = {});
 
 // The crypt_gensalt(3) prefix hash_password() uses on this system: "$y$", or
 // "$6$" if libxcrypt was built without yescrypt.
@@ -97,4 +82,4 @@ bool verify_login_password(std::string_view password, std::optional<std::string_
 // computation.
 bool is_supported_hash(std::string_view stored_hash);
 
-}  // namespace imap::server
+}  // namespace imap::store

@@ -1,4 +1,4 @@
-#include "server/password.h"
+#include "store/password.h"
 
 #include <crypt.h>
 #include <openssl/crypto.h>
@@ -9,13 +9,9 @@
 #include <memory>
 #include <utility>
 
-#include "store/limits.h"
+static_assert(imap::store::kMaxPasswordBytes == CRYPT_MAX_PASSPHRASE_SIZE - 1);
 
-static_assert(imap::server::kMaxPasswordBytes == CRYPT_MAX_PASSPHRASE_SIZE - 1);
-// The store bounds what it accepts first; this must not be looser.
-static_assert(imap::server::kMaxPasswordBytes <= imap::store::limits::kMaxPasswordBytes);
-
-namespace imap::server {
+namespace imap::store {
 namespace {
 
 // Schemes that verify (password.h). Matching on the prefix first keeps the
@@ -117,54 +113,23 @@ void wipe_string(std::string& s) noexcept {
     s.clear();
 }
 
-// Moving steals a heap buffer, but a short value lives in the source's inline
-// buffer and would stay there: wipe the source after every move.
-Secret::Secret(Secret&& other) noexcept : value_(std::move(other.value_)) {
-    other.wipe();
-}
-
-Secret& Secret::operator=(const Secret& other) {
-    if (this != &other) {
-        wipe();
-        value_ = other.value_;
-    }
-    return *this;
-}
-
-Secret& Secret::operator=(Secret&& other) noexcept {
-    if (this != &other) {
-        wipe();
-        value_ = std::move(other.value_);
-        other.wipe();
-    }
-    return *this;
-}
-
-Secret::~Secret() {
-    wipe();
-}
-
-void Secret::wipe() noexcept {
-    wipe_string(value_);
-}
-
 std::string_view hash_method_in_use() {
     static const std::string_view method = detect_hash_method();
     return method;
 }
 
-std::string hash_password(std::string_view password) {
+std::string hash_password(std::string_view password, const PasswordHashing& hashing) {
     if (password.find('\0') != std::string_view::npos) {
         throw PasswordError("password contains a NUL byte");
     }
     if (password.size() > kMaxPasswordBytes) {
         throw PasswordError("password longer than " + std::to_string(kMaxPasswordBytes) + " bytes");
     }
-    const std::string prefix(hash_method_in_use());
+    const std::string prefix(hashing.prefix.empty() ? hash_method_in_use() : hashing.prefix);
     std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
     // Cost 0: the library's default, which libxcrypt raises as hardware gets
     // faster. nullptr entropy: crypt_gensalt_rn reads getrandom(2) itself.
-    if (!crypt_gensalt_rn(prefix.c_str(), 0, nullptr, 0, setting.data(),
+    if (!crypt_gensalt_rn(prefix.c_str(), hashing.cost, nullptr, 0, setting.data(),
                           static_cast<int>(setting.size()))) {
         throw PasswordError("crypt_gensalt_rn(\"" + prefix + "\") failed: " + std::strerror(errno));
     }
@@ -216,4 +181,4 @@ bool is_supported_hash(std::string_view stored_hash) {
            result.substr(0, setting_size) == stored_hash.substr(0, setting_size);
 }
 
-}  // namespace imap::server
+}  // namespace imap::store
