@@ -53,29 +53,35 @@ TEST_CASE("users are created, authenticated, disabled and deleted") {
 
 TEST_CASE("password hashes are crypt(3) strings, imported hashes verify") {
     AccountStore accounts(OpenOptions{}, fast());
-    const std::string hash = accounts.hash_password("secret");
+    accounts.create_user("alice", "secret");
+    auto stored =
+        accounts.database().prepare("SELECT password_hash FROM users WHERE name = 'alice'");
+    REQUIRE(stored.step());
+    const std::string hash = stored.column_text(0);
     CHECK(hash.rfind("$5$rounds=1000$", 0) == 0);
-    CHECK(AccountStore::verify_password("secret", hash));
-    CHECK_FALSE(AccountStore::verify_password("Secret", hash));
-    CHECK_FALSE(AccountStore::verify_password("secret", "*"));
-    CHECK_FALSE(AccountStore::verify_password("secret", "!" + hash));
-    CHECK_FALSE(AccountStore::verify_password("secret", ""));
-    // A SHA-512 crypt hash made by another system ("mkpasswd -m sha-512").
-    accounts.create_user_with_hash("carol",
-                                   AccountStore(OpenOptions{}, {"$6$", 5000}).hash_password("pw6"));
+    CHECK(imap::store::verify_password("secret", hash));
+    CHECK_FALSE(imap::store::verify_password("Secret", hash));
+    CHECK(accounts.authenticate("alice", "secret"));
+    CHECK_FALSE(accounts.authenticate("alice", "Secret"));
+    // A SHA-512 crypt hash made elsewhere ("mkpasswd -m sha-512") verifies.
+    accounts.create_user_with_hash("carol", imap::store::hash_password("pw6", {"$6$", 5000}));
     CHECK(accounts.authenticate("carol", "pw6"));
-    CHECK(error_of([&] { accounts.hash_password(std::string(2000, 'x')); }) ==
+    // Locked and empty hashes never match (shadow(5) conventions).
+    accounts.create_user_with_hash("locked", "!" + hash);
+    CHECK_FALSE(accounts.authenticate("locked", "secret"));
+    CHECK(error_of([&] { accounts.create_user("dave", std::string(2000, 'x')); }) ==
           StoreErrc::OverLimit);
-    CHECK(error_of([&] { accounts.hash_password(std::string("a\0b", 3)); }) ==
+    CHECK(error_of([&] { accounts.create_user("erin", std::string("a\0b", 3)); }) ==
           StoreErrc::InvalidName);
 }
 
 TEST_CASE("the default hashing is yescrypt") {
-    AccountStore accounts(OpenOptions{}, fast());
-    PasswordHashing defaults;
-    CHECK(defaults.prefix == "$y$");
     AccountStore yes(OpenOptions{});
-    CHECK(yes.hash_password("x").rfind("$y$", 0) == 0);
+    yes.create_user("alice", "x");
+    auto stored = yes.database().prepare("SELECT password_hash FROM users WHERE name = 'alice'");
+    REQUIRE(stored.step());
+    CHECK(stored.column_text(0).rfind("$y$", 0) == 0);
+    CHECK(yes.authenticate("alice", "x"));
 }
 
 TEST_CASE("user names are validated") {
