@@ -3,6 +3,8 @@
 #include <array>
 #include <string>
 
+#include "server/server.h"
+
 namespace imap::server {
 namespace {
 
@@ -18,7 +20,7 @@ constexpr std::array kSubcommands = {
                "imapd serve [--config FILE] [--data-dir DIR] [--listen ADDR:PORT]...\n"
                "            [--listen-tls ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
                "            [--ephemeral] [--user NAME:PASSWORD]... [--log-level LEVEL]",
-               false},
+               true},
     Subcommand{"user", "add, change, delete and list accounts",
                "imapd user add|passwd|del|list [NAME] [--password-stdin] [--data-dir DIR]", false},
     Subcommand{"deliver", "deliver a message from standard input (for an MTA)",
@@ -67,6 +69,7 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
                    "store and CLI land next: see README.md, Status)\n";
             return kExitUnavailable;
         }
+        if (subcommand.name == "serve") return run_serve(args.subspan(1), out, err);
         return kExitSoftware;
     }
     err << "imapd: unknown subcommand '" << first << "'\n";

@@ -1,0 +1,265 @@
+#include "server/connection.h"
+
+#include <utility>
+
+#include "server/log.h"
+#include "server/server.h"
+
+namespace imap::server {
+namespace {
+
+// One uv_write: the request and the bytes it sends, freed together in the
+// write callback (STYLE.md: write buffers live until the write callback).
+struct WriteRequest {
+    uv_write_t req{};
+    std::string bytes;
+    Connection* connection = nullptr;
+};
+
+}  // namespace
+
+Connection::Connection(Server& server)
+    : server_(server), opened_at_(std::chrono::steady_clock::now()) {
+    uv_tcp_init(server_.loop(), &tcp_);
+    tcp_.data = this;
+    uv_timer_init(server_.loop(), &timer_);
+    timer_.data = this;
+    open_handles_ = 2;
+}
+
+Connection::~Connection() = default;
+
+void Connection::start(Authenticator& authenticator, ConnectionOptions options) {
+    options_ = std::move(options);
+    session_.emplace(options_.session_context, authenticator);
+    if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
+    log::info(options_.refused ? "connection_refused" : "connection_opened",
+              {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
+    if (options_.refused) {
+        session_->writer().bye("Too many connections from your address");
+        close_after_flush("connection limit");
+    } else {
+        session_->greeting();
+    }
+    arm_timer();
+    update_reading();
+    pump();
+}
+
+void Connection::arm_timer() {
+    if (closing_) return;
+    const auto timeout = session_->state() == SessionState::NotAuthenticated || options_.refused
+                             ? options_.pre_auth_timeout
+                             : options_.autologout;
+    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(timeout.count()), 0);
+}
+
+void Connection::on_timer(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->close_pending_) {
+        // A refused client, or one that never read its last bytes.
+        self->close_now("flush timeout");
+        return;
+    }
+    log::info("connection_timeout",
+              {{"peer", self->peer()}, {"state", state_name(self->session_->state())}});
+    self->session_->writer().bye("Autologout; idle for too long");
+    self->close_after_flush("timeout");
+    self->pump();
+    // Bounded: if the peer does not read the BYE, give up after 10 s.
+    if (!self->closing_) uv_timer_start(&self->timer_, &Connection::on_timer, 10'000, 0);
+}
+
+void Connection::shutdown() {
+    if (closing_ || close_pending_) return;
+    session_->writer().bye("Server shutting down");
+    close_after_flush("server shutdown");
+    pump();
+}
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(handle->data);
+    *buf = uv_buf_init(self->read_buffer_, sizeof self->read_buffer_);
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(stream->data);
+    if (nread == 0 || self->closing_) return;
+    if (nread < 0) {
+        self->close_now(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
+        return;
+    }
+    self->handle_input(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+}
+
+void Connection::handle_input(std::string_view bytes) {
+    if (close_pending_) return;  // after BYE nothing more is read
+    arm_timer();
+    const auto started = std::chrono::steady_clock::now();
+    if (tls_) {
+        tls_->feed_ciphertext(bytes);
+        std::string plaintext;
+        tls_->read_plaintext(plaintext);
+        if (!plaintext.empty()) session_->receive(plaintext);
+        if (tls_->failed()) {
+            log::info("tls_failed", {{"peer", peer()}, {"error", tls_->error()}});
+            // The ciphertext may hold an alert: send it, then close.
+            close_after_flush("tls failure");
+        } else if (tls_->peer_closed()) {
+            tls_->close_notify();
+            close_after_flush("peer closed");
+        }
+    } else {
+        session_->receive(bytes);
+    }
+    if (log::enabled(LogLevel::Debug)) {
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count();
+        log::debug("input", {{"peer", peer()},
+                             {"bytes", static_cast<std::uint64_t>(bytes.size())},
+                             {"state", state_name(session_->state())},
+                             {"duration_us", static_cast<std::int64_t>(micros)}});
+    }
+    // Login changes the timeout from pre-auth to autologout.
+    arm_timer();
+    pump();
+}
+
+void Connection::pump() {
+    if (closing_) return;
+    OutputBuffer& out = session_->output();
+    while (!out.empty()) {
+        std::string chunk = out.take_front();
+        if (tls_) {
+            tls_->write_plaintext(chunk);
+        } else {
+            write_raw(std::move(chunk));
+        }
+    }
+    if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+
+    // RFC 3501 6.2.1: the tagged OK went out in plaintext (it is queued on
+    // the socket ahead of anything TLS writes); every byte read from now on
+    // is ciphertext. The Session dropped what was pipelined behind STARTTLS,
+    // and this layer buffers no input of its own.
+    if (session_->starttls_requested() && !tls_ && !close_pending_) {
+        tls_ = std::make_unique<TlsSession>(options_.tls_context);
+        session_->tls_started();
+        log::debug("starttls", {{"peer", peer()}});
+    }
+    if (session_->wants_close() && !close_pending_) {
+        if (tls_) {
+            tls_->close_notify();
+            if (tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+        }
+        close_after_flush("logout");
+    }
+    if (close_pending_ && flushed()) {
+        close_now(close_reason_);
+        return;
+    }
+    update_reading();
+}
+
+void Connection::write_raw(std::string bytes) {
+    if (bytes.empty() || closing_) return;
+    auto* request = new WriteRequest;
+    request->bytes = std::move(bytes);
+    request->connection = this;
+    request->req.data = request;
+    uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
+    const int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+                            &Connection::on_write);
+    if (rc < 0) {
+        delete request;
+        close_now(uv_strerror(rc));
+        return;
+    }
+    ++writes_in_flight_;
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+    auto* request = static_cast<WriteRequest*>(req->data);
+    Connection* self = request->connection;
+    delete request;
+    // Write callbacks (UV_ECANCELED after uv_close) run before the close
+    // callback, so `self` is still alive here.
+    --self->writes_in_flight_;
+    if (self->closing_) return;
+    if (status < 0) {
+        self->close_now(uv_strerror(status));
+        return;
+    }
+    if (self->session_->input_paused() && self->unsent() < kLowWater) self->session_->resume();
+    self->pump();
+}
+
+std::size_t Connection::unsent() const {
+    std::size_t total = uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+    if (tls_) total += tls_->pending_ciphertext() + tls_->queued_plaintext();
+    return total + const_cast<Session&>(*session_).output().size();
+}
+
+bool Connection::flushed() const {
+    if (writes_in_flight_ > 0) return false;
+    if (const_cast<Session&>(*session_).output().size() > 0) return false;
+    if (tls_ && !tls_->failed()) {
+        if (tls_->pending_ciphertext() > 0) return false;
+        // Implicit TLS: a greeting or BYE waiting for the handshake to finish.
+        if (tls_->queued_plaintext() > 0 && !tls_->close_sent()) return false;
+    }
+    return true;
+}
+
+void Connection::update_reading() {
+    if (closing_) return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    const std::size_t pending = unsent();
+    // While closing after a BYE, keep reading only for a TLS handshake that
+    // carries the BYE (a refused implicit-TLS client); input is ignored.
+    bool want = !session_->input_paused() && !(reading_ && pending > kHighWater) &&
+                !(!reading_ && pending > kLowWater);
+    if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
+    if (want && !reading_) {
+        if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
+            reading_ = true;
+        }
+    } else if (!want && reading_) {
+        uv_read_stop(stream);
+        reading_ = false;
+    }
+}
+
+void Connection::close_after_flush(std::string_view reason) {
+    if (close_pending_) return;
+    close_pending_ = true;
+    close_reason_ = reason;
+}
+
+void Connection::close_now(std::string_view reason) {
+    if (closing_) return;
+    closing_ = true;
+    const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - opened_at_)
+                             .count();
+    if (session_ && !options_.refused) {
+        log::info("connection_closed", {{"peer", peer()},
+                                        {"listener", options_.listener},
+                                        {"tls", tls_ != nullptr},
+                                        {"user", session_ ? session_->user() : ""},
+                                        {"reason", reason},
+                                        {"duration_ms", static_cast<std::int64_t>(seconds)}});
+    }
+    uv_timer_stop(&timer_);
+    if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
+}
+
+void Connection::on_close(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles_ == 0) self->server_.connection_closed(self);  // deletes self
+}
+
+}  // namespace imap::server

@@ -1,0 +1,106 @@
+// Connection: one client. Owns the libuv TCP handle, an idle timer, the
+// optional TlsSession and the Session, and moves bytes between them:
+//
+//   socket --read--> [TlsSession::feed_ciphertext/read_plaintext] --> Session::receive
+//   Session::output --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
+//
+// Lifetime: created by the Server on accept, freed only from the close
+// callback of the last of its two handles (STYLE.md: uv_close exactly once
+// per handle, free in the close callback). Every write owns its bytes until
+// its write callback.
+//
+// Backpressure: reading stops while the bytes not yet sent (libuv's write
+// queue + pending TLS ciphertext + Session output) exceed kHighWater, or the
+// Session paused itself; it resumes below kLowWater.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/session.h"
+#include "server/tls.h"
+
+namespace imap::server {
+
+class Server;
+
+struct ConnectionOptions {
+    bool implicit_tls = false;
+    bool refused = false;  // over a connection limit: BYE and close
+    std::string listener;  // "imap" / "imaps"
+    std::chrono::milliseconds pre_auth_timeout{60'000};
+    std::chrono::milliseconds autologout{30 * 60'000};
+    std::shared_ptr<const TlsContext> tls_context;
+    SessionContext session_context;
+};
+
+class Connection {
+  public:
+    static constexpr std::size_t kHighWater = 512 * 1024;
+    static constexpr std::size_t kLowWater = 64 * 1024;
+    static constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+    // Initialises the handles; the server then accepts into tcp() and calls
+    // start().
+    explicit Connection(Server& server);
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    ~Connection();
+
+    // For uv_tcp_init + uv_accept by the server, before start().
+    uv_tcp_t* tcp() { return &tcp_; }
+    // Builds the Session, greets (or refuses), starts the timer and reading.
+    // `authenticator` must outlive the connection.
+    void start(Authenticator& authenticator, ConnectionOptions options);
+
+    // SIGTERM: "* BYE Server shutting down", then close once flushed.
+    void shutdown();
+    // Closes now, dropping unsent output (fatal errors, shutdown deadline).
+    void close_now(std::string_view reason);
+
+    const std::string& peer() const { return options_.session_context.peer; }
+    bool counted() const { return session_.has_value() && !options_.refused; }
+    bool closing() const { return closing_; }
+
+  private:
+    static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buf);
+    static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+    static void on_write(uv_write_t* req, int status);
+    static void on_timer(uv_timer_t* timer);
+    static void on_close(uv_handle_t* handle);
+
+    void handle_input(std::string_view bytes);
+    // Drives the Session output to the socket and acts on its state:
+    // STARTTLS, close, backpressure. Called after every event.
+    void pump();
+    void write_raw(std::string bytes);
+    std::size_t unsent() const;
+    void update_reading();
+    void arm_timer();
+    void close_after_flush(std::string_view reason);
+    bool flushed() const;
+
+    Server& server_;
+    ConnectionOptions options_;
+    uv_tcp_t tcp_{};
+    uv_timer_t timer_{};
+    std::unique_ptr<TlsSession> tls_;
+    std::optional<Session> session_;  // from start()
+    char read_buffer_[kReadBufferSize];
+
+    std::size_t writes_in_flight_ = 0;
+    int open_handles_ = 0;
+    bool reading_ = false;
+    bool closing_ = false;        // uv_close called
+    bool close_pending_ = false;  // close once everything is flushed
+    std::string close_reason_;
+    std::chrono::steady_clock::time_point opened_at_;
+};
+
+}  // namespace imap::server
