@@ -65,8 +65,8 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
         }
         if (!subcommand.available) {
             err << "imapd " << subcommand.name
-                << ": not available in this version yet (the wire codec is built; the server, "
-                   "store and CLI land next: see README.md, Status)\n";
+                << ": not available in this version yet (`imapd serve` runs; the other "
+                   "subcommands land next: see README.md, Status)\n";
             return kExitUnavailable;
         }
         if (subcommand.name == "serve") return run_serve(args.subspan(1), out, err);
