@@ -1,6 +1,7 @@
 #include "server/cli.h"
 
 #include <array>
+#include <iostream>
 #include <string>
 
 #include "server/server.h"
@@ -22,13 +23,17 @@ constexpr std::array kSubcommands = {
                "            [--ephemeral] [--user NAME:PASSWORD]... [--log-level LEVEL]",
                true},
     Subcommand{"user", "add, change, delete and list accounts",
-               "imapd user add|passwd|del|list [NAME] [--password-stdin] [--data-dir DIR]", false},
+               "imapd user add|passwd NAME [--password-stdin] [--data-dir DIR | --config FILE]\n"
+               "       imapd user del NAME [--purge] [--data-dir DIR | --config FILE]\n"
+               "       imapd user list [--data-dir DIR | --config FILE]\n"
+               "Without --password-stdin, add and passwd set a generated password and print it.",
+               true},
     Subcommand{"deliver", "deliver a message from standard input (for an MTA)",
                "imapd deliver NAME [--mailbox M] [--flags F...] < message", false},
     Subcommand{"import", "import an mbox file or a Maildir", "imapd import NAME mbox|maildir PATH",
                false},
-    Subcommand{"check-config", "check a configuration file", "imapd check-config [--config FILE]",
-               false},
+    Subcommand{"check-config", "check a configuration file",
+               "imapd check-config [--config FILE] [--data-dir DIR]", true},
 };
 
 void print_usage(std::ostream& out) {
@@ -44,6 +49,11 @@ void print_usage(std::ostream& out) {
 }  // namespace
 
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    return run_cli(args, std::cin, out, err);
+}
+
+int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
+            std::ostream& err) {
     if (args.empty()) {
         print_usage(err);
         return kExitUsage;
@@ -70,6 +80,8 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
             return kExitUnavailable;
         }
         if (subcommand.name == "serve") return run_serve(args.subspan(1), out, err);
+        if (subcommand.name == "user") return run_user(args.subspan(1), in, out, err);
+        if (subcommand.name == "check-config") return run_check_config(args.subspan(1), out, err);
         return kExitSoftware;
     }
     err << "imapd: unknown subcommand '" << first << "'\n";

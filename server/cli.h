@@ -2,6 +2,7 @@
 // flags are a contract used by tests, docs and packaging (docs/cli.md).
 #pragma once
 
+#include <istream>
 #include <ostream>
 #include <span>
 #include <string_view>
@@ -19,5 +20,13 @@ inline constexpr int kExitTempFail = 75;     // EX_TEMPFAIL
 // Runs the CLI on `args` (without the program name). Output goes to `out`,
 // diagnostics to `err`; returns the process exit code.
 int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// The same, reading standard input (passwords for --password-stdin) from `in`.
+int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
+            std::ostream& err);
+
+// The subcommands (server/cli_user.cpp), `args` after the subcommand name.
+int run_user(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+int run_check_config(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace imap::server

@@ -1,7 +1,5 @@
 #include "server/server.h"
 
-#include <openssl/rand.h>
-
 #include <csignal>
 #include <exception>
 #include <stdexcept>
@@ -15,6 +13,7 @@
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
+#include "store/password.h"
 
 namespace imap::server {
 namespace {
@@ -42,18 +41,6 @@ std::string endpoint(const sockaddr_storage& address) {
     const std::string ip = ip_of(address);
     const std::string port = std::to_string(port_of(address));
     return address.ss_family == AF_INET6 ? "[" + ip + "]:" + port : ip + ":" + port;
-}
-
-// 20 characters from an alphabet without look-alikes (~115 bits).
-std::string random_password() {
-    static constexpr std::string_view kAlphabet =
-        "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    unsigned char bytes[20];
-    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
-    std::string password;
-    for (unsigned char b : bytes)
-        password += kAlphabet[b % kAlphabet.size()];
-    return password;
 }
 
 }  // namespace
@@ -284,7 +271,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
             }
         }
         if (!config.ephemeral && accounts.users().empty()) {
-            const std::string password = random_password();
+            const std::string password = store::generate_password();
             accounts.create_user("demo", password);
             out << "imapd: demo account \"demo\" password \"" << password << "\"\n";
             out.flush();

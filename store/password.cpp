@@ -2,6 +2,7 @@
 
 #include <crypt.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include <array>
 #include <cerrno>
@@ -111,6 +112,19 @@ void wipe_string(std::string& s) noexcept {
     s.resize(s.capacity());
     OPENSSL_cleanse(s.data(), s.size());
     s.clear();
+}
+
+std::string generate_password() {
+    static constexpr std::string_view kAlphabet =
+        "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    std::array<unsigned char, 20> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+        throw PasswordError("RAND_bytes failed");
+    }
+    std::string password;
+    for (unsigned char b : bytes)
+        password += kAlphabet[b % kAlphabet.size()];
+    return password;
 }
 
 std::string_view hash_method_in_use() {

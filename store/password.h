@@ -58,6 +58,11 @@ struct PasswordHashing {
 // Throws PasswordError.
 std::string hash_password(std::string_view password, const PasswordHashing& hashing = {});
 
+// A new random password for accounts the server creates itself (the demo
+// account, `imapd user add` without --password-stdin): 20 characters from
+// an alphabet without look-alikes, about 115 bits.
+std::string generate_password();
+
 // The crypt_gensalt(3) prefix hash_password() uses on this system: "$y$", or
 // "$6$" if libxcrypt was built without yescrypt.
 std::string_view hash_method_in_use();

@@ -2,10 +2,17 @@
 // usage, sysexits.h exit codes.
 #include "server/cli.h"
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "store/accounts.h"
+#include "store/data_dir.h"
 
 namespace {
 
@@ -15,11 +22,29 @@ struct Run {
     std::string err;
 };
 
-Run run(std::vector<std::string_view> args) {
+Run run(std::vector<std::string_view> args, const std::string& input = "") {
+    std::istringstream in(input);
     std::ostringstream out;
     std::ostringstream err;
-    int code = imap::server::run_cli(args, out, err);
+    int code = imap::server::run_cli(args, in, out, err);
     return {code, out.str(), err.str()};
+}
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "imapd-cli-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        path = pattern;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+bool can_log_in(const std::filesystem::path& dir, const char* user, const char* password) {
+    imap::store::DataDir data_dir(dir);
+    imap::store::AccountStore accounts(data_dir.accounts_options());
+    return accounts.authenticate(user, password).has_value();
 }
 
 }  // namespace
@@ -49,4 +74,75 @@ TEST_CASE("imapd SUBCOMMAND --help prints that subcommand's usage") {
     Run result = run({"serve", "--help"});
     CHECK(result.code == 0);
     CHECK(result.out.rfind("usage: imapd serve", 0) == 0);
+}
+
+TEST_CASE("imapd user add, passwd, list and del manage accounts in the data directory") {
+    TempDir dir;
+    const std::string data = dir.path.string();
+    Run added = run({"user", "add", "Alice", "--password-stdin", "--data-dir", data}, "s3cret\n");
+    CHECK(added.code == 0);
+    CHECK(added.out == "imapd: created user \"alice\"\n");  // the password is never echoed
+    CHECK(can_log_in(dir.path, "alice", "s3cret"));
+
+    Run again = run({"user", "add", "alice", "--password-stdin", "--data-dir", data}, "x\n");
+    CHECK(again.code == imap::server::kExitUsage);
+    CHECK(again.err.find("exists") != std::string::npos);
+
+    Run changed =
+        run({"user", "passwd", "alice", "--password-stdin", "--data-dir=" + data}, "n3w\r\n");
+    CHECK(changed.code == 0);
+    CHECK(can_log_in(dir.path, "alice", "n3w"));
+    CHECK_FALSE(can_log_in(dir.path, "alice", "s3cret"));
+
+    Run generated = run({"user", "add", "bob", "--data-dir", data});
+    CHECK(generated.code == 0);
+    const std::string prefix = "imapd: created user \"bob\" with password \"";
+    REQUIRE(generated.out.rfind(prefix, 0) == 0);
+    const std::string password =
+        generated.out.substr(prefix.size(), generated.out.size() - prefix.size() - 2);
+    CHECK(password.size() == 20);
+    CHECK(can_log_in(dir.path, "bob", password.c_str()));
+
+    CHECK(run({"user", "list", "--data-dir", data}).out == "alice\nbob\n");
+
+    Run deleted = run({"user", "del", "bob", "--data-dir", data});
+    CHECK(deleted.code == 0);
+    CHECK(deleted.out.find("their mail is kept in") != std::string::npos);
+    CHECK(run({"user", "list", "--data-dir", data}).out == "alice\n");
+    CHECK(run({"user", "del", "bob", "--data-dir", data}).code == imap::server::kExitUsage);
+}
+
+TEST_CASE("imapd user refuses bad usage with EX_USAGE") {
+    TempDir dir;
+    const std::string data = dir.path.string();
+    CHECK(run({"user"}).code == imap::server::kExitUsage);
+    CHECK(run({"user", "add", "--data-dir", data}).code == imap::server::kExitUsage);
+    CHECK(run({"user", "frob", "x", "--data-dir", data}).code == imap::server::kExitUsage);
+    CHECK(run({"user", "list", "--bogus", "--data-dir", data}).code == imap::server::kExitUsage);
+    Run empty = run({"user", "add", "carol", "--password-stdin", "--data-dir", data}, "");
+    CHECK(empty.code == imap::server::kExitUsage);
+    CHECK(empty.err.find("no password") != std::string::npos);
+    CHECK(run({"user", "add", "a b", "--password-stdin", "--data-dir", data}, "pw\n").code ==
+          imap::server::kExitUsage);
+}
+
+TEST_CASE("imapd check-config accepts a valid file and lists every problem of a bad one") {
+    TempDir dir;
+    const auto good = dir.path / "good.conf";
+    std::ofstream(good) << "[listen]\nimap = 127.0.0.1:1143\n";
+    Run ok = run({"check-config", "--config", good.string()});
+    CHECK(ok.code == 0);
+    CHECK(ok.out == "imapd: configuration " + good.string() + " is valid\n");
+
+    const auto bad = dir.path / "bad.conf";
+    std::ofstream(bad) << "[tls]\ncert = /etc/ssl/cert.pem\n";
+    Run problems = run({"check-config", "--config", bad.string()});
+    CHECK(problems.code == imap::server::kExitUsage);
+    CHECK(problems.err.find("imapd check-config: ") == 0);
+
+    const auto broken = dir.path / "broken.conf";
+    std::ofstream(broken) << "[server]\nno_such_key = 1\n";
+    Run unparsable = run({"check-config", "--config", broken.string()});
+    CHECK(unparsable.code == imap::server::kExitUsage);
+    CHECK(unparsable.err.find("broken.conf:2") != std::string::npos);
 }
