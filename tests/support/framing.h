@@ -27,6 +27,29 @@ struct FramedEvent {
     bool operator==(const FramedEvent&) const = default;
 };
 
+// Bytes as a test failure message can show them: CR, LF and other control or
+// 8-bit bytes escaped, long inputs cut after 300 bytes.
+inline std::string printable(std::string_view bytes) {
+    constexpr std::size_t kShown = 300;
+    std::string out;
+    for (char c : bytes.substr(0, kShown)) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (u < 0x20 || u >= 0x7f) {
+            out += "\\x";
+            out += "0123456789abcdef"[u >> 4];
+            out += "0123456789abcdef"[u & 0xf];
+        } else {
+            out += c;
+        }
+    }
+    if (bytes.size() > kShown) out += "... (" + std::to_string(bytes.size()) + " bytes)";
+    return out;
+}
+
 enum class LiteralPolicy { AcceptAll, RejectAll };
 
 // Acts as a server would after each event (e.g. expect_raw_line() after

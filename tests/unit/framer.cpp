@@ -22,6 +22,8 @@ using imap::FramingErrorKind;
 using imap::test::FramedEvent;
 using imap::test::LiteralPolicy;
 
+using imap::test::printable;
+
 namespace {
 
 std::string_view kind_name(FramingErrorKind kind) {
@@ -36,24 +38,6 @@ std::string_view kind_name(FramingErrorKind kind) {
             return "TooManyLiterals";
     }
     return "?";
-}
-
-std::string printable(std::string_view bytes) {
-    std::string out;
-    for (char c : bytes) {
-        if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-            out += "\\x";
-            out += "0123456789abcdef"[(static_cast<unsigned char>(c) >> 4) & 0xf];
-            out += "0123456789abcdef"[static_cast<unsigned char>(c) & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    return out;
 }
 
 }  // namespace

@@ -84,32 +84,7 @@ using SK = SearchKey::Kind;
 using FK = FetchItem::Kind;
 using ST = SectionSpec::Text;
 using Mode = StoreCommand::Mode;
-
-namespace {
-
-// Bytes as a C string literal would show them, for failure messages.
-std::string printable(std::string_view bytes) {
-    constexpr std::size_t kShown = 300;
-    std::string out;
-    for (char c : bytes.substr(0, kShown)) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '\r') {
-            out += "\\r";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (u < 0x20 || u >= 0x7f) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", u);
-            out += hex;
-        } else {
-            out += c;
-        }
-    }
-    if (bytes.size() > kShown) out += "... (" + std::to_string(bytes.size()) + " bytes)";
-    return out;
-}
-
-}  // namespace
+using imap::test::printable;
 
 namespace Catch {
 // A Command shows as the wire form the writer gives it.
