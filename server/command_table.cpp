@@ -36,8 +36,8 @@ constexpr CommandSpec kRows[] = {
     {"ID", cmd_id, kAnyState, kNoPipelineFlags, kMaxIdLiteral, "ID"},
     {"STARTTLS", cmd_starttls, kNA, kNoPipelineFlags, kNoLiteral, "STARTTLS"},
     // RFC 3501 6.3: authenticated (and selected).
-    {"SELECT", nullptr, kAuthSel, kBreaksMailbox, kAny, ""},
-    {"EXAMINE", nullptr, kAuthSel, kBreaksMailbox, kAny, ""},
+    {"SELECT", cmd_select, kAuthSel, kBreaksMailbox, kAny, ""},
+    {"EXAMINE", cmd_examine, kAuthSel, kBreaksMailbox, kAny, ""},
     {"CREATE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
     {"DELETE", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
     {"RENAME", nullptr, kAuthSel, kNoPipelineFlags, kAny, ""},
@@ -53,17 +53,17 @@ constexpr CommandSpec kRows[] = {
     // RFC 5161 3.1: ENABLE is valid in the authenticated state only.
     {"ENABLE", nullptr, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
     // RFC 3501 6.4: selected.
-    {"CHECK", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
-    {"CLOSE", nullptr, kSel, kBreaksMailbox, kNoLiteral, ""},
-    {"UNSELECT", nullptr, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
-    {"EXPUNGE", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"CHECK", cmd_check, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},
+    {"UNSELECT", cmd_unselect, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
+    {"EXPUNGE", cmd_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"SEARCH", nullptr, kSel, kUsesSeqs, kAny, ""},
     {"FETCH", nullptr, kSel, kUsesSeqs, kAny, ""},
     {"STORE", nullptr, kSel, kUsesSeqs, kAny, ""},
     {"COPY", nullptr, kSel, kUsesSeqs, kAny, ""},
     {"MOVE", nullptr, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
     // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
-    {"UID EXPUNGE", nullptr, kSel, kBreaksSeqs, kNoLiteral, ""},
+    {"UID EXPUNGE", cmd_uid_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"UID SEARCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
     {"UID FETCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
     {"UID STORE", nullptr, kSel, kBreaksSeqs, kAny, ""},

@@ -29,9 +29,9 @@ Connection::Connection(Server& server)
 
 Connection::~Connection() = default;
 
-void Connection::start(Authenticator& authenticator, ConnectionOptions options) {
+void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
-    session_.emplace(options_.session_context, authenticator);
+    session_.emplace(options_.session_context, authenticator, &mail);
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
     log::info(options_.refused ? "connection_refused" : "connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});

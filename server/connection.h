@@ -56,8 +56,8 @@ class Connection {
     // For uv_tcp_init + uv_accept by the server, before start().
     uv_tcp_t* tcp() { return &tcp_; }
     // Builds the Session, greets (or refuses), starts the timer and reading.
-    // `authenticator` must outlive the connection.
-    void start(Authenticator& authenticator, ConnectionOptions options);
+    // `authenticator` and `mail` must outlive the connection.
+    void start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options);
 
     // SIGTERM: "* BYE Server shutting down", then close once flushed.
     void shutdown();

@@ -45,10 +45,11 @@ std::string endpoint(const sockaddr_storage& address) {
 
 }  // namespace
 
-Server::Server(const Config& config, Authenticator& authenticator,
+Server::Server(const Config& config, Authenticator& authenticator, MailAccess& mail,
                std::shared_ptr<const TlsContext> tls_context, TlsReloader reloader)
     : config_(config),
       authenticator_(authenticator),
+      mail_(mail),
       tls_context_(std::move(tls_context)),
       reloader_(std::move(reloader)) {
     if (const int rc = uv_loop_init(&loop_); rc < 0) {
@@ -167,7 +168,7 @@ void Server::accept(Listener& listener) {
         ++from_ip;
         ++counted_;
     }
-    connection->start(authenticator_, std::move(options));
+    connection->start(authenticator_, mail_, std::move(options));
 }
 
 void Server::connection_closed(Connection* connection) {
@@ -308,7 +309,8 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         }
 
         AccountAuthenticator authenticator(accounts);
-        Server server(config, authenticator, tls, reloader);
+        UserMailRegistry mail(data_dir);
+        Server server(config, authenticator, mail, tls, reloader);
         try {
             server.listen(out);
         } catch (const std::exception& error) {

@@ -28,6 +28,7 @@
 #include "server/authenticator.h"
 #include "server/config.h"
 #include "server/tls.h"
+#include "server/user_mail.h"
 
 namespace imap::server {
 
@@ -41,8 +42,8 @@ class Server {
     // stays). Empty: nothing to reload.
     using TlsReloader = std::function<std::shared_ptr<const TlsContext>()>;
 
-    // `config` and `authenticator` must outlive the server.
-    Server(const Config& config, Authenticator& authenticator,
+    // `config`, `authenticator` and `mail` must outlive the server.
+    Server(const Config& config, Authenticator& authenticator, MailAccess& mail,
            std::shared_ptr<const TlsContext> tls_context, TlsReloader reloader = {});
     ~Server();
     Server(const Server&) = delete;
@@ -82,6 +83,7 @@ class Server {
 
     const Config& config_;
     Authenticator& authenticator_;
+    MailAccess& mail_;
     std::shared_ptr<const TlsContext> tls_context_;
     TlsReloader reloader_;
 

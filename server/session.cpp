@@ -5,6 +5,9 @@
 #include <variant>
 
 #include "protocol/parser.h"
+#include "server/log.h"
+#include "store/errors.h"
+#include "store/sqlite.h"
 
 namespace imap::server {
 
@@ -22,9 +25,11 @@ std::string_view state_name(SessionState state) {
     return "logout";
 }
 
-Session::Session(SessionContext context, Authenticator& authenticator, const CommandTable& table)
+Session::Session(SessionContext context, Authenticator& authenticator, MailAccess* mail_access,
+                 const CommandTable& table)
     : context_(std::move(context)),
       authenticator_(authenticator),
+      mail_access_(mail_access),
       table_(table),
       framer_(context_.framer_limits),
       tls_(context_.tls) {}
@@ -71,9 +76,147 @@ void Session::tls_started() {
     starttls_requested_ = false;
 }
 
-void Session::logged_in(std::string user) {
+bool Session::logged_in(std::string user) {
+    if (mail_access_ != nullptr) {
+        try {
+            mail_ = mail_access_->open(user);
+        } catch (const std::exception& error) {
+            log::error("mail_open_failed", {{"user", user}, {"error", error.what()}});
+            return false;
+        }
+    }
     user_ = std::move(user);
     state_ = SessionState::Authenticated;
+    return true;
+}
+
+void Session::select(std::unique_ptr<SelectedMailbox> view) {
+    selected_ = std::move(view);
+    state_ = SessionState::Selected;
+}
+
+void Session::deselect() {
+    selected_.reset();
+    if (state_ == SessionState::Selected) state_ = SessionState::Authenticated;
+}
+
+void Session::sync_selected() {
+    if (!selected_) return;
+    SyncOptions options;
+    // RFC 3501 7.4.1: no EXPUNGE while responding to FETCH, STORE or SEARCH
+    // (and, as RFC 9051 7.5.1 adds, COPY and MOVE) by sequence number: the
+    // client may have pipelined more commands whose numbers must not shift.
+    options.allow_expunge = running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0;
+    options.with_uid = running_uid_;
+    try {
+        selected_->sync(writer_, options);
+    } catch (const store::StoreError& error) {
+        if (error.code() != store::StoreErrc::NotFound) throw;
+        // The mailbox was deleted by another session. Like Dovecot, end the
+        // connection: the client's view can no longer be kept consistent.
+        writer_.bye("Selected mailbox was deleted, have to disconnect");
+        selected_.reset();
+        state_ = SessionState::Logout;
+        closing_ = true;
+    }
+}
+
+void Session::complete(const std::string& tag, Status status, std::string_view text) {
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) return;  // sync_selected() ended the session with BYE
+    writer_.tagged(tag, status, text);
+}
+
+void Session::complete(const std::string& tag, Status status, const ResponseCode& code,
+                       std::string_view text) {
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) return;
+    writer_.tagged(tag, status, code, text);
+}
+
+void Session::fail(const std::string& tag, const std::exception& error) {
+    if (const auto* store_error = dynamic_cast<const store::StoreError*>(&error)) {
+        Code code = Code::ServerBug;
+        switch (store_error->code()) {
+            case store::StoreErrc::NotFound:
+            case store::StoreErrc::NoSelect:
+                code = Code::NonExistent;
+                break;
+            case store::StoreErrc::AlreadyExists:
+                code = Code::AlreadyExists;
+                break;
+            case store::StoreErrc::HasChildren:
+                return complete(tag, Status::No, ResponseCode::extension("HASCHILDREN"),
+                                store_error->what());
+            case store::StoreErrc::InvalidName:
+            case store::StoreErrc::NotPermitted:
+                code = Code::Cannot;
+                break;
+            case store::StoreErrc::OverLimit:
+                code = Code::Limit;
+                break;
+            case store::StoreErrc::TooBig:
+                return complete(tag, Status::No, ResponseCode::extension("TOOBIG"),
+                                store_error->what());
+            case store::StoreErrc::Corrupt:
+                code = Code::Corruption;
+                break;
+        }
+        return complete(tag, Status::No, code, store_error->what());
+    }
+    if (const auto* sqlite_error = dynamic_cast<const store::SqliteError*>(&error)) {
+        if (sqlite_error->code() == 5 /* SQLITE_BUSY */ || sqlite_error->code() == 6) {
+            // RFC 5530 INUSE: another process holds the mailbox; try later.
+            return complete(tag, Status::No, Code::InUse, "The mailbox is busy, try again later");
+        }
+    }
+    log::error("command_failed", {{"user", user_}, {"error", error.what()}});
+    complete(tag, Status::No, Code::ServerBug, "Internal error, the command was not completed");
+}
+
+void Session::continue_later(std::string tag, CommandStep step) {
+    step_tag_ = std::move(tag);
+    step_ = std::move(step);
+}
+
+bool Session::run_step() {
+    bool done = true;
+    try {
+        done = step_(*this);
+    } catch (const std::exception& error) {
+        fail(step_tag_, error);
+    }
+    if (done) {
+        step_ = nullptr;
+        running_ = nullptr;
+        running_uid_ = false;
+    }
+    return done;
+}
+
+void Session::run_handler(const CommandSpec& spec, Command& command) {
+    running_ = &spec;
+    running_uid_ = spec.name.starts_with("UID ");
+    try {
+        spec.handler(*this, command);
+    } catch (const std::exception& error) {
+        step_ = nullptr;
+        fail(command.tag, error);
+    }
+    if (step_) {
+        run_step();
+        return;
+    }
+    running_ = nullptr;
+    running_uid_ = false;
 }
 
 void Session::begin_starttls() {
@@ -100,6 +243,10 @@ void Session::process() {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;
+        }
+        if (step_) {
+            run_step();
+            continue;  // pauses above while the output is full
         }
         FramerEvent event = framer_.next();
         if (std::holds_alternative<NeedMoreData>(event)) return;
@@ -160,7 +307,7 @@ void Session::on_frame(Frame frame) {
                            std::to_string(spec->max_literal) + " octets)");
         return;
     }
-    spec->handler(*this, command);
+    run_handler(*spec, command);
 }
 
 void Session::on_literal_request(const LiteralRequest& request) {

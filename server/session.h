@@ -17,7 +17,9 @@
 // and calls resume().
 #pragma once
 
+#include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,8 @@
 #include "protocol/response_writer.h"
 #include "server/authenticator.h"
 #include "server/command_table.h"
+#include "server/selected_mailbox.h"
+#include "server/user_mail.h"
 
 namespace imap::server {
 
@@ -53,8 +57,10 @@ class Session {
     // answers cannot make the server buffer without bound.
     static constexpr std::size_t kOutputHighWater = 256 * 1024;
 
-    // `authenticator` and `table` must outlive the session.
-    Session(SessionContext context, Authenticator& authenticator,
+    // `authenticator`, `mail_access` and `table` must outlive the session.
+    // Without `mail_access` every command that needs mail answers
+    // "NO [UNAVAILABLE]".
+    Session(SessionContext context, Authenticator& authenticator, MailAccess* mail_access = nullptr,
             const CommandTable& table = CommandTable::builtin());
 
     // "* OK [CAPABILITY ...] imapd ready." (RFC 3501 7.1.1; the capability
@@ -103,8 +109,40 @@ class Session {
     // advertised (RFC 3501 7.2.1).
     std::vector<std::string> capabilities() const;
 
-    // NotAuthenticated -> Authenticated.
-    void logged_in(std::string user);
+    // NotAuthenticated -> Authenticated, opening the user's mail. False
+    // (state unchanged) when the mail cannot be opened.
+    bool logged_in(std::string user);
+
+    // The user's mail; nullptr before login or without MailAccess.
+    UserMail* mail() { return mail_.get(); }
+    // The selected mailbox's view; nullptr unless in the Selected state.
+    SelectedMailbox* selected() { return selected_.get(); }
+    // Authenticated/Selected -> Selected with `view` (SELECT, EXAMINE).
+    void select(std::unique_ptr<SelectedMailbox> view);
+    // Selected -> Authenticated (CLOSE, UNSELECT, a failed SELECT).
+    void deselect();
+
+    // Ends the running command: first the mailbox updates this command may
+    // carry (SelectedMailbox::sync: no EXPUNGE during FETCH, STORE, SEARCH
+    // and COPY by sequence number, RFC 3501 7.4.1), then the tagged
+    // response. Every handler of the authenticated and selected states ends
+    // with one of these.
+    void complete(const std::string& tag, Status status, std::string_view text);
+    void complete(const std::string& tag, Status status, const ResponseCode& code,
+                  std::string_view text);
+    // The tagged NO for an exception a handler caught or let escape:
+    // store::StoreError with its RFC 5530 code, SQLite busy as [INUSE],
+    // anything else as [SERVERBUG] (and logged).
+    void fail(const std::string& tag, const std::exception& error);
+
+    // A command that produces more output than should be buffered at once
+    // (FETCH of many or large messages) runs in steps: `step` is called now
+    // and again each time the output drained below kOutputHighWater, until
+    // it returns true, having written the tagged response (with
+    // complete()). No further command starts before then. An exception from
+    // a step ends the command with fail().
+    using CommandStep = std::function<bool(Session&)>;
+    void continue_later(std::string tag, CommandStep step);
     // After the STARTTLS handler wrote its tagged OK: drops every byte
     // pipelined behind the command and waits for tls_started().
     void begin_starttls();
@@ -126,9 +164,14 @@ class Session {
     void on_framing_error(const FramingError& error);
     // "tag BAD/NO" when `spec` may not run now; true when it may.
     bool check_runnable(const CommandSpec* spec, std::string_view name, const std::string& tag);
+    void run_handler(const CommandSpec& spec, Command& command);
+    // Runs the pending command step; false while it is not finished.
+    bool run_step();
+    void sync_selected();
 
     SessionContext context_;
     Authenticator& authenticator_;
+    MailAccess* mail_access_;
     const CommandTable& table_;
     Framer framer_;
     OutputBuffer output_;
@@ -143,6 +186,14 @@ class Session {
 
     std::string continuation_tag_;
     ContinuationHandler continuation_;
+
+    std::shared_ptr<UserMail> mail_;
+    std::unique_ptr<SelectedMailbox> selected_;
+    // The command running now (for the sync rules of complete()).
+    const CommandSpec* running_ = nullptr;
+    bool running_uid_ = false;
+    std::string step_tag_;
+    CommandStep step_;
 };
 
 // "not authenticated", "authenticated", "selected", "logout"

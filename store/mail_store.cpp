@@ -739,6 +739,27 @@ std::vector<std::uint32_t> MailStore::uids(MailboxId id) {
     return result;
 }
 
+std::vector<std::uint32_t> MailStore::uids(MailboxId id, std::uint32_t from) {
+    ReadSnapshot snapshot(db_);
+    require_selectable(db_, id);
+    auto q =
+        db_.prepare("SELECT uid FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid");
+    q.bind(1, id).bind(2, std::int64_t{from});
+    std::vector<std::uint32_t> result;
+    while (q.step())
+        result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    return result;
+}
+
+std::optional<std::uint32_t> MailStore::first_unseen_uid(MailboxId id) {
+    // The messages_unseen partial index answers this without a scan.
+    auto q = db_.prepare(
+        "SELECT uid FROM messages WHERE mailbox_id = ?1 AND (flags & 1) = 0 ORDER BY uid LIMIT 1");
+    q.bind(1, id);
+    if (!q.step()) return std::nullopt;
+    return static_cast<std::uint32_t>(q.column_int(0));
+}
+
 // ---- Messages --------------------------------------------------------------
 
 AppendResult MailStore::append(MailboxId id, std::span<const AppendRequest> messages) {

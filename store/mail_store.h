@@ -198,6 +198,11 @@ class MailStore {
 
     // Every UID in the mailbox, ascending: the session's initial view.
     std::vector<std::uint32_t> uids(MailboxId id);
+    // The UIDs >= `from`, ascending: what arrived since a view was loaded.
+    std::vector<std::uint32_t> uids(MailboxId id, std::uint32_t from);
+    // The lowest UID without \Seen, for SELECT's [UNSEEN n] (RFC 3501
+    // 6.3.1); nullopt when every message is seen.
+    std::optional<std::uint32_t> first_unseen_uid(MailboxId id);
 
     // ---- Messages --------------------------------------------------------
 

@@ -10,11 +10,13 @@ struct SystemFlag {
     std::string_view name;
     std::uint32_t bit;
 };
+// In the order of RFC 3501's examples (6.3.1), which Dovecot also uses, so
+// FLAGS and FETCH responses read the same as theirs.
 constexpr std::array<SystemFlag, 5> kSystemFlags{{
-    {"\\Seen", flag::kSeen},
     {"\\Answered", flag::kAnswered},
     {"\\Flagged", flag::kFlagged},
     {"\\Deleted", flag::kDeleted},
+    {"\\Seen", flag::kSeen},
     {"\\Draft", flag::kDraft},
 }};
 

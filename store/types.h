@@ -42,7 +42,8 @@ inline constexpr std::uint32_t kAll = 31;
 // "\Seen" -> kSeen (case-insensitive); 0 when not a storable system flag
 // (\Recent is not storable: RFC 3501 6.4.6).
 std::uint32_t system_flag_bit(std::string_view name);
-// The flags in `bits` as "\Seen" etc., in bit order.
+// The flags in `bits` as "\Seen" etc., in the order of RFC 3501 6.3.1's
+// example: \Answered \Flagged \Deleted \Seen \Draft.
 std::vector<std::string> system_flag_names(std::uint32_t bits);
 
 // Flags as the server hands them to the store: system flag bits and

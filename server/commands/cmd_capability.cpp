@@ -7,7 +7,7 @@ namespace imap::server {
 
 void cmd_capability(Session& session, Command& command) {
     session.writer().capability(session.capabilities());
-    session.writer().tagged(command.tag, Status::Ok, "CAPABILITY completed");
+    session.complete(command.tag, Status::Ok, "CAPABILITY completed");
 }
 
 }  // namespace imap::server

@@ -11,7 +11,7 @@ void cmd_id(Session& session, Command& command) {
     w.begin_untagged().atom("ID").sp().open();
     w.string("name").sp().string("imapd").sp().string("version").sp().string(IMAPD_VERSION);
     w.close().end();
-    w.tagged(command.tag, Status::Ok, "ID completed");
+    session.complete(command.tag, Status::Ok, "ID completed");
 }
 
 }  // namespace imap::server

@@ -20,7 +20,11 @@ void complete_authentication(Session& session, const std::string& tag, std::stri
     ResponseWriter& w = session.writer();
     switch (result) {
         case AuthResult::Ok:
-            session.logged_in(std::move(user));
+            if (!session.logged_in(std::move(user))) {
+                w.tagged(tag, Status::No, Code::Unavailable,
+                         "Your mail cannot be opened just now, try again later");
+                return;
+            }
             // The capabilities change with the state (RFC 3501 6.2.3 allows
             // sending them here), so clients need no extra CAPABILITY.
             w.tagged(tag, Status::Ok, ResponseCode::capability(session.capabilities()),

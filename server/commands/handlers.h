@@ -21,6 +21,13 @@ void cmd_starttls(Session& session, Command& command);
 void cmd_login(Session& session, Command& command);
 void cmd_authenticate(Session& session, Command& command);
 void cmd_id(Session& session, Command& command);
+void cmd_select(Session& session, Command& command);
+void cmd_examine(Session& session, Command& command);
+void cmd_close(Session& session, Command& command);
+void cmd_unselect(Session& session, Command& command);
+void cmd_check(Session& session, Command& command);
+void cmd_expunge(Session& session, Command& command);
+void cmd_uid_expunge(Session& session, Command& command);
 
 // Shared by LOGIN and AUTHENTICATE (cmd_login.cpp).
 

@@ -1,6 +1,11 @@
 // Test support: a Session without sockets. Feed it the bytes a client sends,
 // get back exactly the bytes the server would send, with a fake
-// Authenticator that knows a fixed set of users.
+// Authenticator that knows a fixed set of users and in-memory mail stores.
+// Two drivers given the same MailAccess are two connections of one server:
+//
+//   server::UserMailRegistry mail(store::DataDir::in_memory());
+//   SessionDriver a(mail), b(mail);
+//   a.login(); b.login();
 //
 //   SessionDriver d;                      // plaintext, not loopback
 //   CHECK(d.greeting() == "* OK [CAPABILITY ...] imapd ready.\r\n");
@@ -10,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +24,8 @@
 #include "protocol/output_buffer.h"
 #include "server/authenticator.h"
 #include "server/session.h"
+#include "server/user_mail.h"
+#include "store/data_dir.h"
 
 namespace imap::test {
 
@@ -67,9 +75,22 @@ inline std::string drain(OutputBuffer& out) {
 
 class SessionDriver {
   public:
-    explicit SessionDriver(Transport transport = {}) : session(make_context(transport), auth) {}
+    explicit SessionDriver(Transport transport = {})
+        : session(make_context(transport), auth, &own_mail) {}
     SessionDriver(Transport transport, FramerLimits limits)
-        : session(with_limits(make_context(transport), limits), auth) {}
+        : session(with_limits(make_context(transport), limits), auth, &own_mail) {}
+    // A connection to the server whose mail is `mail` (shared with other
+    // drivers). Loopback, so LOGIN works without TLS.
+    explicit SessionDriver(server::MailAccess& mail, Transport transport = {.loopback = true})
+        : session(make_context(transport), auth, &mail) {}
+
+    // Greets and logs in as alice; REQUIREs that it worked.
+    void login(const std::string& user = "alice", const std::string& password = "secret") {
+        greeting();
+        auth.users[user] = password;
+        const std::string reply = send("L0 LOGIN " + user + " " + password + "\r\n");
+        if (reply.rfind("L0 OK ", 0) != 0) throw std::runtime_error("login failed: " + reply);
+    }
 
     // The greeting's bytes.
     std::string greeting() {
@@ -98,6 +119,7 @@ class SessionDriver {
     void complete_starttls() { session.tls_started(); }
 
     FakeAuthenticator auth;
+    server::UserMailRegistry own_mail{store::DataDir::in_memory()};
     server::Session session;
 
   private:

@@ -134,9 +134,9 @@ TEST_CASE("RFC 3501 6.2.3: LOGIN over TLS, OK carries the new capabilities", "[s
 
 TEST_CASE("RFC 3501 6.2.3: LOGIN with quoted strings", "[session][login]") {
     SessionDriver d(kTls);
-    d.auth.users["a b"] = "p\"w";
-    CHECK(d.send("a LOGIN \"a b\" \"p\\\"w\"\r\n") == "a " + kLoggedIn);
-    CHECK(d.session.user() == "a b");
+    d.auth.users["a.b"] = "p\"w x";
+    CHECK(d.send("a LOGIN \"a.b\" \"p\\\"w x\"\r\n") == "a " + kLoggedIn);
+    CHECK(d.session.user() == "a.b");
 }
 
 TEST_CASE("RFC 3501 6.2.3 and 7.5: LOGIN with synchronising literals gets + for each",

@@ -1,0 +1,12 @@
+// EXAMINE (RFC 3501 6.3.2): SELECT, read-only; \Recent is left for the next
+// SELECT and no flag changes (not even \Seen from FETCH BODY[]).
+#include "server/commands/handlers.h"
+#include "server/commands/mailbox_args.h"
+
+namespace imap::server {
+
+void cmd_examine(Session& session, Command& command) {
+    select_mailbox(session, command.tag, std::get<ExamineCommand>(command.body).mailbox, true);
+}
+
+}  // namespace imap::server

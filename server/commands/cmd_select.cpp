@@ -1,0 +1,12 @@
+// SELECT (RFC 3501 6.3.1): the mailbox becomes the session's selected
+// mailbox, read-write, and this session claims its \Recent messages.
+#include "server/commands/handlers.h"
+#include "server/commands/mailbox_args.h"
+
+namespace imap::server {
+
+void cmd_select(Session& session, Command& command) {
+    select_mailbox(session, command.tag, std::get<SelectCommand>(command.body).mailbox, false);
+}
+
+}  // namespace imap::server

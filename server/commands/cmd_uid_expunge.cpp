@@ -1,0 +1,26 @@
+// UID EXPUNGE (RFC 4315 2.1): EXPUNGE limited to the \Deleted messages whose
+// UIDs are in the set, so a client does not remove what another client
+// marked \Deleted meanwhile.
+#include "server/commands/handlers.h"
+#include "server/session.h"
+
+namespace imap::server {
+
+void cmd_uid_expunge(Session& session, Command& command) {
+    SelectedMailbox* selected = session.selected();
+    if (selected->read_only()) {
+        session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
+        return;
+    }
+    const store::UidSet uids =
+        *selected->resolve(std::get<UidExpungeCommand>(command.body).uids, true);
+    if (!uids.empty()) {
+        const store::ExpungeResult result =
+            session.mail()->store().expunge(selected->id(), store::UidSpan(uids));
+        selected->expunged(result.uids, session.writer());
+        if (!result.uids.empty()) session.mail()->notify(selected->id());
+    }
+    session.complete(command.tag, Status::Ok, "UID EXPUNGE completed");
+}
+
+}  // namespace imap::server

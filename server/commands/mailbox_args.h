@@ -1,0 +1,34 @@
+// Helpers shared by the handlers of the authenticated and selected states:
+// mailbox names between their wire form and the store's, and the checks
+// every such handler starts with.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "server/session.h"
+
+namespace imap::server {
+
+// The store's hierarchy delimiter, as LIST announces it (RFC 3501 5.1.1).
+inline constexpr char kHierarchyDelimiter = '/';
+
+// The user's mail, or nullptr after answering "NO [UNAVAILABLE]".
+UserMail* require_mail(Session& session, const std::string& tag);
+
+// A mailbox name from a command (modified UTF-7, RFC 3501 5.1.3) as the
+// store's UTF-8 name. Answers "NO [CANNOT]" and returns nullopt when the
+// name is not valid modified UTF-7 (RFC 3501 5.1.3: the server may refuse
+// such names). INBOX in any case is "INBOX".
+std::optional<std::string> store_mailbox_name(Session& session, const std::string& tag,
+                                              std::string_view wire_name);
+
+// A store name in its wire form (modified UTF-7).
+std::string wire_mailbox_name(std::string_view store_name);
+
+// SELECT and EXAMINE (RFC 3501 6.3.1 and 6.3.2).
+void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
+                    bool read_only);
+
+}  // namespace imap::server

@@ -1,0 +1,204 @@
+#include "server/selected_mailbox.h"
+
+#include <algorithm>
+
+namespace imap::server {
+
+std::vector<std::string> flag_names(std::uint32_t system_flags, bool recent,
+                                    const std::vector<std::string>& keywords) {
+    std::vector<std::string> names = store::system_flag_names(system_flags);
+    if (recent) names.emplace_back("\\Recent");
+    names.insert(names.end(), keywords.begin(), keywords.end());
+    return names;
+}
+
+SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info,
+                                 bool read_only)
+    : store_(store),
+      id_(info.id),
+      read_only_(read_only),
+      uidvalidity_(info.uidvalidity),
+      uidnext_(info.uidnext),
+      flags_modseq_(info.highestmodseq),
+      expunge_modseq_(info.highestmodseq) {
+    // The mailbox row was read before the UIDs: whatever changed in between
+    // has a modseq above info.highestmodseq and is picked up by sync().
+    uids_ = store_.uids(id_);
+    if (!uids_.empty()) uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
+    keywords_ = store_.keywords(id_);
+    if (read_only_) {
+        if (info.first_recent_uid < uidnext_) {
+            add_recent(info.first_recent_uid, static_cast<std::uint32_t>(uidnext_ - 1));
+        }
+    } else if (auto claimed = store_.claim_recent(id_)) {
+        add_recent(claimed->first, claimed->last);
+    }
+}
+
+std::uint32_t SelectedMailbox::recent_count() const {
+    std::uint32_t count = 0;
+    for (const store::UidRange& range : recent_) {
+        auto first = std::lower_bound(uids_.begin(), uids_.end(), range.first);
+        auto last = std::upper_bound(first, uids_.end(), range.last);
+        count += static_cast<std::uint32_t>(last - first);
+    }
+    return count;
+}
+
+std::optional<std::uint32_t> SelectedMailbox::sequence_of(std::uint32_t uid) const {
+    auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
+    if (it == uids_.end() || *it != uid) return std::nullopt;
+    return static_cast<std::uint32_t>(it - uids_.begin() + 1);
+}
+
+bool SelectedMailbox::is_recent(std::uint32_t uid) const {
+    auto it =
+        std::upper_bound(recent_.begin(), recent_.end(), uid,
+                         [](std::uint32_t u, const store::UidRange& r) { return u < r.first; });
+    return it != recent_.begin() && uid <= std::prev(it)->last;
+}
+
+void SelectedMailbox::add_recent(std::uint32_t first, std::uint32_t last) {
+    if (first > last) return;
+    if (!recent_.empty() && first <= recent_.back().last + 1ull) {
+        recent_.back().last = std::max(recent_.back().last, last);
+        return;
+    }
+    recent_.push_back({first, last});
+}
+
+std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bool uid) const {
+    store::UidSet result;
+    if (uid) {
+        if (uids_.empty()) return result;
+        const std::uint32_t last_uid = uids_.back();
+        for (const SeqRange& range : set.resolve(last_uid).ranges()) {
+            if (range.first > last_uid) continue;
+            const std::uint32_t last = std::min(range.last, last_uid);
+            // Skip ranges that fall between two UIDs of the view.
+            auto it = std::lower_bound(uids_.begin(), uids_.end(), range.first);
+            if (it == uids_.end() || *it > last) continue;
+            result.push_back({*it, last});
+        }
+        return result;
+    }
+    const std::uint32_t count = exists();
+    for (const SeqRange& range : set.ranges()) {
+        // RFC 3501 9: "*" is the largest number in use; with no message
+        // there is none, and every number is past the end.
+        const std::uint32_t first = range.first == 0 ? count : range.first;
+        const std::uint32_t last = range.last == 0 ? count : range.last;
+        if (first == 0 || last == 0 || first > count || last > count) return std::nullopt;
+    }
+    for (const SeqRange& range : set.resolve(count).ranges()) {
+        // Sequence numbers are contiguous in the view, and the store holds no
+        // UID between two of the view's that the view does not hold (UIDs
+        // only grow), so a range of numbers is a range of UIDs.
+        result.push_back({uid_at(range.first), uid_at(range.last)});
+    }
+    return result;
+}
+
+void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w) {
+    if (gone.empty() || uids_.empty()) return;
+    // `gone` is ascending: one pass over the view, renumbering as we go.
+    std::size_t kept = 0;
+    std::size_t next_gone = 0;
+    std::uint32_t removed = 0;
+    for (std::size_t i = 0; i < uids_.size(); ++i) {
+        const std::uint32_t uid = uids_[i];
+        while (next_gone < gone.size() && gone[next_gone] < uid)
+            ++next_gone;
+        if (next_gone < gone.size() && gone[next_gone] == uid) {
+            // RFC 3501 7.4.1: each EXPUNGE renumbers the messages after it.
+            if (w) w->expunge(static_cast<std::uint32_t>(i + 1 - removed));
+            ++removed;
+            continue;
+        }
+        uids_[kept++] = uid;
+    }
+    uids_.resize(kept);
+}
+
+void SelectedMailbox::expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w) {
+    remove_from_view(uids, &w);
+}
+
+void SelectedMailbox::flags_reported(std::uint32_t uid, std::uint64_t modseq) {
+    own_changes_.emplace_back(uid, modseq);
+}
+
+void SelectedMailbox::write_flags(ResponseWriter& w) const {
+    std::vector<std::string> flags = store::system_flag_names(store::flag::kAll);
+    flags.insert(flags.end(), keywords_.begin(), keywords_.end());
+    w.flags(flags);
+    if (read_only_) {
+        // RFC 3501 6.3.2: nothing can be changed in an EXAMINEd mailbox.
+        w.untagged(Status::Ok, ResponseCode::permanent_flags({}), "No permanent flags permitted");
+        return;
+    }
+    // "\*": clients may create new keywords (RFC 3501 7.1 PERMANENTFLAGS).
+    flags.emplace_back("\\*");
+    w.untagged(Status::Ok, ResponseCode::permanent_flags(flags), "Flags permitted");
+}
+
+void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
+    const store::MailboxInfo info = store_.mailbox(id_);
+    const bool expunges_due = options.allow_expunge && info.highestmodseq > expunge_modseq_;
+    const bool flags_due = info.highestmodseq > flags_modseq_;
+    if (!expunges_due && !flags_due) return;
+
+    if (expunges_due) {
+        remove_from_view(store_.expunged_since(id_, expunge_modseq_), &w);
+        expunge_modseq_ = info.highestmodseq;
+    }
+
+    if (flags_due) {
+        std::vector<std::string> keywords = store_.keywords(id_);
+        if (keywords != keywords_) {
+            // RFC 3501 7.2.6: FLAGS again when the defined flags change.
+            keywords_ = std::move(keywords);
+            write_flags(w);
+        }
+        if (!uids_.empty()) {
+            store::FetchOptions changed;
+            changed.changed_since = flags_modseq_;
+            const store::UidRange view{1, uids_.back()};
+            for (const store::MessageInfo& message :
+                 store_.fetch(id_, std::span(&view, 1), changed)) {
+                const auto own = std::find(own_changes_.begin(), own_changes_.end(),
+                                           std::pair{message.uid, message.modseq});
+                if (own != own_changes_.end()) continue;
+                const auto sequence = sequence_of(message.uid);
+                if (!sequence) continue;  // expunged, EXPUNGE held back
+                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags.
+                w.fetch_begin(*sequence);
+                if (options.with_uid) w.atom("UID").sp().number(message.uid).sp();
+                w.atom("FLAGS").sp().flag_list(
+                    flag_names(message.flags, is_recent(message.uid), message.keywords));
+                w.fetch_end();
+            }
+        }
+        own_changes_.clear();
+        flags_modseq_ = info.highestmodseq;
+
+        // New messages: their UIDs are above every UID in the view.
+        const std::uint32_t from = uids_.empty() ? 1 : uids_.back() + 1;
+        std::vector<std::uint32_t> arrived = store_.uids(id_, from);
+        if (!arrived.empty()) {
+            if (read_only_) {
+                add_recent(std::max(info.first_recent_uid, arrived.front()), arrived.back());
+            } else if (auto claimed = store_.claim_recent(id_)) {
+                add_recent(claimed->first, claimed->last);
+            }
+            uids_.insert(uids_.end(), arrived.begin(), arrived.end());
+            uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
+            // RFC 3501 7.3.1 and 7.3.2.
+            w.exists(exists());
+            w.recent(recent_count());
+        }
+        uidnext_ = std::max(uidnext_, info.uidnext);
+    }
+}
+
+}  // namespace imap::server

@@ -1,0 +1,116 @@
+// SelectedMailbox: one session's view of its selected mailbox (RFC 3501
+// 2.3.1.2, DESIGN.md "RFC semantics"): the UIDs in sequence-number order as
+// this client last heard of them, the messages that are \Recent for this
+// session, and the store state the view is in step with.
+//
+// Changes made by anyone else (another session, `imapd deliver` in another
+// process) reach the client only through sync(), which the session calls at
+// the end of each command, before its tagged response: EXPUNGE responses
+// only where RFC 3501 7.4.1 allows them (never during FETCH, STORE or SEARCH
+// by sequence number, whose numbers must stay valid for pipelined
+// commands), flag changes as unsolicited FETCH, new messages as EXISTS and
+// RECENT. Until then the view keeps its numbering, so sequence numbers the
+// client holds keep meaning the same messages.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "protocol/response_writer.h"
+#include "protocol/sequence_set.h"
+#include "store/mail_store.h"
+
+namespace imap::server {
+
+// What sync() may send.
+struct SyncOptions {
+    // EXPUNGE responses (false during commands that use sequence numbers).
+    bool allow_expunge = true;
+    // Unsolicited FETCH responses carry "UID n" (during UID commands, as
+    // RFC 3501 6.4.8 has for the command's own FETCH responses).
+    bool with_uid = false;
+};
+
+// The flags of a FETCH FLAGS response: system flags, "\Recent" if
+// `recent`, then the keywords.
+std::vector<std::string> flag_names(std::uint32_t system_flags, bool recent,
+                                    const std::vector<std::string>& keywords);
+
+class SelectedMailbox {
+  public:
+    // Loads the view of `info`. SELECT (read_only false) claims the
+    // mailbox's unclaimed messages as this session's \Recent ones (RFC 3501
+    // 2.3.2: exactly one session sees each as recent); EXAMINE claims
+    // nothing and sees the unclaimed ones as recent.
+    SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info, bool read_only);
+
+    store::MailboxId id() const { return id_; }
+    bool read_only() const { return read_only_; }
+    std::uint32_t uidvalidity() const { return uidvalidity_; }
+    // The UIDNEXT the client may rely on (RFC 3501 2.3.1.1).
+    std::uint64_t uidnext() const { return uidnext_; }
+    std::uint64_t highestmodseq() const { return flags_modseq_; }
+
+    // EXISTS: messages in the view.
+    std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
+    std::uint32_t recent_count() const;
+    // UIDs by sequence number - 1.
+    const std::vector<std::uint32_t>& uids() const { return uids_; }
+    std::uint32_t uid_at(std::uint32_t sequence) const { return uids_[sequence - 1]; }
+    // The sequence number of `uid`, nullopt when it is not in the view.
+    std::optional<std::uint32_t> sequence_of(std::uint32_t uid) const;
+    bool is_recent(std::uint32_t uid) const;
+    // Keywords announced in FLAGS / PERMANENTFLAGS.
+    const std::vector<std::string>& keywords() const { return keywords_; }
+
+    // The UIDs (as ranges, ascending) a command's set names in this view.
+    // Sequence numbers (RFC 3501 6.4.x): nullopt when a number is past
+    // EXISTS (or the mailbox is empty), which the caller answers with BAD.
+    // UIDs (6.4.8): "*" is the largest UID in the view, and UIDs the view
+    // does not hold are ignored; ranges past it are cut at the view's last
+    // UID, so a command never touches a message whose EXISTS the client has
+    // not seen.
+    std::optional<store::UidSet> resolve(const SequenceSet& set, bool uid) const;
+
+    // Sends what changed in the store since the last sync (see the file
+    // comment). Throws store::StoreError(NotFound) when the mailbox was
+    // deleted.
+    void sync(ResponseWriter& w, const SyncOptions& options);
+
+    // This session's own changes, already told to the client by the
+    // command that made them:
+    // - EXPUNGE / UID EXPUNGE / MOVE: removes `uids` from the view and
+    //   writes their EXPUNGE responses (RFC 3501 7.4.1), ascending with
+    //   renumbering as the RFC's example does.
+    void expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w);
+    // - STORE: `uid` got `modseq`; the next sync does not report it again.
+    void flags_reported(std::uint32_t uid, std::uint64_t modseq);
+
+    // The "* FLAGS" and "* OK [PERMANENTFLAGS]" pair of SELECT (RFC 3501
+    // 6.3.1), also sent again when a new keyword appears (7.2.6).
+    void write_flags(ResponseWriter& w) const;
+
+  private:
+    void add_recent(std::uint32_t first, std::uint32_t last);
+    void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w);
+
+    store::MailStore& store_;
+    store::MailboxId id_;
+    bool read_only_;
+    std::uint32_t uidvalidity_;
+    std::uint64_t uidnext_;
+    std::vector<std::uint32_t> uids_;
+    std::vector<store::UidRange> recent_;  // ascending, disjoint
+    std::vector<std::string> keywords_;
+    // Flag changes with a modseq up to this have been reported.
+    std::uint64_t flags_modseq_;
+    // Expunges with a modseq up to this have been applied.
+    std::uint64_t expunge_modseq_;
+    // Own STORE results, not to be reported again by the next sync.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
+};
+
+}  // namespace imap::server

@@ -1,0 +1,77 @@
+// UserMail: one user's MailStore, shared by every session of that user in
+// this process, and the change notification between those sessions.
+//
+// DESIGN.md "Concurrency": everything about one user lives on one thread,
+// so one SQLite connection per user is enough and sessions never contend
+// with each other for it. Sessions learn of each other's changes by asking
+// the store at every command end (SelectedMailbox::sync, a one-row read),
+// which also catches changes made by other processes (`imapd deliver`); the
+// notification here only wakes sessions that wait without a command
+// running (IDLE).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "store/data_dir.h"
+#include "store/mail_store.h"
+
+namespace imap::server {
+
+class UserMail {
+  public:
+    UserMail(std::string user, const store::OpenOptions& options)
+        : user_(std::move(user)), store_(options) {}
+
+    const std::string& user() const { return user_; }
+    store::MailStore& store() { return store_; }
+
+    // Called with the mailbox whose messages or flags changed.
+    using Listener = std::function<void(store::MailboxId)>;
+    // Returns a handle for remove_listener().
+    std::uint64_t add_listener(Listener listener);
+    void remove_listener(std::uint64_t handle);
+    // Tells every listener that `mailbox` changed. Listeners may add or
+    // remove listeners while being called.
+    void notify(store::MailboxId mailbox);
+
+  private:
+    std::string user_;
+    store::MailStore store_;
+    std::map<std::uint64_t, Listener> listeners_;
+    std::uint64_t next_handle_ = 1;
+};
+
+// How a Session reaches a user's mail after login. An interface so session
+// tests run on in-memory stores and the server on its data directory.
+class MailAccess {
+  public:
+    virtual ~MailAccess() = default;
+    // The mail of `user` (the name the client authenticated with). Throws
+    // store::SqliteError / store::StoreError when it cannot be opened.
+    virtual std::shared_ptr<UserMail> open(std::string_view user) = 0;
+};
+
+// The server's MailAccess: one UserMail per user, opened on first login
+// and closed when that user's last session ends. In memory mode a store
+// lives until the registry does: a second ":memory:" open would be empty.
+class UserMailRegistry : public MailAccess {
+  public:
+    explicit UserMailRegistry(store::DataDir data_dir) : data_dir_(std::move(data_dir)) {}
+
+    std::shared_ptr<UserMail> open(std::string_view user) override;
+
+    // Users with mail open now (for tests and limits).
+    std::size_t open_count();
+
+  private:
+    store::DataDir data_dir_;
+    std::map<std::string, std::weak_ptr<UserMail>, std::less<>> open_;
+    std::map<std::string, std::shared_ptr<UserMail>, std::less<>> kept_;  // in memory
+};
+
+}  // namespace imap::server
