@@ -29,9 +29,17 @@ constexpr std::array kSubcommands = {
                "Without --password-stdin, add and passwd set a generated password and print it.",
                true},
     Subcommand{"deliver", "deliver a message from standard input (for an MTA)",
-               "imapd deliver NAME [--mailbox M] [--flags F...] < message", false},
-    Subcommand{"import", "import an mbox file or a Maildir", "imapd import NAME mbox|maildir PATH",
-               false},
+               "imapd deliver NAME [--mailbox M] [--create] [--flags F]...\n"
+               "              [--data-dir DIR | --config FILE] < message\n"
+               "--flags takes a space-separated list (\\Seen, keywords) and may repeat.\n"
+               "A missing mailbox M is created with --create, else the message goes to INBOX.",
+               true},
+    Subcommand{"import", "import an mbox file or a Maildir",
+               "imapd import NAME mbox|maildir PATH [--mailbox M]\n"
+               "             [--data-dir DIR | --config FILE]\n"
+               "PATH is an mbox file, a directory of mbox files or a Maildir(++).\n"
+               "Importing twice stores every message twice.",
+               true},
     Subcommand{"check-config", "check a configuration file",
                "imapd check-config [--config FILE] [--data-dir DIR]", true},
 };
@@ -82,6 +90,8 @@ int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostre
         if (subcommand.name == "serve") return run_serve(args.subspan(1), out, err);
         if (subcommand.name == "user") return run_user(args.subspan(1), in, out, err);
         if (subcommand.name == "check-config") return run_check_config(args.subspan(1), out, err);
+        if (subcommand.name == "deliver") return run_deliver(args.subspan(1), in, out, err);
+        if (subcommand.name == "import") return run_import(args.subspan(1), out, err);
         return kExitSoftware;
     }
     err << "imapd: unknown subcommand '" << first << "'\n";

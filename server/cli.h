@@ -13,8 +13,13 @@ namespace imap::server {
 // temporary failure (retry) from a permanent one (bounce).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitUsage = 64;        // EX_USAGE
+inline constexpr int kExitDataErr = 65;      // EX_DATAERR: bad input data (bounce)
+inline constexpr int kExitNoInput = 66;      // EX_NOINPUT: input file missing or unreadable
+inline constexpr int kExitNoUser = 67;       // EX_NOUSER: unknown user (bounce)
 inline constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
 inline constexpr int kExitSoftware = 70;     // EX_SOFTWARE
+inline constexpr int kExitCantCreate = 73;   // EX_CANTCREAT: mailbox cannot take the mail
+inline constexpr int kExitIoErr = 74;        // EX_IOERR: reading the input failed
 inline constexpr int kExitTempFail = 75;     // EX_TEMPFAIL
 
 // Runs the CLI on `args` (without the program name). Output goes to `out`,
@@ -24,9 +29,14 @@ int run_cli(std::span<const std::string_view> args, std::ostream& out, std::ostr
 int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
             std::ostream& err);
 
-// The subcommands (server/cli_user.cpp), `args` after the subcommand name.
+// The subcommands, `args` after the subcommand name: server/cli_user.cpp,
 int run_user(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
              std::ostream& err);
 int run_check_config(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// server/cli_deliver.cpp (the message comes from `in`),
+int run_deliver(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
+                std::ostream& err);
+// server/cli_import.cpp.
+int run_import(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace imap::server

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "server/cli.h"
+#include "server/cli_common.h"
 #include "server/config.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
@@ -19,8 +20,7 @@ namespace {
 
 struct AdminArgs {
     std::vector<std::string_view> positional;
-    std::optional<std::filesystem::path> config_file;
-    std::optional<std::filesystem::path> data_dir;
+    cli::DataDirFlags data_dir;
     bool password_stdin = false;
     bool purge = false;
 };
@@ -30,20 +30,8 @@ AdminArgs parse_admin_args(std::span<const std::string_view> args) {
     AdminArgs parsed;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
-        auto value_of = [&](std::string_view flag) -> std::optional<std::string_view> {
-            if (arg == flag) {
-                if (i + 1 >= args.size()) throw ConfigError(std::string(flag) + " needs a value");
-                return args[++i];
-            }
-            if (arg.starts_with(flag) && arg.size() > flag.size() && arg[flag.size()] == '=') {
-                return arg.substr(flag.size() + 1);
-            }
-            return std::nullopt;
-        };
-        if (auto v = value_of("--config")) {
-            parsed.config_file = std::filesystem::path(*v);
-        } else if (auto d = value_of("--data-dir")) {
-            parsed.data_dir = std::filesystem::path(*d);
+        if (parsed.data_dir.parse(args, i)) {
+            continue;
         } else if (arg == "--password-stdin") {
             parsed.password_stdin = true;
         } else if (arg == "--purge") {
@@ -60,9 +48,7 @@ AdminArgs parse_admin_args(std::span<const std::string_view> args) {
 // The configuration the server would use: --config (or the defaults), then
 // --data-dir over it.
 Config admin_config(const AdminArgs& args) {
-    Config config = args.config_file ? load_config_file(*args.config_file) : Config{};
-    if (args.data_dir) config.data_dir = *args.data_dir;
-    return config;
+    return args.data_dir.config();
 }
 
 // The first line of standard input, without its line end: how scripts and
@@ -149,7 +135,8 @@ int check_config_command(std::span<const std::string_view> args, std::ostream& o
         err << "imapd check-config: " << problem << "\n";
     if (!problems.empty()) return kExitUsage;
     out << "imapd: configuration "
-        << (parsed.config_file ? parsed.config_file->string() : std::string("(built-in default)"))
+        << (parsed.data_dir.config_file ? parsed.data_dir.config_file->string()
+                                        : std::string("(built-in default)"))
         << " is valid\n";
     return kExitOk;
 }
