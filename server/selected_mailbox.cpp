@@ -72,7 +72,9 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
     if (uid) {
         if (uids_.empty()) return result;
         const std::uint32_t last_uid = uids_.back();
-        for (const SeqRange& range : set.resolve(last_uid).ranges()) {
+        // Named: ranges() of a temporary would dangle in the range-for.
+        const ResolvedSet resolved = set.resolve(last_uid);
+        for (const SeqRange& range : resolved.ranges()) {
             if (range.first > last_uid) continue;
             const std::uint32_t last = std::min(range.last, last_uid);
             // Skip ranges that fall between two UIDs of the view.
@@ -90,7 +92,8 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
         const std::uint32_t last = range.last == 0 ? count : range.last;
         if (first == 0 || last == 0 || first > count || last > count) return std::nullopt;
     }
-    for (const SeqRange& range : set.resolve(count).ranges()) {
+    const ResolvedSet resolved = set.resolve(count);
+    for (const SeqRange& range : resolved.ranges()) {
         // Sequence numbers are contiguous in the view, and the store holds no
         // UID between two of the view's that the view does not hold (UIDs
         // only grow), so a range of numbers is a range of UIDs.
@@ -134,12 +137,12 @@ void SelectedMailbox::write_flags(ResponseWriter& w) const {
     w.flags(flags);
     if (read_only_) {
         // RFC 3501 6.3.2: nothing can be changed in an EXAMINEd mailbox.
-        w.untagged(Status::Ok, ResponseCode::permanent_flags({}), "No permanent flags permitted");
+        w.untagged(Status::Ok, ResponseCode::permanent_flags({}), "Read-only mailbox.");
         return;
     }
     // "\*": clients may create new keywords (RFC 3501 7.1 PERMANENTFLAGS).
     flags.emplace_back("\\*");
-    w.untagged(Status::Ok, ResponseCode::permanent_flags(flags), "Flags permitted");
+    w.untagged(Status::Ok, ResponseCode::permanent_flags(flags), "Flags permitted.");
 }
 
 void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {

@@ -52,8 +52,7 @@ void select_mailbox(Session& session, const std::string& tag, std::string_view w
     w.recent(view->recent_count());
     if (auto unseen = store.first_unseen_uid(info.id)) {
         if (auto sequence = view->sequence_of(*unseen)) {
-            w.untagged(Status::Ok, ResponseCode::unseen(*sequence),
-                       "Message " + std::to_string(*sequence) + " is first unseen");
+            w.untagged(Status::Ok, ResponseCode::unseen(*sequence), "First unseen.");
         }
     }
     w.untagged(Status::Ok, ResponseCode::uidvalidity(view->uidvalidity()), "UIDs valid");
