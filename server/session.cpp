@@ -127,6 +127,7 @@ void Session::complete(const std::string& tag, Status status, std::string_view t
     } catch (const std::exception& error) {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
+    completed_status_ = status;
     if (closing_) return;  // sync_selected() ended the session with BYE
     writer_.tagged(tag, status, text);
 }
@@ -138,6 +139,7 @@ void Session::complete(const std::string& tag, Status status, const ResponseCode
     } catch (const std::exception& error) {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
+    completed_status_ = status;
     if (closing_) return;
     writer_.tagged(tag, status, code, text);
 }
@@ -196,15 +198,32 @@ bool Session::run_step() {
     }
     if (done) {
         step_ = nullptr;
+        log_command_done();
         running_ = nullptr;
         running_uid_ = false;
     }
     return done;
 }
 
+void Session::log_command_done() {
+    if (running_ == nullptr || !log::enabled(LogLevel::Debug)) return;
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - running_since_);
+    const char* status = completed_status_ == Status::Ok   ? "ok"
+                         : completed_status_ == Status::No ? "no"
+                                                           : "bad";
+    log::debug("command", {{"peer", context_.peer},
+                           {"user", user_},
+                           {"command", running_->name},
+                           {"status", status},
+                           {"duration_us", static_cast<std::int64_t>(elapsed.count())}});
+}
+
 void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_ = &spec;
     running_uid_ = spec.name.starts_with("UID ");
+    running_since_ = std::chrono::steady_clock::now();
+    completed_status_ = Status::Ok;
     try {
         spec.handler(*this, command);
     } catch (const std::exception& error) {
@@ -215,6 +234,7 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
         run_step();
         return;
     }
+    log_command_done();
     running_ = nullptr;
     running_uid_ = false;
 }

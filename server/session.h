@@ -17,6 +17,7 @@
 // and calls resume().
 #pragma once
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -168,6 +169,8 @@ class Session {
     // Runs the pending command step; false while it is not finished.
     bool run_step();
     void sync_selected();
+    // The debug log line of a finished command (name, status, duration).
+    void log_command_done();
 
     SessionContext context_;
     Authenticator& authenticator_;
@@ -192,6 +195,9 @@ class Session {
     // The command running now (for the sync rules of complete()).
     const CommandSpec* running_ = nullptr;
     bool running_uid_ = false;
+    std::chrono::steady_clock::time_point running_since_;
+    // The status of the last tagged response complete() wrote.
+    Status completed_status_ = Status::Ok;
     std::string step_tag_;
     CommandStep step_;
 };

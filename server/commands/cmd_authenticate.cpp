@@ -56,11 +56,11 @@ std::optional<Secret> decode_base64(std::string_view in) {
 std::optional<Secret> read_response(Session& session, const std::string& tag,
                                     std::string_view line) {
     if (line == "*") {
-        session.writer().tagged(tag, Status::Bad, "Authentication cancelled");
+        session.complete(tag, Status::Bad, "Authentication cancelled");
         return std::nullopt;
     }
     std::optional<Secret> decoded = decode_base64(line);
-    if (!decoded) session.writer().tagged(tag, Status::Bad, "Invalid base64 data");
+    if (!decoded) session.complete(tag, Status::Bad, "Invalid base64 data");
     return decoded;
 }
 
@@ -70,7 +70,7 @@ std::optional<Secret> read_initial_response(Session& session, const std::string&
                                             const Secret& initial) {
     if (initial.reveal() == "=") return Secret();
     std::optional<Secret> decoded = decode_base64(initial.reveal());
-    if (!decoded) session.writer().tagged(tag, Status::Bad, "Invalid base64 data");
+    if (!decoded) session.complete(tag, Status::Bad, "Invalid base64 data");
     return decoded;
 }
 
@@ -82,7 +82,7 @@ void finish_plain(Session& session, const std::string& tag, const Secret& messag
     if (second == std::string::npos || m.find('\0', second + 1) != std::string::npos ||
         second == first + 1 || second + 1 == m.size()) {
         // Not two NULs, or an empty authcid or passwd (both are 1*SAFE).
-        session.writer().tagged(tag, Status::Bad, "Malformed PLAIN response");
+        session.complete(tag, Status::Bad, "Malformed PLAIN response");
         return;
     }
     std::string authzid = m.substr(0, first);
@@ -94,8 +94,8 @@ void finish_plain(Session& session, const std::string& tag, const Secret& messag
         // RFC 4616 2: the authorization identity is derived from authcid when
         // empty; acting as another user is not supported. RFC 5530
         // AUTHORIZATIONFAILED: the credentials were right, the identity is not.
-        session.writer().tagged(tag, Status::No, Code::AuthorizationFailed,
-                                "Not allowed to act as another user");
+        session.complete(tag, Status::No, Code::AuthorizationFailed,
+                         "Not allowed to act as another user");
         return;
     }
     complete_authentication(session, tag, std::move(authcid), result);
@@ -151,7 +151,7 @@ void cmd_authenticate(Session& session, Command& command) {
     const bool is_plain = auth.mechanism == "PLAIN";
     if (!is_plain && auth.mechanism != "LOGIN") {
         // RFC 3501 6.2.2: NO for an unsupported mechanism.
-        session.writer().tagged(command.tag, Status::No, "Unsupported authentication mechanism");
+        session.complete(command.tag, Status::No, "Unsupported authentication mechanism");
         return;
     }
     // Both mechanisms carry the password in clear.

@@ -10,32 +10,31 @@ namespace imap::server {
 bool refuse_plaintext_if_needed(Session& session, const std::string& tag) {
     if (session.plaintext_auth_allowed()) return false;
     // RFC 3501 6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
-    session.writer().tagged(tag, Status::No, Code::PrivacyRequired,
-                            "Plaintext authentication is not allowed without TLS");
+    session.complete(tag, Status::No, Code::PrivacyRequired,
+                     "Plaintext authentication is not allowed without TLS");
     return true;
 }
 
 void complete_authentication(Session& session, const std::string& tag, std::string user,
                              AuthResult result) {
-    ResponseWriter& w = session.writer();
     switch (result) {
         case AuthResult::Ok:
             if (!session.logged_in(std::move(user))) {
-                w.tagged(tag, Status::No, Code::Unavailable,
-                         "Your mail cannot be opened just now, try again later");
+                session.complete(tag, Status::No, Code::Unavailable,
+                                 "Your mail cannot be opened just now, try again later");
                 return;
             }
             // The capabilities change with the state (RFC 3501 6.2.3 allows
             // sending them here), so clients need no extra CAPABILITY.
-            w.tagged(tag, Status::Ok, ResponseCode::capability(session.capabilities()),
-                     "Logged in");
+            session.complete(tag, Status::Ok, ResponseCode::capability(session.capabilities()),
+                             "Logged in");
             return;
         case AuthResult::Failed:
-            w.tagged(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
+            session.complete(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
             return;
         case AuthResult::Unavailable:
-            w.tagged(tag, Status::No, Code::Unavailable,
-                     "Authentication is temporarily unavailable, try again later");
+            session.complete(tag, Status::No, Code::Unavailable,
+                             "Authentication is temporarily unavailable, try again later");
             return;
     }
 }

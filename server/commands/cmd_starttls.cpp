@@ -10,14 +10,14 @@ namespace imap::server {
 
 void cmd_starttls(Session& session, Command& command) {
     if (session.tls_active()) {
-        session.writer().tagged(command.tag, Status::Bad, "TLS is already active");
+        session.complete(command.tag, Status::Bad, "TLS is already active");
         return;
     }
     if (!session.context().starttls_available) {
-        session.writer().tagged(command.tag, Status::Bad, "STARTTLS is not available");
+        session.complete(command.tag, Status::Bad, "STARTTLS is not available");
         return;
     }
-    session.writer().tagged(command.tag, Status::Ok, "Begin TLS negotiation now");
+    session.complete(command.tag, Status::Ok, "Begin TLS negotiation now");
     session.begin_starttls();
 }
 

@@ -9,8 +9,7 @@ namespace imap::server {
 UserMail* require_mail(Session& session, const std::string& tag) {
     UserMail* mail = session.mail();
     if (mail == nullptr) {
-        session.writer().tagged(tag, Status::No, Code::Unavailable,
-                                "Mail storage is not available");
+        session.complete(tag, Status::No, Code::Unavailable, "Mail storage is not available");
     }
     return mail;
 }
@@ -31,6 +30,20 @@ std::string wire_mailbox_name(std::string_view store_name) {
     // the CLI's checks), so encoding cannot fail; fall back to the bytes.
     auto encoded = mutf7_encode(store_name);
     return encoded ? *encoded : std::string(store_name);
+}
+
+std::optional<std::string> joined_list_pattern(std::string_view reference,
+                                               std::string_view pattern) {
+    auto decoded_reference = mutf7_decode(reference);
+    auto decoded_pattern = mutf7_decode(pattern);
+    if (!decoded_reference || !decoded_pattern) return std::nullopt;
+    return *decoded_reference + *decoded_pattern;
+}
+
+std::string_view list_root(std::string_view reference) {
+    const std::size_t delimiter = reference.find(kHierarchyDelimiter);
+    if (delimiter == std::string_view::npos) return {};
+    return reference.substr(0, delimiter + 1);
 }
 
 void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
