@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""Real IMAP clients against the real imapd binary over loopback.
+
+Usage: test_clients.py --imapd PATH [unittest args, e.g. a class name]
+
+Each class drives one client from Debian (or Python's standard library) the
+way a user would, then checks the result on both sides: what the client
+ended up with, and what the server holds (through a second, independent
+imaplib connection). Clients that are not installed are skipped with a
+message; deps.sh installs them all (isync, offlineimap3, curl).
+
+The server runs with a certificate made here by openssl (with
+subjectAltName IP:127.0.0.1) so clients that verify certificates can be
+told to trust it.
+"""
+import email
+import imaplib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_serve  # noqa: E402  (ImapdServer, client_tls_context)
+
+WAIT = 60  # seconds: the bound on every client run
+
+
+def message(subject, body, sender="bob@example.org", to="alice@example.org", date=None):
+    date = date or "Mon, 7 Feb 1994 21:52:25 -0800"
+    return ("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n"
+            "Message-ID: <%s@example.org>\r\n\r\n%s\r\n" %
+            (sender, to, subject, date, re.sub(r"\W", "", subject), body)).encode()
+
+
+class CertDir:
+    """A self-signed certificate for 127.0.0.1 in a temporary directory."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="imapd-cert-")
+        self.cert = os.path.join(self.tmp.name, "cert.pem")
+        self.key = os.path.join(self.tmp.name, "key.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", self.key, "-out", self.cert],
+            check=True, capture_output=True, timeout=WAIT)
+
+    def cleanup(self):
+        self.tmp.cleanup()
+
+
+class ClientTest(unittest.TestCase):
+    """Starts imapd with alice:secret and a certificate clients can trust."""
+
+    def setUp(self):
+        self.certs = CertDir()
+        self.server = test_serve.ImapdServer(
+            extra_args=["--tls-cert", self.certs.cert, "--tls-key", self.certs.key])
+        self.work = tempfile.TemporaryDirectory(prefix="imapd-client-")
+
+    def tearDown(self):
+        self.server.stop()
+        self.certs.cleanup()
+        self.work.cleanup()
+
+    def admin(self):
+        """An independent imaplib connection, to look at the server's state."""
+        conn = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        conn.login("alice", "secret")
+        return conn
+
+    def seed(self, mailbox, messages, flags=""):
+        conn = self.admin()
+        if mailbox != "INBOX":
+            conn.create(mailbox)
+        for m in messages:
+            typ, _ = conn.append(mailbox, flags, None, m)
+            self.assertEqual(typ, "OK")
+        conn.logout()
+
+    def server_messages(self, mailbox):
+        """{Subject: (flags set, body bytes)} of a mailbox on the server."""
+        conn = self.admin()
+        typ, _ = conn.select('"%s"' % mailbox, readonly=True)
+        self.assertEqual(typ, "OK")
+        typ, data = conn.fetch("1:*", "(FLAGS BODY.PEEK[])")
+        result = {}
+        if typ == "OK" and data != [None]:
+            for item in data:
+                if not isinstance(item, tuple):
+                    continue
+                flags = set(imaplib.ParseFlags(item[0])) - {b"\\Recent"}
+                parsed = email.message_from_bytes(item[1])
+                result[parsed["Subject"]] = ({f.decode() for f in flags}, item[1])
+        conn.logout()
+        return result
+
+    def run_client(self, args, **kwargs):
+        proc = subprocess.run(args, capture_output=True, timeout=WAIT, **kwargs)
+        if proc.returncode != 0:
+            self.fail("%s exited %d\nstdout:\n%s\nstderr:\n%s\nserver log:\n%s" %
+                      (args[0], proc.returncode, proc.stdout.decode(errors="replace"),
+                       proc.stderr.decode(errors="replace"), self.server.log()))
+        return proc
+
+
+class Imaplib(ClientTest):
+    """Python's imaplib through a whole session, over STARTTLS and over TLS."""
+
+    def test_session_over_starttls(self):
+        conn = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        conn.starttls(ssl_context=test_serve.client_tls_context())
+        self.exercise(conn)
+
+    def test_session_over_implicit_tls(self):
+        conn = imaplib.IMAP4_SSL("127.0.0.1", self.server.ports["imaps"], timeout=WAIT,
+                                 ssl_context=test_serve.client_tls_context())
+        self.exercise(conn)
+
+    def exercise(self, conn):
+        self.assertEqual(conn.login("alice", "secret")[0], "OK")
+        self.assertEqual(conn.create("Archive/2024")[0], "OK")
+        typ, data = conn.list()
+        self.assertEqual(typ, "OK")
+        names = [re.search(rb'"/" (.*)$', line).group(1) for line in data]
+        self.assertIn(b"INBOX", names)
+        self.assertIn(b"Archive/2024", names)
+
+        first = message("first", "one")
+        second = message("second", "two two")
+        self.assertEqual(conn.append("INBOX", r"(\Flagged)", None, first)[0], "OK")
+        self.assertEqual(conn.append("INBOX", None, None, second)[0], "OK")
+        typ, data = conn.select("INBOX")
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+
+        typ, data = conn.search(None, "FLAGGED")
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        typ, data = conn.search(None, "BODY", '"two two"')
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+
+        typ, data = conn.fetch("1", "(BODY.PEEK[] RFC822.SIZE)")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data[0][1], first)
+        self.assertIn(b"RFC822.SIZE %d" % len(first), data[0][0])
+        typ, data = conn.uid("FETCH", "1:*", "(FLAGS)")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(data), 2)
+
+        typ, data = conn.store("2", "+FLAGS", r"(\Deleted)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"\\Deleted", data[0])
+        self.assertEqual(conn.copy("1", "Archive/2024")[0], "OK")
+        typ, data = conn.expunge()
+        self.assertEqual((typ, data), ("OK", [b"2"]))
+        typ, data = conn.status("Archive/2024", "(MESSAGES UIDNEXT)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(b"MESSAGES 1", data[0])
+        self.assertEqual(conn.close()[0], "OK")
+        self.assertEqual(conn.logout()[0], "BYE")
+
+
+class Curl(ClientTest):
+    """curl's IMAP support: list, fetch by UID, append with -T, over imaps."""
+
+    def setUp(self):
+        if shutil.which("curl") is None:
+            self.skipTest("curl is not installed (deps.sh installs it)")
+        super().setUp()
+
+    def curl(self, url, *extra):
+        return self.run_client(
+            ["curl", "--silent", "--show-error", "--cacert", self.certs.cert,
+             "--user", "alice:secret", url] + list(extra)).stdout
+
+    def test_append_list_fetch(self):
+        base = "imaps://127.0.0.1:%d" % self.server.ports["imaps"]
+        body = message("via curl", "hello from curl")
+        path = os.path.join(self.work.name, "message.eml")
+        with open(path, "wb") as f:
+            f.write(body)
+        self.curl(base + "/INBOX", "-T", path)
+        self.assertEqual(set(self.server_messages("INBOX")), {"via curl"})
+
+        listing = self.curl(base + "/")
+        self.assertIn(b'* LIST (\\HasNoChildren) "/" INBOX', listing)
+
+        fetched = self.curl(base + "/INBOX;UID=1")
+        self.assertEqual(fetched, body)
+        # A section: the header fields curl asks for by URL.
+        subject = self.curl(base + "/INBOX;UID=1;SECTION=HEADER.FIELDS%20(SUBJECT)")
+        self.assertEqual(subject, b"Subject: via curl\r\n\r\n")
+
+        # curl's custom request: a SEARCH.
+        found = self.curl(base + "/INBOX", "--request", "SEARCH SUBJECT curl")
+        self.assertIn(b"* SEARCH 1", found)
+
+    def test_starttls_required(self):
+        body = message("plain port", "over STARTTLS")
+        path = os.path.join(self.work.name, "message.eml")
+        with open(path, "wb") as f:
+            f.write(body)
+        self.curl("imap://127.0.0.1:%d/INBOX" % self.server.ports["imap"], "--ssl-reqd",
+                  "-T", path)
+        self.assertEqual(set(self.server_messages("INBOX")), {"plain port"})
+
+
+class Mbsync(ClientTest):
+    """isync's mbsync: a two-way sync with a local Maildir, flags both ways."""
+
+    def setUp(self):
+        if shutil.which("mbsync") is None:
+            self.skipTest("mbsync is not installed (deps.sh installs isync)")
+        super().setUp()
+        self.maildir = os.path.join(self.work.name, "mail")
+        os.makedirs(self.maildir)
+        self.config = os.path.join(self.work.name, "mbsyncrc")
+        with open(self.config, "w") as f:
+            f.write("""IMAPAccount test
+Host 127.0.0.1
+Port %d
+User alice
+Pass secret
+TLSType IMAPS
+CertificateFile %s
+
+IMAPStore remote
+Account test
+
+MaildirStore local
+Path %s/
+Inbox %s/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns *
+Create Both
+Expunge Both
+SyncState *
+""" % (self.server.ports["imaps"], self.certs.cert, self.maildir, self.maildir))
+
+    def sync(self):
+        return self.run_client(["mbsync", "--config", self.config, "--all"])
+
+    def local(self, folder):
+        """{Subject: flags letters} of a local Maildir folder."""
+        result = {}
+        for sub in ("cur", "new"):
+            directory = os.path.join(self.maildir, folder, sub)
+            if not os.path.isdir(directory):
+                continue
+            for name in os.listdir(directory):
+                with open(os.path.join(directory, name), "rb") as f:
+                    parsed = email.message_from_bytes(f.read())
+                info = name.split(":2,")[1] if ":2," in name else ""
+                result[parsed["Subject"]] = info
+        return result
+
+    def test_two_way_sync(self):
+        self.seed("INBOX", [message("server one", "1"), message("server two", "2")])
+        self.seed("Lists/dev", [message("list mail", "3")], flags=r"(\Seen)")
+        self.sync()
+        self.assertEqual(self.local("INBOX"), {"server one": "", "server two": ""})
+        self.assertEqual(self.local("Lists/dev"), {"list mail": "S"})
+
+        # A local change of flags and a new local message go up.
+        inbox_cur = os.path.join(self.maildir, "INBOX", "cur")
+        inbox_new = os.path.join(self.maildir, "INBOX", "new")
+        for directory in (inbox_new, inbox_cur):
+            for name in os.listdir(directory):
+                with open(os.path.join(directory, name), "rb") as f:
+                    if b"Subject: server one" in f.read():
+                        base = name.split(":2,")[0]
+                        os.rename(os.path.join(directory, name),
+                                  os.path.join(inbox_cur, base + ":2,FS"))
+        with open(os.path.join(inbox_new, "1700000000.local.host"), "wb") as f:
+            f.write(message("written locally", "4").replace(b"\r\n", b"\n"))
+        self.sync()
+        on_server = self.server_messages("INBOX")
+        self.assertEqual(set(on_server), {"server one", "server two", "written locally"})
+        self.assertEqual(on_server["server one"][0], {"\\Flagged", "\\Seen"})
+
+        # A change on the server comes down; a second sync is a no-op.
+        conn = self.admin()
+        conn.select("INBOX")
+        typ, data = conn.search(None, "SUBJECT", '"server two"')
+        conn.store(data[0].decode(), "+FLAGS", r"(\Answered)")
+        conn.logout()
+        self.sync()
+        self.assertEqual(self.local("INBOX")["server two"], "R")
+        self.sync()
+        self.assertEqual(len(self.local("INBOX")), 3)
+
+
+class OfflineImap(ClientTest):
+    """OfflineIMAP: a full sync of folders and flags to a local Maildir."""
+
+    def setUp(self):
+        if shutil.which("offlineimap") is None:
+            self.skipTest("offlineimap is not installed (deps.sh installs offlineimap3)")
+        super().setUp()
+        self.maildir = os.path.join(self.work.name, "mail")
+        self.config = os.path.join(self.work.name, "offlineimaprc")
+        with open(self.config, "w") as f:
+            f.write("""[general]
+accounts = test
+metadata = %s/meta
+
+[Account test]
+localrepository = local
+remoterepository = remote
+
+[Repository local]
+type = Maildir
+localfolders = %s
+
+[Repository remote]
+type = IMAP
+remotehost = 127.0.0.1
+remoteport = %d
+remoteuser = alice
+remotepass = secret
+ssl = yes
+sslcacertfile = %s
+""" % (self.work.name, self.maildir, self.server.ports["imaps"], self.certs.cert))
+
+    def sync(self):
+        return self.run_client(["offlineimap", "-c", self.config, "-o", "-u", "basic"])
+
+    def test_sync_folders_and_flags(self):
+        self.seed("INBOX", [message("hello offlineimap", "1")], flags=r"(\Seen)")
+        self.seed("Work", [message("work item", "2")])
+        self.sync()
+        inbox = os.path.join(self.maildir, "INBOX", "cur")
+        names = os.listdir(inbox)
+        self.assertEqual(len(names), 1)
+        self.assertTrue(names[0].endswith(",S") or ":2,S" in names[0], names)
+        self.assertEqual(len(os.listdir(os.path.join(self.maildir, "Work", "new")) +
+                             os.listdir(os.path.join(self.maildir, "Work", "cur"))), 1)
+
+        # A local flag change goes up on the next sync.
+        old = os.path.join(inbox, names[0])
+        os.rename(old, old.split(":2,")[0] + ":2,FS")
+        self.sync()
+        self.assertEqual(self.server_messages("INBOX")["hello offlineimap"][0],
+                         {"\\Flagged", "\\Seen"})
+
+
+def main():
+    args = sys.argv[1:]
+    if "--imapd" in args:
+        i = args.index("--imapd")
+        test_serve.IMAPD = args[i + 1]
+        del args[i:i + 2]
+    test_serve.IMAPD = test_serve.IMAPD or os.environ.get("IMAPD", "")
+    if not test_serve.IMAPD:
+        sys.exit("usage: test_clients.py --imapd PATH [unittest args]")
+    unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
