@@ -28,6 +28,20 @@ void cmd_unselect(Session& session, Command& command);
 void cmd_check(Session& session, Command& command);
 void cmd_expunge(Session& session, Command& command);
 void cmd_uid_expunge(Session& session, Command& command);
+void cmd_create(Session& session, Command& command);
+void cmd_delete(Session& session, Command& command);
+void cmd_rename(Session& session, Command& command);
+void cmd_subscribe(Session& session, Command& command);
+void cmd_unsubscribe(Session& session, Command& command);
+void cmd_list(Session& session, Command& command);
+void cmd_lsub(Session& session, Command& command);
+void cmd_status(Session& session, Command& command);
+void cmd_append(Session& session, Command& command);
+// The largest literal a mailbox name (or LIST pattern) may be sent in: a
+// store name is at most 1024 bytes of UTF-8 (store/limits.h), at most 2.5
+// times that in modified UTF-7 ("&AOQ-" for a 2-byte character); 4096 is
+// Dovecot's name length limit and leaves room.
+inline constexpr std::uint64_t kMaxMailboxNameLiteral = 4096;
 
 // Shared by LOGIN and AUTHENTICATE (cmd_login.cpp).
 

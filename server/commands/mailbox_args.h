@@ -27,6 +27,21 @@ std::optional<std::string> store_mailbox_name(Session& session, const std::strin
 // A store name in its wire form (modified UTF-7).
 std::string wire_mailbox_name(std::string_view store_name);
 
+// LIST and LSUB (RFC 3501 6.3.8, 6.3.9): the reference and the pattern
+// joined into the canonical pattern the store matches, in UTF-8. There are
+// no break-out characters (one personal namespace), so the canonical form is
+// the reference with the pattern appended, as the RFC suggests and Dovecot
+// does. Each is decoded on its own ("&AOQ-" + "&AOQ-" is two characters).
+// nullopt when either is not valid modified UTF-7: no mailbox name can match
+// it, and like Dovecot the command then lists nothing.
+std::optional<std::string> joined_list_pattern(std::string_view reference,
+                                               std::string_view pattern);
+
+// The root LIST returns for an empty pattern (RFC 3501 6.3.8): the first
+// level of `reference` with its delimiter ("foo/bar" -> "foo/"), or "" when
+// the reference has no delimiter, as Dovecot answers.
+std::string_view list_root(std::string_view reference);
+
 // SELECT and EXAMINE (RFC 3501 6.3.1 and 6.3.2).
 void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
                     bool read_only);

@@ -188,7 +188,7 @@ class Curl(ClientTest):
         self.assertEqual(set(self.server_messages("INBOX")), {"via curl"})
 
         listing = self.curl(base + "/")
-        self.assertIn(b'* LIST (\\HasNoChildren) "/" INBOX', listing)
+        self.assertRegex(listing, rb'\* LIST \(\\HasNoChildren \\(Marked|Unmarked)\) "/" INBOX')
 
         fetched = self.curl(base + "/INBOX;UID=1")
         self.assertEqual(fetched, body)
