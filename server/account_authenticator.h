@@ -2,9 +2,10 @@
 // (store::AccountStore). Logs every attempt with the peer's address and the
 // user name as sent, never the password.
 //
-// Not yet: the growing per-IP delay after failures (Config.failed_login_*).
-// AccountStore::authenticate() is synchronous, so a delay here would block
-// the reactor; it belongs in the Connection (a timer before the answer).
+// The growing per-IP delay after failures (Config.failed_login_*) is not
+// here: AccountStore::authenticate() is synchronous, so a delay here would
+// block the reactor. LoginLimits (server/login_limits.h) computes it and the
+// Connection waits it out on a timer (Session::delay).
 #pragma once
 
 #include "server/authenticator.h"

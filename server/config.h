@@ -121,6 +121,8 @@ struct Config {
     // devices, each with several connections (one per IDLEd folder).
     std::size_t max_connections_per_ip = 50;
     // Thunderbird keeps up to 5 connections per account; a few devices each.
+    // Counted per canonical user name over every address, after the
+    // password was right (server/login_limits.h): "NO [LIMIT]" past it.
     std::size_t max_connections_per_user = 20;
     // May lower, never raise, the wire codec's limits (protocol/limits.h).
     std::size_t max_line_length = limits::kMaxLineLength;

@@ -24,10 +24,17 @@ Connection::Connection(Server& server)
     tcp_.data = this;
     uv_timer_init(server_.loop(), &timer_);
     timer_.data = this;
-    open_handles_ = 2;
+    uv_timer_init(server_.loop(), &delay_timer_);
+    delay_timer_.data = this;
+    open_handles_ = 3;
 }
 
 Connection::~Connection() = default;
+
+const std::string& Connection::user() const {
+    static const std::string none;
+    return session_ ? session_->user() : none;
+}
 
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
@@ -47,7 +54,7 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, Connectio
 }
 
 void Connection::arm_timer() {
-    if (closing_) return;
+    if (closing_ || delay_armed_) return;
     const auto timeout = session_->state() == SessionState::NotAuthenticated || options_.refused
                              ? options_.pre_auth_timeout
                              : options_.autologout;
@@ -68,6 +75,15 @@ void Connection::on_timer(uv_timer_t* timer) {
     self->pump();
     // Bounded: if the peer does not read the BYE, give up after 10 s.
     if (!self->closing_) uv_timer_start(&self->timer_, &Connection::on_timer, 10'000, 0);
+}
+
+void Connection::on_delay(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    self->delay_armed_ = false;
+    if (self->closing_ || self->close_pending_) return;
+    self->session_->delay_elapsed();
+    self->arm_timer();
+    self->pump();
 }
 
 void Connection::shutdown() {
@@ -138,6 +154,15 @@ void Connection::pump() {
         }
     }
     if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+
+    // A held-back answer (a failed login): wait without reading, and without
+    // the idle timer, which restarts when the delay is over.
+    if (session_->delayed() && !delay_armed_ && !close_pending_) {
+        delay_armed_ = true;
+        uv_timer_stop(&timer_);
+        uv_timer_start(&delay_timer_, &Connection::on_delay,
+                       static_cast<std::uint64_t>(session_->pending_delay().count()), 0);
+    }
 
     // RFC 3501 6.2.1: the tagged OK went out in plaintext (it is queued on
     // the socket ahead of anything TLS writes); every byte read from now on
@@ -218,8 +243,8 @@ void Connection::update_reading() {
     const std::size_t pending = unsent();
     // While closing after a BYE, keep reading only for a TLS handshake that
     // carries the BYE (a refused implicit-TLS client); input is ignored.
-    bool want = !session_->input_paused() && !(reading_ && pending > kHighWater) &&
-                !(!reading_ && pending > kLowWater);
+    bool want = !session_->input_paused() && !session_->delayed() &&
+                !(reading_ && pending > kHighWater) && !(!reading_ && pending > kLowWater);
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
@@ -251,10 +276,16 @@ void Connection::close_now(std::string_view reason) {
                                         {"reason", reason},
                                         {"duration_ms", static_cast<std::int64_t>(seconds)}});
     }
+    // The user's slot in the per-user connection limit.
+    if (LoginGate* gate = options_.session_context.login_gate; gate && !user().empty()) {
+        gate->release(user());
+    }
     uv_timer_stop(&timer_);
+    uv_timer_stop(&delay_timer_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
 }
 
 void Connection::on_close(uv_handle_t* handle) {

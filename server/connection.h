@@ -5,13 +5,21 @@
 //   Session::output --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
 //
 // Lifetime: created by the Server on accept, freed only from the close
-// callback of the last of its two handles (STYLE.md: uv_close exactly once
+// callback of the last of its three handles (STYLE.md: uv_close exactly once
 // per handle, free in the close callback). Every write owns its bytes until
 // its write callback.
 //
 // Backpressure: reading stops while the bytes not yet sent (libuv's write
 // queue + pending TLS ciphertext + Session output) exceed kHighWater, or the
 // Session paused itself; it resumes below kLowWater.
+//
+// Delays: while the Session is delayed() (a failed login's answer held back,
+// LoginGate::failed), reading stops and the idle timer is off; a second timer
+// calls Session::delay_elapsed() when the delay is over. The loop is never
+// blocked.
+//
+// A logged-in connection holds one of its user's slots in the LoginGate
+// (the per-user connection limit) and releases it when it closes.
 #pragma once
 
 #include <uv.h>
@@ -65,6 +73,8 @@ class Connection {
     void close_now(std::string_view reason);
 
     const std::string& peer() const { return options_.session_context.peer; }
+    // The authenticated user; empty before login.
+    const std::string& user() const;
     bool counted() const { return session_.has_value() && !options_.refused; }
     bool closing() const { return closing_; }
 
@@ -73,6 +83,7 @@ class Connection {
     static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
     static void on_write(uv_write_t* req, int status);
     static void on_timer(uv_timer_t* timer);
+    static void on_delay(uv_timer_t* timer);
     static void on_close(uv_handle_t* handle);
 
     void handle_input(std::string_view bytes);
@@ -90,6 +101,7 @@ class Connection {
     ConnectionOptions options_;
     uv_tcp_t tcp_{};
     uv_timer_t timer_{};
+    uv_timer_t delay_timer_{};  // Session::delay()
     std::unique_ptr<TlsSession> tls_;
     std::optional<Session> session_;  // from start()
     char read_buffer_[kReadBufferSize];
@@ -97,6 +109,7 @@ class Connection {
     std::size_t writes_in_flight_ = 0;
     int open_handles_ = 0;
     bool reading_ = false;
+    bool delay_armed_ = false;
     bool closing_ = false;        // uv_close called
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;

@@ -51,7 +51,8 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
       authenticator_(authenticator),
       mail_(mail),
       tls_context_(std::move(tls_context)),
-      reloader_(std::move(reloader)) {
+      reloader_(std::move(reloader)),
+      login_limits_(config) {
     if (const int rc = uv_loop_init(&loop_); rc < 0) {
         throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
     }
@@ -157,6 +158,7 @@ void Server::accept(Listener& listener) {
     options.session_context.peer = ip_of(peer);
     options.session_context.framer_limits.max_line_length = config_.max_line_length;
     options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
+    options.session_context.login_gate = &login_limits_;
 
     std::size_t& from_ip = per_ip_[options.session_context.peer];
     if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {

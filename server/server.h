@@ -1,6 +1,8 @@
 // Server: the libuv reactor of `imapd serve`. Owns the listeners (plain with
 // STARTTLS, and implicit TLS, RFC 8314), the registry of open Connections
-// with the connection limits, and the signal handlers:
+// with the connection limits (total and per address at accept; per user at
+// login and the failed-login delay through LoginLimits), and the signal
+// handlers:
 //   SIGTERM/SIGINT  stop accepting, "* BYE Server shutting down" to every
 //                   client, wait for their writes (at most kShutdownGrace),
 //                   then return from run().
@@ -27,6 +29,7 @@
 
 #include "server/authenticator.h"
 #include "server/config.h"
+#include "server/login_limits.h"
 #include "server/tls.h"
 #include "server/user_mail.h"
 
@@ -99,6 +102,9 @@ class Server {
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::size_t counted_ = 0;
+    // Per-user connection limit and failed-login delay, shared by every
+    // connection's Session (SessionContext::login_gate).
+    LoginLimits login_limits_;
 };
 
 // `imapd serve ARGS`: configuration, data directory, seed and demo accounts,

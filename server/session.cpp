@@ -251,6 +251,20 @@ void Session::logout() {
     closing_ = true;
 }
 
+void Session::delay(std::chrono::milliseconds duration, std::function<void(Session&)> then) {
+    delay_ = duration;
+    delayed_then_ = std::move(then);
+}
+
+void Session::delay_elapsed() {
+    if (!delayed_then_) return;
+    std::function<void(Session&)> then = std::move(delayed_then_);
+    delayed_then_ = nullptr;
+    delay_ = std::chrono::milliseconds::zero();
+    then(*this);
+    process();
+}
+
 void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
     continuation_tag_ = std::move(tag);
     continuation_ = std::move(handler);
@@ -259,7 +273,7 @@ void Session::expect_continuation(std::string tag, ContinuationHandler handler) 
 
 void Session::process() {
     paused_ = false;
-    while (!closing_ && !starttls_requested_) {
+    while (!closing_ && !starttls_requested_ && !delayed_then_) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;

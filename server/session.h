@@ -49,6 +49,10 @@ struct SessionContext {
     // The peer's address, for logs and the authenticator's per-IP delay.
     std::string peer;
     FramerLimits framer_limits{};
+    // The server's per-user connection limit and failed-login delay,
+    // consulted at the end of every authentication; nullptr: neither. Must
+    // outlive the session.
+    LoginGate* login_gate = nullptr;
 };
 
 class Session {
@@ -150,6 +154,19 @@ class Session {
     // After LOGOUT's BYE and tagged OK: nothing more is read.
     void logout();
 
+    // Holds the conversation back for `duration` (the answer to a failed
+    // login, LoginGate::failed): no further command runs until the
+    // transport, `duration` after seeing pending_delay(), calls
+    // delay_elapsed(), which runs `then` (it writes the held-back response)
+    // and carries on with the commands received meanwhile. Output written
+    // before the delay may be sent at once; the transport reads nothing
+    // more while delayed().
+    void delay(std::chrono::milliseconds duration, std::function<void(Session&)> then);
+    bool delayed() const { return static_cast<bool>(delayed_then_); }
+    // The duration asked for by delay(); zero when not delayed().
+    std::chrono::milliseconds pending_delay() const { return delay_; }
+    void delay_elapsed();
+
     // An exchange that reads continuation lines (AUTHENTICATE, RFC 3501
     // 6.2.2): the next client line is read raw and passed to `handler`,
     // which may call expect_continuation() again. If that line is too long,
@@ -200,6 +217,9 @@ class Session {
     Status completed_status_ = Status::Ok;
     std::string step_tag_;
     CommandStep step_;
+    // delay(): what runs when it has elapsed, and how long it is.
+    std::function<void(Session&)> delayed_then_;
+    std::chrono::milliseconds delay_{0};
 };
 
 // "not authenticated", "authenticated", "selected", "logout"

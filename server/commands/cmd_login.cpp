@@ -1,5 +1,6 @@
 // LOGIN (RFC 3501 6.2.3), and the end of every authentication
 // (complete_authentication, shared with AUTHENTICATE).
+#include <chrono>
 #include <utility>
 
 #include "server/commands/handlers.h"
@@ -17,9 +18,17 @@ bool refuse_plaintext_if_needed(Session& session, const std::string& tag) {
 
 void complete_authentication(Session& session, const std::string& tag, std::string user,
                              AuthResult result) {
+    LoginGate* gate = session.context().login_gate;
     switch (result) {
         case AuthResult::Ok:
-            if (!session.logged_in(std::move(user))) {
+            // The server's per-user connection limit (RFC 5530 LIMIT).
+            if (gate && !gate->admit(user, session.context().peer)) {
+                session.complete(tag, Status::No, Code::Limit,
+                                 "Too many connections for this user");
+                return;
+            }
+            if (!session.logged_in(user)) {
+                if (gate) gate->release(user);
                 session.complete(tag, Status::No, Code::Unavailable,
                                  "Your mail cannot be opened just now, try again later");
                 return;
@@ -30,6 +39,17 @@ void complete_authentication(Session& session, const std::string& tag, std::stri
                              "Logged in");
             return;
         case AuthResult::Failed:
+            // The growing per-address delay: the answer, and every command
+            // pipelined behind it, waits (Session::delay).
+            if (const auto wait =
+                    gate ? gate->failed(session.context().peer) : std::chrono::milliseconds::zero();
+                wait > std::chrono::milliseconds::zero()) {
+                session.delay(wait, [tag](Session& s) {
+                    s.complete(tag, Status::No, Code::AuthenticationFailed,
+                               "Authentication failed");
+                });
+                return;
+            }
             session.complete(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
             return;
         case AuthResult::Unavailable:

@@ -8,10 +8,12 @@ Each test starts the real binary with --ephemeral and ports chosen by the
 kernel, reads the "imapd: listening ..." lines from its stdout, and kills it
 in tearDown whatever happened. Every wait is bounded.
 """
+import hashlib
 import imaplib
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import ssl
@@ -24,6 +26,7 @@ import unittest
 IMAPD = os.environ.get("IMAPD", "")
 WAIT = 10  # seconds: the bound on every wait
 LISTEN_RE = re.compile(rb"^imapd: listening (imaps?) (\S+):(\d+)$")
+OPENSSL = shutil.which("openssl")
 
 
 def client_tls_context():
@@ -47,10 +50,14 @@ class ImapdServer:
         self.stderr_path = os.path.join(self.tmp.name, "stderr.log")
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr)
+        # Every "imapd: listening" line as (protocol, host, port); `ports`
+        # maps each protocol to its first listener.
+        self.listeners = []
         self.ports = {}
+        expected = sum(1 for a in args if a in ("--listen", "--listen-tls"))
         deadline = time.monotonic() + WAIT
         buffered = b""
-        while len(self.ports) < 2:
+        while len(self.listeners) < expected:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or self.proc.poll() is not None:
                 self.stop()
@@ -67,7 +74,9 @@ class ImapdServer:
                 line, buffered = buffered.split(b"\n", 1)
                 m = LISTEN_RE.match(line)
                 if m:
-                    self.ports[m.group(1).decode()] = int(m.group(3))
+                    protocol, host, port = m.group(1).decode(), m.group(2).decode(), int(m.group(3))
+                    self.listeners.append((protocol, host, port))
+                    self.ports.setdefault(protocol, port)
 
     def log(self):
         self.stderr.flush()
@@ -241,6 +250,9 @@ class ImplicitTls(ServerTest):
 
 
 class Authentication(ServerTest):
+    # Failures answered at once here; FailedLoginDelay tests the delay.
+    config_text = "[auth]\nfailed_login_delay = 0s\n"
+
     def test_authenticate_plain(self):
         m = self.imap()
         typ, _ = m.authenticate("PLAIN", lambda _: b"\0alice\0secret")
@@ -339,6 +351,342 @@ class Limits(ServerTest):
         time.sleep(0.3)
         fourth = self.raw()
         self.assertRegex(recv_until(fourth, rb"\r\n"), rb"^\* OK")
+
+
+def login_raw(sock, tag, user="alice", password="secret"):
+    """Sends LOGIN and returns the bytes up to its tagged answer."""
+    sock.sendall(b"%s LOGIN %s %s\r\n" % (tag, user.encode(), password.encode()))
+    return recv_until(sock, tag + rb" (OK|NO|BAD)[^\r]*\r\n")
+
+
+def wait_for_log(server, text, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while text not in server.log():
+        if time.monotonic() > deadline:
+            raise AssertionError("%r not logged; stderr:\n%s" % (text, server.log()))
+        time.sleep(0.05)
+
+
+def make_certificate(directory, name):
+    """A self-signed P-256 certificate (openssl CLI): (cert path, key path,
+    SHA-256 fingerprint of its DER form)."""
+    cert = os.path.join(directory, name + ".crt")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + name],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   timeout=WAIT)
+    with open(cert) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    return cert, key, hashlib.sha256(der).hexdigest()
+
+
+def peer_fingerprint(tls):
+    return hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest()
+
+
+class OpensslStartTls(ServerTest):
+    """`openssl s_client -starttls imap`, the tool admins debug with."""
+
+    def setUp(self):
+        if OPENSSL is None:
+            self.skipTest("openssl not installed (deps.sh installs it)")
+        super().setUp()
+
+    def test_s_client_starttls_login_and_command(self):
+        result = subprocess.run(
+            [OPENSSL, "s_client", "-starttls", "imap", "-connect",
+             "127.0.0.1:%d" % self.imap_port, "-crlf", "-quiet"],
+            input=b"a LOGIN alice secret\nb NOOP\nc LOGOUT\n",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=WAIT)
+        out = result.stdout
+        self.assertRegex(out, rb"a OK \[CAPABILITY [^\r]*\] Logged in\r\n", result.stderr)
+        self.assertIn(b"b OK NOOP completed", out)
+        self.assertIn(b"* BYE", out)
+        self.assertIn(b"c OK", out)
+        # After STARTTLS the capabilities no longer offer it.
+        self.assertNotIn(b"STARTTLS", out.split(b"a OK", 1)[1])
+
+
+class SighupReload(ServerTest):
+    """SIGHUP re-reads the certificate files: new connections get the new
+    certificate, open ones keep theirs and keep working."""
+
+    def setUp(self):
+        if OPENSSL is None:
+            self.skipTest("openssl not installed (deps.sh installs it)")
+        self.certs = tempfile.TemporaryDirectory(prefix="imapd-e2e-certs-")
+        self.addCleanup(self.certs.cleanup)
+        d = self.certs.name
+        self.cert, self.key, self.first = make_certificate(d, "first")
+        _, _, self.second = make_certificate(d, "second")
+        self.extra_args = ("--tls-cert", self.cert, "--tls-key", self.key)
+        super().setUp()
+
+    def tls_connection(self):
+        tls = client_tls_context().wrap_socket(self.raw(self.imaps_port))
+        self.addCleanup(tls.close)
+        recv_until(tls, rb"\r\n")
+        return tls
+
+    def install(self, name):
+        d = self.certs.name
+        for ext, target in ((".key", self.key), (".crt", self.cert)):
+            shutil.copyfile(os.path.join(d, name + ext), target + ".new")
+            os.replace(target + ".new", target)
+
+    def test_sighup_swaps_certificate_and_keeps_open_connections(self):
+        old = self.tls_connection()
+        self.assertEqual(peer_fingerprint(old), self.first)
+        self.assertIn(b"l OK", login_raw(old, b"l"))
+
+        self.install("second")
+        self.server.proc.send_signal(signal.SIGHUP)
+        wait_for_log(self.server, "tls_reloaded")
+
+        new = self.tls_connection()
+        self.assertEqual(peer_fingerprint(new), self.second)
+        # STARTTLS connections get it too.
+        plain = self.raw()
+        recv_until(plain, rb"\r\n")
+        plain.sendall(b"s STARTTLS\r\n")
+        recv_until(plain, rb"s OK[^\r]*\r\n")
+        upgraded = client_tls_context().wrap_socket(plain)
+        self.addCleanup(upgraded.close)
+        self.assertEqual(peer_fingerprint(upgraded), self.second)
+
+        old.sendall(b"n NOOP\r\n")
+        self.assertIn(b"n OK", recv_until(old, rb"n (OK|NO|BAD)[^\r]*\r\n"))
+        self.assertEqual(peer_fingerprint(old), self.first)
+
+    def test_broken_files_keep_the_current_certificate(self):
+        with open(self.cert, "w") as f:
+            f.write("not a certificate\n")
+        self.server.proc.send_signal(signal.SIGHUP)
+        wait_for_log(self.server, "tls_reload_failed")
+        self.assertIsNone(self.server.proc.poll())
+        self.assertEqual(peer_fingerprint(self.tls_connection()), self.first)
+
+
+class Autologout(ServerTest):
+    # Below the RFC 3501 5.4 minimum: allowed because the server is ephemeral.
+    config_text = "[timeouts]\nautologout = 1s\n"
+
+    def test_authenticated_connection_is_logged_out(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        start = time.monotonic()
+        data = recv_until(sock, rb"\* BYE[^\r]*\r\n")
+        self.assertIn(b"* BYE Autologout; idle for too long", data)
+        self.assertGreater(time.monotonic() - start, 0.8)
+        self.assertEqual(recv_quiet(sock, WAIT), b"")
+        wait_for_log(self.server, "connection_timeout")
+        self.assertIn("state=authenticated", self.server.log())
+
+
+def have_ipv6_loopback():
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Ipv6(ServerTest):
+    extra_args = ("--listen", "[::1]:0", "--listen-tls", "[::1]:0")
+
+    def setUp(self):
+        if not have_ipv6_loopback():
+            self.skipTest("no IPv6 loopback (::1) on this machine")
+        super().setUp()
+        self.v6 = {proto: port for proto, host, port in self.server.listeners
+                   if host == "[::1]"}
+
+    def connect6(self, port):
+        sock = socket.create_connection(("::1", port), timeout=WAIT)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_plain_listener_on_ipv6_loopback(self):
+        self.assertEqual(sorted(self.v6), ["imap", "imaps"])
+        sock = self.connect6(self.v6["imap"])
+        greeting = recv_until(sock, rb"\r\n")
+        # ::1/128 is a trusted network by default.
+        self.assertIn(b"AUTH=PLAIN", greeting)
+        self.assertNotIn(b"LOGINDISABLED", greeting)
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        wait_for_log(self.server, "login_ok user=alice peer=::1")
+
+    def test_tls_listener_on_ipv6_loopback(self):
+        tls = client_tls_context().wrap_socket(self.connect6(self.v6["imaps"]))
+        self.addCleanup(tls.close)
+        recv_until(tls, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(tls, b"l"))
+
+
+class UntrustedNetwork(ServerTest):
+    """127.0.0.1 outside trusted_networks: it is treated like a remote client
+    (RFC 3501 6.2.3, 7.2.1)."""
+    config_text = "[auth]\ntrusted_networks = 10.0.0.0/8\n"
+
+    def test_logindisabled_until_starttls(self):
+        sock = self.raw()
+        greeting = recv_until(sock, rb"\r\n")
+        self.assertIn(b"LOGINDISABLED", greeting)
+        sock.sendall(b"c CAPABILITY\r\n")
+        data = recv_until(sock, rb"c OK[^\r]*\r\n")
+        caps = re.search(rb"\* CAPABILITY ([^\r]*)\r\n", data).group(1).split()
+        self.assertIn(b"LOGINDISABLED", caps)
+        self.assertIn(b"STARTTLS", caps)
+        self.assertNotIn(b"AUTH=PLAIN", caps)
+        self.assertNotIn(b"AUTH=LOGIN", caps)
+        self.assertIn(b"l NO [PRIVACYREQUIRED]", login_raw(sock, b"l"))
+        sock.sendall(b"p AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n")
+        self.assertIn(b"p NO [PRIVACYREQUIRED]",
+                      recv_until(sock, rb"p (OK|NO|BAD)[^\r]*\r\n"))
+        # A synchronising literal is refused before the password is sent.
+        sock.sendall(b"q LOGIN {5}\r\n")
+        self.assertIn(b"q NO [PRIVACYREQUIRED]",
+                      recv_until(sock, rb"q (OK|NO|BAD)[^\r]*\r\n"))
+
+        sock.sendall(b"s STARTTLS\r\n")
+        recv_until(sock, rb"s OK[^\r]*\r\n")
+        tls = client_tls_context().wrap_socket(sock)
+        self.addCleanup(tls.close)
+        tls.sendall(b"c CAPABILITY\r\n")
+        data = recv_until(tls, rb"c OK[^\r]*\r\n")
+        self.assertIn(b"AUTH=PLAIN", data)
+        self.assertNotIn(b"LOGINDISABLED", data)
+        self.assertIn(b"l OK", login_raw(tls, b"l"))
+
+    def test_imaplib_starttls_then_login(self):
+        m = self.imap()
+        self.assertIn("LOGINDISABLED", m.capabilities)
+        m.starttls(ssl_context=client_tls_context())
+        self.assertEqual(m.login("alice", "secret")[0], "OK")
+        m.logout()
+
+    def test_implicit_tls_is_not_affected(self):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port,
+                              ssl_context=client_tls_context(), timeout=WAIT)
+        self.addCleanup(self._shutdown, m)
+        self.assertNotIn("LOGINDISABLED", m.capabilities)
+        self.assertEqual(m.login("alice", "secret")[0], "OK")
+
+
+class UserLimit(ServerTest):
+    """[limits] max_connections_per_user: counted per canonical user after
+    authentication; the login past it gets NO [LIMIT] (RFC 5530)."""
+    config_text = ("[limits]\nmax_connections_per_user = 2\n"
+                   "[auth]\nfailed_login_delay = 0s\n")
+    extra_args = ("--user", "bob:hunter2")
+
+    def test_login_past_the_limit_is_refused(self):
+        first, second = self.imap(), self.imap()
+        self.assertEqual(first.login("alice", "secret")[0], "OK")
+        self.assertEqual(second.authenticate("PLAIN", lambda _: b"\0alice\0secret")[0], "OK")
+
+        third = self.raw()
+        recv_until(third, rb"\r\n")
+        # Another spelling of the same user counts against the same limit.
+        self.assertIn(b"a NO [LIMIT] Too many connections for this user",
+                      login_raw(third, b"a", user="ALICE"))
+        third.sendall(b"b NOOP\r\n")  # still connected, not authenticated
+        self.assertIn(b"b OK", recv_until(third, rb"b (OK|NO|BAD)[^\r]*\r\n"))
+        third.sendall(b"c SELECT INBOX\r\n")
+        self.assertIn(b"c BAD", recv_until(third, rb"c (OK|NO|BAD)[^\r]*\r\n"))
+        wait_for_log(self.server, "user_connection_limit user=alice")
+
+        # A closed connection gives its slot back.
+        first.logout()
+        deadline = time.monotonic() + WAIT
+        n = 0
+        while True:
+            n += 1
+            answer = login_raw(third, b"r%d" % n)
+            if b" OK " in answer:
+                break
+            self.assertIn(b"[LIMIT]", answer)
+            self.assertLess(time.monotonic(), deadline, "the slot was never released")
+            time.sleep(0.05)
+
+    def test_other_users_are_not_affected(self):
+        a1, a2 = self.imap(), self.imap()
+        self.assertEqual(a1.login("alice", "secret")[0], "OK")
+        self.assertEqual(a2.login("alice", "secret")[0], "OK")
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        # The limit is checked only once the password was right.
+        self.assertIn(b"a NO [AUTHENTICATIONFAILED]", login_raw(sock, b"a", password="wrong"))
+        self.assertIn(b"b NO [LIMIT]", login_raw(sock, b"b"))
+        self.assertIn(b"c OK", login_raw(sock, b"c", user="bob", password="hunter2"))
+
+
+class FailedLoginDelay(ServerTest):
+    """[auth] failed_login_delay: the n-th failure in a row from an address
+    is answered after delay * 2^(n-1); the loop keeps serving others."""
+    DELAY = 0.5
+    config_text = "[auth]\nfailed_login_delay = 500ms\nfailed_login_delay_max = 5s\n"
+
+    def greeted(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        return sock
+
+    def test_delay_grows_and_blocks_only_the_failing_connection(self):
+        a, b = self.greeted(), self.greeted()
+        start = time.monotonic()
+        # The command pipelined behind the failed LOGIN waits too.
+        a.sendall(b"1 LOGIN alice wrong\r\n2 NOOP\r\n")
+        b.sendall(b"x NOOP\r\n")
+        recv_until(b, rb"x OK[^\r]*\r\n")
+        self.assertLess(time.monotonic() - start, self.DELAY * 0.9,
+                        "another connection waited for the delay")
+        data = recv_until(a, rb"2 OK[^\r]*\r\n")
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, self.DELAY - 0.05)
+        self.assertIn(b"1 NO [AUTHENTICATIONFAILED]", data)
+        self.assertLess(data.index(b"1 NO"), data.index(b"2 OK"))
+
+        # The second failure from the address waits twice as long.
+        start = time.monotonic()
+        self.assertIn(b"3 NO [AUTHENTICATIONFAILED]", login_raw(a, b"3", password="wrong"))
+        self.assertGreaterEqual(time.monotonic() - start, 2 * self.DELAY - 0.05)
+
+        # A success is not delayed, and forgives the address.
+        start = time.monotonic()
+        self.assertIn(b"4 OK", login_raw(a, b"4"))
+        self.assertLess(time.monotonic() - start, self.DELAY * 0.9)
+        c = self.greeted()
+        start = time.monotonic()
+        self.assertIn(b"5 NO", login_raw(c, b"5", password="wrong"))
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, self.DELAY - 0.05)
+        self.assertLess(elapsed, 2 * self.DELAY - 0.05)
+        wait_for_log(self.server, "login_delay peer=127.0.0.1 failures=2 delay_ms=1000")
+
+    def test_client_closing_during_the_delay(self):
+        a = self.greeted()
+        a.sendall(b"1 LOGIN alice wrong\r\n")
+        a.close()
+        time.sleep(self.DELAY + 0.2)
+        b = self.greeted()  # the server is still fine
+        b.sendall(b"x NOOP\r\n")
+        self.assertIn(b"x OK", recv_until(b, rb"x (OK|NO|BAD)[^\r]*\r\n"))
+        self.assertIsNone(self.server.proc.poll())
+
+    def test_sigterm_during_the_delay(self):
+        a = self.greeted()
+        a.sendall(b"1 LOGIN alice wrong\r\n")
+        time.sleep(0.1)
+        self.server.proc.send_signal(signal.SIGTERM)
+        self.assertIn(b"* BYE Server shutting down", recv_until(a, rb"\* BYE[^\r]*\r\n"))
+        self.assertEqual(self.server.proc.wait(timeout=WAIT), 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,312 @@
+// The login policies around authentication (server/authenticator.h
+// LoginGate, server/login_limits.h LoginLimits): the per-user connection
+// limit (RFC 5530 LIMIT) and the growing failed-login delay per address.
+// The Session half is tested without sockets: a delayed answer is held back,
+// with every command pipelined behind it, until delay_elapsed().
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "server/log.h"
+#include "server/login_limits.h"
+#include "support/session_driver.h"
+
+using namespace std::chrono_literals;
+using imap::server::Config;
+using imap::server::LoginGate;
+using imap::server::LoginLimits;
+using imap::server::Session;
+using imap::server::SessionState;
+using imap::test::drain;
+using imap::test::FakeAuthenticator;
+using imap::test::make_context;
+
+namespace {
+
+// LoginLimits logs every delay and refusal; keep the test output readable.
+const bool kQuietLogs = [] {
+    imap::server::log::set_level(imap::server::LogLevel::Error);
+    return true;
+}();
+
+// A gate that answers as told and records what it was asked.
+class FakeGate : public LoginGate {
+  public:
+    bool admit_answer = true;
+    std::chrono::milliseconds delay{0};
+    std::vector<std::string> admitted, released, failed_peers;
+
+    bool admit(std::string_view user, std::string_view peer) override {
+        admitted.push_back(std::string(user) + "@" + std::string(peer));
+        return admit_answer;
+    }
+    void release(std::string_view user) override { released.emplace_back(user); }
+    std::chrono::milliseconds failed(std::string_view peer) override {
+        failed_peers.emplace_back(peer);
+        return delay;
+    }
+};
+
+// One session of a server whose gate is `gate`; loopback, so LOGIN works.
+struct GatedSession {
+    explicit GatedSession(LoginGate& gate) : session(context(gate), auth) {
+        session.greeting();
+        drain(session.output());
+    }
+    static imap::server::SessionContext context(LoginGate& gate) {
+        auto c = make_context({.loopback = true});
+        c.login_gate = &gate;
+        return c;
+    }
+    std::string send(std::string_view bytes) {
+        session.receive(bytes);
+        return drain(session.output());
+    }
+    std::string elapse() {
+        session.delay_elapsed();
+        return drain(session.output());
+    }
+    FakeAuthenticator auth;
+    Session session;
+};
+
+// The capabilities as the tagged OK of a login carries them.
+std::string caps(const Session& session) {
+    std::string joined;
+    for (const std::string& cap : session.capabilities()) {
+        joined += (joined.empty() ? "" : " ") + cap;
+    }
+    return joined;
+}
+
+// A steady clock the test moves by hand.
+struct ManualClock {
+    std::chrono::steady_clock::time_point now{};
+    LoginLimits::Clock clock() {
+        return [this] { return now; };
+    }
+};
+
+Config limits_config(std::size_t per_user, std::chrono::milliseconds delay,
+                     std::chrono::milliseconds delay_max, std::chrono::milliseconds reset) {
+    Config config;
+    config.max_connections_per_user = per_user;
+    config.failed_login_delay = delay;
+    config.failed_login_delay_max = delay_max;
+    config.failed_login_reset = reset;
+    return config;
+}
+
+}  // namespace
+
+// ---- Session with a gate ------------------------------------------------------
+
+TEST_CASE("login gate: a successful LOGIN is admitted with the user and the peer",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice secret\r\n").starts_with("a OK [CAPABILITY "));
+    CHECK(s.session.state() == SessionState::Authenticated);
+    CHECK(gate.admitted == std::vector<std::string>{"alice@127.0.0.1"});
+    CHECK(gate.failed_peers.empty());
+}
+
+TEST_CASE("login gate: RFC 5530 LIMIT when the user is at its connection limit",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.admit_answer = false;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice secret\r\n") ==
+          "a NO [LIMIT] Too many connections for this user\r\n");
+    CHECK(s.session.state() == SessionState::NotAuthenticated);
+    CHECK(s.session.user().empty());
+    // The same through AUTHENTICATE PLAIN (SASL-IR): "\0alice\0secret".
+    CHECK(s.send("b AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n") ==
+          "b NO [LIMIT] Too many connections for this user\r\n");
+    CHECK(gate.admitted.size() == 2);
+    CHECK(gate.released.empty());  // nothing was taken
+}
+
+TEST_CASE("login gate: a failed login without a delay is answered at once",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice wrong\r\n") ==
+          "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    CHECK_FALSE(s.session.delayed());
+    CHECK(gate.failed_peers == std::vector<std::string>{"127.0.0.1"});
+    CHECK(gate.admitted.empty());
+}
+
+TEST_CASE("login gate: a delayed failure holds back its answer and every pipelined command",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.delay = 500ms;
+    GatedSession s(gate);
+    // What came before the failed LOGIN is answered now.
+    CHECK(s.send("a NOOP\r\nb LOGIN alice wrong\r\nc NOOP\r\nd LOGIN alice secret\r\n") ==
+          "a OK NOOP completed\r\n");
+    CHECK(s.session.delayed());
+    CHECK(s.session.pending_delay() == 500ms);
+    // More input while delayed is buffered, not run.
+    CHECK(s.send("e NOOP\r\n").empty());
+    CHECK(s.session.state() == SessionState::NotAuthenticated);
+    const std::string out = s.elapse();
+    CHECK(out ==
+          "b NO [AUTHENTICATIONFAILED] Authentication failed\r\n"
+          "c OK NOOP completed\r\n"
+          "d OK [CAPABILITY " +
+              caps(s.session) + "] Logged in\r\ne OK NOOP completed\r\n");
+    CHECK_FALSE(s.session.delayed());
+    CHECK(s.session.pending_delay() == 0ms);
+    CHECK(s.session.state() == SessionState::Authenticated);
+}
+
+TEST_CASE("login gate: two delayed failures in a pipeline wait one after the other",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.delay = 1s;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice wrong\r\nb LOGIN bob wrong\r\nc NOOP\r\n").empty());
+    gate.delay = 2s;
+    CHECK(s.elapse() == "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    CHECK(s.session.delayed());
+    CHECK(s.session.pending_delay() == 2s);
+    CHECK(s.elapse() ==
+          "b NO [AUTHENTICATIONFAILED] Authentication failed\r\nc OK NOOP completed\r\n");
+    CHECK(gate.failed_peers.size() == 2);
+}
+
+TEST_CASE("login gate: a failed AUTHENTICATE PLAIN exchange is delayed too",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.delay = 250ms;
+    GatedSession s(gate);
+    CHECK(s.send("a AUTHENTICATE PLAIN\r\n") == "+ \r\n");
+    // "\0alice\0wrong"
+    CHECK(s.send("AGFsaWNlAHdyb25n\r\nb NOOP\r\n").empty());
+    CHECK(s.session.pending_delay() == 250ms);
+    CHECK(s.elapse() ==
+          "a NO [AUTHENTICATIONFAILED] Authentication failed\r\nb OK NOOP completed\r\n");
+}
+
+TEST_CASE("login gate: delay_elapsed without a delay does nothing", "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    CHECK(s.elapse().empty());
+    CHECK(s.send("a NOOP\r\n") == "a OK NOOP completed\r\n");
+}
+
+TEST_CASE("login gate: LOGOUT while a delayed answer waits comes after it",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.delay = 100ms;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice wrong\r\nb LOGOUT\r\n").empty());
+    CHECK_FALSE(s.session.wants_close());
+    const std::string out = s.elapse();
+    CHECK(out.starts_with("a NO [AUTHENTICATIONFAILED] Authentication failed\r\n* BYE "));
+    CHECK(out.ends_with("b OK LOGOUT completed\r\n"));
+    CHECK(s.session.wants_close());
+}
+
+// ---- LoginLimits: the per-user connection limit ---------------------------------
+
+TEST_CASE("LoginLimits: counts per canonical user and refuses past the limit",
+          "[login_gate][limits]") {
+    LoginLimits limits(limits_config(2, 0ms, 0ms, 15min));
+    CHECK(limits.admit("alice", "192.0.2.1"));
+    CHECK(limits.admit("ALICE", "198.51.100.2"));  // another address, same user
+    CHECK(limits.connections_of("Alice") == 2);
+    CHECK_FALSE(limits.admit("alice", "192.0.2.1"));
+    CHECK(limits.connections_of("alice") == 2);  // a refusal takes no slot
+    CHECK(limits.admit("bob", "192.0.2.1"));     // other users are not affected
+    limits.release("aLiCe");
+    CHECK(limits.connections_of("alice") == 1);
+    CHECK(limits.admit("alice", "192.0.2.1"));
+    limits.release("alice");
+    limits.release("alice");
+    limits.release("alice");  // one too many: ignored, never below zero
+    CHECK(limits.connections_of("alice") == 0);
+    CHECK(limits.admit("alice", "192.0.2.1"));
+}
+
+TEST_CASE("LoginLimits: two sessions of one user with a limit of one", "[login_gate][limits]") {
+    LoginLimits limits(limits_config(1, 0ms, 0ms, 15min));
+    GatedSession first(limits), second(limits);
+    second.auth.users["Alice"] = "secret";  // the fake is case-sensitive, the store is not
+    CHECK(first.send("a LOGIN alice secret\r\n").starts_with("a OK "));
+    CHECK(second.send("a LOGIN Alice secret\r\n") ==
+          "a NO [LIMIT] Too many connections for this user\r\n");
+    // What the Connection does when the first closes.
+    limits.release(first.session.user());
+    CHECK(second.send("b LOGIN alice secret\r\n").starts_with("b OK "));
+}
+
+// ---- LoginLimits: the failed-login delay ----------------------------------------
+
+TEST_CASE("LoginLimits: the delay starts at the first failure and doubles up to the maximum",
+          "[login_gate][delay]") {
+    ManualClock clock;
+    LoginLimits limits(limits_config(20, 2s, 60s, 15min), clock.clock());
+    std::vector<std::chrono::milliseconds> delays;
+    for (int i = 0; i < 8; ++i) {
+        delays.push_back(limits.failed("192.0.2.1"));
+        clock.now += 1s;
+    }
+    CHECK(delays == std::vector<std::chrono::milliseconds>{2s, 4s, 8s, 16s, 32s, 60s, 60s, 60s});
+    CHECK(limits.failures_from("192.0.2.1") == 8);
+    // Each address has its own count.
+    CHECK(limits.failed("192.0.2.2") == 2s);
+    CHECK(limits.failed("2001:db8::1") == 2s);
+}
+
+TEST_CASE("LoginLimits: the count is forgotten after a quiet time or a successful login",
+          "[login_gate][delay]") {
+    ManualClock clock;
+    LoginLimits limits(limits_config(20, 500ms, 15s, 15min), clock.clock());
+    CHECK(limits.failed("192.0.2.1") == 500ms);
+    CHECK(limits.failed("192.0.2.1") == 1s);
+    clock.now += 15min - 1ms;
+    CHECK(limits.failed("192.0.2.1") == 2s);  // not quiet long enough
+    clock.now += 15min;
+    CHECK(limits.failures_from("192.0.2.1") == 0);
+    CHECK(limits.failed("192.0.2.1") == 500ms);
+    CHECK(limits.failed("192.0.2.1") == 1s);
+    // A successful login from the address forgives it.
+    CHECK(limits.admit("alice", "192.0.2.1"));
+    CHECK(limits.failures_from("192.0.2.1") == 0);
+    CHECK(limits.failed("192.0.2.1") == 500ms);
+}
+
+TEST_CASE("LoginLimits: a delay of 0s disables it", "[login_gate][delay]") {
+    LoginLimits limits(limits_config(20, 0ms, 0ms, 15min));
+    for (int i = 0; i < 5; ++i)
+        CHECK(limits.failed("192.0.2.1") == 0ms);
+    CHECK(limits.tracked_addresses() == 0);
+}
+
+TEST_CASE("LoginLimits: the maximum is never exceeded, whatever the count", "[login_gate][delay]") {
+    ManualClock clock;
+    LoginLimits limits(limits_config(20, 3s, 10s, 1h), clock.clock());
+    std::chrono::milliseconds last{};
+    for (int i = 0; i < 200; ++i)
+        last = limits.failed("192.0.2.1");
+    CHECK(last == 10s);
+}
+
+TEST_CASE("LoginLimits: expired addresses are pruned as the table grows", "[login_gate][delay]") {
+    ManualClock clock;
+    LoginLimits limits(limits_config(20, 1s, 2s, 1min), clock.clock());
+    for (int i = 0; i < 1500; ++i)
+        limits.failed("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+    CHECK(limits.tracked_addresses() == 1500);
+    clock.now += 2min;
+    for (int i = 0; i < 600; ++i)
+        limits.failed("fd00::" + std::to_string(i));
+    // The 1500 expired ones went when the table passed the pruning size.
+    CHECK(limits.tracked_addresses() < 1500);
+    CHECK(limits.failures_from("10.0.0.1") == 0);
+    CHECK(limits.failures_from("fd00::1") == 1);
+}
