@@ -57,18 +57,18 @@ constexpr CommandSpec kRows[] = {
     {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},
     {"UNSELECT", cmd_unselect, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
     {"EXPUNGE", cmd_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
-    {"SEARCH", nullptr, kSel, kUsesSeqs, kAny, ""},
-    {"FETCH", nullptr, kSel, kUsesSeqs, kAny, ""},
-    {"STORE", nullptr, kSel, kUsesSeqs, kAny, ""},
-    {"COPY", nullptr, kSel, kUsesSeqs, kAny, ""},
-    {"MOVE", nullptr, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
+    {"SEARCH", cmd_search, kSel, kUsesSeqs, kAny, ""},
+    {"FETCH", cmd_fetch, kSel, kUsesSeqs, kAny, ""},
+    {"STORE", cmd_store, kSel, kUsesSeqs, kAny, ""},
+    {"COPY", cmd_copy, kSel, kUsesSeqs, kAny, ""},
+    {"MOVE", cmd_move, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
     // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
     {"UID EXPUNGE", cmd_uid_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
-    {"UID SEARCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
-    {"UID FETCH", nullptr, kSel, kBreaksSeqs, kAny, ""},
-    {"UID STORE", nullptr, kSel, kBreaksSeqs, kAny, ""},
-    {"UID COPY", nullptr, kSel, kBreaksSeqs, kAny, ""},
-    {"UID MOVE", nullptr, kSel, kBreaksSeqs, kAny, ""},
+    {"UID SEARCH", cmd_search, kSel, kBreaksSeqs, kAny, ""},
+    {"UID FETCH", cmd_fetch, kSel, kBreaksSeqs, kAny, ""},
+    {"UID STORE", cmd_store, kSel, kBreaksSeqs, kAny, ""},
+    {"UID COPY", cmd_copy, kSel, kBreaksSeqs, kAny, ""},
+    {"UID MOVE", cmd_move, kSel, kBreaksSeqs, kAny, ""},
 };
 
 }  // namespace

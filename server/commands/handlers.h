@@ -28,6 +28,14 @@ void cmd_unselect(Session& session, Command& command);
 void cmd_check(Session& session, Command& command);
 void cmd_expunge(Session& session, Command& command);
 void cmd_uid_expunge(Session& session, Command& command);
+// FETCH and UID FETCH (cmd_fetch.cpp).
+void cmd_fetch(Session& session, Command& command);
+// SEARCH, STORE, COPY and MOVE each handle their UID form too (the command
+// struct says which).
+void cmd_search(Session& session, Command& command);
+void cmd_store(Session& session, Command& command);
+void cmd_copy(Session& session, Command& command);
+void cmd_move(Session& session, Command& command);
 void cmd_create(Session& session, Command& command);
 void cmd_delete(Session& session, Command& command);
 void cmd_rename(Session& session, Command& command);

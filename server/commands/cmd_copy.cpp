@@ -1,0 +1,67 @@
+// COPY and UID COPY (RFC 3501 6.4.7, 6.4.8, RFC 4315 COPYUID).
+//
+// - A destination that does not exist: NO [TRYCREATE].
+// - Success: "OK [COPYUID uidvalidity source-uids destination-uids]", both
+//   uid-sets in the order the messages were copied (ascending source UID).
+// - A UID COPY naming no message of the view: "OK No messages found"
+//   without COPYUID (RFC 4315 3 has no empty uid-set), before the
+//   destination is even looked at, as Dovecot answers.
+// - A message of the set that another session expunged (its EXPUNGE held
+//   back, RFC 3501 7.4.1): nothing is copied and the answer is NO
+//   [EXPUNGEISSUED] (RFC 5530), as Dovecot answers; RFC 3501 6.4.7 wants a
+//   failed COPY to leave the destination unchanged.
+// - Copying into the selected mailbox itself works; the new messages reach
+//   this client as EXISTS (and RECENT) through the session's sync before the
+//   tagged OK.
+#include <string>
+#include <vector>
+
+#include "server/commands/handlers.h"
+#include "server/commands/message_set.h"
+#include "server/session.h"
+#include "store/search.h"
+
+namespace imap::server {
+
+void cmd_copy(Session& session, Command& command) {
+    const CopyCommand& request = std::get<CopyCommand>(command.body);
+    const std::string name(command_name(command.body));
+    SelectedMailbox* selected = session.selected();
+
+    const std::optional<store::UidSet> uids =
+        resolve_message_set(session, command.tag, name, request.set, request.uid);
+    if (!uids) return;
+    const std::size_t wanted = count_in_view(*selected, *uids);
+    if (wanted == 0) {
+        session.complete(command.tag, Status::Ok, "No messages found");
+        return;
+    }
+    const std::optional<store::MailboxInfo> destination =
+        copy_destination(session, command.tag, request.mailbox);
+    if (!destination) return;
+
+    store::MailStore& store = session.mail()->store();
+    if (store.search(selected->id(), store::SearchKey::uid_set(*uids)).size() < wanted) {
+        session.complete(command.tag, Status::No, Code::ExpungeIssued,
+                         "Some of the requested messages no longer exist");
+        return;
+    }
+    const store::CopyResult result =
+        store.copy(selected->id(), store::UidSpan(*uids), destination->id);
+    if (result.mapping.empty()) {
+        session.complete(command.tag, Status::Ok, "No messages found");
+        return;
+    }
+    session.mail()->notify(destination->id);
+    std::vector<std::uint32_t> sources, copies;
+    for (const store::UidMapping& m : result.mapping) {
+        sources.push_back(m.source);
+        copies.push_back(m.destination);
+    }
+    session.complete(
+        command.tag, Status::Ok,
+        ResponseCode::copyuid(result.uidvalidity, uid_set_string(sources), uid_set_string(copies)),
+        name + " completed");
+}
+
+}  // namespace imap::server

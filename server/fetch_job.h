@@ -1,0 +1,128 @@
+// FetchJob: one FETCH or UID FETCH (RFC 3501 6.4.5, 6.4.8, 7.4.2) as a
+// resumable command (Session::continue_later). Memory stays bounded whatever
+// the set and the message sizes:
+//
+// - metadata comes from the store in batches of kBatchSize rows, the next
+//   batch asked for from the last UID + 1;
+// - the job yields (returns false) whenever the session's output reaches
+//   Session::kOutputHighWater, between messages, between the items of one
+//   message, and between the chunks of a literal;
+// - a body section is read with MailStore::read_body for its byte range
+//   only, in chunks of kBodyChunk: "{n}\r\n" goes out first, the bytes
+//   follow chunk by chunk, so the stream is byte-identical to one
+//   ResponseWriter::literal() of the whole section.
+//
+// Response layout, after Dovecot (src/imap/imap-fetch.c), checked against
+// Dovecot 2.3 with the same requests:
+// - UID first in UID FETCH responses (RFC 3501 6.4.8: always present);
+// - then FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE, BODY, BODYSTRUCTURE and
+//   UID in the order asked, each once;
+// - then FLAGS, when this FETCH set \Seen (RFC 3501 6.4.5: "the \Seen flag
+//   is implicitly set; if this causes the flags to change, they SHOULD be
+//   included as part of the FETCH responses") and FLAGS was not asked;
+// - then the body sections (BODY[...], BODY.PEEK[...], RFC822,
+//   RFC822.HEADER, RFC822.TEXT) in the order asked, duplicates kept. Body
+//   sections are always literals, "{0}\r\n" included, as Dovecot sends them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/command.h"
+#include "store/mail_store.h"
+#include "store/message/message.h"
+
+namespace imap::server {
+
+class Session;
+class SelectedMailbox;
+
+class FetchJob {
+  public:
+    // Messages asked of the store at a time.
+    static constexpr std::size_t kBatchSize = 256;
+    // Bytes of a body section read (and appended to the output) at a time.
+    static constexpr std::size_t kBodyChunk = 256 * 1024;
+
+    // `uids`: the command's set resolved in the session's view
+    // (SelectedMailbox::resolve).
+    FetchJob(std::string tag, const FetchCommand& command, const store::UidSet& uids,
+             const SelectedMailbox& view);
+
+    // One step: writes responses until the output reaches the high-water
+    // mark (false) or the command is complete, tagged response included
+    // (true).
+    bool step(Session& session);
+
+  private:
+    // A response item, prepared once for every message.
+    struct Item {
+        enum class Kind {
+            Uid,
+            Flags,
+            InternalDate,
+            Size,
+            Envelope,
+            Body,
+            BodyStructure,
+            Section,
+        };
+        Kind kind = Kind::Flags;
+        // Section: the name the response gives it ("BODY[1.MIME]<0>",
+        // "RFC822.TEXT"), what it covers, and the partial range.
+        std::string name;
+        std::vector<std::uint32_t> part;
+        store::SectionKind section = store::SectionKind::Whole;
+        bool fields_not = false;
+        std::vector<std::string> fields;
+        std::optional<Partial> partial;
+    };
+
+    bool run(Session& session);
+    // False when there is nothing more to fetch.
+    bool load_batch(Session& session);
+    void start_message(Session& session, const store::MessageInfo& message);
+    // False when it yielded in the middle of the message.
+    bool continue_message(Session& session);
+    void write_head_item(Session& session, const Item& item);
+    void write_section(Session& session, const Item& item);
+    // After an exception in the middle of a message: completes the literal
+    // being sent (padding) and the FETCH response, so the stream stays
+    // parseable. Returns true when a literal had to be padded.
+    bool close_broken_message(Session& session);
+    void finish(Session& session);
+
+    std::string tag_;
+    bool uid_command_ = false;
+    std::vector<Item> head_items_;  // non-body items, in response order
+    std::vector<Item> body_items_;  // body sections, in response order
+    bool sets_seen_ = false;        // a non-PEEK section, RFC822 or RFC822.TEXT
+    bool needs_structure_ = false;
+    bool asks_flags_ = false;
+
+    store::UidSet uids_;          // normalized
+    std::uint64_t next_uid_ = 1;  // the next batch starts here
+    bool exhausted_ = false;
+    std::vector<store::MessageInfo> batch_;
+    std::size_t batch_pos_ = 0;
+    std::vector<std::uint32_t> seen_set_;  // UIDs of the batch this FETCH set \Seen on
+
+    std::size_t expected_ = 0;   // messages of the view in the set
+    std::size_t delivered_ = 0;  // FETCH responses started
+
+    // The message being written.
+    bool in_message_ = false;
+    store::MessageInfo message_;
+    std::optional<store::ParsedMessage> structure_;
+    std::size_t body_pos_ = 0;   // next body item
+    bool item_written_ = false;  // the next item needs a space before it
+    // The literal being streamed: body bytes [literal_pos_, literal_end_).
+    bool in_literal_ = false;
+    std::uint64_t literal_pos_ = 0;
+    std::uint64_t literal_end_ = 0;
+};
+
+}  // namespace imap::server
