@@ -12,6 +12,8 @@ packages=(
   catch2 clang libclang-rt-14-dev clang-format
   # tools the tests and the server use
   openssl sqlite3 python3
+  # real IMAP clients the end-to-end tests drive
+  curl isync offlineimap3
 )
 
 missing=()

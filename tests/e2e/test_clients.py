@@ -87,10 +87,13 @@ class ClientTest(unittest.TestCase):
     def server_messages(self, mailbox):
         """{Subject: (flags set, body bytes)} of a mailbox on the server."""
         conn = self.admin()
-        typ, _ = conn.select('"%s"' % mailbox, readonly=True)
+        typ, exists = conn.select('"%s"' % mailbox, readonly=True)
         self.assertEqual(typ, "OK")
-        typ, data = conn.fetch("1:*", "(FLAGS BODY.PEEK[])")
         result = {}
+        if exists == [b"0"]:
+            conn.logout()
+            return result  # "1:*" names no message: BAD (RFC 3501 9)
+        typ, data = conn.fetch("1:*", "(FLAGS BODY.PEEK[])")
         if typ == "OK" and data != [None]:
             for item in data:
                 if not isinstance(item, tuple):
@@ -100,6 +103,29 @@ class ClientTest(unittest.TestCase):
                 result[parsed["Subject"]] = ({f.decode() for f in flags}, item[1])
         conn.logout()
         return result
+
+    def local(self, folder):
+        """{Subject: flags letters} of a local Maildir folder."""
+        result = {}
+        for sub in ("cur", "new"):
+            directory = os.path.join(self.maildir, folder, sub)
+            if not os.path.isdir(directory):
+                continue
+            for name in os.listdir(directory):
+                with open(os.path.join(directory, name), "rb") as f:
+                    parsed = email.message_from_bytes(f.read())
+                info = name.split(":2,")[1] if ":2," in name else ""
+                result[parsed["Subject"]] = info
+        return result
+
+    def assert_agree(self, folders):
+        """Both sides hold the same messages with the same flags."""
+        letters = {"\\Draft": "D", "\\Flagged": "F", "\\Answered": "R", "\\Seen": "S",
+                   "\\Deleted": "T"}
+        for folder in folders:
+            remote = {subject: "".join(sorted(letters[f] for f in flags if f in letters))
+                      for subject, (flags, _) in self.server_messages(folder).items()}
+            self.assertEqual(self.local(folder), remote, folder)
 
     def run_client(self, args, **kwargs):
         proc = subprocess.run(args, capture_output=True, timeout=WAIT, **kwargs)
@@ -161,6 +187,50 @@ class Imaplib(ClientTest):
         typ, data = conn.status("Archive/2024", "(MESSAGES UIDNEXT)")
         self.assertEqual(typ, "OK")
         self.assertIn(b"MESSAGES 1", data[0])
+
+        # Every FETCH item of RFC 3501 6.4.5 on one message.
+        typ, data = conn.fetch("1", "(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODY BODYSTRUCTURE "
+                                    "UID RFC822.HEADER BODY.PEEK[TEXT] "
+                                    "BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY.PEEK[]<0.4>)")
+        self.assertEqual(typ, "OK")
+        header, text = first.split(b"\r\n\r\n", 1)
+        flat = b"".join(part if isinstance(part, bytes) else part[0] + part[1] for part in data)
+        self.assertIn(b"FLAGS (\\Flagged", flat)
+        self.assertIn(b'ENVELOPE ("Mon, 7 Feb 1994 21:52:25 -0800" "first"', flat)
+        self.assertIn(b'BODY ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 5 1)', flat)
+        self.assertIn(b"BODYSTRUCTURE (", flat)
+        self.assertIn(header + b"\r\n\r\n", flat)
+        self.assertIn(b"Subject: first\r\n\r\n", flat)
+        self.assertIn(b"BODY[]<0> {4}From", flat)  # imaplib drops the CRLF after {n}
+        typ, data = conn.fetch("1", "(RFC822.TEXT)")  # sets \Seen
+        self.assertEqual(data[0][1], text)
+        typ, data = conn.fetch("1", "(FLAGS)")
+        self.assertIn(b"\\Seen", data[0])
+
+        # Searches with every kind of key.
+        for criteria, expected in [
+                (("SEEN",), b"1"), (("UNSEEN",), b""), (("FROM", "bob"), b"1"),
+                (("OR", "SUBJECT", "first", "LARGER", "1"), b"1"),
+                (("NOT", "FLAGGED"), b""), (("SENTON", "7-Feb-1994"), b"1"),
+                (("UID", "1:*"), b"1"), (("HEADER", "Message-ID", "first"), b"1")]:
+            typ, data = conn.search(None, *criteria)
+            self.assertEqual((typ, data), ("OK", [expected]), criteria)
+
+        # Rename and delete in the folder tree.
+        self.assertEqual(conn.create("Archive/2025/Q1")[0], "OK")
+        self.assertEqual(conn.rename("Archive/2024", "Archive/Old")[0], "OK")
+        typ, data = conn.list('""', "Archive/*")  # imaplib sends "" as nothing
+        self.assertEqual(typ, "OK")
+        names = sorted(re.search(rb'"/" (.*)$', line).group(1) for line in data)
+        self.assertEqual(names, [b"Archive/2025", b"Archive/2025/Q1", b"Archive/Old"])
+        typ, data = conn.status("Archive/Old", "(MESSAGES)")
+        self.assertIn(b"MESSAGES 1", data[0])
+        self.assertEqual(conn.delete("Archive/Old")[0], "OK")
+        typ, data = conn.delete("Archive/Old")
+        self.assertEqual(typ, "NO")
+        self.assertEqual(conn.subscribe("Archive/2025/Q1")[0], "OK")
+        typ, data = conn.lsub('""', "*")
+        self.assertEqual(data, [b'() "/" Archive/2025/Q1'])
         self.assertEqual(conn.close()[0], "OK")
         self.assertEqual(conn.logout()[0], "BYE")
 
@@ -226,7 +296,7 @@ Host 127.0.0.1
 Port %d
 User alice
 Pass secret
-TLSType IMAPS
+SSLType IMAPS
 CertificateFile %s
 
 IMAPStore remote
@@ -248,20 +318,6 @@ SyncState *
 
     def sync(self):
         return self.run_client(["mbsync", "--config", self.config, "--all"])
-
-    def local(self, folder):
-        """{Subject: flags letters} of a local Maildir folder."""
-        result = {}
-        for sub in ("cur", "new"):
-            directory = os.path.join(self.maildir, folder, sub)
-            if not os.path.isdir(directory):
-                continue
-            for name in os.listdir(directory):
-                with open(os.path.join(directory, name), "rb") as f:
-                    parsed = email.message_from_bytes(f.read())
-                info = name.split(":2,")[1] if ":2," in name else ""
-                result[parsed["Subject"]] = info
-        return result
 
     def test_two_way_sync(self):
         self.seed("INBOX", [message("server one", "1"), message("server two", "2")])
@@ -295,9 +351,27 @@ SyncState *
         conn.logout()
         self.sync()
         self.assertEqual(self.local("INBOX")["server two"], "R")
-        self.sync()
-        self.assertEqual(len(self.local("INBOX")), 3)
+        self.assert_agree(["INBOX", "Lists/dev"])
 
+        # Deleted on the near side: expunged on the server.
+        for directory in (inbox_cur, inbox_new):
+            for name in os.listdir(directory):
+                with open(os.path.join(directory, name), "rb") as f:
+                    if b"Subject: server two" in f.read():
+                        os.unlink(os.path.join(directory, name))
+        # Deleted on the server: removed locally.
+        conn = self.admin()
+        conn.select('"Lists/dev"')
+        conn.store("1", "+FLAGS", r"(\Deleted)")
+        conn.expunge()
+        conn.logout()
+        self.sync()
+        self.assertEqual(set(self.server_messages("INBOX")), {"server one", "written locally"})
+        self.assertEqual(self.local("Lists/dev"), {})
+        self.assert_agree(["INBOX", "Lists/dev"])
+        # A second sync with nothing changed changes nothing.
+        self.sync()
+        self.assert_agree(["INBOX", "Lists/dev"])
 
 class OfflineImap(ClientTest):
     """OfflineIMAP: a full sync of folders and flags to a local Maildir."""
@@ -336,21 +410,42 @@ sslcacertfile = %s
 
     def test_sync_folders_and_flags(self):
         self.seed("INBOX", [message("hello offlineimap", "1")], flags=r"(\Seen)")
-        self.seed("Work", [message("work item", "2")])
+        self.seed("Work", [message("work item", "2"), message("second item", "3")])
         self.sync()
-        inbox = os.path.join(self.maildir, "INBOX", "cur")
-        names = os.listdir(inbox)
-        self.assertEqual(len(names), 1)
-        self.assertTrue(names[0].endswith(",S") or ":2,S" in names[0], names)
-        self.assertEqual(len(os.listdir(os.path.join(self.maildir, "Work", "new")) +
-                             os.listdir(os.path.join(self.maildir, "Work", "cur"))), 1)
+        self.assertEqual(self.local("INBOX"), {"hello offlineimap": "S"})
+        self.assertEqual(self.local("Work"), {"work item": "", "second item": ""})
 
-        # A local flag change goes up on the next sync.
-        old = os.path.join(inbox, names[0])
-        os.rename(old, old.split(":2,")[0] + ":2,FS")
+        # A local flag change and a local deletion go up; a server-side
+        # deletion and flag change come down.
+        inbox = os.path.join(self.maildir, "INBOX", "cur")
+        name = os.listdir(inbox)[0]
+        os.rename(os.path.join(inbox, name),
+                  os.path.join(inbox, name.split(":2,")[0] + ":2,FS"))
+        for sub in ("cur", "new"):
+            directory = os.path.join(self.maildir, "Work", sub)
+            for entry in os.listdir(directory):
+                with open(os.path.join(directory, entry), "rb") as f:
+                    if b"Subject: second item" in f.read():
+                        os.unlink(os.path.join(directory, entry))
+        conn = self.admin()
+        conn.select("Work")
+        conn.store("1", "+FLAGS", r"(\Answered)")
+        conn.logout()
         self.sync()
         self.assertEqual(self.server_messages("INBOX")["hello offlineimap"][0],
                          {"\\Flagged", "\\Seen"})
+        self.assertEqual(set(self.server_messages("Work")), {"work item"})
+        self.assertEqual(self.local("Work"), {"work item": "R"})
+        self.assert_agree(["INBOX", "Work"])
+
+        conn = self.admin()
+        conn.select("Work")
+        conn.store("1", "+FLAGS", r"(\Deleted)")
+        conn.expunge()
+        conn.logout()
+        self.sync()
+        self.assertEqual(self.local("Work"), {})
+        self.assert_agree(["INBOX", "Work"])
 
 
 def main():
