@@ -105,11 +105,12 @@ FramerEvent Framer::fail(FramingErrorKind kind, std::optional<std::string> tag) 
     state_ = State::Failed;
     buffer_.clear();
     read_pos_ = scan_pos_ = 0;
-    return FramingError{kind, std::move(tag), true};
+    return FramingError{kind, std::move(tag), true, {}};
 }
 
 FramerEvent Framer::refuse(FramingErrorKind kind, std::optional<LiteralAnnouncement> announcement) {
     std::optional<std::string> tag = current_tag();
+    std::string first_line = frame_.lines.empty() ? std::string() : frame_.lines.front();
     reset_command();
     if (announcement && !announcement->synchronising) {
         // RFC 7888 4: the client sends a non-synchronising literal without
@@ -120,7 +121,7 @@ FramerEvent Framer::refuse(FramingErrorKind kind, std::optional<LiteralAnnouncem
     }
     // A synchronising literal is simply never asked for: RFC 3501 7.5, after
     // the tagged BAD the client does not send it or the rest of the command.
-    return FramingError{kind, std::move(tag), false};
+    return FramingError{kind, std::move(tag), false, std::move(first_line)};
 }
 
 FramerEvent Framer::next() {
@@ -261,7 +262,7 @@ FramerEvent Framer::refuse_long_line(std::size_t line_start, std::size_t end) {
     discard_tail_.assign(buffer_, keep_from, end - keep_from);
     read_pos_ = scan_pos_ = end;
     state_ = State::DiscardingLine;
-    return FramingError{FramingErrorKind::LineTooLong, std::move(tag), false};
+    return FramingError{FramingErrorKind::LineTooLong, std::move(tag), false, {}};
 }
 
 void Framer::start_discarding_line(std::size_t keep_from) {
@@ -327,7 +328,7 @@ FramerEvent Framer::read_raw_line() {
             // server knows its tag); the rest of the line is dropped.
             start_discarding_line(buffer_.size());
             discarding_raw_ = true;
-            return FramingError{FramingErrorKind::LineTooLong, std::nullopt, false};
+            return FramingError{FramingErrorKind::LineTooLong, std::nullopt, false, {}};
         }
         return NeedMoreData{};
     }
@@ -338,7 +339,7 @@ FramerEvent Framer::read_raw_line() {
     read_pos_ = scan_pos_ = lf + 1;
     state_ = State::ReadingLine;
     if (raw.line.size() > limits_.max_line_length) {
-        return FramingError{FramingErrorKind::LineTooLong, std::nullopt, false};
+        return FramingError{FramingErrorKind::LineTooLong, std::nullopt, false, {}};
     }
     return raw;
 }

@@ -96,6 +96,10 @@ struct FramingError {
     // True when the framer cannot find the next command boundary: the server
     // must send BYE and close. Nothing more will be framed.
     bool fatal = false;
+    // The refused command's first line as far as it was read (empty when
+    // none), so the server can answer in the command's terms (APPEND's
+    // TOOBIG). Only set for refusals, not for fatal errors.
+    std::string first_line;
 };
 
 struct NeedMoreData {};

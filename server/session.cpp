@@ -413,6 +413,20 @@ void Session::on_framing_error(const FramingError& error) {
             text = "Too many literals in one command";
             break;
     }
+    if (error.kind == FramingErrorKind::LiteralTooLarge && error.tag && !error.fatal) {
+        Frame head;
+        head.lines.push_back(error.first_line);
+        if (peek_command_name(head) == "APPEND") {
+            // RFC 7889 4 and RFC 4469 4.2: a message over the server's size
+            // limit is an APPEND error, NO with TOOBIG, and it is said
+            // before the client sends the message (no "+").
+            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"),
+                           "Message too large (at most " +
+                               std::to_string(context_.framer_limits.max_literal_size) +
+                               " octets)");
+            return;
+        }
+    }
     if (error.fatal) {
         // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
         if (code) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/limits.h"
 #include "server/session.h"
 #include "server/user_mail.h"
 #include "store/data_dir.h"
@@ -718,13 +719,18 @@ TEST_CASE("RFC 3516: APPEND of a literal8 stores the bytes as given",
     CHECK(server.body(messages[0]) == binary);
 }
 
-TEST_CASE("RFC 7888 4: an APPEND literal past the size limit is TOOBIG before +",
-          "[session][mailboxes][append]") {
-    Server server;
-    Client c(server);
-    // The framer refuses a literal larger than any message the store takes
-    // (64 MiB) before "+", so the client never uploads it.
-    CHECK(c.send("a APPEND INBOX {67108865}\r\n") == "a BAD [TOOBIG] Literal too large\r\n");
-    CHECK(server.messages().empty());
-    CHECK(c.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+TEST_CASE("RFC 7889 4 and RFC 4469 4.2: APPEND over the size limit is NO TOOBIG before the literal",
+          "[session][append]") {
+    imap::test::SessionDriver d({.tls = true});
+    d.send("a LOGIN alice secret\r\n");
+    const std::string limit = std::to_string(imap::limits::kMaxLiteralSize);
+    const std::string over = std::to_string(imap::limits::kMaxLiteralSize + 1);
+    CHECK(d.send("b APPEND INBOX (\\Seen) {" + over + "}\r\n") ==
+          "b NO [TOOBIG] Message too large (at most " + limit + " octets)\r\n");
+    // No "+" was sent, so the client sends nothing more for that command.
+    CHECK(d.send("c NOOP\r\n") == "c OK NOOP completed\r\n");
+    CHECK(
+        d.session.mail()->store().uids(d.session.mail()->store().open_mailbox("INBOX").id).empty());
+    // Other commands keep the framer's BAD (RFC 7888 4).
+    CHECK(d.send("d LIST \"\" {" + over + "}\r\n") == "d BAD [TOOBIG] Literal too large\r\n");
 }
