@@ -42,10 +42,23 @@ std::vector<std::string> Session::capabilities() const {
     // LITERAL+ is the framer's (RFC 7888): every command takes {n+}.
     std::vector<std::string> caps = {"IMAP4rev1", "LITERAL+"};
     for (const CommandSpec& row : table_.rows()) {
-        if (row.handler == nullptr || row.capability.empty() || !row.allowed_in(state_)) continue;
+        if (row.handler == nullptr || row.capability.empty()) continue;
+        // Before login, what can be used before login; after it, everything
+        // usable after login (MOVE is announced in the authenticated state,
+        // where clients read the list, though it runs only when selected).
+        const unsigned relevant =
+            state_ == SessionState::NotAuthenticated ? kNotAuthenticated : kAuthenticatedOrSelected;
+        if ((row.states & relevant) == 0) continue;
         // RFC 3501 6.2.1: STARTTLS only where it can work, never over TLS.
         if (row.capability == "STARTTLS" && (tls_ || !context_.starttls_available)) continue;
         caps.emplace_back(row.capability);
+    }
+    if (state_ != SessionState::NotAuthenticated) {
+        // Extensions that are not a command of their own, advertised once
+        // they work end to end (one line each, with the RFC):
+        caps.emplace_back("UIDPLUS");      // RFC 4315: APPENDUID, COPYUID, UID EXPUNGE
+        caps.emplace_back("MULTIAPPEND");  // RFC 3502: APPEND of several, atomically
+        caps.emplace_back("CHILDREN");     // RFC 3348: LIST \HasChildren/\HasNoChildren
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;

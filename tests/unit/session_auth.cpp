@@ -18,7 +18,8 @@ namespace {
 const std::string kCapsPlain = "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS LOGINDISABLED";
 const std::string kCapsLoopback = "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN";
 const std::string kCapsTls = "IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN";
-const std::string kCapsAuthenticated = "IMAP4rev1 LITERAL+ ID";
+const std::string kCapsAuthenticated =
+    "IMAP4rev1 LITERAL+ ID UNSELECT MOVE UIDPLUS MULTIAPPEND CHILDREN";
 
 const std::string kLoggedIn = "OK [CAPABILITY " + kCapsAuthenticated + "] Logged in\r\n";
 

@@ -18,7 +18,9 @@ using imap::test::Transport;
 namespace {
 
 constexpr Transport kTls{.tls = true};
-const std::string kLoggedIn = "OK [CAPABILITY IMAP4rev1 LITERAL+ ID] Logged in\r\n";
+const std::string kLoggedIn =
+    "OK [CAPABILITY IMAP4rev1 LITERAL+ ID UNSELECT MOVE UIDPLUS MULTIAPPEND CHILDREN] Logged "
+    "in\r\n";
 
 }  // namespace
 
