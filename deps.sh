@@ -16,6 +16,12 @@ packages=(
   curl isync offlineimap3
 )
 
+# Node.js and npm for the imapflow tests: Debian's packages, unless a node
+# with its own npm is already there (NodeSource's nodejs bundles npm and
+# conflicts with Debian's npm package).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
+
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""imapflow (npm) against the real imapd: IDLE push, QRESYNC resync and a
+device switch (RFC 2177, RFC 7162).
+
+Usage: test_imapflow.py --imapd PATH [unittest args, e.g. a class name]
+
+The node scenarios live in tests/e2e/imapflow/scenarios.mjs; `npm ci` in
+that directory installs the pinned imapflow (test.sh does it). Without node
+or the installed module the tests are skipped with a message.
+"""
+import imaplib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_serve  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOW = os.path.join(HERE, "imapflow")
+WAIT = 60
+
+
+def message(subject):
+    return ("From: bob@example.org\r\nTo: alice@example.org\r\nSubject: %s\r\n\r\n%s\r\n" %
+            (subject, subject)).encode()
+
+
+class FlowTest(unittest.TestCase):
+    def setUp(self):
+        if shutil.which("node") is None:
+            self.skipTest("node is not installed (deps.sh installs nodejs)")
+        if not os.path.isdir(os.path.join(FLOW, "node_modules", "imapflow")):
+            self.skipTest("imapflow is not installed: run `npm ci` in tests/e2e/imapflow")
+        self.server = test_serve.ImapdServer()
+        self.tmp = tempfile.TemporaryDirectory(prefix="imapd-flow-")
+        self.state = os.path.join(self.tmp.name, "state.json")
+
+    def tearDown(self):
+        self.server.stop()
+        self.tmp.cleanup()
+
+    def flow(self, scenario):
+        proc = subprocess.run(["node", os.path.join(FLOW, "scenarios.mjs"), scenario,
+                               str(self.server.ports["imap"]), self.state],
+                              capture_output=True, timeout=WAIT, cwd=FLOW)
+        if proc.returncode != 0:
+            self.fail("imapflow %s failed:\n%s\nserver log:\n%s" %
+                      (scenario, proc.stderr.decode(errors="replace"), self.server.log()))
+        return json.loads(proc.stdout)
+
+    def admin(self):
+        conn = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        conn.login("alice", "secret")
+        return conn
+
+    def server_flags(self):
+        """{uid: sorted flags without \\Recent} of INBOX."""
+        conn = self.admin()
+        typ, data = conn.select("INBOX", readonly=True)
+        result = {}
+        if data != [b"0"]:
+            typ, data = conn.uid("FETCH", "1:*", "(FLAGS)")
+            for line in data:
+                uid = int(line.split(b"UID ")[1].split()[0].rstrip(b")"))
+                flags = sorted(f.decode() for f in imaplib.ParseFlags(line)
+                               if f != b"\\Recent")
+                result[str(uid)] = flags
+        conn.logout()
+        return result
+
+
+class Push(FlowTest):
+    """RFC 2177: an idling imapflow client hears of every APPEND and STORE."""
+
+    def test_idle_push(self):
+        result = self.flow("push")
+        self.assertEqual(result["exists"], 20)
+        self.assertNotIn(None, result["latencies"], result)
+        self.assertEqual(result["flagEvent"], {"uid": 3, "flags": ["\\Flagged"]})
+        latencies = sorted(result["latencies"])
+        # Recorded, not asserted (benchmarks measure; tests check behaviour).
+        print("IDLE push latency ms: min %.1f median %.1f max %.1f; flag %.1f" %
+              (latencies[0], latencies[len(latencies) // 2], latencies[-1],
+               result["flagLatency"]), file=sys.stderr)
+
+
+class Resync(FlowTest):
+    """RFC 7162 3.2.5: a QRESYNC SELECT brings exactly what changed."""
+
+    def test_qresync_after_offline_changes(self):
+        conn = self.admin()
+        for i in range(1, 7):
+            conn.append("INBOX", None, None, message("m%d" % i))
+        conn.logout()
+        before = self.flow("snapshot")
+        self.assertIn("QRESYNC", before["enabled"])
+        self.assertEqual(sorted(before["messages"]), ["1", "2", "3", "4", "5", "6"])
+
+        # Offline: two expunged, one flagged, one new message.
+        conn = self.admin()
+        conn.select("INBOX")
+        conn.uid("STORE", "2,5", "+FLAGS", r"(\Deleted)")
+        conn.expunge()
+        conn.uid("STORE", "3", "+FLAGS", r"(\Flagged)")
+        conn.append("INBOX", None, None, message("m7"))
+        conn.logout()
+
+        after = self.flow("resync")
+        self.assertEqual(after["uidValidity"], before["uidValidity"])
+        self.assertEqual(after["vanished"], [2, 5])
+        self.assertEqual(after["changed"], {"3": ["\\Flagged"]})
+        self.assertEqual(after["arrived"], [7])
+        self.assertEqual(after["cache"], self.server_flags())
+
+
+class DeviceSwitch(FlowTest):
+    """Device A reads, flags and deletes while device B is offline; B comes
+    back with QRESYNC and ends identical to A."""
+
+    def test_device_switch(self):
+        conn = self.admin()
+        for i in range(1, 9):
+            conn.append("INBOX", r"(\Seen)" if i % 3 == 0 else None, None, message("d%d" % i))
+        conn.logout()
+        self.flow("snapshot")  # device B syncs, then goes offline
+
+        a = self.admin()  # device A
+        a.select("INBOX")
+        a.fetch("1,2", "(BODY[])")  # reading sets \Seen
+        a.store("4", "+FLAGS", r"(\Flagged \Answered)")
+        a.store("3", "-FLAGS", r"(\Seen)")
+        a.store("5,7", "+FLAGS", r"(\Deleted)")
+        a.expunge()
+        a.logout()
+
+        after = self.flow("resync")
+        self.assertEqual(after["vanished"], [5, 7])
+        self.assertEqual(sorted(after["changed"], key=int), ["1", "2", "3", "4"])
+        self.assertEqual(after["arrived"], [])
+        self.assertEqual(after["cache"], self.server_flags())
+
+
+def main():
+    args = sys.argv[1:]
+    if "--imapd" in args:
+        i = args.index("--imapd")
+        test_serve.IMAPD = args[i + 1]
+        del args[i:i + 2]
+    test_serve.IMAPD = test_serve.IMAPD or os.environ.get("IMAPD", "")
+    if not test_serve.IMAPD:
+        sys.exit("usage: test_imapflow.py --imapd PATH [unittest args]")
+    unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
