@@ -12,7 +12,8 @@ A transcript is a conversation as RFC 3501 writes them:
     S: a OK [CAPABILITY {{*}}] Logged in
 
 Each file runs against a fresh `imapd serve --ephemeral --user
-alice:secret` over plaintext loopback (where LOGIN is allowed). C: lines
+alice:secret` (no failed-login delay) over plaintext loopback, where LOGIN
+is allowed. C: lines
 are sent in order, each followed by CRLF. Consecutive S: lines are one
 block: the runner reads until the server's bytes are exactly that block
 (each line ends in CRLF), then sends the next C: lines. Nothing may arrive
@@ -172,7 +173,9 @@ class Replay:
 
 def make_test(path):
     def test(self):
-        server = test_serve.ImapdServer()
+        # No failed-login delay: transcripts test answers, not the delay
+        # (e2e: FailedLoginDelay does), and must not wait seconds per failure.
+        server = test_serve.ImapdServer(config_text="[auth]\nfailed_login_delay = 0s\n")
         try:
             replay = Replay(server.ports["imap"])
             try:
