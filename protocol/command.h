@@ -54,16 +54,38 @@ struct LoginCommand {
 
 // ---- Authenticated (RFC 3501 6.3). Mailbox names are the wire form
 // (modified UTF-7) with any case of INBOX normalised to "INBOX". ----
+// select-params (RFC 4466 2.1) of SELECT and EXAMINE, those of RFC 7162:
+// "CONDSTORE" (3.1.8) and "QRESYNC" SP "(" uidvalidity SP mod-sequence-value
+// [SP known-uids] [SP seq-match-data] ")" (3.2.5). "*" is not allowed in the
+// sets.
+struct QresyncParams {
+    std::uint32_t uidvalidity = 0;
+    std::uint64_t modseq = 0;
+    std::optional<SequenceSet> known_uids;
+    // seq-match-data = "(" known-sequence-set SP known-uid-set ")"
+    std::optional<std::pair<SequenceSet, SequenceSet>> seq_match;
+    bool operator==(const QresyncParams&) const = default;
+};
+struct SelectParams {
+    bool condstore = false;
+    std::optional<QresyncParams> qresync;
+    bool operator==(const SelectParams&) const = default;
+};
 struct SelectCommand {
     std::string mailbox;
+    SelectParams params = {};
     bool operator==(const SelectCommand&) const = default;
 };
 struct ExamineCommand {
     std::string mailbox;
+    SelectParams params = {};
     bool operator==(const ExamineCommand&) const = default;
 };
 struct CreateCommand {
     std::string mailbox;
+    // RFC 6154 3 CREATE-SPECIAL-USE: SP "(" "USE" SP "(" [use-attr *(SP
+    // use-attr)] ")" ")"; the attributes as sent ("\Sent"). Empty: none.
+    std::vector<Flag> use = {};
     bool operator==(const CreateCommand&) const = default;
 };
 struct DeleteCommand {
@@ -83,12 +105,47 @@ struct UnsubscribeCommand {
     std::string mailbox;
     bool operator==(const UnsubscribeCommand&) const = default;
 };
-// list = "LIST" SP mailbox SP list-mailbox. The reference is not
-// INBOX-normalised (it is a prefix, RFC 3501 6.3.8).
+enum class StatusItem;
+
+// RFC 5258 list-select-opts; RECURSIVEMATCH never alone (the parser
+// refuses it, RFC 5258 3.1).
+struct ListSelectOptions {
+    bool subscribed = false;
+    bool remote = false;  // accepted, no effect: there are no remote mailboxes
+    bool recursive_match = false;
+    bool special_use = false;  // RFC 6154 5.1
+    bool operator==(const ListSelectOptions&) const = default;
+};
+// RFC 5258 list-return-opts, RFC 6154 SPECIAL-USE, RFC 5819 STATUS.
+struct ListReturnOptions {
+    bool subscribed = false;
+    bool children = false;
+    bool special_use = false;
+    std::optional<std::vector<StatusItem>> status = std::nullopt;
+    bool operator==(const ListReturnOptions&) const = default;
+};
+
+// list = "LIST" SP mailbox SP list-mailbox (RFC 3501), extended by RFC
+// 5258: "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+// [SP list-return-opts]. The reference is not INBOX-normalised (it is a
+// prefix, RFC 3501 6.3.8).
 struct ListCommand {
     std::string reference;
-    std::string pattern;
+    std::string pattern;                          // the (first) pattern
+    std::vector<std::string> more_patterns = {};  // patt-list: the others
+    bool pattern_list = false;                    // "(" ... ")" was used
+    std::optional<ListSelectOptions> select = std::nullopt;
+    std::optional<ListReturnOptions> returns = std::nullopt;
+    // Whether any RFC 5258 syntax was used (its response rules apply).
+    bool extended() const { return pattern_list || select || returns; }
     bool operator==(const ListCommand&) const = default;
+};
+// XLIST (the pre-SPECIAL-USE command of Gmail and Outlook): LIST's
+// arguments, "* XLIST" responses with special-use and \Inbox attributes.
+struct XlistCommand {
+    std::string reference;
+    std::string pattern;
+    bool operator==(const XlistCommand&) const = default;
 };
 struct LsubCommand {
     std::string reference;
@@ -96,7 +153,17 @@ struct LsubCommand {
     bool operator==(const LsubCommand&) const = default;
 };
 
-enum class StatusItem { Messages, Recent, UidNext, UidValidity, Unseen };
+// RFC 3501 status-att, RFC 8438 SIZE, RFC 7889 APPENDLIMIT.
+enum class StatusItem {
+    Messages,
+    Recent,
+    UidNext,
+    UidValidity,
+    Unseen,
+    Size,
+    AppendLimit,
+    HighestModSeq
+};
 
 struct StatusCommand {
     std::string mailbox;
@@ -153,6 +220,8 @@ struct SearchKey {
         Header,   // text = field name, text2 = value
         Keyword,  // text = flag keyword
         Larger,   // number
+        ModSeq,   // modseq; text = entry-name, text2 = entry-type-req, or both
+                  // empty (RFC 7162 3.1.5)
         New,
         Not,  // children[0]
         Old,
@@ -182,6 +251,7 @@ struct SearchKey {
     std::string text;  // bytes in the command's CHARSET
     std::string text2;
     std::uint32_t number = 0;
+    std::uint64_t modseq = 0;  // ModSeq: mod-sequence-valzer
     Date date;
     imap::SequenceSet set;
     std::vector<SearchKey> children;
@@ -189,8 +259,21 @@ struct SearchKey {
     bool operator==(const SearchKey&) const = default;
 };
 
+// ESEARCH (RFC 4731) search-return-opt: MIN, MAX, ALL, COUNT. "RETURN ()"
+// means ALL (RFC 4731 3.1), so the parser sets `all` for it.
+struct SearchReturnOptions {
+    bool min = false;
+    bool max = false;
+    bool all = false;
+    bool count = false;
+    bool operator==(const SearchReturnOptions&) const = default;
+};
+
 struct SearchCommand {
     bool uid = false;
+    // RFC 4731: SEARCH RETURN (...) answers with "* ESEARCH"; nullopt for
+    // a plain SEARCH.
+    std::optional<SearchReturnOptions> return_options = std::nullopt;
     std::optional<std::string> charset;  // as given (astring), not validated
     SearchKey key;                       // Kind::And of the top-level keys
     bool operator==(const SearchCommand&) const = default;
@@ -232,6 +315,7 @@ struct FetchItem {
         BodyStructure,
         Uid,
         BodySection,  // BODY[section]<partial> or BODY.PEEK[...]
+        ModSeq,       // RFC 7162 3.1.4.2
     };
     Kind kind = Kind::Flags;
     bool peek = false;  // BODY.PEEK
@@ -245,6 +329,10 @@ struct FetchCommand {
     SequenceSet set;
     // The macros ALL, FAST and FULL are expanded (RFC 3501 6.4.5).
     std::vector<FetchItem> items;
+    // fetch-modifiers (RFC 4466 2.4): CHANGEDSINCE (RFC 7162 3.1.4.1) and,
+    // with UID FETCH and CHANGEDSINCE only, VANISHED (3.2.6).
+    std::optional<std::uint64_t> changed_since = std::nullopt;
+    bool vanished = false;
     bool operator==(const FetchCommand&) const = default;
 };
 
@@ -255,6 +343,8 @@ struct StoreCommand {
     Mode mode = Mode::Replace;
     bool silent = false;
     std::vector<Flag> flags;
+    // store-modifiers (RFC 4466 2.5): UNCHANGEDSINCE (RFC 7162 3.1.3).
+    std::optional<std::uint64_t> unchanged_since = std::nullopt;
     bool operator==(const StoreCommand&) const = default;
 };
 
@@ -302,10 +392,10 @@ using CommandBody =
     std::variant<CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand,
                  AuthenticateCommand, LoginCommand, SelectCommand, ExamineCommand, CreateCommand,
                  DeleteCommand, RenameCommand, SubscribeCommand, UnsubscribeCommand, ListCommand,
-                 LsubCommand, StatusCommand, AppendCommand, CheckCommand, CloseCommand,
-                 ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand, StoreCommand,
-                 CopyCommand, MoveCommand, UnselectCommand, IdleCommand, NamespaceCommand,
-                 EnableCommand, IdCommand>;
+                 LsubCommand, XlistCommand, StatusCommand, AppendCommand, CheckCommand,
+                 CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
+                 StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
+                 NamespaceCommand, EnableCommand, IdCommand>;
 
 struct Command {
     std::string tag;

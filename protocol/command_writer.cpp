@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <concepts>
+#include <initializer_list>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -34,18 +35,25 @@ std::string_view keyword_of(const Keyword<Enum> (&table)[N], Enum value) {
 
 // status-att (RFC 3501 9)
 constexpr Keyword<StatusItem> kStatusItems[] = {
-    {StatusItem::Messages, "MESSAGES"}, {StatusItem::Recent, "RECENT"},
-    {StatusItem::UidNext, "UIDNEXT"},   {StatusItem::UidValidity, "UIDVALIDITY"},
-    {StatusItem::Unseen, "UNSEEN"},
+    {StatusItem::Messages, "MESSAGES"},       {StatusItem::Recent, "RECENT"},
+    {StatusItem::UidNext, "UIDNEXT"},         {StatusItem::UidValidity, "UIDVALIDITY"},
+    {StatusItem::Unseen, "UNSEEN"},           {StatusItem::Size, "SIZE"},
+    {StatusItem::AppendLimit, "APPENDLIMIT"}, {StatusItem::HighestModSeq, "HIGHESTMODSEQ"},
 };
 
 // fetch-att without a section (RFC 3501 9). BodySection is written apart.
 constexpr Keyword<FetchItem::Kind> kFetchItems[] = {
-    {FetchItem::Kind::Envelope, "ENVELOPE"},           {FetchItem::Kind::Flags, "FLAGS"},
-    {FetchItem::Kind::InternalDate, "INTERNALDATE"},   {FetchItem::Kind::Rfc822, "RFC822"},
-    {FetchItem::Kind::Rfc822Header, "RFC822.HEADER"},  {FetchItem::Kind::Rfc822Size, "RFC822.SIZE"},
-    {FetchItem::Kind::Rfc822Text, "RFC822.TEXT"},      {FetchItem::Kind::Body, "BODY"},
-    {FetchItem::Kind::BodyStructure, "BODYSTRUCTURE"}, {FetchItem::Kind::Uid, "UID"},
+    {FetchItem::Kind::Envelope, "ENVELOPE"},
+    {FetchItem::Kind::Flags, "FLAGS"},
+    {FetchItem::Kind::InternalDate, "INTERNALDATE"},
+    {FetchItem::Kind::Rfc822, "RFC822"},
+    {FetchItem::Kind::Rfc822Header, "RFC822.HEADER"},
+    {FetchItem::Kind::Rfc822Size, "RFC822.SIZE"},
+    {FetchItem::Kind::Rfc822Text, "RFC822.TEXT"},
+    {FetchItem::Kind::Body, "BODY"},
+    {FetchItem::Kind::BodyStructure, "BODYSTRUCTURE"},
+    {FetchItem::Kind::Uid, "UID"},
+    {FetchItem::Kind::ModSeq, "MODSEQ"},
 };
 
 // section-msgtext / "MIME" (RFC 3501 9)
@@ -60,7 +68,7 @@ constexpr Keyword<SectionSpec::Text> kSectionTexts[] = {
 // search-key (RFC 3501 9): the key's name and what follows it. The two
 // nameless alternatives, sequence-set and "(" search-key ... ")", are
 // written apart.
-enum class Argument { None, Text, HeaderPair, Keyword, Date, Number, Key, TwoKeys, Set };
+enum class Argument { None, Text, HeaderPair, Keyword, Date, Number, Key, TwoKeys, Set, ModSeq };
 
 struct SearchKeyRow {
     SearchKey::Kind kind;
@@ -82,6 +90,7 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::Header, "HEADER", Argument::HeaderPair},
     {SearchKey::Kind::Keyword, "KEYWORD", Argument::Keyword},
     {SearchKey::Kind::Larger, "LARGER", Argument::Number},
+    {SearchKey::Kind::ModSeq, "MODSEQ", Argument::ModSeq},
     {SearchKey::Kind::New, "NEW", Argument::None},
     {SearchKey::Kind::Not, "NOT", Argument::Key},
     {SearchKey::Kind::Old, "OLD", Argument::None},
@@ -295,6 +304,12 @@ void write_search_key(Writer& w, const SearchKey& key) {
         case Argument::Set:
             w.sp().sequence_set(key.set);
             break;
+        case Argument::ModSeq:
+            // "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+            // (RFC 7162 7)
+            if (!key.text.empty()) w.sp().string(key.text).sp().raw(key.text2);
+            w.sp().number(key.modseq);
+            break;
     }
 }
 
@@ -325,21 +340,108 @@ void write_arguments(Writer& w, const LoginCommand& c) {
 // "SELECT" / "EXAMINE" / "CREATE" / "DELETE" / "SUBSCRIBE" / "UNSUBSCRIBE"
 // SP mailbox, where mailbox = "INBOX" / astring.
 template <typename T>
-concept OneMailboxCommand = std::same_as<T, SelectCommand> || std::same_as<T, ExamineCommand> ||
-    std::same_as<T, CreateCommand> || std::same_as<T, DeleteCommand> ||
-    std::same_as<T, SubscribeCommand> || std::same_as<T, UnsubscribeCommand>;
+concept OneMailboxCommand = std::same_as<T, DeleteCommand> || std::same_as<T, SubscribeCommand> ||
+    std::same_as<T, UnsubscribeCommand>;
 
 template <OneMailboxCommand T>
 void write_arguments(Writer& w, const T& c) {
     w.sp().astring(c.mailbox);
 }
 
+// select / examine = ... SP mailbox [select-params] (RFC 4466 2.1) with RFC
+// 7162's CONDSTORE and QRESYNC parameters, in that order.
+void write_select_params(Writer& w, const SelectParams& p) {
+    if (!p.condstore && !p.qresync) return;
+    w.raw(" (");
+    if (p.condstore) w.raw("CONDSTORE");
+    if (p.qresync) {
+        const QresyncParams& q = *p.qresync;
+        if (p.condstore) w.sp();
+        w.raw("QRESYNC (").number(q.uidvalidity).sp().number(q.modseq);
+        if (q.known_uids) w.sp().sequence_set(*q.known_uids);
+        if (q.seq_match) {
+            w.raw(" (").sequence_set(q.seq_match->first).sp().sequence_set(q.seq_match->second);
+            w.raw(")");
+        }
+        w.raw(")");
+    }
+    w.raw(")");
+}
+void write_arguments(Writer& w, const SelectCommand& c) {
+    w.sp().astring(c.mailbox);
+    write_select_params(w, c.params);
+}
+void write_arguments(Writer& w, const ExamineCommand& c) {
+    w.sp().astring(c.mailbox);
+    write_select_params(w, c.params);
+}
+
 void write_arguments(Writer& w, const RenameCommand& c) {
     w.sp().astring(c.from).sp().astring(c.to);
 }
 
-// list / lsub = ... SP mailbox SP list-mailbox
+// create = "CREATE" SP mailbox [SP "(" "USE" SP "(" use-attrs ")" ")"]
+// (RFC 4466, RFC 6154 3). An empty USE list means none and is left out.
+void write_arguments(Writer& w, const CreateCommand& c) {
+    w.sp().astring(c.mailbox);
+    if (!c.use.empty()) w.raw(" (USE ").flag_list(c.use).raw(")");
+}
+
+void write_status_items(Writer& w, const std::vector<StatusItem>& items) {
+    w.raw("(");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) w.sp();
+        w.raw(keyword_of(kStatusItems, items[i]));
+    }
+    w.raw(")");
+}
+
+// Writes `names` whose flag is set as "(A B)".
+void write_option_list(Writer& w, std::initializer_list<std::pair<bool, std::string_view>> names) {
+    w.raw("(");
+    bool first = true;
+    for (const auto& [set, name] : names) {
+        if (!set) continue;
+        if (!first) w.sp();
+        first = false;
+        w.raw(name);
+    }
+}
+
+// list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+//        [SP list-return-opts] (RFC 5258)
 void write_arguments(Writer& w, const ListCommand& c) {
+    if (c.select) {
+        w.sp();
+        write_option_list(w, {{c.select->subscribed, "SUBSCRIBED"},
+                              {c.select->remote, "REMOTE"},
+                              {c.select->recursive_match, "RECURSIVEMATCH"},
+                              {c.select->special_use, "SPECIAL-USE"}});
+        w.raw(")");
+    }
+    w.sp().astring(c.reference).sp();
+    if (c.pattern_list) {
+        w.raw("(").list_mailbox(c.pattern);
+        for (const std::string& pattern : c.more_patterns)
+            w.sp().list_mailbox(pattern);
+        w.raw(")");
+    } else {
+        w.list_mailbox(c.pattern);
+    }
+    if (c.returns) {
+        w.raw(" RETURN ");
+        write_option_list(w, {{c.returns->subscribed, "SUBSCRIBED"},
+                              {c.returns->children, "CHILDREN"},
+                              {c.returns->special_use, "SPECIAL-USE"}});
+        if (c.returns->status) {
+            if (c.returns->subscribed || c.returns->children || c.returns->special_use) w.sp();
+            w.raw("STATUS ");
+            write_status_items(w, *c.returns->status);
+        }
+        w.raw(")");
+    }
+}
+void write_arguments(Writer& w, const XlistCommand& c) {
     w.sp().astring(c.reference).sp().list_mailbox(c.pattern);
 }
 void write_arguments(Writer& w, const LsubCommand& c) {
@@ -348,12 +450,8 @@ void write_arguments(Writer& w, const LsubCommand& c) {
 
 // status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
 void write_arguments(Writer& w, const StatusCommand& c) {
-    w.sp().astring(c.mailbox).raw(" (");
-    for (std::size_t i = 0; i < c.items.size(); ++i) {
-        if (i > 0) w.sp();
-        w.raw(keyword_of(kStatusItems, c.items[i]));
-    }
-    w.raw(")");
+    w.sp().astring(c.mailbox).sp();
+    write_status_items(w, c.items);
 }
 
 // append = "APPEND" SP mailbox 1*append-message (RFC 3502)
@@ -378,6 +476,15 @@ void write_arguments(Writer& w, const UidExpungeCommand& c) {
 // search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key). The
 // top-level And is the key list itself, so it has no parentheses.
 void write_arguments(Writer& w, const SearchCommand& c) {
+    if (c.return_options) {
+        // search-return-opts (RFC 4731); ALL stands for "RETURN ()" too.
+        w.raw(" RETURN ");
+        write_option_list(w, {{c.return_options->min, "MIN"},
+                              {c.return_options->max, "MAX"},
+                              {c.return_options->all, "ALL"},
+                              {c.return_options->count, "COUNT"}});
+        w.raw(")");
+    }
     if (c.charset) w.raw(" CHARSET ").astring(*c.charset);
     if (c.key.kind != SearchKey::Kind::And) {
         write_search_key(w.sp(), c.key);
@@ -393,20 +500,28 @@ void write_arguments(Writer& w, const FetchCommand& c) {
     w.sp().sequence_set(c.set).sp();
     if (c.items.size() == 1) {
         write_fetch_item(w, c.items.front());
-        return;
+    } else {
+        w.raw("(");
+        for (std::size_t i = 0; i < c.items.size(); ++i) {
+            if (i > 0) w.sp();
+            write_fetch_item(w, c.items[i]);
+        }
+        w.raw(")");
     }
-    w.raw("(");
-    for (std::size_t i = 0; i < c.items.size(); ++i) {
-        if (i > 0) w.sp();
-        write_fetch_item(w, c.items[i]);
+    // fetch-modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6)
+    if (c.changed_since) {
+        w.raw(" (CHANGEDSINCE ").number(*c.changed_since);
+        if (c.vanished) w.raw(" VANISHED");
+        w.raw(")");
     }
-    w.raw(")");
 }
 
 // store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / ...).
 // The flag-list form is used: it is the only one that can carry no flags.
 void write_arguments(Writer& w, const StoreCommand& c) {
     w.sp().sequence_set(c.set).sp();
+    // store-modifiers (RFC 4466 2.5; RFC 7162 3.1.3)
+    if (c.unchanged_since) w.raw("(UNCHANGEDSINCE ").number(*c.unchanged_since).raw(") ");
     if (c.mode == StoreCommand::Mode::Add) w.raw("+");
     if (c.mode == StoreCommand::Mode::Remove) w.raw("-");
     w.raw(c.silent ? "FLAGS.SILENT" : "FLAGS").sp().flag_list(c.flags);

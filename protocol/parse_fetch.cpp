@@ -106,6 +106,7 @@ FetchItem read_fetch_att(Reader& in) {
     if (name == "RFC822.TEXT") return simple(K::Rfc822Text);
     if (name == "BODYSTRUCTURE") return simple(K::BodyStructure);
     if (name == "UID") return simple(K::Uid);
+    if (name == "MODSEQ") return simple(K::ModSeq);  // RFC 7162 3.1.4.2
     if (name == "BODY" && in.peek() != '[') return simple(K::Body);
     if (name == "BODY" || name == "BODY.PEEK") {
         FetchItem item = simple(K::BodySection);
@@ -128,14 +129,37 @@ FetchItem read_fetch_att(Reader& in) {
     parse_fail("Unknown fetch attribute " + name.substr(0, 40));
 }
 
-}  // namespace
+// fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")" (RFC
+// 4466 2.4): "CHANGEDSINCE" SP mod-sequence-value (RFC 7162 3.1.4.1) and,
+// in UID FETCH only and together with CHANGEDSINCE, "VANISHED" (3.2.6).
+// Each at most once.
+void read_fetch_modifiers(Reader& in, FetchCommand& command) {
+    in.space();
+    in.expect('(', "'(' starting the FETCH modifiers");
+    in.enter_group();
+    for (;;) {
+        const std::string name = in.keyword();
+        if (name == "CHANGEDSINCE" && !command.changed_since) {
+            in.space();
+            command.changed_since = in.number64();
+        } else if (name == "VANISHED" && !command.vanished) {
+            if (!command.uid) parse_fail("VANISHED is only valid in UID FETCH (RFC 7162 3.2.6)");
+            command.vanished = true;
+        } else if (name == "CHANGEDSINCE" || name == "VANISHED") {
+            parse_fail("Duplicate FETCH modifier " + name);
+        } else {
+            parse_fail("Unknown FETCH modifier " + name.substr(0, 40));
+        }
+        if (in.accept(')')) break;
+        in.space();
+    }
+    in.leave_group();
+    if (command.vanished && !command.changed_since) {
+        parse_fail("VANISHED used without CHANGEDSINCE (RFC 7162 3.2.6)");
+    }
+}
 
-FetchCommand parse_fetch(Reader& in, bool uid) {
-    FetchCommand command;
-    command.uid = uid;
-    in.space();
-    command.set = read_sequence_set(in);
-    in.space();
+void read_fetch_items(Reader& in, FetchCommand& command) {
     if (in.accept('(')) {
         in.enter_group();
         for (;;) {
@@ -144,15 +168,27 @@ FetchCommand parse_fetch(Reader& in, bool uid) {
             in.space();
         }
         in.leave_group();
-        return command;
+        return;
     }
     for (std::string_view macro : {"ALL", "FAST", "FULL"}) {
         if (in.accept_keyword(macro)) {
             command.items = expand_macro(macro);
-            return command;
+            return;
         }
     }
     command.items.push_back(read_fetch_att(in));
+}
+
+}  // namespace
+
+FetchCommand parse_fetch(Reader& in, bool uid) {
+    FetchCommand command;
+    command.uid = uid;
+    in.space();
+    command.set = read_sequence_set(in);
+    in.space();
+    read_fetch_items(in, command);
+    if (in.rest_of_line().starts_with(" (")) read_fetch_modifiers(in, command);
     return command;
 }
 

@@ -11,7 +11,18 @@ namespace {
 using Kind = SearchKey::Kind;
 
 // What follows a search key's name.
-enum class Argument { None, Text, HeaderPair, Keyword, DateArg, Number, Key, TwoKeys, UidSet };
+enum class Argument {
+    None,
+    Text,
+    HeaderPair,
+    Keyword,
+    DateArg,
+    Number,
+    Key,
+    TwoKeys,
+    UidSet,
+    ModSeq
+};
 
 struct KeyEntry {
     std::string_view name;
@@ -34,6 +45,7 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"HEADER", Kind::Header, Argument::HeaderPair},
     {"KEYWORD", Kind::Keyword, Argument::Keyword},
     {"LARGER", Kind::Larger, Argument::Number},
+    {"MODSEQ", Kind::ModSeq, Argument::ModSeq},  // RFC 7162 3.1.5
     {"NEW", Kind::New, Argument::None},
     {"NOT", Kind::Not, Argument::Key},
     {"OLD", Kind::Old, Argument::None},
@@ -150,8 +162,52 @@ SearchKey read_key(Reader& in) {
             in.space();
             key.set = read_sequence_set(in);
             break;
+        case Argument::ModSeq:
+            // "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer
+            // (RFC 7162 7); entry-name is a quoted "/flags/..." string.
+            in.space();
+            if (in.peek() == '"' || in.peek() == '{') {
+                key.text = in.string();
+                in.space();
+                key.text2 = in.atom();
+                std::string type = key.text2;
+                for (char& c : type)
+                    c = ascii_upper(c);
+                if (type != "PRIV" && type != "SHARED" && type != "ALL") {
+                    parse_fail("MODSEQ entry type must be priv, shared or all");
+                }
+                in.space();
+            }
+            key.modseq = in.number64();
+            break;
     }
     return key;
+}
+
+// RFC 4731 3.1: MIN, MAX, ALL, COUNT; "()" means ALL.
+SearchReturnOptions read_search_return_options(Reader& in) {
+    in.expect('(', "'(' starting the RETURN options");
+    SearchReturnOptions options;
+    if (in.accept(')')) {
+        options.all = true;
+        return options;
+    }
+    for (;;) {
+        std::string option = in.keyword();
+        if (option == "MIN") {
+            options.min = true;
+        } else if (option == "MAX") {
+            options.max = true;
+        } else if (option == "ALL") {
+            options.all = true;
+        } else if (option == "COUNT") {
+            options.count = true;
+        } else {
+            parse_fail("Unknown SEARCH return option " + option.substr(0, 40));
+        }
+        if (in.accept(')')) return options;
+        in.space();
+    }
 }
 
 }  // namespace
@@ -161,6 +217,13 @@ SearchCommand parse_search(Reader& in, bool uid) {
     command.uid = uid;
     command.key.kind = Kind::And;
     in.space();
+    // search-return-opts = SP "RETURN" SP "(" [search-return-opt
+    // *(SP search-return-opt)] ")" (RFC 4466, RFC 4731)
+    if (in.accept_keyword("RETURN")) {
+        in.space();
+        command.return_options = read_search_return_options(in);
+        in.space();
+    }
     if (in.accept_keyword("CHARSET")) {
         in.space();
         command.charset = in.astring();

@@ -71,6 +71,84 @@ CommandBody one_mailbox(Reader& in) {
     return T{read_mailbox(in)};
 }
 
+// A sequence-set in which "*" is not allowed (RFC 7162 7: known-uids,
+// known-sequence-set, known-uid-set).
+SequenceSet read_set_without_star(Reader& in) {
+    SequenceSet set = read_sequence_set(in);
+    if (set.uses_star()) parse_fail("\"*\" is not allowed in QRESYNC sets (RFC 7162 7)");
+    return set;
+}
+
+// select = "SELECT" SP mailbox [select-params]          (RFC 4466 2.1)
+// select-params = SP "(" select-param *(SP select-param) ")"
+// select-param = "CONDSTORE" /                          (RFC 7162 7)
+//     "QRESYNC" SP "(" uidvalidity SP mod-sequence-value [SP known-uids]
+//     [SP seq-match-data] ")"
+// seq-match-data = "(" known-sequence-set SP known-uid-set ")"
+// Each parameter at most once; any other is an error (RFC 4466 2.1).
+SelectParams read_select_params(Reader& in) {
+    SelectParams params;
+    in.expect('(', "'(' starting the select parameters");
+    in.enter_group();
+    for (;;) {
+        const std::string name = in.keyword();
+        if (name == "CONDSTORE" && !params.condstore) {
+            params.condstore = true;
+        } else if (name == "QRESYNC" && !params.qresync) {
+            QresyncParams qresync;
+            in.space();
+            in.expect('(', "'(' starting the QRESYNC parameters");
+            in.enter_group();
+            qresync.uidvalidity = in.nz_number();
+            in.space();
+            qresync.modseq = in.number64();
+            if (qresync.modseq == 0) parse_fail("QRESYNC mod-sequence-value must be positive");
+            bool more = !in.accept(')');
+            if (more) {
+                in.space();
+                if (in.peek() != '(') {
+                    qresync.known_uids = read_set_without_star(in);
+                    more = !in.accept(')');
+                    if (more) in.space();
+                }
+            }
+            if (more) {
+                in.expect('(', "'(' starting the sequence match data");
+                in.enter_group();
+                SequenceSet sequences = read_set_without_star(in);
+                in.space();
+                SequenceSet uids = read_set_without_star(in);
+                in.expect(')', "')' closing the sequence match data");
+                in.leave_group();
+                qresync.seq_match.emplace(std::move(sequences), std::move(uids));
+                in.expect(')', "')' closing the QRESYNC parameters");
+            }
+            in.leave_group();
+            params.qresync = std::move(qresync);
+        } else if (name == "CONDSTORE" || name == "QRESYNC") {
+            parse_fail("Duplicate select parameter " + name);
+        } else {
+            parse_fail("Unknown select parameter " + name.substr(0, 40));
+        }
+        if (in.accept(')')) break;
+        in.space();
+    }
+    in.leave_group();
+    return params;
+}
+
+template <typename T>
+CommandBody parse_select(Reader& in) {
+    in.space();
+    T command;
+    command.mailbox = read_mailbox(in);
+    if (in.rest_of_line().starts_with(" (")) {
+        in.space();
+        command.params = read_select_params(in);
+    }
+    return command;
+}
+
 // authenticate = "AUTHENTICATE" SP auth-type [SP (base64 / "=")] (RFC 4959)
 CommandBody parse_authenticate(Reader& in) {
     in.space();
@@ -126,12 +204,10 @@ CommandBody parse_list(Reader& in) {
     return command;
 }
 
-// status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
-CommandBody parse_status(Reader& in) {
-    in.space();
+// "(" status-att *(SP status-att) ")", for STATUS and LIST-STATUS (RFC
+// 5819). RFC 8438 SIZE and RFC 7889 APPENDLIMIT are status-atts too.
+std::vector<StatusItem> read_status_items(Reader& in) {
     StatusCommand command;
-    command.mailbox = read_mailbox(in);
-    in.space();
     in.expect('(', "'(' starting the status items");
     for (;;) {
         std::string item = in.keyword();
@@ -145,12 +221,146 @@ CommandBody parse_status(Reader& in) {
             command.items.push_back(StatusItem::UidValidity);
         } else if (item == "UNSEEN") {
             command.items.push_back(StatusItem::Unseen);
+        } else if (item == "SIZE") {
+            command.items.push_back(StatusItem::Size);
+        } else if (item == "APPENDLIMIT") {
+            command.items.push_back(StatusItem::AppendLimit);
+        } else if (item == "HIGHESTMODSEQ") {  // RFC 7162 3.1.7
+            command.items.push_back(StatusItem::HighestModSeq);
         } else {
             parse_fail("Unknown status item " + item);
+        }
+        if (in.accept(')')) return command.items;
+        in.space();
+    }
+}
+
+// status = "STATUS" SP mailbox SP "(" status-att *(SP status-att) ")"
+CommandBody parse_status(Reader& in) {
+    in.space();
+    StatusCommand command;
+    command.mailbox = read_mailbox(in);
+    in.space();
+    command.items = read_status_items(in);
+    return command;
+}
+
+// create = "CREATE" SP mailbox [create-params]             (RFC 4466)
+// create-params = SP "(" create-param *(SP create-param) ")"
+// create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")" (RFC 6154)
+// use-attr = "\All" / ... / use-attr-ext; use-attr-ext = "\" atom
+CommandBody parse_create(Reader& in) {
+    in.space();
+    CreateCommand command;
+    command.mailbox = read_mailbox(in);
+    if (in.at_end()) return command;
+    in.space();
+    in.expect('(', "'(' starting the CREATE parameters");
+    for (;;) {
+        std::string param = in.keyword();
+        if (param != "USE") parse_fail("Unknown CREATE parameter " + param.substr(0, 40));
+        in.space();
+        in.expect('(', "'(' starting the USE attributes");
+        if (!in.accept(')')) {
+            for (;;) {
+                in.expect('\\', "a special-use attribute (\\Sent...)");
+                command.use.push_back("\\" + in.atom());
+                if (in.accept(')')) break;
+                in.space();
+            }
         }
         if (in.accept(')')) return command;
         in.space();
     }
+}
+
+// list-select-opts = "(" [list-select-opt *(SP list-select-opt)] ")"
+// (RFC 5258; RFC 6154 adds SPECIAL-USE)
+ListSelectOptions read_list_select_options(Reader& in) {
+    in.expect('(', "'(' starting the LIST selection options");
+    ListSelectOptions options;
+    if (!in.accept(')')) {
+        for (;;) {
+            std::string option = in.keyword();
+            if (option == "SUBSCRIBED") {
+                options.subscribed = true;
+            } else if (option == "REMOTE") {
+                options.remote = true;
+            } else if (option == "RECURSIVEMATCH") {
+                options.recursive_match = true;
+            } else if (option == "SPECIAL-USE") {
+                options.special_use = true;
+            } else {
+                parse_fail("Unknown LIST selection option " + option.substr(0, 40));
+            }
+            if (in.accept(')')) break;
+            in.space();
+        }
+    }
+    // RFC 5258 3.1: "The server MUST return BAD tagged response in such case."
+    if (options.recursive_match && !options.subscribed && !options.special_use) {
+        parse_fail("RECURSIVEMATCH needs another selection option besides REMOTE");
+    }
+    return options;
+}
+
+// list-return-opts = "RETURN" SP "(" [return-option *(SP return-option)] ")"
+// (RFC 5258; STATUS from RFC 5819, SPECIAL-USE from RFC 6154)
+ListReturnOptions read_list_return_options(Reader& in) {
+    in.expect('(', "'(' starting the LIST return options");
+    ListReturnOptions options;
+    if (in.accept(')')) return options;
+    for (;;) {
+        std::string option = in.keyword();
+        if (option == "SUBSCRIBED") {
+            options.subscribed = true;
+        } else if (option == "CHILDREN") {
+            options.children = true;
+        } else if (option == "SPECIAL-USE") {
+            options.special_use = true;
+        } else if (option == "STATUS" && !options.status) {
+            in.space();
+            options.status = read_status_items(in);
+        } else {
+            parse_fail("Unknown LIST return option " + option.substr(0, 40));
+        }
+        if (in.accept(')')) return options;
+        in.space();
+    }
+}
+
+// list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat
+//        [SP list-return-opts]                              (RFC 5258)
+// mbox-or-pat = list-mailbox / patt-list
+// patt-list = "(" list-mailbox *(SP list-mailbox) ")"
+CommandBody parse_list_extended(Reader& in) {
+    in.space();
+    ListCommand command;
+    if (in.peek() == '(') {
+        command.select = read_list_select_options(in);
+        in.space();
+    }
+    command.reference = in.astring();
+    in.space();
+    if (in.accept('(')) {
+        command.pattern_list = true;
+        command.pattern = in.list_mailbox();
+        while (!in.accept(')')) {
+            in.space();
+            command.more_patterns.push_back(in.list_mailbox());
+        }
+    } else {
+        command.pattern = in.list_mailbox();
+    }
+    if (in.at_end()) return command;
+    in.space();
+    if (!in.accept_keyword("RETURN")) {
+        in.expect_end();  // "Unexpected ..." for anything but RETURN
+        parse_fail("Unexpected SP at end of command");
+    }
+    in.space();
+    command.returns = read_list_return_options(in);
+    return command;
 }
 
 // append = "APPEND" SP mailbox 1*append-message          (RFC 3502)
@@ -193,6 +403,25 @@ CommandBody parse_store(Reader& in, bool uid) {
     command.uid = uid;
     command.set = read_sequence_set(in);
     in.space();
+    if (in.accept('(')) {
+        // store-modifiers = SP "(" store-modifier *(SP store-modifier) ")"
+        // (RFC 4466 2.5); the only one known is UNCHANGEDSINCE SP
+        // mod-sequence-valzer (RFC 7162 3.1.3), at most once.
+        in.enter_group();
+        for (;;) {
+            const std::string name = in.keyword();
+            if (name != "UNCHANGEDSINCE") {
+                parse_fail("Unknown STORE modifier " + name.substr(0, 40));
+            }
+            if (command.unchanged_since) parse_fail("Duplicate STORE modifier UNCHANGEDSINCE");
+            in.space();
+            command.unchanged_since = in.number64();
+            if (in.accept(')')) break;
+            in.space();
+        }
+        in.leave_group();
+        in.space();
+    }
     if (in.accept('+')) {
         command.mode = StoreCommand::Mode::Add;
     } else if (in.accept('-')) {
@@ -277,15 +506,15 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"CHECK", no_arguments<CheckCommand>},
     {"CLOSE", no_arguments<CloseCommand>},
     {"COPY", [](Reader& in) { return parse_copy_like<CopyCommand>(in, false); }},
-    {"CREATE", one_mailbox<CreateCommand>},
+    {"CREATE", parse_create},
     {"DELETE", one_mailbox<DeleteCommand>},
     {"ENABLE", parse_enable},
-    {"EXAMINE", one_mailbox<ExamineCommand>},
+    {"EXAMINE", parse_select<ExamineCommand>},
     {"EXPUNGE", no_arguments<ExpungeCommand>},
     {"FETCH", [](Reader& in) -> CommandBody { return detail::parse_fetch(in, false); }},
     {"ID", parse_id},
     {"IDLE", no_arguments<IdleCommand>},
-    {"LIST", parse_list<ListCommand>},
+    {"LIST", parse_list_extended},
     {"LOGIN", parse_login},
     {"LOGOUT", no_arguments<LogoutCommand>},
     {"LSUB", parse_list<LsubCommand>},
@@ -294,13 +523,14 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"NOOP", no_arguments<NoopCommand>},
     {"RENAME", parse_rename},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, false); }},
-    {"SELECT", one_mailbox<SelectCommand>},
+    {"SELECT", parse_select<SelectCommand>},
     {"STARTTLS", no_arguments<StartTlsCommand>},
     {"STATUS", parse_status},
     {"STORE", [](Reader& in) { return parse_store(in, false); }},
     {"SUBSCRIBE", one_mailbox<SubscribeCommand>},
     {"UNSELECT", no_arguments<UnselectCommand>},
     {"UNSUBSCRIBE", one_mailbox<UnsubscribeCommand>},
+    {"XLIST", parse_list<XlistCommand>},
 });
 
 // uid = "UID" SP (copy / fetch / search / store), plus UID MOVE (RFC 6851)

@@ -341,6 +341,7 @@ ResponseWriter& ResponseWriter::status(std::string_view mailbox_name, const Stat
     item("UNSEEN", items.unseen);
     item("HIGHESTMODSEQ", items.highestmodseq);
     item("SIZE", items.size);
+    item("APPENDLIMIT", items.appendlimit);
     return close().end();
 }
 

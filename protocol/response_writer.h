@@ -172,6 +172,7 @@ struct StatusItems {
     std::optional<std::uint32_t> unseen;
     std::optional<std::uint64_t> highestmodseq;  // RFC 7162 3.1.1
     std::optional<std::uint64_t> size;           // RFC 8438
+    std::optional<std::uint64_t> appendlimit;    // RFC 7889
 };
 
 class ResponseWriter {

@@ -13,6 +13,7 @@
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
+#include "store/mail_store.h"
 #include "store/password.h"
 
 namespace imap::server {
@@ -111,6 +112,9 @@ int user_command(std::span<const std::string_view> args, std::istream& in, std::
     }
     if (action == "add") {
         accounts.create_user(name, password);
+        // RFC 6154: the new account's Sent, Drafts, Trash, Junk and Archive.
+        store::MailStore(data_dir.user_options(store::AccountStore::canonical_user_name(name)))
+            .ensure_default_mailboxes();
     } else {
         accounts.set_password(name, password);
     }

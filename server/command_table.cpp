@@ -45,13 +45,15 @@ constexpr CommandSpec kRows[] = {
     {"UNSUBSCRIBE", cmd_unsubscribe, kAuthSel, kNoPipelineFlags, kMaxMailboxNameLiteral, ""},
     {"LIST", cmd_list, kAuthSel, kNoPipelineFlags, kMaxMailboxNameLiteral, ""},
     {"LSUB", cmd_lsub, kAuthSel, kNoPipelineFlags, kMaxMailboxNameLiteral, ""},
+    // The pre-RFC 6154 special-folder LIST (cmd_xlist.cpp); not advertised.
+    {"XLIST", cmd_xlist, kAuthSel, kNoPipelineFlags, kMaxMailboxNameLiteral, ""},
     {"STATUS", cmd_status, kAuthSel, kNoPipelineFlags, kMaxMailboxNameLiteral, ""},
     // APPEND may add messages to the selected mailbox (EXISTS afterwards).
     {"APPEND", cmd_append, kAuthSel, kBreaksSeqs, kAny, ""},
-    {"NAMESPACE", nullptr, kAuthSel, kNoPipelineFlags, kNoLiteral, "NAMESPACE"},
-    {"IDLE", nullptr, kAuthSel, kBreaksSeqs, kNoLiteral, "IDLE"},
+    {"NAMESPACE", cmd_namespace, kAuthSel, kNoPipelineFlags, kNoLiteral, "NAMESPACE"},
+    {"IDLE", cmd_idle, kAuthSel, kBreaksSeqs, kNoLiteral, "IDLE"},
     // RFC 5161 3.1: ENABLE is valid in the authenticated state only.
-    {"ENABLE", nullptr, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
+    {"ENABLE", cmd_enable, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
     // RFC 3501 6.4: selected.
     {"CHECK", cmd_check, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},

@@ -275,6 +275,12 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { s.config.autologout = parse_duration(v, 1s); }},
     {"timeouts", "idle", false,
      [](FileState& s, std::string_view v) { s.config.idle_timeout = parse_duration(v, 1s); }},
+    {"timeouts", "idle_poll_interval", false,
+     [](FileState& s, std::string_view v) {
+         s.config.idle_poll_interval = parse_duration(v, 100ms);
+     }},
+    {"timeouts", "idle_keepalive", false,
+     [](FileState& s, std::string_view v) { s.config.idle_keepalive = parse_duration(v, 0ms); }},
 
     {"auth", "failed_login_delay", false,
      [](FileState& s, std::string_view v) {

@@ -138,6 +138,14 @@ struct Config {
     // 29 minutes, so anything from 30 minutes up never cuts off a client
     // that follows it.
     std::chrono::milliseconds idle_timeout = std::chrono::minutes(30);
+    // During IDLE, how often the selected mailbox is checked for changes
+    // made by other processes (`imapd deliver`): one read of the mailbox
+    // row. Other sessions of this server push their changes at once.
+    std::chrono::milliseconds idle_poll_interval = std::chrono::seconds(2);
+    // During IDLE, "* OK Still here" after this long without output, so NAT
+    // boxes and firewalls keep the connection (Dovecot: every 2 minutes).
+    // Zero: never.
+    std::chrono::milliseconds idle_keepalive = std::chrono::minutes(2);
 
     // [auth]
     // After a failed login from an address, the answer is delayed by this,

@@ -26,7 +26,11 @@ Connection::Connection(Server& server)
     timer_.data = this;
     uv_timer_init(server_.loop(), &delay_timer_);
     delay_timer_.data = this;
-    open_handles_ = 3;
+    uv_timer_init(server_.loop(), &poll_timer_);
+    poll_timer_.data = this;
+    uv_timer_init(server_.loop(), &keepalive_timer_);
+    keepalive_timer_.data = this;
+    open_handles_ = 5;
 }
 
 Connection::~Connection() = default;
@@ -39,6 +43,8 @@ const std::string& Connection::user() const {
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
     session_.emplace(options_.session_context, authenticator, &mail);
+    // IDLE updates pushed by another connection's command (or the poll).
+    session_->set_output_listener([this] { pump(); });
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
     log::info(options_.refused ? "connection_refused" : "connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
@@ -57,7 +63,8 @@ void Connection::arm_timer() {
     if (closing_ || delay_armed_) return;
     const auto timeout = session_->state() == SessionState::NotAuthenticated || options_.refused
                              ? options_.pre_auth_timeout
-                             : options_.autologout;
+                         : session_->idling() ? options_.idle_timeout
+                                              : options_.autologout;
     uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(timeout.count()), 0);
 }
 
@@ -83,6 +90,46 @@ void Connection::on_delay(uv_timer_t* timer) {
     if (self->closing_ || self->close_pending_) return;
     self->session_->delay_elapsed();
     self->arm_timer();
+    self->pump();
+}
+
+void Connection::update_idle() {
+    const bool idling = session_->idling() && !close_pending_;
+    if (idling == idle_armed_) return;
+    idle_armed_ = idling;
+    if (idling) {
+        const auto interval = static_cast<std::uint64_t>(options_.idle_poll_interval.count());
+        uv_timer_start(&poll_timer_, &Connection::on_idle_poll, interval, interval);
+        arm_keepalive();
+        // The idle timeout counts from the start of IDLE (RFC 2177: clients
+        // re-issue it at least every 29 minutes).
+        arm_timer();
+    } else {
+        uv_timer_stop(&poll_timer_);
+        uv_timer_stop(&keepalive_timer_);
+    }
+}
+
+void Connection::arm_keepalive() {
+    if (!idle_armed_ || options_.idle_keepalive.count() <= 0) return;
+    uv_timer_start(&keepalive_timer_, &Connection::on_keepalive,
+                   static_cast<std::uint64_t>(options_.idle_keepalive.count()), 0);
+}
+
+void Connection::on_idle_poll(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->closing_ || self->close_pending_) return;
+    // Writes through the output listener (pump) when anything changed.
+    self->session_->idle_poll();
+}
+
+void Connection::on_keepalive(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->closing_ || self->close_pending_ || !self->session_->idling()) return;
+    // As Dovecot: nothing when output is still waiting to be sent, which
+    // shows the connection is not idle anyway.
+    if (self->unsent() == 0) self->session_->writer().untagged(Status::Ok, "Still here");
+    self->arm_keepalive();
     self->pump();
 }
 
@@ -145,6 +192,8 @@ void Connection::handle_input(std::string_view bytes) {
 void Connection::pump() {
     if (closing_) return;
     OutputBuffer& out = session_->output();
+    // The keepalive counts from the last output.
+    if (idle_armed_ && !out.empty()) arm_keepalive();
     while (!out.empty()) {
         std::string chunk = out.take_front();
         if (tls_) {
@@ -184,6 +233,7 @@ void Connection::pump() {
         close_now(close_reason_);
         return;
     }
+    update_idle();
     update_reading();
 }
 
@@ -282,10 +332,14 @@ void Connection::close_now(std::string_view reason) {
     }
     uv_timer_stop(&timer_);
     uv_timer_stop(&delay_timer_);
+    uv_timer_stop(&poll_timer_);
+    uv_timer_stop(&keepalive_timer_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
 }
 
 void Connection::on_close(uv_handle_t* handle) {

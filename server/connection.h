@@ -1,11 +1,11 @@
-// Connection: one client. Owns the libuv TCP handle, an idle timer, the
+// Connection: one client. Owns the libuv TCP handle, its timers, the
 // optional TlsSession and the Session, and moves bytes between them:
 //
 //   socket --read--> [TlsSession::feed_ciphertext/read_plaintext] --> Session::receive
 //   Session::output --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
 //
 // Lifetime: created by the Server on accept, freed only from the close
-// callback of the last of its three handles (STYLE.md: uv_close exactly once
+// callback of the last of its five handles (STYLE.md: uv_close exactly once
 // per handle, free in the close callback). Every write owns its bytes until
 // its write callback.
 //
@@ -17,6 +17,14 @@
 // LoginGate::failed), reading stops and the idle timer is off; a second timer
 // calls Session::delay_elapsed() when the delay is over. The loop is never
 // blocked.
+//
+// IDLE (RFC 2177): while the Session is idling(), the idle timer is the
+// longer idle_timeout (restarted when IDLE starts), a poll timer calls
+// Session::idle_poll() every idle_poll_interval (changes made by other
+// processes), and a keepalive timer writes "* OK Still here" after
+// idle_keepalive without output. Updates another session pushes
+// (UserMail::notify) reach the socket through the Session's output
+// listener, which pumps.
 //
 // A logged-in connection holds one of its user's slots in the LoginGate
 // (the per-user connection limit) and releases it when it closes.
@@ -44,6 +52,11 @@ struct ConnectionOptions {
     std::string listener;  // "imap" / "imaps"
     std::chrono::milliseconds pre_auth_timeout{60'000};
     std::chrono::milliseconds autologout{30 * 60'000};
+    // IDLE (Config: idle_timeout, idle_poll_interval, idle_keepalive; zero
+    // keepalive: none).
+    std::chrono::milliseconds idle_timeout{30 * 60'000};
+    std::chrono::milliseconds idle_poll_interval{2'000};
+    std::chrono::milliseconds idle_keepalive{2 * 60'000};
     std::shared_ptr<const TlsContext> tls_context;
     SessionContext session_context;
 };
@@ -84,6 +97,8 @@ class Connection {
     static void on_write(uv_write_t* req, int status);
     static void on_timer(uv_timer_t* timer);
     static void on_delay(uv_timer_t* timer);
+    static void on_idle_poll(uv_timer_t* timer);
+    static void on_keepalive(uv_timer_t* timer);
     static void on_close(uv_handle_t* handle);
 
     void handle_input(std::string_view bytes);
@@ -94,6 +109,9 @@ class Connection {
     std::size_t unsent() const;
     void update_reading();
     void arm_timer();
+    // Starts or stops the IDLE timers as the Session begins or ends IDLE.
+    void update_idle();
+    void arm_keepalive();
     void close_after_flush(std::string_view reason);
     bool flushed() const;
 
@@ -101,7 +119,9 @@ class Connection {
     ConnectionOptions options_;
     uv_tcp_t tcp_{};
     uv_timer_t timer_{};
-    uv_timer_t delay_timer_{};  // Session::delay()
+    uv_timer_t delay_timer_{};      // Session::delay()
+    uv_timer_t poll_timer_{};       // IDLE: Session::idle_poll()
+    uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
     std::unique_ptr<TlsSession> tls_;
     std::optional<Session> session_;  // from start()
     char read_buffer_[kReadBufferSize];
@@ -110,6 +130,7 @@ class Connection {
     int open_handles_ = 0;
     bool reading_ = false;
     bool delay_armed_ = false;
+    bool idle_armed_ = false;     // the IDLE timers run
     bool closing_ = false;        // uv_close called
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;

@@ -186,8 +186,12 @@ store::StoreError body_gone() {
 }  // namespace
 
 FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::UidSet& uids,
-                   const SelectedMailbox& view)
-    : tag_(std::move(tag)), uid_command_(command.uid), uids_(store::normalize(uids)) {
+                   const SelectedMailbox& view, bool condstore)
+    : tag_(std::move(tag)),
+      uid_command_(command.uid),
+      condstore_(condstore),
+      changed_since_(command.changed_since),
+      uids_(store::normalize(uids)) {
     if (!uids_.empty()) next_uid_ = uids_.front().first;
     const std::vector<std::uint32_t>& in_view = view.uids();
     for (const store::UidRange& range : uids_) {
@@ -234,6 +238,9 @@ FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::Ui
             case FetchItem::Kind::Uid:
                 add_head(Item::Kind::Uid);
                 continue;
+            case FetchItem::Kind::ModSeq:
+                add_head(Item::Kind::ModSeq);
+                continue;
             case FetchItem::Kind::Rfc822:
                 // = BODY[] (RFC 3501 6.4.5), named RFC822 in the response.
                 item.name = "RFC822";
@@ -266,6 +273,13 @@ FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::Ui
             }
         }
         body_items_.push_back(std::move(item));
+    }
+    // RFC 7162 3.1.4.1: CHANGEDSINCE implies MODSEQ; 3.1: once CONDSTORE is
+    // on, flags go with their modseq.
+    if (changed_since_ || (condstore_ && asks_flags_)) add_head(Item::Kind::ModSeq);
+    for (const Item& item : head_items_) {
+        if (item.kind == Item::Kind::Uid) asks_uid_ = true;
+        if (item.kind == Item::Kind::ModSeq) asks_modseq_ = true;
     }
     // Every body item needs the structure, for its byte range or at least to
     // learn that the body still exists before the response starts.
@@ -333,6 +347,7 @@ bool FetchJob::load_batch(Session& session) {
     store::MailStore& store = session.mail()->store();
     store::FetchOptions options;
     options.limit = kBatchSize;
+    if (changed_since_) options.changed_since = *changed_since_;
     batch_ = store.fetch(selected.id(), store::UidSpan(rest), options);
     if (batch_.empty()) {
         exhausted_ = true;
@@ -401,18 +416,32 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
     ResponseWriter& w = session.writer();
     w.fetch_begin(*sequence);
     bool first = true;
+    const auto add = [&](Item::Kind kind) {
+        if (!first) w.sp();
+        first = false;
+        Item item;
+        item.kind = kind;
+        write_head_item(session, item);
+    };
+    const bool seen_now = std::binary_search(seen_set_.begin(), seen_set_.end(), message.uid);
+    // RFC 7162 3.2.4: a response whose \Seen this FETCH set carries UID and
+    // MODSEQ once CONDSTORE is on.
+    if (seen_now && condstore_ && !asks_uid_) add(Item::Kind::Uid);
     for (const Item& item : head_items_) {
         if (!first) w.sp();
         first = false;
         write_head_item(session, item);
     }
-    if (!asks_flags_ && std::binary_search(seen_set_.begin(), seen_set_.end(), message.uid)) {
+    if (seen_now && !asks_flags_) {
         // RFC 3501 6.4.5: the flags changed, so they are included.
-        if (!first) w.sp();
-        first = false;
-        Item flags;
-        flags.kind = Item::Kind::Flags;
-        write_head_item(session, flags);
+        add(Item::Kind::Flags);
+        if (condstore_ && !asks_modseq_) add(Item::Kind::ModSeq);
+    }
+    // With CONDSTORE, FLAGS and MODSEQ sent here need not be repeated by
+    // the sync at the end of the command (only changes it would report are
+    // noted, so the list stays short).
+    if (condstore_ && (asks_flags_ || seen_now) && message.modseq > selected.highestmodseq()) {
+        selected.flags_reported(message.uid, message_.modseq);
     }
     item_written_ = !first;
 }
@@ -444,6 +473,10 @@ void FetchJob::write_head_item(Session& session, const Item& item) {
         case Item::Kind::BodyStructure:
             w.atom("BODYSTRUCTURE").sp();
             write_body(w, structure_->root, true);
+            break;
+        case Item::Kind::ModSeq:
+            // RFC 7162 3.1.4.2: "MODSEQ" SP "(" permsg-modsequence ")"
+            w.atom("MODSEQ").sp().open().number(message_.modseq).close();
             break;
         case Item::Kind::Section:
             break;
@@ -565,7 +598,8 @@ bool FetchJob::close_broken_message(Session& session) {
 
 void FetchJob::finish(Session& session) {
     const std::string text = uid_command_ ? "UID FETCH completed" : "FETCH completed";
-    if (delivered_ < expected_) {
+    // With CHANGEDSINCE fewer responses than messages is the point.
+    if (!changed_since_ && delivered_ < expected_) {
         // RFC 2180 4.1.2 and RFC 5530 EXPUNGEISSUED: messages the client
         // still sees were expunged by another session; they got no FETCH
         // response. Dovecot answers the same way.

@@ -23,6 +23,12 @@
 // - then the body sections (BODY[...], BODY.PEEK[...], RFC822,
 //   RFC822.HEADER, RFC822.TEXT) in the order asked, duplicates kept. Body
 //   sections are always literals, "{0}\r\n" included, as Dovecot sends them.
+//
+// CONDSTORE (RFC 7162): MODSEQ is a head item like the others. CHANGEDSINCE
+// (3.1.4.1) fetches only messages whose modseq is above it and adds MODSEQ.
+// With `condstore` (enabled in the session), every response that carries
+// FLAGS carries MODSEQ too, and one whose \Seen this FETCH set also carries
+// UID (3.2.4); both go right after FLAGS when not asked for.
 #pragma once
 
 #include <cstddef>
@@ -50,7 +56,7 @@ class FetchJob {
     // `uids`: the command's set resolved in the session's view
     // (SelectedMailbox::resolve).
     FetchJob(std::string tag, const FetchCommand& command, const store::UidSet& uids,
-             const SelectedMailbox& view);
+             const SelectedMailbox& view, bool condstore = false);
 
     // One step: writes responses until the output reaches the high-water
     // mark (false) or the command is complete, tagged response included
@@ -68,6 +74,7 @@ class FetchJob {
             Envelope,
             Body,
             BodyStructure,
+            ModSeq,
             Section,
         };
         Kind kind = Kind::Flags;
@@ -102,6 +109,10 @@ class FetchJob {
     bool sets_seen_ = false;        // a non-PEEK section, RFC822 or RFC822.TEXT
     bool needs_structure_ = false;
     bool asks_flags_ = false;
+    bool condstore_ = false;
+    bool asks_uid_ = false;
+    bool asks_modseq_ = false;
+    std::optional<std::uint64_t> changed_since_;
 
     store::UidSet uids_;          // normalized
     std::uint64_t next_uid_ = 1;  // the next batch starts here

@@ -152,6 +152,10 @@ class Translator {
 
             case K::Larger:
                 return S::larger(key.number);
+            case K::ModSeq:
+                // RFC 7162 3.1.5: one mod-sequence per message, so the entry
+                // name and type are ignored, as the RFC requires then.
+                return S::modseq(key.modseq);
             case K::Smaller:
                 return S::smaller(key.number);
 

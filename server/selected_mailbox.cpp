@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "protocol/sequence_set.h"
+
 namespace imap::server {
 
 std::vector<std::string> flag_names(std::uint32_t system_flags, bool recent,
@@ -10,6 +12,13 @@ std::vector<std::string> flag_names(std::uint32_t system_flags, bool recent,
     if (recent) names.emplace_back("\\Recent");
     names.insert(names.end(), keywords.begin(), keywords.end());
     return names;
+}
+
+void write_vanished(ResponseWriter& w, std::vector<std::uint32_t> uids, bool earlier) {
+    if (uids.empty()) return;
+    w.begin_untagged().atom("VANISHED").sp();
+    if (earlier) w.atom("(EARLIER)").sp();
+    w.raw(ResolvedSet::from_numbers(std::move(uids)).to_string()).end();
 }
 
 SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info,
@@ -102,8 +111,10 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
     return result;
 }
 
-void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w) {
+void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
+                                       bool vanished) {
     if (gone.empty() || uids_.empty()) return;
+    std::vector<std::uint32_t> removed_uids;
     // `gone` is ascending: one pass over the view, renumbering as we go.
     std::size_t kept = 0;
     std::size_t next_gone = 0;
@@ -114,17 +125,44 @@ void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, R
             ++next_gone;
         if (next_gone < gone.size() && gone[next_gone] == uid) {
             // RFC 3501 7.4.1: each EXPUNGE renumbers the messages after it.
-            if (w) w->expunge(static_cast<std::uint32_t>(i + 1 - removed));
+            // VANISHED names only messages of the view (RFC 7162 3.2.10.2).
+            if (w && vanished) removed_uids.push_back(uid);
+            if (w && !vanished) w->expunge(static_cast<std::uint32_t>(i + 1 - removed));
             ++removed;
             continue;
         }
         uids_[kept++] = uid;
     }
     uids_.resize(kept);
+    if (w && vanished) write_vanished(*w, std::move(removed_uids), false);
 }
 
-void SelectedMailbox::expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w) {
-    remove_from_view(uids, &w);
+void SelectedMailbox::expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w,
+                               bool vanished) {
+    remove_from_view(uids, &w, vanished);
+}
+
+void SelectedMailbox::write_flag_update(ResponseWriter& w, const store::MessageInfo& message,
+                                        bool with_uid, bool with_modseq, bool with_flags) const {
+    const auto sequence = sequence_of(message.uid);
+    if (!sequence) return;
+    w.fetch_begin(*sequence);
+    bool first = true;
+    if (with_uid) {
+        w.atom("UID").sp().number(message.uid);
+        first = false;
+    }
+    if (with_flags) {
+        if (!first) w.sp();
+        w.atom("FLAGS").sp().flag_list(
+            flag_names(message.flags, is_recent(message.uid), message.keywords));
+        first = false;
+    }
+    if (with_modseq) {
+        if (!first) w.sp();
+        w.atom("MODSEQ").sp().open().number(message.modseq).close();
+    }
+    w.fetch_end();
 }
 
 void SelectedMailbox::flags_reported(std::uint32_t uid, std::uint64_t modseq) {
@@ -151,8 +189,20 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
     const bool flags_due = info.highestmodseq > flags_modseq_;
     if (!expunges_due && !flags_due) return;
 
+    if (!options.allow_expunge && info.highestmodseq > expunge_modseq_) {
+        // No EXPUNGE may be sent now. When none is pending for a message of
+        // the view, the expunges are in step anyway, and reported_modseq()
+        // (RFC 7162 3.2: HIGHESTMODSEQ below any held-back expunge) need
+        // not lag behind.
+        const std::vector<std::uint32_t> gone = store_.expunged_since(id_, expunge_modseq_);
+        const bool pending = std::any_of(gone.begin(), gone.end(), [this](std::uint32_t uid) {
+            return std::binary_search(uids_.begin(), uids_.end(), uid);
+        });
+        if (!pending) expunge_modseq_ = info.highestmodseq;
+    }
+
     if (expunges_due) {
-        remove_from_view(store_.expunged_since(id_, expunge_modseq_), &w);
+        remove_from_view(store_.expunged_since(id_, expunge_modseq_), &w, options.qresync);
         expunge_modseq_ = info.highestmodseq;
     }
 
@@ -172,14 +222,11 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
                 const auto own = std::find(own_changes_.begin(), own_changes_.end(),
                                            std::pair{message.uid, message.modseq});
                 if (own != own_changes_.end()) continue;
-                const auto sequence = sequence_of(message.uid);
-                if (!sequence) continue;  // expunged, EXPUNGE held back
-                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags.
-                w.fetch_begin(*sequence);
-                if (options.with_uid) w.atom("UID").sp().number(message.uid).sp();
-                w.atom("FLAGS").sp().flag_list(
-                    flag_names(message.flags, is_recent(message.uid), message.keywords));
-                w.fetch_end();
+                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags
+                // (none for a message expunged with its EXPUNGE held back);
+                // RFC 7162 3.2.4: with UID and MODSEQ once CONDSTORE is on.
+                write_flag_update(w, message, options.with_uid || options.condstore,
+                                  options.condstore);
             }
         }
         own_changes_.clear();

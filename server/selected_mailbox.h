@@ -13,6 +13,7 @@
 // client holds keep meaning the same messages.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -32,7 +33,17 @@ struct SyncOptions {
     // Unsolicited FETCH responses carry "UID n" (during UID commands, as
     // RFC 3501 6.4.8 has for the command's own FETCH responses).
     bool with_uid = false;
+    // CONDSTORE enabled (RFC 7162 3.1, 3.2.4): unsolicited FETCH responses
+    // carry "UID n" and "MODSEQ (m)".
+    bool condstore = false;
+    // QRESYNC enabled (RFC 7162 3.2.10.2): "* VANISHED uids" instead of
+    // "* n EXPUNGE".
+    bool qresync = false;
 };
+
+// "* VANISHED uids" or "* VANISHED (EARLIER) uids" (RFC 7162 3.2.10) for
+// `uids` (any order; nothing is written when empty).
+void write_vanished(ResponseWriter& w, std::vector<std::uint32_t> uids, bool earlier);
 
 // The flags of a FETCH FLAGS response: system flags, "\Recent" if
 // `recent`, then the keywords.
@@ -53,6 +64,9 @@ class SelectedMailbox {
     // The UIDNEXT the client may rely on (RFC 3501 2.3.1.1).
     std::uint64_t uidnext() const { return uidnext_; }
     std::uint64_t highestmodseq() const { return flags_modseq_; }
+    // The HIGHESTMODSEQ the client may be told (RFC 7162 3.2): every change
+    // up to it has been reported, expunges held back included.
+    std::uint64_t reported_modseq() const { return std::min(flags_modseq_, expunge_modseq_); }
 
     // EXISTS: messages in the view.
     std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
@@ -84,8 +98,9 @@ class SelectedMailbox {
     // command that made them:
     // - EXPUNGE / UID EXPUNGE / MOVE: removes `uids` from the view and
     //   writes their EXPUNGE responses (RFC 3501 7.4.1), ascending with
-    //   renumbering as the RFC's example does.
-    void expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w);
+    //   renumbering as the RFC's example does; with `vanished` (QRESYNC
+    //   enabled) one "* VANISHED uids" instead (RFC 7162 3.2.10.2).
+    void expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w, bool vanished = false);
     // - STORE: `uid` got `modseq`; the next sync does not report it again.
     void flags_reported(std::uint32_t uid, std::uint64_t modseq);
 
@@ -93,9 +108,17 @@ class SelectedMailbox {
     // 6.3.1), also sent again when a new keyword appears (7.2.6).
     void write_flags(ResponseWriter& w) const;
 
+    // "* n FETCH ([UID u ][FLAGS (...) ][MODSEQ (m)])" for a message of the
+    // view (nothing when it is not in the view): the flag update of sync(),
+    // STORE and QRESYNC, with UID and MODSEQ as the options say (RFC 7162
+    // 3.1.3, 3.2.4). `with_flags` false: the .SILENT form, UID/MODSEQ only.
+    void write_flag_update(ResponseWriter& w, const store::MessageInfo& message, bool with_uid,
+                           bool with_modseq, bool with_flags = true) const;
+
   private:
     void add_recent(std::uint32_t first, std::uint32_t last);
-    void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w);
+    void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
+                          bool vanished = false);
 
     store::MailStore& store_;
     store::MailboxId id_;

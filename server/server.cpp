@@ -150,6 +150,9 @@ void Server::accept(Listener& listener) {
     options.listener = listener.address.implicit_tls ? "imaps" : "imap";
     options.pre_auth_timeout = config_.pre_auth_timeout;
     options.autologout = config_.autologout;
+    options.idle_timeout = config_.idle_timeout;
+    options.idle_poll_interval = config_.idle_poll_interval;
+    options.idle_keepalive = config_.idle_keepalive;
     options.tls_context = tls_context_;
     options.session_context.tls = listener.address.implicit_tls;
     options.session_context.starttls_available = tls_context_ != nullptr;

@@ -7,6 +7,7 @@
 #include "protocol/parser.h"
 #include "server/log.h"
 #include "store/errors.h"
+#include "store/limits.h"
 #include "store/sqlite.h"
 
 namespace imap::server {
@@ -56,9 +57,19 @@ std::vector<std::string> Session::capabilities() const {
     if (state_ != SessionState::NotAuthenticated) {
         // Extensions that are not a command of their own, advertised once
         // they work end to end (one line each, with the RFC):
-        caps.emplace_back("UIDPLUS");      // RFC 4315: APPENDUID, COPYUID, UID EXPUNGE
-        caps.emplace_back("MULTIAPPEND");  // RFC 3502: APPEND of several, atomically
-        caps.emplace_back("CHILDREN");     // RFC 3348: LIST \HasChildren/\HasNoChildren
+        caps.emplace_back("UIDPLUS");        // RFC 4315: APPENDUID, COPYUID, UID EXPUNGE
+        caps.emplace_back("MULTIAPPEND");    // RFC 3502: APPEND of several, atomically
+        caps.emplace_back("CHILDREN");       // RFC 3348: LIST \HasChildren/\HasNoChildren
+        caps.emplace_back("CONDSTORE");      // RFC 7162 3.1: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE
+        caps.emplace_back("QRESYNC");        // RFC 7162 3.2: SELECT (QRESYNC ...), VANISHED
+        caps.emplace_back("LIST-EXTENDED");  // RFC 5258 (cmd_list.cpp)
+        caps.emplace_back("LIST-STATUS");    // RFC 5819: LIST ... RETURN (STATUS (...))
+        caps.emplace_back("SPECIAL-USE");    // RFC 6154: \Sent, \Trash... in LIST
+        caps.emplace_back("CREATE-SPECIAL-USE");  // RFC 6154 3: CREATE name (USE (...))
+        caps.emplace_back("STATUS=SIZE");         // RFC 8438
+        caps.emplace_back("APPENDLIMIT=" +
+                          std::to_string(store::limits::kMaxMessageSize));  // RFC 7889
+        caps.emplace_back("ESEARCH");  // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
@@ -121,6 +132,8 @@ void Session::sync_selected() {
     // client may have pipelined more commands whose numbers must not shift.
     options.allow_expunge = running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0;
     options.with_uid = running_uid_;
+    options.condstore = condstore_;
+    options.qresync = qresync_;
     try {
         selected_->sync(writer_, options);
     } catch (const store::StoreError& error) {
@@ -155,6 +168,37 @@ void Session::complete(const std::string& tag, Status status, const ResponseCode
     completed_status_ = status;
     if (closing_) return;
     writer_.tagged(tag, status, code, text);
+}
+
+void Session::enable_condstore() {
+    if (condstore_) return;
+    condstore_ = true;
+    if (selected_) {
+        writer_.untagged(Status::Ok, ResponseCode::highestmodseq(selected_->reported_modseq()),
+                         "Highest");
+    }
+}
+
+void Session::enable_qresync() {
+    enable_condstore();
+    qresync_ = true;
+}
+
+void Session::complete_expunge(const std::string& tag, bool expunged, std::string_view text) {
+    if (!expunged || !condstore_) return complete(tag, Status::Ok, text);
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    completed_status_ = Status::Ok;
+    if (closing_) return;
+    if (selected_) {
+        writer_.tagged(tag, Status::Ok, ResponseCode::highestmodseq(selected_->reported_modseq()),
+                       text);
+    } else {
+        writer_.tagged(tag, Status::Ok, text);
+    }
 }
 
 void Session::fail(const std::string& tag, const std::exception& error) {
@@ -282,6 +326,47 @@ void Session::expect_continuation(std::string tag, ContinuationHandler handler) 
     continuation_tag_ = std::move(tag);
     continuation_ = std::move(handler);
     framer_.expect_raw_line();
+}
+
+void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
+    // RFC 2177 3: what is pending goes out first (EXPUNGE too: IDLE breaks
+    // sequence numbers), then the continuation.
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) return;  // the mailbox was deleted: BYE
+    writer_.continuation("idling");
+    idling_ = true;
+    if (mail_) {
+        idle_subscription_ = mail_->subscribe([this](store::MailboxId mailbox) {
+            if (selected_ && selected_->id() == mailbox) idle_poll();
+        });
+    }
+    expect_continuation(std::move(tag),
+                        [on_line = std::move(on_line)](Session& session, std::string_view line) {
+                            session.end_idle();
+                            on_line(session, line);
+                        });
+}
+
+void Session::end_idle() {
+    idling_ = false;
+    idle_subscription_.reset();
+}
+
+void Session::idle_poll() {
+    if (!idling_ || closing_) return;
+    const std::size_t before = output_.size();
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        // Not fatal: the next poll or notification tries again.
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) end_idle();  // the mailbox was deleted: BYE
+    if (output_.size() != before && output_listener_) output_listener_();
 }
 
 void Session::process() {
@@ -456,6 +541,7 @@ void Session::on_framing_error(const FramingError& error) {
         // A raw continuation line was too long: it ends that exchange.
         tag = std::move(continuation_tag_);
         continuation_ = nullptr;
+        end_idle();
     }
     if (code) {
         writer_.tagged(tag, Status::Bad, *code, text);

@@ -120,6 +120,23 @@ class Session {
 
     // The user's mail; nullptr before login or without MailAccess.
     UserMail* mail() { return mail_.get(); }
+
+    // RFC 5161 ENABLE and RFC 7162 3.1: once CONDSTORE is enabled (by ENABLE
+    // or any CONDSTORE enabling command) every FETCH response that carries
+    // flags carries MODSEQ, and SELECT/EXAMINE send HIGHESTMODSEQ; QRESYNC
+    // (ENABLE only) implies CONDSTORE and turns EXPUNGE into VANISHED. Both
+    // last until the connection closes.
+    bool condstore_enabled() const { return condstore_; }
+    bool qresync_enabled() const { return qresync_; }
+    // A CONDSTORE enabling command ran. The first one while a mailbox is
+    // selected sends "* OK [HIGHESTMODSEQ n]" (RFC 7162 3.1).
+    void enable_condstore();
+    void enable_qresync();
+    // The tagged OK of EXPUNGE, UID EXPUNGE and MOVE: after the sync, with
+    // [HIGHESTMODSEQ n] when CONDSTORE is enabled and `expunged` (RFC 7162
+    // 3.2.7 and 3.2.9 require it with QRESYNC and allow it otherwise; RFC
+    // 6851 4.4). n is SelectedMailbox::reported_modseq().
+    void complete_expunge(const std::string& tag, bool expunged, std::string_view text);
     // The selected mailbox's view; nullptr unless in the Selected state.
     SelectedMailbox* selected() { return selected_.get(); }
     // Authenticated/Selected -> Selected with `view` (SELECT, EXAMINE).
@@ -174,6 +191,27 @@ class Session {
     using ContinuationHandler = std::function<void(Session&, std::string_view line)>;
     void expect_continuation(std::string tag, ContinuationHandler handler);
 
+    // IDLE (RFC 2177, cmd_idle.cpp). begin_idle() sends the selected
+    // mailbox's pending updates, then "+ idling", and waits: the client's
+    // next line is read raw and passed to `on_line` (the wait is over by
+    // then, idling() is false). Meanwhile changes go out as they commit: at
+    // once when another session of this user reports one
+    // (UserMail::notify), and at each idle_poll(), which the transport calls
+    // on a timer while idling() to catch other processes' changes (`imapd
+    // deliver`). A too-long line ends the wait with "tag BAD".
+    void begin_idle(std::string tag, ContinuationHandler on_line);
+    bool idling() const { return idling_; }
+    // While idling(): sends what changed in the selected mailbox (EXPUNGE
+    // included, RFC 2177 3) and calls the output listener if anything was
+    // written. Otherwise does nothing.
+    void idle_poll();
+    // Called after output() grew outside receive(), resume() and
+    // delay_elapsed() (an IDLE update pushed by another session's command),
+    // so the transport sends it.
+    void set_output_listener(std::function<void()> listener) {
+        output_listener_ = std::move(listener);
+    }
+
   private:
     void process();
     void on_frame(Frame frame);
@@ -186,6 +224,7 @@ class Session {
     // Runs the pending command step; false while it is not finished.
     bool run_step();
     void sync_selected();
+    void end_idle();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
 
@@ -200,6 +239,8 @@ class Session {
     SessionState state_ = SessionState::NotAuthenticated;
     std::string user_;
     bool tls_ = false;
+    bool condstore_ = false;
+    bool qresync_ = false;
     bool starttls_requested_ = false;
     bool closing_ = false;
     bool paused_ = false;
@@ -209,6 +250,11 @@ class Session {
 
     std::shared_ptr<UserMail> mail_;
     std::unique_ptr<SelectedMailbox> selected_;
+    // IDLE: the wait, and the UserMail listener that pushes updates (after
+    // mail_, so it is removed before the UserMail may go).
+    bool idling_ = false;
+    UserMail::Subscription idle_subscription_;
+    std::function<void()> output_listener_;
     // The command running now (for the sync rules of complete()).
     const CommandSpec* running_ = nullptr;
     bool running_uid_ = false;

@@ -36,6 +36,7 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
         if (auto mail = it->second.lock()) return mail;
     }
     auto mail = std::make_shared<UserMail>(name, data_dir_.user_options(name));
+    mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
     open_[name] = mail;
     if (data_dir_.is_in_memory()) kept_[name] = mail;
     return mail;

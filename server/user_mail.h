@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "store/data_dir.h"
 #include "store/mail_store.h"
@@ -36,8 +37,45 @@ class UserMail {
     std::uint64_t add_listener(Listener listener);
     void remove_listener(std::uint64_t handle);
     // Tells every listener that `mailbox` changed. Listeners may add or
-    // remove listeners while being called.
+    // remove listeners while being called. Handlers call it once the change
+    // is committed, so a listener may read the store at once.
     void notify(store::MailboxId mailbox);
+
+    // A listener registration that removes itself when destroyed (an IDLE
+    // session's, Session::begin_idle). The UserMail must outlive it.
+    class Subscription {
+      public:
+        Subscription() = default;
+        Subscription(UserMail& mail, Listener listener)
+            : mail_(&mail), handle_(mail.add_listener(std::move(listener))) {}
+        Subscription(Subscription&& other) noexcept
+            : mail_(std::exchange(other.mail_, nullptr)), handle_(other.handle_) {}
+        Subscription& operator=(Subscription&& other) noexcept {
+            if (this != &other) {
+                reset();
+                mail_ = std::exchange(other.mail_, nullptr);
+                handle_ = other.handle_;
+            }
+            return *this;
+        }
+        Subscription(const Subscription&) = delete;
+        Subscription& operator=(const Subscription&) = delete;
+        ~Subscription() { reset(); }
+
+        bool active() const { return mail_ != nullptr; }
+        void reset() {
+            if (mail_ != nullptr) std::exchange(mail_, nullptr)->remove_listener(handle_);
+        }
+
+      private:
+        UserMail* mail_ = nullptr;
+        std::uint64_t handle_ = 0;
+    };
+    // add_listener() with automatic removal.
+    Subscription subscribe(Listener listener) { return Subscription(*this, std::move(listener)); }
+
+    // Listeners registered now (for tests).
+    std::size_t listener_count() const { return listeners_.size(); }
 
   private:
     std::string user_;

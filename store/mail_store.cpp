@@ -39,7 +39,7 @@ using detail::ReadSnapshot;
 
 constexpr std::string_view kInbox = "INBOX";
 constexpr const char* kMailboxColumns =
-    "id, name, selectable, uidvalidity, uidnext, highestmodseq, first_recent_uid";
+    "id, name, selectable, uidvalidity, uidnext, highestmodseq, first_recent_uid, special_use";
 
 MailboxInfo read_mailbox(const Query& q) {
     MailboxInfo info;
@@ -50,6 +50,7 @@ MailboxInfo read_mailbox(const Query& q) {
     info.uidnext = static_cast<std::uint64_t>(q.column_int(4));
     info.highestmodseq = static_cast<std::uint64_t>(q.column_int(5));
     info.first_recent_uid = static_cast<std::uint32_t>(q.column_int(6));
+    info.special_use = static_cast<std::uint32_t>(q.column_int(7));
     return info;
 }
 
@@ -424,12 +425,18 @@ MailStore::~MailStore() = default;
 
 // ---- Mailboxes -------------------------------------------------------------
 
-MailboxInfo MailStore::create_mailbox(std::string_view name) {
+MailboxInfo MailStore::create_mailbox(std::string_view name, std::uint32_t special_use) {
     // RFC 3501 6.3.3: a trailing delimiter only declares the intent to
     // create inferiors; the name itself is created.
     while (name.size() > 1 && name.back() == kHierarchyDelimiter)
         name.remove_suffix(1);
     const std::string canonical = canonical_mailbox_name(name);
+    if ((special_use & ~list_attr::kSpecialUseMask) != 0) {
+        throw StoreError(StoreErrc::InvalidName, "unknown special-use attribute");
+    }
+    if (special_use != 0 && canonical == kInbox) {
+        throw StoreError(StoreErrc::AlreadyExists, "mailbox already exists");
+    }
     Transaction transaction(db_);
     if (auto existing = load_by_name(db_, canonical)) {
         if (existing->selectable) {
@@ -447,9 +454,57 @@ MailboxInfo MailStore::create_mailbox(std::string_view name) {
         create_superiors(db_, canonical);
         insert_mailbox(db_, canonical, allocate_uidvalidity(db_));
     }
+    if (special_use != 0) {
+        db_.prepare("UPDATE mailboxes SET special_use = ?2 WHERE name = ?1")
+            .bind(1, canonical)
+            .bind(2, std::int64_t{special_use})
+            .run();
+    }
     MailboxInfo info = *load_by_name(db_, canonical);
     transaction.commit();
     return info;
+}
+
+bool MailStore::ensure_default_mailboxes() {
+    struct Default {
+        std::string_view name;
+        std::uint32_t special_use;
+    };
+    // Dovecot's example configuration names, in the order it lists them.
+    static constexpr Default kDefaults[] = {
+        {"Sent", list_attr::kSent}, {"Drafts", list_attr::kDrafts},   {"Trash", list_attr::kTrash},
+        {"Junk", list_attr::kJunk}, {"Archive", list_attr::kArchive},
+    };
+    Transaction transaction(db_);
+    {
+        auto q = db_.prepare("SELECT 1 FROM meta WHERE key = 'default_mailboxes'");
+        if (q.step()) return false;
+    }
+    for (const Default& d : kDefaults) {
+        {
+            auto q = db_.prepare("SELECT 1 FROM mailboxes WHERE (special_use & ?1) <> 0 LIMIT 1");
+            q.bind(1, std::int64_t{d.special_use});
+            if (q.step()) continue;  // the user already has one
+        }
+        auto existing = load_by_name(db_, d.name);
+        if (!existing) {
+            create_superiors(db_, d.name);
+            insert_mailbox(db_, d.name, allocate_uidvalidity(db_));
+        } else if (!existing->selectable) {
+            db_.prepare("UPDATE mailboxes SET selectable = 1, uidvalidity = ?2 WHERE id = ?1")
+                .bind(1, existing->id)
+                .bind(2, std::int64_t{allocate_uidvalidity(db_)})
+                .run();
+        }
+        db_.prepare("UPDATE mailboxes SET special_use = special_use | ?2 WHERE name = ?1")
+            .bind(1, d.name)
+            .bind(2, std::int64_t{d.special_use})
+            .run();
+        db_.prepare("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)").bind(1, d.name).run();
+    }
+    db_.exec("INSERT INTO meta (key, value) VALUES ('default_mailboxes', 1)");
+    transaction.commit();
+    return true;
 }
 
 void MailStore::delete_mailbox(std::string_view name) {
@@ -467,7 +522,9 @@ void MailStore::delete_mailbox(std::string_view name) {
     clear_mailbox(db_, info->id);
     if (children) {
         // RFC 3501 6.3.4: messages go, the name stays as \Noselect.
-        db_.prepare("UPDATE mailboxes SET selectable = 0 WHERE id = ?1").bind(1, info->id).run();
+        db_.prepare("UPDATE mailboxes SET selectable = 0, special_use = 0 WHERE id = ?1")
+            .bind(1, info->id)
+            .run();
     } else {
         db_.prepare("DELETE FROM mailboxes WHERE id = ?1").bind(1, info->id).run();
     }
@@ -589,14 +646,18 @@ std::vector<ListEntry> MailStore::list(std::string_view pattern) {
         std::string name;
         bool selectable;
         bool marked;
+        std::uint32_t special_use;
     };
     std::vector<Row> rows;
     std::unordered_set<std::string> parents;
     {
         auto q = db_.prepare(
-            "SELECT name, selectable, first_recent_uid < uidnext FROM mailboxes ORDER BY name");
+            "SELECT name, selectable, first_recent_uid < uidnext, special_use FROM mailboxes "
+            "ORDER BY name");
         while (q.step()) {
-            rows.push_back({q.column_text(0), q.column_int(1) != 0, q.column_int(2) != 0});
+            rows.push_back(
+                {q.column_text(0), q.column_int(1) != 0, q.column_int(2) != 0,
+                 static_cast<std::uint32_t>(q.column_int(3)) & list_attr::kSpecialUseMask});
             if (auto parent = parent_mailbox_name(rows.back().name)) {
                 parents.emplace(*parent);
             }
@@ -613,8 +674,22 @@ std::vector<ListEntry> MailStore::list(std::string_view pattern) {
             attributes |= row.marked ? list_attr::kMarked : list_attr::kUnmarked;
         }
         if (subscribed.count(row.name)) attributes |= list_attr::kSubscribed;
+        attributes |= row.special_use;
         entries.push_back({row.name, attributes});
     }
+    return entries;
+}
+
+std::vector<ListEntry> MailStore::list_all() {
+    ReadSnapshot snapshot(db_);
+    std::vector<ListEntry> entries = list("*");
+    for (const ListEntry& entry : list_subscribed("*")) {
+        if (entry.attributes & list_attr::kNonExistent) {
+            entries.push_back({entry.name, list_attr::kSubscribed | list_attr::kNonExistent});
+        }
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const ListEntry& a, const ListEntry& b) { return a.name < b.name; });
     return entries;
 }
 

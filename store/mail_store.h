@@ -46,6 +46,7 @@ struct MailboxInfo {
     std::uint64_t highestmodseq = 1;
     // Messages with uid >= this have not been claimed by a SELECT yet.
     std::uint32_t first_recent_uid = 1;
+    std::uint32_t special_use = 0;  // list_attr::kSpecialUseMask bits (RFC 6154)
 };
 
 // RFC 3501 6.3.10 STATUS items, plus RFC 7162 HIGHESTMODSEQ, RFC 9051
@@ -70,6 +71,16 @@ inline constexpr std::uint32_t kMarked = 8;  // unclaimed (recent) messages exis
 inline constexpr std::uint32_t kUnmarked = 16;
 inline constexpr std::uint32_t kSubscribed = 32;   // RFC 5258
 inline constexpr std::uint32_t kNonExistent = 64;  // RFC 5258: subscribed, no mailbox
+// RFC 6154 special-use attributes, stored per mailbox (mailboxes.special_use).
+inline constexpr std::uint32_t kAll = 128;
+inline constexpr std::uint32_t kArchive = 256;
+inline constexpr std::uint32_t kDrafts = 512;
+inline constexpr std::uint32_t kFlagged = 1024;
+inline constexpr std::uint32_t kJunk = 2048;
+inline constexpr std::uint32_t kSent = 4096;
+inline constexpr std::uint32_t kTrash = 8192;
+inline constexpr std::uint32_t kSpecialUseMask =
+    kAll | kArchive | kDrafts | kFlagged | kJunk | kSent | kTrash;
 }  // namespace list_attr
 
 struct ListEntry {
@@ -152,8 +163,19 @@ class MailStore {
     // RFC 3501 6.3.3. A trailing delimiter is dropped. Missing superiors are
     // created as \Noselect placeholders; creating the name of a placeholder
     // makes it a mailbox (with a fresh UIDVALIDITY). AlreadyExists for an
-    // existing mailbox, INBOX included.
-    MailboxInfo create_mailbox(std::string_view name);
+    // existing mailbox, INBOX included. `special_use`: RFC 6154 3 CREATE
+    // (USE (...)), list_attr::kSpecialUseMask bits, which INBOX cannot have.
+    MailboxInfo create_mailbox(std::string_view name, std::uint32_t special_use = 0);
+
+    // RFC 6154: the mailboxes a new account starts with, each subscribed:
+    // Sent, Drafts, Trash, Junk and Archive with their special-use
+    // attribute. Runs once per store (a meta row remembers it, so a default
+    // the user deleted stays deleted); an existing mailbox of that name gets
+    // the attribute unless another mailbox already has it. Returns whether
+    // it ran. The server calls it when a user's mail is opened and
+    // `imapd user add` when the account is made; a bare MailStore has only
+    // INBOX.
+    bool ensure_default_mailboxes();
 
     // RFC 3501 6.3.4. NotPermitted for INBOX; NotFound; HasChildren for a
     // placeholder with inferiors; a mailbox with inferiors loses its
@@ -179,6 +201,10 @@ class MailStore {
     // plus, when the pattern has '%', unsubscribed levels above subscribed
     // names, as \Noselect.
     std::vector<ListEntry> list_subscribed(std::string_view pattern);
+    // RFC 5258 LIST-EXTENDED: every mailbox with its list() attributes
+    // (special-use bits included), plus every subscribed name with no
+    // mailbox (kSubscribed | kNonExistent), sorted by name, in one snapshot.
+    std::vector<ListEntry> list_all();
 
     // RFC 3501 6.3.6/6.3.7. A name need not exist to be subscribed. Returns
     // false when nothing changed (already / not subscribed).

@@ -151,8 +151,17 @@ void mail_v1(Database& db) {
         .run();
 }
 
+// RFC 6154 SPECIAL-USE: the special-use attributes of a mailbox, as
+// list_attr bits (store/mail_store.h, kSpecialUseMask); 0 for none. A
+// \Noselect placeholder has none. The 'default_mailboxes' meta row records
+// that ensure_default_mailboxes() has run, so a default mailbox the user
+// deleted is not created again.
+void mail_v2(Database& db) {
+    db.exec("ALTER TABLE mailboxes ADD COLUMN special_use INTEGER NOT NULL DEFAULT 0");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1};
-const Migration kMailMigrations[] = {mail_v1};
+const Migration kMailMigrations[] = {mail_v1, mail_v2};
 
 }  // namespace
 

@@ -6,7 +6,8 @@
 namespace imap::server {
 
 void cmd_examine(Session& session, Command& command) {
-    select_mailbox(session, command.tag, std::get<ExamineCommand>(command.body).mailbox, true);
+    const ExamineCommand& examine = std::get<ExamineCommand>(command.body);
+    select_mailbox(session, command.tag, examine.mailbox, true, examine.params);
 }
 
 }  // namespace imap::server

@@ -13,9 +13,10 @@ void cmd_expunge(Session& session, Command& command) {
         return;
     }
     const store::ExpungeResult result = session.mail()->store().expunge(selected->id());
-    selected->expunged(result.uids, session.writer());
+    // RFC 7162 3.2.7: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
+    selected->expunged(result.uids, session.writer(), session.qresync_enabled());
     if (!result.uids.empty()) session.mail()->notify(selected->id());
-    session.complete(command.tag, Status::Ok, "EXPUNGE completed");
+    session.complete_expunge(command.tag, !result.uids.empty(), "EXPUNGE completed");
 }
 
 }  // namespace imap::server

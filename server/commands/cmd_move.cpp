@@ -63,10 +63,11 @@ void cmd_move(Session& session, Command& command) {
                ResponseCode::copyuid(result.copy.uidvalidity, uid_set_string(sources),
                                      uid_set_string(copies)),
                "Moved UIDs");
-    selected->expunged(result.expunged.uids, w);
+    // RFC 6851 4.4: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
+    selected->expunged(result.expunged.uids, w, session.qresync_enabled());
     session.mail()->notify(selected->id());
     if (destination->id != selected->id()) session.mail()->notify(destination->id);
-    session.complete(command.tag, Status::Ok, name + " completed");
+    session.complete_expunge(command.tag, !result.expunged.uids.empty(), name + " completed");
 }
 
 }  // namespace imap::server

@@ -6,7 +6,8 @@
 namespace imap::server {
 
 void cmd_select(Session& session, Command& command) {
-    select_mailbox(session, command.tag, std::get<SelectCommand>(command.body).mailbox, false);
+    const SelectCommand& select = std::get<SelectCommand>(command.body);
+    select_mailbox(session, command.tag, select.mailbox, false, select.params);
 }
 
 }  // namespace imap::server

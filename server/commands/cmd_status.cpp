@@ -2,7 +2,9 @@
 // selecting it. The items are written in one fixed order (MESSAGES RECENT
 // UIDNEXT UIDVALIDITY UNSEEN), each once, whatever order the client asked
 // for: RFC 3501 7.2.4 does not tie the response to the request's order, and
-// Dovecot answers the same way.
+// Dovecot answers the same way. SIZE (RFC 8438) and APPENDLIMIT (RFC 7889,
+// the store's message size limit for every mailbox) follow. LIST-STATUS
+// (RFC 5819, cmd_list.cpp) uses status_items() too.
 //
 // STATUS of the selected mailbox is allowed, though RFC 3501 6.3.10 says it
 // SHOULD NOT be used that way; like Dovecot the OK carries [CLIENTBUG] (RFC
@@ -16,23 +18,18 @@
 
 #include "server/commands/handlers.h"
 #include "server/commands/mailbox_args.h"
+#include "store/limits.h"
 
 namespace imap::server {
 
-void cmd_status(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
-    const auto& status = std::get<StatusCommand>(command.body);
-    auto name = store_mailbox_name(session, command.tag, status.mailbox);
-    if (!name) return;
-    store::MailStore& store = mail->store();
-    const store::MailboxInfo info = store.open_mailbox(*name);
-    const store::MailboxStatus counts = store.status(info.id);
+StatusItems status_items(Session& session, const store::MailboxInfo& info,
+                         const std::vector<StatusItem>& requested) {
+    const store::MailboxStatus counts = session.mail()->store().status(info.id);
     const SelectedMailbox* selected = session.selected();
     const bool is_selected = selected != nullptr && selected->id() == info.id;
 
     StatusItems items;
-    for (StatusItem item : status.items) {
+    for (StatusItem item : requested) {
         switch (item) {
             case StatusItem::Messages:
                 items.messages = counts.messages;
@@ -55,8 +52,32 @@ void cmd_status(Session& session, Command& command) {
             case StatusItem::Unseen:
                 items.unseen = counts.unseen;
                 break;
+            case StatusItem::Size:  // RFC 8438: the sum of RFC822.SIZE
+                items.size = counts.size;
+                break;
+            case StatusItem::AppendLimit:  // RFC 7889 5: no per-mailbox limit
+                items.appendlimit = store::limits::kMaxMessageSize;
+                break;
+            case StatusItem::HighestModSeq:
+                // RFC 7162 3.1.7; a CONDSTORE enabling command (3.1).
+                items.highestmodseq = counts.highestmodseq;
+                session.enable_condstore();
+                break;
         }
     }
+    return items;
+}
+
+void cmd_status(Session& session, Command& command) {
+    UserMail* mail = require_mail(session, command.tag);
+    if (mail == nullptr) return;
+    const auto& status = std::get<StatusCommand>(command.body);
+    auto name = store_mailbox_name(session, command.tag, status.mailbox);
+    if (!name) return;
+    const store::MailboxInfo info = mail->store().open_mailbox(*name);
+    const SelectedMailbox* selected = session.selected();
+    const bool is_selected = selected != nullptr && selected->id() == info.id;
+    const StatusItems items = status_items(session, info, status.items);
     // The name as the client gave it (INBOX in upper case), as in RFC 3501
     // 6.3.10's example.
     session.writer().status(status.mailbox, items);

@@ -18,6 +18,16 @@
 // In a mailbox selected with EXAMINE nothing may change (RFC 3501 6.3.2):
 // NO [CANNOT], as EXPUNGE answers. Dovecot answers "OK Store ignored with
 // read-only mailbox", which leaves the client believing the flags were set.
+//
+// CONDSTORE (RFC 7162 3.1.3): UNCHANGEDSINCE n changes only the messages
+// whose modseq is at most n (the store checks and changes in one
+// transaction); the others are left alone and listed in "OK [MODIFIED set]"
+// (sequence numbers, or UIDs for UID STORE), each also reported with an
+// untagged FETCH of its current FLAGS and MODSEQ. One mod-sequence per
+// message, so +FLAGS/-FLAGS can fail on another flag's change (the 3.1.12
+// refinement is not done). A message that passes but whose flags already
+// were as asked keeps its modseq and gets no FETCH, as in Dovecot.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,38 +76,78 @@ void cmd_store(Session& session, Command& command) {
     if (request.mode == StoreCommand::Mode::Add) op = store::FlagOp::Add;
     if (request.mode == StoreCommand::Mode::Remove) op = store::FlagOp::Remove;
 
+    // RFC 7162 3.1: UNCHANGEDSINCE is a CONDSTORE enabling command.
+    if (request.unchanged_since) session.enable_condstore();
+    const bool condstore = session.condstore_enabled();
+
     store::MailStore& store = session.mail()->store();
-    const store::StoreFlagsResult result =
-        store.store_flags(selected->id(), store::UidSpan(*uids), op, flags);
-    for (std::uint32_t uid : result.changed)
-        selected->flags_reported(uid, result.modseq);
+    const store::StoreFlagsResult result = store.store_flags(selected->id(), store::UidSpan(*uids),
+                                                             op, flags, request.unchanged_since);
     if (!result.changed.empty()) session.mail()->notify(selected->id());
+
+    // The messages this command reports: those it changed and those that
+    // failed the UNCHANGEDSINCE test (RFC 7162 3.1.3: "It is RECOMMENDED
+    // that the server avoids the need for the client to [poll] by sending an
+    // unsolicited FETCH response", Example 10; Dovecot sends none).
+    std::vector<std::uint32_t> reported = result.changed;
+    reported.insert(reported.end(), result.modified.begin(), result.modified.end());
+    std::sort(reported.begin(), reported.end());
+    store::UidSet reported_set;
+    for (std::uint32_t uid : reported) {
+        if (!reported_set.empty() && reported_set.back().last + 1ull == uid) {
+            reported_set.back().last = uid;
+        } else {
+            reported_set.push_back({uid, uid});
+        }
+    }
+    std::vector<store::MessageInfo> messages;
+    if (!reported_set.empty()) messages = store.fetch(selected->id(), store::UidSpan(reported_set));
+    // Not to be reported again by the sync below; only changes it would
+    // report are noted (a failed message may be long known).
+    for (const store::MessageInfo& message : messages) {
+        if (message.modseq > selected->highestmodseq()) {
+            selected->flags_reported(message.uid, message.modseq);
+        }
+    }
 
     // What changed meanwhile, a new keyword's FLAGS first; this command's
     // own changes are left out (flags_reported). No EXPUNGE here: the
     // numbers of the FETCH responses below must stay those the client knows
     // (complete() sends them where RFC 3501 7.4.1 allows).
-    selected->sync(w, SyncOptions{.allow_expunge = false, .with_uid = request.uid});
+    selected->sync(w, SyncOptions{.allow_expunge = false,
+                                  .with_uid = request.uid,
+                                  .condstore = condstore,
+                                  .qresync = session.qresync_enabled()});
 
-    if (!request.silent && !result.changed.empty()) {
-        store::UidSet changed;
-        for (std::uint32_t uid : result.changed) {
-            if (!changed.empty() && changed.back().last + 1ull == uid) {
-                changed.back().last = uid;
-            } else {
-                changed.push_back({uid, uid});
+    // RFC 7162 3.1.3 and 3.2.4: with CONDSTORE on, every FETCH carries UID
+    // and MODSEQ, and .SILENT still reports the new MODSEQ (RFC 7162
+    // Examples 3 and 14, as Dovecot does).
+    const bool with_uid = request.uid || condstore;
+    for (const store::MessageInfo& message : messages) {
+        const bool failed =
+            std::binary_search(result.modified.begin(), result.modified.end(), message.uid);
+        if (failed) {
+            selected->write_flag_update(w, message, with_uid, true);
+        } else if (!request.silent) {
+            selected->write_flag_update(w, message, with_uid, condstore);
+        } else if (condstore) {
+            selected->write_flag_update(w, message, with_uid, true, /*with_flags=*/false);
+        }
+    }
+    if (!result.modified.empty()) {
+        // MODIFIED: sequence numbers for STORE, UIDs for UID STORE.
+        std::vector<std::uint32_t> failed;
+        for (std::uint32_t uid : result.modified) {
+            if (request.uid) {
+                failed.push_back(uid);
+            } else if (auto sequence = selected->sequence_of(uid)) {
+                failed.push_back(*sequence);
             }
         }
-        for (const store::MessageInfo& message :
-             store.fetch(selected->id(), store::UidSpan(changed))) {
-            const auto sequence = selected->sequence_of(message.uid);
-            if (!sequence) continue;
-            w.fetch_begin(*sequence);
-            if (request.uid) w.atom("UID").sp().number(message.uid).sp();
-            w.atom("FLAGS").sp().flag_list(
-                flag_names(message.flags, selected->is_recent(message.uid), message.keywords));
-            w.fetch_end();
-        }
+        std::sort(failed.begin(), failed.end());
+        session.complete(command.tag, Status::Ok, ResponseCode::modified(uid_set_string(failed)),
+                         "Conditional " + name + " failed");
+        return;
     }
     session.complete(command.tag, Status::Ok, name + " completed");
 }

@@ -14,13 +14,16 @@ void cmd_uid_expunge(Session& session, Command& command) {
     }
     const store::UidSet uids =
         *selected->resolve(std::get<UidExpungeCommand>(command.body).uids, true);
+    bool expunged = false;
     if (!uids.empty()) {
         const store::ExpungeResult result =
             session.mail()->store().expunge(selected->id(), store::UidSpan(uids));
-        selected->expunged(result.uids, session.writer());
-        if (!result.uids.empty()) session.mail()->notify(selected->id());
+        // RFC 7162 3.2.9: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
+        selected->expunged(result.uids, session.writer(), session.qresync_enabled());
+        expunged = !result.uids.empty();
+        if (expunged) session.mail()->notify(selected->id());
     }
-    session.complete(command.tag, Status::Ok, "UID EXPUNGE completed");
+    session.complete_expunge(command.tag, expunged, "UID EXPUNGE completed");
 }
 
 }  // namespace imap::server

@@ -21,6 +21,7 @@ void cmd_starttls(Session& session, Command& command);
 void cmd_login(Session& session, Command& command);
 void cmd_authenticate(Session& session, Command& command);
 void cmd_id(Session& session, Command& command);
+void cmd_enable(Session& session, Command& command);
 void cmd_select(Session& session, Command& command);
 void cmd_examine(Session& session, Command& command);
 void cmd_close(Session& session, Command& command);
@@ -43,8 +44,11 @@ void cmd_subscribe(Session& session, Command& command);
 void cmd_unsubscribe(Session& session, Command& command);
 void cmd_list(Session& session, Command& command);
 void cmd_lsub(Session& session, Command& command);
+void cmd_xlist(Session& session, Command& command);
+void cmd_namespace(Session& session, Command& command);
 void cmd_status(Session& session, Command& command);
 void cmd_append(Session& session, Command& command);
+void cmd_idle(Session& session, Command& command);
 // The largest literal a mailbox name (or LIST pattern) may be sent in: a
 // store name is at most 1024 bytes of UTF-8 (store/limits.h), at most 2.5
 // times that in modified UTF-7 ("&AOQ-" for a 2-byte character); 4096 is

@@ -3,9 +3,11 @@
 // every such handler starts with.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "server/session.h"
 
@@ -42,8 +44,22 @@ std::optional<std::string> joined_list_pattern(std::string_view reference,
 // the reference has no delimiter, as Dovecot answers.
 std::string_view list_root(std::string_view reference);
 
-// SELECT and EXAMINE (RFC 3501 6.3.1 and 6.3.2).
+// SELECT and EXAMINE (RFC 3501 6.3.1 and 6.3.2) with RFC 7162's CONDSTORE
+// and QRESYNC parameters (3.1.8, 3.2.5) and the CLOSED code (3.2.11).
 void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
-                    bool read_only);
+                    bool read_only, const SelectParams& params = {});
+
+// RFC 6154 special-use attributes (store::list_attr bits) as LIST writes
+// them, appended to `out` in a fixed order (\All \Archive \Drafts
+// \Flagged \Junk \Sent \Trash).
+void append_special_use(std::uint32_t attributes, std::vector<std::string_view>& out);
+// The store bit of a use-attr (case-insensitive), or 0 for one we do not
+// support (\Inbox, \Important, ...).
+std::uint32_t special_use_bit(std::string_view attribute);
+
+// The STATUS items `requested` of `info` (cmd_status.cpp), for STATUS and
+// LIST-STATUS (RFC 5819).
+StatusItems status_items(Session& session, const store::MailboxInfo& info,
+                         const std::vector<StatusItem>& requested);
 
 }  // namespace imap::server

@@ -230,7 +230,9 @@ class Imaplib(ClientTest):
         self.assertEqual(typ, "NO")
         self.assertEqual(conn.subscribe("Archive/2025/Q1")[0], "OK")
         typ, data = conn.lsub('""', "*")
-        self.assertEqual(data, [b'() "/" Archive/2025/Q1'])
+        # The defaults of a new account (RFC 6154) are subscribed too.
+        self.assertEqual(data, [b'() "/" Archive', b'() "/" Archive/2025/Q1', b'() "/" Drafts',
+                                b'() "/" Junk', b'() "/" Sent', b'() "/" Trash'])
         self.assertEqual(conn.close()[0], "OK")
         self.assertEqual(conn.logout()[0], "BYE")
 

@@ -37,9 +37,13 @@ def client_tls_context():
 
 
 class ImapdServer:
-    def __init__(self, extra_args=(), config_text=None):
+    def __init__(self, extra_args=(), config_text=None, ephemeral=True):
         self.tmp = tempfile.TemporaryDirectory(prefix="imapd-e2e-")
-        args = [IMAPD, "serve", "--ephemeral", "--listen", "127.0.0.1:0",
+        # Not ephemeral: the data directory is DIR/data (self.data_dir), for
+        # tests that run other imapd commands on it (`imapd deliver`).
+        self.data_dir = os.path.join(self.tmp.name, "data")
+        storage = ["--ephemeral"] if ephemeral else ["--data-dir", self.data_dir]
+        args = [IMAPD, "serve"] + storage + ["--listen", "127.0.0.1:0",
                 "--listen-tls", "127.0.0.1:0", "--user", "alice:secret"]
         if config_text is not None:
             path = os.path.join(self.tmp.name, "imapd.conf")
@@ -687,6 +691,112 @@ class FailedLoginDelay(ServerTest):
         self.server.proc.send_signal(signal.SIGTERM)
         self.assertIn(b"* BYE Server shutting down", recv_until(a, rb"\* BYE[^\r]*\r\n"))
         self.assertEqual(self.server.proc.wait(timeout=WAIT), 0)
+
+
+KEEPALIVE_RE = rb"\* OK Still here\r\n"
+
+
+class Idle(ServerTest):
+    """RFC 2177 IDLE: updates pushed from another connection and from
+    `imapd deliver` in another process, DONE pipelined, keepalives."""
+    # Not ephemeral, so `imapd deliver` can write the same mail file; a
+    # short poll so the delivery shows within a fraction of a second.
+    config_text = "[timeouts]\nidle_poll_interval = 200ms\nidle_keepalive = 1s\n"
+
+    def setUp(self):
+        self.server = ImapdServer(self.extra_args, self.config_text, ephemeral=False)
+        self.imap_port = self.server.ports["imap"]
+
+    def selected(self, tag=b"s"):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        sock.sendall(tag + b" SELECT INBOX\r\n")
+        self.assertIn(tag + b" OK", recv_until(sock, tag + rb" (OK|NO|BAD)[^\r]*\r\n"))
+        return sock
+
+    def idle(self, sock, tag=b"i"):
+        sock.sendall(tag + b" IDLE\r\n")
+        self.assertEqual(re.sub(KEEPALIVE_RE, b"", recv_until(sock, rb"\+ idling\r\n")),
+                         b"+ idling\r\n")
+
+    def test_idle_done_and_pipelining(self):
+        a = self.selected()
+        a.sendall(b"c CAPABILITY\r\n")
+        self.assertRegex(recv_until(a, rb"c OK[^\r]*\r\n"), rb"\* CAPABILITY [^\r]* IDLE[ \r]")
+        self.idle(a)
+        # DONE and the next command in one packet.
+        a.sendall(b"DONE\r\nn NOOP\r\n")
+        data = re.sub(KEEPALIVE_RE, b"", recv_until(a, rb"n OK[^\r]*\r\n"))
+        self.assertEqual(data, b"i OK IDLE completed\r\nn OK NOOP completed\r\n")
+        # Anything but DONE: BAD, and the IDLE is over.
+        self.idle(a, b"j")
+        a.sendall(b"NOOP\r\nm NOOP\r\n")
+        data = re.sub(KEEPALIVE_RE, b"", recv_until(a, rb"m OK[^\r]*\r\n"))
+        self.assertEqual(data, b"j BAD Expected DONE\r\nm OK NOOP completed\r\n")
+
+    def test_push_from_another_connection(self):
+        a = self.selected(b"s")
+        b = self.selected(b"t")
+        self.idle(a)
+        b.sendall(b"p APPEND INBOX {20+}\r\nSubject: x\r\n\r\nbody\r\n\r\n")
+        self.assertIn(b"p OK", recv_until(b, rb"p (OK|NO|BAD)[^\r]*\r\n"))
+        # Pushed as the APPEND commits: well within the bound, far below
+        # the 200ms poll's worth of slack this allows.
+        recv_until(a, rb"\* 1 EXISTS\r\n", timeout=5)
+        b.sendall(b"f STORE 1 +FLAGS (\\Flagged)\r\n")
+        recv_until(b, rb"f OK[^\r]*\r\n")
+        recv_until(a, rb"\* 1 FETCH \(FLAGS \([^)]*\\Flagged", timeout=5)
+        b.sendall(b"g STORE 1 +FLAGS.SILENT (\\Deleted)\r\nh EXPUNGE\r\n")
+        recv_until(b, rb"h OK[^\r]*\r\n")
+        recv_until(a, rb"\* 1 EXPUNGE\r\n", timeout=5)
+        a.sendall(b"DONE\r\n")
+        self.assertIn(b"i OK IDLE completed", recv_until(a, rb"i OK[^\r]*\r\n"))
+
+    def test_push_from_imapd_deliver(self):
+        a = self.selected()
+        self.idle(a)
+        result = subprocess.run(
+            [IMAPD, "deliver", "alice", "--data-dir", self.server.data_dir],
+            input=b"Subject: delivered\n\nhello\n", capture_output=True, timeout=WAIT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Another process: seen by the poll (every 200ms here).
+        recv_until(a, rb"\* 1 EXISTS\r\n\* 1 RECENT\r\n", timeout=5)
+        a.sendall(b"DONE\r\n")
+        recv_until(a, rb"i OK[^\r]*\r\n")
+
+    def test_keepalive(self):
+        a = self.selected()
+        self.idle(a)
+        recv_until(a, KEEPALIVE_RE, timeout=5)
+        a.sendall(b"DONE\r\n")
+        recv_until(a, rb"i OK IDLE completed\r\n")
+
+    def test_idle_in_the_authenticated_state(self):
+        a = self.raw()
+        recv_until(a, rb"\r\n")
+        login_raw(a, b"l")
+        self.idle(a)
+        a.sendall(b"DONE\r\n")
+        recv_until(a, rb"i OK IDLE completed\r\n")
+
+
+class IdleTimeout(ServerTest):
+    # Below the minimums: allowed because the server is ephemeral. IDLE
+    # replaces the 1s autologout with the 3s IDLE timeout.
+    config_text = "[timeouts]\nautologout = 1s\nidle = 3s\nidle_keepalive = 0s\n"
+
+    def test_idle_timeout_replaces_autologout(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        sock.sendall(b"i IDLE\r\n")
+        recv_until(sock, rb"\+ idling\r\n")
+        start = time.monotonic()
+        data = recv_until(sock, rb"\* BYE[^\r]*\r\n")
+        self.assertEqual(data, b"* BYE Autologout; idle for too long\r\n")
+        self.assertGreater(time.monotonic() - start, 2.0)
+        self.assertEqual(recv_quiet(sock, WAIT), b"")
 
 
 if __name__ == "__main__":

@@ -114,6 +114,8 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(config.pre_auth_timeout == 60s);
     CHECK(config.autologout == 30min);  // RFC 3501 5.4
     CHECK(config.idle_timeout == 30min);
+    CHECK(config.idle_poll_interval == 2s);
+    CHECK(config.idle_keepalive == 2min);  // Dovecot's imap_idle_notify_interval
     CHECK(config.failed_login_delay == 2s);
     CHECK(config.failed_login_delay_max == 60s);
     CHECK(config.failed_login_reset == 15min);
@@ -152,6 +154,8 @@ max_literal_size = 32 MiB
 pre_auth = 30s
 autologout = 2h
 idle = 45min
+idle_poll_interval = 500ms
+idle_keepalive = 0s
 
 [auth]
 failed_login_delay = 500ms
@@ -180,6 +184,8 @@ level = debug
     CHECK(config.pre_auth_timeout == 30s);
     CHECK(config.autologout == 2h);
     CHECK(config.idle_timeout == 45min);
+    CHECK(config.idle_poll_interval == 500ms);
+    CHECK(config.idle_keepalive == 0s);
     CHECK(config.failed_login_delay == 500ms);
     CHECK(config.failed_login_delay_max == 30s);
     CHECK(config.failed_login_reset == 1h);
@@ -448,6 +454,9 @@ TEST_CASE("bad values name the file, line and key") {
         {"[timeouts]\npre_auth = 0s\n", "pre_auth: must be at least 1s, got 0s"},
         {"[timeouts]\nautologout = 999999999999h\n", "autologout: must be at most 168h"},
         {"[timeouts]\nidle = 8 days\n", "idle: unknown unit 'days'"},
+        {"[timeouts]\nidle_poll_interval = 50ms\n",
+         "idle_poll_interval: must be at least 100ms, got 50ms"},
+        {"[timeouts]\nidle_keepalive = 2\n", "idle_keepalive: needs a unit"},
         {"[auth]\nfailed_login_delay = 1.5s\n", "failed_login_delay: unknown unit '.5s'"},
         {"[auth]\nfailed_login_delay_max = x\n", "failed_login_delay_max: expected a duration"},
         {"[auth]\nfailed_login_reset = 0ms\n", "failed_login_reset: must be at least 1s"},

@@ -51,6 +51,8 @@ using imap::Flag;
 using imap::IdCommand;
 using imap::IdleCommand;
 using imap::ListCommand;
+using imap::ListReturnOptions;
+using imap::ListSelectOptions;
 using imap::LiteralStyle;
 using imap::LoginCommand;
 using imap::LogoutCommand;
@@ -64,6 +66,7 @@ using imap::Partial;
 using imap::RenameCommand;
 using imap::SearchCommand;
 using imap::SearchKey;
+using imap::SearchReturnOptions;
 using imap::Secret;
 using imap::SectionSpec;
 using imap::SelectCommand;
@@ -77,6 +80,7 @@ using imap::UidExpungeCommand;
 using imap::UnselectCommand;
 using imap::UnsubscribeCommand;
 using imap::write_command;
+using imap::XlistCommand;
 using imap::test::frame_every_way;
 using imap::test::FramedEvent;
 
@@ -224,6 +228,48 @@ AppendMessage message(std::string body, std::vector<Flag> flags = {},
 }
 
 using IdFields = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// CONDSTORE and QRESYNC (RFC 7162).
+imap::SelectParams condstore_params() {
+    imap::SelectParams params;
+    params.condstore = true;
+    return params;
+}
+
+imap::SelectParams qresync_params(
+    std::uint32_t uidvalidity, std::uint64_t modseq,
+    std::optional<std::string_view> known_uids = std::nullopt,
+    std::optional<std::pair<std::string_view, std::string_view>> seq_match = std::nullopt) {
+    imap::QresyncParams q;
+    q.uidvalidity = uidvalidity;
+    q.modseq = modseq;
+    if (known_uids) q.known_uids = seq(*known_uids);
+    if (seq_match) q.seq_match.emplace(seq(seq_match->first), seq(seq_match->second));
+    imap::SelectParams params;
+    params.qresync = std::move(q);
+    return params;
+}
+
+FetchCommand changed_fetch(std::string_view set, std::vector<FetchItem> items, bool uid,
+                           std::uint64_t changed_since, bool vanished = false) {
+    FetchCommand command = fetch(set, std::move(items), uid);
+    command.changed_since = changed_since;
+    command.vanished = vanished;
+    return command;
+}
+
+StoreCommand conditional_store(std::string_view set, std::uint64_t unchanged_since, Mode mode,
+                               bool silent, std::vector<Flag> flags, bool uid = false) {
+    StoreCommand command = store(set, mode, silent, std::move(flags), uid);
+    command.unchanged_since = unchanged_since;
+    return command;
+}
+
+SearchKey modseq_key(std::uint64_t modseq, std::string entry = {}, std::string type = {}) {
+    SearchKey k = text_key(SK::ModSeq, std::move(entry), std::move(type));
+    k.modseq = modseq;
+    return k;
+}
 
 // ---- Framing, parsing, round trips ----
 
@@ -408,6 +454,9 @@ TEST_CASE("write_command: commands without arguments and mailbox commands", "[wr
         {move_command("42:69", "foo", true), "T UID MOVE 42:69 foo\r\n"},
         {move_command("*:4", "foo"), "T MOVE *:4 foo\r\n"},
         {EnableCommand{{"CONDSTORE", "UTF8=ACCEPT"}}, "T ENABLE CONDSTORE UTF8=ACCEPT\r\n"},
+        {XlistCommand{"", "*"}, "T XLIST \"\" *\r\n"},
+        {StatusCommand{"a", {StatusItem::Size, StatusItem::AppendLimit}},
+         "T STATUS a (SIZE APPENDLIMIT)\r\n"},
     };
     for (const auto& [body, wire] : cases) {
         CHECK(write_command(Command{"T", body}) == wire);
@@ -675,6 +724,204 @@ TEST_CASE("Grammar: STATUS with every status-att", "[parser]") {
     });
 }
 
+// ---- LIST-EXTENDED (RFC 5258), LIST-STATUS (RFC 5819), SPECIAL-USE and
+// CREATE-SPECIAL-USE (RFC 6154), STATUS=SIZE (RFC 8438), APPENDLIMIT (RFC
+// 7889), ESEARCH (RFC 4731), XLIST ----
+
+namespace {
+
+ListCommand extended_list(std::string reference, std::vector<std::string> patterns,
+                          std::optional<ListSelectOptions> select,
+                          std::optional<ListReturnOptions> returns, bool pattern_list = false) {
+    ListCommand command;
+    command.reference = std::move(reference);
+    command.pattern = patterns.front();
+    command.more_patterns.assign(patterns.begin() + 1, patterns.end());
+    command.pattern_list = pattern_list || patterns.size() > 1;
+    command.select = select;
+    command.returns = std::move(returns);
+    return command;
+}
+ListSelectOptions select_options(bool subscribed, bool remote, bool recursive, bool special) {
+    ListSelectOptions o;
+    o.subscribed = subscribed;
+    o.remote = remote;
+    o.recursive_match = recursive;
+    o.special_use = special;
+    return o;
+}
+ListReturnOptions return_options(bool subscribed, bool children, bool special,
+                                 std::optional<std::vector<StatusItem>> status = std::nullopt) {
+    ListReturnOptions o;
+    o.subscribed = subscribed;
+    o.children = children;
+    o.special_use = special;
+    o.status = std::move(status);
+    return o;
+}
+SearchCommand esearch(std::vector<SearchKey> keys, bool min, bool max, bool all, bool count,
+                      bool uid = false, std::optional<std::string> charset = std::nullopt) {
+    SearchCommand command = search(std::move(keys), std::move(charset), uid);
+    SearchReturnOptions options;
+    options.min = min;
+    options.max = max;
+    options.all = all;
+    options.count = count;
+    command.return_options = options;
+    return command;
+}
+CreateCommand create_with_use(std::string name, std::vector<Flag> use) {
+    CreateCommand command;
+    command.mailbox = std::move(name);
+    command.use = std::move(use);
+    return command;
+}
+
+}  // namespace
+
+TEST_CASE("Grammar: RFC 5258 LIST selection options, pattern lists and RETURN",
+          "[parser][list-extended]") {
+    const auto none = select_options(false, false, false, false);
+    check_all_parse({
+        // RFC 5258 5 examples 2 to 9.
+        {"A02 LIST (SUBSCRIBED) \"\" \"*\"",
+         Command{"A02", extended_list("", {"*"}, select_options(true, false, false, false),
+                                      std::nullopt)}},
+        {"A03 LIST () \"\" \"%\" RETURN (CHILDREN)",
+         Command{"A03", extended_list("", {"%"}, none, return_options(false, true, false))}},
+        {"A04 LIST (REMOTE) \"\" \"%\" RETURN (CHILDREN)",
+         Command{"A04", extended_list("", {"%"}, select_options(false, true, false, false),
+                                      return_options(false, true, false))}},
+        {"A05 LIST (REMOTE SUBSCRIBED) \"\" \"*\"",
+         Command{"A05",
+                 extended_list("", {"*"}, select_options(true, true, false, false), std::nullopt)}},
+        {"A06 LIST (REMOTE) \"\" \"*\" RETURN (SUBSCRIBED)",
+         Command{"A06", extended_list("", {"*"}, select_options(false, true, false, false),
+                                      return_options(true, false, false))}},
+        {"BBB LIST \"\" (\"INBOX\" \"Drafts\" \"Sent/%\")",
+         Command{"BBB",
+                 extended_list("", {"INBOX", "Drafts", "Sent/%"}, std::nullopt, std::nullopt)}},
+        {"C04 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" \"%\" RETURN (CHILDREN)",
+         Command{"C04", extended_list("", {"%"}, select_options(true, false, true, false),
+                                      return_options(false, true, false))}},
+        {"D03 LIST (RECURSIVEMATCH SUBSCRIBED) \"\" \"*2\"",
+         Command{"D03", extended_list("", {"*2"}, select_options(true, false, true, false),
+                                      std::nullopt)}},
+        // A one-pattern list, an empty RETURN, case, literals.
+        {"A001 list \"\" (%) return ()",
+         a001(extended_list("", {"%"}, std::nullopt, return_options(false, false, false), true))},
+        {"A001 LIST () " + lit("") + " (" + lit("a b") + " *)",
+         a001(extended_list("", {"a b", "*"}, none, std::nullopt))},
+        // RFC 6154 5.1 / 5.2: SPECIAL-USE as selection and return option.
+        {"t1 LIST (SPECIAL-USE) \"\" \"*\"",
+         Command{"t1", extended_list("", {"*"}, select_options(false, false, false, true),
+                                     std::nullopt)}},
+        {"t1 LIST \"\" \"%\" RETURN (SPECIAL-USE)",
+         Command{"t1", extended_list("", {"%"}, std::nullopt, return_options(false, false, true))}},
+        {"A001 LIST (special-use recursivematch) \"\" *",
+         a001(extended_list("", {"*"}, select_options(false, false, true, true), std::nullopt))},
+        // RFC 5819 3: RETURN (STATUS (...)), with other return options too.
+        {"A01 LIST \"\" % RETURN (STATUS (MESSAGES UNSEEN))",
+         Command{"A01", extended_list("", {"%"}, std::nullopt,
+                                      return_options(
+                                          false, false, false,
+                                          std::vector{StatusItem::Messages, StatusItem::Unseen}))}},
+        {"A02 LIST (SUBSCRIBED RECURSIVEMATCH) \"\" % RETURN (STATUS (MESSAGES))",
+         Command{"A02", extended_list("", {"%"}, select_options(true, false, true, false),
+                                      return_options(false, false, false,
+                                                     std::vector{StatusItem::Messages}))}},
+        {"A001 LIST \"\" * RETURN (CHILDREN STATUS (SIZE APPENDLIMIT) SUBSCRIBED SPECIAL-USE)",
+         a001(extended_list(
+             "", {"*"}, std::nullopt,
+             return_options(true, true, true,
+                            std::vector{StatusItem::Size, StatusItem::AppendLimit})))},
+        // XLIST takes LIST's RFC 3501 arguments.
+        {"A001 XLIST \"\" *", a001(XlistCommand{"", "*"})},
+        {"A001 xlist \"a b\" %", a001(XlistCommand{"a b", "%"})},
+    });
+    check_all_fail({
+        // RFC 5258 3.1: RECURSIVEMATCH alone (or with REMOTE only) is BAD.
+        {"A001 LIST (RECURSIVEMATCH) \"\" %", "RECURSIVEMATCH"},
+        {"A001 LIST (REMOTE RECURSIVEMATCH) \"\" %", "RECURSIVEMATCH"},
+        {"A001 LIST (FOO) \"\" %", "FOO"},
+        {"A001 LIST \"\" % RETURN (FOO)", "FOO"},
+        {"A001 LIST \"\" % RETURN (STATUS (FOO))", "FOO"},
+        {"A001 LIST \"\" % RETURN (STATUS (MESSAGES) STATUS (UNSEEN))", "STATUS"},
+        {"A001 LIST \"\" % RETURN CHILDREN", "("},
+        {"A001 LIST \"\" % FOO (CHILDREN)", "Unexpected"},
+        {"A001 LIST \"\" ()", ""},
+        {"A001 LIST (SUBSCRIBED \"\" %", ""},
+        {"A001 XLIST (SUBSCRIBED) \"\" %", ""},
+    });
+}
+
+TEST_CASE("Grammar: RFC 6154 3 CREATE with USE", "[parser][special-use]") {
+    check_all_parse({
+        {"t1 CREATE MySpecial (USE (\\Drafts \\Sent))",
+         Command{"t1", create_with_use("MySpecial", {"\\Drafts", "\\Sent"})}},
+        {"t3 CREATE Everything (USE (\\All))",
+         Command{"t3", create_with_use("Everything", {"\\All"})}},
+        {"A001 create x (use (\\Junk))", a001(create_with_use("x", {"\\Junk"}))},
+        // use-attr-ext: the parser takes any "\" atom, the server decides.
+        {"A001 CREATE x (USE (\\Important \\Inbox))",
+         a001(create_with_use("x", {"\\Important", "\\Inbox"}))},
+        // An empty USE list is no special use.
+        {"A001 CREATE x (USE ())", a001(CreateCommand{"x"})},
+    });
+    check_all_fail({
+        {"A001 CREATE x (FOO (\\Sent))", "FOO"},
+        {"A001 CREATE x (USE \\Sent)", "("},
+        {"A001 CREATE x (USE (Sent))", "special-use"},
+        {"A001 CREATE x ()", ""},
+        {"A001 CREATE x (USE (\\Sent)", ""},
+    });
+}
+
+TEST_CASE("Grammar: STATUS SIZE and APPENDLIMIT", "[parser][status]") {
+    using SI = StatusItem;
+    check_all_parse({
+        {"A001 STATUS INBOX (SIZE)", a001(StatusCommand{"INBOX", {SI::Size}})},
+        {"A001 STATUS INBOX (APPENDLIMIT)", a001(StatusCommand{"INBOX", {SI::AppendLimit}})},
+        {"A001 status x (messages size appendlimit)",
+         a001(StatusCommand{"x", {SI::Messages, SI::Size, SI::AppendLimit}})},
+    });
+}
+
+TEST_CASE("Grammar: RFC 4731 SEARCH RETURN options", "[parser][esearch]") {
+    check_all_parse({
+        // RFC 4731 3.1 examples.
+        {"A282 SEARCH RETURN (MIN COUNT) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+         Command{"A282", esearch({key(SK::Flagged), date_key(SK::Since, Date{1994, 2, 1}),
+                                  not_key(text_key(SK::From, "Smith"))},
+                                 true, false, false, true)}},
+        {"A283 SEARCH RETURN () FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+         Command{"A283", esearch({key(SK::Flagged), date_key(SK::Since, Date{1994, 2, 1}),
+                                  not_key(text_key(SK::From, "Smith"))},
+                                 false, false, true, false)}},
+        {"A284 SEARCH RETURN (MIN) FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"",
+         Command{"A284", esearch({key(SK::Flagged), date_key(SK::Since, Date{1994, 2, 1}),
+                                  not_key(text_key(SK::From, "Smith"))},
+                                 true, false, false, false)}},
+        {"A285 UID SEARCH RETURN (MIN MAX) 1:5000",
+         Command{"A285",
+                 esearch({set_key(SK::SequenceSet, "1:5000")}, true, true, false, false, true)}},
+        {"A286 SEARCH RETURN (COUNT) UNDELETED",
+         Command{"A286", esearch({key(SK::Undeleted)}, false, false, false, true)}},
+        {"A001 search return (all max min count) charset UTF-8 ALL",
+         a001(esearch({key(SK::All)}, true, true, true, true, false, "UTF-8"))},
+        // RETURN is not a search key: it is only an option right after SEARCH.
+        {"A001 UID SEARCH RETURN (ALL) RECENT",
+         a001(esearch({key(SK::Recent)}, false, false, true, false, true))},
+    });
+    check_all_fail({
+        {"A001 SEARCH RETURN (FOO) ALL", "FOO"},
+        {"A001 SEARCH RETURN (SAVE) ALL", "SAVE"},
+        {"A001 SEARCH RETURN ALL", "("},
+        {"A001 SEARCH RETURN (MIN)", ""},
+        {"A001 SEARCH ALL RETURN (MIN)", ""},
+    });
+}
+
 TEST_CASE("Grammar: APPEND with and without flags and date-time", "[parser]") {
     const DateTime date{Date{1996, 7, 17}, 2, 44, 25, -420};
     const DateTime early{Date{1994, 2, 7}, 22, 43, 4, -480};
@@ -884,6 +1131,7 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"HEADER " + lit("X-A") + " \"\"", text_key(SK::Header, "X-A", "")},
         {"KEYWORD $Forwarded", text_key(SK::Keyword, "$Forwarded")},
         {"LARGER 1024", number_key(SK::Larger, 1024)},
+        {"MODSEQ 917162500", modseq_key(917162500)},
         {"NEW", key(SK::New)},
         {"NOT SEEN", not_key(key(SK::Seen))},
         {"OLD", key(SK::Old)},
@@ -975,6 +1223,7 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t UNSUBSCRIBE a",
         "t LIST a b",
         "t LSUB a b",
+        "t XLIST a b",
         "t STATUS a (UNSEEN)",
         "t APPEND a {1}\r\nx",
         "t CHECK",
@@ -1515,7 +1764,9 @@ TEST_CASE("Extra arguments", "[parser][error]") {
         {"A001 IDLE x", "Unexpected"},
         {"A001 NAMESPACE x", "Unexpected"},
         {"A001 SELECT INBOX extra", "Unexpected"},
-        {"A001 SELECT INBOX (CONDSTORE)", "Unexpected"},
+        // A select-param that is not RFC 7162's (CONDSTORE now parses).
+        {"A001 SELECT INBOX (XCONDSTORE)", "Unknown select parameter"},
+        {"A001 SELECT INBOX (CONDSTORE) x", "Unexpected"},
         {"A001 LOGIN a b c", "Unexpected"},
         {"A001 RENAME a b c", "Unexpected"},
         {"A001 LIST a b c", "Unexpected"},
@@ -1573,7 +1824,8 @@ TEST_CASE("Bad tokens: strings, literals and astrings", "[parser][error]") {
         {"A001 SELECT %", "Expected astring"},
         {"A001 SELECT *", "Expected astring"},
         {"A001 LIST * x", "Expected astring"},
-        {"A001 LIST \"\" (x)", "Expected mailbox pattern"},
+        // "(x)" is an RFC 5258 patt-list; "()" is not.
+        {"A001 LIST \"\" ()", "Expected mailbox pattern"},
         {"A001 LIST \"\" \"x", "Unterminated quoted string"},
         {"A001 ENABLE \"CONDSTORE\"", "Expected atom"},
         {"A001 ENABLE (CONDSTORE)", "Expected atom"},
@@ -1814,4 +2066,183 @@ TEST_CASE("More than limits::kMaxArguments arguments are refused", "[parser][err
     // Half as many is fine.
     std::vector<SearchKey> keys(many / 2, set_key(SK::SequenceSet, "1"));
     check_parses("A001 SEARCH" + repeat(" 1", many / 2), a001(search(keys)));
+}
+
+// =====================================================================
+// CONDSTORE and QRESYNC (RFC 7162) with the RFC 4466 modifier grammar
+// =====================================================================
+
+TEST_CASE("Grammar: SELECT and EXAMINE with CONDSTORE and QRESYNC select-params",
+          "[parser][condstore]") {
+    imap::SelectParams both = qresync_params(67890007, 90060115194045000, "41:211,214:541");
+    both.condstore = true;
+    check_all_parse({
+        {"A001 SELECT INBOX (CONDSTORE)", a001(SelectCommand{"INBOX", condstore_params()})},
+        {"A001 examine inbox (condstore)", a001(ExamineCommand{"INBOX", condstore_params()})},
+        {"A001 SELECT \"a b\" (QRESYNC (1 2))", a001(SelectCommand{"a b", qresync_params(1, 2)})},
+        {"A001 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541))",
+         a001(SelectCommand{"INBOX",
+                            qresync_params(67890007, 90060115194045000, "41:211,214:541")})},
+        {"A001 EXAMINE INBOX (QRESYNC (7 9 1:29997 (5000,7500,9990:9999 15000,22500,29970:29979)))",
+         a001(ExamineCommand{"INBOX", qresync_params(7, 9, "1:29997",
+                                                     std::pair{"5000,7500,9990:9999",
+                                                               "15000,22500,29970:29979"})})},
+        // seq-match-data without known-uids is allowed by the grammar.
+        {"A001 SELECT INBOX (QRESYNC (7 9 (1:2 4:5)))",
+         a001(SelectCommand{"INBOX", qresync_params(7, 9, std::nullopt, std::pair{"1:2", "4:5"})})},
+        {"A001 SELECT INBOX (CONDSTORE QRESYNC (67890007 90060115194045000 41:211,214:541))",
+         a001(SelectCommand{"INBOX", both})},
+        {"A001 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541) CONDSTORE)",
+         a001(SelectCommand{"INBOX", both})},
+        // The largest mod-sequence-value (RFC 7162 7: 63 bits).
+        {"A001 SELECT INBOX (QRESYNC (1 9223372036854775807))",
+         a001(SelectCommand{"INBOX", qresync_params(1, 9223372036854775807ull)})},
+        {"A001 SELECT " + lit("box") + " (CONDSTORE)",
+         a001(SelectCommand{"box", condstore_params()})},
+    });
+}
+
+TEST_CASE("Grammar: FETCH MODSEQ item and the CHANGEDSINCE and VANISHED modifiers",
+          "[parser][condstore]") {
+    check_all_parse({
+        {"A001 FETCH 1:3 (MODSEQ)", a001(fetch("1:3", {item(FK::ModSeq)}))},
+        {"A001 FETCH 1 modseq", a001(fetch("1", {item(FK::ModSeq)}))},
+        {"A001 FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 12345)",
+         a001(changed_fetch("1:*", {item(FK::Flags), item(FK::ModSeq)}, false, 12345))},
+        {"A001 FETCH 1 FLAGS (changedsince 0)",
+         a001(changed_fetch("1", {item(FK::Flags)}, false, 0))},
+        {"A001 FETCH 1 FAST (CHANGEDSINCE 7)",
+         a001(changed_fetch("1", {item(FK::Flags), item(FK::InternalDate), item(FK::Rfc822Size)},
+                            false, 7))},
+        {"A001 FETCH 1 BODY.PEEK[] (CHANGEDSINCE 7)",
+         a001(changed_fetch("1", {body_section(true, {})}, false, 7))},
+        {"A001 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)",
+         a001(changed_fetch("1:*", {item(FK::Flags)}, true, 12345))},
+        {"A001 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)",
+         a001(changed_fetch("300:500", {item(FK::Flags)}, true, 12345, true))},
+        {"A001 UID FETCH 300:500 FLAGS (VANISHED CHANGEDSINCE 12345)",
+         a001(changed_fetch("300:500", {item(FK::Flags)}, true, 12345, true))},
+    });
+}
+
+TEST_CASE("Grammar: STORE with the UNCHANGEDSINCE modifier", "[parser][condstore]") {
+    check_all_parse({
+        {"A001 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)",
+         a001(conditional_store("6,4,8", 12121230045, Mode::Add, true, {"\\Deleted"}, true))},
+        {"A001 STORE * (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted $Processed)",
+         a001(conditional_store("*", 12121230045, Mode::Add, true, {"\\Deleted", "$Processed"}))},
+        {"A001 STORE 12 (unchangedsince 0) +FLAGS.SILENT $MDNSent",
+         a001(conditional_store("12", 0, Mode::Add, true, {"$MDNSent"}))},
+        {"A001 STORE 1 (UNCHANGEDSINCE 5) FLAGS ()",
+         a001(conditional_store("1", 5, Mode::Replace, false, {}))},
+        {"A001 STORE 1:7 (UNCHANGEDSINCE 320172338) -FLAGS \\Seen \\Flagged",
+         a001(conditional_store("1:7", 320172338, Mode::Remove, false, {"\\Seen", "\\Flagged"}))},
+    });
+}
+
+TEST_CASE("Grammar: SEARCH MODSEQ with and without entry-name and entry-type",
+          "[parser][condstore]") {
+    check_all_parse({
+        {"A001 SEARCH MODSEQ 620162338", a001(search({modseq_key(620162338)}))},
+        {"A001 SEARCH modseq 0", a001(search({modseq_key(0)}))},
+        {"A001 SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338",
+         a001(search({modseq_key(620162338, "/flags/\\draft", "all")}))},
+        {"A001 UID SEARCH MODSEQ \"/flags/$MDNSent\" PRIV 5 UNSEEN",
+         a001(search({modseq_key(5, "/flags/$MDNSent", "PRIV"), key(SK::Unseen)}, std::nullopt,
+                     true))},
+        {"A001 SEARCH OR NOT MODSEQ 720162338 LARGER 50000",
+         a001(search({or_key(not_key(modseq_key(720162338)), number_key(SK::Larger, 50000))}))},
+        {"A001 SEARCH (MODSEQ \"/flags/\\\\seen\" shared 1)",
+         a001(search({and_key({modseq_key(1, "/flags/\\seen", "shared")})}))},
+    });
+}
+
+TEST_CASE("Grammar: STATUS HIGHESTMODSEQ", "[parser][condstore]") {
+    check_all_parse({
+        {"A042 STATUS blurdybloop (UIDNEXT MESSAGES HIGHESTMODSEQ)",
+         Command{"A042", StatusCommand{"blurdybloop",
+                                       {StatusItem::UidNext, StatusItem::Messages,
+                                        StatusItem::HighestModSeq}}}},
+        {"A001 STATUS INBOX (highestmodseq)",
+         a001(StatusCommand{"INBOX", {StatusItem::HighestModSeq}})},
+    });
+}
+
+TEST_CASE("Grammar errors: CONDSTORE and QRESYNC modifiers and parameters",
+          "[parser][error][condstore]") {
+    check_all_fail({
+        {"A001 SELECT INBOX ()", ""},
+        {"A001 SELECT INBOX (FOO)", "Unknown select parameter"},
+        {"A001 SELECT INBOX (CONDSTORE CONDSTORE)", "Duplicate"},
+        {"A001 SELECT INBOX (CONDSTORE", ""},
+        {"A001 SELECT INBOX CONDSTORE", ""},
+        {"A001 SELECT INBOX (QRESYNC)", ""},
+        {"A001 SELECT INBOX (QRESYNC ())", ""},
+        {"A001 SELECT INBOX (QRESYNC (1))", ""},
+        {"A001 SELECT INBOX (QRESYNC (0 1))", ""},
+        {"A001 SELECT INBOX (QRESYNC (1 0))", "positive"},
+        {"A001 SELECT INBOX (QRESYNC (1 2 1:*))", "not allowed"},
+        {"A001 SELECT INBOX (QRESYNC (1 2 1:5 (1:*  1:5)))", ""},
+        {"A001 SELECT INBOX (QRESYNC (1 2 1:5 (1:2 3:*)))", "not allowed"},
+        {"A001 SELECT INBOX (QRESYNC (1 2 1:5 (1:2)))", ""},
+        {"A001 SELECT INBOX (QRESYNC (1 2 1:5 (1:2 3:4) 7))", ""},
+        {"A001 SELECT INBOX (QRESYNC (1 2) QRESYNC (1 2))", "Duplicate"},
+        {"A001 SELECT INBOX (QRESYNC (1 9223372036854775808))", "too large"},
+        {"A001 EXAMINE INBOX (CONDSTORE) x", ""},
+        {"A001 FETCH 1 (FLAGS) (VANISHED CHANGEDSINCE 1)", "only valid in UID FETCH"},
+        {"A001 UID FETCH 1 (FLAGS) (VANISHED)", "without CHANGEDSINCE"},
+        {"A001 UID FETCH 1 (FLAGS) (CHANGEDSINCE 1 CHANGEDSINCE 2)", "Duplicate"},
+        {"A001 UID FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED VANISHED)", "Duplicate"},
+        {"A001 FETCH 1 (FLAGS) (CHANGEDSINCE)", ""},
+        {"A001 FETCH 1 (FLAGS) (CHANGEDSINCE x)", ""},
+        {"A001 FETCH 1 (FLAGS) (FOO 1)", "Unknown FETCH modifier"},
+        {"A001 FETCH 1 (FLAGS) ()", ""},
+        {"A001 FETCH 1 (FLAGS) (CHANGEDSINCE 1", ""},
+        {"A001 STORE 1 (UNCHANGEDSINCE 1) ", ""},
+        {"A001 STORE 1 (UNCHANGEDSINCE) +FLAGS x", ""},
+        {"A001 STORE 1 (FOO 1) +FLAGS x", "Unknown STORE modifier"},
+        {"A001 STORE 1 (UNCHANGEDSINCE 1 UNCHANGEDSINCE 2) +FLAGS x", "Duplicate"},
+        {"A001 STORE 1 +FLAGS x (UNCHANGEDSINCE 1)", ""},
+        {"A001 SEARCH MODSEQ", ""},
+        {"A001 SEARCH MODSEQ x", ""},
+        {"A001 SEARCH MODSEQ \"/flags/x\" 5", ""},
+        {"A001 SEARCH MODSEQ \"/flags/x\" some 5", "entry type"},
+        {"A001 SEARCH MODSEQ \"/flags/x\" all", ""},
+        {"A001 STATUS INBOX (HIGHESTMODSEQ FOO)", "Unknown status item"},
+    });
+}
+
+TEST_CASE("RFC 7162 examples: every client command of the CONDSTORE and QRESYNC sections",
+          "[rfc7162][example]") {
+    const std::vector<std::string> lines = {
+        "A142 SELECT INBOX",
+        "a103 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)",
+        "a104 STORE * (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted $Processed)",
+        "c101 STORE 50 (UNCHANGEDSINCE 12121230045) -FLAGS.SILENT (\\Deleted)",
+        "d105 STORE 7,5,9 (UNCHANGEDSINCE 320162338) +FLAGS.SILENT (\\Deleted)",
+        "a102 STORE 12 (UNCHANGEDSINCE 0) +FLAGS.SILENT ($MDNSent)",
+        "a106 STORE 100:150 (UNCHANGEDSINCE 212030000000) +FLAGS.SILENT ($Processed)",
+        "B001 STORE 1:7 (UNCHANGEDSINCE 320172338) +FLAGS (\\SEEN)",
+        "e105 STORE 7,3:9 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)",
+        "s100 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 12345)",
+        "a FETCH 1:3 (MODSEQ)",
+        "a SEARCH MODSEQ \"/flags/\\\\draft\" all 620162338",
+        "t SEARCH OR NOT MODSEQ 720162338 LARGER 50000",
+        "A042 STATUS blurdybloop (UIDNEXT MESSAGES HIGHESTMODSEQ)",
+        "A142 SELECT INBOX (CONDSTORE)",
+        "A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))",
+        "A03 SELECT INBOX (QRESYNC (67890007 90060115194045000 41:211,214:541))",
+        "A04 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997))",
+        "B04 SELECT INBOX (QRESYNC (67890007 90060115194045000 1:29997 (5000,7500,9000,9990:9999 "
+        "15000,22500,27000,29970,29973,29976,29979,29982,29985,29988,29991,29994,29997)))",
+        "s100 UID FETCH 300:500 (FLAGS) (CHANGEDSINCE 12345 VANISHED)",
+        "s101 UID SEARCH 300:500",
+        "A01 ENABLE QRESYNC",
+    };
+    for (const std::string& line : lines) {
+        INFO(line);
+        ParseResult result = parse_one(line + "\r\n");
+        if (const auto* error = std::get_if<ParseError>(&result)) FAIL(error->message);
+        check_round_trip(std::get<Command>(result));
+    }
 }

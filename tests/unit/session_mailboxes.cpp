@@ -28,6 +28,16 @@ const std::string kMessage = "Subject: hello\r\n\r\nbody\r\n";
 struct Server {
     imap::server::UserMailRegistry mail{store::DataDir::in_memory()};
 
+    // These tests are about RFC 3501 mailboxes on an account with only
+    // INBOX: the RFC 6154 default mailboxes a new account gets (tested in
+    // session_list_ext.cpp) are removed first.
+    Server() {
+        for (const char* name : {"Sent", "Drafts", "Trash", "Junk", "Archive"}) {
+            store().delete_mailbox(name);
+            store().unsubscribe(name);
+        }
+    }
+
     store::MailStore& store() { return mail.open("alice")->store(); }
     std::string uidvalidity(const char* name = "INBOX") {
         return std::to_string(store().open_mailbox(name).uidvalidity);

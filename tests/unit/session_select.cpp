@@ -12,6 +12,10 @@
 
 namespace {
 
+// RFC 7162 3.2.11: a server that advertises CONDSTORE/QRESYNC says where a
+// SELECT closed the previous mailbox.
+const std::string kClosed = "* OK [CLOSED] Previous mailbox closed.\r\n";
+
 using imap::test::SessionDriver;
 namespace store = imap::store;
 
@@ -69,7 +73,9 @@ TEST_CASE("RFC 3501 6.3.1: SELECT of an empty INBOX", "[session][select]") {
     CHECK(d.send("a SELECT INBOX\r\n") == select_reply("a", 0, 0, 0, server.uidvalidity(), 1));
     CHECK(d.session.state() == imap::server::SessionState::Selected);
     // INBOX is case-insensitive (RFC 3501 5.1).
-    CHECK(d.send("b SELECT inbox\r\n") == select_reply("b", 0, 0, 0, server.uidvalidity(), 1));
+    // RFC 7162 3.2.11: CLOSED, whether or not CONDSTORE was enabled.
+    CHECK(d.send("b SELECT inbox\r\n") ==
+          kClosed + select_reply("b", 0, 0, 0, server.uidvalidity(), 1));
 }
 
 TEST_CASE("RFC 3501 6.3.1 and 2.3.2: SELECT claims the recent messages for one session only",
@@ -86,7 +92,7 @@ TEST_CASE("RFC 3501 6.3.1 and 2.3.2: SELECT claims the recent messages for one s
     CHECK(b.send("b SELECT INBOX\r\n") == select_reply("b", 5, 0, 3, v, 6));
     // A's next SELECT does not see them as recent either: it claimed them
     // in the previous one, which ended.
-    CHECK(a.send("c SELECT INBOX\r\n") == select_reply("c", 5, 0, 3, v, 6));
+    CHECK(a.send("c SELECT INBOX\r\n") == kClosed + select_reply("c", 5, 0, 3, v, 6));
 }
 
 TEST_CASE("RFC 3501 6.3.2: EXAMINE is read-only and leaves recent messages unclaimed",
@@ -108,7 +114,8 @@ TEST_CASE("RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected", "[sessio
     SessionDriver d(server.mail);
     d.login();
     d.send("a SELECT INBOX\r\n");
-    CHECK(d.send("b SELECT nosuch\r\n") == "b NO [NONEXISTENT] mailbox does not exist\r\n");
+    CHECK(d.send("b SELECT nosuch\r\n") ==
+          kClosed + "b NO [NONEXISTENT] mailbox does not exist\r\n");
     CHECK(d.session.state() == imap::server::SessionState::Authenticated);
     CHECK(d.send("c CHECK\r\n") == "c BAD CHECK is not valid in the authenticated state\r\n");
 }
@@ -267,6 +274,6 @@ TEST_CASE("RFC 3501 6.3.1: SELECT while selected switches mailboxes", "[session]
     d.login();
     d.send("a SELECT INBOX\r\n");
     CHECK(d.send("b EXAMINE Work\r\n") ==
-          select_reply("b", 1, 1, 1, server.uidvalidity("Work"), 2, true));
+          kClosed + select_reply("b", 1, 1, 1, server.uidvalidity("Work"), 2, true));
     CHECK(d.session.selected()->read_only());
 }

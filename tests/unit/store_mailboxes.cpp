@@ -315,7 +315,7 @@ TEST_CASE("the UIDVALIDITY sequence is persistent and file databases reopen") {
     }
     {
         MailStore store(options);
-        CHECK(store.database().user_version() == 1);
+        CHECK(store.database().user_version() == 2);
         CHECK(store.create_mailbox("A").uidvalidity > before);
         auto q = store.database().prepare("PRAGMA journal_mode");
         q.step();

@@ -75,7 +75,9 @@ async function push() {
     const flagEvents = [];
     idler.on('exists', (data) => arrivals.push({ count: data.count, at: performance.now() }));
     idler.on('flags', (data) => flagEvents.push({ uid: data.uid, flags: flagsOf(data.flags), at: performance.now() }));
-    // imapflow enters IDLE by itself when nothing else is running.
+    // imapflow would enter IDLE by itself only after a while without
+    // commands; start it now (the promise ends when IDLE does).
+    idler.idle().catch(() => {});
     await new Promise((r) => setTimeout(r, 300));
 
     const writer = rawClient();
