@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "protocol/chars.h"
 #include "protocol/datetime.h"
 #include "server/fetch_format.h"
 #include "server/session.h"
@@ -30,24 +31,6 @@ std::string upper(std::string_view s) {
     return out;
 }
 
-// ATOM-CHAR (RFC 3501 9), without "]" which would end the section early.
-bool is_atom_char(unsigned char c) {
-    if (c <= 0x20 || c >= 0x7f) return false;
-    switch (c) {
-        case '(':
-        case ')':
-        case '{':
-        case '%':
-        case '*':
-        case '"':
-        case '\\':
-        case ']':
-            return false;
-        default:
-            return true;
-    }
-}
-
 // A header-fld-name (astring) inside the response's section text: an atom
 // when it can be one, else a quoted string, else a literal (all valid per
 // the section grammar). Dovecot upper-cases the names, which the caller has
@@ -55,7 +38,7 @@ bool is_atom_char(unsigned char c) {
 void append_field_name(std::string& out, std::string_view name) {
     const bool atom =
         !name.empty() && !iequals(name, "NIL") && std::all_of(name.begin(), name.end(), [](char c) {
-            return is_atom_char(static_cast<unsigned char>(c));
+            return imap::is_atom_char(c);  // ATOM-CHAR less "]" (protocol/chars.h)
         });
     if (atom) {
         out += name;

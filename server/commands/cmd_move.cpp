@@ -32,21 +32,10 @@ void cmd_move(Session& session, Command& command) {
         session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
         return;
     }
-    const std::size_t wanted = count_in_view(*selected, *uids);
-    if (wanted == 0) {
-        session.complete(command.tag, Status::Ok, "No messages found");
-        return;
-    }
     const std::optional<store::MailboxInfo> destination =
-        copy_destination(session, command.tag, request.mailbox);
+        transfer_destination(session, command.tag, *uids, request.mailbox);
     if (!destination) return;
-
     store::MailStore& store = session.mail()->store();
-    if (store.search(selected->id(), store::SearchKey::uid_set(*uids)).size() < wanted) {
-        session.complete(command.tag, Status::No, Code::ExpungeIssued,
-                         "Some of the requested messages no longer exist");
-        return;
-    }
     const store::MoveResult result =
         store.move(selected->id(), store::UidSpan(*uids), destination->id);
     if (result.copy.mapping.empty()) {

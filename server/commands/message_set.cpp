@@ -4,6 +4,7 @@
 
 #include "server/commands/mailbox_args.h"
 #include "store/errors.h"
+#include "store/search.h"
 
 namespace imap::server {
 
@@ -60,6 +61,26 @@ std::optional<store::MailboxInfo> copy_destination(Session& session, const std::
     // RFC 3501 6.4.7: TRYCREATE tells the client that CREATE may help.
     session.complete(tag, Status::No, Code::TryCreate, "Mailbox does not exist");
     return std::nullopt;
+}
+
+std::optional<store::MailboxInfo> transfer_destination(Session& session, const std::string& tag,
+                                                       const store::UidSet& uids,
+                                                       std::string_view wire_name) {
+    SelectedMailbox& selected = *session.selected();
+    const std::size_t wanted = count_in_view(selected, uids);
+    if (wanted == 0) {
+        session.complete(tag, Status::Ok, "No messages found");
+        return std::nullopt;
+    }
+    std::optional<store::MailboxInfo> destination = copy_destination(session, tag, wire_name);
+    if (!destination) return std::nullopt;
+    store::MailStore& store = session.mail()->store();
+    if (store.search(selected.id(), store::SearchKey::uid_set(uids)).size() < wanted) {
+        session.complete(tag, Status::No, Code::ExpungeIssued,
+                         "Some of the requested messages no longer exist");
+        return std::nullopt;
+    }
+    return destination;
 }
 
 }  // namespace imap::server

@@ -39,4 +39,13 @@ std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set);
 std::optional<store::MailboxInfo> copy_destination(Session& session, const std::string& tag,
                                                    std::string_view wire_name);
 
+// The checks COPY and MOVE share before they touch the store (RFC 3501
+// 6.4.7, RFC 6851): nothing named in the view -> "OK No messages found";
+// the destination (copy_destination's answers); a message expunged by
+// another session meanwhile -> "NO [EXPUNGEISSUED]" (RFC 5530), nothing
+// transferred. nullopt once the command has been answered.
+std::optional<store::MailboxInfo> transfer_destination(Session& session, const std::string& tag,
+                                                       const store::UidSet& uids,
+                                                       std::string_view wire_name);
+
 }  // namespace imap::server

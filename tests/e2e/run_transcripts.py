@@ -206,14 +206,7 @@ def add_tests(paths):
 
 
 def main():
-    args = sys.argv[1:]
-    if "--imapd" in args:
-        i = args.index("--imapd")
-        test_serve.IMAPD = args[i + 1]
-        del args[i:i + 2]
-    test_serve.IMAPD = test_serve.IMAPD or os.environ.get("IMAPD", "")
-    if not test_serve.IMAPD:
-        sys.exit("usage: run_transcripts.py --imapd PATH [TRANSCRIPT...]")
+    args = test_serve.take_imapd_argument("run_transcripts.py")
     paths = [a for a in args if a.endswith(".imap")]
     rest = [a for a in args if not a.endswith(".imap")]
     if not paths:

@@ -451,14 +451,7 @@ sslcacertfile = %s
 
 
 def main():
-    args = sys.argv[1:]
-    if "--imapd" in args:
-        i = args.index("--imapd")
-        test_serve.IMAPD = args[i + 1]
-        del args[i:i + 2]
-    test_serve.IMAPD = test_serve.IMAPD or os.environ.get("IMAPD", "")
-    if not test_serve.IMAPD:
-        sys.exit("usage: test_clients.py --imapd PATH [unittest args]")
+    args = test_serve.take_imapd_argument("test_clients.py")
     unittest.main(argv=[sys.argv[0]] + args, verbosity=2)
 
 

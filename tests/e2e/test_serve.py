@@ -799,12 +799,21 @@ class IdleTimeout(ServerTest):
         self.assertEqual(recv_quiet(sock, WAIT), b"")
 
 
-if __name__ == "__main__":
+def take_imapd_argument(program):
+    """Removes "--imapd PATH" from sys.argv into IMAPD (or uses $IMAPD) and
+    returns the remaining arguments; exits 2 without a usable binary. Shared
+    by every e2e script."""
+    global IMAPD
     args = sys.argv[1:]
-    if len(args) >= 2 and args[0] == "--imapd":
-        IMAPD = args[1]
-        args = args[2:]
+    if "--imapd" in args:
+        i = args.index("--imapd")
+        IMAPD = args[i + 1] if i + 1 < len(args) else ""
+        del args[i:i + 2]
     if not IMAPD or not os.access(IMAPD, os.X_OK):
-        sys.stderr.write("test_serve.py: pass --imapd PATH or set IMAPD\n")
+        sys.stderr.write("%s: pass --imapd PATH or set IMAPD\n" % program)
         sys.exit(2)
-    unittest.main(argv=[sys.argv[0], "-v"] + args)
+    return args
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"] + take_imapd_argument("test_serve.py"))
