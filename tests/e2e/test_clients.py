@@ -60,8 +60,11 @@ class ClientTest(unittest.TestCase):
 
     def setUp(self):
         self.certs = CertDir()
+        # Debug log: one line per command, so tests can check which commands
+        # a client used (not only the result).
         self.server = test_serve.ImapdServer(
-            extra_args=["--tls-cert", self.certs.cert, "--tls-key", self.certs.key])
+            extra_args=["--tls-cert", self.certs.cert, "--tls-key", self.certs.key,
+                        "--log-level", "debug"])
         self.work = tempfile.TemporaryDirectory(prefix="imapd-client-")
 
     def tearDown(self):
@@ -370,6 +373,14 @@ SyncState *
         self.sync()
         self.assertEqual(set(self.server_messages("INBOX")), {"server one", "written locally"})
         self.assertEqual(self.local("Lists/dev"), {})
+        # RFC 4315: with UIDPLUS advertised, mbsync takes the UIDs of what
+        # it uploads from APPENDUID; without it, it would look each upload
+        # up with UID SEARCH HEADER X-TUID. The server's debug log shows
+        # which commands it used.
+        log = self.server.log()
+        self.assertIn("command=APPEND status=ok", log)
+        self.assertIn('command="UID STORE" status=ok', log)
+        self.assertNotIn('command="UID SEARCH"', log)
         self.assert_agree(["INBOX", "Lists/dev"])
         # A second sync with nothing changed changes nothing.
         self.sync()
