@@ -70,6 +70,9 @@ std::vector<std::string> Session::capabilities() const {
         caps.emplace_back("APPENDLIMIT=" +
                           std::to_string(store::limits::kMaxMessageSize));  // RFC 7889
         caps.emplace_back("ESEARCH");  // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
+        // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
+        // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
+        caps.emplace_back("XLIST");
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
