@@ -23,6 +23,7 @@ Placeholders in S: lines:
     {{*}}        any text within the line (non-greedy)
     {{name}}     a token (no spaces, brackets or parentheses), bound on first
                  use; later uses must be the same text
+In C: lines, {{name}} sends back a value an earlier S: line bound.
 Macros in C: and S: lines:
     {{file:NAME}}  C: the bytes of transcripts/data/NAME as a non-synchronising
                    literal ("{n+}" CRLF bytes); S: as a literal ("{n}" CRLF
@@ -156,7 +157,14 @@ class Replay:
                                                      .split("\r\n"))))
 
     def send(self, lines):
-        self.sock.sendall(b"".join(expand_client(line) for line in lines))
+        # Values bound from earlier S: lines may be sent back ({{name}}),
+        # e.g. a UIDVALIDITY for SELECT (QRESYNC (...)).
+        bound = []
+        for line in lines:
+            for name, value in self.bindings.items():
+                line = line.replace("{{%s}}" % name, value)
+            bound.append(line)
+        self.sock.sendall(b"".join(expand_client(line) for line in bound))
 
     def expect_nothing_more(self):
         self.sock.settimeout(0.2)
