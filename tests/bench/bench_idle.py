@@ -399,10 +399,21 @@ def run_writer_series(server, k, n, m, timeout, msg_base):
         res = writer.command(b"SELECT INBOX", keep=True)
         mm = re.search(rb"\* (\d+) EXISTS", res.joined())
         count = int(mm.group(1)) if mm else count
+        # Each STORE flips \Flagged, so that every one is a change (an
+        # earlier series may have flagged these messages already).
+        state = {}
+        if count:
+            res = writer.command(b"FETCH 1:* (FLAGS)", keep=True)
+            for line in res.joined().split(b"\r\n"):
+                fm = FETCH_RE.match(line)
+                ff = FLAGS_RE.search(fm.group(2)) if fm else None
+                if ff:
+                    state[int(fm.group(1))] = b"\\flagged" in ff.group(1).lower()
         consecutive_misses = 0
         for j in range(m if count else 0):
             seq = j % count + 1
-            flagged = (j // count) % 2 == 0
+            flagged = not state.get(seq, False)
+            state[seq] = flagged
             key = (seq, flagged)
             with reader.cond:
                 for idler in idlers:
@@ -543,7 +554,7 @@ def report(args, info, versions, pairs, delivers):
     out.append("- machine: %d CPUs (%s), %s RAM, Linux %s; load average at start %s" % (
         info["nproc"], info["cpu"], info["mem"], info["kernel"], info["load"]))
     out.append("- versions: %s; %s" % (versions["imapd"], versions["Dovecot"]))
-    out.append("- run %s UTC: `tests/bench/bench_idle.py --appends %d --idlers %s --stores %d "
+    out.append("- run ended %s UTC: `tests/bench/bench_idle.py --appends %d --idlers %s --stores %d "
                "--delivers %d --poll-intervals %s`; every series on the same INBOX, which grows "
                "from 0 by the APPENDs (about 1-3 KB each)" % (
                    now.strftime("%H:%M"), args.appends, ",".join(map(str, args.idlers)),
@@ -667,18 +678,34 @@ def main():
             try:
                 msg_base = 0
                 for k in args.idlers:
-                    app, sto = run_writer_series(server, k, args.appends, args.stores,
-                                                 args.timeout, msg_base)
+                    try:
+                        app, sto = run_writer_series(server, k, args.appends, args.stores,
+                                                     args.timeout, msg_base)
+                    except (BenchError, OSError) as e:
+                        app = Series("APPEND → EXISTS, %d idler%s" % (k, "s" if k > 1 else ""),
+                                     server.name)
+                        sto = Series("STORE → FETCH FLAGS, %d idler%s" % (
+                            k, "s" if k > 1 else ""), server.name)
+                        app.problems.append("setting up %d idlers: %s: %s (server %s)" % (
+                            k, type(e).__name__, e, server.describe_exit()))
+                        log("  FAILED: " + app.problems[-1])
                     msg_base += args.appends
                     for s in (app, sto):
                         labels.setdefault(s.name, {})[server.name] = s
                 if server is imapd and args.delivers:
                     for poll in args.poll:
-                        if abs(poll - 2.0) > 1e-9 or imapd.poll is not None:
-                            imapd.stop()
-                            imapd.start(poll=poll, limit=max(args.idlers) + 20)
-                        delivers.append(run_deliver_series(imapd, poll, args.delivers,
-                                                           max(args.timeout, 3 * poll)))
+                        try:
+                            if abs(poll - 2.0) > 1e-9 or imapd.poll is not None:
+                                imapd.stop()
+                                imapd.start(poll=poll, limit=max(args.idlers) + 20)
+                            delivers.append(run_deliver_series(imapd, poll, args.delivers,
+                                                               max(args.timeout, 3 * poll)))
+                        except (BenchError, OSError) as e:
+                            s = Series("imapd deliver → EXISTS, 1 idler, idle_poll_interval %s"
+                                       % fmt_poll(poll), "imapd")
+                            s.problems.append("%s: %s (server %s)" % (
+                                type(e).__name__, e, imapd.describe_exit()))
+                            delivers.append(s)
             finally:
                 if server is imapd:
                     state = imapd.describe_exit()
@@ -694,6 +721,9 @@ def main():
                 name = "%s, %d idler%s" % (kind, k, "s" if k > 1 else "")
                 if name in labels:
                     order.append((name, labels[name]))
+        imapd_log = bm.dovecot._read(imapd.stderr_path).decode(errors="replace").strip()
+        if imapd_log:
+            log("imapd's log (warning and above):\n" + imapd_log[-4000:])
         head, section = report(args, info, versions, order, delivers)
         print(section)
         if args.out:
@@ -706,8 +736,6 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
         elif args.keep:
             log("kept %s" % work)
-        if os.path.exists(imapd.stderr_path) and not args.keep:
-            pass
 
 
 if __name__ == "__main__":
