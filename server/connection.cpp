@@ -4,6 +4,8 @@
 
 #include "server/log.h"
 #include "server/server.h"
+#include "store/accounts.h"
+#include "store/data_dir.h"
 
 namespace imap::server {
 namespace {
@@ -121,6 +123,13 @@ void Connection::on_idle_poll(uv_timer_t* timer) {
     if (self->closing_ || self->close_pending_) return;
     // Writes through the output listener (pump) when anything changed.
     self->session_->idle_poll();
+}
+
+void Connection::mail_changed_elsewhere(std::string_view user_file) {
+    if (closing_ || close_pending_ || !session_ || !session_->idling()) return;
+    const std::string canonical = store::AccountStore::canonical_user_name(session_->user());
+    if (store::DataDir::user_file_name(canonical) != user_file) return;
+    session_->idle_poll();  // writes through the output listener when anything changed
 }
 
 void Connection::on_keepalive(uv_timer_t* timer) {

@@ -65,6 +65,52 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
     uv_timer_init(&loop_, &deadline_);
     deadline_.data = this;
+    if (!config_.ephemeral) {
+        uv_fs_event_init(&loop_, &users_watch_);
+        users_watch_.data = this;
+        uv_timer_init(&loop_, &users_settle_);
+        users_settle_.data = this;
+        const std::string users = (config_.data_dir / "users").string();
+        if (const int rc =
+                uv_fs_event_start(&users_watch_, &Server::on_users_changed, users.c_str(), 0);
+            rc < 0) {
+            // Not fatal: idling sessions still poll (idle_poll_interval).
+            log::warning("watch_failed", {{"path", users}, {"error", uv_strerror(rc)}});
+            uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
+        } else {
+            watching_users_ = true;
+        }
+    }
+}
+
+void Server::on_users_changed(uv_fs_event_t* handle, const char* filename, int, int status) {
+    if (status < 0 || filename == nullptr) return;
+    auto* self = static_cast<Server*>(handle->data);
+    // "<user file>.db-wal" (WAL mode) or "<user file>.db": a commit.
+    std::string_view name(filename);
+    const std::size_t db = name.rfind(".db");
+    if (db == std::string_view::npos) return;
+    const std::string_view rest = name.substr(db);
+    if (rest != ".db" && rest != ".db-wal") return;
+    // DataDir::user_file_name, "<user>.db"
+    self->changed_user_files_.emplace(name.substr(0, db + 3));
+    self->settle_round_ = 0;
+    uv_timer_start(&self->users_settle_, &Server::on_users_settled, 100, 0);
+}
+
+void Server::on_users_settled(uv_timer_t* timer) {
+    auto* self = static_cast<Server*>(timer->data);
+    for (const std::string& user_file : self->changed_user_files_) {
+        for (auto& [raw, connection] : self->connections_) {
+            connection->mail_changed_elsewhere(user_file);
+        }
+    }
+    if (self->settle_round_++ == 0) {
+        uv_timer_start(&self->users_settle_, &Server::on_users_settled, 900, 0);
+    } else {
+        self->changed_user_files_.clear();
+    }
 }
 
 Server::~Server() {
@@ -209,6 +255,11 @@ void Server::stop() {
     }
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
+    }
+    if (watching_users_) {
+        watching_users_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
     }
     for (auto& [raw, connection] : connections_) {
         connection->shutdown();

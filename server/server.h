@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "server/authenticator.h"
@@ -95,6 +96,20 @@ class Server {
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};
+    // inotify on <data dir>/users: a commit by another process (imapd
+    // deliver) wakes that user's idling sessions at once (RFC 2177).
+    uv_fs_event_t users_watch_{};
+    bool watching_users_ = false;
+    static void on_users_changed(uv_fs_event_t* handle, const char* filename, int events,
+                                 int status);
+    // The last write to the WAL comes before the commit is visible (SQLite
+    // then syncs and updates the mmapped index, which inotify does not
+    // report), so sessions look shortly after the writes stop, and once
+    // more a little later; the idle poll remains the backstop.
+    uv_timer_t users_settle_{};
+    int settle_round_ = 0;
+    std::unordered_set<std::string> changed_user_files_;
+    static void on_users_settled(uv_timer_t* timer);
     uv_timer_t deadline_{};
     bool stopping_ = false;
     bool deadline_armed_ = false;

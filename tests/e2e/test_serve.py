@@ -781,6 +781,33 @@ class Idle(ServerTest):
         recv_until(a, rb"i OK IDLE completed\r\n")
 
 
+class IdleDeliverWatch(ServerTest):
+    """RFC 2177: `imapd deliver` in another process reaches an idling client
+    as its commit lands (inotify on the data directory), not at the next
+    poll: the poll here is a minute, the bound 3 seconds."""
+    config_text = "[timeouts]\nidle_poll_interval = 60s\nidle_keepalive = 0s\n"
+
+    def setUp(self):
+        self.server = ImapdServer(self.extra_args, self.config_text, ephemeral=False)
+        self.imap_port = self.server.ports["imap"]
+
+    def test_deliver_wakes_idle_at_once(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        sock.sendall(b"s SELECT INBOX\r\n")
+        recv_until(sock, rb"s OK[^\r]*\r\n")
+        sock.sendall(b"i IDLE\r\n")
+        recv_until(sock, rb"\+ idling\r\n")
+        result = subprocess.run(
+            [IMAPD, "deliver", "alice", "--data-dir", self.server.data_dir],
+            input=b"Subject: delivered\n\nhello\n", capture_output=True, timeout=WAIT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        recv_until(sock, rb"\* 1 EXISTS\r\n\* 1 RECENT\r\n", timeout=3)
+        sock.sendall(b"DONE\r\n")
+        recv_until(sock, rb"i OK[^\r]*\r\n")
+
+
 class IdleTimeout(ServerTest):
     # Below the minimums: allowed because the server is ephemeral. IDLE
     # replaces the 1s autologout with the 3s IDLE timeout.
