@@ -9,7 +9,7 @@
 // Attributes of the RFC 3501 form, in this order: \Noselect for a
 // placeholder level, \HasChildren or \HasNoChildren, then for selectable
 // mailboxes \Marked (messages arrived that no SELECT has claimed yet) or
-// \Unmarked, unless kListMarked is false, then the RFC 6154 special-use
+// \Unmarked, then the RFC 6154 special-use
 // attributes (\Archive \Drafts \Junk \Sent \Trash...; RFC 6154 2 puts them
 // in every LIST response, as Dovecot does). Dovecot sends neither \Marked
 // nor \Unmarked by default; RFC 3501 7.2.2 allows both (and 6.3.8 only asks
@@ -55,9 +55,6 @@ namespace {
 
 namespace attr = store::list_attr;
 
-// Whether LIST sends \Marked / \Unmarked (see the file comment).
-constexpr bool kListMarked = true;
-
 void list_basic(Session& session, UserMail& mail, const ListCommand& list) {
     ResponseWriter& w = session.writer();
     auto pattern = joined_list_pattern(list.reference, list.pattern);
@@ -65,15 +62,8 @@ void list_basic(Session& session, UserMail& mail, const ListCommand& list) {
     std::vector<std::string_view> attributes;
     for (const store::ListEntry& entry : mail.store().list(*pattern)) {
         attributes.clear();
-        if (entry.attributes & attr::kNoselect) attributes.push_back("\\Noselect");
-        if (entry.attributes & attr::kHasChildren) {
-            attributes.push_back("\\HasChildren");
-        } else if (entry.attributes & attr::kHasNoChildren) {
-            attributes.push_back("\\HasNoChildren");
-        }
-        if (!kListMarked) {
-            // No \Marked / \Unmarked.
-        } else if (entry.attributes & attr::kMarked) {
+        append_structure_attributes(entry.attributes, attributes);
+        if (entry.attributes & attr::kMarked) {
             attributes.push_back("\\Marked");
         } else if (entry.attributes & attr::kUnmarked) {
             attributes.push_back("\\Unmarked");

@@ -53,12 +53,7 @@ void cmd_xlist(Session& session, Command& command) {
         std::vector<std::string_view> attributes;
         for (const store::ListEntry& entry : mail->store().list(*pattern)) {
             attributes.clear();
-            if (entry.attributes & attr::kNoselect) attributes.push_back("\\Noselect");
-            if (entry.attributes & attr::kHasChildren) {
-                attributes.push_back("\\HasChildren");
-            } else if (entry.attributes & attr::kHasNoChildren) {
-                attributes.push_back("\\HasNoChildren");
-            }
+            append_structure_attributes(entry.attributes, attributes);
             if (entry.name == "INBOX") attributes.push_back("\\Inbox");
             append_xlist_special_use(entry.attributes, attributes);
             line(attributes, wire_mailbox_name(entry.name));

@@ -10,6 +10,16 @@
 
 namespace imap::server {
 
+void append_structure_attributes(std::uint32_t attributes, std::vector<std::string_view>& out) {
+    namespace attr = store::list_attr;
+    if (attributes & attr::kNoselect) out.push_back("\\Noselect");
+    if (attributes & attr::kHasChildren) {
+        out.push_back("\\HasChildren");
+    } else if (attributes & attr::kHasNoChildren) {
+        out.push_back("\\HasNoChildren");
+    }
+}
+
 UserMail* require_mail(Session& session, const std::string& tag) {
     UserMail* mail = session.mail();
     if (mail == nullptr) {

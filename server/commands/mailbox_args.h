@@ -49,6 +49,11 @@ std::string_view list_root(std::string_view reference);
 void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
                     bool read_only, const SelectParams& params = {});
 
+// "\Noselect" for a placeholder level, then "\HasChildren" or
+// "\HasNoChildren" (RFC 3348), from store::list_attr bits: how every LIST
+// and XLIST line's attributes start.
+void append_structure_attributes(std::uint32_t attributes, std::vector<std::string_view>& out);
+
 // RFC 6154 special-use attributes (store::list_attr bits) as LIST writes
 // them, appended to `out` in a fixed order (\All \Archive \Drafts
 // \Flagged \Junk \Sent \Trash).
