@@ -13,9 +13,9 @@
 //   The literals have been read by then: the session sends "+" before the
 //   handler runs. (Dovecot answers before "+".)
 // - An empty message is refused ("NO [CANNOT]"), as Dovecot refuses it.
-// - Size: the framer refuses a literal over 64 MiB before "+" ("BAD
-//   [TOOBIG]", RFC 7888 4); the store's own limit is the same, and its
-//   TooBig would be "NO [TOOBIG]" (RFC 7889) through Session::fail.
+// - Size: a literal over 64 MiB is refused before "+" with "NO [TOOBIG]"
+//   (RFC 7889 4; Session::on_framing_error); the store's own limit is the
+//   same, and its TooBig is also "NO [TOOBIG]" through Session::fail.
 // - Success: "OK [APPENDUID uidvalidity uid-set]" (RFC 4315). If the mailbox
 //   is the selected one, its EXISTS and RECENT come from the session's sync
 //   before the tagged OK; other sessions learn through notify().
