@@ -804,14 +804,7 @@ std::optional<UidRange> MailStore::claim_recent(MailboxId id) {
 }
 
 std::vector<std::uint32_t> MailStore::uids(MailboxId id) {
-    ReadSnapshot snapshot(db_);
-    require_selectable(db_, id);
-    auto q = db_.prepare("SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid");
-    q.bind(1, id);
-    std::vector<std::uint32_t> result;
-    while (q.step())
-        result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
-    return result;
+    return uids(id, 1);
 }
 
 std::vector<std::uint32_t> MailStore::uids(MailboxId id, std::uint32_t from) {

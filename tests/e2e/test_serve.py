@@ -696,12 +696,9 @@ class FailedLoginDelay(ServerTest):
 KEEPALIVE_RE = rb"\* OK Still here\r\n"
 
 
-class Idle(ServerTest):
-    """RFC 2177 IDLE: updates pushed from another connection and from
-    `imapd deliver` in another process, DONE pipelined, keepalives."""
-    # Not ephemeral, so `imapd deliver` can write the same mail file; a
-    # short poll so the delivery shows within a fraction of a second.
-    config_text = "[timeouts]\nidle_poll_interval = 200ms\nidle_keepalive = 1s\n"
+class IdleServerTest(ServerTest):
+    """A server with a data directory (so `imapd deliver` can write the same
+    mail file), and helpers to select INBOX and start IDLE."""
 
     def setUp(self):
         self.server = ImapdServer(self.extra_args, self.config_text, ephemeral=False)
@@ -719,6 +716,13 @@ class Idle(ServerTest):
         sock.sendall(tag + b" IDLE\r\n")
         self.assertEqual(re.sub(KEEPALIVE_RE, b"", recv_until(sock, rb"\+ idling\r\n")),
                          b"+ idling\r\n")
+
+
+class Idle(IdleServerTest):
+    """RFC 2177 IDLE: updates pushed from another connection and from
+    `imapd deliver` in another process, DONE pipelined, keepalives."""
+    # A short poll so the delivery shows within a fraction of a second.
+    config_text = "[timeouts]\nidle_poll_interval = 200ms\nidle_keepalive = 1s\n"
 
     def test_idle_done_and_pipelining(self):
         a = self.selected()
@@ -781,24 +785,15 @@ class Idle(ServerTest):
         recv_until(a, rb"i OK IDLE completed\r\n")
 
 
-class IdleDeliverWatch(ServerTest):
+class IdleDeliverWatch(IdleServerTest):
     """RFC 2177: `imapd deliver` in another process reaches an idling client
     as its commit lands (inotify on the data directory), not at the next
     poll: the poll here is a minute, the bound 3 seconds."""
     config_text = "[timeouts]\nidle_poll_interval = 60s\nidle_keepalive = 0s\n"
 
-    def setUp(self):
-        self.server = ImapdServer(self.extra_args, self.config_text, ephemeral=False)
-        self.imap_port = self.server.ports["imap"]
-
     def test_deliver_wakes_idle_at_once(self):
-        sock = self.raw()
-        recv_until(sock, rb"\r\n")
-        self.assertIn(b"l OK", login_raw(sock, b"l"))
-        sock.sendall(b"s SELECT INBOX\r\n")
-        recv_until(sock, rb"s OK[^\r]*\r\n")
-        sock.sendall(b"i IDLE\r\n")
-        recv_until(sock, rb"\+ idling\r\n")
+        sock = self.selected()
+        self.idle(sock)
         result = subprocess.run(
             [IMAPD, "deliver", "alice", "--data-dir", self.server.data_dir],
             input=b"Subject: delivered\n\nhello\n", capture_output=True, timeout=WAIT)
