@@ -19,7 +19,12 @@
 //                literal, then the closing CRLF in a write of its own.
 //   login        connect, LOGIN, LOGOUT, close, in a loop.
 //   noop         logged-in clients send NOOP in a loop: the latency probe a
-//                fairness measurement runs beside another load.
+//                fairness measurement runs beside another load. With
+//                --interval-ms N each client sends on a fixed schedule, one
+//                NOOP every N ms, and a round trip counts from the time the
+//                NOOP was due, not from when it could be sent: a stall of
+//                the server then shows in every sample it delayed, not in
+//                one (no coordinated omission).
 //   bad-login    hostile: wrong-password LOGINs, fire-and-forget (the
 //                connection is dropped 100 ms after the LOGIN is sent),
 //                from --source-ips loopback addresses 127.0.0.2.. in turn.
@@ -60,6 +65,7 @@ struct Options {
     int messages = 200;  // append mode: per client
     bool split_literal = false;
     int source_ips = 1;
+    double interval_ms = 0;  // noop mode: a fixed schedule
     bool json = false;
     std::uint64_t seed = 1;
 };
@@ -71,7 +77,7 @@ struct Options {
                  "mixed|mixed-login|append|login|noop|bad-login]\n"
                  "  [--clients N] [--users a,b,...] [--password P] [--duration S] [--warmup S]\n"
                  "  [--mailbox M] [--message-size B] [--messages N] [--split-literal]\n"
-                 "  [--source-ips N] [--seed N] [--json]\n");
+                 "  [--source-ips N] [--interval-ms N] [--seed N] [--json]\n");
     std::exit(2);
 }
 
@@ -118,6 +124,8 @@ Options parse_options(int argc, char** argv) {
             o.split_literal = true;
         else if (arg == "--source-ips")
             o.source_ips = std::stoi(value());
+        else if (arg == "--interval-ms")
+            o.interval_ms = std::stod(value());
         else if (arg == "--seed")
             o.seed = std::stoull(value());
         else if (arg == "--json")
@@ -187,6 +195,7 @@ class Client {
     static void on_write(uv_write_t* req, int status);
     static void on_close(uv_handle_t* handle);
     static void on_drop_timer(uv_timer_t* timer);
+    static void on_schedule_timer(uv_timer_t* timer);
 
     void connect();
     void write(std::string bytes);
@@ -204,6 +213,9 @@ class Client {
     uv_tcp_t tcp_{};
     uv_connect_t connect_req_{};
     uv_timer_t drop_timer_{};
+    uv_timer_t schedule_timer_{};
+    bool schedule_timer_open_ = false;
+    Clock::time_point due_{};  // noop --interval-ms: when the next NOOP is due
     bool tcp_open_ = false;
     Phase phase_ = Phase::Connecting;
     std::string buffer_;
@@ -335,10 +347,17 @@ void Client::on_write(uv_write_t* req, int) {
 }
 
 void Client::send_command(std::string name, std::string text) {
-    tag_ = "c" + std::to_string(++tag_serial_);
+    // snprintf, not string concatenation: g++ 12 -O3 warns falsely
+    // (-Wrestrict) on the latter here.
+    char tag[32];
+    std::snprintf(tag, sizeof tag, "c%llu", static_cast<unsigned long long>(++tag_serial_));
+    tag_.assign(tag);
     command_ = std::move(name);
     sent_at_ = Clock::now();
-    write(tag_ + " " + text);
+    std::string line;
+    line.reserve(tag_.size() + 1 + text.size());
+    line.append(tag_).append(" ").append(text);
+    write(std::move(line));
 }
 
 void Client::handle_bytes(const char* data, std::size_t size) {
@@ -418,6 +437,15 @@ void Client::handle_line(std::string_view line) {
     }
 }
 
+void Client::on_schedule_timer(uv_timer_t* timer) {
+    auto* self = static_cast<Client*>(timer->data);
+    if (self->gen_.stopping) {
+        self->next_step();
+        return;
+    }
+    self->next_cycle_command();
+}
+
 void Client::on_drop_timer(uv_timer_t* timer) {
     auto* self = static_cast<Client*>(timer->data);
     uv_close(reinterpret_cast<uv_handle_t*>(timer), nullptr);
@@ -492,7 +520,28 @@ void Client::next_step() {
 void Client::next_cycle_command() {
     const Options& o = gen_.options;
     if (o.mode == "noop") {
+        if (o.interval_ms <= 0) {
+            send_command("NOOP", "NOOP\r\n");
+            return;
+        }
+        const auto now = Clock::now();
+        if (due_ == Clock::time_point{}) due_ = now;
+        if (due_ > now) {
+            if (!schedule_timer_open_) {
+                uv_timer_init(gen_.loop, &schedule_timer_);
+                schedule_timer_.data = this;
+                schedule_timer_open_ = true;
+            }
+            const auto wait =
+                std::chrono::duration_cast<std::chrono::milliseconds>(due_ - now).count();
+            uv_timer_start(&schedule_timer_, &Client::on_schedule_timer,
+                           static_cast<std::uint64_t>(std::max<long>(wait, 0)), 0);
+            return;
+        }
         send_command("NOOP", "NOOP\r\n");
+        // Measured from when it was due (the send may be late after a stall).
+        sent_at_ = due_;
+        due_ += std::chrono::microseconds(static_cast<long>(o.interval_ms * 1000));
         return;
     }
     if (o.mode == "append") {
@@ -566,6 +615,10 @@ void Client::next_cycle_command() {
 void Client::close_connection() {
     if (!tcp_open_) return;
     tcp_open_ = false;
+    if (schedule_timer_open_) {
+        schedule_timer_open_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&schedule_timer_), nullptr);
+    }
     phase_ = Phase::Closing;
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Client::on_close);
 }
