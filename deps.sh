@@ -13,7 +13,7 @@ packages=(
   # tools the tests and the server use
   openssl sqlite3 python3
   # real IMAP clients the end-to-end tests drive
-  curl isync offlineimap3
+  curl isync offlineimap3 fetchmail getmail6 imapfilter
 )
 
 # Node.js and npm for the imapflow tests: Debian's packages, unless a node
