@@ -8,8 +8,8 @@ npm) the way a user would, then checks the result on both sides: what the
 client ended up with, and what the server holds (through a second,
 independent imaplib connection), message by message and flag by flag.
 Clients that are not installed are skipped with a message; deps.sh installs
-them all (isync, offlineimap3, curl, fetchmail, getmail6, imapfilter)
-and test.sh runs `npm ci` for node-imap.
+them all (isync, offlineimap3, curl, fetchmail, getmail6, imapfilter,
+dovecot-core for doveadm) and test.sh runs `npm ci` for node-imap.
 
 The server runs with a certificate made here by openssl (with
 subjectAltName IP:127.0.0.1) so clients that verify certificates can be
@@ -17,6 +17,7 @@ told to trust it.
 """
 import base64
 import email
+import glob
 import imaplib
 import json
 import os
@@ -62,6 +63,40 @@ def poll(condition, what, timeout=WAIT, interval=0.05):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for " + what)
         time.sleep(interval)
+
+
+def read_dovecot_maildir(root):
+    """{mailbox (as IMAP names it, modified UTF-7): sorted [(CRLF bytes,
+    frozenset of flags)]} of a Maildir++ tree as Dovecot writes it: INBOX
+    at the root, ".A.B" for A/B, keywords as letters a-z named in each
+    folder's dovecot-keywords."""
+    folders = {"INBOX": root}
+    for entry in os.listdir(root):
+        path = os.path.join(root, entry)
+        if entry.startswith(".") and entry not in (".", "..") and os.path.isdir(path):
+            folders[entry[1:].replace(".", "/")] = path
+    result = {}
+    for name, path in folders.items():
+        keywords = {}
+        keywords_file = os.path.join(path, "dovecot-keywords")
+        if os.path.exists(keywords_file):
+            with open(keywords_file) as f:
+                for line in f:
+                    number, keyword = line.split()
+                    keywords[chr(ord("a") + int(number))] = keyword
+        messages = []
+        for sub in ("cur", "new"):
+            directory = os.path.join(path, sub)
+            if not os.path.isdir(directory):
+                continue
+            for file_name in os.listdir(directory):
+                with open(os.path.join(directory, file_name), "rb") as f:
+                    data = f.read()
+                info = file_name.split(":2,", 1)[1] if ":2," in file_name else ""
+                flags = {FLAG_OF_LETTER.get(c) or keywords[c] for c in info}
+                messages.append((crlf(data), frozenset(flags)))
+        result[name] = sorted(messages)
+    return result
 
 
 class CertDir:
@@ -927,6 +962,193 @@ class NodeImap(ClientTest):
         self.assertEqual(base64.b64decode(seen["archive"]["1"]["sections"][""]), bodies[3])
         self.assertEqual(state["Sent"],
                          [(appended, frozenset({"\\Seen", "$Forwarded"}), 1683356889.0)])
+
+
+class Doveadm(ClientTest):
+    """Dovecot's doveadm migrating mail through imapc, both ways: `backup -R`
+    from imapd into a Maildir, and `import` from a Maildir into imapd. imapc
+    writes flag lists with a stray space (`( $Label1 Work)` for a message
+    with keywords only), which imapd accepts as Dovecot does
+    (docs/architecture.md, "Parser"); every message must arrive byte for
+    byte with every flag and keyword, and its internal date."""
+
+    # (keywords, system flags) cycled over the seeded messages: keywords
+    # alone (imapc's "( $Label1 Work)"), system flags alone, both, none.
+    FLAG_SETS = [
+        ({"$Label1", "Work"}, set()),
+        (set(), {"\\Seen"}),
+        ({"$Forwarded"}, {"\\Seen", "\\Answered"}),
+        (set(), set()),
+        ({"NonJunk", "$Label1"}, {"\\Flagged", "\\Draft", "\\Deleted"}),
+        ({"Work"}, set()),
+    ]
+
+    def setUp(self):
+        if shutil.which("doveadm") is None:
+            self.skipTest("doveadm is not installed (deps.sh installs dovecot-core)")
+        super().setUp()
+        os.chmod(self.work.name, 0o755)  # doveadm drops privileges to mail_uid
+        # Dovecot refuses mail access as root: as root, doveadm works as nobody.
+        if os.geteuid() == 0:
+            nobody = pwd.getpwnam("nobody")
+            self.mail_ids = (nobody.pw_uid, nobody.pw_gid)
+        else:
+            self.mail_ids = (os.getuid(), os.getgid())
+        self.rawlog = self.private_dir("rawlog")
+        self.config = os.path.join(self.work.name, "dovecot.conf")
+        with open(self.config, "w") as f:
+            f.write("""# A throwaway configuration for doveadm alone: no Dovecot service runs.
+base_dir = {work}/run
+state_dir = {work}/state
+log_path = {work}/log/doveadm.log
+ssl = no
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  prefix =
+}}
+imapc_host = 127.0.0.1
+imapc_port = {port}
+imapc_user = alice
+imapc_password = secret
+imapc_rawlog_dir = {rawlog}
+""".format(work=self.work.name, uid=self.mail_ids[0], gid=self.mail_ids[1],
+           port=self.server.ports["imap"], rawlog=self.rawlog))
+        for directory in ("run", "state", "log"):
+            self.private_dir(directory)
+
+    def private_dir(self, name):
+        """A directory below the work directory that doveadm may write."""
+        path = os.path.join(self.work.name, name)
+        os.makedirs(path, exist_ok=True)
+        self.give_to_doveadm(path)
+        return path
+
+    def give_to_doveadm(self, path):
+        for directory, _, files in os.walk(path):
+            for entry in [directory] + [os.path.join(directory, f) for f in files]:
+                os.chown(entry, *self.mail_ids)
+
+    def doveadm(self, mail_location, *command):
+        # No -u: without a Dovecot auth service the user comes from USER and
+        # HOME, with no userdb lookup.
+        env = dict(os.environ, USER="alice", HOME=self.work.name)
+        args = ["doveadm", "-c", self.config, "-o", "mail_location=" + mail_location]
+        proc = subprocess.run(args + list(command), capture_output=True, timeout=WAIT, env=env)
+        if proc.returncode != 0:
+            log_path = os.path.join(self.work.name, "log", "doveadm.log")
+            log = open(log_path, errors="replace").read() if os.path.exists(log_path) else ""
+            self.fail("doveadm %s exited %d\n%s%s\nimapd's answers:\n%s\nserver log:\n%s" %
+                      (command[0], proc.returncode, proc.stderr.decode(errors="replace"), log,
+                       self.wire("in").decode(errors="replace")[-3000:], self.server.log()))
+
+    def wire(self, direction):
+        """What doveadm sent ("out") or received ("in"), from imapc's rawlog."""
+        data = b""
+        for path in glob.glob(os.path.join(self.rawlog, "*." + direction)):
+            with open(path, "rb") as f:
+                data += f.read()
+        return data
+
+    def assert_no_bad(self):
+        # The rawlog lines are "<timestamp> <line>".
+        bad = [line for line in self.wire("in").splitlines()
+               if re.match(rb"[\d.]+ \S+ BAD ", line)]
+        self.assertEqual(bad, [], "imapd answered BAD")
+
+    def test_backup_from_imapd_into_maildir(self):
+        mailboxes = {"INBOX": 24, "Work": 8, "Lists/dev": 5, "Entw&APw-rfe": 3}
+        conn = self.admin()
+        base = 1700000000
+        expected = {}
+        number = 0
+        for mailbox, count in mailboxes.items():
+            if mailbox != "INBOX":
+                self.assertEqual(conn.create('"%s"' % mailbox)[0], "OK")
+            expected[mailbox] = []
+            for i in range(count):
+                number += 1
+                keywords, system = self.FLAG_SETS[number % len(self.FLAG_SETS)]
+                flags = system | keywords
+                body = message("%s %d" % (mailbox, i), "line\r\n" * (number * 37 % 400),
+                               date="Tue, 14 Nov 2023 22:13:%02d +0000" % (number % 60))
+                typ, _ = conn.append('"%s"' % mailbox, "(%s)" % " ".join(sorted(flags)),
+                                     base + number * 3600, body)
+                self.assertEqual(typ, "OK")
+                expected[mailbox].append((body, frozenset(flags)))
+        conn.logout()
+        on_server = self.server_state()
+        for mailbox in mailboxes:
+            self.assertEqual(on_server[mailbox], sorted(expected[mailbox]), mailbox)
+
+        maildir = os.path.join(self.private_dir("backup"), "Maildir")
+        self.doveadm("maildir:" + maildir, "backup", "-R", "imapc:")
+        # Every mailbox with every message, byte for byte, flag for flag.
+        # Maildir++ has no non-selectable folders: Dovecot makes the parent
+        # "Lists" of Lists/dev an empty mailbox.
+        self.assertEqual(read_dovecot_maildir(maildir), self.server_state(noselect_as_empty=True))
+        # The internal date became the file's modification time.
+        for path in glob.glob(os.path.join(maildir, "cur", "*")):
+            with open(path, "rb") as f:
+                subject = email.message_from_bytes(f.read())["Subject"]
+            number = 1 + int(subject.split()[-1])  # INBOX is seeded first
+            self.assertEqual(int(os.stat(path).st_mtime), base + number * 3600, subject)
+        self.assert_no_bad()
+        # A second backup with nothing changed changes no message (Dovecot
+        # drops the empty placeholder it made for the parent this time).
+        self.doveadm("maildir:" + maildir, "backup", "-R", "imapc:")
+        after = read_dovecot_maildir(maildir)
+        self.assertEqual(after.pop("Lists", []), [])
+        self.assertEqual(after, self.server_state())
+
+    def test_import_from_maildir_into_imapd(self):
+        # A Maildir as Dovecot keeps it: LF line ends, keywords as letters
+        # named in dovecot-keywords, Maildir++ folders, mtime = received.
+        source = os.path.join(self.work.name, "source")
+        folders = {"": 30, ".Work": 8, ".Lists.dev": 4, ".Entw&APw-rfe": 2}
+        keyword_names = ["$Label1", "Work", "$Forwarded", "NonJunk"]
+        expected = {}
+        number = 0
+        for folder, count in folders.items():
+            path = os.path.join(source, folder)
+            for sub in ("cur", "new", "tmp"):
+                os.makedirs(os.path.join(path, sub))
+            with open(os.path.join(path, "dovecot-keywords"), "w") as f:
+                f.write("".join("%d %s\n" % (i, k) for i, k in enumerate(keyword_names)))
+            name = folder[1:].replace(".", "/") if folder else "INBOX"
+            expected[name] = []
+            for i in range(count):
+                number += 1
+                keywords, system = self.FLAG_SETS[number % len(self.FLAG_SETS)]
+                body = message("%s %d" % (name, i), "text\r\n" * (number * 53 % 300))
+                # Every fifth message is still in new/ (no flags: unseen).
+                in_new = number % 5 == 0
+                if in_new:
+                    keywords, system = set(), set()
+                info = "".join(sorted(LETTERS[f] for f in system)) + "".join(
+                    sorted(chr(ord("a") + keyword_names.index(k)) for k in keywords))
+                file_name = "%d.M%dP1.source" % (1600000000 + number, number)
+                if not in_new:
+                    file_name += ":2," + info
+                file_path = os.path.join(path, "new" if in_new else "cur", file_name)
+                with open(file_path, "wb") as f:
+                    f.write(body.replace(b"\r\n", b"\n"))
+                date = 1600000000 + number * 86400
+                os.utime(file_path, (date, date))
+                expected[name].append((body, frozenset(system | keywords), float(date)))
+        self.give_to_doveadm(source)
+
+        self.doveadm("imapc:", "import", "maildir:" + source, "", "all")
+        state = self.server_state(with_dates=True)
+        for name, messages in expected.items():
+            self.assertEqual(state[name], sorted(messages), name)
+        # The case this proves: imapc's flag list with a leading space.
+        self.assertIn(b"APPEND \"INBOX\" ( $Label1 Work) ", self.wire("out"))
+        self.assert_no_bad()
 
 
 def main():
