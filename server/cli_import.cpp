@@ -203,8 +203,9 @@ Fd open_subdirectory(int parent, const std::string& name, const fs::path& displa
                                std::error_code(error, std::generic_category()));
 }
 
-// Reads an open file to its end; false on a read error, or as soon as it
-// holds more than `limit` bytes (`out` then holds limit + 1 of them).
+// Appends an open file's bytes to `out` until its end; false on a read
+// error. Stops early, with `too_big` set, once `out` holds more than `limit`
+// bytes, so an oversized file is never read whole.
 bool read_file(int fd, std::string& out, std::size_t limit, bool& too_big) {
     too_big = false;
     char buffer[64 * 1024];
