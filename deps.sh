@@ -12,8 +12,9 @@ packages=(
   catch2 clang libclang-rt-14-dev clang-format
   # tools the tests and the server use
   openssl sqlite3 python3
-  # real IMAP clients the end-to-end tests drive
-  curl isync offlineimap3
+  # real IMAP clients the end-to-end tests drive; dovecot-core for doveadm's
+  # imapc migration test (no Dovecot service is started)
+  curl isync offlineimap3 fetchmail getmail6 imapfilter dovecot-core
 )
 
 # Node.js and npm for the imapflow tests: Debian's packages, unless a node

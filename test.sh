@@ -17,6 +17,8 @@ fuzz_seconds=${IMAPD_FUZZ_SECONDS:-20}
 
 echo "== npm ci: imapflow for tests/e2e/test_imapflow.py (pinned in package-lock.json)"
 (cd tests/e2e/imapflow && npm ci --no-audit --no-fund --loglevel=error)
+echo "== npm ci: node-imap for tests/e2e/test_clients.py NodeImap (pinned in package-lock.json)"
+(cd tests/e2e/node-imap && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== format check (.clang-format)"
 mapfile -t sources < <(git ls-files -- '*.cpp' '*.h' 2>/dev/null || find protocol store server tests -name '*.cpp' -o -name '*.h')

@@ -95,6 +95,21 @@ class DepthGuard {
 
 SearchKey read_key(Reader& in);
 
+// flag-keyword = atom (RFC 3501 9), after KEYWORD and UNKEYWORD. A quoted
+// string or literal is accepted when its value is itself an atom:
+// emailjs-imap-client sends KEYWORD "$Label1", and Dovecot answers it. A
+// value that is no atom could never name a keyword a client set (STORE
+// and APPEND take only atoms), so it stays a BAD.
+std::string read_search_keyword(Reader& in) {
+    if (in.peek() != '"' && in.peek() != '{') return in.atom();
+    std::string keyword = in.string();
+    if (keyword.empty() || !std::all_of(keyword.begin(), keyword.end(), is_atom_char)) {
+        parse_fail("Invalid keyword \"" + keyword.substr(0, 40) +
+                   "\" (RFC 3501 9: flag-keyword is an atom)");
+    }
+    return keyword;
+}
+
 SearchKey read_group(Reader& in) {
     // "(" search-key *(SP search-key) ")"
     in.expect('(', "'('");
@@ -136,9 +151,8 @@ SearchKey read_key(Reader& in) {
             key.text2 = in.astring();
             break;
         case Argument::Keyword:
-            // flag-keyword = atom
             in.space();
-            key.text = in.atom();
+            key.text = read_search_keyword(in);
             break;
         case Argument::DateArg:
             in.space();

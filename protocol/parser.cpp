@@ -36,15 +36,22 @@ Flag read_flag(Reader& in) {
     return in.atom();  // flag-keyword = atom
 }
 
+// Lenient about spaces inside the parentheses: after "(", before ")" and
+// between flags any run of SP is accepted, as Dovecot does. Dovecot's own
+// IMAP client (imapc: doveadm import/backup, the usual migration tool)
+// writes "( $Label1 Work)" and "(\Seen )". Everything else stays strict: a
+// flag is still an atom or "\" atom, and two flags need a space between.
 std::vector<Flag> read_flag_list(Reader& in) {
     in.expect('(', "'(' starting a flag list");
     std::vector<Flag> flags;
-    if (in.accept(')')) return flags;
-    for (;;) {
+    bool separated = true;  // "(" may be followed by a flag at once
+    in.accept_spaces();
+    while (!in.accept(')')) {
+        if (!separated) in.space();  // fails: "\Seen\Flagged" or a missing ")"
         flags.push_back(read_flag(in));
-        if (in.accept(')')) return flags;
-        in.space();
+        separated = in.accept_spaces();
     }
+    return flags;
 }
 
 std::string read_mailbox(Reader& in) {

@@ -23,7 +23,8 @@ Date read_date(Reader& in);
 // flag = "\Answered" / ... / flag-keyword / flag-extension
 Flag read_flag(Reader& in);
 
-// flag-list = "(" [flag *(SP flag)] ")"
+// flag-list = "(" [flag *(SP flag)] ")", with any run of SP accepted
+// inside the parentheses (docs/architecture.md, "Parser").
 std::vector<Flag> read_flag_list(Reader& in);
 
 // mailbox = "INBOX" / astring, INBOX normalised.

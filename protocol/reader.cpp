@@ -59,6 +59,13 @@ void Reader::space() {
     if (peek() == ' ') parse_fail("Unexpected second SP");
 }
 
+bool Reader::accept_spaces() {
+    const std::size_t start = position_;
+    while (accept(' ')) {
+    }
+    return position_ != start;
+}
+
 void Reader::expect_end() {
     if (!at_end()) parse_fail("Unexpected " + describe(rest_of_line()) + " at end of command");
 }

@@ -40,6 +40,9 @@ class Reader {
     void expect(char c, std::string_view what);
     // Exactly one SP (RFC 3501 9 uses single spaces).
     void space();
+    // Any run of SP, for the few places where real clients send more than
+    // the grammar's one (see read_flag_list); true if there was one.
+    bool accept_spaces();
     // Fails unless the whole command has been consumed.
     void expect_end();
 

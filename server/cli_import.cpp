@@ -3,20 +3,24 @@
 // or a Maildir with its Maildir++ subfolders (docs/cli.md has the rules).
 // Messages are streamed and appended in batches, so a multi-gigabyte mbox
 // needs no more memory than one batch.
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "protocol/datetime.h"
@@ -86,6 +90,139 @@ struct ExitCode {
         if (code == kExitOk) code = problem;
     }
 };
+
+// ---- Files, never through a symbolic link -----------------------------------
+//
+// An import reads a tree its owner may control: a user's uploaded Maildir or
+// mbox folder. A symbolic link in it could name any file imapd can read
+// (`cur/1:2,S -> /root/secret`, the CVE-2021-40525 path traversal class) or
+// loop (`loop -> .`). So nothing below PATH is reached through a link: every
+// entry is looked at with lstat semantics and opened relative to its
+// parent's descriptor with O_NOFOLLOW, so a link swapped in between the look
+// and the open is refused by the kernel too. Only regular files and
+// directories are read; O_NONBLOCK keeps a FIFO from blocking the open.
+
+// Directory levels below PATH an mbox tree may have: each level is a
+// mailbox level, and a name cannot have more (a deeper file could not be
+// imported anyway). Bounds the recursion and the descriptors open at once.
+constexpr std::size_t kMaxTreeDepth = store::limits::kMaxMailboxDepth;
+
+// An open file descriptor, closed once.
+class Fd {
+  public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    Fd& operator=(Fd&& other) noexcept {
+        std::swap(fd_, other.fd_);
+        return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+    explicit operator bool() const { return fd_ >= 0; }
+
+  private:
+    int fd_ = -1;
+};
+
+enum class EntryType { Missing, Link, Directory, File, Other };
+
+// What `name` in the directory `parent` is, the link itself for a link.
+EntryType entry_type(int parent, const char* name) {
+    struct stat st {};
+    if (::fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryType::Missing;
+    if (S_ISLNK(st.st_mode)) return EntryType::Link;
+    if (S_ISDIR(st.st_mode)) return EntryType::Directory;
+    if (S_ISREG(st.st_mode)) return EntryType::File;
+    return EntryType::Other;
+}
+
+// Opens `name` below `parent` (AT_FDCWD: a path from the command line) as a
+// directory or a regular file, never through a link in its last component.
+// When it cannot, an invalid Fd and `error` says why: ELOOP for a link,
+// EINVAL for a file that is not a regular file, else open(2)'s errno.
+Fd open_entry(int parent, const char* name, EntryType want, int& error) {
+    int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    if (want == EntryType::Directory) flags |= O_DIRECTORY;
+    Fd fd(::openat(parent, name, flags));
+    error = fd ? 0 : errno;
+    struct stat st {};
+    if (fd && ::fstat(fd.get(), &st) != 0) error = errno;
+    if (fd && error == 0 && want == EntryType::File && !S_ISREG(st.st_mode)) error = EINVAL;
+    return error == 0 ? std::move(fd) : Fd();
+}
+
+// The names in an open directory but "." and "..", sorted.
+std::vector<std::string> directory_names(int dir, const fs::path& display) {
+    const int copy = ::dup(dir);  // closedir() closes the descriptor it was given
+    DIR* stream = copy >= 0 ? ::fdopendir(copy) : nullptr;
+    if (stream == nullptr) {
+        const int error = errno;
+        if (copy >= 0) ::close(copy);
+        throw fs::filesystem_error("cannot read directory", display,
+                                   std::error_code(error, std::generic_category()));
+    }
+    std::unique_ptr<DIR, int (*)(DIR*)> guard(stream, ::closedir);
+    ::rewinddir(stream);
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* entry = ::readdir(stream)) {
+        const std::string_view name = entry->d_name;
+        if (name != "." && name != "..") names.emplace_back(name);
+        errno = 0;
+    }
+    if (errno != 0) {
+        throw fs::filesystem_error("cannot read directory", display,
+                                   std::error_code(errno, std::generic_category()));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+void warn_link(const fs::path& display, std::ostream& err, ExitCode& exit) {
+    err << "imapd import: skipped " << display.string() << ": a symbolic link (not followed)\n";
+    exit.note(kExitDataErr);
+}
+
+// A subdirectory to descend into, or an invalid Fd (a warning given for a
+// link) when it is none.
+Fd open_subdirectory(int parent, const std::string& name, const fs::path& display,
+                     std::ostream& err, ExitCode& exit) {
+    int error = 0;
+    Fd dir = open_entry(parent, name.c_str(), EntryType::Directory, error);
+    if (dir || error == ENOENT || error == ENOTDIR) return dir;
+    if (error == ELOOP) {
+        warn_link(display, err, exit);
+        return dir;
+    }
+    throw fs::filesystem_error("cannot open directory", display,
+                               std::error_code(error, std::generic_category()));
+}
+
+// Appends an open file's bytes to `out` until its end; false on a read
+// error. Stops early, with `too_big` set, once `out` holds more than `limit`
+// bytes, so an oversized file is never read whole.
+bool read_file(int fd, std::string& out, std::size_t limit, bool& too_big) {
+    too_big = false;
+    char buffer[64 * 1024];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        if (n == 0) return true;
+        out.append(buffer, static_cast<std::size_t>(n));
+        if (out.size() > limit) {
+            too_big = true;
+            return true;
+        }
+    }
+}
 
 // Collects messages for one mailbox at a time and appends them in batches.
 class Importer {
@@ -185,7 +322,7 @@ class Importer {
 // bounded memory.
 class LineReader {
   public:
-    explicit LineReader(std::istream& in) : in_(in), buffer_(kSize) {}
+    explicit LineReader(int fd) : fd_(fd), buffer_(kSize) {}
 
     bool next(std::string_view& piece, bool& line_start) {
         line_start = at_line_start_;
@@ -216,17 +353,23 @@ class LineReader {
                 at_line_start_ = false;
                 return true;
             }
-            in_.read(base + end_, static_cast<std::streamsize>(buffer_.size() - end_));
-            end_ += static_cast<std::size_t>(in_.gcount());
-            if (!in_) eof_ = true;
+            const ssize_t n = ::read(fd_, base + end_, buffer_.size() - end_);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                eof_ = true;
+                failed_ = n < 0;
+            } else {
+                end_ += static_cast<std::size_t>(n);
+            }
         }
     }
 
-    bool failed() const { return in_.bad(); }
+    bool failed() const { return failed_; }
 
   private:
     static constexpr std::size_t kSize = 1024 * 1024;
-    std::istream& in_;
+    int fd_;
+    bool failed_ = false;
     std::vector<char> buffer_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
@@ -382,11 +525,11 @@ bool is_escaped_from(std::string_view line) {
     return i > 0 && line.substr(i).starts_with("From ");
 }
 
-// Imports one mbox stream into `mailbox`. Returns false (nothing imported,
-// the mailbox not created) when the stream is not an mbox.
-bool import_mbox_stream(std::istream& in, const std::string& display, const std::string& mailbox,
+// Imports one open mbox file into `mailbox`. Returns false (nothing
+// imported, the mailbox not created) when it is not an mbox.
+bool import_mbox_stream(int fd, const std::string& display, const std::string& mailbox,
                         Importer& importer) {
-    LineReader lines(in);
+    LineReader lines(fd);
     std::string_view piece;
     bool line_start = true;
     // Blank lines before the first From_ line are tolerated.
@@ -470,16 +613,20 @@ bool import_mbox_stream(std::istream& in, const std::string& display, const std:
     return true;
 }
 
-void import_mbox_file(const fs::path& file, const std::string& mailbox, Importer& importer,
-                      ExitCode& exit, std::ostream& err) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        err << "imapd import: cannot open " << file.string() << "\n";
+// The mbox file `name` in the directory `parent` (AT_FDCWD: PATH itself).
+void import_mbox_file(int parent, const std::string& name, const fs::path& display,
+                      const std::string& mailbox, Importer& importer, ExitCode& exit,
+                      std::ostream& err) {
+    int error = 0;
+    const Fd file = open_entry(parent, name.c_str(), EntryType::File, error);
+    if (!file) {
+        if (error == ELOOP) return warn_link(display, err, exit);
+        err << "imapd import: cannot open " << display.string() << "\n";
         exit.note(kExitNoInput);
         return;
     }
-    if (!import_mbox_stream(in, file.string(), mailbox, importer)) {
-        err << "imapd import: " << file.string() << " is not an mbox file (no \"From \" line)\n";
+    if (!import_mbox_stream(file.get(), display.string(), mailbox, importer)) {
+        err << "imapd import: " << display.string() << " is not an mbox file (no \"From \" line)\n";
         exit.note(kExitDataErr);
     }
 }
@@ -488,33 +635,63 @@ std::string join_mailbox(const std::string& parent, const std::string& child) {
     return parent.empty() ? child : parent + "/" + child;
 }
 
+std::size_t mailbox_levels(const std::string& name) {
+    return name.empty() ? 0
+                        : 1 + static_cast<std::size_t>(std::count(name.begin(), name.end(), '/'));
+}
+
 // A directory of mbox files: each file is a mailbox named by its path below
 // the directory, subdirectories (Thunderbird's "Name.sbd" too) are levels.
-void import_mbox_directory(const fs::path& dir, const std::string& prefix, Importer& importer,
-                           ExitCode& exit, std::ostream& err) {
-    std::vector<fs::directory_entry> entries;
-    for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-        entries.push_back(entry);
-    }
-    std::sort(entries.begin(), entries.end());
-    for (const fs::directory_entry& entry : entries) {
-        std::string name = entry.path().filename().string();
+void import_mbox_directory(int dir, const fs::path& display, const std::string& prefix,
+                           Importer& importer, ExitCode& exit, std::ostream& err) {
+    for (const std::string& entry : directory_names(dir, display)) {
+        std::string name = entry;
         if (name.starts_with(".") || name.ends_with(".msf")) continue;
-        if (entry.is_directory()) {
-            if (name.ends_with(".sbd") && name.size() > 4) name.resize(name.size() - 4);
-            import_mbox_directory(entry.path(), join_mailbox(prefix, name), importer, exit, err);
-        } else if (entry.is_regular_file()) {
-            import_mbox_file(entry.path(), join_mailbox(prefix, name), importer, exit, err);
+        const fs::path path = display / entry;
+        switch (entry_type(dir, entry.c_str())) {
+            case EntryType::Link:
+                warn_link(path, err, exit);
+                break;
+            case EntryType::Directory: {
+                if (name.ends_with(".sbd") && name.size() > 4) name.resize(name.size() - 4);
+                const std::string child = join_mailbox(prefix, name);
+                // Every file below would have more levels than a name may.
+                if (mailbox_levels(child) >= kMaxTreeDepth) {
+                    err << "imapd import: skipped " << path.string() << ": deeper than "
+                        << kMaxTreeDepth << " mailbox levels\n";
+                    exit.note(kExitDataErr);
+                    break;
+                }
+                const Fd sub = open_subdirectory(dir, entry, path, err, exit);
+                if (sub) import_mbox_directory(sub.get(), path, child, importer, exit, err);
+                break;
+            }
+            case EntryType::File:
+                import_mbox_file(dir, entry, path, join_mailbox(prefix, name), importer, exit, err);
+                break;
+            case EntryType::Missing:  // gone since the listing
+            case EntryType::Other:    // FIFOs, sockets, devices: no mail
+                break;
         }
     }
 }
 
 // ---- Maildir ----------------------------------------------------------------
 
-bool is_maildir(const fs::path& dir) {
-    std::error_code ec;
-    return fs::is_directory(dir / "cur", ec) || fs::is_directory(dir / "new", ec);
+// A Maildir has cur/ or new/. A link by that name counts too, so that a
+// folder whose cur/ is a link is reported rather than passed over.
+bool is_maildir(int dir) {
+    for (const char* sub : {"cur", "new"}) {
+        const EntryType type = entry_type(dir, sub);
+        if (type == EntryType::Directory || type == EntryType::Link) return true;
+    }
+    return false;
 }
+
+// dovecot-keywords names at most 26 keywords ('a' to 'z') of at most
+// store::limits::kMaxKeywordBytes: a few KiB. A larger file is no keywords
+// file, and is not read into memory.
+constexpr std::size_t kMaxKeywordsFileBytes = 64 * 1024;
 
 // Maildir++ ".Sub.Folder" -> "Sub/Folder", each level decoded from modified
 // UTF-7 (how Dovecot and Courier spell non-ASCII names); a level that is
@@ -535,11 +712,36 @@ std::string maildirpp_mailbox(std::string_view folder) {
 }
 
 // dovecot-keywords: "N name" lines; keyword N is the letter 'a' + N.
-std::map<char, std::string> read_dovecot_keywords(const fs::path& folder) {
+std::map<char, std::string> read_dovecot_keywords(int folder, const fs::path& display,
+                                                  std::ostream& err, ExitCode& exit) {
     std::map<char, std::string> keywords;
-    std::ifstream in(folder / "dovecot-keywords");
-    std::string line;
-    while (std::getline(in, line)) {
+    const fs::path path = display / "dovecot-keywords";
+    switch (entry_type(folder, "dovecot-keywords")) {
+        case EntryType::Link:
+            warn_link(path, err, exit);
+            return keywords;
+        case EntryType::File:
+            break;
+        default:
+            return keywords;
+    }
+    int error = 0;
+    const Fd file = open_entry(folder, "dovecot-keywords", EntryType::File, error);
+    std::string text;
+    bool too_big = false;
+    if (!file || !read_file(file.get(), text, kMaxKeywordsFileBytes, too_big) || too_big) {
+        if (error == ELOOP) {
+            warn_link(path, err, exit);
+        } else {
+            err << "imapd import: skipped " << path.string()
+                << (too_big ? ": larger than " + std::to_string(kMaxKeywordsFileBytes) + " bytes"
+                            : ": cannot read")
+                << "\n";
+            exit.note(kExitDataErr);
+        }
+        return keywords;
+    }
+    for (std::string_view line : split_words(text, "\n")) {
         const std::vector<std::string_view> words = split_words(line, " \t\r");
         if (words.size() != 2 || !all_digits(words[0]) || words[0].size() > 2) continue;
         const int n = std::stoi(std::string(words[0]));
@@ -592,18 +794,30 @@ store::Flags maildir_flags(const MaildirMessage& message,
     return flags;
 }
 
-void import_maildir_folder(const fs::path& folder, const std::string& mailbox, Importer& importer,
-                           std::ostream& err, ExitCode& exit) {
+// The messages of one Maildir folder (its cur/ and new/), `folder` open.
+void import_maildir_folder(int folder, const fs::path& display, const std::string& mailbox,
+                           Importer& importer, std::ostream& err, ExitCode& exit) {
     std::vector<MaildirMessage> messages;
-    for (const char* sub : {"cur", "new"}) {
-        std::error_code ec;
-        if (!fs::is_directory(folder / sub, ec)) continue;
-        for (const fs::directory_entry& entry : fs::directory_iterator(folder / sub)) {
-            std::string name = entry.path().filename().string();
+    std::array<Fd, 2> subs;  // cur/, new/: open until their messages are read
+    static constexpr std::array<const char*, 2> kSubs = {"cur", "new"};
+    for (std::size_t i = 0; i < kSubs.size(); ++i) {
+        const fs::path sub_display = display / kSubs[i];
+        if (entry_type(folder, kSubs[i]) == EntryType::Link) {
+            warn_link(sub_display, err, exit);
+            continue;
+        }
+        subs[i] = open_subdirectory(folder, kSubs[i], sub_display, err, exit);
+        if (!subs[i]) continue;
+        for (std::string& name : directory_names(subs[i].get(), sub_display)) {
             if (name.starts_with(".")) continue;
             struct stat st {};
-            if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-            messages.push_back({entry.path(), std::move(name), std::string_view(sub) == "new",
+            if (::fstatat(subs[i].get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+            if (S_ISLNK(st.st_mode)) {
+                warn_link(sub_display / name, err, exit);
+                continue;
+            }
+            if (!S_ISREG(st.st_mode)) continue;
+            messages.push_back({sub_display / name, std::move(name), i == 1,
                                 static_cast<std::int64_t>(st.st_mtime),
                                 static_cast<std::uint64_t>(st.st_size)});
         }
@@ -613,17 +827,27 @@ void import_maildir_folder(const fs::path& folder, const std::string& mailbox, I
     std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) {
         return a.mtime != b.mtime ? a.mtime < b.mtime : a.file_name < b.file_name;
     });
-    const std::map<char, std::string> keywords = read_dovecot_keywords(folder);
+    const std::map<char, std::string> keywords = read_dovecot_keywords(folder, display, err, exit);
     if (!importer.begin(mailbox)) return;
+    // Converting to CRLF adds at most one byte per line: the raw file may be
+    // up to twice the limit, which is checked after.
+    constexpr std::size_t kMaxRawBytes = 2 * store::limits::kMaxMessageSize;
     for (const MaildirMessage& message : messages) {
-        // Converting to CRLF adds at most one byte per line: check after.
-        if (message.size > 2 * store::limits::kMaxMessageSize) {
+        if (message.size > kMaxRawBytes) {
             importer.skip(message.path.string(), "too large");
             continue;
         }
-        std::ifstream in(message.path, std::ios::binary);
-        std::string raw(static_cast<std::size_t>(message.size), '\0');
-        if (!in || !in.read(raw.data(), static_cast<std::streamsize>(raw.size()))) {
+        int error = 0;
+        const Fd file = open_entry(subs[message.is_new ? 1 : 0].get(), message.file_name.c_str(),
+                                   EntryType::File, error);
+        if (error == ELOOP) {  // replaced by a link since it was listed
+            warn_link(message.path, err, exit);
+            continue;
+        }
+        std::string raw;
+        raw.reserve(static_cast<std::size_t>(message.size));
+        bool too_big = false;
+        if (!file || !read_file(file.get(), raw, kMaxRawBytes, too_big)) {
             err << "imapd import: cannot read " << message.path.string() << "\n";
             exit.note(kExitDataErr);
             continue;
@@ -632,7 +856,7 @@ void import_maildir_folder(const fs::path& folder, const std::string& mailbox, I
         bytes.reserve(raw.size() + raw.size() / 32);
         char previous = '\0';
         cli::append_crlf(bytes, raw, previous);
-        if (bytes.size() > store::limits::kMaxMessageSize) {
+        if (too_big || bytes.size() > store::limits::kMaxMessageSize) {
             importer.skip(
                 message.path.string(),
                 "larger than " + std::to_string(store::limits::kMaxMessageSize) + " bytes");
@@ -644,21 +868,28 @@ void import_maildir_folder(const fs::path& folder, const std::string& mailbox, I
     importer.end();
 }
 
-void import_maildir(const fs::path& root, const std::optional<std::string>& base,
+// A Maildir and its Maildir++ subfolders (".Sub.Folder", one level each).
+void import_maildir(int root, const fs::path& display, const std::optional<std::string>& base,
                     Importer& importer, std::ostream& err, ExitCode& exit) {
-    import_maildir_folder(root, base.value_or("INBOX"), importer, err, exit);
-    std::vector<std::pair<std::string, fs::path>> folders;
-    for (const fs::directory_entry& entry : fs::directory_iterator(root)) {
-        const std::string name = entry.path().filename().string();
-        if (name.size() < 2 || name[0] != '.' || name == ".." || !entry.is_directory() ||
-            !is_maildir(entry.path())) {
+    import_maildir_folder(root, display, base.value_or("INBOX"), importer, err, exit);
+    std::vector<std::pair<std::string, std::string>> folders;  // mailbox, directory name
+    for (std::string& name : directory_names(root, display)) {
+        if (name.size() < 2 || name[0] != '.') continue;
+        const EntryType type = entry_type(root, name.c_str());
+        if (type == EntryType::Link) {
+            warn_link(display / name, err, exit);
             continue;
         }
-        folders.emplace_back(maildirpp_mailbox(std::string_view(name).substr(1)), entry.path());
+        if (type != EntryType::Directory) continue;
+        folders.emplace_back(maildirpp_mailbox(std::string_view(name).substr(1)), std::move(name));
     }
     std::sort(folders.begin(), folders.end());
-    for (const auto& [mailbox, path] : folders) {
-        import_maildir_folder(path, base ? *base + "/" + mailbox : mailbox, importer, err, exit);
+    for (const auto& [mailbox, name] : folders) {
+        const fs::path path = display / name;
+        const Fd folder = open_subdirectory(root, name, path, err, exit);
+        if (!folder || !is_maildir(folder.get())) continue;
+        import_maildir_folder(folder.get(), path, base ? *base + "/" + mailbox : mailbox, importer,
+                              err, exit);
     }
 }
 
@@ -701,18 +932,33 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
         return kExitNoUser;
     }
 
-    std::error_code ec;
-    const fs::file_status status = fs::status(path, ec);
-    if (!fs::exists(status)) {
+    // PATH is not followed either when it is a link: the tree's owner may
+    // have made it one (docs/cli.md). Links in its parent directories are
+    // the administrator's own and are followed as usual.
+    const EntryType type = entry_type(AT_FDCWD, path.c_str());
+    if (type == EntryType::Missing) {
         err << "imapd import: " << path.string() << " does not exist\n";
         return kExitNoInput;
     }
-    const bool directory = fs::is_directory(status);
-    if (format == "maildir" && !(directory && is_maildir(path))) {
+    if (type == EntryType::Link) {
+        err << "imapd import: " << path.string()
+            << " is a symbolic link (not followed; give the path it points to)\n";
+        return kExitNoInput;
+    }
+    Fd directory;
+    if (type == EntryType::Directory) {
+        int error = 0;
+        directory = open_entry(AT_FDCWD, path.c_str(), EntryType::Directory, error);
+        if (!directory) {
+            throw fs::filesystem_error("cannot open directory", path,
+                                       std::error_code(error, std::generic_category()));
+        }
+    }
+    if (format == "maildir" && !(directory && is_maildir(directory.get()))) {
         err << "imapd import: " << path.string() << " is not a Maildir (no cur/ or new/)\n";
         return kExitDataErr;
     }
-    if (format == "mbox" && !directory && !fs::is_regular_file(status)) {
+    if (format == "mbox" && type != EntryType::Directory && type != EntryType::File) {
         err << "imapd import: " << path.string() << " is not a file or a directory\n";
         return kExitDataErr;
     }
@@ -722,11 +968,13 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
     Importer importer(mail, out, err, exit);
     try {
         if (format == "maildir") {
-            import_maildir(path, parsed.mailbox, importer, err, exit);
+            import_maildir(directory.get(), path, parsed.mailbox, importer, err, exit);
         } else if (directory) {
-            import_mbox_directory(path, parsed.mailbox.value_or(""), importer, exit, err);
+            import_mbox_directory(directory.get(), path, parsed.mailbox.value_or(""), importer,
+                                  exit, err);
         } else {
-            import_mbox_file(path, parsed.mailbox.value_or("INBOX"), importer, exit, err);
+            import_mbox_file(AT_FDCWD, path.string(), path, parsed.mailbox.value_or("INBOX"),
+                             importer, exit, err);
         }
     } catch (const std::exception&) {
         progress = importer.progress();

@@ -1,16 +1,42 @@
 #include "store/data_dir.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include "store/errors.h"
 
 namespace imap::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Mail and password hashes: the directories are the server user's alone.
+// mkdir() gets the mode itself, so a new directory is never more open than
+// 0700, not even between its creation and a chmod; the chmod then sets
+// exactly 0700, whatever the umask took away or an older imapd left.
+void make_private_directory(const fs::path& dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        throw fs::filesystem_error("cannot create directory", dir,
+                                   std::error_code(errno, std::generic_category()));
+    }
+    if (!fs::is_directory(dir)) {
+        throw fs::filesystem_error("not a directory", dir,
+                                   std::make_error_code(std::errc::not_a_directory));
+    }
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+}
+
+}  // namespace
 
 DataDir::DataDir(std::filesystem::path root) : root_(std::move(root)) {
     if (root_.empty()) throw StoreError(StoreErrc::InvalidName, "empty data directory path");
-    namespace fs = std::filesystem;
-    fs::create_directories(root_ / "users");
-    // Mail and password hashes: readable by the server's user only.
-    fs::permissions(root_, fs::perms::owner_all, fs::perm_options::replace);
-    fs::permissions(root_ / "users", fs::perms::owner_all, fs::perm_options::replace);
+    // "data/" names the directory "data": its parents are created as usual.
+    const fs::path directory = root_.has_filename() ? root_ : root_.parent_path();
+    if (directory.has_parent_path()) fs::create_directories(directory.parent_path());
+    make_private_directory(directory);
+    make_private_directory(directory / "users");
 }
 
 std::string DataDir::user_file_name(std::string_view user) {

@@ -22,7 +22,8 @@ namespace imap::store {
 class DataDir {
   public:
     static DataDir in_memory() { return DataDir(); }
-    // Creates root and root/users (mode 0700) if missing.
+    // Creates root and root/users if missing, and makes both mode 0700
+    // whatever the umask (database files are 0600: docs/storage.md).
     explicit DataDir(std::filesystem::path root);
 
     bool is_in_memory() const { return root_.empty(); }

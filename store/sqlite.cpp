@@ -1,9 +1,38 @@
 #include "store/sqlite.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace imap::store {
 namespace {
+
+// A database file holds mail or password hashes: owner-only, whatever the
+// umask. SQLite creates a new file 0644 less the umask, and gives its -wal
+// and -shm files the database file's mode; so the file is created 0600
+// here, before SQLite opens it (an empty file is an empty database).
+constexpr mode_t kDatabaseFileMode = 0600;
+
+// Makes `path` mode kDatabaseFileMode, creating it empty if `create` and
+// missing. A link is left alone (O_NOFOLLOW: never chmod a link's target);
+// errors are left for sqlite3_open_v2 to report in its own words.
+void make_private(const std::string& path, bool create) {
+    const int fd = ::open(path.c_str(),
+                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (create ? O_CREAT : 0),
+                          kDatabaseFileMode);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) != kDatabaseFileMode) {
+        ::fchmod(fd, kDatabaseFileMode);  // umask narrowed a new file, or an older imapd made it
+    }
+    ::close(fd);
+}
+
+bool is_file_path(const std::string& path) {
+    // ":memory:", "" (a temporary database) and URI names are no plain file.
+    return !path.empty() && path != ":memory:" && !path.starts_with("file:");
+}
 
 [[noreturn]] void throw_error(sqlite3* db, int code, std::string_view what) {
     std::string message(what);
@@ -24,6 +53,14 @@ SqliteError::SqliteError(int code, const std::string& message)
 Database::Database(const OpenOptions& options) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (options.create) flags |= SQLITE_OPEN_CREATE;
+    if (is_file_path(options.path)) {
+        make_private(options.path, options.create);
+        // Companions an older imapd left world-readable; new ones copy the
+        // database file's mode.
+        for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+            make_private(options.path + suffix, false);
+        }
+    }
     int code = sqlite3_open_v2(options.path.c_str(), &db_, flags, nullptr);
     if (code != SQLITE_OK) {
         std::string message = "open " + options.path;

@@ -13,6 +13,8 @@
 
 #include "server/commands/handlers.h"
 #include "server/session.h"
+#include "store/accounts.h"
+#include "store/errors.h"
 
 namespace imap::server {
 namespace {
@@ -74,6 +76,18 @@ std::optional<Secret> read_initial_response(Session& session, const std::string&
     return decoded;
 }
 
+// Whether an authzid names the account authcid logged in to: the names are
+// compared as the account store compares them (case-folded), so "Alice"
+// may act as "alice". A name the store would refuse is nobody's.
+bool same_user(std::string_view authzid, std::string_view authcid) {
+    try {
+        return store::AccountStore::canonical_user_name(authzid) ==
+               store::AccountStore::canonical_user_name(authcid);
+    } catch (const store::StoreError&) {
+        return false;
+    }
+}
+
 // message = [authzid] UTF8NUL authcid UTF8NUL passwd (RFC 4616 2)
 void finish_plain(Session& session, const std::string& tag, const Secret& message) {
     const std::string& m = message.reveal();
@@ -90,7 +104,7 @@ void finish_plain(Session& session, const std::string& tag, const Secret& messag
     const Secret password(m.substr(second + 1));
     AuthResult result =
         session.authenticator().authenticate(authcid, password, session.context().peer);
-    if (result == AuthResult::Ok && !authzid.empty() && authzid != authcid) {
+    if (result == AuthResult::Ok && !authzid.empty() && !same_user(authzid, authcid)) {
         // RFC 4616 2: the authorization identity is derived from authcid when
         // empty; acting as another user is not supported. RFC 5530
         // AUTHORIZATIONFAILED: the credentials were right, the identity is not.

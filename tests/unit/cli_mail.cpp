@@ -1,6 +1,7 @@
 // `imapd deliver` and `imapd import` (docs/cli.md): round trips through
 // run_cli into a temporary data directory, read back with MailStore.
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <utime.h>
 
 #include <algorithm>
@@ -417,4 +418,132 @@ TEST_CASE("import exit codes for missing input and bad format and unknown users"
                d.data_arg})
               .code == 64);
     CHECK(mailbox_names(d.data) == with_defaults({"INBOX"}));
+}
+
+// An import reads a tree its owner may control (a user's uploaded Maildir or
+// mbox folder). A symbolic link in it must not make imapd read a file the
+// user could not (the CVE-2021-40525 path traversal class), nor loop: every
+// link is skipped with a warning (exit 65), files and directories alike.
+TEST_CASE("import never follows a symbolic link in a Maildir (CVE-2021-40525 class)") {
+    DataDirWithUser d;
+    const fs::path secret = d.dir.path / "secret";
+    write_file(secret, "Subject: secret\n\nroot only\n");
+    write_file(d.dir.path / "secret-keywords", "0 Stolen\n");
+    const fs::path elsewhere = d.dir.path / "elsewhere";
+    write_file(elsewhere / "cur" / "9.x:2,S", "Subject: elsewhere\n\n", 1000000009);
+
+    const fs::path m = d.dir.path / "Maildir";
+    write_file(m / "cur" / "1.a:2,Sa", "Subject: real\n\n", 1000000001);
+    fs::create_symlink(secret, m / "cur" / "2.b:2,S");
+    fs::create_directories(m / "new");
+    fs::create_symlink(secret, m / "new" / "3.c");
+    fs::create_symlink(d.dir.path / "secret-keywords", m / "dovecot-keywords");
+    fs::create_symlink(elsewhere, m / ".Stolen");
+    write_file(m / ".Sub" / "new" / "4.d", "Subject: sub\n\n", 1000000004);
+    fs::create_symlink(elsewhere / "cur", m / ".Sub" / "cur");
+    fs::create_symlink(m, m / ".Loop");
+
+    Run result = run({"import", "alice", "maildir", m.string(), "--data-dir", d.data_arg});
+    CHECK(result.code == 65);
+    CHECK(result.out ==
+          "imapd: imported 1 message into INBOX\n"
+          "imapd: imported 1 message into Sub\n");
+    for (const fs::path& link : {m / "cur" / "2.b:2,S", m / "new" / "3.c", m / "dovecot-keywords",
+                                 m / ".Stolen", m / ".Sub" / "cur", m / ".Loop"}) {
+        CHECK_THAT(result.err, Catch::Matchers::Contains("imapd import: skipped " + link.string() +
+                                                         ": a symbolic link (not followed)\n"));
+    }
+    CHECK(mailbox_names(d.data) == with_defaults({"INBOX", "Sub"}));
+    const std::vector<Stored> inbox = stored(d.data, "INBOX");
+    REQUIRE(inbox.size() == 1);
+    CHECK(inbox[0].bytes == "Subject: real\r\n\r\n");
+    CHECK(inbox[0].keywords.empty());  // "a" named by the linked dovecot-keywords only
+    REQUIRE(stored(d.data, "Sub").size() == 1);
+    CHECK(stored(d.data, "Sub")[0].bytes == "Subject: sub\r\n\r\n");
+}
+
+TEST_CASE("import never follows a symbolic link in an mbox tree, and a loop ends at once") {
+    DataDirWithUser d;
+    const fs::path outside = d.dir.path / "outside";
+    write_file(outside / "private", "From root Sat Jan  3 01:05:34 1996\nSubject: private\n\n");
+    const fs::path dir = d.dir.path / "mail";
+    write_file(dir / "Lists", "From a Sat Jan  3 01:05:34 1996\nSubject: l\n\n");
+    fs::create_symlink(outside / "private", dir / "Stolen");
+    fs::create_symlink(outside, dir / "Other.sbd");
+    fs::create_symlink(".", dir / "loop");
+    fs::create_symlink(dir / "missing", dir / "dangling");
+
+    const auto started = std::chrono::steady_clock::now();
+    Run tree = run({"import", "alice", "mbox", dir.string(), "--data-dir", d.data_arg});
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    CHECK(tree.code == 65);
+    CHECK(tree.out == "imapd: imported 1 message into Lists\n");
+    CHECK(tree.err == "imapd import: skipped " + (dir / "Other.sbd").string() +
+                          ": a symbolic link (not followed)\n"
+                          "imapd import: skipped " +
+                          (dir / "Stolen").string() +
+                          ": a symbolic link (not followed)\n"
+                          "imapd import: skipped " +
+                          (dir / "dangling").string() +
+                          ": a symbolic link (not followed)\n"
+                          "imapd import: skipped " +
+                          (dir / "loop").string() + ": a symbolic link (not followed)\n");
+    CHECK(mailbox_names(d.data) == with_defaults({"INBOX", "Lists"}));
+
+    // PATH itself is not followed either: the administrator names the target.
+    const fs::path link = d.dir.path / "link.mbox";
+    fs::create_symlink(outside / "private", link);
+    Run linked = run({"import", "alice", "mbox", link.string(), "--data-dir", d.data_arg});
+    CHECK(linked.code == 66);
+    CHECK(linked.err == "imapd import: " + link.string() +
+                            " is a symbolic link (not followed; give the path it points to)\n");
+    fs::create_symlink(dir, d.dir.path / "link-dir");
+    CHECK(run({"import", "alice", "maildir", (d.dir.path / "link-dir").string(), "--data-dir",
+               d.data_arg})
+              .code == 66);
+    CHECK(stored(d.data, "INBOX").empty());
+}
+
+TEST_CASE("import bounds the depth of an mbox tree by the mailbox depth limit") {
+    DataDirWithUser d;
+    const fs::path dir = d.dir.path / "mail";
+    // Mailbox names have at most store::limits::kMaxMailboxDepth levels: the
+    // file at that depth is imported, a directory below it is not entered.
+    fs::path deepest = dir;
+    for (std::size_t level = 1; level < imap::store::limits::kMaxMailboxDepth; ++level)
+        deepest /= "d";
+    write_file(deepest / "last", "From a Sat Jan  3 01:05:34 1996\nSubject: deep\n\n");
+    write_file(deepest / "d" / "too-deep", "From a Sat Jan  3 01:05:34 1996\nSubject: x\n\n");
+
+    Run result = run({"import", "alice", "mbox", dir.string(), "--data-dir", d.data_arg});
+    CHECK(result.code == 65);
+    std::string name;
+    for (std::size_t level = 1; level < imap::store::limits::kMaxMailboxDepth; ++level)
+        name += "d/";
+    name += "last";
+    CHECK(result.out == "imapd: imported 1 message into " + name + "\n");
+    CHECK(result.err == "imapd import: skipped " + (deepest / "d").string() +
+                            ": deeper than 32 mailbox levels\n");
+    CHECK(stored(d.data, name).size() == 1);
+}
+
+TEST_CASE("import skips FIFOs and other special files without waiting on them") {
+    DataDirWithUser d;
+    const fs::path m = d.dir.path / "Maildir";
+    write_file(m / "cur" / "1.a:2,S", "Subject: real\n\n", 1000000001);
+    REQUIRE(mkfifo((m / "cur" / "2.fifo:2,S").c_str(), 0600) == 0);
+    REQUIRE(mkfifo((m / "dovecot-keywords").c_str(), 0600) == 0);
+    const fs::path dir = d.dir.path / "mail";
+    write_file(dir / "Lists", "From a Sat Jan  3 01:05:34 1996\nSubject: l\n\n");
+    REQUIRE(mkfifo((dir / "pipe").c_str(), 0600) == 0);
+
+    const auto started = std::chrono::steady_clock::now();
+    Run maildir = run({"import", "alice", "maildir", m.string(), "--data-dir", d.data_arg});
+    Run tree = run({"import", "alice", "mbox", dir.string(), "--data-dir", d.data_arg});
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    CHECK(maildir.code == 0);
+    CHECK(maildir.out == "imapd: imported 1 message into INBOX\n");
+    CHECK(tree.code == 0);
+    CHECK(tree.out == "imapd: imported 1 message into Lists\n");
+    CHECK(stored(d.data, "INBOX").size() == 1);
 }

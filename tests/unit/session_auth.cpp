@@ -266,6 +266,27 @@ TEST_CASE("RFC 4616 2: authzid equal to authcid is accepted", "[session][authent
     CHECK(d.send("a AUTHENTICATE PLAIN YWxpY2UAYWxpY2UAc2VjcmV0\r\n") == "a " + kLoggedIn);
 }
 
+TEST_CASE("RFC 4616 2: authzid naming the same user in another case is accepted",
+          "[session][authenticate]") {
+    // User names are compared as the account store canonicalises them
+    // (store::AccountStore::canonical_user_name: ASCII case folded).
+    SessionDriver d(kTls);
+    // "Alice\0alice\0secret"
+    CHECK(d.send("a AUTHENTICATE PLAIN QWxpY2UAYWxpY2UAc2VjcmV0\r\n") == "a " + kLoggedIn);
+    CHECK(d.session.state() == SessionState::Authenticated);
+    SessionDriver upper(kTls);
+    // "ALICE\0alice\0secret"
+    CHECK(upper.send("a AUTHENTICATE PLAIN QUxJQ0UAYWxpY2UAc2VjcmV0\r\n") == "a " + kLoggedIn);
+}
+
+TEST_CASE("RFC 4616 2: authzid that is no user name is another user", "[session][authenticate]") {
+    SessionDriver d(kTls);
+    // "alice \0alice\0secret": a space makes it no valid name, never alice.
+    CHECK(d.send("a AUTHENTICATE PLAIN YWxpY2UgAGFsaWNlAHNlY3JldA==\r\n") ==
+          "a NO [AUTHORIZATIONFAILED] Not allowed to act as another user\r\n");
+    CHECK(d.session.state() == SessionState::NotAuthenticated);
+}
+
 TEST_CASE("RFC 4616 2 and RFC 5530 AUTHORIZATIONFAILED: authzid of another user",
           "[session][authenticate]") {
     SessionDriver d(kTls);
