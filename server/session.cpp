@@ -279,6 +279,24 @@ void Session::log_command_done() {
                            {"duration_us", static_cast<std::int64_t>(elapsed.count())}});
 }
 
+void Session::log_refused(std::string_view name, Status status, std::string_view reason) {
+    if (!log::enabled(LogLevel::Debug)) return;
+    // The same event as a command that ran, so an operator reading the log
+    // sees why a client's command never ran; the name only when known.
+    const char* status_name = status == Status::No ? "no" : "bad";
+    if (name.empty()) {
+        log::debug(
+            "command",
+            {{"peer", context_.peer}, {"user", user_}, {"status", status_name}, {"error", reason}});
+    } else {
+        log::debug("command", {{"peer", context_.peer},
+                               {"user", user_},
+                               {"command", name},
+                               {"status", status_name},
+                               {"error", reason}});
+    }
+}
+
 void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_ = &spec;
     running_uid_ = spec.name.starts_with("UID ");
@@ -401,18 +419,21 @@ bool Session::check_runnable(const CommandSpec* spec, std::string_view name,
                              const std::string& tag) {
     if (spec == nullptr) {
         writer_.tagged(tag, Status::Bad, "Unknown command");
+        log_refused(name, Status::Bad, "Unknown command");
         return false;
     }
     if (!spec->allowed_in(state_)) {
         // RFC 3501 6: a command outside its states is a protocol error.
-        writer_.tagged(tag, Status::Bad,
-                       std::string(name) + " is not valid in the " +
-                           std::string(state_name(state_)) + " state");
+        const std::string text = std::string(name) + " is not valid in the " +
+                                 std::string(state_name(state_)) + " state";
+        writer_.tagged(tag, Status::Bad, text);
+        log_refused(name, Status::Bad, text);
         return false;
     }
     if (spec->handler == nullptr) {
-        writer_.tagged(tag, Status::No, Code::Cannot,
-                       std::string(name) + " is not implemented yet");
+        const std::string text = std::string(name) + " is not implemented yet";
+        writer_.tagged(tag, Status::No, Code::Cannot, text);
+        log_refused(name, Status::No, text);
         return false;
     }
     return true;
@@ -423,11 +444,15 @@ void Session::on_frame(Frame frame) {
     for (const std::string& literal : frame.literals)
         largest_literal = std::max<std::uint64_t>(largest_literal, literal.size());
 
+    // Only for the log: the frame is moved into the parser.
+    const std::string known_name =
+        log::enabled(LogLevel::Debug) ? peek_command_name(frame) : std::string();
     ParseResult result = parse_command(std::move(frame));
     if (auto* error = std::get_if<ParseError>(&result)) {
         // RFC 3501 7.1.3: tagged BAD when the tag was readable, else untagged.
         writer_.tagged(error->tag ? std::string_view(*error->tag) : "*", Status::Bad,
                        error->message);
+        log_refused(known_name, Status::Bad, error->message);
         return;
     }
     Command& command = std::get<Command>(result);
@@ -437,9 +462,10 @@ void Session::on_frame(Frame frame) {
     // A non-synchronising literal (RFC 7888) arrives unasked, so its size is
     // checked here rather than before "+".
     if (spec->max_literal != kNoLiteral && largest_literal > spec->max_literal) {
-        writer_.tagged(command.tag, Status::No, Code::Limit,
-                       "Literal too large for " + std::string(name) + " (at most " +
-                           std::to_string(spec->max_literal) + " octets)");
+        const std::string text = "Literal too large for " + std::string(name) + " (at most " +
+                                 std::to_string(spec->max_literal) + " octets)";
+        writer_.tagged(command.tag, Status::No, Code::Limit, text);
+        log_refused(name, Status::No, text);
         return;
     }
     run_handler(*spec, command);
@@ -450,6 +476,7 @@ void Session::on_literal_request(const LiteralRequest& request) {
     // be valid in this state and the literal fits its limit. Otherwise the
     // client gets a tagged answer instead of "+" and does not send the
     // literal; the framer's next line is a new command.
+    const std::string name = peek_command_name(framer_.partial());
     const auto refuse = [&](Status status, std::optional<ResponseCode> code,
                             std::string_view text) {
         const std::string_view tag = request.tag.empty() ? "*" : std::string_view(request.tag);
@@ -458,10 +485,10 @@ void Session::on_literal_request(const LiteralRequest& request) {
         } else {
             writer_.tagged(tag, status, text);
         }
+        log_refused(name, status, text);
         framer_.reject_literal();
     };
     if (request.tag.empty()) return refuse(Status::Bad, std::nullopt, "Invalid tag");
-    const std::string name = peek_command_name(framer_.partial());
     const CommandSpec* spec = name.empty() ? nullptr : table_.find(name);
     if (spec == nullptr) return refuse(Status::Bad, std::nullopt, "Unknown command");
     if (!check_runnable(spec, name, request.tag)) {
@@ -521,13 +548,15 @@ void Session::on_framing_error(const FramingError& error) {
             // RFC 7889 4 and RFC 4469 4.2: a message over the server's size
             // limit is an APPEND error, NO with TOOBIG, and it is said
             // before the client sends the message (no "+").
-            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"),
-                           "Message too large (at most " +
-                               std::to_string(context_.framer_limits.max_literal_size) +
-                               " octets)");
+            const std::string message = "Message too large (at most " +
+                                        std::to_string(context_.framer_limits.max_literal_size) +
+                                        " octets)";
+            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"), message);
+            log_refused("APPEND", Status::No, message);
             return;
         }
     }
+    log_refused({}, Status::Bad, text);
     if (error.fatal) {
         // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
         if (code) {

@@ -227,6 +227,10 @@ class Session {
     void end_idle();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
+    // The debug log line of a command refused before it ran (a syntax error,
+    // the wrong state, a literal refused): its name when known, the status
+    // and the reason the client was given.
+    void log_refused(std::string_view name, Status status, std::string_view reason);
 
     SessionContext context_;
     Authenticator& authenticator_;

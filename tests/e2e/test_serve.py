@@ -693,6 +693,33 @@ class FailedLoginDelay(ServerTest):
         self.assertEqual(self.server.proc.wait(timeout=WAIT), 0)
 
 
+class RefusedCommandsLogged(ServerTest):
+    """A command refused before it runs (syntax, state, unknown) leaves the
+    same debug "command" line as one that ran, with the status and the
+    reason the client was given, so an operator sees why a client failed."""
+    extra_args = ("--log-level", "debug")
+
+    def test_refused_commands_have_a_log_line(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        sock.sendall(b"a LOGIN alice\r\nb FROB\r\nc SELECT INBOX\r\nd NOOP\r\n")
+        data = recv_until(sock, rb"d OK[^\r]*\r\n")
+        # RFC 3501 7.1.3: BAD for a syntax error, an unknown command, and a
+        # command outside its states (RFC 3501 6).
+        self.assertIn(b"a BAD LOGIN: ", data)
+        self.assertIn(b"b BAD Unknown command FROB", data)
+        self.assertIn(b"c BAD SELECT is not valid in the not authenticated state", data)
+        wait_for_log(self.server, "status=ok")
+        log = self.server.log()
+        self.assertRegex(log, r"debug command peer=127\.0\.0\.1 user=\"\" command=LOGIN "
+                              r"status=bad error=\"LOGIN: [^\"]+\"")
+        self.assertRegex(log, r"debug command peer=127\.0\.0\.1 user=\"\" status=bad "
+                              r"error=\"Unknown command FROB\"")
+        self.assertRegex(log, r"debug command peer=127\.0\.0\.1 user=\"\" command=SELECT "
+                              r"status=bad error=\"SELECT is not valid in the not "
+                              r"authenticated state\"")
+
+
 KEEPALIVE_RE = rb"\* OK Still here\r\n"
 
 
