@@ -4,6 +4,7 @@
 
 #include "server/log.h"
 #include "server/server.h"
+#include "server/socket_options.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 
@@ -44,6 +45,7 @@ const std::string& Connection::user() const {
 
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
+    set_no_delay(&tcp_);
     session_.emplace(options_.session_context, authenticator, &mail);
     // IDLE updates pushed by another connection's command (or the poll).
     session_->set_output_listener([this] { pump(); });
@@ -161,6 +163,9 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
         self->close_now(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
         return;
     }
+    // A client waiting for our ACK before it sends the rest of a command
+    // (its Nagle algorithm) must not wait for the delayed ACK.
+    request_quick_ack(&self->tcp_);
     self->handle_input(std::string_view(buf->base, static_cast<std::size_t>(nread)));
 }
 

@@ -720,6 +720,51 @@ class RefusedCommandsLogged(ServerTest):
                               r"authenticated state\"")
 
 
+class TcpLatency(ServerTest):
+    """No command waits for a delayed ACK (~40 ms on Linux), whichever side
+    splits its writes. imaplib sends an APPEND literal and the CRLF that
+    ends the command as two writes, and its Nagle algorithm holds the CRLF
+    until the server ACKs the literal: the server ACKs at once
+    (TCP_QUICKACK, re-armed after every read). A FETCH answer leaves as
+    several writes (the body is its own chunk): the server sends without
+    waiting for the client's ACK (TCP_NODELAY). The one timing assertion of
+    the suite: a median far above what the work costs and far below 40 ms."""
+    BOUND = 0.020  # seconds
+    MESSAGE = b"Subject: latency\r\n\r\n" + b"body line\r\n" * 100
+
+    def median(self, action):
+        times = []
+        for _ in range(50):
+            start = time.perf_counter()
+            typ, _ = action()
+            times.append(time.perf_counter() - start)
+            self.assertEqual(typ, "OK")
+        times.sort()
+        return times[len(times) // 2]
+
+    def append(self, m):
+        return self.median(lambda: m.append("INBOX", None, None, self.MESSAGE))
+
+    def test_imaplib_append_plain(self):
+        m = self.imap()
+        m.login("alice", "secret")
+        self.assertLess(self.append(m), self.BOUND)
+
+    def test_imaplib_append_tls(self):
+        m = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port,
+                              ssl_context=client_tls_context(), timeout=WAIT)
+        self.addCleanup(self._shutdown, m)
+        m.login("alice", "secret")
+        self.assertLess(self.append(m), self.BOUND)
+
+    def test_imaplib_fetch_of_a_body(self):
+        m = self.imap()
+        m.login("alice", "secret")
+        m.append("INBOX", None, None, b"Subject: body\r\n\r\n" + b"x" * 20000 + b"\r\n")
+        m.select("INBOX")
+        self.assertLess(self.median(lambda: m.fetch("1", "(BODY.PEEK[])")), self.BOUND)
+
+
 KEEPALIVE_RE = rb"\* OK Still here\r\n"
 
 
