@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "protocol/limits.h"
 #include "protocol/parser.h"
 #include "server/log.h"
 #include "store/errors.h"
@@ -32,16 +33,36 @@ Session::Session(SessionContext context, Authenticator& authenticator, MailAcces
       authenticator_(authenticator),
       mail_access_(mail_access),
       table_(table),
-      framer_(context_.framer_limits),
+      framer_(framer_limits_for(SessionState::NotAuthenticated)),
       tls_(context_.tls) {}
+
+FramerLimits Session::framer_limits_for(SessionState state) const {
+    FramerLimits limits = context_.framer_limits;
+    // Every literal is announced to on_literal_request() before any of its
+    // bytes is read, {n+} too, so one over its command's limit is refused
+    // at once and never buffered.
+    limits.max_unconfirmed_literal = 0;
+    if (state == SessionState::NotAuthenticated) {
+        // What an anonymous peer can make the server hold or read for one
+        // command (protocol/limits.h); a larger {n+} ends the connection.
+        limits.max_command_size = std::min(limits.max_command_size, limits::kMaxPreAuthCommandSize);
+        limits.max_literal_size = std::min(limits.max_literal_size, limits::kMaxPreAuthCommandSize);
+        limits.max_drainable_literal =
+            std::min(limits.max_drainable_literal, limits::kMaxPreAuthCommandSize);
+    }
+    return limits;
+}
 
 void Session::greeting() {
     writer_.untagged(Status::Ok, ResponseCode::capability(capabilities()), "imapd ready.");
 }
 
 std::vector<std::string> Session::capabilities() const {
-    // LITERAL+ is the framer's (RFC 7888): every command takes {n+}.
-    std::vector<std::string> caps = {"IMAP4rev1", "LITERAL+"};
+    // RFC 7888: every command takes {n+}. Before login LITERAL- (at most
+    // 4096 octets each: nothing an anonymous client sends needs more, and a
+    // {n} can be refused before its bytes come), LITERAL+ after.
+    std::vector<std::string> caps = {
+        "IMAP4rev1", state_ == SessionState::NotAuthenticated ? "LITERAL-" : "LITERAL+"};
     for (const CommandSpec& row : table_.rows()) {
         if (row.handler == nullptr || row.capability.empty()) continue;
         // Before login, what can be used before login; after it, everything
@@ -114,6 +135,7 @@ bool Session::logged_in(std::string user) {
     }
     user_ = std::move(user);
     state_ = SessionState::Authenticated;
+    framer_.set_limits(framer_limits_for(state_));
     return true;
 }
 
@@ -475,8 +497,18 @@ void Session::on_literal_request(const LiteralRequest& request) {
     // RFC 3501 7.5 and DESIGN: "+" only once the command so far is known to
     // be valid in this state and the literal fits its limit. Otherwise the
     // client gets a tagged answer instead of "+" and does not send the
-    // literal; the framer's next line is a new command.
+    // literal; the framer's next line is a new command. A non-synchronising
+    // literal (RFC 7888) is on its way already: it gets no "+", and a
+    // refused one is drained, never buffered, whatever its size.
     const std::string name = peek_command_name(framer_.partial());
+    const auto reject = [&] {
+        if (!framer_.reject_literal()) {
+            // Too large to drain: RFC 7888 4 choice 2, BYE and close.
+            writer_.bye(ResponseCode::extension("TOOBIG"), "Literal too large");
+            state_ = SessionState::Logout;
+            closing_ = true;
+        }
+    };
     const auto refuse = [&](Status status, std::optional<ResponseCode> code,
                             std::string_view text) {
         const std::string_view tag = request.tag.empty() ? "*" : std::string_view(request.tag);
@@ -486,15 +518,12 @@ void Session::on_literal_request(const LiteralRequest& request) {
             writer_.tagged(tag, status, text);
         }
         log_refused(name, status, text);
-        framer_.reject_literal();
+        reject();
     };
     if (request.tag.empty()) return refuse(Status::Bad, std::nullopt, "Invalid tag");
     const CommandSpec* spec = name.empty() ? nullptr : table_.find(name);
     if (spec == nullptr) return refuse(Status::Bad, std::nullopt, "Unknown command");
-    if (!check_runnable(spec, name, request.tag)) {
-        framer_.reject_literal();
-        return;
-    }
+    if (!check_runnable(spec, name, request.tag)) return reject();
     if (spec->max_literal == kNoLiteral) {
         return refuse(Status::Bad, std::nullopt, name + " takes no literal");
     }
@@ -502,6 +531,14 @@ void Session::on_literal_request(const LiteralRequest& request) {
         // Refuse before the client uploads a password in clear.
         return refuse(Status::No, Code::PrivacyRequired,
                       "Plaintext authentication is not allowed without TLS");
+    }
+    if (!request.synchronising && state_ == SessionState::NotAuthenticated &&
+        request.size > limits::kMaxLiteralMinus) {
+        // RFC 7888 5: before login we advertise LITERAL-, which caps {n+} at
+        // 4096 octets; the client broke it, so BAD, with TOOBIG as for APPEND.
+        return refuse(Status::Bad, ResponseCode::extension("TOOBIG"),
+                      "Non-synchronising literal over " + std::to_string(limits::kMaxLiteralMinus) +
+                          " octets (LITERAL-); use a synchronising one");
     }
     if (request.size > spec->max_literal) {
         // RFC 5530 LIMIT: an implementation limit. The command is well formed,
@@ -511,7 +548,7 @@ void Session::on_literal_request(const LiteralRequest& request) {
                       "Literal too large for " + name + " (at most " +
                           std::to_string(spec->max_literal) + " octets)");
     }
-    writer_.continuation("Ready for literal data");
+    if (request.synchronising) writer_.continuation("Ready for literal data");
     framer_.accept_literal();
 }
 

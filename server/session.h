@@ -213,6 +213,9 @@ class Session {
     }
 
   private:
+    // The framer's limits in `state`: the configured ones, lowered before
+    // login (protocol/limits.h kMaxPreAuthCommandSize).
+    FramerLimits framer_limits_for(SessionState state) const;
     void process();
     void on_frame(Frame frame);
     void on_literal_request(const LiteralRequest& request);

@@ -20,6 +20,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -355,6 +356,53 @@ class Limits(ServerTest):
         time.sleep(0.3)
         fourth = self.raw()
         self.assertRegex(recv_until(fourth, rb"\r\n"), rb"^\* OK")
+
+
+def rss_bytes(pid):
+    """The resident set size of process `pid` (Linux /proc)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+RSS_BOUND = 64 * 1024 * 1024  # what a hostile-input test lets the server grow
+
+
+def recv_until_closed(sock, timeout=WAIT):
+    """Everything the peer sends until it closes (a reset counts as closed:
+    a server that closes with our bytes unread resets the connection)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError("not closed within %ss; got %r" % (timeout, data[:200]))
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def send_ignoring_errors(sock, prefix, total, chunk_size=1 << 20):
+    """Sends `prefix`, then `total` bytes of filler, stopping quietly when the
+    server closes the connection."""
+    try:
+        sock.sendall(prefix)
+        chunk = b"x" * chunk_size
+        sent = 0
+        while sent < total:
+            sock.sendall(chunk[:min(chunk_size, total - sent)])
+            sent += chunk_size
+    except OSError:
+        pass
 
 
 def login_raw(sock, tag, user="alice", password="secret"):
@@ -763,6 +811,67 @@ class TcpLatency(ServerTest):
         m.append("INBOX", None, None, b"Subject: body\r\n\r\n" + b"x" * 20000 + b"\r\n")
         m.select("INBOX")
         self.assertLess(self.median(lambda: m.fetch("1", "(BODY.PEEK[])")), self.BOUND)
+
+
+class HostileTest(ServerTest):
+    """Hostile input: each test finishes in under 2 s, and afterwards the
+    server's RSS grew by less than RSS_BOUND and a fresh client is served."""
+
+    def setUp(self):
+        super().setUp()
+        self.started = time.monotonic()
+        self.rss_before = rss_bytes(self.server.proc.pid)
+
+    def assert_server_unharmed(self):
+        grown = rss_bytes(self.server.proc.pid) - self.rss_before
+        self.assertLess(grown, RSS_BOUND, "RSS grew by %d bytes" % grown)
+        self.assertLess(time.monotonic() - self.started, 2.0)
+        m = self.imap()
+        self.assertEqual(m.login("alice", "secret")[0], "OK")
+        self.assertEqual(m.noop()[0], "OK")
+
+    def greeted(self, port=None):
+        sock = self.raw(port)
+        recv_until(sock, rb"\r\n")
+        return sock
+
+
+class PreLoginLiteral(HostileTest):
+    """A literal announced before login is refused as soon as its
+    announcement is read, never buffered (the CVE-2024-34055 class): at most
+    kMaxPreAuthCommandSize is held for an unauthenticated command, and a
+    larger {n+} ends the connection with BYE [TOOBIG] (RFC 7888 4, 5)."""
+
+    def test_huge_non_synchronising_literal_gets_bye_and_is_never_buffered(self):
+        socks = [self.greeted() for _ in range(3)]
+        threads = [threading.Thread(target=send_ignoring_errors,
+                                    args=(s, b"a LOGIN {60000000+}\r\n", 60_000_000))
+                   for s in socks]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT)
+        for sock in socks:
+            self.assertEqual(recv_until_closed(sock, timeout=1),
+                             b"* BYE [TOOBIG] Literal too large\r\n")
+        self.assert_server_unharmed()
+
+    def test_literal_minus_before_login_literal_plus_after(self):
+        sock = self.greeted()
+        sock.sendall(b"c CAPABILITY\r\n")
+        caps = recv_until(sock, rb"c OK[^\r]*\r\n")
+        self.assertIn(b" LITERAL- ", caps)
+        self.assertNotIn(b"LITERAL+", caps)
+        # RFC 7888 5: over 4096 octets is refused at the announcement, and
+        # what follows is drained.
+        sock.sendall(b"a LOGIN alice {5000+}\r\n")
+        self.assertEqual(recv_until(sock, rb"\r\n", timeout=1),
+                         b"a BAD [TOOBIG] Non-synchronising literal over 4096 octets "
+                         b"(LITERAL-); use a synchronising one\r\n")
+        sock.sendall(b"x" * 5000 + b"\r\nb LOGIN alice {6+}\r\nsecret\r\n")
+        self.assertRegex(recv_until(sock, rb"b OK[^\r]*\r\n"),
+                         rb"^b OK \[CAPABILITY IMAP4rev1 LITERAL\+ ")
+        self.assert_server_unharmed()
 
 
 KEEPALIVE_RE = rb"\* OK Still here\r\n"
