@@ -271,6 +271,8 @@ const Option kOptions[] = {
 
     {"timeouts", "pre_auth", false,
      [](FileState& s, std::string_view v) { s.config.pre_auth_timeout = parse_duration(v, 1s); }},
+    {"timeouts", "login", false,
+     [](FileState& s, std::string_view v) { s.config.login_timeout = parse_duration(v, 1s); }},
     {"timeouts", "autologout", false,
      [](FileState& s, std::string_view v) { s.config.autologout = parse_duration(v, 1s); }},
     {"timeouts", "idle", false,

@@ -132,6 +132,12 @@ struct Config {
     // Before authentication: short, so idle unauthenticated connections
     // cannot pile up.
     std::chrono::milliseconds pre_auth_timeout = std::chrono::seconds(60);
+    // The whole pre-login phase, however active: a client that trickles a
+    // byte now and then (resetting pre_auth) still has to log in within
+    // this. Dovecot's login processes use 3 minutes (MASTER_LOGIN_TIMEOUT_SECS)
+    // and real clients live with it; it leaves a user who retypes a password
+    // in a client's dialog, and a few failed-login delays, enough time.
+    std::chrono::milliseconds login_timeout = std::chrono::minutes(3);
     // After authentication: RFC 3501 5.4 requires at least 30 minutes.
     std::chrono::milliseconds autologout = std::chrono::minutes(30);
     // During IDLE: RFC 2177 tells clients to re-issue IDLE at least every

@@ -1,5 +1,6 @@
 #include "server/connection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "server/log.h"
@@ -46,6 +47,7 @@ const std::string& Connection::user() const {
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
     set_no_delay(&tcp_);
+    deadlines_ = ConnectionDeadlines(options_.timeouts, opened_at_);
     session_.emplace(options_.session_context, authenticator, &mail);
     // IDLE updates pushed by another connection's command (or the poll).
     session_->set_output_listener([this] { pump(); });
@@ -63,13 +65,26 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, Connectio
     pump();
 }
 
+ConnectionDeadlines::Phase Connection::phase() const {
+    if (session_->state() == SessionState::NotAuthenticated) {
+        return ConnectionDeadlines::Phase::NotAuthenticated;
+    }
+    return session_->idling() ? ConnectionDeadlines::Phase::Idling
+                              : ConnectionDeadlines::Phase::Authenticated;
+}
+
 void Connection::arm_timer() {
-    if (closing_ || delay_armed_) return;
-    const auto timeout = session_->state() == SessionState::NotAuthenticated || options_.refused
-                             ? options_.pre_auth_timeout
-                         : session_->idling() ? options_.idle_timeout
-                                              : options_.autologout;
-    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(timeout.count()), 0);
+    // Once closing, the timer bounds the flush (close_after_flush).
+    if (closing_ || close_pending_) return;
+    const auto deadline = deadlines_.next(phase(), session_->delayed());
+    if (!deadline) {
+        uv_timer_stop(&timer_);
+        return;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline->when - ConnectionDeadlines::Clock::now());
+    uv_timer_start(&timer_, &Connection::on_timer,
+                   static_cast<std::uint64_t>(std::max<std::int64_t>(left.count(), 0)), 0);
 }
 
 void Connection::on_timer(uv_timer_t* timer) {
@@ -79,13 +94,20 @@ void Connection::on_timer(uv_timer_t* timer) {
         self->close_now("flush timeout");
         return;
     }
-    log::info("connection_timeout",
-              {{"peer", self->peer()}, {"state", state_name(self->session_->state())}});
-    self->session_->writer().bye("Autologout; idle for too long");
+    const auto deadline = self->deadlines_.next(self->phase(), self->session_->delayed());
+    if (!deadline || ConnectionDeadlines::Clock::now() < deadline->when) {
+        self->arm_timer();  // libuv's clock runs a little behind ours
+        return;
+    }
+    log::info("connection_timeout", {{"peer", self->peer()},
+                                     {"state", state_name(self->session_->state())},
+                                     {"timeout", to_string(deadline->kind)}});
+    // RFC 3501 7.1.5: BYE says why the server closes.
+    self->session_->writer().bye(deadline->kind == ConnectionDeadlines::Kind::Login
+                                     ? "Login took too long"
+                                     : "Autologout; idle for too long");
     self->close_after_flush("timeout");
     self->pump();
-    // Bounded: if the peer does not read the BYE, give up after 10 s.
-    if (!self->closing_) uv_timer_start(&self->timer_, &Connection::on_timer, 10'000, 0);
 }
 
 void Connection::on_delay(uv_timer_t* timer) {
@@ -93,7 +115,6 @@ void Connection::on_delay(uv_timer_t* timer) {
     self->delay_armed_ = false;
     if (self->closing_ || self->close_pending_) return;
     self->session_->delay_elapsed();
-    self->arm_timer();
     self->pump();
 }
 
@@ -107,6 +128,7 @@ void Connection::update_idle() {
         arm_keepalive();
         // The idle timeout counts from the start of IDLE (RFC 2177: clients
         // re-issue it at least every 29 minutes).
+        deadlines_.idle_started(ConnectionDeadlines::Clock::now());
         arm_timer();
     } else {
         uv_timer_stop(&poll_timer_);
@@ -171,7 +193,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
 
 void Connection::handle_input(std::string_view bytes) {
     if (close_pending_) return;  // after BYE nothing more is read
-    arm_timer();
+    deadlines_.activity(ConnectionDeadlines::Clock::now());
     const auto started = std::chrono::steady_clock::now();
     if (tls_) {
         tls_->feed_ciphertext(bytes);
@@ -198,8 +220,6 @@ void Connection::handle_input(std::string_view bytes) {
                              {"state", state_name(session_->state())},
                              {"duration_us", static_cast<std::int64_t>(micros)}});
     }
-    // Login changes the timeout from pre-auth to autologout.
-    arm_timer();
     pump();
 }
 
@@ -222,7 +242,6 @@ void Connection::pump() {
     // the idle timer, which restarts when the delay is over.
     if (session_->delayed() && !delay_armed_ && !close_pending_) {
         delay_armed_ = true;
-        uv_timer_stop(&timer_);
         uv_timer_start(&delay_timer_, &Connection::on_delay,
                        static_cast<std::uint64_t>(session_->pending_delay().count()), 0);
     }
@@ -249,6 +268,10 @@ void Connection::pump() {
     }
     update_idle();
     update_reading();
+    // The phase may have changed (login, a delay begun or over): the
+    // deadline that applies with it. Recorded times only, so this never
+    // extends a deadline.
+    arm_timer();
 }
 
 void Connection::write_raw(std::string bytes) {
@@ -321,9 +344,12 @@ void Connection::update_reading() {
 }
 
 void Connection::close_after_flush(std::string_view reason) {
-    if (close_pending_) return;
+    if (close_pending_ || closing_) return;
     close_pending_ = true;
     close_reason_ = reason;
+    // Bounded: a peer that does not read its last bytes is cut off.
+    uv_timer_start(&timer_, &Connection::on_timer,
+                   static_cast<std::uint64_t>(kCloseFlushTimeout.count()), 0);
 }
 
 void Connection::close_now(std::string_view reason) {

@@ -13,10 +13,14 @@
 // queue + pending TLS ciphertext + Session output) exceed kHighWater, or the
 // Session paused itself; it resumes below kLowWater.
 //
+// Timeouts (ConnectionDeadlines): one timer for the deadline of the current
+// phase: pre-login inactivity and the whole pre-login phase, autologout
+// (RFC 3501 5.4), IDLE; then "* BYE" and close.
+//
 // Delays: while the Session is delayed() (a failed login's answer held back,
-// LoginGate::failed), reading stops and the idle timer is off; a second timer
-// calls Session::delay_elapsed() when the delay is over. The loop is never
-// blocked.
+// LoginGate::failed), reading stops and only the login deadline runs; a
+// second timer calls Session::delay_elapsed() when the delay is over. The
+// loop is never blocked.
 //
 // IDLE (RFC 2177): while the Session is idling(), the idle timer is the
 // longer idle_timeout (restarted when IDLE starts), a poll timer calls
@@ -39,6 +43,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/connection_deadlines.h"
 #include "server/session.h"
 #include "server/tls.h"
 
@@ -50,11 +55,11 @@ struct ConnectionOptions {
     bool implicit_tls = false;
     bool refused = false;  // over a connection limit: BYE and close
     std::string listener;  // "imap" / "imaps"
-    std::chrono::milliseconds pre_auth_timeout{60'000};
-    std::chrono::milliseconds autologout{30 * 60'000};
-    // IDLE (Config: idle_timeout, idle_poll_interval, idle_keepalive; zero
-    // keepalive: none).
-    std::chrono::milliseconds idle_timeout{30 * 60'000};
+    // Config: pre_auth_timeout, login_timeout, autologout, idle_timeout
+    // (server/connection_deadlines.h).
+    ConnectionTimeouts timeouts;
+    // IDLE (Config: idle_poll_interval, idle_keepalive; zero keepalive:
+    // none).
     std::chrono::milliseconds idle_poll_interval{2'000};
     std::chrono::milliseconds idle_keepalive{2 * 60'000};
     std::shared_ptr<const TlsContext> tls_context;
@@ -66,6 +71,9 @@ class Connection {
     static constexpr std::size_t kHighWater = 512 * 1024;
     static constexpr std::size_t kLowWater = 64 * 1024;
     static constexpr std::size_t kReadBufferSize = 64 * 1024;
+    // After the last response (LOGOUT's BYE, a timeout's, a TLS alert), how
+    // long a peer that does not read it keeps its connection.
+    static constexpr std::chrono::milliseconds kCloseFlushTimeout{10'000};
 
     // Initialises the handles; the server then accepts into tcp() and calls
     // start().
@@ -113,7 +121,10 @@ class Connection {
     void write_raw(std::string bytes);
     std::size_t unsent() const;
     void update_reading();
+    // Arms timer_ for the deadline of the current phase
+    // (ConnectionDeadlines).
     void arm_timer();
+    ConnectionDeadlines::Phase phase() const;
     // Starts or stops the IDLE timers as the Session begins or ends IDLE.
     void update_idle();
     void arm_keepalive();
@@ -140,6 +151,7 @@ class Connection {
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;
     std::chrono::steady_clock::time_point opened_at_;
+    ConnectionDeadlines deadlines_{ConnectionTimeouts{}, opened_at_};
 };
 
 }  // namespace imap::server

@@ -194,9 +194,10 @@ void Server::accept(Listener& listener) {
     ConnectionOptions options;
     options.implicit_tls = listener.address.implicit_tls;
     options.listener = listener.address.implicit_tls ? "imaps" : "imap";
-    options.pre_auth_timeout = config_.pre_auth_timeout;
-    options.autologout = config_.autologout;
-    options.idle_timeout = config_.idle_timeout;
+    options.timeouts = {.pre_auth = config_.pre_auth_timeout,
+                        .login = config_.login_timeout,
+                        .autologout = config_.autologout,
+                        .idle = config_.idle_timeout};
     options.idle_poll_interval = config_.idle_poll_interval;
     options.idle_keepalive = config_.idle_keepalive;
     options.tls_context = tls_context_;

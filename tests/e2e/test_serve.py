@@ -341,6 +341,38 @@ class Timeouts(ServerTest):
             recv_until(sock, rb"n%d OK[^\r]*\r\n" % i)
 
 
+class LoginTimeout(ServerTest):
+    """[timeouts] login bounds the whole pre-login phase: a client that keeps
+    sending (here a NOOP every 200 ms, each resetting the 60 s inactivity
+    timeout) is still logged out when it is over."""
+    config_text = "[timeouts]\nlogin = 1s\n"
+
+    def test_trickling_client_is_logged_out_at_the_login_deadline(self):
+        start = time.monotonic()
+        # A client that logs in in time is not affected by the deadline.
+        m = self.imap()
+        self.assertEqual(m.login("alice", "secret")[0], "OK")
+        sock = self.raw()
+        data = recv_until(sock, rb"\r\n")
+        n = 0
+        while b"* BYE" not in data:
+            self.assertLess(time.monotonic() - start, 1.9, "not logged out; got %r" % data)
+            n += 1
+            try:
+                sock.sendall(b"n%d NOOP\r\n" % n)
+            except OSError:
+                break
+            data += recv_quiet(sock, 0.2)
+        self.assertIn(b"* BYE Login took too long\r\n", data)
+        self.assertGreater(time.monotonic() - start, 0.9)
+        self.assertGreater(n, 3)  # it was active all along
+        self.assertEqual(recv_quiet(sock, 1), b"")
+        wait_for_log(self.server, "connection_timeout peer=127.0.0.1 state=\"not authenticated\" "
+                                  "timeout=login")
+        self.assertEqual(m.noop()[0], "OK")
+        self.assertLess(time.monotonic() - start, 2.0)
+
+
 class Limits(ServerTest):
     config_text = "[limits]\nmax_connections_per_ip = 2\n"
 

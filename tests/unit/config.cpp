@@ -112,7 +112,8 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(config.max_line_length == imap::limits::kMaxLineLength);
     CHECK(config.max_literal_size == imap::limits::kMaxLiteralSize);
     CHECK(config.pre_auth_timeout == 60s);
-    CHECK(config.autologout == 30min);  // RFC 3501 5.4
+    CHECK(config.login_timeout == 3min);  // Dovecot's MASTER_LOGIN_TIMEOUT_SECS
+    CHECK(config.autologout == 30min);    // RFC 3501 5.4
     CHECK(config.idle_timeout == 30min);
     CHECK(config.idle_poll_interval == 2s);
     CHECK(config.idle_keepalive == 2min);  // Dovecot's imap_idle_notify_interval
@@ -152,6 +153,7 @@ max_literal_size = 32 MiB
 
 [timeouts]
 pre_auth = 30s
+login = 90s
 autologout = 2h
 idle = 45min
 idle_poll_interval = 500ms
@@ -182,6 +184,7 @@ level = debug
     CHECK(config.max_line_length == 16 * 1024);
     CHECK(config.max_literal_size == 32 * 1024 * 1024);
     CHECK(config.pre_auth_timeout == 30s);
+    CHECK(config.login_timeout == 90s);
     CHECK(config.autologout == 2h);
     CHECK(config.idle_timeout == 45min);
     CHECK(config.idle_poll_interval == 500ms);
@@ -452,6 +455,7 @@ TEST_CASE("bad values name the file, line and key") {
         {"[timeouts]\npre_auth = 60 fortnights\n", "pre_auth: unknown unit 'fortnights'"},
         {"[timeouts]\npre_auth = soon\n", "pre_auth: expected a duration such as 60s"},
         {"[timeouts]\npre_auth = 0s\n", "pre_auth: must be at least 1s, got 0s"},
+        {"[timeouts]\nlogin = 500ms\n", "login: must be at least 1s, got 500ms"},
         {"[timeouts]\nautologout = 999999999999h\n", "autologout: must be at most 168h"},
         {"[timeouts]\nidle = 8 days\n", "idle: unknown unit 'days'"},
         {"[timeouts]\nidle_poll_interval = 50ms\n",
