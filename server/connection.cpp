@@ -52,17 +52,26 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, Connectio
     // IDLE updates pushed by another connection's command (or the poll).
     session_->set_output_listener([this] { pump(); });
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
-    log::info(options_.refused ? "connection_refused" : "connection_opened",
+    log::info("connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
-    if (options_.refused) {
-        session_->writer().bye("Too many connections from your address");
-        close_after_flush("connection limit");
-    } else {
-        session_->greeting();
-    }
+    session_->greeting();
     arm_timer();
     update_reading();
     pump();
+}
+
+void Connection::refuse(bool implicit_tls) {
+    // Over a connection limit: nothing is kept for this peer beyond this
+    // call (no Session, no TLS, no timer). A plain client gets one line
+    // (RFC 3501 7.1.5), written only if the socket takes it at once, which
+    // a fresh socket's empty send buffer does; a TLS client would need a
+    // handshake first, so it gets the close alone.
+    if (!implicit_tls) {
+        static constexpr std::string_view kBye = "* BYE Too many connections from your address\r\n";
+        uv_buf_t buf = uv_buf_init(const_cast<char*>(kBye.data()), kBye.size());
+        uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+    }
+    close_now("connection limit");
 }
 
 ConnectionDeadlines::Phase Connection::phase() const {
@@ -90,7 +99,7 @@ void Connection::arm_timer() {
 void Connection::on_timer(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     if (self->close_pending_) {
-        // A refused client, or one that never read its last bytes.
+        // A client that never read its last bytes.
         self->close_now("flush timeout");
         return;
     }
@@ -329,7 +338,8 @@ void Connection::update_reading() {
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     const std::size_t pending = unsent();
     // While closing after a BYE, keep reading only for a TLS handshake that
-    // carries the BYE (a refused implicit-TLS client); input is ignored.
+    // carries the BYE (an implicit-TLS client still in its handshake at a
+    // timeout or shutdown); input is ignored.
     bool want = !session_->input_paused() && !session_->delayed() &&
                 !(reading_ && pending > kHighWater) && !(!reading_ && pending > kLowWater);
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
@@ -358,7 +368,7 @@ void Connection::close_now(std::string_view reason) {
     const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - opened_at_)
                              .count();
-    if (session_ && !options_.refused) {
+    if (session_) {
         log::info("connection_closed", {{"peer", peer()},
                                         {"listener", options_.listener},
                                         {"tls", tls_ != nullptr},

@@ -53,7 +53,6 @@ class Server;
 
 struct ConnectionOptions {
     bool implicit_tls = false;
-    bool refused = false;  // over a connection limit: BYE and close
     std::string listener;  // "imap" / "imaps"
     // Config: pre_auth_timeout, login_timeout, autologout, idle_timeout
     // (server/connection_deadlines.h).
@@ -84,9 +83,13 @@ class Connection {
 
     // For uv_tcp_init + uv_accept by the server, before start().
     uv_tcp_t* tcp() { return &tcp_; }
-    // Builds the Session, greets (or refuses), starts the timer and reading.
+    // Builds the Session, greets, starts the timer and reading.
     // `authenticator` and `mail` must outlive the connection.
     void start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options);
+    // Instead of start(), for a client over a connection limit: closes at
+    // once, after a one-line "* BYE" on a plain port when the socket takes
+    // it without waiting. Never counted, never greeted, never read.
+    void refuse(bool implicit_tls);
 
     // SIGTERM: "* BYE Server shutting down", then close once flushed.
     void shutdown();
@@ -101,7 +104,9 @@ class Connection {
     const std::string& peer() const { return options_.session_context.peer; }
     // The authenticated user; empty before login.
     const std::string& user() const;
-    bool counted() const { return session_.has_value() && !options_.refused; }
+    // Counted against the connection limits: every started connection, in
+    // its TLS handshake too.
+    bool counted() const { return session_.has_value(); }
     bool closing() const { return closing_; }
 
   private:

@@ -212,14 +212,18 @@ void Server::accept(Listener& listener) {
 
     std::size_t& from_ip = per_ip_[options.session_context.peer];
     if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {
+        // Refused at accept: a flood of connections that never speak (or
+        // never finish a TLS handshake) costs one accept and one close each,
+        // and holds nothing.
         if (from_ip == 0) per_ip_.erase(options.session_context.peer);
         log::warning("connection_limit", {{"peer", options.session_context.peer},
+                                          {"listener", options.listener},
                                           {"connections", static_cast<std::uint64_t>(counted_)}});
-        options.refused = true;
-    } else {
-        ++from_ip;
-        ++counted_;
+        connection->refuse(options.implicit_tls);
+        return;
     }
+    ++from_ip;
+    ++counted_;
     connection->start(authenticator_, mail_, std::move(options));
 }
 

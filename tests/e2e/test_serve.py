@@ -868,6 +868,40 @@ class HostileTest(ServerTest):
         return sock
 
 
+def open_fds(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+class ConnectionFlood(HostileTest):
+    """Connections over [limits] max_connections_per_ip are refused at
+    accept and hold nothing: closed at once on the implicit-TLS port, a
+    one-line BYE then closed on the plain port. Connections that never
+    finish their TLS handshake count against the limit."""
+    config_text = "[limits]\nmax_connections_per_ip = 3\n"
+
+    def test_over_limit_connections_are_closed_at_accept(self):
+        fds_before = open_fds(self.server.proc.pid)
+        # Three TLS connections that never say a word hold the address's slots.
+        holders = [self.raw(self.imaps_port) for _ in range(3)]
+        time.sleep(0.05)
+        flood = [self.raw(self.imaps_port) for _ in range(200)]
+        for sock in flood:
+            self.assertEqual(recv_until_closed(sock, timeout=1), b"")
+        plain = self.raw()
+        self.assertEqual(recv_until_closed(plain, timeout=1),
+                         b"* BYE Too many connections from your address\r\n")
+        # Nothing of the flood is kept: the holders' sockets and little else.
+        self.assertLess(open_fds(self.server.proc.pid), fds_before + 3 + 10)
+        wait_for_log(self.server, "connection_limit peer=127.0.0.1 listener=imaps")
+        for sock in holders:
+            sock.close()
+        deadline = time.monotonic() + 1
+        while self.server.log().count("connection_closed") < 3:  # their slots are free
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.02)
+        self.assert_server_unharmed()
+
+
 class PreLoginLiteral(HostileTest):
     """A literal announced before login is refused as soon as its
     announcement is read, never buffered (the CVE-2024-34055 class): at most
