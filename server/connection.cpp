@@ -34,7 +34,9 @@ Connection::Connection(Server& server)
     poll_timer_.data = this;
     uv_timer_init(server_.loop(), &keepalive_timer_);
     keepalive_timer_.data = this;
-    open_handles_ = 5;
+    uv_idle_init(server_.loop(), &turn_);
+    turn_.data = this;
+    open_handles_ = 6;
 }
 
 Connection::~Connection() = default;
@@ -175,6 +177,15 @@ void Connection::on_keepalive(uv_timer_t* timer) {
     self->pump();
 }
 
+void Connection::on_turn(uv_idle_t* idle) {
+    auto* self = static_cast<Connection*>(idle->data);
+    uv_idle_stop(idle);
+    self->turn_armed_ = false;
+    if (self->closing_ || self->close_pending_) return;
+    self->session_->resume();
+    self->pump();
+}
+
 void Connection::shutdown() {
     if (closing_ || close_pending_) return;
     session_->writer().bye("Server shutting down");
@@ -275,6 +286,14 @@ void Connection::pump() {
         close_now(close_reason_);
         return;
     }
+    // Commands left after the Session's TurnBudget: the rest on the next
+    // loop iteration, after the other connections' input (libuv runs idle
+    // handles once per iteration, and polls I/O without blocking while one
+    // is active).
+    if (session_->yielded() && !turn_armed_ && !close_pending_) {
+        turn_armed_ = true;
+        uv_idle_start(&turn_, &Connection::on_turn);
+    }
     update_idle();
     update_reading();
     // The phase may have changed (login, a delay begun or over): the
@@ -340,7 +359,7 @@ void Connection::update_reading() {
     // While closing after a BYE, keep reading only for a TLS handshake that
     // carries the BYE (an implicit-TLS client still in its handshake at a
     // timeout or shutdown); input is ignored.
-    bool want = !session_->input_paused() && !session_->delayed() &&
+    bool want = !session_->input_paused() && !session_->delayed() && !session_->yielded() &&
                 !(reading_ && pending > kHighWater) && !(!reading_ && pending > kLowWater);
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
     if (want && !reading_) {
@@ -384,12 +403,14 @@ void Connection::close_now(std::string_view reason) {
     uv_timer_stop(&delay_timer_);
     uv_timer_stop(&poll_timer_);
     uv_timer_stop(&keepalive_timer_);
+    uv_idle_stop(&turn_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&turn_), &Connection::on_close);
 }
 
 void Connection::on_close(uv_handle_t* handle) {

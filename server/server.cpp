@@ -209,6 +209,8 @@ void Server::accept(Listener& listener) {
     options.session_context.framer_limits.max_line_length = config_.max_line_length;
     options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
     options.session_context.login_gate = &login_limits_;
+    options.session_context.turn_budget = {.max_commands = Connection::kCommandsPerTurn,
+                                           .max_time = Connection::kTurnTime};
 
     std::size_t& from_ip = per_ip_[options.session_context.peer];
     if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {

@@ -414,11 +414,23 @@ void Session::idle_poll() {
 
 void Session::process() {
     paused_ = false;
+    yielded_ = false;
+    const TurnBudget& budget = context_.turn_budget;
+    const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
+                                                     : std::chrono::steady_clock::time_point{};
+    std::size_t events = 0;
     while (!closing_ && !starttls_requested_ && !delayed_then_) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;
         }
+        if ((budget.max_commands > 0 && events >= budget.max_commands) ||
+            (budget.max_time.count() > 0 &&
+             std::chrono::steady_clock::now() - started >= budget.max_time)) {
+            yielded_ = true;
+            return;
+        }
+        ++events;
         if (step_) {
             run_step();
             continue;  // pauses above while the output is full

@@ -14,7 +14,8 @@
 // runs in the order received, each answered with its own tagged response.
 // When output() grows past kOutputHighWater the session stops taking
 // commands (input_paused()); the transport stops reading, drains the output
-// and calls resume().
+// and calls resume(). After its TurnBudget it stops too (yielded()), and
+// the transport resumes it once the other clients had their turn.
 #pragma once
 
 #include <chrono>
@@ -36,6 +37,17 @@
 
 namespace imap::server {
 
+// How much one receive() or resume() may do before it returns, so that one
+// client's burst of pipelined commands does not hold up every other client
+// of the loop: after max_commands events (commands, literal decisions,
+// steps of a resumable command) or max_time, whichever comes first, the
+// session stops with yielded() true and the transport calls resume() on its
+// next turn. Zero: no limit (tests, tools).
+struct TurnBudget {
+    std::size_t max_commands = 0;
+    std::chrono::microseconds max_time{0};
+};
+
 struct SessionContext {
     // The connection is already encrypted (implicit TLS, port 993).
     bool tls = false;
@@ -53,6 +65,7 @@ struct SessionContext {
     // consulted at the end of every authentication; nullptr: neither. Must
     // outlive the session.
     LoginGate* login_gate = nullptr;
+    TurnBudget turn_budget{};
 };
 
 class Session {
@@ -78,9 +91,14 @@ class Session {
     // handshake must never be executed (RFC 3501 6.2.1, CVE-2011-0411).
     void receive(std::string_view plaintext);
 
-    // Continues with commands already received after input_paused().
+    // Continues with commands already received after input_paused() or
+    // yielded().
     void resume();
     bool input_paused() const { return paused_; }
+    // The last receive() or resume() used up its TurnBudget with commands
+    // possibly left to run: the transport reads nothing more (they are
+    // buffered already) and calls resume() on its next turn.
+    bool yielded() const { return yielded_; }
 
     OutputBuffer& output() { return output_; }
 
@@ -251,6 +269,7 @@ class Session {
     bool starttls_requested_ = false;
     bool closing_ = false;
     bool paused_ = false;
+    bool yielded_ = false;
 
     std::string continuation_tag_;
     ContinuationHandler continuation_;

@@ -902,6 +902,43 @@ class ConnectionFlood(HostileTest):
         self.assert_server_unharmed()
 
 
+class PipelineFairness(HostileTest):
+    """One client's burst of pipelined commands does not hold up the others:
+    the server returns to its loop after a small budget of commands
+    (Session::TurnBudget), so another client's command is answered while
+    the burst is still running. Observed without timing, from the order in
+    which the server ran the commands (its debug log): bob's NOOP runs
+    between alice's first and last."""
+    extra_args = ("--log-level", "debug", "--user", "bob:pw")
+    BURST = 5000
+
+    def test_burst_does_not_delay_another_client(self):
+        other = self.greeted()
+        self.assertIn(b"l OK", login_raw(other, b"l", user="bob", password="pw"))
+        burst = self.greeted()
+        self.assertIn(b"l OK", login_raw(burst, b"l"))
+        commands = b"".join(b"n%d NOOP\r\n" % i for i in range(self.BURST))
+        self.assertLess(len(commands), 64 * 1024)  # one read of the server's
+        burst.sendall(commands)
+        # The burst has started: its first answer is here.
+        recv_until(burst, rb"n0 OK")
+        other.sendall(b"b NOOP\r\n")
+        recv_until(other, rb"b OK NOOP completed\r\n")
+        recv_until(burst, rb"n%d OK NOOP completed\r\n" % (self.BURST - 1))
+        wait_for_log(self.server, "user=bob command=NOOP")
+        lines = [line for line in self.server.log().splitlines()
+                 if " debug command " in line and "command=NOOP" in line]
+        bob = [i for i, line in enumerate(lines) if "user=bob " in line]
+        alice = [i for i, line in enumerate(lines) if "user=alice " in line]
+        self.assertEqual(len(bob), 1)
+        self.assertEqual(len(alice), self.BURST)
+        # Bob's NOOP ran while alice's burst was running, well before its end.
+        self.assertLess(alice[0], bob[0])
+        self.assertLess(bob[0], alice[-1])
+        self.assertGreater(sum(1 for i in alice if i > bob[0]), self.BURST // 10)
+        self.assert_server_unharmed()
+
+
 class PreLoginLiteral(HostileTest):
     """A literal announced before login is refused as soon as its
     announcement is read, never buffered (the CVE-2024-34055 class): at most
