@@ -124,6 +124,13 @@ struct Config {
     // Counted per canonical user name over every address, after the
     // password was right (server/login_limits.h): "NO [LIMIT]" past it.
     std::size_t max_connections_per_user = 20;
+    // A connection whose unsent output (ours, libuv's, TLS) stays above this
+    // for output_backlog_timeout is ended: nothing the server produces
+    // needs that much at once (FETCH and IDLE updates pause at 256 KiB;
+    // this catches what a single response can add, e.g. a sync of flag
+    // changes on a huge mailbox), so only a client that stopped reading
+    // stays above it.
+    std::size_t max_output_backlog = 8 * 1024 * 1024;
     // May lower, never raise, the wire codec's limits (protocol/limits.h).
     std::size_t max_line_length = limits::kMaxLineLength;
     std::uint64_t max_literal_size = limits::kMaxLiteralSize;
@@ -144,6 +151,11 @@ struct Config {
     // 29 minutes, so anything from 30 minutes up never cuts off a client
     // that follows it.
     std::chrono::milliseconds idle_timeout = std::chrono::minutes(30);
+    // How long the unsent output may stay above max_output_backlog before
+    // the connection is ended ("* BYE", then closed). A client that reads,
+    // even over a slow link, falls below the bound as soon as it has read
+    // the excess; one that stays above it for a minute has stopped reading.
+    std::chrono::milliseconds output_backlog_timeout = std::chrono::seconds(60);
     // During IDLE, how often the selected mailbox is checked for changes
     // made by other processes (`imapd deliver`): one read of the mailbox
     // row. Other sessions of this server push their changes at once.

@@ -49,10 +49,12 @@ const std::string& Connection::user() const {
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
     set_no_delay(&tcp_);
+    limit_unsent_in_kernel(&tcp_, kKernelUnsent);
     deadlines_ = ConnectionDeadlines(options_.timeouts, opened_at_);
     session_.emplace(options_.session_context, authenticator, &mail);
     // IDLE updates pushed by another connection's command (or the poll).
     session_->set_output_listener([this] { pump(); });
+    session_->set_transport_unsent([this] { return transport_unsent(); });
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
     log::info("connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
@@ -112,11 +114,26 @@ void Connection::on_timer(uv_timer_t* timer) {
     }
     log::info("connection_timeout", {{"peer", self->peer()},
                                      {"state", state_name(self->session_->state())},
-                                     {"timeout", to_string(deadline->kind)}});
+                                     {"timeout", to_string(deadline->kind)},
+                                     {"unsent", static_cast<std::uint64_t>(self->unsent())}});
     // RFC 3501 7.1.5: BYE says why the server closes.
-    self->session_->writer().bye(deadline->kind == ConnectionDeadlines::Kind::Login
-                                     ? "Login took too long"
-                                     : "Autologout; idle for too long");
+    switch (deadline->kind) {
+        case ConnectionDeadlines::Kind::Login:
+            self->session_->writer().bye("Login took too long");
+            break;
+        case ConnectionDeadlines::Kind::Backlog:
+            // Behind everything the client has not read: it sees this only
+            // if it catches up within kBacklogFlushTimeout (best effort);
+            // meanwhile nothing more is produced for it.
+            self->session_->writer().bye("Too much output left unread");
+            self->close_after_flush("output backlog", kBacklogFlushTimeout);
+            self->pump();
+            return;
+        case ConnectionDeadlines::Kind::Inactivity:
+        case ConnectionDeadlines::Kind::Idle:
+            self->session_->writer().bye("Autologout; idle for too long");
+            break;
+    }
     self->close_after_flush("timeout");
     self->pump();
 }
@@ -296,6 +313,7 @@ void Connection::pump() {
     }
     update_idle();
     update_reading();
+    deadlines_.unsent_output(unsent(), ConnectionDeadlines::Clock::now());
     // The phase may have changed (login, a delay begun or over): the
     // deadline that applies with it. Recorded times only, so this never
     // extends a deadline.
@@ -331,14 +349,21 @@ void Connection::on_write(uv_write_t* req, int status) {
         self->close_now(uv_strerror(status));
         return;
     }
-    if (self->session_->input_paused() && self->unsent() < kLowWater) self->session_->resume();
+    if ((self->session_->input_paused() || self->session_->idle_update_pending()) &&
+        self->unsent() < kLowWater) {
+        self->session_->resume();
+    }
     self->pump();
 }
 
-std::size_t Connection::unsent() const {
+std::size_t Connection::transport_unsent() const {
     std::size_t total = uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
     if (tls_) total += tls_->pending_ciphertext() + tls_->queued_plaintext();
-    return total + const_cast<Session&>(*session_).output().size();
+    return total;
+}
+
+std::size_t Connection::unsent() const {
+    return session_->unsent();
 }
 
 bool Connection::flushed() const {
@@ -372,13 +397,12 @@ void Connection::update_reading() {
     }
 }
 
-void Connection::close_after_flush(std::string_view reason) {
+void Connection::close_after_flush(std::string_view reason, std::chrono::milliseconds flush) {
     if (close_pending_ || closing_) return;
     close_pending_ = true;
     close_reason_ = reason;
     // Bounded: a peer that does not read its last bytes is cut off.
-    uv_timer_start(&timer_, &Connection::on_timer,
-                   static_cast<std::uint64_t>(kCloseFlushTimeout.count()), 0);
+    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
 }
 
 void Connection::close_now(std::string_view reason) {

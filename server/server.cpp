@@ -197,7 +197,9 @@ void Server::accept(Listener& listener) {
     options.timeouts = {.pre_auth = config_.pre_auth_timeout,
                         .login = config_.login_timeout,
                         .autologout = config_.autologout,
-                        .idle = config_.idle_timeout};
+                        .idle = config_.idle_timeout,
+                        .output_backlog = config_.output_backlog_timeout,
+                        .max_output_backlog = config_.max_output_backlog};
     options.idle_poll_interval = config_.idle_poll_interval;
     options.idle_keepalive = config_.idle_keepalive;
     options.tls_context = tls_context_;

@@ -116,6 +116,7 @@ void Session::receive(std::string_view plaintext) {
 }
 
 void Session::resume() {
+    if (idle_update_pending_) idle_sync();  // the caller sends the output
     process();
 }
 
@@ -396,11 +397,25 @@ void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
 
 void Session::end_idle() {
     idling_ = false;
+    idle_update_pending_ = false;
     idle_subscription_.reset();
 }
 
-void Session::idle_poll() {
-    if (!idling_ || closing_) return;
+std::size_t Session::unsent() const {
+    return output_.size() + (transport_unsent_ ? transport_unsent_() : 0);
+}
+
+bool Session::idle_sync() {
+    if (!idling_ || closing_) return false;
+    if (unsent() >= kOutputHighWater) {
+        // The client is behind: like a FETCH, produce nothing more until it
+        // has read. One sync then sends the state as it is by then (the
+        // flags now, not every change on the way), so a flood of changes
+        // costs this client one update per message.
+        idle_update_pending_ = true;
+        return false;
+    }
+    idle_update_pending_ = false;
     const std::size_t before = output_.size();
     try {
         sync_selected();
@@ -409,7 +424,11 @@ void Session::idle_poll() {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
     if (closing_) end_idle();  // the mailbox was deleted: BYE
-    if (output_.size() != before && output_listener_) output_listener_();
+    return output_.size() != before;
+}
+
+void Session::idle_poll() {
+    if (idle_sync() && output_listener_) output_listener_();
 }
 
 void Session::process() {

@@ -92,9 +92,22 @@ class Session {
     void receive(std::string_view plaintext);
 
     // Continues with commands already received after input_paused() or
-    // yielded().
+    // yielded(), and sends an IDLE update held back by idle_update_pending().
     void resume();
     bool input_paused() const { return paused_; }
+    // An IDLE update was held back because the client had not read enough
+    // (see begin_idle): the transport calls resume() once its unsent output
+    // is low again.
+    bool idle_update_pending() const { return idle_update_pending_; }
+
+    // The bytes the transport accepted from output() but has not sent yet
+    // (socket write queue, TLS), so that IDLE updates obey the same
+    // high-water mark as commands (kOutputHighWater, on output() plus this).
+    void set_transport_unsent(std::function<std::size_t()> unsent) {
+        transport_unsent_ = std::move(unsent);
+    }
+    // output() plus the transport's unsent bytes.
+    std::size_t unsent() const;
     // The last receive() or resume() used up its TurnBudget with commands
     // possibly left to run: the transport reads nothing more (they are
     // buffered already) and calls resume() on its next turn.
@@ -216,7 +229,9 @@ class Session {
     // once when another session of this user reports one
     // (UserMail::notify), and at each idle_poll(), which the transport calls
     // on a timer while idling() to catch other processes' changes (`imapd
-    // deliver`). A too-long line ends the wait with "tag BAD".
+    // deliver`). While unsent() is at or above kOutputHighWater no update is
+    // made (idle_update_pending()); the next resume() sends one sync of the
+    // state by then. A too-long line ends the wait with "tag BAD".
     void begin_idle(std::string tag, ContinuationHandler on_line);
     bool idling() const { return idling_; }
     // While idling(): sends what changed in the selected mailbox (EXPUNGE
@@ -246,6 +261,9 @@ class Session {
     bool run_step();
     void sync_selected();
     void end_idle();
+    // The IDLE update: a sync, unless the client is behind (then only
+    // idle_update_pending_). True when it wrote anything.
+    bool idle_sync();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
     // The debug log line of a command refused before it ran (a syntax error,
@@ -279,8 +297,10 @@ class Session {
     // IDLE: the wait, and the UserMail listener that pushes updates (after
     // mail_, so it is removed before the UserMail may go).
     bool idling_ = false;
+    bool idle_update_pending_ = false;
     UserMail::Subscription idle_subscription_;
     std::function<void()> output_listener_;
+    std::function<std::size_t()> transport_unsent_;
     // The command running now (for the sync rules of complete()).
     const CommandSpec* running_ = nullptr;
     bool running_uid_ = false;

@@ -16,11 +16,20 @@
 
 #include <uv.h>
 
+#include <cstddef>
+
 namespace imap::server {
 
 // TCP_NODELAY on an accepted socket. Errors are ignored: the option only
 // changes latency, never correctness.
 void set_no_delay(uv_tcp_t* tcp);
+
+// TCP_NOTSENT_LOWAT: the socket takes no more writes while more than
+// `bytes` are queued in the kernel and not yet sent (the peer's window is
+// full: it does not read). What the peer does not read then waits in our
+// write queue, where the backpressure sees it, instead of in up to
+// tcp_wmem's maximum (4 MiB by default) of kernel memory per connection.
+void limit_unsent_in_kernel(uv_tcp_t* tcp, std::size_t bytes);
 
 // Asks the kernel to acknowledge received data at once (TCP_QUICKACK);
 // call after each read. Errors are ignored, as above.

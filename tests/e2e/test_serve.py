@@ -939,6 +939,102 @@ class PipelineFairness(HostileTest):
         self.assert_server_unharmed()
 
 
+def fill_mailbox(sock, count, tag=b"f"):
+    """APPENDs `count` small messages to INBOX in one pipelined write
+    (LITERAL+ after login)."""
+    message = b"Subject: m\r\n\r\nbody\r\n"
+    sock.sendall(b"".join(b"%s%d APPEND INBOX {%d+}\r\n%s\r\n" % (tag, i, len(message), message)
+                          for i in range(count)))
+    recv_until(sock, tag + rb"%d OK[^\r]*\r\n" % (count - 1), timeout=WAIT)
+
+
+class IdleFloodTest(HostileTest):
+    """A mailbox of MESSAGES messages, clients idling on it that do not read
+    (a small receive buffer, like a phone on a bad link), and a writer."""
+    MESSAGES = 1500
+
+    def writer(self):
+        sock = self.greeted()
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        fill_mailbox(sock, self.MESSAGES)
+        sock.sendall(b"s SELECT INBOX\r\n")
+        recv_until(sock, rb"s OK[^\r]*\r\n")
+        return sock
+
+    @staticmethod
+    def toggle(writer, n):
+        """The n-th change of every message's flags."""
+        sign = b"+" if n % 2 == 0 else b"-"
+        writer.sendall(b"t%d STORE 1:* %sFLAGS.SILENT (\\Flagged)\r\n" % (n, sign))
+        recv_until(writer, rb"t%d OK[^\r]*\r\n" % n)
+
+    def idler(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a slow phone
+        sock.settimeout(WAIT)
+        sock.connect(("127.0.0.1", self.imap_port))
+        self.addCleanup(sock.close)
+        recv_until(sock, rb"\r\n")
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
+        sock.sendall(b"s SELECT INBOX\r\n")
+        recv_until(sock, rb"s OK[^\r]*\r\n")
+        sock.sendall(b"i IDLE\r\n")
+        recv_until(sock, rb"\+ idling\r\n")
+        return sock
+
+
+class IdleBackpressure(IdleFloodTest):
+    """RFC 2177 updates obey the output high-water mark as FETCH does: an
+    idling client that does not read gets no more updates while its unsent
+    output is above the mark, and one sync of the current state once it
+    drains, so a flood of flag changes is coalesced instead of queued."""
+    TOGGLES = 80
+
+    def test_updates_to_a_client_that_does_not_read_are_coalesced(self):
+        writer = self.writer()
+        idlers = [self.idler() for _ in range(3)]
+        # Every message's flags change TOGGLES times; each change is pushed
+        # to every idler (about 30 bytes per message and change).
+        for n in range(self.TOGGLES):
+            self.toggle(writer, n)
+        # The last change set \Flagged on none (TOGGLES is even): what the
+        # idler hears last for each message must say so.
+        for sock in idlers:
+            sock.sendall(b"DONE\r\n")
+        for sock in idlers[:1]:
+            data = recv_until(sock, rb"i OK IDLE completed\r\n")
+            pushed = self.MESSAGES * self.TOGGLES * 30
+            self.assertLess(len(data), pushed // 3,
+                            "%d bytes of updates reached the idler" % len(data))
+            last = {}
+            for m in re.finditer(rb"\* (\d+) FETCH \(FLAGS \(([^)]*)\)\)", data):
+                last[int(m.group(1))] = m.group(2)
+            self.assertEqual(len(last), self.MESSAGES)
+            self.assertTrue(all(b"\\Flagged" not in flags for flags in last.values()))
+        self.assert_server_unharmed()
+
+
+class OutputBacklog(IdleFloodTest):
+    """A client whose unsent output stays above [limits] max_output_backlog
+    for [timeouts] output_backlog is ended (BYE, best effort, then closed)
+    instead of being buffered for: here an idler that stops reading while
+    another session keeps changing flags (small limits so it fits in 2 s)."""
+    config_text = "[limits]\nmax_output_backlog = 64K\n[timeouts]\noutput_backlog = 200ms\n"
+
+    def test_client_that_stops_reading_is_ended(self):
+        writer = self.writer()
+        idler = self.idler()
+        n = 0
+        while "timeout=output_backlog" not in self.server.log():
+            self.assertLess(time.monotonic() - self.started, 1.5, "the idler was never ended")
+            self.toggle(writer, n)
+            n += 1
+        # The server closes it: whatever it reads now ends.
+        data = recv_until_closed(idler, timeout=1)
+        self.assertNotIn(b"i OK", data)
+        self.assert_server_unharmed()
+
+
 class PreLoginLiteral(HostileTest):
     """A literal announced before login is refused as soon as its
     announcement is read, never buffered (the CVE-2024-34055 class): at most

@@ -9,15 +9,19 @@
 
 using namespace std::chrono_literals;
 using imap::server::ConnectionDeadlines;
-using imap::server::ConnectionTimeouts;
+using imap::server::DeadlineSettings;
 using Phase = ConnectionDeadlines::Phase;
 using Kind = ConnectionDeadlines::Kind;
 
 namespace {
 
 const ConnectionDeadlines::Clock::time_point kOpened{1000s};
-const ConnectionTimeouts kTimeouts{
-    .pre_auth = 60s, .login = 180s, .autologout = 30min, .idle = 29min};
+const DeadlineSettings kTimeouts{.pre_auth = 60s,
+                                 .login = 180s,
+                                 .autologout = 30min,
+                                 .idle = 29min,
+                                 .output_backlog = 60s,
+                                 .max_output_backlog = 8 * 1024 * 1024};
 
 }  // namespace
 
@@ -75,4 +79,31 @@ TEST_CASE("RFC 2177: the IDLE timeout counts from the start of IDLE", "[deadline
     REQUIRE(next);
     CHECK(next->when == kOpened + 5min + 29min);
     CHECK(next->kind == Kind::Idle);
+}
+
+TEST_CASE(
+    "Unsent output above max_output_backlog for output_backlog ends the connection, in "
+    "every phase",
+    "[deadlines]") {
+    constexpr std::size_t kMax = 8 * 1024 * 1024;
+    ConnectionDeadlines deadlines(kTimeouts, kOpened);
+    deadlines.activity(kOpened + 1h);
+    deadlines.unsent_output(kMax, kOpened + 1h);  // at the bound: fine
+    CHECK(deadlines.next(Phase::Authenticated, false)->kind == Kind::Inactivity);
+    deadlines.unsent_output(kMax + 1, kOpened + 1h + 1s);
+    auto next = deadlines.next(Phase::Authenticated, false);
+    REQUIRE(next);
+    CHECK(next->kind == Kind::Backlog);
+    CHECK(next->when == kOpened + 1h + 1s + 60s);
+    // Still above later: the deadline counts from when it went above.
+    deadlines.unsent_output(kMax * 2, kOpened + 1h + 30s);
+    deadlines.idle_started(kOpened + 1h);
+    CHECK(deadlines.next(Phase::Idling, false)->when == kOpened + 1h + 1s + 60s);
+    CHECK(deadlines.next(Phase::Authenticated, true)->kind == Kind::Backlog);
+    // A client that reads falls below it: forgotten.
+    deadlines.unsent_output(1024, kOpened + 1h + 40s);
+    CHECK(deadlines.next(Phase::Authenticated, false)->kind == Kind::Inactivity);
+    CHECK_FALSE(deadlines.next(Phase::Authenticated, true).has_value());
+    deadlines.unsent_output(kMax + 1, kOpened + 1h + 50s);
+    CHECK(deadlines.next(Phase::Authenticated, false)->when == kOpened + 1h + 50s + 60s);
 }
