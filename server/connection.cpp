@@ -89,7 +89,7 @@ ConnectionDeadlines::Phase Connection::phase() const {
 void Connection::arm_timer() {
     // Once closing, the timer bounds the flush (close_after_flush).
     if (closing_ || close_pending_) return;
-    const auto deadline = deadlines_.next(phase(), session_->delayed());
+    const auto deadline = deadlines_.next(phase(), session_->waiting_on_server());
     if (!deadline) {
         uv_timer_stop(&timer_);
         return;
@@ -107,7 +107,7 @@ void Connection::on_timer(uv_timer_t* timer) {
         self->close_now("flush timeout");
         return;
     }
-    const auto deadline = self->deadlines_.next(self->phase(), self->session_->delayed());
+    const auto deadline = self->deadlines_.next(self->phase(), self->session_->waiting_on_server());
     if (!deadline || ConnectionDeadlines::Clock::now() < deadline->when) {
         self->arm_timer();  // libuv's clock runs a little behind ours
         return;
@@ -384,8 +384,9 @@ void Connection::update_reading() {
     // While closing after a BYE, keep reading only for a TLS handshake that
     // carries the BYE (an implicit-TLS client still in its handshake at a
     // timeout or shutdown); input is ignored.
-    bool want = !session_->input_paused() && !session_->delayed() && !session_->yielded() &&
-                !(reading_ && pending > kHighWater) && !(!reading_ && pending > kLowWater);
+    bool want = !session_->input_paused() && !session_->waiting_on_server() &&
+                !session_->yielded() && !(reading_ && pending > kHighWater) &&
+                !(!reading_ && pending > kLowWater);
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {

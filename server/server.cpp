@@ -65,6 +65,7 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
     uv_timer_init(&loop_, &deadline_);
     deadline_.data = this;
+    inbox_ = std::make_unique<LoopInbox>(&loop_);
     if (!config_.ephemeral) {
         uv_fs_event_init(&loop_, &users_watch_);
         users_watch_.data = this;
@@ -114,6 +115,9 @@ void Server::on_users_settled(uv_timer_t* timer) {
 }
 
 Server::~Server() {
+    // No worker may post into the loop from here on (the pool's threads are
+    // joined after this body, with the members).
+    inbox_->close();
     // Normally everything is closed by run(); after an error in listen()
     // close what is left so the loop can be closed.
     uv_walk(
@@ -211,6 +215,9 @@ void Server::accept(Listener& listener) {
     options.session_context.framer_limits.max_line_length = config_.max_line_length;
     options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
     options.session_context.login_gate = &login_limits_;
+    options.session_context.post_to_loop = [inbox = inbox_.get()](std::function<void()> task) {
+        inbox->post(std::move(task));
+    };
     options.session_context.turn_budget = {.max_commands = Connection::kCommandsPerTurn,
                                            .max_time = Connection::kTurnTime};
 
@@ -265,6 +272,8 @@ void Server::stop() {
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
+    // Answers still to come are for connections about to close.
+    inbox_->close();
     if (watching_users_) {
         watching_users_ = false;
         uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
@@ -376,6 +385,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         AccountAuthenticator authenticator(accounts);
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
+        authenticator.verify_on(&server.verification_pool());
         try {
             server.listen(out);
         } catch (const std::exception& error) {

@@ -36,6 +36,12 @@ Session::Session(SessionContext context, Authenticator& authenticator, MailAcces
       framer_(framer_limits_for(SessionState::NotAuthenticated)),
       tls_(context_.tls) {}
 
+Session::~Session() {
+    // A password check still running elsewhere must not answer into a
+    // destroyed session (AuthRequest::cancelled).
+    gone_->store(true);
+}
+
 FramerLimits Session::framer_limits_for(SessionState state) const {
     FramerLimits limits = context_.framer_limits;
     // Every literal is announced to on_literal_request() before any of its
@@ -335,6 +341,16 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
         run_step();
         return;
     }
+    // A command waiting on the server (a password check, a failed login's
+    // delay) is logged when its answer is written (finish_waiting()).
+    if (waiting_on_server()) return;
+    log_command_done();
+    running_ = nullptr;
+    running_uid_ = false;
+}
+
+void Session::finish_waiting() {
+    if (waiting_on_server() || running_ == nullptr || step_) return;
     log_command_done();
     running_ = nullptr;
     running_uid_ = false;
@@ -363,7 +379,35 @@ void Session::delay_elapsed() {
     delayed_then_ = nullptr;
     delay_ = std::chrono::milliseconds::zero();
     then(*this);
+    finish_waiting();
     process();
+}
+
+void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
+    verified_then_ = std::move(then);
+    verifying_call_ = true;
+    AuthRequest request{std::move(user), std::move(password), context_.peer, context_.post_to_loop,
+                        gone_};
+    authenticator_.authenticate(std::move(request), [this, gone = gone_](AuthResult result) {
+        // On this session's thread, now or later; never after it is gone.
+        if (gone->load()) return;
+        verified(result);
+    });
+    verifying_call_ = false;
+}
+
+void Session::verified(AuthResult result) {
+    if (!verified_then_) return;
+    VerifiedHandler then = std::move(verified_then_);
+    verified_then_ = nullptr;
+    then(*this, result);
+    if (verifying_call_) return;  // answered inside authenticate(): the handler carries on
+    // Later, from the transport's loop: go on with what the client sent
+    // meanwhile, and tell the transport (it reads again, sends, arms a
+    // delay the answer may have started).
+    finish_waiting();
+    process();
+    if (output_listener_) output_listener_();
 }
 
 void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
@@ -438,7 +482,7 @@ void Session::process() {
     const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
                                                      : std::chrono::steady_clock::time_point{};
     std::size_t events = 0;
-    while (!closing_ && !starttls_requested_ && !delayed_then_) {
+    while (!closing_ && !starttls_requested_ && !waiting_on_server()) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;

@@ -18,6 +18,7 @@
 // the transport resumes it once the other clients had their turn.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -60,6 +61,9 @@ struct SessionContext {
     bool plaintext_auth_allowed = false;
     // The peer's address, for logs and the authenticator's per-IP delay.
     std::string peer;
+    // How an authenticator working on another thread answers on this
+    // session's loop (AuthRequest::post_to_loop); empty: it answers inline.
+    PostToLoop post_to_loop;
     FramerLimits framer_limits{};
     // The server's per-user connection limit and failed-login delay,
     // consulted at the end of every authentication; nullptr: neither. Must
@@ -80,6 +84,9 @@ class Session {
     // "NO [UNAVAILABLE]".
     Session(SessionContext context, Authenticator& authenticator, MailAccess* mail_access = nullptr,
             const CommandTable& table = CommandTable::builtin());
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     // "* OK [CAPABILITY ...] imapd ready." (RFC 3501 7.1.1; the capability
     // code saves clients a round trip).
@@ -215,6 +222,18 @@ class Session {
     std::chrono::milliseconds pending_delay() const { return delay_; }
     void delay_elapsed();
 
+    // Checks credentials with the Authenticator, which may answer later
+    // (the hash runs on a worker thread): meanwhile no further command runs
+    // and the transport reads nothing (verifying()); then `then` runs with
+    // the result (it writes the answer), and the session carries on with
+    // what the client sent meanwhile and calls the output listener.
+    using VerifiedHandler = std::function<void(Session&, AuthResult)>;
+    void verify_credentials(std::string user, Secret password, VerifiedHandler then);
+    bool verifying() const { return static_cast<bool>(verified_then_); }
+    // delayed() or verifying(): the session waits on the server, not on the
+    // client (the transport reads nothing; only the login deadline runs).
+    bool waiting_on_server() const { return delayed() || verifying(); }
+
     // An exchange that reads continuation lines (AUTHENTICATE, RFC 3501
     // 6.2.2): the next client line is read raw and passed to `handler`,
     // which may call expect_continuation() again. If that line is too long,
@@ -238,9 +257,10 @@ class Session {
     // included, RFC 2177 3) and calls the output listener if anything was
     // written. Otherwise does nothing.
     void idle_poll();
-    // Called after output() grew outside receive(), resume() and
-    // delay_elapsed() (an IDLE update pushed by another session's command),
-    // so the transport sends it.
+    // Called after output() grew, or the session can go on, outside
+    // receive(), resume() and delay_elapsed(): an IDLE update pushed by
+    // another session's command, a password check's answer. The transport
+    // sends the output and looks at the state again.
     void set_output_listener(std::function<void()> listener) {
         output_listener_ = std::move(listener);
     }
@@ -259,6 +279,10 @@ class Session {
     void run_handler(const CommandSpec& spec, Command& command);
     // Runs the pending command step; false while it is not finished.
     bool run_step();
+    // The end of a command that waited on the server: its log line.
+    void finish_waiting();
+    // The Authenticator's answer to verify_credentials().
+    void verified(AuthResult result);
     void sync_selected();
     void end_idle();
     // The IDLE update: a sync, unless the client is behind (then only
@@ -312,6 +336,12 @@ class Session {
     // delay(): what runs when it has elapsed, and how long it is.
     std::function<void(Session&)> delayed_then_;
     std::chrono::milliseconds delay_{0};
+    // verify_credentials(): what runs with the answer; whether we are inside
+    // the Authenticator's call (an answer then is inline).
+    VerifiedHandler verified_then_;
+    bool verifying_call_ = false;
+    // Set when the session is destroyed, for answers still on their way.
+    std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // "not authenticated", "authenticated", "selected", "logout"

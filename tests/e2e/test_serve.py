@@ -712,10 +712,12 @@ class UserLimit(ServerTest):
 
 
 class FailedLoginDelay(ServerTest):
-    """[auth] failed_login_delay: the n-th failure in a row from an address
-    is answered after delay * 2^(n-1); the loop keeps serving others."""
-    DELAY = 0.5
-    config_text = "[auth]\nfailed_login_delay = 500ms\nfailed_login_delay_max = 5s\n"
+    """[auth] failed_login_delay: an address's first failure is answered
+    after the delay; once it has n failures in a row every attempt from it,
+    whatever its outcome, waits delay * 2^n before it is checked, so success
+    and failure take the same time. The loop keeps serving others."""
+    DELAY = 0.4
+    config_text = "[auth]\nfailed_login_delay = 400ms\nfailed_login_delay_max = 5s\n"
 
     def greeted(self):
         sock = self.raw()
@@ -737,22 +739,23 @@ class FailedLoginDelay(ServerTest):
         self.assertIn(b"1 NO [AUTHENTICATIONFAILED]", data)
         self.assertLess(data.index(b"1 NO"), data.index(b"2 OK"))
 
-        # The second failure from the address waits twice as long.
+        # The second attempt from the address waits twice as long.
         start = time.monotonic()
         self.assertIn(b"3 NO [AUTHENTICATIONFAILED]", login_raw(a, b"3", password="wrong"))
         self.assertGreaterEqual(time.monotonic() - start, 2 * self.DELAY - 0.05)
 
-        # A success is not delayed, and forgives the address.
+        # So does a success from it (four times, after two failures): its
+        # timing must not give it away. It forgives the address.
         start = time.monotonic()
         self.assertIn(b"4 OK", login_raw(a, b"4"))
-        self.assertLess(time.monotonic() - start, self.DELAY * 0.9)
+        self.assertGreaterEqual(time.monotonic() - start, 4 * self.DELAY - 0.05)
         c = self.greeted()
         start = time.monotonic()
         self.assertIn(b"5 NO", login_raw(c, b"5", password="wrong"))
         elapsed = time.monotonic() - start
         self.assertGreaterEqual(elapsed, self.DELAY - 0.05)
         self.assertLess(elapsed, 2 * self.DELAY - 0.05)
-        wait_for_log(self.server, "login_delay peer=127.0.0.1 failures=2 delay_ms=1000")
+        wait_for_log(self.server, "login_penalty peer=127.0.0.1 failures=2 delay_ms=1600")
 
     def test_client_closing_during_the_delay(self):
         a = self.greeted()
@@ -854,12 +857,16 @@ class HostileTest(ServerTest):
         self.started = time.monotonic()
         self.rss_before = rss_bytes(self.server.proc.pid)
 
-    def assert_server_unharmed(self):
+    def assert_server_unharmed(self, login=True):
+        """RSS, time, and a fresh client served: logged in and a NOOP, or,
+        with `login` false (while logins are deliberately held back by a
+        flood), greeted and a NOOP."""
         grown = rss_bytes(self.server.proc.pid) - self.rss_before
         self.assertLess(grown, RSS_BOUND, "RSS grew by %d bytes" % grown)
         self.assertLess(time.monotonic() - self.started, 2.0)
         m = self.imap()
-        self.assertEqual(m.login("alice", "secret")[0], "OK")
+        if login:
+            self.assertEqual(m.login("alice", "secret")[0], "OK")
         self.assertEqual(m.noop()[0], "OK")
 
     def greeted(self, port=None):
@@ -1033,6 +1040,77 @@ class OutputBacklog(IdleFloodTest):
         data = recv_until_closed(idler, timeout=1)
         self.assertNotIn(b"i OK", data)
         self.assert_server_unharmed()
+
+
+class LoginPenalty(HostileTest):
+    """A guesser that drops every connection not answered within 0.1 s (and
+    so takes a fast answer for the right password) learns nothing: once its
+    address has failed, every attempt from it waits before it is checked,
+    the right password included."""
+    config_text = "[auth]\nfailed_login_delay = 300ms\n"
+
+    def test_dropping_slow_answers_does_not_reveal_the_password(self):
+        for n in range(5):
+            sock = self.greeted()
+            sock.sendall(b"g LOGIN alice guess%d\r\n" % n)
+            self.assertEqual(recv_quiet(sock, 0.1), b"", "attempt %d answered at once" % n)
+            sock.close()
+        sock = self.greeted()
+        start = time.monotonic()
+        sock.sendall(b"r LOGIN alice secret\r\n")
+        self.assertEqual(recv_quiet(sock, 0.1), b"", "the right password was answered at once")
+        data = recv_until(sock, rb"r (OK|NO|BAD)[^\r]*\r\n")
+        self.assertIn(b"r OK", data)
+        # The penalty after one failure: 2 x 300 ms (the dropped attempts
+        # after the first were never checked).
+        self.assertGreaterEqual(time.monotonic() - start, 0.55)
+        self.assert_server_unharmed()
+
+
+class LoginFlood(HostileTest):
+    """Password hashing (yescrypt, 30-50 ms) runs on a small bounded pool,
+    never on the event loop: a flood of wrong LOGINs from many addresses
+    does not hold up a logged-in user's NOOP. Observed from the server's own
+    log order: the NOOP runs before all but a few of the flood's checks."""
+    extra_args = ("--log-level", "debug", "--user", "bob:pw")
+    # Short delays, so the flood's connections (which read nothing while
+    # their answers are held back) notice their peers' close within the test.
+    config_text = "[auth]\nfailed_login_delay = 50ms\nfailed_login_delay_max = 200ms\n"
+    ADDRESSES = 20
+    PER_ADDRESS = 5
+
+    def test_wrong_logins_do_not_stall_the_loop(self):
+        user = self.greeted()
+        self.assertIn(b"l OK", login_raw(user, b"l", user="bob", password="pw"))
+        flood = []
+        for a in range(self.ADDRESSES):
+            for _ in range(self.PER_ADDRESS):
+                sock = socket.create_connection(("127.0.0.1", self.imap_port), timeout=WAIT,
+                                                source_address=("127.0.0.%d" % (a + 2), 0))
+                self.addCleanup(sock.close)
+                flood.append(sock)
+        for sock in flood:  # accepted and greeted: their input is served as it comes
+            recv_until(sock, rb"\r\n")
+        for sock in flood:  # fire and forget
+            sock.sendall(b"f LOGIN alice wrong\r\n")
+        # The flood is being checked (on the loop, without the pool: the
+        # NOOP would wait for every check the loop took in the same turn).
+        wait_for_log(self.server, "login_failed ")
+        user.sendall(b"n NOOP\r\n")
+        recv_until(user, rb"n OK NOOP completed\r\n")
+        wait_for_log(self.server, "user=bob command=NOOP")
+        log = self.server.log()
+        before_noop = log[:log.index("user=bob command=NOOP")].count("login_failed ")
+        attempts = self.ADDRESSES * self.PER_ADDRESS
+        self.assertLess(before_noop, attempts // 5,
+                        "%d of %d checks ran before the NOOP" % (before_noop, attempts))
+        # Attempts past the bounded queue are refused at once, not queued.
+        wait_for_log(self.server, "login_overloaded ")
+        user.sendall(b"m NOOP\r\n")
+        recv_until(user, rb"m OK NOOP completed\r\n")
+        # Logins wait their turn behind the flood (by design), the rest is
+        # served at once.
+        self.assert_server_unharmed(login=False)
 
 
 class PreLoginLiteral(HostileTest):
