@@ -402,6 +402,8 @@ void Connection::close_after_flush(std::string_view reason, std::chrono::millise
     if (close_pending_ || closing_) return;
     close_pending_ = true;
     close_reason_ = reason;
+    // Whatever the session still waits for or would push is not wanted now.
+    if (session_) session_->abandon();
     // Bounded: a peer that does not read its last bytes is cut off.
     uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
 }

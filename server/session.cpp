@@ -383,6 +383,15 @@ void Session::delay_elapsed() {
     process();
 }
 
+void Session::abandon() {
+    gone_->store(true);  // a password check still queued is skipped
+    verified_then_ = nullptr;
+    delayed_then_ = nullptr;
+    delay_ = std::chrono::milliseconds::zero();
+    end_idle();
+    closing_ = true;
+}
+
 void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
     verified_then_ = std::move(then);
     verifying_call_ = true;

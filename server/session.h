@@ -208,6 +208,11 @@ class Session {
     void begin_starttls();
     // After LOGOUT's BYE and tagged OK: nothing more is read.
     void logout();
+    // The transport is closing the connection (shutdown, a timeout; its BYE
+    // is written already): an answer still on its way or held back (a
+    // password check, a failed login's delay) is dropped, IDLE ends, and
+    // nothing more runs or is produced. wants_close() is true after it.
+    void abandon();
 
     // Holds the conversation back for `duration` (the answer to a failed
     // login, LoginGate::failed): no further command runs until the

@@ -287,6 +287,27 @@ TEST_CASE("login gate: while the password is checked elsewhere nothing more runs
           "a NO [AUTHENTICATIONFAILED] Authentication failed\r\nb OK NOOP completed\r\n");
 }
 
+TEST_CASE("login gate: a session abandoned by its transport drops what it waits for",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    s.auth.deferred = true;
+    CHECK(s.send("a LOGIN alice secret\r\nb NOOP\r\n").empty());
+    s.session.writer().bye("Server shutting down");  // what the Connection writes first
+    s.session.abandon();
+    CHECK(s.session.wants_close());
+    CHECK_FALSE(s.session.waiting_on_server());
+    CHECK(s.auth.answer_pending() == 1);
+    CHECK(drain(s.session.output()) == "* BYE Server shutting down\r\n");
+    CHECK(gate.admitted.empty());
+    // A held-back failure too.
+    gate.delay = 1s;
+    GatedSession t(gate);
+    CHECK(t.send("a LOGIN alice wrong\r\n").empty());
+    t.session.abandon();
+    CHECK(t.elapse().empty());
+}
+
 TEST_CASE("login gate: an answer for a session that is gone is dropped", "[login_gate][session]") {
     FakeGate gate;
     FakeAuthenticator auth;
