@@ -275,8 +275,8 @@ void Connection::pump() {
     }
     if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
 
-    // A held-back answer (a failed login): wait without reading, and without
-    // the idle timer, which restarts when the delay is over.
+    // A held-back answer (a failed login, a penalised attempt): wait without
+    // reading; only the login deadline runs meanwhile (arm_timer).
     if (session_->delayed() && !delay_armed_ && !close_pending_) {
         delay_armed_ = true;
         uv_timer_start(&delay_timer_, &Connection::on_delay,

@@ -565,8 +565,10 @@ void Session::on_frame(Frame frame) {
     const std::string_view name = command_name(command.body);
     const CommandSpec* spec = table_.find(name);
     if (!check_runnable(spec, name, command.tag)) return;
-    // A non-synchronising literal (RFC 7888) arrives unasked, so its size is
-    // checked here rather than before "+".
+    // Every literal, {n+} too, was checked against this limit when it was
+    // announced (on_literal_request, FramerLimits::max_unconfirmed_literal
+    // 0); this second check costs nothing and keeps the limit should a
+    // literal ever reach a command unasked.
     if (spec->max_literal != kNoLiteral && largest_literal > spec->max_literal) {
         const std::string text = "Literal too large for " + std::string(name) + " (at most " +
                                  std::to_string(spec->max_literal) + " octets)";
