@@ -115,7 +115,7 @@ FramerEvent Framer::refuse(FramingErrorKind kind, std::optional<LiteralAnnouncem
     if (announcement && !announcement->synchronising) {
         // RFC 7888 4: the client sends a non-synchronising literal without
         // waiting, so its bytes are on their way and must not be parsed.
-        if (announcement->size > limits::kMaxDrainableLiteral) return fail(kind, std::move(tag));
+        if (announcement->size > limits_.max_drainable_literal) return fail(kind, std::move(tag));
         literal_remaining_ = announcement->size;
         state_ = State::DrainingLiteral;
     }
@@ -210,9 +210,11 @@ FramerEvent Framer::read_line() {
     // allocate up to max_literal_size.
     frame_.literals.back().reserve(
         static_cast<std::size_t>(std::min<std::uint64_t>(announcement->size, buffered())));
-    if (announcement->synchronising) {
+    if (announcement->synchronising || announcement->size > limits_.max_unconfirmed_literal) {
         state_ = State::AwaitingLiteralDecision;
-        return LiteralRequest{current_tag().value_or(""), announcement->size, announcement->binary};
+        pending_non_synchronising_ = !announcement->synchronising;
+        return LiteralRequest{current_tag().value_or(""), announcement->size, announcement->binary,
+                              announcement->synchronising};
     }
     state_ = State::ReadingLiteral;
     return read_literal();
@@ -222,10 +224,26 @@ void Framer::accept_literal() {
     if (state_ == State::AwaitingLiteralDecision) state_ = State::ReadingLiteral;
 }
 
-void Framer::reject_literal() {
-    // RFC 3501 7.5: after a tagged NO/BAD the client does not send the
-    // literal or the rest of the command; the next line is a new command.
-    if (state_ == State::AwaitingLiteralDecision) reset_command();
+bool Framer::reject_literal() {
+    if (state_ != State::AwaitingLiteralDecision) return state_ != State::Failed;
+    const std::uint64_t size = literal_remaining_;
+    reset_command();
+    if (!pending_non_synchronising_) {
+        // RFC 3501 7.5: after a tagged NO/BAD the client does not send the
+        // literal or the rest of the command; the next line is a new command.
+        return true;
+    }
+    // RFC 7888 4: the client sends a non-synchronising literal without
+    // waiting; its bytes, then the rest of the command, must not be parsed.
+    if (size > limits_.max_drainable_literal) {
+        state_ = State::Failed;
+        buffer_.clear();
+        read_pos_ = scan_pos_ = 0;
+        return false;
+    }
+    literal_remaining_ = size;
+    state_ = State::DrainingLiteral;
+    return true;
 }
 
 FramerEvent Framer::read_literal() {
@@ -294,7 +312,7 @@ FramerEvent Framer::discard_line() {
     if (announcement && !announcement->synchronising) {
         // The discarded command goes on with a literal the client sends
         // unasked: drain it, then the rest of the command.
-        if (announcement->size > limits::kMaxDrainableLiteral) {
+        if (announcement->size > limits_.max_drainable_literal) {
             return fail(FramingErrorKind::LiteralTooLarge, std::nullopt);
         }
         literal_remaining_ = announcement->size;

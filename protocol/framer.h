@@ -16,13 +16,18 @@
 // NO/BAD and the client, per RFC 3501 7.5, does not send the literal, so the
 // next bytes start a new command).
 //
-// Non-synchronising literals ({n+}, RFC 7888) are read at once. One that is
-// too large is drained (read and thrown away) and the command is answered
-// with BAD, so the framer stays in step; past limits::kMaxDrainableLiteral the
-// error is fatal and the server should close the connection.
+// Non-synchronising literals ({n+}, RFC 7888) are read at once, unless they
+// are larger than max_unconfirmed_literal: then the framer reports a
+// LiteralRequest (synchronising = false) first, so the server can refuse one
+// over its command's limit before a byte of it is buffered (the server sets
+// 0: it confirms every literal). A refused or too-large {n+} is drained
+// (read and thrown away) and the command is answered with BAD/NO, so the
+// framer stays in step; past max_drainable_literal the error is fatal and
+// the server should close the connection.
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,6 +43,13 @@ struct FramerLimits {
     std::uint64_t max_literal_size = limits::kMaxLiteralSize;
     std::uint64_t max_command_size = limits::kMaxCommandSize;
     std::size_t max_literals_per_command = limits::kMaxLiteralsPerCommand;
+    // The largest refused non-synchronising literal that is drained; a
+    // larger one is a fatal error.
+    std::uint64_t max_drainable_literal = limits::kMaxDrainableLiteral;
+    // Non-synchronising literals larger than this are reported as a
+    // LiteralRequest before any of their bytes is read; the default never
+    // asks (the literal is read at once, as RFC 7888 3 has it).
+    std::uint64_t max_unconfirmed_literal = std::numeric_limits<std::uint64_t>::max();
 };
 
 // A literal announcement found at the end of a line.
@@ -75,13 +87,18 @@ struct FrameReady {
     Frame frame;
 };
 
-// A synchronising literal was announced. Answer with accept_literal() or
+// A synchronising literal was announced, or a non-synchronising one larger
+// than max_unconfirmed_literal. Answer with accept_literal() or
 // reject_literal() before calling next() again; partial() shows the command
-// so far so the server can check it is valid for the session state.
+// so far so the server can check it is valid for the session state. No
+// byte of the literal has been read.
 struct LiteralRequest {
     std::string tag;
     std::uint64_t size = 0;
     bool binary = false;
+    // {n+} (RFC 7888): the client sends it without waiting for "+", and
+    // must not get one; refusing it drains it.
+    bool synchronising = true;
 };
 
 // A line read in raw mode (after expect_raw_line()): an AUTHENTICATE
@@ -116,9 +133,19 @@ class Framer {
     // The next event the buffered bytes allow.
     FramerEvent next();
 
-    // Answers the LiteralRequest that next() returned.
+    // Answers the LiteralRequest that next() returned. A rejected
+    // synchronising literal is never sent (RFC 3501 7.5): the next line is a
+    // new command. A rejected non-synchronising one is on its way: it and
+    // the rest of its command are drained, unless it is larger than
+    // max_drainable_literal; then reject_literal() returns false and the
+    // framer has stopped for good (the server sends BYE and closes).
     void accept_literal();
-    void reject_literal();
+    bool reject_literal();
+
+    // New limits, from the next command line on (the server lowers them
+    // before login and raises them after it). Call between commands.
+    void set_limits(const FramerLimits& limits) { limits_ = limits; }
+    const FramerLimits& limits() const { return limits_; }
 
     // The command received so far while a LiteralRequest is pending.
     const Frame& partial() const { return frame_; }
@@ -176,6 +203,8 @@ class Framer {
     Frame frame_;  // the command being assembled
     std::uint64_t command_size_ = 0;
     std::uint64_t literal_remaining_ = 0;
+    // The literal a LiteralRequest asked about is non-synchronising.
+    bool pending_non_synchronising_ = false;
     bool raw_line_requested_ = false;
 
     // While discarding a line: its last bytes, to spot a literal announcement

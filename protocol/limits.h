@@ -19,15 +19,33 @@ inline constexpr std::size_t kMaxLineLength = 64 * 1024;
 // before a synchronising literal is sent (RFC 7889 APPENDLIMIT).
 inline constexpr std::uint64_t kMaxLiteralSize = 64ull * 1024 * 1024;
 
-// Non-synchronising literals larger than this are refused (RFC 7888 section 5,
-// LITERAL-: 4096 octets). We advertise LITERAL+, which has no such bound,
-// but a refused {n+} must still be drained; past this size we close the
-// connection rather than read gigabytes a client announced.
+// A refused non-synchronising literal {n+} is on its way (RFC 7888 4): the
+// framer reads and drops it (never buffering it) so the connection stays in
+// step. Past this size it gives up instead and the server closes the
+// connection (BYE [TOOBIG]) rather than read gigabytes a client announced.
+// After login (LITERAL+) twice the largest literal, so a client whose APPEND
+// of a message just over the limit is refused keeps its connection.
 inline constexpr std::uint64_t kMaxDrainableLiteral = kMaxLiteralSize * 2;
 
 // Total bytes of one command: all its lines and literals. Bounds the memory a
 // single pipelined command can hold before it is executed.
 inline constexpr std::uint64_t kMaxCommandSize = kMaxLiteralSize + 1024 * 1024;
+
+// RFC 7888 5, LITERAL-: a non-synchronising literal may be at most 4096
+// octets. Advertised before login, where no command needs a large literal
+// (a client with more to send uses {n}, which the server can refuse before
+// any byte is sent); LITERAL+ (no bound) only after it.
+inline constexpr std::uint64_t kMaxLiteralMinus = 4096;
+
+// Before login every command is small: LOGIN's two credentials (at most a
+// few hundred octets each), AUTHENTICATE's initial response, an ID of 30
+// field/value pairs of at most 30 + 1024 octets (RFC 2971 3.3, ~32 KiB
+// quoted). So one unauthenticated command, lines and literals together, is
+// at most this: what an anonymous peer can make the server hold. It is also
+// the largest refused {n+} drained before login; larger ones end the
+// connection with BYE at once, before their bytes are read (the
+// CVE-2024-34055 class: a pre-login literal the server buffers whole).
+inline constexpr std::uint64_t kMaxPreAuthCommandSize = 64 * 1024;
 
 // Literals in one command (MULTIAPPEND sends one per message).
 inline constexpr std::size_t kMaxLiteralsPerCommand = 1000;

@@ -258,6 +258,13 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) {
          s.config.max_connections_per_user = parse_count(v, 1, 1'000'000);
      }},
+    // From 64 KiB, so tests can reach it; below the server's own high-water
+    // mark (256 KiB of output) a client that reads slowly may be cut off
+    // (docs/configuration.md says so).
+    {"limits", "max_output_backlog", false,
+     [](FileState& s, std::string_view v) {
+         s.config.max_output_backlog = parse_size(v, 64 * 1024, 1024ull * 1024 * 1024, "");
+     }},
     // RFC 7162 4: servers should accept command lines of at least 8192
     // octets; clients such as mbsync send long UID sets.
     {"limits", "max_line_length", false,
@@ -271,10 +278,16 @@ const Option kOptions[] = {
 
     {"timeouts", "pre_auth", false,
      [](FileState& s, std::string_view v) { s.config.pre_auth_timeout = parse_duration(v, 1s); }},
+    {"timeouts", "login", false,
+     [](FileState& s, std::string_view v) { s.config.login_timeout = parse_duration(v, 1s); }},
     {"timeouts", "autologout", false,
      [](FileState& s, std::string_view v) { s.config.autologout = parse_duration(v, 1s); }},
     {"timeouts", "idle", false,
      [](FileState& s, std::string_view v) { s.config.idle_timeout = parse_duration(v, 1s); }},
+    {"timeouts", "output_backlog", false,
+     [](FileState& s, std::string_view v) {
+         s.config.output_backlog_timeout = parse_duration(v, 100ms);
+     }},
     {"timeouts", "idle_poll_interval", false,
      [](FileState& s, std::string_view v) {
          s.config.idle_poll_interval = parse_duration(v, 100ms);

@@ -124,6 +124,13 @@ struct Config {
     // Counted per canonical user name over every address, after the
     // password was right (server/login_limits.h): "NO [LIMIT]" past it.
     std::size_t max_connections_per_user = 20;
+    // A connection whose unsent output (ours, libuv's, TLS) stays above this
+    // for output_backlog_timeout is ended: nothing the server produces
+    // needs that much at once (FETCH and IDLE updates pause at 256 KiB;
+    // this catches what a single response can add, e.g. a sync of flag
+    // changes on a huge mailbox), so only a client that stopped reading
+    // stays above it.
+    std::size_t max_output_backlog = 8 * 1024 * 1024;
     // May lower, never raise, the wire codec's limits (protocol/limits.h).
     std::size_t max_line_length = limits::kMaxLineLength;
     std::uint64_t max_literal_size = limits::kMaxLiteralSize;
@@ -132,12 +139,23 @@ struct Config {
     // Before authentication: short, so idle unauthenticated connections
     // cannot pile up.
     std::chrono::milliseconds pre_auth_timeout = std::chrono::seconds(60);
+    // The whole pre-login phase, however active: a client that trickles a
+    // byte now and then (resetting pre_auth) still has to log in within
+    // this. Dovecot's login processes use 3 minutes (MASTER_LOGIN_TIMEOUT_SECS)
+    // and real clients live with it; it leaves a user who retypes a password
+    // in a client's dialog, and a few failed-login delays, enough time.
+    std::chrono::milliseconds login_timeout = std::chrono::minutes(3);
     // After authentication: RFC 3501 5.4 requires at least 30 minutes.
     std::chrono::milliseconds autologout = std::chrono::minutes(30);
     // During IDLE: RFC 2177 tells clients to re-issue IDLE at least every
     // 29 minutes, so anything from 30 minutes up never cuts off a client
     // that follows it.
     std::chrono::milliseconds idle_timeout = std::chrono::minutes(30);
+    // How long the unsent output may stay above max_output_backlog before
+    // the connection is ended ("* BYE", then closed). A client that reads,
+    // even over a slow link, falls below the bound as soon as it has read
+    // the excess; one that stays above it for a minute has stopped reading.
+    std::chrono::milliseconds output_backlog_timeout = std::chrono::seconds(60);
     // During IDLE, how often the selected mailbox is checked for changes
     // made by other processes (`imapd deliver`): one read of the mailbox
     // row. Other sessions of this server push their changes at once.

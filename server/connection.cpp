@@ -1,9 +1,11 @@
 #include "server/connection.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "server/log.h"
 #include "server/server.h"
+#include "server/socket_options.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 
@@ -32,7 +34,9 @@ Connection::Connection(Server& server)
     poll_timer_.data = this;
     uv_timer_init(server_.loop(), &keepalive_timer_);
     keepalive_timer_.data = this;
-    open_handles_ = 5;
+    uv_idle_init(server_.loop(), &turn_);
+    turn_.data = this;
+    open_handles_ = 6;
 }
 
 Connection::~Connection() = default;
@@ -44,46 +48,94 @@ const std::string& Connection::user() const {
 
 void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
     options_ = std::move(options);
+    set_no_delay(&tcp_);
+    limit_unsent_in_kernel(&tcp_, kKernelUnsent);
+    deadlines_ = ConnectionDeadlines(options_.timeouts, opened_at_);
     session_.emplace(options_.session_context, authenticator, &mail);
     // IDLE updates pushed by another connection's command (or the poll).
     session_->set_output_listener([this] { pump(); });
+    session_->set_transport_unsent([this] { return transport_unsent(); });
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
-    log::info(options_.refused ? "connection_refused" : "connection_opened",
+    log::info("connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
-    if (options_.refused) {
-        session_->writer().bye("Too many connections from your address");
-        close_after_flush("connection limit");
-    } else {
-        session_->greeting();
-    }
+    session_->greeting();
     arm_timer();
     update_reading();
     pump();
 }
 
+void Connection::refuse(bool implicit_tls) {
+    // Over a connection limit: nothing is kept for this peer beyond this
+    // call (no Session, no TLS, no timer). A plain client gets one line
+    // (RFC 3501 7.1.5), written only if the socket takes it at once, which
+    // a fresh socket's empty send buffer does; a TLS client would need a
+    // handshake first, so it gets the close alone.
+    if (!implicit_tls) {
+        static constexpr std::string_view kBye = "* BYE Too many connections from your address\r\n";
+        uv_buf_t buf = uv_buf_init(const_cast<char*>(kBye.data()), kBye.size());
+        uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+    }
+    close_now("connection limit");
+}
+
+ConnectionDeadlines::Phase Connection::phase() const {
+    if (session_->state() == SessionState::NotAuthenticated) {
+        return ConnectionDeadlines::Phase::NotAuthenticated;
+    }
+    return session_->idling() ? ConnectionDeadlines::Phase::Idling
+                              : ConnectionDeadlines::Phase::Authenticated;
+}
+
 void Connection::arm_timer() {
-    if (closing_ || delay_armed_) return;
-    const auto timeout = session_->state() == SessionState::NotAuthenticated || options_.refused
-                             ? options_.pre_auth_timeout
-                         : session_->idling() ? options_.idle_timeout
-                                              : options_.autologout;
-    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(timeout.count()), 0);
+    // Once closing, the timer bounds the flush (close_after_flush).
+    if (closing_ || close_pending_) return;
+    const auto deadline = deadlines_.next(phase(), session_->waiting_on_server());
+    if (!deadline) {
+        uv_timer_stop(&timer_);
+        return;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline->when - ConnectionDeadlines::Clock::now());
+    uv_timer_start(&timer_, &Connection::on_timer,
+                   static_cast<std::uint64_t>(std::max<std::int64_t>(left.count(), 0)), 0);
 }
 
 void Connection::on_timer(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     if (self->close_pending_) {
-        // A refused client, or one that never read its last bytes.
+        // A client that never read its last bytes.
         self->close_now("flush timeout");
         return;
     }
-    log::info("connection_timeout",
-              {{"peer", self->peer()}, {"state", state_name(self->session_->state())}});
-    self->session_->writer().bye("Autologout; idle for too long");
+    const auto deadline = self->deadlines_.next(self->phase(), self->session_->waiting_on_server());
+    if (!deadline || ConnectionDeadlines::Clock::now() < deadline->when) {
+        self->arm_timer();  // libuv's clock runs a little behind ours
+        return;
+    }
+    log::info("connection_timeout", {{"peer", self->peer()},
+                                     {"state", state_name(self->session_->state())},
+                                     {"timeout", to_string(deadline->kind)},
+                                     {"unsent", static_cast<std::uint64_t>(self->unsent())}});
+    // RFC 3501 7.1.5: BYE says why the server closes.
+    switch (deadline->kind) {
+        case ConnectionDeadlines::Kind::Login:
+            self->session_->writer().bye("Login took too long");
+            break;
+        case ConnectionDeadlines::Kind::Backlog:
+            // Behind everything the client has not read: it sees this only
+            // if it catches up within kBacklogFlushTimeout (best effort);
+            // meanwhile nothing more is produced for it.
+            self->session_->writer().bye("Too much output left unread");
+            self->close_after_flush("output backlog", kBacklogFlushTimeout);
+            self->pump();
+            return;
+        case ConnectionDeadlines::Kind::Inactivity:
+        case ConnectionDeadlines::Kind::Idle:
+            self->session_->writer().bye("Autologout; idle for too long");
+            break;
+    }
     self->close_after_flush("timeout");
     self->pump();
-    // Bounded: if the peer does not read the BYE, give up after 10 s.
-    if (!self->closing_) uv_timer_start(&self->timer_, &Connection::on_timer, 10'000, 0);
 }
 
 void Connection::on_delay(uv_timer_t* timer) {
@@ -91,7 +143,6 @@ void Connection::on_delay(uv_timer_t* timer) {
     self->delay_armed_ = false;
     if (self->closing_ || self->close_pending_) return;
     self->session_->delay_elapsed();
-    self->arm_timer();
     self->pump();
 }
 
@@ -105,6 +156,7 @@ void Connection::update_idle() {
         arm_keepalive();
         // The idle timeout counts from the start of IDLE (RFC 2177: clients
         // re-issue it at least every 29 minutes).
+        deadlines_.idle_started(ConnectionDeadlines::Clock::now());
         arm_timer();
     } else {
         uv_timer_stop(&poll_timer_);
@@ -142,6 +194,15 @@ void Connection::on_keepalive(uv_timer_t* timer) {
     self->pump();
 }
 
+void Connection::on_turn(uv_idle_t* idle) {
+    auto* self = static_cast<Connection*>(idle->data);
+    uv_idle_stop(idle);
+    self->turn_armed_ = false;
+    if (self->closing_ || self->close_pending_) return;
+    self->session_->resume();
+    self->pump();
+}
+
 void Connection::shutdown() {
     if (closing_ || close_pending_) return;
     session_->writer().bye("Server shutting down");
@@ -161,12 +222,15 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
         self->close_now(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
         return;
     }
+    // A client waiting for our ACK before it sends the rest of a command
+    // (its Nagle algorithm) must not wait for the delayed ACK.
+    request_quick_ack(&self->tcp_);
     self->handle_input(std::string_view(buf->base, static_cast<std::size_t>(nread)));
 }
 
 void Connection::handle_input(std::string_view bytes) {
     if (close_pending_) return;  // after BYE nothing more is read
-    arm_timer();
+    deadlines_.activity(ConnectionDeadlines::Clock::now());
     const auto started = std::chrono::steady_clock::now();
     if (tls_) {
         tls_->feed_ciphertext(bytes);
@@ -193,8 +257,6 @@ void Connection::handle_input(std::string_view bytes) {
                              {"state", state_name(session_->state())},
                              {"duration_us", static_cast<std::int64_t>(micros)}});
     }
-    // Login changes the timeout from pre-auth to autologout.
-    arm_timer();
     pump();
 }
 
@@ -213,11 +275,10 @@ void Connection::pump() {
     }
     if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
 
-    // A held-back answer (a failed login): wait without reading, and without
-    // the idle timer, which restarts when the delay is over.
+    // A held-back answer (a failed login, a penalised attempt): wait without
+    // reading; only the login deadline runs meanwhile (arm_timer).
     if (session_->delayed() && !delay_armed_ && !close_pending_) {
         delay_armed_ = true;
-        uv_timer_stop(&timer_);
         uv_timer_start(&delay_timer_, &Connection::on_delay,
                        static_cast<std::uint64_t>(session_->pending_delay().count()), 0);
     }
@@ -242,8 +303,21 @@ void Connection::pump() {
         close_now(close_reason_);
         return;
     }
+    // Commands left after the Session's TurnBudget: the rest on the next
+    // loop iteration, after the other connections' input (libuv runs idle
+    // handles once per iteration, and polls I/O without blocking while one
+    // is active).
+    if (session_->yielded() && !turn_armed_ && !close_pending_) {
+        turn_armed_ = true;
+        uv_idle_start(&turn_, &Connection::on_turn);
+    }
     update_idle();
     update_reading();
+    deadlines_.unsent_output(unsent(), ConnectionDeadlines::Clock::now());
+    // The phase may have changed (login, a delay begun or over): the
+    // deadline that applies with it. Recorded times only, so this never
+    // extends a deadline.
+    arm_timer();
 }
 
 void Connection::write_raw(std::string bytes) {
@@ -275,14 +349,21 @@ void Connection::on_write(uv_write_t* req, int status) {
         self->close_now(uv_strerror(status));
         return;
     }
-    if (self->session_->input_paused() && self->unsent() < kLowWater) self->session_->resume();
+    if ((self->session_->input_paused() || self->session_->idle_update_pending()) &&
+        self->unsent() < kLowWater) {
+        self->session_->resume();
+    }
     self->pump();
 }
 
-std::size_t Connection::unsent() const {
+std::size_t Connection::transport_unsent() const {
     std::size_t total = uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
     if (tls_) total += tls_->pending_ciphertext() + tls_->queued_plaintext();
-    return total + const_cast<Session&>(*session_).output().size();
+    return total;
+}
+
+std::size_t Connection::unsent() const {
+    return session_->unsent();
 }
 
 bool Connection::flushed() const {
@@ -301,9 +382,11 @@ void Connection::update_reading() {
     auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
     const std::size_t pending = unsent();
     // While closing after a BYE, keep reading only for a TLS handshake that
-    // carries the BYE (a refused implicit-TLS client); input is ignored.
-    bool want = !session_->input_paused() && !session_->delayed() &&
-                !(reading_ && pending > kHighWater) && !(!reading_ && pending > kLowWater);
+    // carries the BYE (an implicit-TLS client still in its handshake at a
+    // timeout or shutdown); input is ignored.
+    bool want = !session_->input_paused() && !session_->waiting_on_server() &&
+                !session_->yielded() && !(reading_ && pending > kHighWater) &&
+                !(!reading_ && pending > kLowWater);
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
@@ -315,10 +398,14 @@ void Connection::update_reading() {
     }
 }
 
-void Connection::close_after_flush(std::string_view reason) {
-    if (close_pending_) return;
+void Connection::close_after_flush(std::string_view reason, std::chrono::milliseconds flush) {
+    if (close_pending_ || closing_) return;
     close_pending_ = true;
     close_reason_ = reason;
+    // Whatever the session still waits for or would push is not wanted now.
+    if (session_) session_->abandon();
+    // Bounded: a peer that does not read its last bytes is cut off.
+    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
 }
 
 void Connection::close_now(std::string_view reason) {
@@ -327,7 +414,7 @@ void Connection::close_now(std::string_view reason) {
     const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - opened_at_)
                              .count();
-    if (session_ && !options_.refused) {
+    if (session_) {
         log::info("connection_closed", {{"peer", peer()},
                                         {"listener", options_.listener},
                                         {"tls", tls_ != nullptr},
@@ -343,12 +430,14 @@ void Connection::close_now(std::string_view reason) {
     uv_timer_stop(&delay_timer_);
     uv_timer_stop(&poll_timer_);
     uv_timer_stop(&keepalive_timer_);
+    uv_idle_stop(&turn_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&turn_), &Connection::on_close);
 }
 
 void Connection::on_close(uv_handle_t* handle) {

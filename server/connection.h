@@ -5,18 +5,24 @@
 //   Session::output --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
 //
 // Lifetime: created by the Server on accept, freed only from the close
-// callback of the last of its five handles (STYLE.md: uv_close exactly once
+// callback of the last of its six handles (STYLE.md: uv_close exactly once
 // per handle, free in the close callback). Every write owns its bytes until
 // its write callback.
 //
 // Backpressure: reading stops while the bytes not yet sent (libuv's write
 // queue + pending TLS ciphertext + Session output) exceed kHighWater, or the
-// Session paused itself; it resumes below kLowWater.
+// Session paused itself; it resumes below kLowWater, as do IDLE updates the
+// Session held back. Output left unread above max_output_backlog for too
+// long ends the connection (ConnectionDeadlines).
+//
+// Timeouts (ConnectionDeadlines): one timer for the deadline of the current
+// phase: pre-login inactivity and the whole pre-login phase, autologout
+// (RFC 3501 5.4), IDLE; then "* BYE" and close.
 //
 // Delays: while the Session is delayed() (a failed login's answer held back,
-// LoginGate::failed), reading stops and the idle timer is off; a second timer
-// calls Session::delay_elapsed() when the delay is over. The loop is never
-// blocked.
+// LoginGate::failed), reading stops and only the login deadline runs; a
+// second timer calls Session::delay_elapsed() when the delay is over. The
+// loop is never blocked.
 //
 // IDLE (RFC 2177): while the Session is idling(), the idle timer is the
 // longer idle_timeout (restarted when IDLE starts), a poll timer calls
@@ -39,6 +45,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/connection_deadlines.h"
 #include "server/session.h"
 #include "server/tls.h"
 
@@ -48,13 +55,12 @@ class Server;
 
 struct ConnectionOptions {
     bool implicit_tls = false;
-    bool refused = false;  // over a connection limit: BYE and close
     std::string listener;  // "imap" / "imaps"
-    std::chrono::milliseconds pre_auth_timeout{60'000};
-    std::chrono::milliseconds autologout{30 * 60'000};
-    // IDLE (Config: idle_timeout, idle_poll_interval, idle_keepalive; zero
-    // keepalive: none).
-    std::chrono::milliseconds idle_timeout{30 * 60'000};
+    // Config: the timeouts and the output backlog bound
+    // (server/connection_deadlines.h).
+    DeadlineSettings timeouts;
+    // IDLE (Config: idle_poll_interval, idle_keepalive; zero keepalive:
+    // none).
     std::chrono::milliseconds idle_poll_interval{2'000};
     std::chrono::milliseconds idle_keepalive{2 * 60'000};
     std::shared_ptr<const TlsContext> tls_context;
@@ -66,6 +72,31 @@ class Connection {
     static constexpr std::size_t kHighWater = 512 * 1024;
     static constexpr std::size_t kLowWater = 64 * 1024;
     static constexpr std::size_t kReadBufferSize = 64 * 1024;
+    // TCP_NOTSENT_LOWAT (socket_options.h): at most this much of what a
+    // client has not read waits in the kernel (instead of up to tcp_wmem's
+    // 4 MiB), the rest in our write queue where the high-water marks and
+    // max_output_backlog see it. As large as the Session's high-water mark,
+    // so a fast reader's stream never waits on it: a 20 MB FETCH over
+    // loopback took the same time with and without it (within the noise
+    // of a shared machine, 3 x 20 runs each).
+    static constexpr std::size_t kKernelUnsent = 256 * 1024;
+    // The Session's TurnBudget: how much one client runs back to back
+    // before the loop serves the others. 5,000 pipelined NOOPs in one
+    // write, best of 30 runs on a shared 2-core machine: no budget 1.9 ms;
+    // a turn per command 21 ms (a loop iteration and a write each); 16 per
+    // turn 2.3 ms (+24%), 32: 2.1 ms (+10%), 64: 1.9 ms (no measurable
+    // cost). 64 cheap commands take ~25 us, so that is what another client
+    // waits per turn of a burst; the time bound caps a turn of commands
+    // that are each slow (a SEARCH over a large mailbox), though a single
+    // command still runs to its end.
+    static constexpr std::size_t kCommandsPerTurn = 64;
+    static constexpr std::chrono::microseconds kTurnTime{2'000};
+    // After the last response (LOGOUT's BYE, a timeout's, a TLS alert), how
+    // long a peer that does not read it keeps its connection.
+    static constexpr std::chrono::milliseconds kCloseFlushTimeout{10'000};
+    // After the BYE of a connection ended for its output backlog: the last
+    // chance to catch up, short because its unread output is what it holds.
+    static constexpr std::chrono::milliseconds kBacklogFlushTimeout{500};
 
     // Initialises the handles; the server then accepts into tcp() and calls
     // start().
@@ -76,9 +107,13 @@ class Connection {
 
     // For uv_tcp_init + uv_accept by the server, before start().
     uv_tcp_t* tcp() { return &tcp_; }
-    // Builds the Session, greets (or refuses), starts the timer and reading.
+    // Builds the Session, greets, starts the timer and reading.
     // `authenticator` and `mail` must outlive the connection.
     void start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options);
+    // Instead of start(), for a client over a connection limit: closes at
+    // once, after a one-line "* BYE" on a plain port when the socket takes
+    // it without waiting. Never counted, never greeted, never read.
+    void refuse(bool implicit_tls);
 
     // SIGTERM: "* BYE Server shutting down", then close once flushed.
     void shutdown();
@@ -93,7 +128,9 @@ class Connection {
     const std::string& peer() const { return options_.session_context.peer; }
     // The authenticated user; empty before login.
     const std::string& user() const;
-    bool counted() const { return session_.has_value() && !options_.refused; }
+    // Counted against the connection limits: every started connection, in
+    // its TLS handshake too.
+    bool counted() const { return session_.has_value(); }
     bool closing() const { return closing_; }
 
   private:
@@ -104,6 +141,7 @@ class Connection {
     static void on_delay(uv_timer_t* timer);
     static void on_idle_poll(uv_timer_t* timer);
     static void on_keepalive(uv_timer_t* timer);
+    static void on_turn(uv_idle_t* idle);
     static void on_close(uv_handle_t* handle);
 
     void handle_input(std::string_view bytes);
@@ -111,13 +149,22 @@ class Connection {
     // STARTTLS, close, backpressure. Called after every event.
     void pump();
     void write_raw(std::string bytes);
+    // Bytes accepted from the Session but not on the wire: libuv's write
+    // queue and TLS; unsent() adds the Session's own output.
+    std::size_t transport_unsent() const;
     std::size_t unsent() const;
     void update_reading();
+    // Arms timer_ for the deadline of the current phase
+    // (ConnectionDeadlines).
     void arm_timer();
+    ConnectionDeadlines::Phase phase() const;
     // Starts or stops the IDLE timers as the Session begins or ends IDLE.
     void update_idle();
     void arm_keepalive();
-    void close_after_flush(std::string_view reason);
+    // Stops reading and producing; closes once everything is sent, or after
+    // `flush` at the latest.
+    void close_after_flush(std::string_view reason,
+                           std::chrono::milliseconds flush = kCloseFlushTimeout);
     bool flushed() const;
 
     Server& server_;
@@ -127,6 +174,7 @@ class Connection {
     uv_timer_t delay_timer_{};      // Session::delay()
     uv_timer_t poll_timer_{};       // IDLE: Session::idle_poll()
     uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
+    uv_idle_t turn_{};              // Session::yielded(): resume on the next turn
     std::unique_ptr<TlsSession> tls_;
     std::optional<Session> session_;  // from start()
     char read_buffer_[kReadBufferSize];
@@ -136,10 +184,12 @@ class Connection {
     bool reading_ = false;
     bool delay_armed_ = false;
     bool idle_armed_ = false;     // the IDLE timers run
+    bool turn_armed_ = false;     // turn_ runs
     bool closing_ = false;        // uv_close called
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;
     std::chrono::steady_clock::time_point opened_at_;
+    ConnectionDeadlines deadlines_{DeadlineSettings{}, opened_at_};
 };
 
 }  // namespace imap::server

@@ -67,6 +67,25 @@ void LoginLimits::prune(std::chrono::steady_clock::time_point now) {
     prune_at_ = std::max(kPruneMinimum, failures_.size() * 2);
 }
 
+std::chrono::milliseconds LoginLimits::delay_after(unsigned failures) const {
+    // delay * 2^(failures-1), capped; doubling stops at the cap (no overflow).
+    std::chrono::milliseconds delay = delay_;
+    for (unsigned i = 1; i < failures && delay < delay_max_; ++i)
+        delay *= 2;
+    return std::min(delay, delay_max_);
+}
+
+std::chrono::milliseconds LoginLimits::penalty(std::string_view peer) {
+    if (delay_ <= std::chrono::milliseconds::zero()) return std::chrono::milliseconds::zero();
+    const unsigned failures = failures_from(peer);
+    if (failures == 0) return std::chrono::milliseconds::zero();
+    const std::chrono::milliseconds delay = delay_after(failures + 1);
+    log::info("login_penalty", {{"peer", peer},
+                                {"failures", failures},
+                                {"delay_ms", static_cast<std::int64_t>(delay.count())}});
+    return delay;
+}
+
 std::chrono::milliseconds LoginLimits::failed(std::string_view peer) {
     if (delay_ <= std::chrono::milliseconds::zero()) return std::chrono::milliseconds::zero();
     const auto now = clock_();
@@ -76,15 +95,13 @@ std::chrono::milliseconds LoginLimits::failed(std::string_view peer) {
     if (!inserted && expired(failures, now)) failures.count = 0;
     ++failures.count;
     failures.last = now;
-    // delay * 2^(count-1), capped; doubling stops at the cap (no overflow).
-    std::chrono::milliseconds delay = delay_;
-    for (unsigned i = 1; i < failures.count && delay < delay_max_; ++i)
-        delay *= 2;
-    delay = std::min(delay, delay_max_);
-    log::info("login_delay", {{"peer", peer},
-                              {"failures", failures.count},
-                              {"delay_ms", static_cast<std::int64_t>(delay.count())}});
-    return delay;
+    // What the next attempt from the address waits is logged by penalty().
+    log::info("login_failures", {{"peer", peer}, {"failures", failures.count}});
+    return delay_after(failures.count);
+}
+
+std::chrono::milliseconds LoginLimits::unavailable(std::string_view) {
+    return std::max(delay_, std::chrono::milliseconds::zero());
 }
 
 std::size_t LoginLimits::connections_of(std::string_view user) const {

@@ -11,12 +11,16 @@
 //   Connections release their slot when they close.
 //
 // - Failed-login delay per address ([auth] failed_login_delay, _max,
-//   _reset): the n-th failure in a row from an address holds its answer for
-//   failed_login_delay * 2^(n-1), at most failed_login_delay_max. The count
-//   is forgotten after failed_login_reset without a failure from the
-//   address, or at a successful login from it. The delay itself is the
-//   Session's and the Connection's (Session::delay, a libuv timer): the
-//   password check stays synchronous and the loop is never blocked.
+//   _reset), d(n) = failed_login_delay * 2^(n-1), at most
+//   failed_login_delay_max. An address's first failure is answered after
+//   d(1); once it has n failures in a row, every attempt from it, whatever
+//   its outcome, waits d(n+1) before it is even verified (penalty()), so a
+//   client cannot drop the slow answers as failures and take a fast one as
+//   the success (as Dovecot's auth penalty does). The count is forgotten
+//   after failed_login_reset without a failure from the address, or at a
+//   successful login from it. The waits are the Session's and the
+//   Connection's (Session::delay, a libuv timer): the loop is never
+//   blocked.
 //
 // Memory: one entry per address with recent failures; expired entries are
 // pruned as the table grows.
@@ -43,7 +47,9 @@ class LoginLimits : public LoginGate {
 
     bool admit(std::string_view user, std::string_view peer) override;
     void release(std::string_view user) override;
+    std::chrono::milliseconds penalty(std::string_view peer) override;
     std::chrono::milliseconds failed(std::string_view peer) override;
+    std::chrono::milliseconds unavailable(std::string_view peer) override;
 
     // For tests and logs.
     std::size_t connections_of(std::string_view user) const;
@@ -58,6 +64,8 @@ class LoginLimits : public LoginGate {
 
     static std::string canonical(std::string_view user);
     bool expired(const Failures& entry, std::chrono::steady_clock::time_point now) const;
+    // d(n), capped.
+    std::chrono::milliseconds delay_after(unsigned failures) const;
     void prune(std::chrono::steady_clock::time_point now);
 
     std::size_t max_per_user_;

@@ -65,6 +65,7 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
     uv_timer_init(&loop_, &deadline_);
     deadline_.data = this;
+    inbox_ = std::make_unique<LoopInbox>(&loop_);
     if (!config_.ephemeral) {
         uv_fs_event_init(&loop_, &users_watch_);
         users_watch_.data = this;
@@ -114,6 +115,9 @@ void Server::on_users_settled(uv_timer_t* timer) {
 }
 
 Server::~Server() {
+    // No worker may post into the loop from here on (the pool's threads are
+    // joined after this body, with the members).
+    inbox_->close();
     // Normally everything is closed by run(); after an error in listen()
     // close what is left so the loop can be closed.
     uv_walk(
@@ -194,9 +198,12 @@ void Server::accept(Listener& listener) {
     ConnectionOptions options;
     options.implicit_tls = listener.address.implicit_tls;
     options.listener = listener.address.implicit_tls ? "imaps" : "imap";
-    options.pre_auth_timeout = config_.pre_auth_timeout;
-    options.autologout = config_.autologout;
-    options.idle_timeout = config_.idle_timeout;
+    options.timeouts = {.pre_auth = config_.pre_auth_timeout,
+                        .login = config_.login_timeout,
+                        .autologout = config_.autologout,
+                        .idle = config_.idle_timeout,
+                        .output_backlog = config_.output_backlog_timeout,
+                        .max_output_backlog = config_.max_output_backlog};
     options.idle_poll_interval = config_.idle_poll_interval;
     options.idle_keepalive = config_.idle_keepalive;
     options.tls_context = tls_context_;
@@ -208,17 +215,26 @@ void Server::accept(Listener& listener) {
     options.session_context.framer_limits.max_line_length = config_.max_line_length;
     options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
     options.session_context.login_gate = &login_limits_;
+    options.session_context.post_to_loop = [inbox = inbox_.get()](std::function<void()> task) {
+        inbox->post(std::move(task));
+    };
+    options.session_context.turn_budget = {.max_commands = Connection::kCommandsPerTurn,
+                                           .max_time = Connection::kTurnTime};
 
     std::size_t& from_ip = per_ip_[options.session_context.peer];
     if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {
+        // Refused at accept: a flood of connections that never speak (or
+        // never finish a TLS handshake) costs one accept and one close each,
+        // and holds nothing.
         if (from_ip == 0) per_ip_.erase(options.session_context.peer);
         log::warning("connection_limit", {{"peer", options.session_context.peer},
+                                          {"listener", options.listener},
                                           {"connections", static_cast<std::uint64_t>(counted_)}});
-        options.refused = true;
-    } else {
-        ++from_ip;
-        ++counted_;
+        connection->refuse(options.implicit_tls);
+        return;
     }
+    ++from_ip;
+    ++counted_;
     connection->start(authenticator_, mail_, std::move(options));
 }
 
@@ -256,6 +272,8 @@ void Server::stop() {
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
+    // Answers still to come are for connections about to close.
+    inbox_->close();
     if (watching_users_) {
         watching_users_ = false;
         uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
@@ -367,6 +385,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         AccountAuthenticator authenticator(accounts);
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
+        authenticator.verify_on(&server.verification_pool());
         try {
             server.listen(out);
         } catch (const std::exception& error) {

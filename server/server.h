@@ -31,8 +31,10 @@
 #include "server/authenticator.h"
 #include "server/config.h"
 #include "server/login_limits.h"
+#include "server/loop_inbox.h"
 #include "server/tls.h"
 #include "server/user_mail.h"
+#include "server/work_pool.h"
 
 namespace imap::server {
 
@@ -68,6 +70,20 @@ class Server {
 
     // From Connection's last close callback: unregisters and frees it.
     void connection_closed(Connection* connection);
+
+    // Password verification off the loop (AccountAuthenticator::verify_on):
+    // kVerifyThreads threads, at most kVerifyWaiting checks waiting.
+    WorkPool& verification_pool() { return verification_pool_; }
+
+    // Two threads: a yescrypt check costs 30-50 ms of one core, so two
+    // answer 40-60 logins a second, while the loop keeps a core; more would
+    // take CPU from the loop on a small machine for no benefit to anyone
+    // but a flood.
+    static constexpr std::size_t kVerifyThreads = 2;
+    // Checks waiting for a thread: 32 are about 0.8 s of work, the longest a
+    // legitimate login waits behind a flood; an attempt past that is
+    // answered NO [UNAVAILABLE] (after the failed-login delay) instead.
+    static constexpr std::size_t kVerifyWaiting = 32;
 
   private:
     struct Listener {
@@ -120,6 +136,10 @@ class Server {
     // Per-user connection limit and failed-login delay, shared by every
     // connection's Session (SessionContext::login_gate).
     LoginLimits login_limits_;
+    // Answers from the verification pool, run on this loop. Before the pool,
+    // so the pool's threads are joined (its destructor) while it exists.
+    std::unique_ptr<LoopInbox> inbox_;
+    WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};
 };
 
 // `imapd serve ARGS`: configuration, data directory, seed and demo accounts,

@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "protocol/limits.h"
 #include "protocol/parser.h"
 #include "server/log.h"
 #include "store/errors.h"
@@ -32,16 +33,42 @@ Session::Session(SessionContext context, Authenticator& authenticator, MailAcces
       authenticator_(authenticator),
       mail_access_(mail_access),
       table_(table),
-      framer_(context_.framer_limits),
+      framer_(framer_limits_for(SessionState::NotAuthenticated)),
       tls_(context_.tls) {}
+
+Session::~Session() {
+    // A password check still running elsewhere must not answer into a
+    // destroyed session (AuthRequest::cancelled).
+    gone_->store(true);
+}
+
+FramerLimits Session::framer_limits_for(SessionState state) const {
+    FramerLimits limits = context_.framer_limits;
+    // Every literal is announced to on_literal_request() before any of its
+    // bytes is read, {n+} too, so one over its command's limit is refused
+    // at once and never buffered.
+    limits.max_unconfirmed_literal = 0;
+    if (state == SessionState::NotAuthenticated) {
+        // What an anonymous peer can make the server hold or read for one
+        // command (protocol/limits.h); a larger {n+} ends the connection.
+        limits.max_command_size = std::min(limits.max_command_size, limits::kMaxPreAuthCommandSize);
+        limits.max_literal_size = std::min(limits.max_literal_size, limits::kMaxPreAuthCommandSize);
+        limits.max_drainable_literal =
+            std::min(limits.max_drainable_literal, limits::kMaxPreAuthCommandSize);
+    }
+    return limits;
+}
 
 void Session::greeting() {
     writer_.untagged(Status::Ok, ResponseCode::capability(capabilities()), "imapd ready.");
 }
 
 std::vector<std::string> Session::capabilities() const {
-    // LITERAL+ is the framer's (RFC 7888): every command takes {n+}.
-    std::vector<std::string> caps = {"IMAP4rev1", "LITERAL+"};
+    // RFC 7888: every command takes {n+}. Before login LITERAL- (at most
+    // 4096 octets each: nothing an anonymous client sends needs more, and a
+    // {n} can be refused before its bytes come), LITERAL+ after.
+    std::vector<std::string> caps = {
+        "IMAP4rev1", state_ == SessionState::NotAuthenticated ? "LITERAL-" : "LITERAL+"};
     for (const CommandSpec& row : table_.rows()) {
         if (row.handler == nullptr || row.capability.empty()) continue;
         // Before login, what can be used before login; after it, everything
@@ -95,6 +122,7 @@ void Session::receive(std::string_view plaintext) {
 }
 
 void Session::resume() {
+    if (idle_update_pending_) idle_sync();  // the caller sends the output
     process();
 }
 
@@ -114,6 +142,7 @@ bool Session::logged_in(std::string user) {
     }
     user_ = std::move(user);
     state_ = SessionState::Authenticated;
+    framer_.set_limits(framer_limits_for(state_));
     return true;
 }
 
@@ -279,6 +308,24 @@ void Session::log_command_done() {
                            {"duration_us", static_cast<std::int64_t>(elapsed.count())}});
 }
 
+void Session::log_refused(std::string_view name, Status status, std::string_view reason) {
+    if (!log::enabled(LogLevel::Debug)) return;
+    // The same event as a command that ran, so an operator reading the log
+    // sees why a client's command never ran; the name only when known.
+    const char* status_name = status == Status::No ? "no" : "bad";
+    if (name.empty()) {
+        log::debug(
+            "command",
+            {{"peer", context_.peer}, {"user", user_}, {"status", status_name}, {"error", reason}});
+    } else {
+        log::debug("command", {{"peer", context_.peer},
+                               {"user", user_},
+                               {"command", name},
+                               {"status", status_name},
+                               {"error", reason}});
+    }
+}
+
 void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_ = &spec;
     running_uid_ = spec.name.starts_with("UID ");
@@ -294,6 +341,16 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
         run_step();
         return;
     }
+    // A command waiting on the server (a password check, a failed login's
+    // delay) is logged when its answer is written (finish_waiting()).
+    if (waiting_on_server()) return;
+    log_command_done();
+    running_ = nullptr;
+    running_uid_ = false;
+}
+
+void Session::finish_waiting() {
+    if (waiting_on_server() || running_ == nullptr || step_) return;
     log_command_done();
     running_ = nullptr;
     running_uid_ = false;
@@ -322,7 +379,44 @@ void Session::delay_elapsed() {
     delayed_then_ = nullptr;
     delay_ = std::chrono::milliseconds::zero();
     then(*this);
+    finish_waiting();
     process();
+}
+
+void Session::abandon() {
+    gone_->store(true);  // a password check still queued is skipped
+    verified_then_ = nullptr;
+    delayed_then_ = nullptr;
+    delay_ = std::chrono::milliseconds::zero();
+    end_idle();
+    closing_ = true;
+}
+
+void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
+    verified_then_ = std::move(then);
+    verifying_call_ = true;
+    AuthRequest request{std::move(user), std::move(password), context_.peer, context_.post_to_loop,
+                        gone_};
+    authenticator_.authenticate(std::move(request), [this, gone = gone_](AuthResult result) {
+        // On this session's thread, now or later; never after it is gone.
+        if (gone->load()) return;
+        verified(result);
+    });
+    verifying_call_ = false;
+}
+
+void Session::verified(AuthResult result) {
+    if (!verified_then_) return;
+    VerifiedHandler then = std::move(verified_then_);
+    verified_then_ = nullptr;
+    then(*this, result);
+    if (verifying_call_) return;  // answered inside authenticate(): the handler carries on
+    // Later, from the transport's loop: go on with what the client sent
+    // meanwhile, and tell the transport (it reads again, sends, arms a
+    // delay the answer may have started).
+    finish_waiting();
+    process();
+    if (output_listener_) output_listener_();
 }
 
 void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
@@ -356,11 +450,25 @@ void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
 
 void Session::end_idle() {
     idling_ = false;
+    idle_update_pending_ = false;
     idle_subscription_.reset();
 }
 
-void Session::idle_poll() {
-    if (!idling_ || closing_) return;
+std::size_t Session::unsent() const {
+    return output_.size() + (transport_unsent_ ? transport_unsent_() : 0);
+}
+
+bool Session::idle_sync() {
+    if (!idling_ || closing_) return false;
+    if (unsent() >= kOutputHighWater) {
+        // The client is behind: like a FETCH, produce nothing more until it
+        // has read. One sync then sends the state as it is by then (the
+        // flags now, not every change on the way), so a flood of changes
+        // costs this client one update per message.
+        idle_update_pending_ = true;
+        return false;
+    }
+    idle_update_pending_ = false;
     const std::size_t before = output_.size();
     try {
         sync_selected();
@@ -369,16 +477,32 @@ void Session::idle_poll() {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
     if (closing_) end_idle();  // the mailbox was deleted: BYE
-    if (output_.size() != before && output_listener_) output_listener_();
+    return output_.size() != before;
+}
+
+void Session::idle_poll() {
+    if (idle_sync() && output_listener_) output_listener_();
 }
 
 void Session::process() {
     paused_ = false;
-    while (!closing_ && !starttls_requested_ && !delayed_then_) {
+    yielded_ = false;
+    const TurnBudget& budget = context_.turn_budget;
+    const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
+                                                     : std::chrono::steady_clock::time_point{};
+    std::size_t events = 0;
+    while (!closing_ && !starttls_requested_ && !waiting_on_server()) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;
         }
+        if ((budget.max_commands > 0 && events >= budget.max_commands) ||
+            (budget.max_time.count() > 0 &&
+             std::chrono::steady_clock::now() - started >= budget.max_time)) {
+            yielded_ = true;
+            return;
+        }
+        ++events;
         if (step_) {
             run_step();
             continue;  // pauses above while the output is full
@@ -401,18 +525,21 @@ bool Session::check_runnable(const CommandSpec* spec, std::string_view name,
                              const std::string& tag) {
     if (spec == nullptr) {
         writer_.tagged(tag, Status::Bad, "Unknown command");
+        log_refused(name, Status::Bad, "Unknown command");
         return false;
     }
     if (!spec->allowed_in(state_)) {
         // RFC 3501 6: a command outside its states is a protocol error.
-        writer_.tagged(tag, Status::Bad,
-                       std::string(name) + " is not valid in the " +
-                           std::string(state_name(state_)) + " state");
+        const std::string text = std::string(name) + " is not valid in the " +
+                                 std::string(state_name(state_)) + " state";
+        writer_.tagged(tag, Status::Bad, text);
+        log_refused(name, Status::Bad, text);
         return false;
     }
     if (spec->handler == nullptr) {
-        writer_.tagged(tag, Status::No, Code::Cannot,
-                       std::string(name) + " is not implemented yet");
+        const std::string text = std::string(name) + " is not implemented yet";
+        writer_.tagged(tag, Status::No, Code::Cannot, text);
+        log_refused(name, Status::No, text);
         return false;
     }
     return true;
@@ -423,23 +550,30 @@ void Session::on_frame(Frame frame) {
     for (const std::string& literal : frame.literals)
         largest_literal = std::max<std::uint64_t>(largest_literal, literal.size());
 
+    // Only for the log: the frame is moved into the parser.
+    const std::string known_name =
+        log::enabled(LogLevel::Debug) ? peek_command_name(frame) : std::string();
     ParseResult result = parse_command(std::move(frame));
     if (auto* error = std::get_if<ParseError>(&result)) {
         // RFC 3501 7.1.3: tagged BAD when the tag was readable, else untagged.
         writer_.tagged(error->tag ? std::string_view(*error->tag) : "*", Status::Bad,
                        error->message);
+        log_refused(known_name, Status::Bad, error->message);
         return;
     }
     Command& command = std::get<Command>(result);
     const std::string_view name = command_name(command.body);
     const CommandSpec* spec = table_.find(name);
     if (!check_runnable(spec, name, command.tag)) return;
-    // A non-synchronising literal (RFC 7888) arrives unasked, so its size is
-    // checked here rather than before "+".
+    // Every literal, {n+} too, was checked against this limit when it was
+    // announced (on_literal_request, FramerLimits::max_unconfirmed_literal
+    // 0); this second check costs nothing and keeps the limit should a
+    // literal ever reach a command unasked.
     if (spec->max_literal != kNoLiteral && largest_literal > spec->max_literal) {
-        writer_.tagged(command.tag, Status::No, Code::Limit,
-                       "Literal too large for " + std::string(name) + " (at most " +
-                           std::to_string(spec->max_literal) + " octets)");
+        const std::string text = "Literal too large for " + std::string(name) + " (at most " +
+                                 std::to_string(spec->max_literal) + " octets)";
+        writer_.tagged(command.tag, Status::No, Code::Limit, text);
+        log_refused(name, Status::No, text);
         return;
     }
     run_handler(*spec, command);
@@ -449,7 +583,18 @@ void Session::on_literal_request(const LiteralRequest& request) {
     // RFC 3501 7.5 and DESIGN: "+" only once the command so far is known to
     // be valid in this state and the literal fits its limit. Otherwise the
     // client gets a tagged answer instead of "+" and does not send the
-    // literal; the framer's next line is a new command.
+    // literal; the framer's next line is a new command. A non-synchronising
+    // literal (RFC 7888) is on its way already: it gets no "+", and a
+    // refused one is drained, never buffered, whatever its size.
+    const std::string name = peek_command_name(framer_.partial());
+    const auto reject = [&] {
+        if (!framer_.reject_literal()) {
+            // Too large to drain: RFC 7888 4 choice 2, BYE and close.
+            writer_.bye(ResponseCode::extension("TOOBIG"), "Literal too large");
+            state_ = SessionState::Logout;
+            closing_ = true;
+        }
+    };
     const auto refuse = [&](Status status, std::optional<ResponseCode> code,
                             std::string_view text) {
         const std::string_view tag = request.tag.empty() ? "*" : std::string_view(request.tag);
@@ -458,16 +603,13 @@ void Session::on_literal_request(const LiteralRequest& request) {
         } else {
             writer_.tagged(tag, status, text);
         }
-        framer_.reject_literal();
+        log_refused(name, status, text);
+        reject();
     };
     if (request.tag.empty()) return refuse(Status::Bad, std::nullopt, "Invalid tag");
-    const std::string name = peek_command_name(framer_.partial());
     const CommandSpec* spec = name.empty() ? nullptr : table_.find(name);
     if (spec == nullptr) return refuse(Status::Bad, std::nullopt, "Unknown command");
-    if (!check_runnable(spec, name, request.tag)) {
-        framer_.reject_literal();
-        return;
-    }
+    if (!check_runnable(spec, name, request.tag)) return reject();
     if (spec->max_literal == kNoLiteral) {
         return refuse(Status::Bad, std::nullopt, name + " takes no literal");
     }
@@ -475,6 +617,14 @@ void Session::on_literal_request(const LiteralRequest& request) {
         // Refuse before the client uploads a password in clear.
         return refuse(Status::No, Code::PrivacyRequired,
                       "Plaintext authentication is not allowed without TLS");
+    }
+    if (!request.synchronising && state_ == SessionState::NotAuthenticated &&
+        request.size > limits::kMaxLiteralMinus) {
+        // RFC 7888 5: before login we advertise LITERAL-, which caps {n+} at
+        // 4096 octets; the client broke it, so BAD, with TOOBIG as for APPEND.
+        return refuse(Status::Bad, ResponseCode::extension("TOOBIG"),
+                      "Non-synchronising literal over " + std::to_string(limits::kMaxLiteralMinus) +
+                          " octets (LITERAL-); use a synchronising one");
     }
     if (request.size > spec->max_literal) {
         // RFC 5530 LIMIT: an implementation limit. The command is well formed,
@@ -484,7 +634,7 @@ void Session::on_literal_request(const LiteralRequest& request) {
                       "Literal too large for " + name + " (at most " +
                           std::to_string(spec->max_literal) + " octets)");
     }
-    writer_.continuation("Ready for literal data");
+    if (request.synchronising) writer_.continuation("Ready for literal data");
     framer_.accept_literal();
 }
 
@@ -521,13 +671,15 @@ void Session::on_framing_error(const FramingError& error) {
             // RFC 7889 4 and RFC 4469 4.2: a message over the server's size
             // limit is an APPEND error, NO with TOOBIG, and it is said
             // before the client sends the message (no "+").
-            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"),
-                           "Message too large (at most " +
-                               std::to_string(context_.framer_limits.max_literal_size) +
-                               " octets)");
+            const std::string message = "Message too large (at most " +
+                                        std::to_string(context_.framer_limits.max_literal_size) +
+                                        " octets)";
+            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"), message);
+            log_refused("APPEND", Status::No, message);
             return;
         }
     }
+    log_refused({}, Status::Bad, text);
     if (error.fatal) {
         // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
         if (code) {

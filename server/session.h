@@ -14,9 +14,11 @@
 // runs in the order received, each answered with its own tagged response.
 // When output() grows past kOutputHighWater the session stops taking
 // commands (input_paused()); the transport stops reading, drains the output
-// and calls resume().
+// and calls resume(). After its TurnBudget it stops too (yielded()), and
+// the transport resumes it once the other clients had their turn.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -36,6 +38,17 @@
 
 namespace imap::server {
 
+// How much one receive() or resume() may do before it returns, so that one
+// client's burst of pipelined commands does not hold up every other client
+// of the loop: after max_commands events (commands, literal decisions,
+// steps of a resumable command) or max_time, whichever comes first, the
+// session stops with yielded() true and the transport calls resume() on its
+// next turn. Zero: no limit (tests, tools).
+struct TurnBudget {
+    std::size_t max_commands = 0;
+    std::chrono::microseconds max_time{0};
+};
+
 struct SessionContext {
     // The connection is already encrypted (implicit TLS, port 993).
     bool tls = false;
@@ -48,11 +61,15 @@ struct SessionContext {
     bool plaintext_auth_allowed = false;
     // The peer's address, for logs and the authenticator's per-IP delay.
     std::string peer;
+    // How an authenticator working on another thread answers on this
+    // session's loop (AuthRequest::post_to_loop); empty: it answers inline.
+    PostToLoop post_to_loop;
     FramerLimits framer_limits{};
     // The server's per-user connection limit and failed-login delay,
     // consulted at the end of every authentication; nullptr: neither. Must
     // outlive the session.
     LoginGate* login_gate = nullptr;
+    TurnBudget turn_budget{};
 };
 
 class Session {
@@ -67,6 +84,9 @@ class Session {
     // "NO [UNAVAILABLE]".
     Session(SessionContext context, Authenticator& authenticator, MailAccess* mail_access = nullptr,
             const CommandTable& table = CommandTable::builtin());
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     // "* OK [CAPABILITY ...] imapd ready." (RFC 3501 7.1.1; the capability
     // code saves clients a round trip).
@@ -78,9 +98,27 @@ class Session {
     // handshake must never be executed (RFC 3501 6.2.1, CVE-2011-0411).
     void receive(std::string_view plaintext);
 
-    // Continues with commands already received after input_paused().
+    // Continues with commands already received after input_paused() or
+    // yielded(), and sends an IDLE update held back by idle_update_pending().
     void resume();
     bool input_paused() const { return paused_; }
+    // An IDLE update was held back because the client had not read enough
+    // (see begin_idle): the transport calls resume() once its unsent output
+    // is low again.
+    bool idle_update_pending() const { return idle_update_pending_; }
+
+    // The bytes the transport accepted from output() but has not sent yet
+    // (socket write queue, TLS), so that IDLE updates obey the same
+    // high-water mark as commands (kOutputHighWater, on output() plus this).
+    void set_transport_unsent(std::function<std::size_t()> unsent) {
+        transport_unsent_ = std::move(unsent);
+    }
+    // output() plus the transport's unsent bytes.
+    std::size_t unsent() const;
+    // The last receive() or resume() used up its TurnBudget with commands
+    // possibly left to run: the transport reads nothing more (they are
+    // buffered already) and calls resume() on its next turn.
+    bool yielded() const { return yielded_; }
 
     OutputBuffer& output() { return output_; }
 
@@ -170,6 +208,11 @@ class Session {
     void begin_starttls();
     // After LOGOUT's BYE and tagged OK: nothing more is read.
     void logout();
+    // The transport is closing the connection (shutdown, a timeout; its BYE
+    // is written already): an answer still on its way or held back (a
+    // password check, a failed login's delay) is dropped, IDLE ends, and
+    // nothing more runs or is produced. wants_close() is true after it.
+    void abandon();
 
     // Holds the conversation back for `duration` (the answer to a failed
     // login, LoginGate::failed): no further command runs until the
@@ -183,6 +226,18 @@ class Session {
     // The duration asked for by delay(); zero when not delayed().
     std::chrono::milliseconds pending_delay() const { return delay_; }
     void delay_elapsed();
+
+    // Checks credentials with the Authenticator, which may answer later
+    // (the hash runs on a worker thread): meanwhile no further command runs
+    // and the transport reads nothing (verifying()); then `then` runs with
+    // the result (it writes the answer), and the session carries on with
+    // what the client sent meanwhile and calls the output listener.
+    using VerifiedHandler = std::function<void(Session&, AuthResult)>;
+    void verify_credentials(std::string user, Secret password, VerifiedHandler then);
+    bool verifying() const { return static_cast<bool>(verified_then_); }
+    // delayed() or verifying(): the session waits on the server, not on the
+    // client (the transport reads nothing; only the login deadline runs).
+    bool waiting_on_server() const { return delayed() || verifying(); }
 
     // An exchange that reads continuation lines (AUTHENTICATE, RFC 3501
     // 6.2.2): the next client line is read raw and passed to `handler`,
@@ -198,21 +253,27 @@ class Session {
     // once when another session of this user reports one
     // (UserMail::notify), and at each idle_poll(), which the transport calls
     // on a timer while idling() to catch other processes' changes (`imapd
-    // deliver`). A too-long line ends the wait with "tag BAD".
+    // deliver`). While unsent() is at or above kOutputHighWater no update is
+    // made (idle_update_pending()); the next resume() sends one sync of the
+    // state by then. A too-long line ends the wait with "tag BAD".
     void begin_idle(std::string tag, ContinuationHandler on_line);
     bool idling() const { return idling_; }
     // While idling(): sends what changed in the selected mailbox (EXPUNGE
     // included, RFC 2177 3) and calls the output listener if anything was
     // written. Otherwise does nothing.
     void idle_poll();
-    // Called after output() grew outside receive(), resume() and
-    // delay_elapsed() (an IDLE update pushed by another session's command),
-    // so the transport sends it.
+    // Called after output() grew, or the session can go on, outside
+    // receive(), resume() and delay_elapsed(): an IDLE update pushed by
+    // another session's command, a password check's answer. The transport
+    // sends the output and looks at the state again.
     void set_output_listener(std::function<void()> listener) {
         output_listener_ = std::move(listener);
     }
 
   private:
+    // The framer's limits in `state`: the configured ones, lowered before
+    // login (protocol/limits.h kMaxPreAuthCommandSize).
+    FramerLimits framer_limits_for(SessionState state) const;
     void process();
     void on_frame(Frame frame);
     void on_literal_request(const LiteralRequest& request);
@@ -223,10 +284,21 @@ class Session {
     void run_handler(const CommandSpec& spec, Command& command);
     // Runs the pending command step; false while it is not finished.
     bool run_step();
+    // The end of a command that waited on the server: its log line.
+    void finish_waiting();
+    // The Authenticator's answer to verify_credentials().
+    void verified(AuthResult result);
     void sync_selected();
     void end_idle();
+    // The IDLE update: a sync, unless the client is behind (then only
+    // idle_update_pending_). True when it wrote anything.
+    bool idle_sync();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
+    // The debug log line of a command refused before it ran (a syntax error,
+    // the wrong state, a literal refused): its name when known, the status
+    // and the reason the client was given.
+    void log_refused(std::string_view name, Status status, std::string_view reason);
 
     SessionContext context_;
     Authenticator& authenticator_;
@@ -244,6 +316,7 @@ class Session {
     bool starttls_requested_ = false;
     bool closing_ = false;
     bool paused_ = false;
+    bool yielded_ = false;
 
     std::string continuation_tag_;
     ContinuationHandler continuation_;
@@ -253,8 +326,10 @@ class Session {
     // IDLE: the wait, and the UserMail listener that pushes updates (after
     // mail_, so it is removed before the UserMail may go).
     bool idling_ = false;
+    bool idle_update_pending_ = false;
     UserMail::Subscription idle_subscription_;
     std::function<void()> output_listener_;
+    std::function<std::size_t()> transport_unsent_;
     // The command running now (for the sync rules of complete()).
     const CommandSpec* running_ = nullptr;
     bool running_uid_ = false;
@@ -266,6 +341,12 @@ class Session {
     // delay(): what runs when it has elapsed, and how long it is.
     std::function<void(Session&)> delayed_then_;
     std::chrono::milliseconds delay_{0};
+    // verify_credentials(): what runs with the answer; whether we are inside
+    // the Authenticator's call (an answer then is inline).
+    VerifiedHandler verified_then_;
+    bool verifying_call_ = false;
+    // Set when the session is destroyed, for answers still on their way.
+    std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // "not authenticated", "authenticated", "selected", "logout"

@@ -119,25 +119,27 @@ std::vector<User> AccountStore::users() {
 }
 
 std::optional<User> AccountStore::authenticate(std::string_view name, std::string_view password) {
-    std::optional<User> user;
-    std::optional<std::string> hash;
-    try {
-        const std::string canonical = canonical_user_name(name);
-        auto q = db_.prepare(
-            "SELECT id, name, created_at, disabled, password_hash FROM users WHERE name = ?1");
-        q.bind(1, canonical);
-        if (q.step()) {
-            user = read_user(q);
-            hash = q.column_text(4);
-        }
-    } catch (const StoreError&) {
-        // An invalid name is an unknown user: same answer, same cost.
-    }
+    std::optional<LoginRecord> record = login_record(name);
     // One hash computation either way (a fixed dummy hash for unknown users),
     // so the response time does not reveal which names exist.
-    const bool match = verify_login_password(password, hash);
-    if (!user || !match || user->disabled) return std::nullopt;
-    return user;
+    const bool match = verify_login_password(
+        password, record ? std::optional<std::string_view>(record->password_hash) : std::nullopt);
+    if (!record || !match || record->user.disabled) return std::nullopt;
+    return std::move(record->user);
+}
+
+std::optional<AccountStore::LoginRecord> AccountStore::login_record(std::string_view name) {
+    std::string canonical;
+    try {
+        canonical = canonical_user_name(name);
+    } catch (const StoreError&) {
+        return std::nullopt;  // an invalid name is an unknown user: same answer, same cost
+    }
+    auto q = db_.prepare(
+        "SELECT id, name, created_at, disabled, password_hash FROM users WHERE name = ?1");
+    q.bind(1, canonical);
+    if (!q.step()) return std::nullopt;
+    return LoginRecord{read_user(q), q.column_text(4)};
 }
 
 }  // namespace imap::store

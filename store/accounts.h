@@ -48,6 +48,18 @@ class AccountStore {
     // not reveal which names exist.
     std::optional<User> authenticate(std::string_view name, std::string_view password);
 
+    // authenticate() in two halves, for a server that hashes off its event
+    // loop: this database read (fast, on the thread that owns the
+    // connection), then verify_login_password(password, hash) anywhere
+    // (password.h: thread-safe). nullopt for an unknown or invalid name;
+    // the caller still spends the hash computation (verify_login_password
+    // with nullopt does).
+    struct LoginRecord {
+        User user;
+        std::string password_hash;
+    };
+    std::optional<LoginRecord> login_record(std::string_view name);
+
     Database& database() { return db_; }
 
   private:

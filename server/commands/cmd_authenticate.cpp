@@ -101,18 +101,20 @@ void finish_plain(Session& session, const std::string& tag, const Secret& messag
     }
     std::string authzid = m.substr(0, first);
     std::string authcid = m.substr(first + 1, second - first - 1);
-    const Secret password(m.substr(second + 1));
-    AuthResult result =
-        session.authenticator().authenticate(authcid, password, session.context().peer);
-    if (result == AuthResult::Ok && !authzid.empty() && !same_user(authzid, authcid)) {
-        // RFC 4616 2: the authorization identity is derived from authcid when
-        // empty; acting as another user is not supported. RFC 5530
-        // AUTHORIZATIONFAILED: the credentials were right, the identity is not.
-        session.complete(tag, Status::No, Code::AuthorizationFailed,
-                         "Not allowed to act as another user");
-        return;
-    }
-    complete_authentication(session, tag, std::move(authcid), result);
+    Secret password(m.substr(second + 1));
+    auto authorize = [tag, authzid, authcid](Session& s) {
+        if (!authzid.empty() && !same_user(authzid, authcid)) {
+            // RFC 4616 2: the authorization identity is derived from authcid
+            // when empty; acting as another user is not supported. RFC 5530
+            // AUTHORIZATIONFAILED: the credentials were right, the identity
+            // is not.
+            s.complete(tag, Status::No, Code::AuthorizationFailed,
+                       "Not allowed to act as another user");
+            return false;
+        }
+        return true;
+    };
+    authenticate_and_complete(session, tag, authcid, std::move(password), authorize);
 }
 
 void plain(Session& session, const std::string& tag, const std::optional<Secret>& initial) {
@@ -137,8 +139,7 @@ void login_password(Session& session, const std::string& tag, std::string user) 
         tag, [tag, user = std::move(user)](Session& s, std::string_view line) mutable {
             std::optional<Secret> password = read_response(s, tag, line);
             if (!password) return;
-            AuthResult result = s.authenticator().authenticate(user, *password, s.context().peer);
-            complete_authentication(s, tag, std::move(user), result);
+            authenticate_and_complete(s, tag, std::move(user), std::move(*password));
         });
 }
 

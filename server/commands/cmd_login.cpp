@@ -1,5 +1,5 @@
-// LOGIN (RFC 3501 6.2.3), and the end of every authentication
-// (complete_authentication, shared with AUTHENTICATE).
+// LOGIN (RFC 3501 6.2.3), and the authentication every plaintext mechanism
+// shares (authenticate_and_complete, used by AUTHENTICATE too).
 #include <chrono>
 #include <utility>
 
@@ -7,22 +7,30 @@
 #include "server/session.h"
 
 namespace imap::server {
+namespace {
 
-bool refuse_plaintext_if_needed(Session& session, const std::string& tag) {
-    if (session.plaintext_auth_allowed()) return false;
-    // RFC 3501 6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
-    session.complete(tag, Status::No, Code::PrivacyRequired,
-                     "Plaintext authentication is not allowed without TLS");
-    return true;
+using std::chrono::milliseconds;
+
+// `answer` now, or after `wait` (Session::delay: the answer and every
+// command pipelined behind it are held back).
+void answer_after(Session& session, milliseconds wait, std::function<void(Session&)> answer) {
+    if (wait > milliseconds::zero()) {
+        session.delay(wait, std::move(answer));
+    } else {
+        answer(session);
+    }
 }
 
-void complete_authentication(Session& session, const std::string& tag, std::string user,
-                             AuthResult result) {
+// The tagged answer for `result`. `penalised`: the attempt already waited
+// LoginGate::penalty() before it was checked, so its answer waits no more.
+void complete_authentication(Session& session, const std::string& tag, const std::string& user,
+                             AuthResult result, bool penalised) {
     LoginGate* gate = session.context().login_gate;
+    const std::string& peer = session.context().peer;
     switch (result) {
         case AuthResult::Ok:
             // The server's per-user connection limit (RFC 5530 LIMIT).
-            if (gate && !gate->admit(user, session.context().peer)) {
+            if (gate && !gate->admit(user, peer)) {
                 session.complete(tag, Status::No, Code::Limit,
                                  "Too many connections for this user");
                 return;
@@ -38,33 +46,60 @@ void complete_authentication(Session& session, const std::string& tag, std::stri
             session.complete(tag, Status::Ok, ResponseCode::capability(session.capabilities()),
                              "Logged in");
             return;
-        case AuthResult::Failed:
-            // The growing per-address delay: the answer, and every command
-            // pipelined behind it, waits (Session::delay).
-            if (const auto wait =
-                    gate ? gate->failed(session.context().peer) : std::chrono::milliseconds::zero();
-                wait > std::chrono::milliseconds::zero()) {
-                session.delay(wait, [tag](Session& s) {
-                    s.complete(tag, Status::No, Code::AuthenticationFailed,
-                               "Authentication failed");
-                });
-                return;
-            }
-            session.complete(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
+        case AuthResult::Failed: {
+            // Counted whether or not this attempt waited: the address's next
+            // attempt waits longer.
+            const milliseconds wait = gate ? gate->failed(peer) : milliseconds::zero();
+            answer_after(session, penalised ? milliseconds::zero() : wait, [tag](Session& s) {
+                s.complete(tag, Status::No, Code::AuthenticationFailed, "Authentication failed");
+            });
             return;
-        case AuthResult::Unavailable:
-            session.complete(tag, Status::No, Code::Unavailable,
-                             "Authentication is temporarily unavailable, try again later");
+        }
+        case AuthResult::Unavailable: {
+            const milliseconds wait =
+                gate && !penalised ? gate->unavailable(peer) : milliseconds::zero();
+            answer_after(session, wait, [tag](Session& s) {
+                s.complete(tag, Status::No, Code::Unavailable,
+                           "Authentication is temporarily unavailable, try again later");
+            });
             return;
+        }
     }
+}
+
+}  // namespace
+
+bool refuse_plaintext_if_needed(Session& session, const std::string& tag) {
+    if (session.plaintext_auth_allowed()) return false;
+    // RFC 3501 6.2.3 (LOGINDISABLED) and RFC 5530 PRIVACYREQUIRED.
+    session.complete(tag, Status::No, Code::PrivacyRequired,
+                     "Plaintext authentication is not allowed without TLS");
+    return true;
+}
+
+void authenticate_and_complete(Session& session, std::string tag, std::string user, Secret password,
+                               AfterPasswordCheck check) {
+    LoginGate* gate = session.context().login_gate;
+    const milliseconds penalty =
+        gate ? gate->penalty(session.context().peer) : milliseconds::zero();
+    const bool penalised = penalty > milliseconds::zero();
+    auto verify = [tag, user, password, check, penalised](Session& s) {
+        s.verify_credentials(user, password,
+                             [tag, user, check, penalised](Session& s2, AuthResult result) {
+                                 if (result == AuthResult::Ok && check && !check(s2)) return;
+                                 complete_authentication(s2, tag, user, result, penalised);
+                             });
+    };
+    // An address with recent failures waits before its credentials are
+    // looked at, whatever they turn out to be (LoginGate::penalty).
+    answer_after(session, penalty, std::move(verify));
 }
 
 void cmd_login(Session& session, Command& command) {
     auto& login = std::get<LoginCommand>(command.body);
     if (refuse_plaintext_if_needed(session, command.tag)) return;
-    AuthResult result =
-        session.authenticator().authenticate(login.user, login.password, session.context().peer);
-    complete_authentication(session, command.tag, std::move(login.user), result);
+    authenticate_and_complete(session, command.tag, std::move(login.user),
+                              std::move(login.password));
 }
 
 }  // namespace imap::server

@@ -5,6 +5,7 @@
 // exchange ends).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "protocol/command.h"
@@ -61,9 +62,19 @@ inline constexpr std::uint64_t kMaxMailboxNameLiteral = 4096;
 // credentials may not be sent on this connection (RFC 3501 6.2.3).
 bool refuse_plaintext_if_needed(Session& session, const std::string& tag);
 
-// Writes the tagged answer for `result`; on success the session becomes
-// authenticated as `user` and the OK carries the new capabilities.
-void complete_authentication(Session& session, const std::string& tag, std::string user,
-                             AuthResult result);
+// Checked after the password was right and before the login takes effect
+// (AUTHENTICATE PLAIN's authorization identity): false when it wrote the
+// tagged answer itself and the login must not happen.
+using AfterPasswordCheck = std::function<bool(Session&)>;
+
+// Authenticates `user` with `password` and writes the tagged answer for
+// `tag`: the failed-login policy of the LoginGate (an address with recent
+// failures waits its penalty before the check, whatever the outcome; an
+// address's first failure is answered after the failed-login delay), the
+// password check through Session::verify_credentials (off the loop), the
+// per-user connection limit, and on success the authenticated state with
+// the new capabilities in the OK.
+void authenticate_and_complete(Session& session, std::string tag, std::string user, Secret password,
+                               AfterPasswordCheck check = {});
 
 }  // namespace imap::server

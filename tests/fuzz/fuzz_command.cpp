@@ -5,8 +5,10 @@
 //
 // Input: three header bytes, then the client's bytes.
 //   [0] bits 0-1: limits (0, 3: the defaults; 1: small; 2: tiny, so the
-//       refusal paths are reached with short inputs)
-//   [1] literal policy: the k-th synchronising literal is rejected when bit
+//       refusal paths are reached with short inputs); bit 2: every {n+}
+//       is confirmed first, as the server has it (max_unconfirmed_literal
+//       0); bit 3: a small max_drainable_literal (as before login)
+//   [1] literal policy: the k-th literal request is rejected when bit
 //       k % 8 is set (0 accepts every literal)
 //   [2] seed for the sizes of the pieces the bytes are fed in
 // Each property that fails prints what broke and aborts, so libFuzzer keeps
@@ -51,6 +53,8 @@ imap::FramerLimits limits_for(std::uint8_t choice) {
         default:
             break;
     }
+    if (choice & 4) limits.max_unconfirmed_literal = 0;
+    if (choice & 8) limits.max_drainable_literal = 20;
     return limits;
 }
 
@@ -62,6 +66,7 @@ struct Event {
     std::string text;  // tag (LiteralRequest, Error) or raw line
     std::uint64_t size = 0;
     bool binary = false;
+    bool synchronising = true;
     imap::FramingErrorKind error{};
     bool fatal = false;
     bool operator==(const Event&) const = default;
@@ -149,10 +154,12 @@ Run run(std::string_view wire, const std::vector<std::size_t>& pieces,
                 const imap::Frame& partial = framer.partial();
                 require(!partial.lines.empty(), "literal request without a line");
                 auto announcement = imap::find_literal_announcement(partial.lines.back());
-                require(announcement && announcement->synchronising &&
+                require(announcement && announcement->synchronising == request->synchronising &&
                             announcement->size == request->size &&
                             announcement->binary == request->binary,
                         "literal request does not match the line's announcement");
+                require(request->synchronising || request->size > limits.max_unconfirmed_literal,
+                        "a {n+} confirmed that is not over max_unconfirmed_literal");
                 require(request->size <= limits.max_literal_size, "requested literal too large");
                 require(request->tag == imap::tag_of_line(partial.lines.front()).value_or(""),
                         "literal request tag differs from the line's tag");
@@ -161,8 +168,13 @@ Run run(std::string_view wire, const std::vector<std::size_t>& pieces,
                 event.text = request->tag;
                 event.size = request->size;
                 event.binary = request->binary;
+                event.synchronising = request->synchronising;
                 if ((reject_mask >> (requests++ % 8)) & 1) {
-                    framer.reject_literal();
+                    const bool in_step = framer.reject_literal();
+                    require(in_step || (!request->synchronising &&
+                                        request->size > limits.max_drainable_literal),
+                            "reject_literal() gave up on a literal it could drain");
+                    failed = !in_step;
                 } else {
                     framer.accept_literal();
                 }

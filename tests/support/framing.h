@@ -19,11 +19,12 @@ namespace imap::test {
 struct FramedEvent {
     enum class Kind { Frame, LiteralRequest, RawLine, Error, FatalError };
     Kind kind = Kind::Frame;
-    Frame frame;               // Kind::Frame
-    std::string tag;           // LiteralRequest, Error, FatalError (empty if none)
-    std::uint64_t size = 0;    // LiteralRequest
-    FramingErrorKind error{};  // Error, FatalError
-    std::string raw;           // RawLine
+    Frame frame;                // Kind::Frame
+    std::string tag;            // LiteralRequest, Error, FatalError (empty if none)
+    std::uint64_t size = 0;     // LiteralRequest
+    bool synchronising = true;  // LiteralRequest: {n}, or a confirmed {n+}
+    FramingErrorKind error{};   // Error, FatalError
+    std::string raw;            // RawLine
     bool operator==(const FramedEvent&) const = default;
 };
 
@@ -65,6 +66,7 @@ inline FramedEvent to_framed_event(FramerEvent& event) {
         out.kind = FramedEvent::Kind::LiteralRequest;
         out.tag = request->tag;
         out.size = request->size;
+        out.synchronising = request->synchronising;
     } else if (auto* raw = std::get_if<RawLine>(&event)) {
         out.kind = FramedEvent::Kind::RawLine;
         out.raw = raw->line;

@@ -37,14 +37,39 @@ class FakeAuthenticator : public server::Authenticator {
     std::optional<server::AuthResult> forced;
     // Each call's user name and peer, in order.
     std::vector<std::pair<std::string, std::string>> calls;
+    // When true, answers are held in `pending` until answer_pending(), like
+    // an authenticator that hashes on another thread; else they come at
+    // once, inside authenticate().
+    bool deferred = false;
+    std::vector<std::function<void()>> pending;
 
-    server::AuthResult authenticate(std::string_view user, const imap::Secret& password,
-                                    std::string_view peer) override {
-        calls.emplace_back(std::string(user), std::string(peer));
-        if (forced) return *forced;
-        auto it = users.find(user);
-        return it != users.end() && it->second == password.reveal() ? server::AuthResult::Ok
-                                                                    : server::AuthResult::Failed;
+    void authenticate(server::AuthRequest request,
+                      std::function<void(server::AuthResult)> done) override {
+        calls.emplace_back(request.user, request.peer);
+        server::AuthResult result = server::AuthResult::Failed;
+        if (forced) {
+            result = *forced;
+        } else if (auto it = users.find(request.user);
+                   it != users.end() && it->second == request.password.reveal()) {
+            result = server::AuthResult::Ok;
+        }
+        if (!deferred) {
+            done(result);
+            return;
+        }
+        pending.push_back([done, result, cancelled = request.cancelled] {
+            if (cancelled && cancelled->load()) return;
+            done(result);
+        });
+    }
+
+    // Delivers the held answers, oldest first; returns how many there were.
+    std::size_t answer_pending() {
+        std::vector<std::function<void()>> answers;
+        answers.swap(pending);
+        for (auto& answer : answers)
+            answer();
+        return answers.size();
     }
 };
 

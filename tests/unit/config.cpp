@@ -111,11 +111,14 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(config.max_connections_per_user == 20);
     CHECK(config.max_line_length == imap::limits::kMaxLineLength);
     CHECK(config.max_literal_size == imap::limits::kMaxLiteralSize);
+    CHECK(config.max_output_backlog == 8 * 1024 * 1024);
     CHECK(config.pre_auth_timeout == 60s);
-    CHECK(config.autologout == 30min);  // RFC 3501 5.4
+    CHECK(config.login_timeout == 3min);  // Dovecot's MASTER_LOGIN_TIMEOUT_SECS
+    CHECK(config.autologout == 30min);    // RFC 3501 5.4
     CHECK(config.idle_timeout == 30min);
     CHECK(config.idle_poll_interval == 2s);
     CHECK(config.idle_keepalive == 2min);  // Dovecot's imap_idle_notify_interval
+    CHECK(config.output_backlog_timeout == 60s);
     CHECK(config.failed_login_delay == 2s);
     CHECK(config.failed_login_delay_max == 60s);
     CHECK(config.failed_login_reset == 15min);
@@ -149,13 +152,16 @@ max_connections_per_ip = 100
 max_connections_per_user = 30
 max_line_length = 16K
 max_literal_size = 32 MiB
+max_output_backlog = 16M
 
 [timeouts]
 pre_auth = 30s
+login = 90s
 autologout = 2h
 idle = 45min
 idle_poll_interval = 500ms
 idle_keepalive = 0s
+output_backlog = 2min
 
 [auth]
 failed_login_delay = 500ms
@@ -181,7 +187,10 @@ level = debug
     CHECK(config.max_connections_per_user == 30);
     CHECK(config.max_line_length == 16 * 1024);
     CHECK(config.max_literal_size == 32 * 1024 * 1024);
+    CHECK(config.max_output_backlog == 16 * 1024 * 1024);
+    CHECK(config.output_backlog_timeout == 2min);
     CHECK(config.pre_auth_timeout == 30s);
+    CHECK(config.login_timeout == 90s);
     CHECK(config.autologout == 2h);
     CHECK(config.idle_timeout == 45min);
     CHECK(config.idle_poll_interval == 500ms);
@@ -452,6 +461,10 @@ TEST_CASE("bad values name the file, line and key") {
         {"[timeouts]\npre_auth = 60 fortnights\n", "pre_auth: unknown unit 'fortnights'"},
         {"[timeouts]\npre_auth = soon\n", "pre_auth: expected a duration such as 60s"},
         {"[timeouts]\npre_auth = 0s\n", "pre_auth: must be at least 1s, got 0s"},
+        {"[timeouts]\nlogin = 500ms\n", "login: must be at least 1s, got 500ms"},
+        {"[timeouts]\noutput_backlog = 50ms\n", "output_backlog: must be at least 100ms"},
+        {"[limits]\nmax_output_backlog = 1K\n",
+         "max_output_backlog: must be at least 65536 (64 KiB)"},
         {"[timeouts]\nautologout = 999999999999h\n", "autologout: must be at most 168h"},
         {"[timeouts]\nidle = 8 days\n", "idle: unknown unit 'days'"},
         {"[timeouts]\nidle_poll_interval = 50ms\n",

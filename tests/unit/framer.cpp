@@ -58,7 +58,8 @@ struct StringMaker<FramedEvent> {
                 out << "}";
                 break;
             case FramedEvent::Kind::LiteralRequest:
-                out << "LiteralRequest{tag \"" << event.tag << "\", " << event.size << "}";
+                out << "LiteralRequest{tag \"" << event.tag << "\", " << event.size
+                    << (event.synchronising ? "" : ", {n+}") << "}";
                 break;
             case FramedEvent::Kind::RawLine:
                 out << "RawLine{\"" << printable(event.raw) << "\"}";
@@ -90,6 +91,14 @@ FramedEvent literal_request(std::string tag, std::uint64_t size) {
     event.kind = FramedEvent::Kind::LiteralRequest;
     event.tag = std::move(tag);
     event.size = size;
+    return event;
+}
+
+// A non-synchronising literal reported before it is read
+// (FramerLimits::max_unconfirmed_literal).
+FramedEvent unconfirmed_request(std::string tag, std::uint64_t size) {
+    FramedEvent event = literal_request(std::move(tag), size);
+    event.synchronising = false;
     return event;
 }
 
@@ -548,6 +557,82 @@ TEST_CASE("RFC 7888 4: a {n+} past kMaxDrainableLiteral is fatal and nothing mor
     framer.feed("b NOOP\r\nc NOOP\r\n");
     CHECK(std::holds_alternative<imap::NeedMoreData>(framer.next()));
     CHECK(framer.buffered() == 0);
+}
+
+// ---- Confirmed non-synchronising literals and limits that change ----
+
+TEST_CASE("RFC 7888 4: a {n+} over max_unconfirmed_literal is reported before any byte is read",
+          "[framer]") {
+    FramerLimits confirm;
+    confirm.max_unconfirmed_literal = 3;
+    // Accepted: read like any literal, and no "+" (the server's business,
+    // but the event says it is non-synchronising).
+    CHECK(framed("a LOGIN {3+}\r\nbob {6+}\r\nsecret\r\nb NOOP\r\n", LiteralPolicy::AcceptAll,
+                 confirm) == Events{unconfirmed_request("a", 6),
+                                    frame({"a LOGIN {3+}", " {6+}", ""}, {"bob", "secret"}),
+                                    frame({"b NOOP"})});
+    // Refused: it and the rest of its command (with its own literals) are
+    // drained, never framed; the next command is.
+    CHECK(framed("a LOGIN {3+}\r\nbob {6+}\r\nb NOOP {1+}\r\nc\r\nb NOOP\r\n",
+                 LiteralPolicy::RejectAll,
+                 confirm) == Events{unconfirmed_request("a", 6), frame({"b NOOP"})});
+    // A synchronising literal is requested as always.
+    CHECK(framed("a LOGIN {2}\r\nxy {1}\r\nz\r\n", LiteralPolicy::AcceptAll, confirm) ==
+          Events{literal_request("a", 2), literal_request("a", 1),
+                 frame({"a LOGIN {2}", " {1}", ""}, {"xy", "z"})});
+    // The limits come first: too large for max_literal_size is an error
+    // without a request (drained as before).
+    FramerLimits small = small_limits();
+    small.max_unconfirmed_literal = 0;
+    CHECK(framed("a X {17+}\r\n" + std::string(17, 'q') + "\r\nb NOOP\r\n",
+                 LiteralPolicy::AcceptAll, small) ==
+          Events{error(FramingErrorKind::LiteralTooLarge, "a"), frame({"b NOOP"})});
+}
+
+TEST_CASE("RFC 7888 4: a refused {n+} past max_drainable_literal stops the framer", "[framer]") {
+    FramerLimits limits;
+    limits.max_unconfirmed_literal = 0;
+    limits.max_drainable_literal = 10;
+    Framer framer(limits);
+    framer.feed("a LOGIN {10+}\r\n");
+    FramerEvent event = framer.next();
+    REQUIRE(std::holds_alternative<imap::LiteralRequest>(event));
+    CHECK_FALSE(std::get<imap::LiteralRequest>(event).synchronising);
+    CHECK(framer.reject_literal());  // 10: drained
+    framer.feed("0123456789\r\nb NOOP\r\nc LOGIN {11+}\r\n");
+    event = framer.next();
+    REQUIRE(std::holds_alternative<imap::FrameReady>(event));
+    CHECK(std::get<imap::FrameReady>(event).frame.lines == std::vector<std::string>{"b NOOP"});
+    event = framer.next();
+    REQUIRE(std::holds_alternative<imap::LiteralRequest>(event));
+    CHECK_FALSE(framer.reject_literal());  // 11: the framer gives up
+    framer.feed("01234567890\r\nd NOOP\r\n");
+    CHECK(std::holds_alternative<imap::NeedMoreData>(framer.next()));
+    CHECK(framer.buffered() == 0);
+    // The same limit bounds the drain of a literal the framer refuses itself.
+    FramerLimits small = small_limits();
+    small.max_drainable_literal = 20;
+    CHECK(framed("a X {21+}\r\nb NOOP\r\n", LiteralPolicy::AcceptAll, small) ==
+          Events{fatal(FramingErrorKind::LiteralTooLarge, "a")});
+    CHECK(framed("a X {20+}\r\n" + std::string(20, 'q') + "\r\nb NOOP\r\n",
+                 LiteralPolicy::AcceptAll, small) ==
+          Events{error(FramingErrorKind::LiteralTooLarge, "a"), frame({"b NOOP"})});
+}
+
+TEST_CASE("set_limits() applies from the next command", "[framer]") {
+    Framer framer;
+    framer.feed("a NOOP " + std::string(100, 'x') + "\r\n");
+    REQUIRE(std::holds_alternative<imap::FrameReady>(framer.next()));
+    framer.set_limits(small_limits());
+    CHECK(framer.limits().max_line_length == 32);
+    framer.feed("b NOOP " + std::string(100, 'x') + "\r\nc NOOP\r\n");
+    FramerEvent event = framer.next();
+    REQUIRE(std::holds_alternative<imap::FramingError>(event));
+    CHECK(std::get<imap::FramingError>(event).kind == FramingErrorKind::LineTooLong);
+    REQUIRE(std::holds_alternative<imap::FrameReady>(framer.next()));
+    framer.set_limits(FramerLimits{});
+    framer.feed("d NOOP " + std::string(100, 'x') + "\r\n");
+    CHECK(std::holds_alternative<imap::FrameReady>(framer.next()));
 }
 
 // ---- Tags in errors (RFC 3501 7.1.3: "* BAD" when the tag is unknown) ----

@@ -35,17 +35,24 @@ class FakeGate : public LoginGate {
   public:
     bool admit_answer = true;
     std::chrono::milliseconds delay{0};
-    std::vector<std::string> admitted, released, failed_peers;
+    std::chrono::milliseconds penalty_answer{0};
+    std::chrono::milliseconds unavailable_answer{0};
+    std::vector<std::string> admitted, released, failed_peers, penalty_peers;
 
     bool admit(std::string_view user, std::string_view peer) override {
         admitted.push_back(std::string(user) + "@" + std::string(peer));
         return admit_answer;
     }
     void release(std::string_view user) override { released.emplace_back(user); }
+    std::chrono::milliseconds penalty(std::string_view peer) override {
+        penalty_peers.emplace_back(peer);
+        return penalty_answer;
+    }
     std::chrono::milliseconds failed(std::string_view peer) override {
         failed_peers.emplace_back(peer);
         return delay;
     }
+    std::chrono::milliseconds unavailable(std::string_view) override { return unavailable_answer; }
 };
 
 // One session of a server whose gate is `gate`; loopback, so LOGIN works.
@@ -211,6 +218,111 @@ TEST_CASE("login gate: LOGOUT while a delayed answer waits comes after it",
     CHECK(s.session.wants_close());
 }
 
+TEST_CASE(
+    "login gate: an address with failures waits its penalty before the check, whatever "
+    "the outcome",
+    "[login_gate][session]") {
+    FakeGate gate;
+    gate.penalty_answer = 4s;
+    gate.delay = 2s;  // what failed() says; a penalised attempt waits no more
+    GatedSession s(gate);
+    // The right password from a penalised address: nothing yet, not even
+    // the check (a flood from the address costs no hashing while it waits).
+    CHECK(s.send("a LOGIN alice secret\r\nb NOOP\r\n").empty());
+    CHECK(s.session.pending_delay() == 4s);
+    CHECK(s.auth.calls.empty());
+    const std::string out = s.elapse();
+    CHECK(out == "a OK [CAPABILITY " + caps(s.session) + "] Logged in\r\nb OK NOOP completed\r\n");
+    CHECK(s.auth.calls.size() == 1);
+    // A wrong password from it: the same wait, then the answer at once.
+    GatedSession t(gate);
+    CHECK(t.send("a LOGIN alice wrong\r\n").empty());
+    CHECK(t.elapse() == "a NO [AUTHENTICATIONFAILED] Authentication failed\r\n");
+    CHECK_FALSE(t.session.delayed());
+    CHECK(gate.failed_peers == std::vector<std::string>{"127.0.0.1"});
+    CHECK(gate.penalty_peers.size() == 2);
+}
+
+TEST_CASE("login gate: UNAVAILABLE is answered after the gate's delay, counting no failure",
+          "[login_gate][session]") {
+    FakeGate gate;
+    gate.unavailable_answer = 2s;
+    GatedSession s(gate);
+    s.auth.forced = imap::server::AuthResult::Unavailable;
+    CHECK(s.send("a LOGIN alice secret\r\nb NOOP\r\n").empty());
+    CHECK(s.session.pending_delay() == 2s);
+    CHECK(s.elapse() ==
+          "a NO [UNAVAILABLE] Authentication is temporarily unavailable, try again later\r\n"
+          "b OK NOOP completed\r\n");
+    CHECK(gate.failed_peers.empty());
+}
+
+TEST_CASE("login gate: while the password is checked elsewhere nothing more runs",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    s.auth.deferred = true;  // answers later, like the verification pool
+    int listened = 0;
+    s.session.set_output_listener([&] { ++listened; });
+    CHECK(s.send("a LOGIN alice secret\r\nb NOOP\r\n").empty());
+    CHECK(s.session.verifying());
+    CHECK(s.session.waiting_on_server());
+    CHECK(s.send("c NOOP\r\n").empty());  // buffered, not run
+    CHECK(s.auth.answer_pending() == 1);
+    // The answer and everything behind it, and the transport is told.
+    CHECK(drain(s.session.output()) == "a OK [CAPABILITY " + caps(s.session) +
+                                           "] Logged in\r\nb OK NOOP completed\r\nc OK NOOP "
+                                           "completed\r\n");
+    CHECK(listened == 1);
+    CHECK_FALSE(s.session.verifying());
+    // A failure found later starts its delay then.
+    gate.delay = 1s;
+    GatedSession t(gate);
+    t.auth.deferred = true;
+    CHECK(t.send("a LOGIN alice wrong\r\nb NOOP\r\n").empty());
+    t.auth.answer_pending();
+    CHECK(drain(t.session.output()).empty());
+    CHECK(t.session.pending_delay() == 1s);
+    CHECK(t.elapse() ==
+          "a NO [AUTHENTICATIONFAILED] Authentication failed\r\nb OK NOOP completed\r\n");
+}
+
+TEST_CASE("login gate: a session abandoned by its transport drops what it waits for",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    s.auth.deferred = true;
+    CHECK(s.send("a LOGIN alice secret\r\nb NOOP\r\n").empty());
+    s.session.writer().bye("Server shutting down");  // what the Connection writes first
+    s.session.abandon();
+    CHECK(s.session.wants_close());
+    CHECK_FALSE(s.session.waiting_on_server());
+    CHECK(s.auth.answer_pending() == 1);
+    CHECK(drain(s.session.output()) == "* BYE Server shutting down\r\n");
+    CHECK(gate.admitted.empty());
+    // A held-back failure too.
+    gate.delay = 1s;
+    GatedSession t(gate);
+    CHECK(t.send("a LOGIN alice wrong\r\n").empty());
+    t.session.abandon();
+    CHECK(t.elapse().empty());
+}
+
+TEST_CASE("login gate: an answer for a session that is gone is dropped", "[login_gate][session]") {
+    FakeGate gate;
+    FakeAuthenticator auth;
+    auth.deferred = true;
+    {
+        auto context = make_context({.loopback = true});
+        context.login_gate = &gate;
+        Session session(context, auth);
+        session.receive("a LOGIN alice secret\r\n");
+        CHECK(session.verifying());
+    }
+    CHECK(auth.answer_pending() == 1);  // and nothing touched the destroyed session
+    CHECK(gate.admitted.empty());
+}
+
 // ---- LoginLimits: the per-user connection limit ---------------------------------
 
 TEST_CASE("LoginLimits: counts per canonical user and refuses past the limit",
@@ -280,11 +392,37 @@ TEST_CASE("LoginLimits: the count is forgotten after a quiet time or a successfu
     CHECK(limits.failed("192.0.2.1") == 500ms);
 }
 
+TEST_CASE("LoginLimits: after n failures every attempt waits what the next failure would",
+          "[login_gate][delay]") {
+    ManualClock clock;
+    LoginLimits limits(limits_config(20, 2s, 60s, 15min), clock.clock());
+    CHECK(limits.penalty("192.0.2.1") == 0ms);  // clean: checked at once
+    CHECK(limits.failed("192.0.2.1") == 2s);    // first failure: its answer waits
+    CHECK(limits.penalty("192.0.2.1") == 4s);
+    limits.failed("192.0.2.1");
+    CHECK(limits.penalty("192.0.2.1") == 8s);
+    for (int i = 0; i < 10; ++i)
+        limits.failed("192.0.2.1");
+    CHECK(limits.penalty("192.0.2.1") == 60s);  // capped
+    CHECK(limits.penalty("192.0.2.2") == 0ms);  // per address
+    // Forgotten after a quiet time, or at a success.
+    clock.now += 15min;
+    CHECK(limits.penalty("192.0.2.1") == 0ms);
+    limits.failed("192.0.2.1");
+    CHECK(limits.admit("alice", "192.0.2.1"));
+    CHECK(limits.penalty("192.0.2.1") == 0ms);
+    // Unavailable: answered after the first failure's delay, not counted.
+    CHECK(limits.unavailable("192.0.2.3") == 2s);
+    CHECK(limits.failures_from("192.0.2.3") == 0);
+}
+
 TEST_CASE("LoginLimits: a delay of 0s disables it", "[login_gate][delay]") {
     LoginLimits limits(limits_config(20, 0ms, 0ms, 15min));
     for (int i = 0; i < 5; ++i)
         CHECK(limits.failed("192.0.2.1") == 0ms);
     CHECK(limits.tracked_addresses() == 0);
+    CHECK(limits.penalty("192.0.2.1") == 0ms);
+    CHECK(limits.unavailable("192.0.2.1") == 0ms);
 }
 
 TEST_CASE("LoginLimits: the maximum is never exceeded, whatever the count", "[login_gate][delay]") {

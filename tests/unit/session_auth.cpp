@@ -14,10 +14,11 @@ using imap::test::Transport;
 
 namespace {
 
-// Capability lists per situation (RFC 3501 7.2.1, 6.2.1, 6.2.3).
-const std::string kCapsPlain = "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS LOGINDISABLED";
-const std::string kCapsLoopback = "IMAP4rev1 LITERAL+ SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN";
-const std::string kCapsTls = "IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN";
+// Capability lists per situation (RFC 3501 7.2.1, 6.2.1, 6.2.3; RFC 7888 5:
+// LITERAL- before login, LITERAL+ after).
+const std::string kCapsPlain = "IMAP4rev1 LITERAL- SASL-IR ID STARTTLS LOGINDISABLED";
+const std::string kCapsLoopback = "IMAP4rev1 LITERAL- SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN";
+const std::string kCapsTls = "IMAP4rev1 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN";
 const std::string kCapsAuthenticated =
     "IMAP4rev1 LITERAL+ ID NAMESPACE IDLE ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND CHILDREN "
     "CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE STATUS=SIZE "
@@ -53,7 +54,7 @@ TEST_CASE("RFC 3501 6.2.1: no STARTTLS over TLS", "[session][capability]") {
 TEST_CASE("RFC 3501 6.2.1: no STARTTLS when the server has no TLS", "[session][capability]") {
     SessionDriver d(Transport{.loopback = true, .starttls_available = false});
     CHECK(d.greeting() ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL+ SASL-IR ID AUTH=PLAIN AUTH=LOGIN] imapd ready.\r\n");
+          "* OK [CAPABILITY IMAP4rev1 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN] imapd ready.\r\n");
 }
 
 TEST_CASE("RFC 3501 6.1.1: CAPABILITY before and after login", "[session][capability]") {
@@ -197,10 +198,80 @@ TEST_CASE("RFC 5530 LIMIT: LOGIN literal larger than credentials can be",
     CHECK(d.send("a LOGIN {8193}\r\n") ==
           "a NO [LIMIT] Literal too large for LOGIN (at most 8192 octets)\r\n");
     CHECK(d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
-    // Non-synchronising: read (the client sends it unasked), then refused.
-    CHECK(d.send("c LOGIN {8193+}\r\n" + std::string(8193, 'x') + " y\r\n") ==
-          "c NO [LIMIT] Literal too large for LOGIN (at most 8192 octets)\r\n");
     CHECK(d.auth.calls.empty());
+}
+
+// ---- Literals before login (RFC 7888, the CVE-2024-34055 class) ------------------
+
+TEST_CASE(
+    "RFC 7888 5: before login a {n+} over 4096 octets (LITERAL-) is refused at its "
+    "announcement and drained",
+    "[session][login][literal]") {
+    SessionDriver d(kTls);
+    // The answer comes before any byte of the literal: nothing is buffered.
+    CHECK(d.send("a LOGIN {4097+}\r\n") ==
+          "a BAD [TOOBIG] Non-synchronising literal over 4096 octets (LITERAL-); use a "
+          "synchronising one\r\n");
+    // What the client sends anyway, and the rest of the command, is dropped
+    // unread; the next command runs.
+    CHECK(d.send(std::string(4097, 'x') + " {3+}\r\nabc\r\nb NOOP\r\n") ==
+          "b OK NOOP completed\r\n");
+    CHECK(d.auth.calls.empty());
+    // At 4096 it is read, and the login goes ahead.
+    d.auth.users["alice"] = std::string(4096, 'p');
+    CHECK(d.send("c LOGIN alice {4096+}\r\n" + std::string(4096, 'p') + "\r\n") ==
+          "c " + kLoggedIn);
+}
+
+TEST_CASE("RFC 7888 4: a {n+} over the command's limit is refused at its announcement",
+          "[session][login][literal]") {
+    SessionDriver d(kTls);
+    // RFC 2971 3.3: ID values are at most 1024 octets.
+    CHECK(d.send("a ID (\"name\" {1025+}\r\n") ==
+          "a NO [LIMIT] Literal too large for ID (at most 1024 octets)\r\n");
+    CHECK(d.send(std::string(1025, 'n') + ")\r\nb NOOP\r\n") == "b OK NOOP completed\r\n");
+    // Where the command is not valid, or takes no literal, as for {n}.
+    CHECK(d.send("c SELECT {5+}\r\nINBOX\r\n") ==
+          "c BAD SELECT is not valid in the not authenticated state\r\n");
+    CHECK(d.send("d NOOP {1+}\r\nx\r\n") == "d BAD NOOP takes no literal\r\n");
+    CHECK(d.send("e NOOP\r\n") == "e OK NOOP completed\r\n");
+}
+
+TEST_CASE(
+    "RFC 7888 4: before login a {n+} past the pre-login command size ends the connection "
+    "at once",
+    "[session][login][literal]") {
+    // kMaxPreAuthCommandSize (64 KiB) is all an unauthenticated command may
+    // hold, and the most a refused one drains: a larger announcement gets
+    // BYE before a byte of it is read.
+    SessionDriver d(kTls);
+    CHECK(d.send("a LOGIN {60000000+}\r\n") == "* BYE [TOOBIG] Literal too large\r\n");
+    CHECK(d.session.wants_close());
+    CHECK(d.send(std::string(1000, 'x') + "\r\nb NOOP\r\n").empty());
+    // The same for a synchronising one: refused, it is never sent.
+    SessionDriver e(kTls);
+    CHECK(e.send("a LOGIN {60000000}\r\n") == "a BAD [TOOBIG] Literal too large\r\n");
+    CHECK(e.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
+    // Lines count too: a command of many literal-separated lines.
+    SessionDriver f(kTls);
+    std::string lines = "a ID (";
+    for (int i = 0; i < 70; ++i)
+        lines += "\"k\" {1000+}\r\n" + std::string(1000, 'v') + " ";
+    CHECK(f.send(lines + ")\r\nb NOOP\r\n") ==
+          "a BAD Command too large\r\nb OK NOOP completed\r\n");
+}
+
+TEST_CASE(
+    "RFC 7888: after login LITERAL+ has no 4096 bound, but a {n+} over the command's "
+    "limit is still refused at its announcement",
+    "[session][literal]") {
+    SessionDriver d(kTls);
+    CHECK(d.send("a LOGIN alice secret\r\n") == "a " + kLoggedIn);
+    CHECK(d.send("b ID (\"name\" {1025+}\r\n") ==
+          "b NO [LIMIT] Literal too large for ID (at most 1024 octets)\r\n");
+    CHECK(d.send(std::string(1025, 'n') + ")\r\nc NOOP\r\n") == "c OK NOOP completed\r\n");
+    CHECK(d.send("d ID (\"name\" {1024+}\r\n" + std::string(1024, 'n') + ")\r\n")
+              .ends_with("d OK ID completed\r\n"));
 }
 
 TEST_CASE("RFC 3501 6.2: LOGIN when authenticated is BAD", "[session][login]") {

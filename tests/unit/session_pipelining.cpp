@@ -105,6 +105,43 @@ TEST_CASE("Output above the high-water mark pauses command processing until resu
     CHECK(completed == 5000);
 }
 
+TEST_CASE("RFC 3501 5.5: a TurnBudget splits a pipelined burst into turns, same bytes in order",
+          "[session][pipelining]") {
+    imap::test::FakeAuthenticator auth;
+    auto context = imap::test::make_context({.loopback = true});
+    context.turn_budget.max_commands = 3;
+    Session session(context, auth);
+    std::string script;
+    std::string expected;
+    for (int i = 0; i < 10; ++i) {
+        script += "n" + std::to_string(i) + " NOOP\r\n";
+        expected += "n" + std::to_string(i) + " OK NOOP completed\r\n";
+    }
+    session.receive(script);
+    // Three commands, then back to the transport with the rest buffered.
+    CHECK(imap::test::drain(session.output()) ==
+          "n0 OK NOOP completed\r\nn1 OK NOOP completed\r\nn2 OK NOOP completed\r\n");
+    CHECK(session.yielded());
+    std::string out = "n0 OK NOOP completed\r\nn1 OK NOOP completed\r\nn2 OK NOOP completed\r\n";
+    int turns = 1;
+    while (session.yielded()) {
+        session.resume();
+        out += imap::test::drain(session.output());
+        ++turns;
+    }
+    CHECK(out == expected);
+    CHECK(turns == 4);  // 3 + 3 + 3 + 1 (the last turn finds nothing more)
+    // A time budget alone: the first command always runs.
+    auto timed = imap::test::make_context({.loopback = true});
+    timed.turn_budget.max_time = std::chrono::microseconds(1);
+    Session slow(timed, auth);
+    slow.receive(script);
+    CHECK(imap::test::drain(slow.output()).starts_with("n0 OK NOOP completed\r\n"));
+    while (slow.yielded())
+        slow.resume();
+    CHECK_FALSE(slow.yielded());
+}
+
 // ---- Literals (RFC 3501 7.5) ----------------------------------------------------
 
 TEST_CASE("RFC 3501 7.5: no + for a command not valid in this state", "[session][literal]") {

@@ -51,6 +51,23 @@ TEST_CASE("users are created, authenticated, disabled and deleted") {
     CHECK(error_of([&] { accounts.set_password("bob", "x"); }) == StoreErrc::NotFound);
 }
 
+TEST_CASE("login_record() is authenticate()'s database half: the user and the hash to verify") {
+    AccountStore accounts(OpenOptions{}, fast());
+    accounts.create_user("alice", "secret");
+    auto record = accounts.login_record("ALICE");
+    REQUIRE(record);
+    CHECK(record->user.name == "alice");
+    CHECK_FALSE(record->user.disabled);
+    CHECK(verify_login_password("secret", record->password_hash));
+    CHECK_FALSE(verify_login_password("Secret", record->password_hash));
+    // Unknown and invalid names: nothing (the caller spends the dummy hash).
+    CHECK_FALSE(accounts.login_record("nobody"));
+    CHECK_FALSE(accounts.login_record("bad name"));
+    CHECK_FALSE(accounts.login_record(""));
+    accounts.set_disabled("alice", true);
+    CHECK(accounts.login_record("alice")->user.disabled);
+}
+
 TEST_CASE("password hashes are crypt(3) strings, imported hashes verify") {
     AccountStore accounts(OpenOptions{}, fast());
     accounts.create_user("alice", "secret");
