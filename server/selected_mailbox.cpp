@@ -42,6 +42,14 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
     } else if (auto claimed = store_.claim_recent(id_)) {
         add_recent(claimed->first, claimed->last);
     }
+    announced_recent_ = recent_count();  // SELECT and EXAMINE send it
+}
+
+void SelectedMailbox::announce_recent(ResponseWriter& w) {
+    const std::uint32_t recent = recent_count();
+    if (recent == announced_recent_) return;
+    w.recent(recent);
+    announced_recent_ = recent;
 }
 
 std::uint32_t SelectedMailbox::recent_count() const {
@@ -187,7 +195,10 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
     const store::MailboxInfo info = store_.mailbox(id_);
     const bool expunges_due = options.allow_expunge && info.highestmodseq > expunge_modseq_;
     const bool flags_due = info.highestmodseq > flags_modseq_;
-    if (!expunges_due && !flags_due) return;
+    if (!expunges_due && !flags_due) {
+        announce_recent(w);  // after this session's own EXPUNGE
+        return;
+    }
 
     if (!options.allow_expunge && info.highestmodseq > expunge_modseq_) {
         // No EXPUNGE may be sent now. When none is pending for a message of
@@ -246,9 +257,11 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             // RFC 3501 7.3.1 and 7.3.2.
             w.exists(exists());
             w.recent(recent_count());
+            announced_recent_ = recent_count();
         }
         uidnext_ = std::max(uidnext_, info.uidnext);
     }
+    announce_recent(w);
 }
 
 }  // namespace imap::server

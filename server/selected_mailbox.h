@@ -119,6 +119,9 @@ class SelectedMailbox {
     void add_recent(std::uint32_t first, std::uint32_t last);
     void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                           bool vanished = false);
+    // RFC 3501 7.3.2: "* n RECENT" when expunges changed the number of
+    // \Recent messages since the client last heard it (as Dovecot).
+    void announce_recent(ResponseWriter& w);
 
     store::MailStore& store_;
     store::MailboxId id_;
@@ -134,6 +137,8 @@ class SelectedMailbox {
     std::uint64_t expunge_modseq_;
     // Own STORE results, not to be reported again by the next sync.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
+    // The \Recent count the client was last told (SELECT, EXISTS, expunges).
+    std::uint32_t announced_recent_ = 0;
 };
 
 }  // namespace imap::server

@@ -593,8 +593,9 @@ TEST_CASE("RFC 2180 4.1: messages expunged by another session are left out, EXPU
     CHECK(send_all(a, "b FETCH 2 (BODY[])\r\n") == "b" + issued);
     // Messages that still exist: plain OK.
     CHECK(send_all(a, "c FETCH 3 (UID)\r\n") == "* 3 FETCH (UID 3)\r\nc OK FETCH completed\r\n");
-    // UID FETCH may send the EXPUNGE at its end (RFC 3501 7.4.1).
-    CHECK(send_all(a, "d UID FETCH 2 (FLAGS)\r\n") == "* 2 EXPUNGE\r\nd" + issued);
+    // UID FETCH may send the EXPUNGE at its end (RFC 3501 7.4.1), and the
+    // \Recent count that changed with it (7.3.2).
+    CHECK(send_all(a, "d UID FETCH 2 (FLAGS)\r\n") == "* 2 EXPUNGE\r\n* 2 RECENT\r\nd" + issued);
 }
 
 // ---- Pipelining and resumable output -----------------------------------------------------

@@ -345,8 +345,10 @@ TEST_CASE("RFC 3501 6.4.4 and 7.4.1: SEARCH sees only the view, EXPUNGE waits fo
     CHECK(t.d.send("c COPY 4 INBOX\r\n") == "* 5 EXISTS\r\n* 5 RECENT\r\nc OK [COPYUID " +
                                                 uidvalidity(t.d, "INBOX") +
                                                 " 4 5] COPY completed\r\n");
-    // NOOP may send them (RFC 3501 7.4.1), renumbering as it goes.
-    CHECK(t.d.send("n NOOP\r\n") == "* 1 EXPUNGE\r\n* 2 EXPUNGE\r\nn OK NOOP completed\r\n");
+    // NOOP may send them (RFC 3501 7.4.1), renumbering as it goes; three
+    // of t's five \Recent messages are left (RFC 3501 7.3.2).
+    CHECK(t.d.send("n NOOP\r\n") ==
+          "* 1 EXPUNGE\r\n* 2 EXPUNGE\r\n* 3 RECENT\r\nn OK NOOP completed\r\n");
     CHECK(t.search("ALL") == found("1 2 3"));
     CHECK(t.d.send("u UID SEARCH ALL\r\n") == found("2 4 5", "u", "UID SEARCH"));
 }
@@ -504,7 +506,7 @@ TEST_CASE("RFC 3501 7.4.1: another session's STORE arrives as FETCH, EXPUNGE onl
 
     // t expunges message 3 (\Deleted). b keeps its numbers through STORE and
     // SEARCH by sequence number and COPY, then NOOP tells it.
-    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\nx OK EXPUNGE completed\r\n");
+    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\n* 2 RECENT\r\nx OK EXPUNGE completed\r\n");
     CHECK(b.send("s STORE 1:2 -FLAGS (\\Flagged)\r\n") ==
           "* 1 FETCH (FLAGS (\\Seen))\r\n* 2 FETCH (FLAGS (\\Seen $Work))\r\ns OK STORE "
           "completed\r\n");
@@ -522,7 +524,7 @@ TEST_CASE("RFC 3501 7.4.1: a UID command lets the held EXPUNGE out", "[session][
     SessionDriver b(t.mail);
     b.login();
     select(b);
-    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\nx OK EXPUNGE completed\r\n");
+    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\n* 2 RECENT\r\nx OK EXPUNGE completed\r\n");
     CHECK(b.send("s STORE 1 +FLAGS.SILENT (\\Draft)\r\n") == "s OK STORE completed\r\n");
     CHECK(b.send("u UID STORE 1 -FLAGS.SILENT (\\Draft)\r\n") ==
           "* 3 EXPUNGE\r\nu OK UID STORE completed\r\n");
@@ -591,7 +593,7 @@ TEST_CASE("RFC 5530 EXPUNGEISSUED: COPY of a message expunged meanwhile copies n
     SessionDriver b(t.mail);
     b.login();
     select(b);
-    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\nx OK EXPUNGE completed\r\n");
+    CHECK(t.d.send("x EXPUNGE\r\n") == "* 3 EXPUNGE\r\n* 2 RECENT\r\nx OK EXPUNGE completed\r\n");
     CHECK(b.send("c COPY 2:3 Other\r\n") ==
           "c NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n");
     CHECK(store_of(b).uids(mailbox(b, "Other").id).empty());
@@ -620,12 +622,14 @@ TEST_CASE("RFC 6851 3.3: MOVE sends COPYUID untagged, then EXPUNGE, then OK", "[
     CHECK(t.d.send("a MOVE 2 Other\r\n") == "* OK [COPYUID " + v +
                                                 " 2 1] Moved UIDs\r\n"
                                                 "* 2 EXPUNGE\r\n"
+                                                "* 2 RECENT\r\n"
                                                 "a OK MOVE completed\r\n");
     // The RFC 3501 7.4.1 renumbering: 1 and 3 are now 1 and 2.
     CHECK(t.d.send("a UID MOVE 1:* Other\r\n") == "* OK [COPYUID " + v +
                                                       " 1,3 2:3] Moved UIDs\r\n"
                                                       "* 1 EXPUNGE\r\n"
                                                       "* 1 EXPUNGE\r\n"
+                                                      "* 0 RECENT\r\n"
                                                       "a OK UID MOVE completed\r\n");
     CHECK(t.search("ALL") == found(""));
     CHECK(t.d.send("u UID SEARCH ALL\r\n") == found("", "u", "UID SEARCH"));
@@ -682,7 +686,7 @@ TEST_CASE("RFC 6851 3.3: another session sees a MOVE as EXPUNGE and EXISTS",
     c.login();
     select(c);
     CHECK(t.d.send("a MOVE 1:2 Other\r\n")
-              .ends_with("* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na OK MOVE "
+              .ends_with("* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 1 RECENT\r\na OK MOVE "
                          "completed\r\n"));
     // Message 2 brought its keyword along.
     CHECK(b.send("n NOOP\r\n") == "* FLAGS (" + kSystemFlags + " $Work)\r\n* OK [PERMANENTFLAGS (" +
@@ -698,8 +702,8 @@ TEST_CASE("RFC 6851 3.3: another session sees a MOVE as EXPUNGE and EXISTS",
     CHECK(c.send("n NOOP\r\n") == "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nn OK NOOP completed\r\n");
     // And back: b's MOVE reaches c as EXISTS.
     CHECK(b.send("m MOVE 1 INBOX\r\n") == "* OK [COPYUID " + uidvalidity(b, "INBOX") +
-                                              " 1 4] Moved UIDs\r\n* 1 EXPUNGE\r\nm OK MOVE "
-                                              "completed\r\n");
+                                              " 1 4] Moved UIDs\r\n* 1 EXPUNGE\r\n"
+                                              "* 1 RECENT\r\nm OK MOVE completed\r\n");
     CHECK(c.send("n NOOP\r\n") == "* 2 EXISTS\r\n* 1 RECENT\r\nn OK NOOP completed\r\n");
 }
 
