@@ -119,6 +119,18 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
     return result;
 }
 
+store::UidSet SelectedMailbox::resolve_search(const SequenceSet& set) const {
+    store::UidSet result;
+    const std::uint32_t count = exists();
+    if (count == 0) return result;
+    const ResolvedSet resolved = set.resolve(count);
+    for (const SeqRange& range : resolved.ranges()) {
+        if (range.first > count) break;  // ascending: the rest is past EXISTS too
+        result.push_back({uid_at(range.first), uid_at(std::min(range.last, count))});
+    }
+    return result;
+}
+
 void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                                        bool vanished) {
     if (gone.empty() || uids_.empty()) return;

@@ -88,6 +88,11 @@ class SelectedMailbox {
     // UID, so a command never touches a message whose EXISTS the client has
     // not seen.
     std::optional<store::UidSet> resolve(const SequenceSet& set, bool uid) const;
+    // Message sequence numbers as a SEARCH key (RFC 3501 6.4.4): the view's
+    // messages they name; numbers past EXISTS name nothing (as Dovecot
+    // answers; the key is a criterion, not a reference to messages), and
+    // so does "*" in an empty mailbox.
+    store::UidSet resolve_search(const SequenceSet& set) const;
 
     // Sends what changed in the store since the last sync (see the file
     // comment). Throws store::StoreError(NotFound) when the mailbox was

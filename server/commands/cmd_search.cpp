@@ -13,6 +13,10 @@
 // ignored, as the RFC requires then); with such a criterion a non-empty
 // result ends with "(MODSEQ m)", m the highest modseq of the messages
 // returned (in ESEARCH: "MODSEQ m").
+//
+// Message numbers past EXISTS in a sequence-set key match nothing, in
+// SEARCH and UID SEARCH, ESEARCH forms and inside OR / NOT (as Dovecot;
+// SelectedMailbox::resolve_search).
 #include <algorithm>
 #include <cstdint>
 #include <optional>

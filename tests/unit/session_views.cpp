@@ -1,5 +1,6 @@
-// Two sessions on one mailbox, byte for byte through the Session: "* n
-// RECENT" after expunges (RFC 3501 7.3.2). Expected answers follow Dovecot
+// Two sessions on one mailbox, byte for byte through the Session: SEARCH
+// with message numbers past EXISTS (RFC 3501 6.4.4) and "* n RECENT" after
+// expunges (RFC 3501 7.3.2). Expected answers follow Dovecot
 // 2.3's to the same conversation except where a comment says otherwise
 // (docs/rfc-coverage.md lists the differences).
 #include <catch2/catch.hpp>
@@ -74,6 +75,55 @@ struct Pair {
 };
 
 }  // namespace
+
+// ---- A.4: SEARCH with message numbers past EXISTS -----------------------------------
+
+TEST_CASE("RFC 3501 6.4.4: message numbers past EXISTS match nothing in SEARCH",
+          "[session][views][search]") {
+    Pair p;
+    struct Row {
+        const char* command;
+        const char* answer;
+    };
+    // Dovecot's answers to the same commands with five messages.
+    const Row rows[] = {
+        {"SEARCH 99", "* SEARCH\r\n"},
+        {"SEARCH 1:1000", "* SEARCH 1 2 3 4 5\r\n"},
+        {"SEARCH 4:1000", "* SEARCH 4 5\r\n"},
+        {"SEARCH 4294967295", "* SEARCH\r\n"},
+        {"SEARCH OR 1 1000", "* SEARCH 1\r\n"},
+        {"SEARCH NOT 1000", "* SEARCH 1 2 3 4 5\r\n"},
+        {"SEARCH 2,1000:999 UNSEEN", "* SEARCH 2\r\n"},
+        {"UID SEARCH 5:1000", "* SEARCH 5\r\n"},
+        {"SEARCH RETURN () 1000", "* ESEARCH (TAG \"t\")\r\n"},
+        {"SEARCH RETURN (COUNT) 1000:4", "* ESEARCH (TAG \"t\") COUNT 2\r\n"},
+        {"SEARCH RETURN (MIN MAX COUNT) 3:1000", "* ESEARCH (TAG \"t\") MIN 3 MAX 5 COUNT 3\r\n"},
+        {"UID SEARCH RETURN (ALL) 1:1000", "* ESEARCH (TAG \"t\") UID ALL 1:5\r\n"},
+        // "*" is the last message (RFC 3501 9): 1000:* is 5:1000. Dovecot
+        // drops the whole range instead.
+        {"SEARCH 1000:*", "* SEARCH 5\r\n"},
+    };
+    for (const Row& row : rows) {
+        INFO(row.command);
+        const std::string name =
+            std::string_view(row.command).starts_with("UID") ? "UID SEARCH" : "SEARCH";
+        CHECK(p.a.send(std::string("t ") + row.command + "\r\n") ==
+              std::string(row.answer) + "t OK " + name + " completed\r\n");
+    }
+    // FETCH, STORE, COPY and MOVE keep RFC 3501 9's BAD, as Dovecot.
+    for (const char* command : {"FETCH 6 FLAGS", "FETCH 1:1000 FLAGS", "STORE 6 +FLAGS (\\Seen)",
+                                "COPY 6 INBOX", "MOVE 4:6 INBOX"}) {
+        INFO(command);
+        const std::string_view text(command);
+        const std::string name(text.substr(0, text.find(' ')));
+        CHECK(p.a.send(std::string("t ") + command + "\r\n") ==
+              "t BAD " + name + ": Message sequence number past the last message (RFC 3501 9)\r\n");
+    }
+    // The probe's case: numbers past EXISTS while the view still shows two
+    // messages b expunged (they match nothing, being gone from the store).
+    p.b_expunges_first_two();
+    CHECK(p.a.send("t SEARCH 1:1000\r\n").starts_with("* SEARCH 3 4 5\r\n"));
+}
 
 // ---- C.5: RECENT after expunges -----------------------------------------------------
 
