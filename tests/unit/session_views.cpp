@@ -1,6 +1,6 @@
 // Two sessions on one mailbox, byte for byte through the Session: SEARCH
-// with message numbers past EXISTS (RFC 3501 6.4.4) and "* n RECENT" after
-// expunges (RFC 3501 7.3.2). Expected answers follow Dovecot
+// with message numbers past EXISTS (RFC 3501 6.4.4), the ESEARCH MODSEQ of
+// RFC 4731 3.2, and "* n RECENT" after expunges (RFC 3501 7.3.2). Expected answers follow Dovecot
 // 2.3's to the same conversation except where a comment says otherwise
 // (docs/rfc-coverage.md lists the differences).
 #include <catch2/catch.hpp>
@@ -123,6 +123,50 @@ TEST_CASE("RFC 3501 6.4.4: message numbers past EXISTS match nothing in SEARCH",
     // messages b expunged (they match nothing, being gone from the store).
     p.b_expunges_first_two();
     CHECK(p.a.send("t SEARCH 1:1000\r\n").starts_with("* SEARCH 3 4 5\r\n"));
+}
+
+// ---- A.5: ESEARCH MODSEQ ------------------------------------------------------------
+
+TEST_CASE("RFC 4731 3.2: the MODSEQ of an ESEARCH is that of the messages it returns",
+          "[session][views][search][condstore]") {
+    Pair p;
+    // Modseqs: 4 < 2 < 3 among the matches 2:4 (MODSEQ since 4's change).
+    CHECK(p.a.send("a STORE 4 +FLAGS.SILENT (\\Draft)\r\n") == "a OK STORE completed\r\n");
+    const std::uint64_t m4 = p.modseq_of(4);
+    CHECK(p.a.send("b STORE 2 +FLAGS.SILENT (\\Draft)\r\n") == "b OK STORE completed\r\n");
+    const std::uint64_t m2 = p.modseq_of(2);
+    CHECK(p.a.send("c STORE 3 +FLAGS.SILENT (\\Draft)\r\n") == "c OK STORE completed\r\n");
+    const std::uint64_t m3 = p.modseq_of(3);
+    REQUIRE(m4 < m2);
+    REQUIRE(m2 < m3);
+    const std::string criteria = " MODSEQ \"/flags/\\\\draft\" all " + n(m4) + "\r\n";
+    // The RFC's four examples, then the other forms.
+    CHECK(p.a.send("a1 SEARCH RETURN (MIN)" + criteria) ==
+          "* OK [HIGHESTMODSEQ " + n(m3) + "] Highest\r\n* ESEARCH (TAG \"a1\") MIN 2 MODSEQ " +
+              n(m2) + "\r\na1 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a2 SEARCH RETURN (MAX)" + criteria) ==
+          "* ESEARCH (TAG \"a2\") MAX 4 MODSEQ " + n(m4) + "\r\na2 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a3 SEARCH RETURN (MIN MAX)" + criteria) ==
+          "* ESEARCH (TAG \"a3\") MIN 2 MAX 4 MODSEQ " + n(m2) + "\r\na3 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a4 SEARCH RETURN (MIN COUNT)" + criteria) ==
+          "* ESEARCH (TAG \"a4\") MIN 2 COUNT 3 MODSEQ " + n(m3) +
+              "\r\na4 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a5 SEARCH RETURN (COUNT)" + criteria) ==
+          "* ESEARCH (TAG \"a5\") COUNT 3 MODSEQ " + n(m3) + "\r\na5 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a6 SEARCH RETURN ()" + criteria) ==
+          "* ESEARCH (TAG \"a6\") ALL 2:4 MODSEQ " + n(m3) + "\r\na6 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a7 SEARCH RETURN (MAX ALL)" + criteria) ==
+          "* ESEARCH (TAG \"a7\") MAX 4 ALL 2:4 MODSEQ " + n(m3) +
+              "\r\na7 OK SEARCH completed\r\n");
+    CHECK(p.a.send("a8 UID SEARCH RETURN (MAX)" + criteria) ==
+          "* ESEARCH (TAG \"a8\") UID MAX 4 MODSEQ " + n(m4) +
+              "\r\na8 OK UID SEARCH completed\r\n");
+    // RFC 7162 3.1.5: the plain SEARCH, all of them.
+    CHECK(p.a.send("a9 SEARCH" + criteria) ==
+          "* SEARCH 2 3 4 (MODSEQ " + n(m3) + ")\r\na9 OK SEARCH completed\r\n");
+    // No match: no MODSEQ.
+    CHECK(p.a.send("b1 SEARCH RETURN (MIN) MODSEQ " + n(m3 + 1) + "\r\n") ==
+          "* ESEARCH (TAG \"b1\")\r\nb1 OK SEARCH completed\r\n");
 }
 
 // ---- C.5: RECENT after expunges -----------------------------------------------------
