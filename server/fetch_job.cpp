@@ -381,16 +381,20 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
     // Only messages of the client's view (RFC 3501 2.3.1.2).
     const std::optional<std::uint32_t> sequence = selected.sequence_of(message.uid);
     if (!sequence) return;
+    store::MailStore& store = session.mail()->store();
     structure_.reset();
     if (needs_structure_) {
         try {
-            structure_ = session.mail()->store().structure(message.body_id);
+            structure_ = store.structure(message.body_id);
         } catch (const store::StoreError& error) {
             if (error.code() != store::StoreErrc::NotFound) throw;
-            return;  // expunged since the batch was read: not delivered
+            // The body of a message of the view is missing: the database is
+            // damaged (expunged bodies are pinned). Not delivered.
+            return;
         }
     }
     message_ = message;
+    if (!body_items_.empty()) body_pin_ = store.pin_body(message.body_id);
     in_message_ = true;
     in_literal_ = false;
     body_pos_ = 0;
@@ -487,6 +491,7 @@ bool FetchJob::continue_message(Session& session) {
             session.writer().fetch_end();
             in_message_ = false;
             structure_.reset();
+            body_pin_ = {};
             return true;
         }
         if (out.size() >= Session::kOutputHighWater) return false;
@@ -576,6 +581,7 @@ bool FetchJob::close_broken_message(Session& session) {
     session.writer().fetch_end();
     in_message_ = false;
     structure_.reset();
+    body_pin_ = {};
     return padded;
 }
 

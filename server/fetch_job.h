@@ -29,6 +29,13 @@
 // With `condstore` (enabled in the session), every response that carries
 // FLAGS carries MODSEQ too, and one whose \Seen this FETCH set also carries
 // UID (3.2.4); both go right after FLAGS when not asked for.
+//
+// A body being streamed is pinned (store::MailStore::BodyPin) until its
+// literal is complete, so nothing another session does (EXPUNGE, DELETE of
+// the mailbox) cuts it short; a message expunged after its batch was read
+// is sent from its kept body (RFC 2180 4.1.1, docs/storage.md "Body
+// retention"). The padding and BYE of close_broken_message() remain for a
+// body row that is really missing (corruption).
 #pragma once
 
 #include <cstddef>
@@ -128,6 +135,7 @@ class FetchJob {
     bool in_message_ = false;
     store::MessageInfo message_;
     std::optional<store::ParsedMessage> structure_;
+    store::MailStore::BodyPin body_pin_;
     std::size_t body_pos_ = 0;   // next body item
     bool item_written_ = false;  // the next item needs a space before it
     // The literal being streamed: body bytes [literal_pos_, literal_end_).

@@ -31,7 +31,10 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
       flags_modseq_(info.highestmodseq),
       expunge_modseq_(info.highestmodseq) {
     // The mailbox row was read before the UIDs: whatever changed in between
-    // has a modseq above info.highestmodseq and is picked up by sync().
+    // has a modseq above info.highestmodseq and is picked up by sync(). The
+    // pin is registered before the UIDs are read, so no message of the view
+    // can lose its body before the view applies its expunge.
+    pin_ = store_.pin_view(id_, expunge_modseq_);
     uids_ = store_.uids(id_);
     if (!uids_.empty()) uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
     keywords_ = store_.keywords(id_);
@@ -43,6 +46,11 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
         add_recent(claimed->first, claimed->last);
     }
     announced_recent_ = recent_count();  // SELECT and EXAMINE send it
+}
+
+void SelectedMailbox::set_expunge_modseq(std::uint64_t modseq) {
+    expunge_modseq_ = modseq;
+    pin_.advance(modseq);
 }
 
 void SelectedMailbox::announce_recent(ResponseWriter& w) {
@@ -221,12 +229,12 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         const bool pending = std::any_of(gone.begin(), gone.end(), [this](std::uint32_t uid) {
             return std::binary_search(uids_.begin(), uids_.end(), uid);
         });
-        if (!pending) expunge_modseq_ = info.highestmodseq;
+        if (!pending) set_expunge_modseq(info.highestmodseq);
     }
 
     if (expunges_due) {
         remove_from_view(store_.expunged_since(id_, expunge_modseq_), &w, options.qresync);
-        expunge_modseq_ = info.highestmodseq;
+        set_expunge_modseq(info.highestmodseq);
     }
 
     if (flags_due) {

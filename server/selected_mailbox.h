@@ -11,6 +11,12 @@
 // commands), flag changes as unsolicited FETCH, new messages as EXISTS and
 // RECENT. Until then the view keeps its numbering, so sequence numbers the
 // client holds keep meaning the same messages.
+//
+// A message another session expunged stays in the view, and readable,
+// until the view applies that expunge (RFC 2180 4.1.1, docs/storage.md
+// "Body retention"): the view holds a store::MailStore::ViewPin whose
+// watermark is the modseq up to which it has applied expunges, so the store
+// keeps those messages' bodies and last flags.
 #pragma once
 
 #include <algorithm>
@@ -67,6 +73,10 @@ class SelectedMailbox {
     // The HIGHESTMODSEQ the client may be told (RFC 7162 3.2): every change
     // up to it has been reported, expunges held back included.
     std::uint64_t reported_modseq() const { return std::min(flags_modseq_, expunge_modseq_); }
+    // Expunges with a modseq up to this have been applied to the view; the
+    // messages of the view expunged later are still shown (the ViewPin's
+    // watermark; store::FetchOptions::expunged_after).
+    std::uint64_t expunge_modseq() const { return expunge_modseq_; }
 
     // EXISTS: messages in the view.
     std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
@@ -127,6 +137,7 @@ class SelectedMailbox {
     // RFC 3501 7.3.2: "* n RECENT" when expunges changed the number of
     // \Recent messages since the client last heard it (as Dovecot).
     void announce_recent(ResponseWriter& w);
+    void set_expunge_modseq(std::uint64_t modseq);
 
     store::MailStore& store_;
     store::MailboxId id_;
@@ -144,6 +155,9 @@ class SelectedMailbox {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
     // The \Recent count the client was last told (SELECT, EXISTS, expunges).
     std::uint32_t announced_recent_ = 0;
+    // The view's claim on the bodies of messages it still shows; its
+    // watermark is expunge_modseq_.
+    store::MailStore::ViewPin pin_;
 };
 
 }  // namespace imap::server
