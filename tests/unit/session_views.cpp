@@ -1,8 +1,10 @@
-// Two sessions on one mailbox, byte for byte through the Session: SEARCH
-// with message numbers past EXISTS (RFC 3501 6.4.4), the ESEARCH MODSEQ of
-// RFC 4731 3.2, and "* n RECENT" after expunges (RFC 3501 7.3.2). Expected answers follow Dovecot
-// 2.3's to the same conversation except where a comment says otherwise
-// (docs/rfc-coverage.md lists the differences).
+// Two sessions on one mailbox, byte for byte through the Session: what a
+// session answers about messages another session expunged before it was
+// told (RFC 2180 4, RFC 5530 EXPUNGEISSUED, RFC 3501 7.4.1), SEARCH with
+// message numbers past EXISTS (RFC 3501 6.4.4), the ESEARCH MODSEQ of RFC
+// 4731 3.2, and "* n RECENT" after expunges (RFC 3501 7.3.2). Expected
+// answers follow Dovecot 2.3's to the same conversation except where a
+// comment says otherwise (docs/rfc-coverage.md lists the differences).
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
@@ -22,6 +24,10 @@ namespace flag = imap::store::flag;
 
 namespace {
 
+const std::string kIssued = " OK [EXPUNGEISSUED] Some messages were already expunged\r\n";
+const std::string kGone = " NO [EXPUNGEISSUED] Some of the requested messages no longer exist\r\n";
+const std::string kSystemFlags = "\\Answered \\Flagged \\Deleted \\Seen \\Draft";
+
 std::string n(std::uint64_t value) {
     return std::to_string(value);
 }
@@ -30,6 +36,10 @@ std::string n(std::uint64_t value) {
 std::string raw(int i) {
     return "Subject: m" + n(static_cast<std::uint64_t>(i)) + "\r\n\r\nbody " +
            n(static_cast<std::uint64_t>(i)) + "\r\n";
+}
+
+std::string literal(const std::string& s) {
+    return "{" + n(s.size()) + "}\r\n" + s;
 }
 
 // One server, two sessions of alice with INBOX selected, `count` messages
@@ -62,7 +72,9 @@ struct Pair {
     std::uint64_t highest() { return store().mailbox(inbox()).highestmodseq; }
     std::uint64_t modseq_of(std::uint32_t uid) {
         const store::UidRange one{uid, uid};
-        const auto rows = store().fetch(inbox(), store::UidSpan(&one, 1));
+        store::FetchOptions options;
+        options.expunged_after = 0;
+        const auto rows = store().fetch(inbox(), store::UidSpan(&one, 1), options);
         REQUIRE(rows.size() == 1);
         return rows[0].modseq;
     }
@@ -75,6 +87,261 @@ struct Pair {
 };
 
 }  // namespace
+
+// ---- A.1: bodies outlive their expunge while a view shows them ----------------------
+
+TEST_CASE("RFC 2180 4.1.1: a FETCH of many messages resumed after another session's EXPUNGE",
+          "[session][views][fetch][memory]") {
+    // 600 messages of about 1 KB: the output passes the high-water mark
+    // long before the end, so the FetchJob yields and resumes.
+    UserMailRegistry mail(store::DataDir::in_memory());
+    SessionDriver a(mail), b(mail);
+    a.login();
+    b.login();
+    std::vector<std::string> bodies;
+    {
+        std::vector<store::AppendRequest> requests(600);
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            bodies.push_back("Subject: n" + n(i + 1) + "\r\n\r\n" +
+                             std::string(1000, 'a' + i % 26) + "\r\n");
+            requests[i].message = bodies.back();
+        }
+        store::MailStore& s = mail.open("alice")->store();
+        s.append(s.open_mailbox("INBOX").id, requests);
+    }
+    REQUIRE(a.send("s SELECT INBOX\r\n").ends_with("s OK [READ-WRITE] SELECT completed\r\n"));
+    REQUIRE(b.send("s SELECT INBOX\r\n").ends_with("s OK [READ-WRITE] SELECT completed\r\n"));
+
+    std::string out = a.send("f FETCH 1:* (BODY.PEEK[])\r\n");
+    REQUIRE(a.session.input_paused());
+    REQUIRE(out.find("* 300 FETCH") == std::string::npos);
+    // One message of the first batch, already read, and ten of a later one.
+    REQUIRE(b.send("x STORE 240,400:409 +FLAGS.SILENT (\\Deleted)\r\n") ==
+            "x OK STORE completed\r\n");
+    REQUIRE(b.send("y EXPUNGE\r\n").ends_with("y OK EXPUNGE completed\r\n"));
+    while (a.session.input_paused()) {
+        a.session.resume();
+        out += drain(a.session.output());
+    }
+    std::string expected;
+    for (std::size_t i = 0; i < bodies.size(); ++i)
+        expected += "* " + n(i + 1) + " FETCH (BODY[] " + literal(bodies[i]) + ")\r\n";
+    // Their \Deleted, set before the expunge, is news (the EXPUNGE waits,
+    // RFC 3501 7.4.1); the later batch read them as expunged: the content
+    // came from what the view keeps (RFC 5530).
+    expected += "* 240 FETCH (FLAGS (\\Deleted \\Recent))\r\n";
+    for (int i = 400; i <= 409; ++i)
+        expected +=
+            "* " + n(static_cast<std::uint64_t>(i)) + " FETCH (FLAGS (\\Deleted \\Recent))\r\n";
+    expected += "f" + kIssued;
+    CHECK(out.size() == expected.size());
+    CHECK(out == expected);
+    // NOOP applies the expunges; nothing pins the bodies any more.
+    const std::string noop = a.send("n NOOP\r\n");
+    CHECK(noop.starts_with("* 240 EXPUNGE\r\n* 399 EXPUNGE\r\n* 399 EXPUNGE\r\n"));
+    CHECK(noop.ends_with("* 399 EXPUNGE\r\n* 589 RECENT\r\nn OK NOOP completed\r\n"));
+    auto q = mail.open("alice")->store().database().prepare("SELECT count(*) FROM bodies");
+    q.step();
+    CHECK(q.column_int(0) == 589);
+}
+
+// ---- A.2: FETCH of a message another session expunged -------------------------------
+
+TEST_CASE("RFC 2180 4.1.1 and RFC 5530: FETCH answers an expunged message from the view",
+          "[session][views][fetch]") {
+    Pair p;
+    CHECK(p.a.send("a STORE 1 +FLAGS (\\Seen)\r\n") ==
+          "* 1 FETCH (FLAGS (\\Seen \\Recent))\r\na OK STORE completed\r\n");
+    p.b_expunges_first_two();
+    // Its last flags (\Deleted was set by b before the expunge), \Recent as
+    // this view has it, and its body: Dovecot answers BODY[] NIL, imapd
+    // still has the bytes. The flag changes are reported at the end too, as
+    // Dovecot does.
+    CHECK(p.a.send("f1 FETCH 1 (FLAGS BODY[])\r\n") ==
+          "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent) BODY[] " + literal(raw(1)) +
+              ")\r\n"
+              "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))\r\n"
+              "* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\n"
+              "f1" +
+              kIssued);
+    // Flags and UIDs only: a plain OK (as Dovecot).
+    CHECK(p.a.send("f2 FETCH 1:3 (UID FLAGS)\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Deleted \\Seen \\Recent))\r\n"
+          "* 2 FETCH (UID 2 FLAGS (\\Deleted \\Recent))\r\n"
+          "* 3 FETCH (UID 3 FLAGS (\\Recent))\r\n"
+          "f2 OK FETCH completed\r\n");
+    // The message's data as it was; EXPUNGEISSUED since it is gone.
+    CHECK(p.a.send("f3 FETCH 2 (INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
+                   "BODY.PEEK[HEADER])\r\n") ==
+          "* 2 FETCH (INTERNALDATE \"02-Jan-2024 17:41:12 +0000\" RFC822.SIZE 23 ENVELOPE (NIL "
+          "\"m2\" NIL NIL NIL NIL NIL NIL NIL NIL) BODYSTRUCTURE (\"text\" \"plain\" "
+          "(\"charset\" \"us-ascii\") NIL NIL \"7bit\" 8 1 NIL NIL NIL NIL) BODY[HEADER] {15}\r\n"
+          "Subject: m2\r\n\r\n)\r\nf3" +
+              kIssued);
+    // RFC 3501 6.4.5's implicit \Seen is not set on a message that is gone
+    // (Dovecot sets it in its view and adds FLAGS).
+    CHECK(p.a.send("f4 FETCH 2 (BODY[TEXT])\r\n") ==
+          "* 2 FETCH (BODY[TEXT] {8}\r\nbody 2\r\n)\r\nf4" + kIssued);
+    CHECK(p.a.send("f5 FETCH 2 FLAGS\r\n") ==
+          "* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\nf5 OK FETCH completed\r\n");
+    // UID FETCH lets the EXPUNGEs out at its end (RFC 3501 7.4.1), then the
+    // new \Recent count (7.3.2).
+    CHECK(p.a.send("f6 UID FETCH 2:3 (FLAGS)\r\n") ==
+          "* 2 FETCH (UID 2 FLAGS (\\Deleted \\Recent))\r\n* 3 FETCH (UID 3 FLAGS (\\Recent))\r\n"
+          "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 3 RECENT\r\nf6 OK UID FETCH completed\r\n");
+    CHECK(p.a.send("f7 FETCH 1 (UID)\r\n") == "* 1 FETCH (UID 3)\r\nf7 OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 7162 3.1.4.1: MODSEQ of an expunged message is its last, CHANGEDSINCE skips it",
+          "[session][views][fetch][condstore]") {
+    Pair p("CONDSTORE");
+    const std::uint64_t before = p.highest();
+    p.b_expunges_first_two();
+    const std::uint64_t deleted = p.modseq_of(1);
+    REQUIRE(p.modseq_of(2) == deleted);
+    REQUIRE(p.highest() > deleted);  // the expunge took the next one
+    CHECK(p.a.send("f1 FETCH 1:3 (MODSEQ)\r\n") ==
+          "* 1 FETCH (MODSEQ (" + n(deleted) + "))\r\n* 2 FETCH (MODSEQ (" + n(deleted) +
+              "))\r\n* 3 FETCH (MODSEQ (" + n(p.modseq_of(3)) +
+              "))\r\n"
+              "* 1 FETCH (UID 1 FLAGS (\\Deleted \\Recent) MODSEQ (" +
+              n(deleted) + "))\r\n* 2 FETCH (UID 2 FLAGS (\\Deleted \\Recent) MODSEQ (" +
+              n(deleted) + "))\r\nf1 OK FETCH completed\r\n");
+    // CHANGEDSINCE reports live messages only (a QRESYNC client learns of
+    // the others by VANISHED); Dovecot includes them.
+    const std::uint64_t stored = p.highest() + 1;
+    CHECK(p.a.send("a STORE 4 +FLAGS.SILENT (\\Seen)\r\n") ==
+          "* 4 FETCH (UID 4 MODSEQ (" + n(stored) + "))\r\na OK STORE completed\r\n");
+    CHECK(p.a.send("f2 FETCH 1:5 (FLAGS) (CHANGEDSINCE " + n(before) + ")\r\n") ==
+          "* 4 FETCH (FLAGS (\\Seen \\Recent) MODSEQ (" + n(stored) +
+              "))\r\nf2 OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 2180 4.1.3: NIL for a body the view can no longer read", "[session][views][fetch]") {
+    Pair p;
+    p.b_expunges_first_two();
+    // As if the expunge log row held no values (a database from before
+    // schema version 3): only what the view itself knows is left.
+    p.store().database().exec(
+        "UPDATE expunged SET body_id = NULL, flags = NULL, keywords = NULL, internal_date = NULL, "
+        "zone_minutes = NULL, size = NULL, message_modseq = NULL");
+    // The flags are unknown too: the end of the command reports them empty.
+    CHECK(p.a.send("f FETCH 1 (UID FLAGS RFC822.SIZE ENVELOPE BODY[] BODY.PEEK[1])\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Recent) RFC822.SIZE 0 ENVELOPE (NIL NIL NIL NIL NIL NIL NIL "
+          "NIL NIL NIL) BODY[] NIL BODY[1] NIL)\r\n"
+          "* 1 FETCH (FLAGS (\\Recent))\r\n* 2 FETCH (FLAGS (\\Recent))\r\nf" +
+              kIssued);
+}
+
+// ---- A.3: STORE, COPY and MOVE of a message another session expunged ----------------
+
+TEST_CASE("RFC 2180 4.2: STORE on an expunged message changes the view's copy, plain OK",
+          "[session][views][store]") {
+    Pair p;
+    p.b_expunges_first_two();
+    CHECK(p.a.send("f FETCH 1:2 FLAGS\r\n") ==
+          "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\n"
+          "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\n"
+          "f OK FETCH completed\r\n");
+    // Dovecot's answers, byte for byte.
+    CHECK(p.a.send("s1 STORE 2 +FLAGS (\\Flagged)\r\n") ==
+          "* 2 FETCH (FLAGS (\\Flagged \\Deleted \\Recent))\r\ns1 OK STORE completed\r\n");
+    CHECK(p.a.send("s2 STORE 2 +FLAGS.SILENT (\\Draft)\r\n") == "s2 OK STORE completed\r\n");
+    CHECK(p.a.send("s3 STORE 2 +FLAGS (\\Deleted)\r\n") == "s3 OK STORE completed\r\n");
+    // Expunged and live together, in order; 3 really changes.
+    CHECK(p.a.send("s4 STORE 1:3 +FLAGS (\\Answered)\r\n") ==
+          "* 1 FETCH (FLAGS (\\Answered \\Deleted \\Recent))\r\n"
+          "* 2 FETCH (FLAGS (\\Answered \\Flagged \\Deleted \\Draft \\Recent))\r\n"
+          "* 3 FETCH (FLAGS (\\Answered \\Recent))\r\ns4 OK STORE completed\r\n");
+    CHECK(p.a.send("s5 STORE 2 FLAGS (\\Seen)\r\n") ==
+          "* 2 FETCH (FLAGS (\\Seen \\Recent))\r\ns5 OK STORE completed\r\n");
+    // A new keyword is defined in the mailbox and announced first.
+    CHECK(
+        p.a.send("s6 STORE 1 +FLAGS (NewKw)\r\n") ==
+        "* FLAGS (" + kSystemFlags + " NewKw)\r\n* OK [PERMANENTFLAGS (" + kSystemFlags +
+            " NewKw \\*)] Flags permitted.\r\n"
+            "* 1 FETCH (FLAGS (\\Answered \\Deleted \\Recent NewKw))\r\ns6 OK STORE completed\r\n");
+    CHECK(p.a.send("f2 FETCH 1:2 FLAGS\r\n") ==
+          "* 1 FETCH (FLAGS (\\Answered \\Deleted \\Recent NewKw))\r\n"
+          "* 2 FETCH (FLAGS (\\Seen \\Recent))\r\nf2 OK FETCH completed\r\n");
+    // UID STORE: the UID first (RFC 3501 6.4.8); then the EXPUNGEs may go.
+    CHECK(p.a.send("s7 UID STORE 2 -FLAGS (\\Seen)\r\n") ==
+          "* 2 FETCH (UID 2 FLAGS (\\Recent))\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 3 RECENT\r\n"
+          "s7 OK UID STORE completed\r\n");
+    // Nothing of it reached the store: b hears of message 3 (its 1) and of
+    // the keyword the mailbox now has, nothing else.
+    CHECK(p.b.send("n NOOP\r\n") ==
+          "* FLAGS (" + kSystemFlags + " NewKw)\r\n* OK [PERMANENTFLAGS (" + kSystemFlags +
+              " NewKw \\*)] Flags permitted.\r\n"
+              "* 1 FETCH (FLAGS (\\Answered))\r\nn OK NOOP completed\r\n");
+    CHECK(p.a.send("f3 FETCH 1 (UID FLAGS)\r\n") ==
+          "* 1 FETCH (UID 3 FLAGS (\\Answered \\Recent))\r\nf3 OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 7162 3.1.3 Example 11: UNCHANGEDSINCE leaves an expunged message alone, NO",
+          "[session][views][store][condstore]") {
+    Pair p("CONDSTORE");
+    const std::uint64_t before = p.highest();
+    p.b_expunges_first_two();
+    const std::uint64_t deleted = p.modseq_of(1);
+    CHECK(p.a.send("f FETCH 1:2 (FLAGS)\r\n").ends_with("f OK FETCH completed\r\n"));
+    // A plain STORE with CONDSTORE on: UID and the message's last MODSEQ
+    // (nothing changed in the store).
+    CHECK(p.a.send("s0 STORE 1 +FLAGS (\\Flagged)\r\n") ==
+          "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Deleted \\Recent) MODSEQ (" + n(deleted) +
+              "))\r\ns0 OK STORE completed\r\n");
+    // The live message is stored; the expunged ones make it a NO.
+    const std::uint64_t m3 = p.highest() + 1;
+    CHECK(p.a.send("s1 STORE 1:3 (UNCHANGEDSINCE " + n(before) + ") +FLAGS (\\Answered)\r\n") ==
+          "* 3 FETCH (UID 3 FLAGS (\\Answered \\Recent) MODSEQ (" + n(m3) + "))\r\ns1" + kGone);
+    // One fails the test as well: MODIFIED names it (sequence numbers).
+    const std::uint64_t m4 = m3 + 1;
+    CHECK(p.a.send("s2 STORE 2,3,4 (UNCHANGEDSINCE " + n(before) + ") +FLAGS (\\Seen)\r\n") ==
+          "* 3 FETCH (UID 3 FLAGS (\\Answered \\Recent) MODSEQ (" + n(m3) +
+              "))\r\n* 4 FETCH (UID 4 FLAGS (\\Seen \\Recent) MODSEQ (" + n(m4) +
+              "))\r\ns2 NO [MODIFIED 3] Some of the requested messages no longer exist\r\n");
+    // Neither conditional STORE touched the view's copies.
+    CHECK(p.a.send("f2 FETCH 1:2 (FLAGS)\r\n") ==
+          "* 1 FETCH (FLAGS (\\Flagged \\Deleted \\Recent) MODSEQ (" + n(deleted) +
+              "))\r\n* 2 FETCH (FLAGS (\\Deleted \\Recent) MODSEQ (" + n(deleted) +
+              "))\r\nf2 OK FETCH completed\r\n");
+    // UID STORE: UIDs in MODIFIED; the EXPUNGEs may go at its end.
+    CHECK(p.a.send("u UID STORE 2,4 (UNCHANGEDSINCE " + n(before) + ") -FLAGS (\\Deleted)\r\n") ==
+          "* 4 FETCH (UID 4 FLAGS (\\Seen \\Recent) MODSEQ (" + n(m4) +
+              "))\r\n* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 3 RECENT\r\n"
+              "u NO [MODIFIED 4] Some of the requested messages no longer exist\r\n");
+}
+
+TEST_CASE("RFC 2180 4.4.1: COPY and MOVE of a set with an expunged message copy nothing",
+          "[session][views][copy][move]") {
+    Pair p;
+    const std::string v = n(p.store().create_mailbox("Dest").uidvalidity);
+    p.b_expunges_first_two();
+    const store::MailboxId dest = p.store().open_mailbox("Dest").id;
+    // As Dovecot: NO [EXPUNGEISSUED], atomic (nothing reaches Dest). The
+    // \Deleted b set before its expunge is news.
+    CHECK(p.a.send("c1 COPY 1:3 Dest\r\n") ==
+          "* 1 FETCH (FLAGS (\\Deleted \\Recent))\r\n* 2 FETCH (FLAGS (\\Deleted \\Recent))\r\nc1" +
+              kGone);
+    CHECK(p.a.send("m1 MOVE 2:4 Dest\r\n") == "m1" + kGone);
+    CHECK(p.store().uids(dest).empty());
+    // Only live messages: as usual, though 1:2 are gone meanwhile. MOVE's
+    // own EXPUNGEs go out (with the \Recent count), b's wait.
+    CHECK(p.a.send("c2 COPY 3 Dest\r\n") == "c2 OK [COPYUID " + v + " 3 1] COPY completed\r\n");
+    CHECK(p.a.send("m2 MOVE 4:5 Dest\r\n") ==
+          "* OK [COPYUID " + v +
+              " 4:5 2:3] Moved UIDs\r\n* 4 EXPUNGE\r\n"
+              "* 4 EXPUNGE\r\n* 3 RECENT\r\nm2 OK MOVE completed\r\n");
+    // UID MOVE: refused too; its end lets b's EXPUNGEs out.
+    CHECK(p.a.send("m3 UID MOVE 1:* Dest\r\n") ==
+          "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 1 RECENT\r\nm3" + kGone);
+    CHECK(p.store().uids(p.inbox()) == std::vector<std::uint32_t>{3});
+    // UID COPY, the same.
+    CHECK(p.b.send("x STORE 1 +FLAGS.SILENT (\\Deleted)\r\n") == "x OK STORE completed\r\n");
+    CHECK(p.b.send("y EXPUNGE\r\n").ends_with("y OK EXPUNGE completed\r\n"));
+    CHECK(p.a.send("c3 UID COPY 1:* Dest\r\n") == "* 1 EXPUNGE\r\n* 0 RECENT\r\nc3" + kGone);
+    CHECK(p.store().uids(dest) == std::vector<std::uint32_t>{1, 2, 3});
+}
 
 // ---- A.4: SEARCH with message numbers past EXISTS -----------------------------------
 
