@@ -263,7 +263,12 @@ FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::Ui
     for (const Item& item : head_items_) {
         if (item.kind == Item::Kind::Uid) asks_uid_ = true;
         if (item.kind == Item::Kind::ModSeq) asks_modseq_ = true;
+        if (item.kind != Item::Kind::Uid && item.kind != Item::Kind::ModSeq &&
+            item.kind != Item::Kind::Flags) {
+            asks_content_ = true;
+        }
     }
+    if (!body_items_.empty()) asks_content_ = true;
     // Every body item needs the structure, for its byte range or at least to
     // learn that the body still exists before the response starts.
     if (!body_items_.empty()) needs_structure_ = true;
@@ -330,7 +335,12 @@ bool FetchJob::load_batch(Session& session) {
     store::MailStore& store = session.mail()->store();
     store::FetchOptions options;
     options.limit = kBatchSize;
-    if (changed_since_) options.changed_since = *changed_since_;
+    if (changed_since_) {
+        options.changed_since = *changed_since_;
+    } else {
+        // The view's messages another session expunged (RFC 2180 4.1.1).
+        options.expunged_after = selected.expunge_modseq();
+    }
     batch_ = store.fetch(selected.id(), store::UidSpan(rest), options);
     if (batch_.empty()) {
         exhausted_ = true;
@@ -346,7 +356,7 @@ bool FetchJob::load_batch(Session& session) {
         store::UidSet unseen;
         for (const store::MessageInfo& message : batch_) {
             if ((message.flags & store::flag::kSeen) != 0) continue;
-            if (!selected.sequence_of(message.uid)) continue;
+            if (message.expunged || !selected.sequence_of(message.uid)) continue;
             if (!unseen.empty() && unseen.back().last + 1ull == message.uid) {
                 unseen.back().last = message.uid;
             } else {
@@ -381,16 +391,31 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
     // Only messages of the client's view (RFC 3501 2.3.1.2).
     const std::optional<std::uint32_t> sequence = selected.sequence_of(message.uid);
     if (!sequence) return;
+    store::MailStore& store = session.mail()->store();
     structure_.reset();
-    if (needs_structure_) {
+    body_readable_ = !message.expunged || message.body_id != 0;
+    if (needs_structure_ && body_readable_) {
         try {
-            structure_ = session.mail()->store().structure(message.body_id);
+            structure_ = store.structure(message.body_id);
         } catch (const store::StoreError& error) {
             if (error.code() != store::StoreErrc::NotFound) throw;
-            return;  // expunged since the batch was read: not delivered
+            // A live message's body is missing: the database is damaged
+            // (expunged bodies are pinned). Not delivered.
+            if (!message.expunged) return;
+            body_readable_ = false;
         }
     }
+    if (needs_structure_ && !body_readable_) {
+        // What the view still knows without the body: nothing; an empty
+        // message's ENVELOPE and BODYSTRUCTURE keep the response valid.
+        structure_ = store::parse_message("");
+    }
     message_ = message;
+    if (message.expunged) {
+        selected.view_flags(message_);
+        if (asks_content_) expunge_issued_ = true;
+    }
+    if (body_readable_ && !body_items_.empty()) body_pin_ = store.pin_body(message.body_id);
     in_message_ = true;
     in_literal_ = false;
     body_pos_ = 0;
@@ -406,7 +431,8 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
         item.kind = kind;
         write_head_item(session, item);
     };
-    const bool seen_now = std::binary_search(seen_set_.begin(), seen_set_.end(), message.uid);
+    const bool seen_now =
+        !message.expunged && std::binary_search(seen_set_.begin(), seen_set_.end(), message.uid);
     // RFC 7162 3.2.4: a response whose \Seen this FETCH set carries UID and
     // MODSEQ once CONDSTORE is on.
     if (seen_now && condstore_ && !asks_uid_) add(Item::Kind::Uid);
@@ -487,6 +513,7 @@ bool FetchJob::continue_message(Session& session) {
             session.writer().fetch_end();
             in_message_ = false;
             structure_.reset();
+            body_pin_ = {};
             return true;
         }
         if (out.size() >= Session::kOutputHighWater) return false;
@@ -508,6 +535,13 @@ void FetchJob::write_section(Session& session, const Item& item) {
         item_written_ = true;
         w.raw(item.name).sp();
     };
+    if (!body_readable_) {
+        // RFC 2180 4.1.3: NIL for what an expunged message no longer has.
+        begin_item();
+        w.nil();
+        ++body_pos_;
+        return;
+    }
 
     if (item.section == store::SectionKind::HeaderFields) {
         std::string text;
@@ -576,16 +610,17 @@ bool FetchJob::close_broken_message(Session& session) {
     session.writer().fetch_end();
     in_message_ = false;
     structure_.reset();
+    body_pin_ = {};
     return padded;
 }
 
 void FetchJob::finish(Session& session) {
     const std::string text = uid_command_ ? "UID FETCH completed" : "FETCH completed";
     // With CHANGEDSINCE fewer responses than messages is the point.
-    if (!changed_since_ && delivered_ < expected_) {
-        // RFC 2180 4.1.2 and RFC 5530 EXPUNGEISSUED: messages the client
-        // still sees were expunged by another session; they got no FETCH
-        // response. Dovecot answers the same way.
+    if (expunge_issued_ || (!changed_since_ && delivered_ < expected_)) {
+        // RFC 5530 EXPUNGEISSUED: the content of a message another session
+        // expunged was asked for (it came from what the view keeps), or a
+        // message of the view got no response at all. Dovecot's text.
         session.complete(tag_, Status::Ok, Code::ExpungeIssued,
                          "Some messages were already expunged");
         return;

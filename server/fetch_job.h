@@ -29,6 +29,23 @@
 // With `condstore` (enabled in the session), every response that carries
 // FLAGS carries MODSEQ too, and one whose \Seen this FETCH set also carries
 // UID (3.2.4); both go right after FLAGS when not asked for.
+//
+// A message of the view that another session expunged (its EXPUNGE not sent
+// yet, RFC 3501 7.4.1) is answered from what the store keeps for the view
+// (RFC 2180 4.1.1; docs/storage.md "Body retention"): its last flags (or
+// the view's copy after a STORE), \Recent as the view has it, its internal
+// date, size, structure and body; a body section is NIL only if the body is
+// no longer readable (an expunge log row without values). It never gets
+// the implicit \Seen, and CHANGEDSINCE skips it. When the FETCH asked for
+// more than FLAGS, UID and MODSEQ of such a message, the tagged response is
+// "OK [EXPUNGEISSUED] Some messages were already expunged" (RFC 5530): the
+// data is real, but the message is gone. Dovecot answers the same code when
+// it has no such data (NIL, zero), and a plain OK for flags alone.
+//
+// A body being streamed is pinned (store::MailStore::BodyPin) until its
+// literal is complete, so nothing another session does (EXPUNGE, DELETE of
+// the mailbox) cuts it short. The padding and BYE of close_broken_message()
+// remain for a body row that is really missing (corruption).
 #pragma once
 
 #include <cstddef>
@@ -112,6 +129,8 @@ class FetchJob {
     bool condstore_ = false;
     bool asks_uid_ = false;
     bool asks_modseq_ = false;
+    bool asks_content_ = false;    // an item other than FLAGS, UID and MODSEQ
+    bool expunge_issued_ = false;  // content of an expunged message was asked
     std::optional<std::uint64_t> changed_since_;
 
     store::UidSet uids_;          // normalized
@@ -128,6 +147,8 @@ class FetchJob {
     bool in_message_ = false;
     store::MessageInfo message_;
     std::optional<store::ParsedMessage> structure_;
+    bool body_readable_ = true;  // false: body sections are NIL
+    store::MailStore::BodyPin body_pin_;
     std::size_t body_pos_ = 0;   // next body item
     bool item_written_ = false;  // the next item needs a space before it
     // The literal being streamed: body bytes [literal_pos_, literal_end_).

@@ -159,13 +159,9 @@ class Translator {
             case K::Smaller:
                 return S::smaller(key.number);
 
-            case K::SequenceSet: {
-                std::optional<store::UidSet> uids = view_.resolve(key.set, false);
-                if (!uids) {
-                    throw BadKey{"Message sequence number past the last message (RFC 3501 9)"};
-                }
-                return S::uid_set(std::move(*uids));
-            }
+            case K::SequenceSet:
+                // Numbers past EXISTS match nothing (SelectedMailbox::resolve_search).
+                return S::uid_set(view_.resolve_search(key.set));
             case K::Uid:
                 // resolve() never fails for UIDs.
                 return S::uid_set(view_.resolve(key.set, true).value_or(store::UidSet{}));

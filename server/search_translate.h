@@ -1,9 +1,9 @@
 // SEARCH criteria (RFC 3501 6.4.4) from the protocol's tree to the store's
 // (store/search.h), resolving what depends on the session's view of the
 // selected mailbox:
-// - message sequence numbers become UID sets (a number past EXISTS is an
-//   error: RFC 3501 9, seq-number: "The server should respond with a tagged
-//   BAD"; Dovecot instead lets such numbers match nothing);
+// - message sequence numbers become UID sets; a number past EXISTS matches
+//   nothing, as Dovecot answers (a search key is a criterion; RFC 3501 9's
+//   "tagged BAD" for such numbers stays for FETCH, STORE, COPY and MOVE);
 // - UID sets: "*" is the largest UID in the view (RFC 3501 6.4.8), and UIDs
 //   the view does not hold match nothing;
 // - RECENT / NEW / OLD use this session's \Recent messages (RFC 3501 2.3.2):

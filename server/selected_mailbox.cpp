@@ -1,6 +1,7 @@
 #include "server/selected_mailbox.h"
 
 #include <algorithm>
+#include <string_view>
 
 #include "protocol/sequence_set.h"
 
@@ -31,7 +32,10 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
       flags_modseq_(info.highestmodseq),
       expunge_modseq_(info.highestmodseq) {
     // The mailbox row was read before the UIDs: whatever changed in between
-    // has a modseq above info.highestmodseq and is picked up by sync().
+    // has a modseq above info.highestmodseq and is picked up by sync(). The
+    // pin is registered before the UIDs are read, so no message of the view
+    // can lose its body before the view applies its expunge.
+    pin_ = store_.pin_view(id_, expunge_modseq_);
     uids_ = store_.uids(id_);
     if (!uids_.empty()) uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
     keywords_ = store_.keywords(id_);
@@ -42,6 +46,19 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
     } else if (auto claimed = store_.claim_recent(id_)) {
         add_recent(claimed->first, claimed->last);
     }
+    announced_recent_ = recent_count();  // SELECT and EXAMINE send it
+}
+
+void SelectedMailbox::set_expunge_modseq(std::uint64_t modseq) {
+    expunge_modseq_ = modseq;
+    pin_.advance(modseq);
+}
+
+void SelectedMailbox::announce_recent(ResponseWriter& w) {
+    const std::uint32_t recent = recent_count();
+    if (recent == announced_recent_) return;
+    w.recent(recent);
+    announced_recent_ = recent;
 }
 
 std::uint32_t SelectedMailbox::recent_count() const {
@@ -111,6 +128,97 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
     return result;
 }
 
+store::UidSet SelectedMailbox::resolve_search(const SequenceSet& set) const {
+    store::UidSet result;
+    const std::uint32_t count = exists();
+    if (count == 0) return result;
+    const ResolvedSet resolved = set.resolve(count);
+    for (const SeqRange& range : resolved.ranges()) {
+        if (range.first > count) break;  // ascending: the rest is past EXISTS too
+        result.push_back({uid_at(range.first), uid_at(std::min(range.last, count))});
+    }
+    return result;
+}
+
+std::vector<store::MessageInfo> SelectedMailbox::expunged_messages(store::UidSpan set) const {
+    std::vector<store::MessageInfo> result;
+    if (set.empty()) return result;
+    store::FetchOptions options;
+    options.expunged_after = expunge_modseq_;
+    for (store::MessageInfo& message : store_.fetch(id_, set, options)) {
+        if (!message.expunged || !sequence_of(message.uid)) continue;
+        view_flags(message);
+        result.push_back(std::move(message));
+    }
+    return result;
+}
+
+void SelectedMailbox::view_flags(store::MessageInfo& message) const {
+    const auto copy = flag_copies_.find(message.uid);
+    if (copy == flag_copies_.end()) return;
+    message.flags = copy->second.system;
+    message.keywords = copy->second.keywords;
+}
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+bool has_keyword(const std::vector<std::string>& keywords, std::string_view name) {
+    return std::any_of(keywords.begin(), keywords.end(),
+                       [&](const std::string& k) { return iequals(k, name); });
+}
+
+}  // namespace
+
+bool SelectedMailbox::store_expunged(store::MessageInfo& message, store::FlagOp op,
+                                     const store::Flags& flags) {
+    const std::uint32_t system = flags.system;
+    std::vector<std::string> keywords;
+    if (!flags.keywords.empty()) {
+        const std::vector<std::string> defined = store_.keywords(id_);
+        for (const std::string& keyword : flags.keywords) {
+            const auto it = std::find_if(defined.begin(), defined.end(),
+                                         [&](const std::string& d) { return iequals(d, keyword); });
+            keywords.push_back(it != defined.end() ? *it : keyword);
+        }
+    }
+    std::uint32_t new_flags = message.flags;
+    std::vector<std::string> new_keywords;
+    switch (op) {
+        case store::FlagOp::Add:
+            new_flags |= system;
+            new_keywords = message.keywords;
+            for (const std::string& k : keywords) {
+                if (!has_keyword(new_keywords, k)) new_keywords.push_back(k);
+            }
+            break;
+        case store::FlagOp::Remove:
+            new_flags &= ~system;
+            for (const std::string& k : message.keywords) {
+                if (!has_keyword(keywords, k)) new_keywords.push_back(k);
+            }
+            break;
+        case store::FlagOp::Replace:
+            new_flags = system;
+            for (const std::string& k : keywords) {
+                if (!has_keyword(new_keywords, k)) new_keywords.push_back(k);
+            }
+            break;
+    }
+    std::sort(new_keywords.begin(), new_keywords.end());
+    if (new_flags == message.flags && new_keywords == message.keywords) return false;
+    message.flags = new_flags;
+    message.keywords = new_keywords;
+    flag_copies_[message.uid] = FlagCopy{new_flags, std::move(new_keywords)};
+    return true;
+}
+
 void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                                        bool vanished) {
     if (gone.empty() || uids_.empty()) return;
@@ -129,6 +237,7 @@ void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, R
             if (w && vanished) removed_uids.push_back(uid);
             if (w && !vanished) w->expunge(static_cast<std::uint32_t>(i + 1 - removed));
             ++removed;
+            flag_copies_.erase(uid);
             continue;
         }
         uids_[kept++] = uid;
@@ -183,11 +292,21 @@ void SelectedMailbox::write_flags(ResponseWriter& w) const {
     w.untagged(Status::Ok, ResponseCode::permanent_flags(flags), "Flags permitted.");
 }
 
+void SelectedMailbox::refresh_keywords(ResponseWriter& w) {
+    std::vector<std::string> keywords = store_.keywords(id_);
+    if (keywords == keywords_) return;
+    keywords_ = std::move(keywords);
+    write_flags(w);
+}
+
 void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
     const store::MailboxInfo info = store_.mailbox(id_);
     const bool expunges_due = options.allow_expunge && info.highestmodseq > expunge_modseq_;
     const bool flags_due = info.highestmodseq > flags_modseq_;
-    if (!expunges_due && !flags_due) return;
+    if (!expunges_due && !flags_due) {
+        announce_recent(w);  // after this session's own EXPUNGE
+        return;
+    }
 
     if (!options.allow_expunge && info.highestmodseq > expunge_modseq_) {
         // No EXPUNGE may be sent now. When none is pending for a message of
@@ -198,12 +317,12 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         const bool pending = std::any_of(gone.begin(), gone.end(), [this](std::uint32_t uid) {
             return std::binary_search(uids_.begin(), uids_.end(), uid);
         });
-        if (!pending) expunge_modseq_ = info.highestmodseq;
+        if (!pending) set_expunge_modseq(info.highestmodseq);
     }
 
     if (expunges_due) {
         remove_from_view(store_.expunged_since(id_, expunge_modseq_), &w, options.qresync);
-        expunge_modseq_ = info.highestmodseq;
+        set_expunge_modseq(info.highestmodseq);
     }
 
     if (flags_due) {
@@ -216,14 +335,17 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         if (!uids_.empty()) {
             store::FetchOptions changed;
             changed.changed_since = flags_modseq_;
+            // A message expunged with its EXPUNGE held back is still in the
+            // view: a flag change made before the expunge is reported too,
+            // as Dovecot does (its last flags are in the expunge log).
+            changed.expunged_after = expunge_modseq_;
             const store::UidRange view{1, uids_.back()};
-            for (const store::MessageInfo& message :
-                 store_.fetch(id_, std::span(&view, 1), changed)) {
+            for (store::MessageInfo& message : store_.fetch(id_, std::span(&view, 1), changed)) {
                 const auto own = std::find(own_changes_.begin(), own_changes_.end(),
                                            std::pair{message.uid, message.modseq});
                 if (own != own_changes_.end()) continue;
-                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags
-                // (none for a message expunged with its EXPUNGE held back);
+                if (message.expunged) view_flags(message);
+                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags;
                 // RFC 7162 3.2.4: with UID and MODSEQ once CONDSTORE is on.
                 write_flag_update(w, message, options.with_uid || options.condstore,
                                   options.condstore);
@@ -246,9 +368,11 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             // RFC 3501 7.3.1 and 7.3.2.
             w.exists(exists());
             w.recent(recent_count());
+            announced_recent_ = recent_count();
         }
         uidnext_ = std::max(uidnext_, info.uidnext);
     }
+    announce_recent(w);
 }
 
 }  // namespace imap::server

@@ -11,10 +11,19 @@
 // commands), flag changes as unsolicited FETCH, new messages as EXISTS and
 // RECENT. Until then the view keeps its numbering, so sequence numbers the
 // client holds keep meaning the same messages.
+//
+// A message another session expunged stays in the view, and readable,
+// until the view applies that expunge (RFC 2180 4.1.1, docs/storage.md
+// "Body retention"): the view holds a store::MailStore::ViewPin whose
+// watermark is the modseq up to which it has applied expunges, so the store
+// keeps those messages' bodies and last flags. FETCH answers from them;
+// STORE changes only the view's copy of their flags (RFC 2180 4.2, as
+// Dovecot); COPY and MOVE refuse them (RFC 2180 4.4.1, cmd_copy.cpp).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -67,6 +76,10 @@ class SelectedMailbox {
     // The HIGHESTMODSEQ the client may be told (RFC 7162 3.2): every change
     // up to it has been reported, expunges held back included.
     std::uint64_t reported_modseq() const { return std::min(flags_modseq_, expunge_modseq_); }
+    // Expunges with a modseq up to this have been applied to the view; the
+    // messages of the view expunged later are still shown (the ViewPin's
+    // watermark; store::FetchOptions::expunged_after).
+    std::uint64_t expunge_modseq() const { return expunge_modseq_; }
 
     // EXISTS: messages in the view.
     std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
@@ -88,6 +101,26 @@ class SelectedMailbox {
     // UID, so a command never touches a message whose EXISTS the client has
     // not seen.
     std::optional<store::UidSet> resolve(const SequenceSet& set, bool uid) const;
+    // Message sequence numbers as a SEARCH key (RFC 3501 6.4.4): the view's
+    // messages they name; numbers past EXISTS name nothing (as Dovecot
+    // answers; the key is a criterion, not a reference to messages), and
+    // so does "*" in an empty mailbox.
+    store::UidSet resolve_search(const SequenceSet& set) const;
+
+    // The messages of `set` (UIDs of the view) that another session
+    // expunged and this view still shows, ascending, their flags as this
+    // session sees them (view_flags()).
+    std::vector<store::MessageInfo> expunged_messages(store::UidSpan set) const;
+    // Replaces the flags and keywords of an expunged message (from the
+    // expunge log) by the view's copy, if a STORE of this session changed
+    // it.
+    void view_flags(store::MessageInfo& message) const;
+    // STORE on a message another session expunged (RFC 2180 4.2; Dovecot):
+    // applies the change to the view's copy of its flags only, nothing is
+    // written to the store. `message` comes from expunged_messages() and is
+    // updated; keywords take the mailbox's spelling when it defines them
+    // (they compare without case). True when its flags changed.
+    bool store_expunged(store::MessageInfo& message, store::FlagOp op, const store::Flags& flags);
 
     // Sends what changed in the store since the last sync (see the file
     // comment). Throws store::StoreError(NotFound) when the mailbox was
@@ -107,6 +140,10 @@ class SelectedMailbox {
     // The "* FLAGS" and "* OK [PERMANENTFLAGS]" pair of SELECT (RFC 3501
     // 6.3.1), also sent again when a new keyword appears (7.2.6).
     void write_flags(ResponseWriter& w) const;
+    // FLAGS and PERMANENTFLAGS again if the mailbox's keywords are not
+    // those last announced (a STORE defined one without changing a
+    // message's modseq, so sync() would not look).
+    void refresh_keywords(ResponseWriter& w);
 
     // "* n FETCH ([UID u ][FLAGS (...) ][MODSEQ (m)])" for a message of the
     // view (nothing when it is not in the view): the flag update of sync(),
@@ -119,6 +156,16 @@ class SelectedMailbox {
     void add_recent(std::uint32_t first, std::uint32_t last);
     void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                           bool vanished = false);
+    void set_expunge_modseq(std::uint64_t modseq);
+    // RFC 3501 7.3.2: "* n RECENT" when expunges changed the number of
+    // \Recent messages since the client last heard it (as Dovecot).
+    void announce_recent(ResponseWriter& w);
+
+    // A STORE's change to an expunged message, kept by the view only.
+    struct FlagCopy {
+        std::uint32_t system = 0;
+        std::vector<std::string> keywords;  // sorted as store::MessageInfo's
+    };
 
     store::MailStore& store_;
     store::MailboxId id_;
@@ -134,6 +181,13 @@ class SelectedMailbox {
     std::uint64_t expunge_modseq_;
     // Own STORE results, not to be reported again by the next sync.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
+    // Flags of expunged messages changed by this session's STOREs, by UID.
+    std::map<std::uint32_t, FlagCopy> flag_copies_;
+    // The \Recent count the client was last told (SELECT, EXISTS, expunges).
+    std::uint32_t announced_recent_ = 0;
+    // The view's claim on the bodies of messages it still shows; its
+    // watermark is expunge_modseq_.
+    store::MailStore::ViewPin pin_;
 };
 
 }  // namespace imap::server

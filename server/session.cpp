@@ -260,6 +260,9 @@ void Session::fail(const std::string& tag, const std::exception& error) {
             case store::StoreErrc::Corrupt:
                 code = Code::Corruption;
                 break;
+            case store::StoreErrc::Expunged:
+                code = Code::ExpungeIssued;  // RFC 5530
+                break;
         }
         return complete(tag, Status::No, code, store_error->what());
     }

@@ -37,6 +37,10 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     }
     auto mail = std::make_shared<UserMail>(name, data_dir_.user_options(name));
     mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
+    // Bodies a crash (or the last session's pins) left behind: no view of
+    // this user exists in the process yet, so none is pinned. Only this
+    // process serves IMAP for the data directory (docs/storage.md).
+    mail->store().collect_garbage();
     open_[name] = mail;
     if (data_dir_.is_in_memory()) kept_[name] = mail;
     return mail;

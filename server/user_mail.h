@@ -8,6 +8,12 @@
 // which also catches changes made by other processes (`imapd deliver`); the
 // notification here only wakes sessions that wait without a command
 // running (IDLE).
+//
+// The store also holds the pins of this user's views (SelectedMailbox
+// registers one per selected session, store::MailStore::ViewPin): a body
+// another session expunged stays until every view has applied the expunge.
+// Pins are in-process, which is why one server process serves a data
+// directory and `imapd deliver` / `import` never collect garbage.
 #pragma once
 
 #include <cstdint>

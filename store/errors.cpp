@@ -22,6 +22,8 @@ const char* to_string(StoreErrc code) {
             return "too big";
         case StoreErrc::Corrupt:
             return "corrupt";
+        case StoreErrc::Expunged:
+            return "expunged";
     }
     return "unknown";
 }

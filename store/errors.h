@@ -20,6 +20,7 @@ enum class StoreErrc {
     OverLimit,      // a named limit in store/limits.h           -> [LIMIT]
     TooBig,         // message larger than kMaxMessageSize       -> [TOOBIG] (RFC 7889)
     Corrupt,        // stored data that cannot be decoded        -> [CORRUPTION]
+    Expunged,       // a message of the view was expunged meanwhile -> [EXPUNGEISSUED]
 };
 
 const char* to_string(StoreErrc code);

@@ -366,27 +366,58 @@ UidSet checked_set(UidSpan uids) {
     return normalize(uids);
 }
 
-// Deletes the rows (bodies follow through the trigger) and logs the UIDs
-// with `modseq` for QRESYNC.
+// The expunge log row of the messages `where` selects from `messages m`
+// (?1 the mailbox, ?2 the expunge's modseq, ?3 a UID if `where` uses it):
+// the UID and modseq QRESYNC needs, and the message's last state for the
+// views that have not applied the expunge yet (schema v3).
+constexpr const char* kLogExpunged =
+    "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, body_id, flags, keywords, "
+    "internal_date, zone_minutes, size, message_modseq) "
+    "SELECT m.mailbox_id, m.uid, ?2, m.body_id, m.flags, "
+    "(SELECT group_concat(k.name, ' ') FROM message_keywords mk JOIN keywords k "
+    " ON k.mailbox_id = mk.mailbox_id AND k.id = mk.keyword_id "
+    " WHERE mk.mailbox_id = m.mailbox_id AND mk.uid = m.uid), "
+    "m.internal_date, m.zone_minutes, m.size, m.modseq FROM messages m ";
+
+// Logs the UIDs with `modseq` (kLogExpunged) and deletes the rows; their
+// bodies become orphans (collect_garbage).
 void remove_messages(Database& db, MailboxId mailbox, const std::vector<std::uint32_t>& uids,
                      std::uint64_t modseq) {
     for (std::uint32_t uid : uids) {
+        db.prepare(std::string(kLogExpunged) + "WHERE m.mailbox_id = ?1 AND m.uid = ?3")
+            .bind(1, mailbox)
+            .bind(2, static_cast<std::int64_t>(modseq))
+            .bind(3, std::int64_t{uid})
+            .run();
         db.prepare("DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2")
             .bind(1, mailbox)
             .bind(2, std::int64_t{uid})
             .run();
-        db.prepare("INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)")
-            .bind(1, mailbox)
-            .bind(2, std::int64_t{uid})
-            .bind(3, static_cast<std::int64_t>(modseq))
-            .run();
     }
 }
 
-CopyResult copy_rows(Database& db, MailboxId source, const UidSet& set, MailboxId destination) {
+// Keywords are atoms (check_keyword), so a space separates them; sorted as
+// fetch() returns them.
+std::vector<std::string> split_keywords(const std::string& joined) {
+    std::vector<std::string> keywords;
+    for (std::size_t start = 0; start < joined.size();) {
+        std::size_t end = std::min(joined.find(' ', start), joined.size());
+        if (end > start) keywords.push_back(joined.substr(start, end - start));
+        start = end + 1;
+    }
+    std::sort(keywords.begin(), keywords.end());
+    return keywords;
+}
+
+CopyResult copy_rows(Database& db, MailboxId source, const UidSet& set, MailboxId destination,
+                     std::optional<std::size_t> expected) {
     MailboxInfo dest = require_selectable(db, destination);
     require_selectable(db, source);
     std::vector<MessageRow> rows = select_rows(db, source, set);
+    if (expected && rows.size() < *expected) {
+        // RFC 2180 4.4.1: the whole COPY fails, nothing is copied.
+        throw StoreError(StoreErrc::Expunged, "Some of the requested messages no longer exist");
+    }
     CopyResult result;
     result.uidvalidity = dest.uidvalidity;
     if (rows.empty()) return result;
@@ -520,6 +551,7 @@ void MailStore::delete_mailbox(std::string_view name) {
         throw StoreError(StoreErrc::HasChildren, "mailbox has inferior hierarchical names");
     }
     clear_mailbox(db_, info->id);
+    garbage_possible_ = true;
     if (children) {
         // RFC 3501 6.3.4: messages go, the name stays as \Noselect.
         db_.prepare("UPDATE mailboxes SET selectable = 0, special_use = 0 WHERE id = ?1")
@@ -563,9 +595,7 @@ void MailStore::rename_mailbox(std::string_view from, std::string_view to) {
         // For INBOX the messages are gone: QRESYNC clients must see them
         // vanish.
         const std::uint64_t modseq = next_modseq(db_, info->id);
-        db_.prepare(
-               "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) "
-               "SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1")
+        db_.prepare(std::string(kLogExpunged) + "WHERE m.mailbox_id = ?1")
             .bind(1, info->id)
             .bind(2, static_cast<std::int64_t>(modseq))
             .run();
@@ -575,6 +605,7 @@ void MailStore::rename_mailbox(std::string_view from, std::string_view to) {
             .bind(2, moved)
             .run();
         transaction.commit();
+        garbage_possible_ = true;  // the log rows hold values for INBOX's views
         return;
     }
     if (target.size() > source.size() && target.compare(0, source.size(), source) == 0 &&
@@ -880,6 +911,53 @@ std::uint32_t MailStore::append(MailboxId id, const AppendRequest& message) {
     return append(id, std::span<const AppendRequest>(&message, 1)).uids.front();
 }
 
+namespace {
+
+// A MessageInfo from the columns uid, modseq, flags, internal_date,
+// zone_minutes, size, body_id, keywords (space-joined), in this order.
+MessageInfo read_message_info(const Query& q) {
+    MessageInfo info;
+    info.uid = static_cast<std::uint32_t>(q.column_int(0));
+    info.modseq = static_cast<std::uint64_t>(q.column_int(1));
+    info.flags = static_cast<std::uint32_t>(q.column_int(2));
+    info.internal_date = q.column_int(3);
+    info.zone_minutes = static_cast<int>(q.column_int(4));
+    info.size = static_cast<std::uint64_t>(q.column_int(5));
+    info.body_id = q.column_int(6);
+    info.keywords = split_keywords(q.column_text(7));
+    return info;
+}
+
+// The expunge log rows of `range` expunged with a modseq above `after`
+// whose last modseq is above `changed_since`, ascending, at most `limit`.
+std::vector<MessageInfo> fetch_expunged(Database& db, MailboxId id, const UidRange& range,
+                                        std::uint64_t after, std::uint64_t changed_since,
+                                        std::size_t limit) {
+    // expunged_modseq (mailbox_id, modseq) finds the few rows a view has
+    // not applied, however long the log is.
+    auto q = db.prepare(
+        "SELECT uid, coalesce(message_modseq, modseq), coalesce(flags, 0), "
+        "coalesce(internal_date, 0), coalesce(zone_minutes, 0), coalesce(size, 0), "
+        "coalesce(body_id, 0), coalesce(keywords, '') FROM expunged INDEXED BY expunged_modseq "
+        "WHERE mailbox_id = ?1 AND modseq > ?2 AND uid BETWEEN ?3 AND ?4 "
+        "AND coalesce(message_modseq, modseq) > ?5 ORDER BY uid LIMIT ?6");
+    q.bind(1, id)
+        .bind(2, static_cast<std::int64_t>(after))
+        .bind(3, std::int64_t{range.first})
+        .bind(4, std::int64_t{range.last})
+        .bind(5, static_cast<std::int64_t>(changed_since))
+        .bind(6, static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+    std::vector<MessageInfo> rows;
+    while (q.step()) {
+        MessageInfo info = read_message_info(q);
+        info.expunged = true;
+        rows.push_back(std::move(info));
+    }
+    return rows;
+}
+
+}  // namespace
+
 std::vector<MessageInfo> MailStore::fetch(MailboxId id, UidSpan uids, const FetchOptions& options) {
     const UidSet set = checked_set(uids);
     ReadSnapshot snapshot(db_);
@@ -887,6 +965,7 @@ std::vector<MessageInfo> MailStore::fetch(MailboxId id, UidSpan uids, const Fetc
     std::vector<MessageInfo> result;
     for (const UidRange& range : set) {
         if (result.size() >= options.limit) break;
+        const std::size_t first_of_range = result.size();
         auto q = db_.prepare(
             "SELECT m.uid, m.modseq, m.flags, m.internal_date, m.zone_minutes, m.size, m.body_id, "
             "(SELECT group_concat(k.name, ' ') FROM message_keywords mk JOIN keywords k "
@@ -901,24 +980,21 @@ std::vector<MessageInfo> MailStore::fetch(MailboxId id, UidSpan uids, const Fetc
             .bind(5, static_cast<std::int64_t>(
                          std::min<std::size_t>(options.limit - result.size(), INT64_MAX)));
         while (q.step()) {
-            MessageInfo info;
-            info.uid = static_cast<std::uint32_t>(q.column_int(0));
-            info.modseq = static_cast<std::uint64_t>(q.column_int(1));
-            info.flags = static_cast<std::uint32_t>(q.column_int(2));
-            info.internal_date = q.column_int(3);
-            info.zone_minutes = static_cast<int>(q.column_int(4));
-            info.size = static_cast<std::uint64_t>(q.column_int(5));
-            info.body_id = q.column_int(6);
-            // Keywords are atoms (check_keyword), so a space separates them.
-            std::string joined = q.column_text(7);
-            for (std::size_t start = 0; start < joined.size();) {
-                std::size_t end = std::min(joined.find(' ', start), joined.size());
-                info.keywords.push_back(joined.substr(start, end - start));
-                start = end + 1;
-            }
-            std::sort(info.keywords.begin(), info.keywords.end());
-            result.push_back(std::move(info));
+            result.push_back(read_message_info(q));
         }
+        if (!options.expunged_after) continue;
+        // A UID is in one table or the other (UIDs are never reused): merge
+        // by UID and keep the first `limit` of the range's rows.
+        std::vector<MessageInfo> gone =
+            fetch_expunged(db_, id, range, *options.expunged_after, options.changed_since,
+                           options.limit - first_of_range);
+        if (gone.empty()) continue;
+        const auto middle = result.insert(result.end(), std::make_move_iterator(gone.begin()),
+                                          std::make_move_iterator(gone.end()));
+        std::inplace_merge(
+            result.begin() + static_cast<std::ptrdiff_t>(first_of_range), middle, result.end(),
+            [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+        if (result.size() > options.limit) result.resize(options.limit);
     }
     return result;
 }
@@ -1032,19 +1108,21 @@ StoreFlagsResult MailStore::store_flags(MailboxId id, UidSpan uids, FlagOp op, c
     return result;
 }
 
-CopyResult MailStore::copy(MailboxId source, UidSpan uids, MailboxId destination) {
+CopyResult MailStore::copy(MailboxId source, UidSpan uids, MailboxId destination,
+                           std::optional<std::size_t> expected) {
     const UidSet set = checked_set(uids);
     Transaction transaction(db_);
-    CopyResult result = copy_rows(db_, source, set, destination);
+    CopyResult result = copy_rows(db_, source, set, destination, expected);
     transaction.commit();
     return result;
 }
 
-MoveResult MailStore::move(MailboxId source, UidSpan uids, MailboxId destination) {
+MoveResult MailStore::move(MailboxId source, UidSpan uids, MailboxId destination,
+                           std::optional<std::size_t> expected) {
     const UidSet set = checked_set(uids);
     Transaction transaction(db_);
     MoveResult result;
-    result.copy = copy_rows(db_, source, set, destination);
+    result.copy = copy_rows(db_, source, set, destination, expected);
     if (!result.copy.mapping.empty()) {
         for (const UidMapping& m : result.copy.mapping)
             result.expunged.uids.push_back(m.source);
@@ -1052,6 +1130,7 @@ MoveResult MailStore::move(MailboxId source, UidSpan uids, MailboxId destination
         remove_messages(db_, source, result.expunged.uids, result.expunged.modseq);
     }
     transaction.commit();
+    if (!result.expunged.uids.empty()) garbage_possible_ = true;
     return result;
 }
 
@@ -1078,6 +1157,7 @@ ExpungeResult MailStore::expunge(MailboxId id, std::optional<UidSpan> uids) {
         remove_messages(db_, id, result.uids, result.modseq);
     }
     transaction.commit();
+    if (!result.uids.empty()) garbage_possible_ = true;
     return result;
 }
 
@@ -1091,6 +1171,174 @@ std::vector<std::uint32_t> MailStore::expunged_since(MailboxId id, std::uint64_t
     while (q.step())
         result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
     return result;
+}
+
+// ---- Views and body retention ------------------------------------------------
+
+MailStore::Pin::Pin(Pin&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)), kind_(other.kind_), key_(other.key_) {}
+
+MailStore::Pin& MailStore::Pin::operator=(Pin&& other) noexcept {
+    if (this != &other) {
+        release();
+        store_ = std::exchange(other.store_, nullptr);
+        kind_ = other.kind_;
+        key_ = other.key_;
+    }
+    return *this;
+}
+
+MailStore::Pin::~Pin() {
+    release();
+}
+
+void MailStore::Pin::release() noexcept {
+    if (store_ == nullptr) return;
+    MailStore* store = std::exchange(store_, nullptr);
+    if (kind_ == Kind::View) {
+        store->views_.erase(key_);
+    } else {
+        store->pinned_bodies_.erase(store->pinned_bodies_.find(key_));
+    }
+    store->collect_garbage_quietly();
+}
+
+void MailStore::ViewPin::advance(std::uint64_t watermark) {
+    if (store_ == nullptr) return;
+    ViewEntry& entry = store_->views_.at(key_);
+    if (watermark <= entry.watermark) return;
+    entry.watermark = watermark;
+    store_->collect_garbage_quietly();
+}
+
+std::uint64_t MailStore::ViewPin::watermark() const {
+    return store_ == nullptr ? 0 : store_->views_.at(key_).watermark;
+}
+
+MailStore::ViewPin MailStore::pin_view(MailboxId mailbox, std::uint64_t watermark) {
+    const std::int64_t handle = next_view_++;
+    views_.emplace(handle, ViewEntry{mailbox, watermark});
+    return ViewPin(*this, handle);
+}
+
+MailStore::BodyPin MailStore::pin_body(std::int64_t body_id) {
+    pinned_bodies_.insert(body_id);
+    return BodyPin(*this, body_id);
+}
+
+namespace {
+
+// synchronous=NORMAL for one transaction, the previous setting restored
+// after it. In WAL mode a NORMAL commit is not fsync'd but stays ordered:
+// the next FULL commit's fsync covers it, and a crash can only lose it
+// together with everything after it. Losing a garbage collection loses
+// nothing: its orphans are found again by the next one.
+class RelaxedSync {
+  public:
+    explicit RelaxedSync(Database& db) : db_(db) {
+        auto q = db_.prepare("PRAGMA synchronous");
+        q.step();
+        previous_ = q.column_int(0);
+        db_.exec("PRAGMA synchronous=NORMAL");
+    }
+    ~RelaxedSync() {
+        // PRAGMA takes no bound parameters; the value is SQLite's own.
+        sqlite3_exec(db_.handle(), ("PRAGMA synchronous=" + std::to_string(previous_)).c_str(),
+                     nullptr, nullptr, nullptr);
+    }
+    RelaxedSync(const RelaxedSync&) = delete;
+    RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+  private:
+    Database& db_;
+    std::int64_t previous_ = 2;  // FULL
+};
+
+}  // namespace
+
+GarbageResult MailStore::collect_garbage() {
+    GarbageResult result;
+    if (!garbage_possible_) return result;
+    ++garbage_runs_;
+    // The oldest watermark of each mailbox's live views: a log row above it
+    // is still shown by some view.
+    std::map<MailboxId, std::uint64_t> oldest;
+    for (const auto& [handle, view] : views_) {
+        auto [it, inserted] = oldest.emplace(view.mailbox, view.watermark);
+        if (!inserted) it->second = std::min(it->second, view.watermark);
+    }
+    std::set<std::int64_t> pinned(pinned_bodies_.begin(), pinned_bodies_.end());
+    bool retained = false;
+
+    RelaxedSync relaxed(db_);
+    Transaction transaction(db_);
+    std::vector<std::pair<MailboxId, std::uint32_t>> release;
+    {
+        auto q = db_.prepare(
+            "SELECT mailbox_id, uid, modseq, body_id FROM expunged INDEXED BY expunged_retained "
+            "WHERE body_id IS NOT NULL");
+        while (q.step()) {
+            const MailboxId mailbox = q.column_int(0);
+            const auto modseq = static_cast<std::uint64_t>(q.column_int(2));
+            const auto view = oldest.find(mailbox);
+            if (view != oldest.end() && view->second < modseq) {
+                pinned.insert(q.column_int(3));
+                retained = true;
+            } else {
+                release.emplace_back(mailbox, static_cast<std::uint32_t>(q.column_int(1)));
+            }
+        }
+    }
+    for (const auto& [mailbox, uid] : release) {
+        db_.prepare(
+               "UPDATE expunged SET body_id = NULL, flags = NULL, keywords = NULL, "
+               "internal_date = NULL, zone_minutes = NULL, size = NULL, message_modseq = NULL "
+               "WHERE mailbox_id = ?1 AND uid = ?2")
+            .bind(1, mailbox)
+            .bind(2, std::int64_t{uid})
+            .run();
+    }
+    result.rows_released = release.size();
+
+    std::vector<std::int64_t> orphans;
+    {
+        auto q = db_.prepare("SELECT body_id FROM orphan_bodies");
+        while (q.step())
+            orphans.push_back(q.column_int(0));
+    }
+    for (std::int64_t body : orphans) {
+        bool referenced = false;
+        {
+            // An APPEND of the same bytes refers to the body again
+            // (store_body finds it by hash).
+            auto q = db_.prepare("SELECT 1 FROM messages WHERE body_id = ?1 LIMIT 1");
+            q.bind(1, body);
+            referenced = q.step();
+        }
+        if (!referenced && pinned.count(body) != 0) {
+            ++result.bodies_kept;
+            continue;
+        }
+        if (!referenced) {
+            // body_fts follows through bodies_fts_delete.
+            db_.prepare("DELETE FROM bodies WHERE id = ?1").bind(1, body).run();
+            ++result.bodies_deleted;
+        }
+        db_.prepare("DELETE FROM orphan_bodies WHERE body_id = ?1").bind(1, body).run();
+    }
+    transaction.commit();
+    garbage_possible_ = retained || result.bodies_kept > 0;
+    return result;
+}
+
+void MailStore::collect_garbage_quietly() noexcept {
+    if (!garbage_possible_) return;
+    try {
+        collect_garbage();
+    } catch (...) {
+        // SQLITE_BUSY past busy_timeout, disk full: the orphans stay for the
+        // next run (garbage_possible_ is still set).
+    }
 }
 
 }  // namespace imap::store

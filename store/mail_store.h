@@ -16,11 +16,14 @@
 // Not thread-safe: one thread owns a MailStore (DESIGN.md "Concurrency").
 // Several MailStores (other processes, e.g. an LMTP delivery) may open the
 // same file: no mailbox state is cached in memory, every call reads it
-// inside its transaction.
+// inside its transaction. The one in-memory state is this process's view
+// pins ("Views and body retention" below).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -140,12 +143,29 @@ struct MessageInfo {
     int zone_minutes = 0;
     std::uint64_t size = 0;    // RFC822.SIZE
     std::int64_t body_id = 0;  // for read_body() / structure()
+    // From the expunge log (FetchOptions::expunged_after): the message's
+    // last state before its expunge. body_id 0 when the log row holds
+    // nothing to read (then the other values are 0 and empty too).
+    bool expunged = false;
 };
 
 struct FetchOptions {
-    std::uint64_t changed_since = 0;  // RFC 7162 CHANGEDSINCE: only modseq > this
+    // RFC 7162 CHANGEDSINCE: only modseq > this (an expunged message's last
+    // modseq counts).
+    std::uint64_t changed_since = 0;
     // At most this many rows; a resumable FETCH asks again from last uid + 1.
     std::size_t limit = static_cast<std::size_t>(-1);
+    // Also the messages expunged with a modseq above this, as `expunged`
+    // rows: a view that has applied expunges up to this modseq (ViewPin)
+    // still shows them (RFC 2180 4.1.1). nullopt: live messages only.
+    std::optional<std::uint64_t> expunged_after;
+};
+
+// What a collect_garbage() run did.
+struct GarbageResult {
+    std::size_t bodies_deleted = 0;
+    std::size_t bodies_kept = 0;    // orphans a view still pins
+    std::size_t rows_released = 0;  // expunge log rows no view needs any more
 };
 
 class MailStore {
@@ -255,12 +275,20 @@ class MailStore {
 
     // RFC 3501 6.4.7 / RFC 4315 COPYUID. Flags and keywords go along; the
     // body is shared, not copied. NoSelect / NotFound for the destination.
-    CopyResult copy(MailboxId source, UidSpan uids, MailboxId destination);
+    // `expected`: how many messages `uids` names in the caller's view; when
+    // fewer exist (another session expunged some), nothing is copied and
+    // the call throws Expunged (RFC 2180 4.4.1, RFC 5530 EXPUNGEISSUED).
+    CopyResult copy(MailboxId source, UidSpan uids, MailboxId destination,
+                    std::optional<std::size_t> expected = std::nullopt);
     // RFC 6851: copy and expunge from the source in one transaction.
-    MoveResult move(MailboxId source, UidSpan uids, MailboxId destination);
+    MoveResult move(MailboxId source, UidSpan uids, MailboxId destination,
+                    std::optional<std::size_t> expected = std::nullopt);
 
     // RFC 3501 6.4.3 EXPUNGE (uids = nullopt) / RFC 4315 UID EXPUNGE: removes
-    // the \Deleted messages, logs their UIDs with the new MODSEQ.
+    // the \Deleted messages, logs their UIDs with the new MODSEQ and what
+    // views that have not applied the expunge still show (body, flags,
+    // keywords, internal date, size, modseq). The bodies stay until
+    // collect_garbage() finds them unpinned.
     ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt);
 
     // RFC 7162 3.2.5.2 VANISHED (EARLIER): UIDs expunged with modseq > this.
@@ -269,8 +297,100 @@ class MailStore {
     // SEARCH (store/search.h): matching UIDs, ascending.
     std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key);
 
+    // ---- Views and body retention ----------------------------------------
+    //
+    // docs/storage.md "Body retention". A session's view of a mailbox
+    // (server/selected_mailbox.h) keeps showing a message another session
+    // expunged until it applies that expunge, so the message's body must
+    // outlive its row. Expunged bodies become orphans; collect_garbage()
+    // deletes an orphan once no message refers to it and no pin holds it.
+    // Pins live in this object, i.e. in the one process that serves IMAP
+    // for this data directory; other processes (imapd deliver, import)
+    // hold none and must not call collect_garbage().
+
+    // A registration in this store that ends (and collects garbage) when
+    // the handle is destroyed or assigned over; move-only. The MailStore
+    // must outlive it.
+    class Pin {
+      public:
+        Pin() = default;
+        Pin(Pin&& other) noexcept;
+        Pin& operator=(Pin&& other) noexcept;
+        Pin(const Pin&) = delete;
+        Pin& operator=(const Pin&) = delete;
+        ~Pin();
+        bool active() const { return store_ != nullptr; }
+
+      protected:
+        enum class Kind { View, Body };
+        Pin(MailStore& store, Kind kind, std::int64_t key)
+            : store_(&store), kind_(kind), key_(key) {}
+        MailStore* store_ = nullptr;
+        Kind kind_ = Kind::View;
+        std::int64_t key_ = 0;  // the view's handle, or the body's id
+
+      private:
+        friend class MailStore;
+        void release() noexcept;
+    };
+
+    // A live view of `mailbox` that has applied its expunges up to
+    // `watermark` (a modseq): it pins the bodies of the messages expunged
+    // with a higher modseq.
+    class ViewPin : public Pin {
+      public:
+        ViewPin() = default;
+        // The view has applied the expunges up to `watermark` (never moves
+        // back). Collects garbage when that may free something.
+        void advance(std::uint64_t watermark);
+        std::uint64_t watermark() const;
+
+      private:
+        friend class MailStore;
+        ViewPin(MailStore& store, std::int64_t handle) : Pin(store, Kind::View, handle) {}
+    };
+    ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark);
+
+    // Keeps one body whatever happens to its messages, while a FETCH streams
+    // it across several steps (the messages' mailbox may even be deleted).
+    class BodyPin : public Pin {
+      public:
+        BodyPin() = default;
+
+      private:
+        friend class MailStore;
+        BodyPin(MailStore& store, std::int64_t body_id) : Pin(store, Kind::Body, body_id) {}
+    };
+    BodyPin pin_body(std::int64_t body_id);
+
+    // Deletes the orphan bodies that no message refers to and no pin holds,
+    // and clears the expunge log's retained values no live view needs. The
+    // server calls it when it opens a user's store (a crash leaves orphans);
+    // pins call it as they advance or go. Runs no query when this process
+    // has made no garbage since the last run left none.
+    GarbageResult collect_garbage();
+    // For tests: how many collect_garbage() runs did their queries.
+    std::uint64_t garbage_runs() const { return garbage_runs_; }
+    // For tests: live view pins.
+    std::size_t view_pin_count() const { return views_.size(); }
+
   private:
+    struct ViewEntry {
+        MailboxId mailbox = 0;
+        std::uint64_t watermark = 0;
+    };
+    // collect_garbage() for pins, which must not throw: a failed run only
+    // leaves the orphans to the next one.
+    void collect_garbage_quietly() noexcept;
+
     Database db_;
+    std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle
+    std::int64_t next_view_ = 1;
+    std::multiset<std::int64_t> pinned_bodies_;
+    // Orphans or retained expunge values may exist. True at open (another
+    // run may have left some) until a collection leaves none.
+    bool garbage_possible_ = true;
+    std::uint64_t garbage_runs_ = 0;
 };
 
 }  // namespace imap::store

@@ -160,8 +160,46 @@ void mail_v2(Database& db) {
     db.exec("ALTER TABLE mailboxes ADD COLUMN special_use INTEGER NOT NULL DEFAULT 0");
 }
 
+// Body retention for session views (docs/storage.md "Body retention"): a
+// message another session expunged stays readable to every view that has
+// not applied that expunge yet (RFC 2180 4.1.1).
+// - The expunge log keeps what such a view still answers for the message:
+//   its body, flags, keywords (space-separated atoms), internal date and
+//   zone, size and last modseq. NULL body_id: not readable (rows from
+//   before version 3, and rows no view needs any more, whose values the
+//   garbage collection clears). body_id has no foreign key: the body may
+//   go while the row stays for QRESYNC.
+// - Removing the last message row of a body no longer deletes the body: the
+//   trigger records it in orphan_bodies, and MailStore::collect_garbage()
+//   deletes it once no view pins it and no message (an APPEND of the same
+//   bytes) refers to it again.
+void mail_v3(Database& db) {
+    db.exec(R"sql(
+        ALTER TABLE expunged ADD COLUMN body_id INTEGER;
+        ALTER TABLE expunged ADD COLUMN flags INTEGER;
+        ALTER TABLE expunged ADD COLUMN keywords TEXT;
+        ALTER TABLE expunged ADD COLUMN internal_date INTEGER;
+        ALTER TABLE expunged ADD COLUMN zone_minutes INTEGER;
+        ALTER TABLE expunged ADD COLUMN size INTEGER;
+        ALTER TABLE expunged ADD COLUMN message_modseq INTEGER;
+        -- The rows that still hold a body: what the garbage collection
+        -- reads, kept small because it clears the rows no view needs.
+        CREATE INDEX expunged_retained ON expunged (mailbox_id, modseq)
+            WHERE body_id IS NOT NULL;
+
+        CREATE TABLE orphan_bodies (
+            body_id INTEGER PRIMARY KEY
+        );
+        DROP TRIGGER messages_release_body;
+        CREATE TRIGGER messages_orphan_body AFTER DELETE ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM messages WHERE body_id = old.body_id) BEGIN
+            INSERT OR IGNORE INTO orphan_bodies (body_id) VALUES (old.body_id);
+        END;
+    )sql");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1};
-const Migration kMailMigrations[] = {mail_v1, mail_v2};
+const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3};
 
 }  // namespace
 

@@ -16,7 +16,6 @@
 #include "server/commands/handlers.h"
 #include "server/commands/message_set.h"
 #include "server/session.h"
-#include "store/search.h"
 
 namespace imap::server {
 
@@ -32,12 +31,13 @@ void cmd_move(Session& session, Command& command) {
         session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
         return;
     }
-    const std::optional<store::MailboxInfo> destination =
+    const std::optional<TransferTarget> target =
         transfer_destination(session, command.tag, *uids, request.mailbox);
-    if (!destination) return;
+    if (!target) return;
+    const store::MailboxInfo& destination = target->destination;
     store::MailStore& store = session.mail()->store();
     const store::MoveResult result =
-        store.move(selected->id(), store::UidSpan(*uids), destination->id);
+        store.move(selected->id(), store::UidSpan(*uids), destination.id, target->expected);
     if (result.copy.mapping.empty()) {
         session.complete(command.tag, Status::Ok, "No messages found");
         return;
@@ -55,7 +55,7 @@ void cmd_move(Session& session, Command& command) {
     // RFC 6851 4.4: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
     selected->expunged(result.expunged.uids, w, session.qresync_enabled());
     session.mail()->notify(selected->id());
-    if (destination->id != selected->id()) session.mail()->notify(destination->id);
+    if (destination.id != selected->id()) session.mail()->notify(destination.id);
     session.complete_expunge(command.tag, !result.expunged.uids.empty(), name + " completed");
 }
 

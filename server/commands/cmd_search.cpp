@@ -12,7 +12,14 @@
 // modseq is n or more (one modseq per message: entry-name and entry-type are
 // ignored, as the RFC requires then); with such a criterion a non-empty
 // result ends with "(MODSEQ m)", m the highest modseq of the messages
-// returned (in ESEARCH: "MODSEQ m").
+// returned. In ESEARCH ("MODSEQ m", RFC 4731 3.2) the messages returned are
+// those the result options name: MIN alone -> the MIN message's modseq, MAX
+// alone -> the MAX message's, MIN and MAX -> the higher of the two, and with
+// ALL or COUNT every matching message's.
+//
+// Message numbers past EXISTS in a sequence-set key match nothing, in
+// SEARCH and UID SEARCH, ESEARCH forms and inside OR / NOT (as Dovecot;
+// SelectedMailbox::resolve_search).
 #include <algorithm>
 #include <cstdint>
 #include <optional>
@@ -103,9 +110,18 @@ void cmd_search(Session& session, Command& command) {
             }
         }
     }
-    // RFC 7162 3.1.5/3.1.6: the highest modseq of the messages returned.
+    // RFC 7162 3.1.5/3.1.6, RFC 4731 3.2: the highest modseq of the
+    // messages returned.
     std::optional<std::uint64_t> highest;
     if (!matched.empty()) {
+        const std::optional<SearchReturnOptions>& options = search.return_options;
+        if (options && !options->all && !options->count) {
+            // MIN and/or MAX only: the messages returned are those one or two.
+            store::UidSet returned;
+            if (options->min) returned.push_back({matched.front().first, matched.front().first});
+            if (options->max) returned.push_back({matched.back().last, matched.back().last});
+            matched = std::move(returned);
+        }
         highest = 0;
         for (const store::MessageInfo& message :
              session.mail()->store().fetch(selected->id(), store::UidSpan(matched)))

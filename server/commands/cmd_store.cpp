@@ -27,6 +27,22 @@
 // message, so +FLAGS/-FLAGS can fail on another flag's change (the 3.1.12
 // refinement is not done). A message that passes but whose flags already
 // were as asked keeps its modseq and gets no FETCH, as in Dovecot.
+//
+// A message of the view that another session expunged (its EXPUNGE held
+// back, RFC 3501 7.4.1) is still the client's message until the view
+// applies the expunge (RFC 2180 4.1.1, docs/storage.md "Body retention"):
+// STORE changes the view's copy of its flags, nothing is written to the
+// store, the FETCH (FLAGS ...) shows the copy (not with .SILENT) and the
+// answer is a plain OK, as Dovecot answers. RFC 2180 4.2 also allows a NO;
+// the message being still readable (4.1.1), storing into the view's copy
+// keeps FETCH and STORE consistent. Its MODSEQ stays the message's last
+// one: nothing changed in the store. With UNCHANGEDSINCE such a message is
+// left alone and the answer is NO (RFC 7162 3.1.3 Example 11, after RFC
+// 2180 4.2.3): the live messages are
+// stored as usual, then "NO [MODIFIED set]" when some failed the test, else
+// "NO [EXPUNGEISSUED]" (RFC 5530): a conditional change promises a durable
+// state, which a message that no longer exists cannot have. (Dovecot
+// applies it to its view with a made-up modseq and answers OK.)
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -36,7 +52,6 @@
 #include "server/session.h"
 
 namespace imap::server {
-
 void cmd_store(Session& session, Command& command) {
     const StoreCommand& request = std::get<StoreCommand>(command.body);
     const std::string name(command_name(command.body));
@@ -81,9 +96,22 @@ void cmd_store(Session& session, Command& command) {
     const bool condstore = session.condstore_enabled();
 
     store::MailStore& store = session.mail()->store();
+    std::vector<store::MessageInfo> expunged = selected->expunged_messages(*uids);
+    // Also defines a new keyword, which the view's copies may use.
     const store::StoreFlagsResult result = store.store_flags(selected->id(), store::UidSpan(*uids),
                                                              op, flags, request.unchanged_since);
     if (!result.changed.empty()) session.mail()->notify(selected->id());
+    std::vector<store::MessageInfo> copies;  // expunged messages whose view copy changed
+    if (!request.unchanged_since && !expunged.empty()) {
+        for (store::MessageInfo& message : expunged) {
+            if (!selected->store_expunged(message, op, flags)) continue;
+            // Not to be reported again by the sync below.
+            if (message.modseq > selected->highestmodseq()) {
+                selected->flags_reported(message.uid, message.modseq);
+            }
+            copies.push_back(std::move(message));
+        }
+    }
 
     // The messages this command reports: those it changed and those that
     // failed the UNCHANGEDSINCE test (RFC 7162 3.1.3: "It is RECOMMENDED
@@ -118,6 +146,15 @@ void cmd_store(Session& session, Command& command) {
                                   .with_uid = request.uid,
                                   .condstore = condstore,
                                   .qresync = session.qresync_enabled()});
+    // A keyword this STORE defined for the view's copies of expunged
+    // messages changed no modseq, so the sync did not look.
+    if (!copies.empty() && !flags.keywords.empty()) selected->refresh_keywords(w);
+    if (!copies.empty()) {
+        messages.insert(messages.end(), copies.begin(), copies.end());
+        std::sort(
+            messages.begin(), messages.end(),
+            [](const store::MessageInfo& a, const store::MessageInfo& b) { return a.uid < b.uid; });
+    }
 
     // RFC 7162 3.1.3 and 3.2.4: with CONDSTORE on, every FETCH carries UID
     // and MODSEQ, and .SILENT still reports the new MODSEQ (RFC 7162
@@ -130,10 +167,14 @@ void cmd_store(Session& session, Command& command) {
             selected->write_flag_update(w, message, with_uid, true);
         } else if (!request.silent) {
             selected->write_flag_update(w, message, with_uid, condstore);
-        } else if (condstore) {
+        } else if (condstore && !message.expunged) {
             selected->write_flag_update(w, message, with_uid, true, /*with_flags=*/false);
         }
     }
+    // RFC 7162 3.1.3 Example 11: an expunged message makes the conditional
+    // STORE a NO; MODIFIED, if any, still names the failed ones.
+    const bool refused = request.unchanged_since && !expunged.empty();
+    const std::string refusal = "Some of the requested messages no longer exist";
     if (!result.modified.empty()) {
         // MODIFIED: sequence numbers for STORE, UIDs for UID STORE.
         std::vector<std::uint32_t> failed;
@@ -145,8 +186,13 @@ void cmd_store(Session& session, Command& command) {
             }
         }
         std::sort(failed.begin(), failed.end());
-        session.complete(command.tag, Status::Ok, ResponseCode::modified(uid_set_string(failed)),
-                         "Conditional " + name + " failed");
+        session.complete(command.tag, refused ? Status::No : Status::Ok,
+                         ResponseCode::modified(uid_set_string(failed)),
+                         refused ? refusal : "Conditional " + name + " failed");
+        return;
+    }
+    if (refused) {
+        session.complete(command.tag, Status::No, Code::ExpungeIssued, refusal);
         return;
     }
     session.complete(command.tag, Status::Ok, name + " completed");

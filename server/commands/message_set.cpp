@@ -4,7 +4,6 @@
 
 #include "server/commands/mailbox_args.h"
 #include "store/errors.h"
-#include "store/search.h"
 
 namespace imap::server {
 
@@ -63,24 +62,17 @@ std::optional<store::MailboxInfo> copy_destination(Session& session, const std::
     return std::nullopt;
 }
 
-std::optional<store::MailboxInfo> transfer_destination(Session& session, const std::string& tag,
-                                                       const store::UidSet& uids,
-                                                       std::string_view wire_name) {
-    SelectedMailbox& selected = *session.selected();
-    const std::size_t wanted = count_in_view(selected, uids);
+std::optional<TransferTarget> transfer_destination(Session& session, const std::string& tag,
+                                                   const store::UidSet& uids,
+                                                   std::string_view wire_name) {
+    const std::size_t wanted = count_in_view(*session.selected(), uids);
     if (wanted == 0) {
         session.complete(tag, Status::Ok, "No messages found");
         return std::nullopt;
     }
     std::optional<store::MailboxInfo> destination = copy_destination(session, tag, wire_name);
     if (!destination) return std::nullopt;
-    store::MailStore& store = session.mail()->store();
-    if (store.search(selected.id(), store::SearchKey::uid_set(uids)).size() < wanted) {
-        session.complete(tag, Status::No, Code::ExpungeIssued,
-                         "Some of the requested messages no longer exist");
-        return std::nullopt;
-    }
-    return destination;
+    return TransferTarget{std::move(*destination), wanted};
 }
 
 }  // namespace imap::server

@@ -39,13 +39,21 @@ std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set);
 std::optional<store::MailboxInfo> copy_destination(Session& session, const std::string& tag,
                                                    std::string_view wire_name);
 
+// Where COPY or MOVE goes, and how many messages of the view it takes:
+// the store's copy()/move() refuses the whole transfer (StoreErrc::Expunged,
+// answered "NO [EXPUNGEISSUED]", RFC 5530) when fewer exist, because
+// another session expunged some (RFC 2180 4.4.1).
+struct TransferTarget {
+    store::MailboxInfo destination;
+    std::size_t expected = 0;
+};
+
 // The checks COPY and MOVE share before they touch the store (RFC 3501
 // 6.4.7, RFC 6851): nothing named in the view -> "OK No messages found";
-// the destination (copy_destination's answers); a message expunged by
-// another session meanwhile -> "NO [EXPUNGEISSUED]" (RFC 5530), nothing
-// transferred. nullopt once the command has been answered.
-std::optional<store::MailboxInfo> transfer_destination(Session& session, const std::string& tag,
-                                                       const store::UidSet& uids,
-                                                       std::string_view wire_name);
+// the destination (copy_destination's answers). nullopt once the command
+// has been answered.
+std::optional<TransferTarget> transfer_destination(Session& session, const std::string& tag,
+                                                   const store::UidSet& uids,
+                                                   std::string_view wire_name);
 
 }  // namespace imap::server

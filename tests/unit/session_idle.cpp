@@ -118,7 +118,8 @@ TEST_CASE("RFC 2177: another session's APPEND, STORE and EXPUNGE reach the idlin
     b.send("g STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
     CHECK(pushed(a) == "* 1 FETCH (FLAGS (\\Deleted \\Seen \\Recent))\r\n");
     CHECK(b.send("e EXPUNGE\r\n") == "* 1 EXPUNGE\r\ne OK EXPUNGE completed\r\n");
-    CHECK(pushed(a) == "* 1 EXPUNGE\r\n");
+    // RFC 3501 7.3.2: the session's one \Recent message is gone.
+    CHECK(pushed(a) == "* 1 EXPUNGE\r\n* 0 RECENT\r\n");
     CHECK(a.session.selected()->exists() == 0);
     CHECK(listened == 4);
 

@@ -140,9 +140,11 @@ TEST_CASE("RFC 3501 6.4.3: EXPUNGE renumbers as it goes", "[session][select]") {
                                {store::flag::kDeleted, {}});
     // Messages 2, 3 and 5 go: 2, then the old 3 which is now 2, then the
     // old 5 which is now 3. The flag change made outside this session is
-    // not reported for messages that are gone.
+    // not reported for messages that are gone. Two of the five \Recent
+    // messages are left (RFC 3501 7.3.2).
     CHECK(d.send("b EXPUNGE\r\n") ==
-          "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 3 EXPUNGE\r\nb OK EXPUNGE completed\r\n");
+          "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 3 EXPUNGE\r\n* 2 RECENT\r\n"
+          "b OK EXPUNGE completed\r\n");
     CHECK(d.session.selected()->exists() == 2);
     CHECK(server.store().uids(server.inbox()) == std::vector<std::uint32_t>{uids[0], uids[3]});
 }
@@ -155,7 +157,8 @@ TEST_CASE("RFC 4315 2.1: UID EXPUNGE removes only the deleted messages in its se
     const auto uids = server.add(4, store::flag::kDeleted);
     d.send("a SELECT INBOX\r\n");
     CHECK(d.send("b UID EXPUNGE " + std::to_string(uids[1]) + ":" + std::to_string(uids[2]) +
-                 "\r\n") == "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\nb OK UID EXPUNGE completed\r\n");
+                 "\r\n") ==
+          "* 2 EXPUNGE\r\n* 2 EXPUNGE\r\n* 2 RECENT\r\nb OK UID EXPUNGE completed\r\n");
     CHECK(server.store().uids(server.inbox()) == std::vector<std::uint32_t>{uids[0], uids[3]});
     // A set naming no message in the view is not an error.
     CHECK(d.send("c UID EXPUNGE 999\r\n") == "c OK UID EXPUNGE completed\r\n");
@@ -237,6 +240,7 @@ TEST_CASE("RFC 3501 7.4.1 and 7.4.2: another session's expunges and flag changes
           "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important)\r\n"
           "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Important \\*)] "
           "Flags permitted.\r\n"
+          "* 2 RECENT\r\n"
           "d OK EXPUNGE completed\r\n");
     CHECK(b.send("e NOOP\r\n") == "* 2 EXPUNGE\r\ne OK NOOP completed\r\n");
     CHECK(b.session.selected()->exists() == 2);
@@ -250,7 +254,8 @@ TEST_CASE("RFC 3501 7.4.1: a session's own EXPUNGE is not reported twice",
     d.login();
     server.add(2, store::flag::kDeleted);
     d.send("a SELECT INBOX\r\n");
-    CHECK(d.send("b EXPUNGE\r\n") == "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\nb OK EXPUNGE completed\r\n");
+    CHECK(d.send("b EXPUNGE\r\n") ==
+          "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\n* 0 RECENT\r\nb OK EXPUNGE completed\r\n");
     CHECK(d.send("c NOOP\r\n") == "c OK NOOP completed\r\n");
 }
 
