@@ -15,9 +15,10 @@ INBOX selected) sends NOOP, waits for the tagged OK, pauses --victim-pause
 ms, and again, all the time; the round trip of each NOOP is a sample. After
 a second of quiet, one hostile scenario runs for --seconds while the victim
 keeps measuring; the samples taken while the attack ran give p50/p99/max.
-The server's memory is read before and after each scenario (VmRSS), its
-peak sampled every 100 ms (imapd: its process; Dovecot: the sum of every
-process of the instance, since pre-login attacks land in imap-login).
+The server's memory is read before and after each scenario, its peak
+sampled every 200 ms: PSS (shared pages counted once) summed over its
+processes (imapd: one; Dovecot: every process of the instance, since
+pre-login attacks land in imap-login).
 
 Scenarios (issue 10's B.1-B.8), each from the attacker's side only:
   baseline  nothing: the victim's own figures on this machine
@@ -282,6 +283,7 @@ def attack_b2(a):
         c = a.keep(Conn(a.server.port))
         c.login(ATTACKER)
         while not a.stop.is_set():
+            a.count("APPENDs sent")
             _, line = c.command(b"APPEND Hostile2047 ", literal=message, ok=False)
             a.count("APPEND " + line.split(b" ")[1].decode(errors="replace"))
     return a.threads(1, one)
@@ -520,8 +522,18 @@ class Dovecot(bm.DovecotServer):
         return "running" if self.alive() else "master process gone"
 
 
+def pss_kb(pid):
+    """Proportional set size (/proc/PID/smaps_rollup, Linux 4.14+): pages
+    shared between processes count once in a sum, so Dovecot's hundreds of
+    login processes are not charged each for the same libraries."""
+    for line in bm.dovecot._read("/proc/%d/smaps_rollup" % pid).split(b"\n"):
+        if line.startswith(b"Pss:"):
+            return int(line.split()[1])
+    return 0
+
+
 class Sampler(threading.Thread):
-    """Summed VmRSS of the server's processes every 100 ms."""
+    """Summed PSS of the server's processes every 200 ms."""
 
     def __init__(self, server):
         super().__init__(daemon=True)
@@ -530,12 +542,12 @@ class Sampler(threading.Thread):
         self.done = threading.Event()
 
     def rss(self):
-        return sum(bm.proc_kb(pid, "VmRSS") for pid in self.server.memory_pids())
+        return sum(pss_kb(pid) for pid in self.server.memory_pids())
 
     def run(self):
         while not self.done.is_set():
             self.peak = max(self.peak, self.rss())
-            self.done.wait(0.1)
+            self.done.wait(0.2)
 
     def stop(self):
         self.done.set()
@@ -668,12 +680,13 @@ def report(args, info, versions, results):
                "NOOP, waits for OK, pauses %d ms; samples are the NOOPs sent while the attack "
                "ran (one that waits past the end still counts, up to %d s); \"new login "
                "after\": once the attacker's sockets are closed, how long a new connection "
-               "waits for LOGIN and NOOP; RSS: VmRSS of the server's processes before and "
-               "after, peak sampled every 100 ms (Dovecot: every process of the instance)" %
+               "waits for LOGIN and NOOP; memory: PSS summed over the server's processes "
+               "(Dovecot: every process of the instance) before, after, and its peak sampled "
+               "every 200 ms" %
                (args.seconds, args.victim_pause, NOOP_TIMEOUT))
     out.append("")
     out.append("| scenario | server | NOOPs | p50 | p99 | max | over 100 ms | new login after "
-               "| RSS before | RSS after | RSS peak | what the attacker did |")
+               "| PSS before | PSS after | PSS peak | what the attacker did |")
     out.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     problems = []
     for r in results:
@@ -744,7 +757,7 @@ def main():
                     r = run_scenario(server, key, title, attack, args.seconds,
                                      args.victim_pause / 1000.0)
                     s = r["samples"]
-                    log("  %d NOOPs, p50 %s, p99 %s, max %s; new login after %s; RSS %s -> %s "
+                    log("  %d NOOPs, p50 %s, p99 %s, max %s; new login after %s; PSS %s -> %s "
                         "(peak %s); %s %s" % (
                             len(s), fmt_ms(percentile(s, 0.5)), fmt_ms(percentile(s, 0.99)),
                             fmt_ms(max(s) if s else None), fmt_ms(r.get("recovery")),
