@@ -1225,6 +1225,8 @@ class ImapdServer:
         return "exited with %d" % code if code >= 0 else "killed by signal %d" % -code
 
     def stop(self):
+        """SIGTERM (imapd shuts down gracefully, exit 0); returns what went
+        wrong: a bad exit, or a sanitizer report in its log (ASan builds)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -1232,9 +1234,18 @@ class ImapdServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        problem = None
+        log = self.log()
+        self.final_log = "\n".join(log.splitlines()[-40:])
+        if self.proc.returncode != 0:
+            problem = "imapd %s after SIGTERM" % self.status()
+        elif "ERROR: AddressSanitizer" in log or "runtime error:" in log or \
+                "ERROR: LeakSanitizer" in log:
+            problem = "imapd's log holds a sanitizer report"
         self.proc.stdout.close()
         self.log_file.close()
         self.tmp.cleanup()
+        return problem
 
 
 # ---------------------------------------------------------------------------
@@ -1397,7 +1408,14 @@ def main(argv=None):
             server.stop()
         return 1
     if server is not None:
-        server.stop()
+        problem = server.stop()
+        if problem:
+            print("\nstress: FAILED at the end (seed %d): %s; last lines of its log:" %
+                  (args.seed, problem), file=sys.stderr)
+            for line in server.final_log.splitlines():
+                print("    " + line, file=sys.stderr)
+            print("  reproduce: %s" % reproduce_line(args), file=sys.stderr)
+            return 1
     print("stress: passed: seed %d, %d clients, %d operations in %.1f s, %d checkpoints "
           "(last: %s messages, sink %s)\n  operations: %s" %
           (args.seed, args.clients, total, elapsed, run.checkpoints,
