@@ -86,7 +86,6 @@ class StressClient(threading.Thread):
         self.op_counts = collections.Counter()
         self.appended = 0
         self.snapshot = None
-        self.expunged_seen = set()
 
     # -- the thread ----------------------------------------------------------
     def run(self):
