@@ -30,19 +30,21 @@
 //
 // A message of the view that another session expunged (its EXPUNGE held
 // back, RFC 3501 7.4.1) is still the client's message until the view
-// applies the expunge (RFC 2180 4.1.1, docs/storage.md "Body retention"):
-// STORE changes the view's copy of its flags, nothing is written to the
-// store, the FETCH (FLAGS ...) shows the copy (not with .SILENT) and the
-// answer is a plain OK, as Dovecot answers. RFC 2180 4.2 also allows a NO;
-// the message being still readable (4.1.1), storing into the view's copy
-// keeps FETCH and STORE consistent. Its MODSEQ stays the message's last
-// one: nothing changed in the store. With UNCHANGEDSINCE such a message is
-// left alone and the answer is NO (RFC 7162 3.1.3 Example 11, after RFC
-// 2180 4.2.3): the live messages are
-// stored as usual, then "NO [MODIFIED set]" when some failed the test, else
-// "NO [EXPUNGEISSUED]" (RFC 5530): a conditional change promises a durable
-// state, which a message that no longer exists cannot have. (Dovecot
-// applies it to its view with a made-up modseq and answers OK.)
+// applies the expunge (RFC 2180 4.1.1, docs/storage.md "Body retention").
+// Without CONDSTORE, STORE changes the view's copy of its flags, nothing is
+// written to the store, the FETCH (FLAGS ...) shows the copy (not with
+// .SILENT) and the answer is a plain OK, as Dovecot answers: the message
+// being still readable (4.1.1), storing into the view's copy keeps FETCH
+// and STORE consistent. With CONDSTORE on, every flag change must come with
+// a new mod-sequence (RFC 7162 3.1.1), which a message that no longer
+// exists in the store cannot get (reporting its last one again would tell
+// the client that nothing changed): such a message is left alone, the live
+// ones are stored and reported as usual, and the answer is
+// "NO [EXPUNGEISSUED]" (RFC 2180 4.2.3, RFC 5530). The same holds with
+// UNCHANGEDSINCE (RFC 7162 3.1.3 Example 11), where "NO [MODIFIED set]"
+// names the messages that failed the test, if any: a conditional change
+// promises a durable state. (Dovecot applies both to its view with a
+// made-up mod-sequence and answers OK.)
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -102,7 +104,7 @@ void cmd_store(Session& session, Command& command) {
                                                              op, flags, request.unchanged_since);
     if (!result.changed.empty()) session.mail()->notify(selected->id());
     std::vector<store::MessageInfo> copies;  // expunged messages whose view copy changed
-    if (!request.unchanged_since && !expunged.empty()) {
+    if (!condstore && !expunged.empty()) {
         for (store::MessageInfo& message : expunged) {
             if (!selected->store_expunged(message, op, flags)) continue;
             // Not to be reported again by the sync below.
@@ -171,9 +173,10 @@ void cmd_store(Session& session, Command& command) {
             selected->write_flag_update(w, message, with_uid, true, /*with_flags=*/false);
         }
     }
-    // RFC 7162 3.1.3 Example 11: an expunged message makes the conditional
-    // STORE a NO; MODIFIED, if any, still names the failed ones.
-    const bool refused = request.unchanged_since && !expunged.empty();
+    // RFC 7162 3.1.1 and 3.1.3 Example 11: with CONDSTORE on, an expunged
+    // message makes the STORE a NO; MODIFIED, if any, still names the
+    // failed ones.
+    const bool refused = condstore && !expunged.empty();
     const std::string refusal = "Some of the requested messages no longer exist";
     if (!result.modified.empty()) {
         // MODIFIED: sequence numbers for STORE, UIDs for UID STORE.
