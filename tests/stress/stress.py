@@ -411,23 +411,41 @@ class StressClient(threading.Thread):
         v = self.view
         item = "%sFLAGS%s (%s)" % (mode, ".SILENT" if silent else "", " ".join(flags))
         modifier = " (UNCHANGEDSINCE %d)" % unchanged if unchanged is not None else ""
+        # RFC 7162 3.1.3 Example 11 (after RFC 2180 4.2.3): a conditional
+        # STORE over expunged messages may answer NO [MODIFIED set] when some
+        # also failed the test.
+        allowed_no = EXPUNGE_ISSUED + (("MODIFIED",) if unchanged is not None else ())
         if by_uid:
             uids = self.uids_of(seqs)
             if not uids:
                 return
             ctx = Ctx("UID STORE", requested_uids=uids)
             resp = self.session.command("UID STORE %s%s %s" % (format_set(uids), modifier, item),
-                                        ctx, allow_no=EXPUNGE_ISSUED)
+                                        ctx, allow_no=allowed_no)
             keys = uids
         else:
             uids = self.uids_of(seqs)
             before = {s: v.msgs[s - 1].uid for s in seqs}
             ctx = Ctx("STORE", seq_based=True, requested_seqs=seqs)
             resp = self.session.command("STORE %s%s %s" % (text, modifier, item), ctx,
-                                        allow_no=EXPUNGE_ISSUED)
+                                        allow_no=allowed_no)
             keys = seqs
         if resp.kind == "NO":
-            self.claim("any", uids, "STORE answered NO [EXPUNGEISSUED]")
+            if resp.code == "MODIFIED":
+                modified = set(parse_set(resp.code_args[0] if resp.code_args else None,
+                                         "MODIFIED set"))
+                if not modified <= set(keys):
+                    self.fail("[MODIFIED %s] names messages outside the STORE's set %s" %
+                              (resp.code_args[0], format_set(keys)))
+                # The NO says some of the others no longer exist.
+                if by_uid:
+                    gone = [k for k in keys if k not in modified]
+                else:
+                    gone = [before[k] for k in keys
+                            if k not in modified and before.get(k) is not None]
+                self.claim("any", gone, "conditional STORE answered NO [MODIFIED]")
+            else:
+                self.claim("any", uids, "STORE answered NO [EXPUNGEISSUED]")
             if silent:
                 self._forget_flags(keys, by_uid)
             return
