@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Hostile input against the real imapd: messages built to make a quadratic
+parser hang (docs/security.md, "Message parsing").
+
+Usage: test_hostile.py --imapd PATH [unittest args, e.g. a class name]
+
+Each test has one user send the hostile command and, while it runs, another
+user (bob) send NOOP: the server has one event loop, so a stall shows as
+bob's NOOP going unanswered. Every wait is bounded (test_serve.WAIT); a
+quadratic server fails the test by timing out there. Afterwards a fresh
+client must still be served, and the server's RSS must have grown by less
+than 64 MB. None of the tests asserts a duration.
+"""
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_serve  # noqa: E402
+from test_serve import login_raw, recv_until  # noqa: E402
+
+RSS_GROWTH_LIMIT = 64 * 1024 * 1024
+
+
+def rss_bytes(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def literal_plus(data):
+    """An RFC 7888 non-synchronising literal carrying `data`."""
+    return b"{%d+}\r\n" % len(data) + data
+
+
+class HostileTest(test_serve.ServerTest):
+    extra_args = ("--user", "bob:secret")
+
+    def setUp(self):
+        super().setUp()
+        self.rss_before = rss_bytes(self.server.proc.pid)
+        # bob: a second user, logged in and idle, who must keep being served.
+        self.bob = self.connection(b"bl", "bob")
+        self.alice = self.connection(b"al", "alice")
+
+    def connection(self, tag, user):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.assertIn(tag + b" OK", login_raw(sock, tag, user))
+        return sock
+
+    def command(self, sock, tag, text):
+        """Sends `text` (the command after the tag, CRLF included) and returns
+        everything up to its tagged answer."""
+        sock.sendall(tag + b" " + text)
+        return recv_until(sock, re.escape(tag) + rb" (OK|NO|BAD)[^\r]*\r\n")
+
+    def assert_bob_answered(self, tag=b"bn"):
+        """bob's NOOP, sent while alice's command runs, is answered."""
+        self.assertIn(tag + b" OK", self.command(self.bob, tag, b"NOOP\r\n"))
+
+    def tearDown(self):
+        try:
+            # A fresh client is served after the hostile input.
+            fresh = self.connection(b"fl", "bob")
+            self.assertIn(b"fn OK", self.command(fresh, b"fn", b"NOOP\r\n"))
+            growth = rss_bytes(self.server.proc.pid) - self.rss_before
+            self.assertLess(growth, RSS_GROWTH_LIMIT)
+        finally:
+            super().tearDown()
+
+
+class QuadraticHeader(HostileTest):
+    """RFC 2047 decoding at APPEND (the CVE-2024-23184 class: header parsing
+    quadratic in the header's size)."""
+
+    def test_append_of_encoded_word_starts(self):
+        subject = b"=?a" * 80000  # 240 KB, never a complete encoded word
+        message = b"From: a@example.org\r\nSubject: " + subject + b"\r\n\r\nbody\r\n"
+        self.alice.sendall(b"ap APPEND INBOX " + literal_plus(message) + b"\r\n")
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"ap (OK|NO|BAD)[^\r]*\r\n")
+        self.assertIn(b"ap OK [APPENDUID ", data)
+        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+        # The decoded subject is the value as written.
+        data = self.command(self.alice, b"ah", b"SEARCH SUBJECT \"=?a=?a=?a\"\r\n")
+        self.assertIn(b"* SEARCH 1\r\nah OK", data)
+
+    def test_append_of_a_deeply_nested_message(self):
+        # CVE-2020-12100 class: 20,000 nested multiparts.
+        parts = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+                         for i in range(20000))
+        message = b"From: a@example.org\r\n" + parts + b"\r\nleaf\r\n"
+        self.alice.sendall(b"ap APPEND INBOX " + literal_plus(message) + b"\r\n")
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"ap (OK|NO|BAD)[^\r]*\r\n")
+        self.assertIn(b"ap OK [APPENDUID ", data)
+        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+        data = self.command(self.alice, b"af", b"FETCH 1 BODYSTRUCTURE\r\n")
+        self.assertIn(b"af OK", data)
+        # The structure stops at MessageLimits::kMaxMimeDepth (100) levels of
+        # multipart, plus the innermost part and its parameter list.
+        depth = deepest = 0
+        for byte in data.split(b"BODYSTRUCTURE ", 1)[1]:
+            depth += {ord("("): 1, ord(")"): -1}.get(byte, 0)
+            deepest = max(deepest, depth)
+        self.assertEqual(deepest, 100 + 1 + 2)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"] + test_serve.take_imapd_argument("test_hostile.py"))
