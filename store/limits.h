@@ -35,4 +35,23 @@ inline constexpr std::size_t kMaxUserNameBytes = 255;
 // kMaxSequenceRanges).
 inline constexpr std::size_t kMaxUidRanges = 100000;
 
+// Keys in one SEARCH criteria tree (protocol/limits.h kMaxArguments). And/Or
+// chains are flattened and emitted balanced, so depth stays far below
+// SQLite's expression depth limit (1000); NOT nesting is bounded by
+// kMaxSearchNotDepth.
+inline constexpr std::size_t kMaxSearchKeys = 10000;
+inline constexpr std::size_t kMaxSearchNotDepth = 200;
+// Bytes of one SEARCH string (BODY, TEXT, HEADER, FROM, SUBJECT...). What
+// clients search for is typed or pasted text and identifiers: the longest
+// of those, a Message-ID, fits in a line and RFC 5322 2.1.1 caps lines at
+// 998 octets; 4 KiB also holds a pasted paragraph. The matching is linear
+// either way (SubstringMatcher); the limit bounds the index query and the
+// memory one string holds. SEARCH also refuses a literal longer than this
+// before it is sent (server/command_table.cpp).
+inline constexpr std::size_t kMaxSearchStringBytes = 4096;
+// Distinct trigrams of one string the FTS5 index is asked for (store/search.h).
+// Sixteen spread over the string already leave only the messages that hold
+// it or nearly; more only lengthen the index query.
+inline constexpr std::size_t kSearchIndexTrigrams = 16;
+
 }  // namespace imap::store::limits

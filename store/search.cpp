@@ -1,10 +1,14 @@
 #include "store/search.h"
 
+#include <locale.h>
 #include <sqlite3.h>
+#include <string.h>
+#include <wctype.h>
 
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <memory>
 #include <variant>
 
 #include "store/errors.h"
@@ -99,6 +103,124 @@ SearchKey SearchKey::modseq(std::uint64_t value) {
     k.kind = Kind::ModSeq;
     k.number = static_cast<std::int64_t>(value);
     return k;
+}
+
+// ---- Case-insensitive substring search ----------------------------------------
+
+namespace {
+
+char ascii_fold(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+// The C.UTF-8 locale's character classes (glibc has it built in); none,
+// and non-ASCII letters compare exactly.
+locale_t utf8_ctype() {
+    static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+    return locale;
+}
+
+// The code point of the UTF-8 sequence at s[i] and its length, or length 0
+// when the bytes there are not UTF-8 (then kept as they are).
+std::pair<char32_t, std::size_t> decode_utf8(std::string_view s, std::size_t i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    char32_t cp = 0;
+    if (b >= 0xC2 && b <= 0xDF) {
+        n = 2;
+        cp = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+        n = 3;
+        cp = b & 0x0F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+        n = 4;
+        cp = b & 0x07;
+    } else {
+        return {0, 0};
+    }
+    if (i + n > s.size()) return {0, 0};
+    for (std::size_t k = 1; k < n; ++k) {
+        const auto c = static_cast<unsigned char>(s[i + k]);
+        if ((c & 0xC0) != 0x80) return {0, 0};
+        cp = (cp << 6) | (c & 0x3F);
+    }
+    return {cp, n};
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// Folds s[begin, end) onto `out`, extending `end` to finish a UTF-8
+// sequence it cuts; returns where it stopped.
+std::size_t fold_into(std::string_view s, std::size_t begin, std::size_t end, std::string& out) {
+    const locale_t locale = utf8_ctype();
+    std::size_t i = begin;
+    while (i < end) {
+        const char c = s[i];
+        if (static_cast<unsigned char>(c) < 0x80) {
+            out += ascii_fold(c);
+            ++i;
+            continue;
+        }
+        const auto [cp, n] = decode_utf8(s, i);
+        if (n == 0 || locale == locale_t{}) {
+            out += c;
+            ++i;
+            continue;
+        }
+        const auto upper = towupper_l(static_cast<wint_t>(cp), locale);
+        const auto folded = static_cast<char32_t>(towlower_l(upper, locale));
+        // A valid code point; the locale never maps to a surrogate.
+        append_utf8(out, folded <= 0x10FFFF ? folded : cp);
+        i += n;
+    }
+    return i;
+}
+
+// Bytes of text folded per memmem call: large enough that the overlap kept
+// between blocks (the needle less one byte) costs little.
+constexpr std::size_t kFoldBlock = 64 * 1024;
+
+}  // namespace
+
+std::string fold_case(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    fold_into(text, 0, text.size(), out);
+    return out;
+}
+
+SubstringMatcher::SubstringMatcher(std::string_view needle) : needle_(fold_case(needle)) {}
+
+bool SubstringMatcher::found_in(std::string_view haystack) const {
+    if (needle_.empty()) return true;
+    const std::size_t block = std::max(kFoldBlock, 4 * needle_.size());
+    std::string folded;
+    folded.reserve(block + needle_.size() + 8);
+    for (std::size_t i = 0; i < haystack.size();) {
+        i = fold_into(haystack, i, std::min(haystack.size(), i + block), folded);
+        if (memmem(folded.data(), folded.size(), needle_.data(), needle_.size()) != nullptr)
+            return true;
+        // A match may start in this block and end in the next.
+        const std::size_t keep = needle_.size() - 1;
+        if (folded.size() > keep) folded.erase(0, folded.size() - keep);
+    }
+    return false;
 }
 
 // ---- Dates -------------------------------------------------------------------
@@ -239,56 +361,110 @@ void uid_in(sqlite3_context* context, int, sqlite3_value** argv) {
     sqlite3_result_int(context, set && contains(*set, uid) ? 1 : 0);
 }
 
-char fold(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+std::string_view text_arg(sqlite3_value* value) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(value)))
+             : std::string_view();
 }
 
-bool contains_folded(std::string_view haystack, std::string_view needle) {
-    if (needle.empty()) return true;
-    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                          [](char a, char b) { return fold(a) == fold(b); });
-    return it != haystack.end();
+bool equals_ascii_folded(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return ascii_fold(x) == ascii_fold(y);
+           });
 }
 
-bool equals_folded(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && contains_folded(a, b);
-}
-
-// imap_header_has(search_header, field, needle): some "Name: value" line of
-// the decoded header has Name == field and value containing needle.
-void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
-    auto text = [&](int i) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
-        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i])))
-                 : std::string_view();
-    };
-    std::string_view header = text(0), field = text(1), needle = text(2);
-    int found = 0;
-    while (!header.empty() && !found) {
-        std::size_t end = header.find('\n');
-        std::string_view line = header.substr(0, end);
-        header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
-        std::size_t colon = line.find(": ");
-        if (colon == std::string_view::npos) continue;
-        if (equals_folded(line.substr(0, colon), field) &&
-            contains_folded(line.substr(colon + 2), needle)) {
-            found = 1;
+// The matcher for argument `index` (a bound needle, the same for every
+// row): built on the first row and kept by SQLite as the argument's
+// auxiliary data. SQLite may drop it at any time, even inside
+// set_auxdata, so the function works on its own pointer and hands it over
+// last.
+class MatcherArg {
+  public:
+    MatcherArg(sqlite3_context* context, sqlite3_value** argv, int index)
+        : context_(context), index_(index) {
+        cached_ = static_cast<const SubstringMatcher*>(sqlite3_get_auxdata(context, index));
+        if (cached_ == nullptr) built_ = std::make_unique<SubstringMatcher>(text_arg(argv[index]));
+    }
+    ~MatcherArg() {
+        if (built_) {
+            sqlite3_set_auxdata(context_, index_, built_.release(),
+                                [](void* p) { delete static_cast<SubstringMatcher*>(p); });
         }
     }
+    MatcherArg(const MatcherArg&) = delete;
+    MatcherArg& operator=(const MatcherArg&) = delete;
+    const SubstringMatcher& get() const { return built_ ? *built_ : *cached_; }
+
+  private:
+    sqlite3_context* context_;
+    int index_;
+    const SubstringMatcher* cached_ = nullptr;
+    std::unique_ptr<SubstringMatcher> built_;
+};
+
+// The search_header column: one "Name: value" line per header field,
+// decoded and unfolded (store/mail_store.cpp).
+struct HeaderLine {
+    std::string_view name;
+    std::string_view value;
+};
+
+template <typename F>
+void for_each_header_line(std::string_view header, F&& f) {
+    while (!header.empty()) {
+        const std::size_t end = header.find('\n');
+        const std::string_view line = header.substr(0, end);
+        header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
+        const std::size_t colon = line.find(": ");
+        if (colon == std::string_view::npos) continue;
+        if (f(HeaderLine{line.substr(0, colon), line.substr(colon + 2)})) return;
+    }
+}
+
+// imap_header_has(search_header, field, needle): some field named `field`
+// (ASCII case-insensitive, RFC 5322 field names are ASCII) has a decoded
+// value containing `needle`.
+void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view field = text_arg(argv[1]);
+    const MatcherArg needle(context, argv, 2);
+    int found = 0;
+    for_each_header_line(text_arg(argv[0]), [&](const HeaderLine& line) {
+        found = equals_ascii_folded(line.name, field) && needle.get().found_in(line.value);
+        return found != 0;
+    });
     sqlite3_result_int(context, found);
+}
+
+// imap_header_contains(search_header, needle): the header fields' lines
+// (names and decoded values) contain `needle`; for TEXT.
+void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
+    const MatcherArg needle(context, argv, 1);
+    sqlite3_result_int(context, needle.get().found_in(text_arg(argv[0])) ? 1 : 0);
+}
+
+// imap_contains(text, needle): for BODY and TEXT.
+void contains(sqlite3_context* context, int, sqlite3_value** argv) {
+    const MatcherArg needle(context, argv, 1);
+    sqlite3_result_int(context, needle.get().found_in(text_arg(argv[0])) ? 1 : 0);
 }
 
 }  // namespace
 
 void detail::register_search_functions(Database& db) {
     const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
-    int code = sqlite3_create_function_v2(db.handle(), "imap_uid_in", 2, flags, nullptr, uid_in,
-                                          nullptr, nullptr, nullptr);
-    if (code == SQLITE_OK) {
-        code = sqlite3_create_function_v2(db.handle(), "imap_header_has", 3, flags, nullptr,
-                                          header_has, nullptr, nullptr, nullptr);
+    using Function = void (*)(sqlite3_context*, int, sqlite3_value**);
+    const std::pair<const char*, std::pair<int, Function>> functions[] = {
+        {"imap_uid_in", {2, uid_in}},
+        {"imap_header_has", {3, header_has}},
+        {"imap_header_contains", {2, header_contains}},
+        {"imap_contains", {2, contains}},
+    };
+    for (const auto& [name, function] : functions) {
+        const int code =
+            sqlite3_create_function_v2(db.handle(), name, function.first, flags, nullptr,
+                                       function.second, nullptr, nullptr, nullptr);
+        if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
     }
-    if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
 }
 
 // ---- Translation to SQL --------------------------------------------------------
@@ -303,37 +479,44 @@ constexpr std::string_view kInternalDay =
     "((m.internal_date + m.zone_minutes * 60 - "
     "(((m.internal_date + m.zone_minutes * 60) % 86400) + 86400) % 86400) / 86400)";
 
-std::size_t utf8_length(std::string_view s) {
-    return static_cast<std::size_t>(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+// Byte offsets of the characters of UTF-8 `s` (and of its end).
+std::vector<std::size_t> character_starts(std::string_view s) {
+    std::vector<std::size_t> starts;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    starts.push_back(s.size());
+    return starts;
 }
 
-// An FTS5 string: double quotes, inner quotes doubled (a phrase, which the
-// trigram tokenizer matches as a substring).
-std::string fts_phrase(std::string_view column, std::string_view text) {
-    std::string out = "{";
-    out += column;
-    out += "} : \"";
-    for (char c : text) {
-        out += c;
-        if (c == '"') out += '"';
+// The FTS5 query narrowing `text` to the bodies whose `columns` hold up to
+// kSearchIndexTrigrams of its distinct trigrams, spread over it: each
+// trigram a one-token phrase (double quotes, inner quotes doubled), ANDed.
+// Empty when `text` has fewer than three characters (the trigram
+// tokenizer indexes nothing shorter).
+std::string trigram_query(std::string_view columns, std::string_view text) {
+    const std::vector<std::size_t> starts = character_starts(text);
+    if (starts.size() < 4) return {};
+    std::vector<std::string_view> trigrams;
+    for (std::size_t i = 0; i + 3 < starts.size(); ++i) {
+        const std::string_view t = text.substr(starts[i], starts[i + 3] - starts[i]);
+        if (std::find(trigrams.begin(), trigrams.end(), t) == trigrams.end()) trigrams.push_back(t);
     }
-    out += '"';
-    return out;
-}
-
-std::string like_pattern(std::string_view text) {
-    std::string out = "%";
-    for (char c : text) {
-        if (c == '%' || c == '_' || c == '\\') out += '\\';
-        out += c;
+    const std::size_t count = std::min(trigrams.size(), limits::kSearchIndexTrigrams);
+    std::string query = "{";
+    query += columns;
+    query += "} : (";
+    for (std::size_t k = 0; k < count; ++k) {
+        if (k > 0) query += " AND ";
+        query += '"';
+        for (char c : trigrams[k * trigrams.size() / count]) {
+            query += c;
+            if (c == '"') query += '"';
+        }
+        query += '"';
     }
-    out += '%';
-    return out;
+    query += ')';
+    return query;
 }
-
-// The trigram index needs three characters (shorter strings match nothing).
-constexpr std::size_t kTrigram = 3;
 
 class SqlBuilder {
   public:
@@ -431,20 +614,32 @@ class SqlBuilder {
                 sql_ += "(m.modseq >= " + param(key.number) + ")";
                 break;
             case K::Header:
+                check_string(key.text);
                 bodies_ = true;
-                sql_ += "(";
-                if (utf8_length(key.text) >= kTrigram) {
-                    sql_ += fts("search_header", key.text) + " AND ";
-                }
-                sql_ += "imap_header_has(b.search_header, " + param(key.field) + ", " +
-                        param(key.text) + "))";
+                sql_ += "(" + prefilter("search_header", key.text) + "imap_header_has(" +
+                        "b.search_header, " + param(key.field) + ", " + param(key.text) + "))";
                 break;
             case K::Body:
-                substring(key.text, false);
+            case K::Text: {
+                check_string(key.text);
+                if (key.text.empty()) {
+                    sql_ += "1";
+                    break;
+                }
+                bodies_ = true;
+                const bool text = key.kind == K::Text;
+                // "{search_header search_body}" searches both columns.
+                sql_ +=
+                    "(" + prefilter(text ? "search_header search_body" : "search_body", key.text);
+                const std::string needle = param(key.text);
+                if (text) {
+                    sql_ += "(imap_header_contains(b.search_header, " + needle +
+                            ") OR imap_contains(b.search_body, " + needle + ")))";
+                } else {
+                    sql_ += "imap_contains(b.search_body, " + needle + "))";
+                }
                 break;
-            case K::Text:
-                substring(key.text, true);
-                break;
+            }
         }
     }
 
@@ -502,26 +697,21 @@ class SqlBuilder {
         sql_ += " " + param(day) + ")";
     }
 
-    std::string fts(std::string_view column, std::string_view text) {
-        return "m.body_id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH " +
-               param(fts_phrase(column, text)) + ")";
+    static void check_string(const std::string& text) {
+        if (text.size() > limits::kMaxSearchStringBytes) {
+            throw StoreError(StoreErrc::OverLimit,
+                             "Search string too long (at most " +
+                                 std::to_string(limits::kMaxSearchStringBytes) + " octets)");
+        }
     }
 
-    void substring(const std::string& text, bool with_header) {
-        if (text.empty()) {
-            sql_ += "1";
-            return;
-        }
-        if (utf8_length(text) >= kTrigram) {
-            // "{search_header search_body}" searches both columns.
-            sql_ += fts(with_header ? "search_header search_body" : "search_body", text);
-            return;
-        }
-        bodies_ = true;
-        std::string pattern = param(like_pattern(text));
-        sql_ += "(b.search_body LIKE " + pattern + " ESCAPE '\\'";
-        if (with_header) sql_ += " OR b.search_header LIKE " + pattern + " ESCAPE '\\'";
-        sql_ += ")";
+    // "<the trigram index holds the text> AND ", or nothing for a text too
+    // short for the index.
+    std::string prefilter(std::string_view columns, std::string_view text) {
+        std::string query = trigram_query(columns, text);
+        if (query.empty()) return {};
+        return "m.body_id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH " +
+               param(std::move(query)) + ") AND ";
     }
 
     std::int64_t keyword_id(const std::string& name) {

@@ -6,13 +6,18 @@
 // (with SEEN), FROM/TO/CC/BCC/SUBJECT to header(field, text), UNSEEN etc. to
 // not_(has_flags(...)), dates to day numbers (days_from_civil).
 //
-// String matching is substring and case-insensitive (RFC 3501 6.4.4):
-// - BODY / TEXT: the FTS5 trigram index when the string has at least 3
-//   characters (Unicode case folding), otherwise a LIKE scan of the decoded
-//   text (ASCII case folding only);
-// - HEADER: the same index as a pre-filter, then an exact check of the named
-//   field's decoded value (ASCII case folding; other bytes compare exactly).
-//   An empty string matches every message that has the field.
+// String matching is substring and case-insensitive (RFC 3501 6.4.4), by
+// SubstringMatcher below, linear in the text and the string. When the string
+// has at least 3 characters the FTS5 trigram index first narrows the
+// messages to those holding up to kSearchIndexTrigrams of its trigrams
+// (an AND of single trigrams: a phrase of n trigrams costs FTS5 n times the
+// positions of its commonest one, quadratic on a message that repeats it);
+// the matcher then checks the decoded text of each:
+// - BODY: the text parts; TEXT: the header fields or the text parts;
+// - HEADER: the named field's decoded value. An empty string matches every
+//   message that has the field.
+// A string longer than limits::kMaxSearchStringBytes is StoreError
+// OverLimit.
 #pragma once
 
 #include <cstdint>
@@ -21,17 +26,10 @@
 #include <string_view>
 #include <vector>
 
+#include "store/limits.h"
 #include "store/types.h"
 
 namespace imap::store {
-
-namespace limits {
-// Keys in one criteria tree (protocol/limits.h kMaxArguments). And/Or
-// chains are flattened and emitted balanced, so depth stays far below
-// SQLite's expression depth limit (1000); NOT nesting is bounded by this.
-inline constexpr std::size_t kMaxSearchKeys = 10000;
-inline constexpr std::size_t kMaxSearchNotDepth = 200;
-}  // namespace limits
 
 struct SearchKey {
     enum class Kind {
@@ -80,6 +78,27 @@ struct SearchKey {
     static SearchKey text_(std::string text);
     static SearchKey modseq(std::uint64_t value);
 };
+
+// Case-insensitive substring search, as SEARCH compares strings (RFC 3501
+// 6.4.4: "contains the specified string"). Both sides are case-folded
+// (fold_case) and the folded text is searched with glibc's memmem, which
+// is linear in the worst case (Two-Way), in blocks, so no copy of a large
+// text is made. Cost O(haystack + needle).
+class SubstringMatcher {
+  public:
+    explicit SubstringMatcher(std::string_view needle);
+    bool found_in(std::string_view haystack) const;
+
+  private:
+    std::string needle_;  // folded
+};
+
+// `text` (UTF-8) case-folded for comparison: ASCII letters to lower case,
+// other characters through towlower(towupper(c)) in the C.UTF-8 locale,
+// which folds what Unicode simple case folding folds (final sigma included)
+// close enough to agree with the FTS5 trigram index's folding. Bytes that
+// are not UTF-8 are kept as they are.
+std::string fold_case(std::string_view text);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Hostile input against the real imapd: messages built to make a quadratic
-parser hang (docs/security.md, "Message parsing").
+parser hang, SEARCH strings built to make matching hang (docs/security.md,
+"Message parsing" and "Search and listing").
 
 Usage: test_hostile.py --imapd PATH [unittest args, e.g. a class name]
 
@@ -108,6 +109,42 @@ class QuadraticHeader(HostileTest):
             depth += {ord("("): 1, ord(")"): -1}.get(byte, 0)
             deepest = max(deepest, depth)
         self.assertEqual(deepest, 100 + 1 + 2)
+
+
+class SearchNeedle(HostileTest):
+    """SEARCH strings against one 400 KB message that repeats one letter:
+    naive substring search and FTS5 phrase matching both cost the string's
+    length times the message's there."""
+
+    def setUp(self):
+        super().setUp()
+        message = (b"Subject: " + b"a" * 900 + b"\r\nX-Long: " + b"a" * 900 + b"\r\n\r\n" +
+                   b"a" * (400 * 1024) + b"\r\n")
+        self.assertIn(b"ap OK", self.command(self.alice, b"ap",
+                                             b"APPEND INBOX " + literal_plus(message) + b"\r\n"))
+        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+
+    def test_strings_at_the_limit_against_a_repetitive_message(self):
+        miss = b"a" * 4095 + b"b"
+        for key in (b"BODY", b"TEXT", b"HEADER X-Long"):
+            self.alice.sendall(b"s1 SEARCH " + key + b" " + literal_plus(miss) + b"\r\n")
+            self.assert_bob_answered()
+            data = recv_until(self.alice, rb"s1 (OK|NO|BAD)[^\r]*\r\n")
+            self.assertEqual(data, b"* SEARCH\r\ns1 OK SEARCH completed\r\n")
+        data = self.command(self.alice, b"s2", b"SEARCH TEXT " + literal_plus(b"a" * 4096) + b"\r\n")
+        self.assertEqual(data, b"* SEARCH 1\r\ns2 OK SEARCH completed\r\n")
+
+    def test_a_20_kb_string_is_refused(self):
+        needle = b"a" * 20479 + b"b"
+        self.alice.sendall(b"s1 SEARCH BODY " + literal_plus(needle) + b"\r\n")
+        self.assert_bob_answered()
+        self.assertEqual(recv_until(self.alice, rb"s1 (OK|NO|BAD)[^\r]*\r\n"),
+                         b"s1 NO [LIMIT] Literal too large for SEARCH (at most 4096 octets)\r\n")
+        data = self.command(self.alice, b"s2", b"SEARCH TEXT \"" + needle + b"\"\r\n")
+        self.assertEqual(data, b"s2 NO [LIMIT] Search string too long (at most 4096 octets)\r\n")
+        # Synchronising: refused before the client sends it (RFC 3501 7.5).
+        data = self.command(self.alice, b"s3", b"SEARCH HEADER Subject {20480}\r\n")
+        self.assertEqual(data, b"s3 NO [LIMIT] Literal too large for SEARCH (at most 4096 octets)\r\n")
 
 
 if __name__ == "__main__":

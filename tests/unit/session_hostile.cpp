@@ -1,0 +1,61 @@
+// Limits on what a client may ask SEARCH to match, byte for byte through
+// the Session (RFC 5530 [LIMIT]; docs/security.md "Search and listing").
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "server/user_mail.h"
+#include "store/data_dir.h"
+#include "store/limits.h"
+#include "store/mail_store.h"
+#include "support/session_driver.h"
+
+using imap::server::UserMailRegistry;
+using imap::test::SessionDriver;
+namespace store = imap::store;
+
+namespace {
+
+// One logged-in session with INBOX selected and `messages` in it.
+struct Selected {
+    UserMailRegistry mail{store::DataDir::in_memory()};
+    SessionDriver d{mail};
+    explicit Selected(const std::vector<std::string>& messages) {
+        d.login();
+        store::MailStore& s = d.session.mail()->store();
+        const auto inbox = s.open_mailbox("INBOX").id;
+        for (const std::string& raw : messages) {
+            store::AppendRequest request;
+            request.message = raw;
+            request.internal_date = 760686745;
+            s.append(inbox, request);
+        }
+        REQUIRE(d.send("s SELECT INBOX\r\n").ends_with("s OK [READ-WRITE] SELECT completed\r\n"));
+    }
+};
+
+const std::string kMessage =
+    "From: Alice <alice@example.org>\r\nSubject: hello\r\n\r\nThe body text.\r\n";
+
+}  // namespace
+
+TEST_CASE("RFC 5530 LIMIT: a SEARCH string past 4096 octets is NO [LIMIT]",
+          "[session][search][hostile]") {
+    Selected t({kMessage});
+    const std::string at_limit(store::limits::kMaxSearchStringBytes, 'x');
+    const std::string past_limit(store::limits::kMaxSearchStringBytes + 1, 'x');
+    for (const char* key : {"BODY", "TEXT", "SUBJECT", "FROM", "HEADER X-Any"}) {
+        INFO(key);
+        CHECK(t.d.send(std::string("a SEARCH ") + key + " \"" + at_limit + "\"\r\n") ==
+              "* SEARCH\r\na OK SEARCH completed\r\n");
+        CHECK(t.d.send(std::string("b UID SEARCH ") + key + " \"" + past_limit + "\"\r\n") ==
+              "b NO [LIMIT] Search string too long (at most 4096 octets)\r\n");
+    }
+    // A literal that long is refused before the client sends it (RFC 3501
+    // 7.5: no "+"), so the next line is a new command.
+    CHECK(t.d.send("c SEARCH BODY {4097}\r\n") ==
+          "c NO [LIMIT] Literal too large for SEARCH (at most 4096 octets)\r\n");
+    CHECK(t.d.send("d SEARCH BODY {4096}\r\n") == "+ Ready for literal data\r\n");
+    CHECK(t.d.send(at_limit + "\r\n") == "* SEARCH\r\nd OK SEARCH completed\r\n");
+    // The session goes on.
+    CHECK(t.d.send("e SEARCH BODY \"body text\"\r\n") == "* SEARCH 1\r\ne OK SEARCH completed\r\n");
+}
