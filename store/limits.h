@@ -13,6 +13,16 @@ namespace imap::store::limits {
 inline constexpr std::size_t kMaxMailboxNameBytes = 1024;
 // Hierarchy levels in one name ("a/b/c" has 3). Bounds LIST and RENAME work.
 inline constexpr std::size_t kMaxMailboxDepth = 32;
+// Bytes of the LIST / LSUB patterns of one command, each joined with the
+// reference (RFC 3501 6.3.8; the patterns of an RFC 5258 pattern list
+// count together). A pattern matches names at least as long as its
+// characters other than wildcards, so this is as long as the longest name
+// (any name can be listed by itself); only wildcards between most of a
+// long name's characters would need more. Matching costs one bit per
+// pattern character per name byte (store/mailbox_names.h): with this, a
+// LIST over kMaxMailboxesPerUser names of the longest length takes about
+// half a second.
+inline constexpr std::size_t kMaxListPatternBytes = kMaxMailboxNameBytes;
 // Mailboxes (placeholders included) per user. LIST loads all names.
 inline constexpr std::size_t kMaxMailboxesPerUser = 10000;
 // Distinct keywords per mailbox (they are all listed in PERMANENTFLAGS).

@@ -635,6 +635,7 @@ MailboxInfo MailStore::open_mailbox(std::string_view name) {
 }
 
 std::vector<ListEntry> MailStore::list(std::string_view pattern) {
+    const MailboxPattern matcher(pattern);
     ReadSnapshot snapshot(db_);
     std::unordered_set<std::string> subscribed;
     {
@@ -665,7 +666,7 @@ std::vector<ListEntry> MailStore::list(std::string_view pattern) {
     }
     std::vector<ListEntry> entries;
     for (const Row& row : rows) {
-        if (!mailbox_pattern_match(pattern, row.name)) continue;
+        if (!matcher.matches(row.name)) continue;
         std::uint32_t attributes =
             parents.count(row.name) ? list_attr::kHasChildren : list_attr::kHasNoChildren;
         if (!row.selectable) {
@@ -694,6 +695,7 @@ std::vector<ListEntry> MailStore::list_all() {
 }
 
 std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
+    const MailboxPattern matcher(pattern);
     ReadSnapshot snapshot(db_);
     std::map<std::string, bool> mailboxes;  // name -> selectable
     {
@@ -709,7 +711,7 @@ std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
     }
     std::map<std::string, std::uint32_t> result;
     for (const std::string& name : subscribed) {
-        if (!mailbox_pattern_match(pattern, name)) continue;
+        if (!matcher.matches(name)) continue;
         std::uint32_t attributes = list_attr::kSubscribed;
         auto it = mailboxes.find(name);
         if (it == mailboxes.end()) {
@@ -726,7 +728,7 @@ std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
             for (auto parent = parent_mailbox_name(name); parent;
                  parent = parent_mailbox_name(*parent)) {
                 std::string level(*parent);
-                if (subscribed.count(level) || !mailbox_pattern_match(pattern, level)) continue;
+                if (subscribed.count(level) || !matcher.matches(level)) continue;
                 result.emplace(level, list_attr::kNoselect);
             }
         }

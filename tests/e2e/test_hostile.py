@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Hostile input against the real imapd: messages built to make a quadratic
-parser hang, SEARCH strings built to make matching hang (docs/security.md,
-"Message parsing" and "Search and listing").
+parser hang, SEARCH strings and LIST patterns built to make matching hang
+(docs/security.md, "Message parsing" and "Search and listing").
 
 Usage: test_hostile.py --imapd PATH [unittest args, e.g. a class name]
 
@@ -145,6 +145,41 @@ class SearchNeedle(HostileTest):
         # Synchronising: refused before the client sends it (RFC 3501 7.5).
         data = self.command(self.alice, b"s3", b"SEARCH HEADER Subject {20480}\r\n")
         self.assertEqual(data, b"s3 NO [LIMIT] Literal too large for SEARCH (at most 4096 octets)\r\n")
+
+
+class ListPattern(HostileTest):
+    """LIST and LSUB patterns of 32,000 "*" over 100 mailboxes, pipelined:
+    a matcher costing the pattern's length per name byte took seconds each."""
+
+    LONG = b"x" * 800
+
+    def setUp(self):
+        super().setUp()
+        creates = b"".join(b"c%d CREATE folder%d/%s\r\n" % (i, i, self.LONG) for i in range(50))
+        self.alice.sendall(creates)
+        recv_until(self.alice, rb"c49 (OK|NO|BAD)[^\r]*\r\n")
+
+    def test_pipelined_long_patterns(self):
+        stars = b"*" * 32000
+        self.alice.sendall(b"".join(b"l%d LIST \"\" %s\r\nm%d LSUB \"\" %s\r\n" %
+                                    (i, stars, i, stars) for i in range(20)))
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"m19 (OK|NO|BAD)[^\r]*\r\n")
+        refused = b" NO [LIMIT] Mailbox pattern too long (at most 1024 octets)\r\n"
+        self.assertEqual(data, b"".join(b"l%d%sm%d%s" % (i, refused, i, refused)
+                                        for i in range(20)))
+
+    def test_pipelined_patterns_at_the_limit(self):
+        pattern = b"*f" * 510 + b"*b"  # 1022 bytes, a wildcard between every two
+        self.alice.sendall(b"".join(b"l%d LIST \"\" %s\r\n" % (i, pattern) for i in range(20)))
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"l19 (OK|NO|BAD)[^\r]*\r\n")
+        self.assertEqual(data.count(b" OK LIST completed"), 20)
+        self.assertNotIn(b"* LIST", data)  # no name has 510 "f"
+        data = self.command(self.alice, b"l", b"LIST \"\" \"f*9*%/*x\"\r\n")
+        self.assertEqual(data, b"".join(b"* LIST (\\HasNoChildren \\Unmarked) \"/\" folder%s/%s\r\n"
+                                        % (n, self.LONG) for n in (b"19", b"29", b"39", b"49", b"9")) +
+                         b"l OK LIST completed\r\n")
 
 
 if __name__ == "__main__":

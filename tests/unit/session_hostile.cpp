@@ -1,5 +1,6 @@
-// Limits on what a client may ask SEARCH to match, byte for byte through
-// the Session (RFC 5530 [LIMIT]; docs/security.md "Search and listing").
+// Limits on what a client may ask SEARCH and LIST to match, byte for byte
+// through the Session (RFC 5530 [LIMIT]; docs/security.md "Search and
+// listing").
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -58,4 +59,31 @@ TEST_CASE("RFC 5530 LIMIT: a SEARCH string past 4096 octets is NO [LIMIT]",
     CHECK(t.d.send(at_limit + "\r\n") == "* SEARCH\r\nd OK SEARCH completed\r\n");
     // The session goes on.
     CHECK(t.d.send("e SEARCH BODY \"body text\"\r\n") == "* SEARCH 1\r\ne OK SEARCH completed\r\n");
+}
+
+TEST_CASE("RFC 5530 LIMIT: LIST and LSUB patterns past 1024 octets are NO [LIMIT]",
+          "[session][list][hostile]") {
+    UserMailRegistry mail{store::DataDir::in_memory()};
+    SessionDriver d{mail};
+    d.login();
+    REQUIRE(d.send("c CREATE a/b\r\n") == "c OK CREATE completed\r\n");
+    const std::string stars(32000, '*');
+    const std::string refused = " NO [LIMIT] Mailbox pattern too long (at most 1024 octets)\r\n";
+    CHECK(d.send("l1 LIST \"\" " + stars + "\r\n") == "l1" + refused);
+    CHECK(d.send("l2 LSUB \"\" " + stars + "\r\n") == "l2" + refused);
+    CHECK(d.send("l3 XLIST \"\" " + stars + "\r\n") == "l3" + refused);
+    // The reference counts: it is joined with the pattern (RFC 3501 6.3.8).
+    const std::string half(513, 'a');
+    CHECK(d.send("l4 LIST " + half + " " + half + "\r\n") == "l4" + refused);
+    // RFC 5258 pattern lists count together.
+    CHECK(d.send("l5 LIST \"\" (" + half + " " + half + ")\r\n") == "l5" + refused);
+    CHECK(d.send("l6 LIST (SUBSCRIBED) \"\" " + stars + "\r\n") == "l6" + refused);
+    // At the limit: matched (and runs of wildcards are one wildcard).
+    CHECK(d.send("l7 LIST \"\" a" + std::string(1023, '*') + "\r\n") ==
+          "* LIST (\\Noselect \\HasChildren) \"/\" a\r\n"
+          "* LIST (\\HasNoChildren \\Unmarked) \"/\" a/b\r\n"
+          "l7 OK LIST completed\r\n");
+    CHECK(d.send("l8 LIST \"\" " + std::string(1022, '%') + "/%\r\n") ==
+          "* LIST (\\HasNoChildren \\Unmarked) \"/\" a/b\r\n"
+          "l8 OK LIST completed\r\n");
 }
