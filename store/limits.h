@@ -45,12 +45,15 @@ inline constexpr std::size_t kMaxUserNameBytes = 255;
 // kMaxSequenceRanges).
 inline constexpr std::size_t kMaxUidRanges = 100000;
 
-// Keys in one SEARCH criteria tree (protocol/limits.h kMaxArguments). And/Or
-// chains are flattened and emitted balanced, so depth stays far below
-// SQLite's expression depth limit (1000); NOT nesting is bounded by
-// kMaxSearchNotDepth.
+// Keys in one SEARCH criteria tree (protocol/limits.h kMaxArguments).
 inline constexpr std::size_t kMaxSearchKeys = 10000;
-inline constexpr std::size_t kMaxSearchNotDepth = 200;
+// And / Or / Not levels of one SEARCH in the SQL it becomes (store/search.cpp
+// SqlBuilder): chains of one operator are flattened and emitted eight terms
+// a level (10,000 keys take five levels), NOT NOT cancels, and what remains
+// nests as the client nested it. SQLite's parser stack (100 entries in
+// Debian's build) overflows past about 70 such levels with the deepest
+// terms; clients nest a handful.
+inline constexpr std::size_t kMaxSearchDepth = 64;
 // Bytes of one SEARCH string (BODY, TEXT, HEADER, FROM, SUBJECT...). What
 // clients search for is typed or pasted text and identifiers: the longest
 // of those, a Message-ID, fits in a line and RFC 5322 2.1.1 caps lines at

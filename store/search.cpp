@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <cctype>
 #include <deque>
+#include <exception>
 #include <memory>
+#include <unordered_map>
 #include <variant>
 
 #include "store/errors.h"
@@ -518,13 +520,22 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
     return query;
 }
 
+// Terms of one And / Or chain emitted side by side (SqlBuilder::balanced).
+constexpr std::size_t kChainTerms = 8;
+
 class SqlBuilder {
   public:
     SqlBuilder(Database& db, MailboxId mailbox) : db_(db), mailbox_(mailbox) {}
 
-    void emit(const SearchKey& key, std::size_t not_depth) {
+    // `depth`: the And / Or / Not levels around `key` in the SQL.
+    void emit(const SearchKey& key, std::size_t depth) {
         if (++keys_ > limits::kMaxSearchKeys) {
-            throw StoreError(StoreErrc::OverLimit, "search has too many keys");
+            throw StoreError(StoreErrc::OverLimit, "Search has too many keys");
+        }
+        if (depth > limits::kMaxSearchDepth) {
+            throw StoreError(StoreErrc::OverLimit, "Search nested too deeply (at most " +
+                                                       std::to_string(limits::kMaxSearchDepth) +
+                                                       " levels)");
         }
         using K = SearchKey::Kind;
         switch (key.kind) {
@@ -537,26 +548,40 @@ class SqlBuilder {
                 // balanced tree: depth log(n) instead of n.
                 std::vector<const SearchKey*> terms;
                 flatten(key, key.kind, terms);
+                // The most nested term first: SQLite's parser holds
+                // "( term OP" on its stack for every level whose nested
+                // term comes after others, and only "(" when it comes first.
+                std::stable_sort(terms.begin(), terms.end(),
+                                 [&](const SearchKey* a, const SearchKey* b) {
+                                     return nesting(*a) > nesting(*b);
+                                 });
                 if (terms.empty()) {
                     sql_ += key.kind == K::And ? "1" : "0";
                 } else {
-                    balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ",
-                             not_depth);
+                    balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ", depth);
                 }
                 break;
             }
-            case K::Not:
-                if (not_depth >= limits::kMaxSearchNotDepth) {
-                    throw StoreError(StoreErrc::OverLimit, "search nested too deeply");
+            case K::Not: {
+                // NOT NOT x is x: no level for it.
+                const SearchKey* inner = &key;
+                bool negate = false;
+                while (inner->kind == K::Not && !inner->children.empty()) {
+                    inner = &inner->children.front();
+                    negate = !negate;
                 }
-                sql_ += "NOT (";
-                if (key.children.empty()) {
-                    sql_ += "1";
+                if (inner->kind == K::Not) {  // a NOT without a key: NOT ALL
+                    sql_ += negate ? "1" : "0";
+                } else if (negate) {
+                    // Every term is atomic or parenthesised, so NOT needs no
+                    // parentheses of its own (each costs SQLite's parser).
+                    sql_ += "NOT ";
+                    emit(*inner, depth + 1);
                 } else {
-                    emit(key.children.front(), not_depth + 1);
+                    emit(*inner, depth);
                 }
-                sql_ += ")";
                 break;
+            }
             case K::Flags:
                 sql_ += "((m.flags & " + param(std::int64_t{key.flags}) +
                         ") = " + param(std::int64_t{key.flags}) + ")";
@@ -662,17 +687,36 @@ class SqlBuilder {
         }
     }
 
+    // terms[begin, end) joined by `op` in parentheses: up to kChainTerms
+    // side by side (SQLite parses a chain without growing its parser
+    // stack, but each term deepens its expression tree, at most 1000
+    // deep), more as a chain of such groups. 10,000 terms take five levels.
+    // Levels of And / Or / Not under `key` (memoised: each node once).
+    std::size_t nesting(const SearchKey& key) {
+        using K = SearchKey::Kind;
+        if (key.kind != K::And && key.kind != K::Or && key.kind != K::Not) return 0;
+        if (auto it = nesting_.find(&key); it != nesting_.end()) return it->second;
+        std::size_t deepest = 0;
+        for (const SearchKey& child : key.children)
+            deepest = std::max(deepest, nesting(child));
+        return nesting_[&key] = deepest + 1;
+    }
+
     void balanced(const std::vector<const SearchKey*>& terms, std::size_t begin, std::size_t end,
-                  const char* op, std::size_t not_depth) {
+                  const char* op, std::size_t depth) {
         if (end - begin == 1) {
-            emit(*terms[begin], not_depth);
+            emit(*terms[begin], depth);
             return;
         }
-        std::size_t middle = begin + (end - begin) / 2;
+        const std::size_t count = end - begin;
+        std::size_t group = 1;
+        while (group * kChainTerms < count)
+            group *= kChainTerms;
         sql_ += "(";
-        balanced(terms, begin, middle, op, not_depth);
-        sql_ += op;
-        balanced(terms, middle, end, op, not_depth);
+        for (std::size_t at = begin; at < end; at += group) {
+            if (at != begin) sql_ += op;
+            balanced(terms, at, std::min(end, at + group), op, depth + 1);
+        }
         sql_ += ")";
     }
 
@@ -727,6 +771,7 @@ class SqlBuilder {
     std::deque<UidSet> sets_;  // stable addresses for sqlite3_bind_pointer
     bool bodies_ = false;
     std::size_t keys_ = 0;
+    std::unordered_map<const SearchKey*, std::size_t> nesting_;
 };
 
 }  // namespace
@@ -738,14 +783,16 @@ std::vector<std::uint32_t> MailStore::search(MailboxId id, const SearchKey& key)
     builder.emit(key, 0);
     // Built per search, so not cached: the text differs with every
     // criteria tree and Database::prepare's cache would grow without bound.
-    // A generated query that SQLite refuses can only be one past its
-    // complexity limits (expression depth, parameter count).
+    // The limits above keep the SQL inside SQLite's (parser stack,
+    // expression depth, parameter count); should it still refuse the
+    // query, the client gets a fixed text and SQLite's message, which
+    // holds SQL, only goes to the log (as the nested exception).
     std::optional<Statement> prepared;
     try {
         prepared.emplace(db_.handle(), builder.query());
     } catch (const SqliteError& e) {
         if ((e.code() & 0xff) != SQLITE_ERROR) throw;
-        throw StoreError(StoreErrc::OverLimit, std::string("search too complex: ") + e.what());
+        std::throw_with_nested(StoreError(StoreErrc::OverLimit, "Search too complex"));
     }
     Statement& statement = *prepared;
     statement.bind(1, id);

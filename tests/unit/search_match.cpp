@@ -2,7 +2,10 @@
 // case-insensitive): SubstringMatcher's folding and linear search, the
 // store's use of it for BODY / TEXT / HEADER behind the trigram index, and
 // the cap on search strings (docs/security.md "Search and listing").
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
+#include <exception>
 #include <string>
 
 #include "store/mail_store.h"
@@ -156,4 +159,68 @@ TEST_CASE("RFC 3501 6.4.4: BODY, TEXT and HEADER ignore case beyond ASCII", "[se
     // Not across the header/body boundary, and BODY not in the header.
     CHECK(box.search(SearchKey::body("jurgen")).empty());
     CHECK(box.search(SearchKey::text_("jurgen")) == Uids{1});
+}
+
+TEST_CASE("Search nesting: NOT NOT cancels, chains stay shallow, depth past 64 is OverLimit",
+          "[search][hostile]") {
+    Box box;
+    box.add(test::message("one"));
+    std::uint32_t seen_uid = box.add(test::message("two"));
+    box.store.store_flags(box.id, UidSet{{seen_uid, seen_uid}}, FlagOp::Add,
+                          Flags{flag::kSeen, {}});
+    const SearchKey seen = SearchKey::has_flags(flag::kSeen);
+    // 1001 NOTs: one NOT, no nesting at all.
+    SearchKey nots = seen;
+    for (int i = 0; i < 1001; ++i)
+        nots = SearchKey::not_(std::move(nots));
+    CHECK(box.search(nots) == Uids{1});
+    // As many keys as allowed (the OR itself is one) in one chain.
+    std::vector<SearchKey> many;
+    for (std::size_t i = 0; i + 2 < limits::kMaxSearchKeys; ++i)
+        many.push_back(SearchKey::uid_set(
+            {{static_cast<std::uint32_t>(100000 + i), static_cast<std::uint32_t>(100000 + i)}}));
+    many.push_back(SearchKey::uid_set({{2, 2}}));
+    CHECK(box.search(SearchKey::any_of(std::move(many))) == Uids{2});
+    // Alternating OR / NOT / AND at the limit, with the deepest leaf SQL
+    // (SENTBEFORE's date arithmetic) at the bottom, and one level past it.
+    auto alternating = [&](std::size_t levels) {
+        SearchKey k = SearchKey::date(SearchKey::Kind::SentBefore, 0);
+        for (std::size_t made = 0; made + 3 <= levels; made += 3)
+            k = SearchKey::or_(seen, SearchKey::not_(SearchKey::all_of({seen, std::move(k)})));
+        return k;
+    };
+    CHECK(box.search(alternating(limits::kMaxSearchDepth)) == Uids{1, 2});
+    try {
+        box.search(alternating(limits::kMaxSearchDepth + 3));
+        FAIL("no error");
+    } catch (const StoreError& e) {
+        CHECK(e.code() == StoreErrc::OverLimit);
+        CHECK(std::string(e.what()) == "Search nested too deeply (at most 64 levels)");
+    }
+}
+
+TEST_CASE("A search SQLite refuses is OverLimit with a fixed text, SQLite's in the nested error",
+          "[search]") {
+    // The limits keep generated SQL inside SQLite's; lowering SQLite's own
+    // limit stands in for a query they missed.
+    Box box;
+    box.add(test::message("one"));
+    sqlite3_limit(box.store.database().handle(), SQLITE_LIMIT_VARIABLE_NUMBER, 4);
+    std::vector<SearchKey> keys;
+    for (int i = 0; i < 10; ++i)
+        keys.push_back(SearchKey::larger(static_cast<std::uint64_t>(i)));
+    try {
+        box.search(SearchKey::any_of(std::move(keys)));
+        FAIL("no error");
+    } catch (const StoreError& e) {
+        CHECK(e.code() == StoreErrc::OverLimit);
+        CHECK(std::string(e.what()) == "Search too complex");
+        try {
+            std::rethrow_if_nested(e);
+            FAIL("nothing nested");
+        } catch (const SqliteError& inner) {
+            INFO(inner.what());
+            CHECK(std::string(inner.what()).starts_with("prepare SELECT"));
+        }
+    }
 }

@@ -1,6 +1,8 @@
 // Limits on what a client may ask SEARCH and LIST to match, byte for byte
 // through the Session (RFC 5530 [LIMIT]; docs/security.md "Search and
 // listing").
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <string>
 
@@ -86,4 +88,39 @@ TEST_CASE("RFC 5530 LIMIT: LIST and LSUB patterns past 1024 octets are NO [LIMIT
     CHECK(d.send("l8 LIST \"\" " + std::string(1022, '%') + "/%\r\n") ==
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" a/b\r\n"
           "l8 OK LIST completed\r\n");
+}
+
+TEST_CASE("RFC 5530 LIMIT: SEARCH nested past 64 levels is NO [LIMIT], never SQL text",
+          "[session][search][hostile]") {
+    Selected t({kMessage});
+    auto nested = [](int levels) {
+        std::string criteria;
+        for (int i = 0; i < levels; ++i)
+            criteria += "OR SEEN NOT (SEEN ";
+        criteria += "ALL";
+        for (int i = 0; i < levels; ++i)
+            criteria += ")";
+        return criteria;
+    };
+    // Each level is an OR, a NOT and a parenthesised AND: 21 levels are 63.
+    CHECK(t.d.send("a SEARCH " + nested(21) + "\r\n") == "* SEARCH 1\r\na OK SEARCH completed\r\n");
+    CHECK(t.d.send("b SEARCH " + nested(22) + "\r\n") ==
+          "b NO [LIMIT] Search nested too deeply (at most 64 levels)\r\n");
+    // Any number of NOTs in a row cancel out.
+    std::string nots;
+    for (int i = 0; i < 999; ++i)
+        nots += "NOT ";
+    CHECK(t.d.send("c SEARCH " + nots + "SEEN\r\n") == "* SEARCH 1\r\nc OK SEARCH completed\r\n");
+}
+
+TEST_CASE("RFC 5530 LIMIT: a search SQLite refuses is NO [LIMIT] with a fixed text",
+          "[session][search][hostile]") {
+    // The store's limits keep generated SQL inside SQLite's; lowering
+    // SQLite's own limit stands in for a query they miss. Its message (SQL
+    // text) goes to the log, not to the client.
+    Selected t({kMessage});
+    sqlite3_limit(t.d.session.mail()->store().database().handle(), SQLITE_LIMIT_VARIABLE_NUMBER, 4);
+    CHECK(t.d.send("a SEARCH OR LARGER 1 OR LARGER 2 OR LARGER 3 LARGER 4\r\n") ==
+          "a NO [LIMIT] Search too complex\r\n");
+    CHECK(t.d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");
 }
