@@ -62,6 +62,35 @@ inline constexpr std::size_t kMaxSearchDepth = 64;
 // memory one string holds. SEARCH also refuses a literal longer than this
 // before it is sent (server/command_table.cpp).
 inline constexpr std::size_t kMaxSearchStringBytes = 4096;
+// Body ids the trigram index may return for the strings of one SEARCH
+// together (each distinct query runs once, its ids are kept for the
+// statement): 32 MB, and a bound on the exact checks that follow. One
+// string matching every message of a 4-million-message account fits.
+inline constexpr std::size_t kMaxSearchCandidates = 4 * 1024 * 1024;
+// Distinct strings of one SEARCH the trigram index is asked about. Each
+// query costs a lookup of up to kSearchIndexTrigrams terms in the user's
+// whole index (about a millisecond with 50,000 messages); further strings
+// are checked against every message, within the text budget below. An OR
+// chain of Message-IDs as a client writes it nests one level per key, so
+// the parser's kMaxNestingDepth (1000) already caps it at this.
+inline constexpr std::size_t kMaxSearchIndexQueries = 1000;
+// What one SEARCH may cost, in proportion to the selected mailbox, so the
+// keys x messages product of a hostile search is bounded (NO [LIMIT]
+// "Search too costly for this mailbox") while real searches stay far
+// inside. The matchers may read the mailbox's text (its size in bytes)
+// kSearchScansPerMailbox times, plus kSearchScanAllowance bytes: a string
+// the index narrows is read only in its candidates, a string too short
+// for the index in every message, once per occurrence. SQLite may run
+// kSearchStepsPerMessage virtual machine steps per message, plus
+// kSearchStepAllowance: ten keys take about a hundred steps per message,
+// so 1000 is some 200 keys evaluated on every message (an OR of strings
+// the index narrows is skipped as one for messages outside all of them).
+// At the limits a hostile search is refused after about a second per
+// 50,000 messages (tests/unit/search_match.cpp measures).
+inline constexpr std::uint64_t kSearchScansPerMailbox = 4;
+inline constexpr std::uint64_t kSearchScanAllowance = 64ull * 1024 * 1024;
+inline constexpr std::uint64_t kSearchStepsPerMessage = 1000;
+inline constexpr std::uint64_t kSearchStepAllowance = 50'000'000;
 // Distinct trigrams of one string the FTS5 index is asked for (store/search.h).
 // Sixteen spread over the string already leave only the messages that hold
 // it or nearly; more only lengthen the index query.

@@ -6,9 +6,11 @@
 #include <wctype.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <deque>
 #include <exception>
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <variant>
@@ -167,21 +169,36 @@ void append_utf8(std::string& out, char32_t cp) {
     }
 }
 
+// ASCII bytes folded, the others kept (they start or continue a sequence).
+constexpr auto kAsciiFold = [] {
+    std::array<char, 256> table{};
+    for (int c = 0; c < 256; ++c)
+        table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return table;
+}();
+
 // Folds s[begin, end) onto `out`, extending `end` to finish a UTF-8
 // sequence it cuts; returns where it stopped.
 std::size_t fold_into(std::string_view s, std::size_t begin, std::size_t end, std::string& out) {
-    const locale_t locale = utf8_ctype();
     std::size_t i = begin;
     while (i < end) {
-        const char c = s[i];
-        if (static_cast<unsigned char>(c) < 0x80) {
-            out += ascii_fold(c);
-            ++i;
-            continue;
+        // A run of ASCII through the table, written in place.
+        std::size_t run = i;
+        while (run < end && static_cast<unsigned char>(s[run]) < 0x80)
+            ++run;
+        if (run > i) {
+            const std::size_t at = out.size();
+            out.resize(at + (run - i));
+            char* dst = out.data() + at;
+            for (std::size_t k = i; k < run; ++k)
+                *dst++ = kAsciiFold[static_cast<unsigned char>(s[k])];
+            i = run;
+            if (i >= end) break;
         }
         const auto [cp, n] = decode_utf8(s, i);
+        const locale_t locale = utf8_ctype();
         if (n == 0 || locale == locale_t{}) {
-            out += c;
+            out += s[i];
             ++i;
             continue;
         }
@@ -354,6 +371,48 @@ std::optional<SentDate> parse_date_header(std::string_view value) {
 namespace {
 
 constexpr const char* kUidSetPointer = "imap_store_uidset";
+// Virtual machine steps between two calls of the progress handler.
+constexpr int kProgressSteps = 1000;
+constexpr const char* kIdSetPointer = "imap_store_idset";
+
+// What one SEARCH may still do (MailStore::search sets it up around the
+// statement): text bytes the matchers may read, and SQLite virtual
+// machine steps, counted by the progress handler.
+struct SearchWork {
+    std::uint64_t scan_left = 0;
+    std::uint64_t steps_left = 0;
+    bool exceeded = false;
+};
+// The running search's, on this thread (a statement runs where it steps).
+thread_local SearchWork* current_work = nullptr;
+
+// What a matcher call costs beyond the bytes it reads, in bytes: setting
+// up the call and the folding take about as long as reading this many.
+constexpr std::size_t kCallCharge = 256;
+
+// Charges `bytes` of text to the running search; false once it is over.
+bool charge_scan(sqlite3_context* context, std::size_t bytes) {
+    SearchWork* work = current_work;
+    if (work == nullptr) return true;
+    bytes += kCallCharge;
+    if (bytes > work->scan_left) {
+        work->exceeded = true;
+        sqlite3_result_error(context, "search text budget exceeded", -1);
+        return false;
+    }
+    work->scan_left -= bytes;
+    return true;
+}
+
+int charge_steps(void* data) {
+    auto* work = static_cast<SearchWork*>(data);
+    if (work->steps_left < kProgressSteps) {
+        work->exceeded = true;
+        return 1;  // SQLITE_INTERRUPT
+    }
+    work->steps_left -= kProgressSteps;
+    return 0;
+}
 
 // imap_uid_in(uid, set): the set is bound with sqlite3_bind_pointer, so a
 // set of 100,000 ranges costs one parameter and a binary search per row.
@@ -361,6 +420,15 @@ void uid_in(sqlite3_context* context, int, sqlite3_value** argv) {
     const auto* set = static_cast<const UidSet*>(sqlite3_value_pointer(argv[1], kUidSetPointer));
     const auto uid = static_cast<std::uint32_t>(sqlite3_value_int64(argv[0]));
     sqlite3_result_int(context, set && contains(*set, uid) ? 1 : 0);
+}
+
+// imap_id_in(id, ids): `ids` (sorted body ids, bound with
+// sqlite3_bind_pointer) holds id.
+void id_in(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto* ids = static_cast<const std::vector<std::int64_t>*>(
+        sqlite3_value_pointer(argv[1], kIdSetPointer));
+    const std::int64_t id = sqlite3_value_int64(argv[0]);
+    sqlite3_result_int(context, ids && std::binary_search(ids->begin(), ids->end(), id) ? 1 : 0);
 }
 
 std::string_view text_arg(sqlite3_value* value) {
@@ -375,34 +443,18 @@ bool equals_ascii_folded(std::string_view a, std::string_view b) {
            });
 }
 
-// The matcher for argument `index` (a bound needle, the same for every
-// row): built on the first row and kept by SQLite as the argument's
-// auxiliary data. SQLite may drop it at any time, even inside
-// set_auxdata, so the function works on its own pointer and hands it over
-// last.
-class MatcherArg {
-  public:
-    MatcherArg(sqlite3_context* context, sqlite3_value** argv, int index)
-        : context_(context), index_(index) {
-        cached_ = static_cast<const SubstringMatcher*>(sqlite3_get_auxdata(context, index));
-        if (cached_ == nullptr) built_ = std::make_unique<SubstringMatcher>(text_arg(argv[index]));
-    }
-    ~MatcherArg() {
-        if (built_) {
-            sqlite3_set_auxdata(context_, index_, built_.release(),
-                                [](void* p) { delete static_cast<SubstringMatcher*>(p); });
-        }
-    }
-    MatcherArg(const MatcherArg&) = delete;
-    MatcherArg& operator=(const MatcherArg&) = delete;
-    const SubstringMatcher& get() const { return built_ ? *built_ : *cached_; }
+constexpr const char* kMatcherPointer = "imap_store_matcher";
 
-  private:
-    sqlite3_context* context_;
-    int index_;
-    const SubstringMatcher* cached_ = nullptr;
-    std::unique_ptr<SubstringMatcher> built_;
-};
+// The SubstringMatcher bound to argument `index` (SqlBuilder builds one per
+// distinct string before the statement runs: a matcher kept by SQLite as
+// auxiliary data would be looked up in a list of every call site's, per
+// row).
+const SubstringMatcher& matcher_arg(sqlite3_value** argv, int index) {
+    static const SubstringMatcher kNothing("");
+    const auto* m =
+        static_cast<const SubstringMatcher*>(sqlite3_value_pointer(argv[index], kMatcherPointer));
+    return m ? *m : kNothing;
+}
 
 // The search_header column: one "Name: value" line per header field,
 // decoded and unfolded (store/mail_store.cpp).
@@ -427,11 +479,13 @@ void for_each_header_line(std::string_view header, F&& f) {
 // (ASCII case-insensitive, RFC 5322 field names are ASCII) has a decoded
 // value containing `needle`.
 void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view header = text_arg(argv[0]);
+    if (!charge_scan(context, header.size())) return;
     const std::string_view field = text_arg(argv[1]);
-    const MatcherArg needle(context, argv, 2);
+    const SubstringMatcher& needle = matcher_arg(argv, 2);
     int found = 0;
-    for_each_header_line(text_arg(argv[0]), [&](const HeaderLine& line) {
-        found = equals_ascii_folded(line.name, field) && needle.get().found_in(line.value);
+    for_each_header_line(header, [&](const HeaderLine& line) {
+        found = equals_ascii_folded(line.name, field) && needle.found_in(line.value);
         return found != 0;
     });
     sqlite3_result_int(context, found);
@@ -440,14 +494,16 @@ void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
 // imap_header_contains(search_header, needle): the header fields' lines
 // (names and decoded values) contain `needle`; for TEXT.
 void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
-    const MatcherArg needle(context, argv, 1);
-    sqlite3_result_int(context, needle.get().found_in(text_arg(argv[0])) ? 1 : 0);
+    const std::string_view header = text_arg(argv[0]);
+    if (!charge_scan(context, header.size())) return;
+    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(header) ? 1 : 0);
 }
 
 // imap_contains(text, needle): for BODY and TEXT.
 void contains(sqlite3_context* context, int, sqlite3_value** argv) {
-    const MatcherArg needle(context, argv, 1);
-    sqlite3_result_int(context, needle.get().found_in(text_arg(argv[0])) ? 1 : 0);
+    const std::string_view text = text_arg(argv[0]);
+    if (!charge_scan(context, text.size())) return;
+    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(text) ? 1 : 0);
 }
 
 }  // namespace
@@ -456,9 +512,8 @@ void detail::register_search_functions(Database& db) {
     const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
     using Function = void (*)(sqlite3_context*, int, sqlite3_value**);
     const std::pair<const char*, std::pair<int, Function>> functions[] = {
-        {"imap_uid_in", {2, uid_in}},
-        {"imap_header_has", {3, header_has}},
-        {"imap_header_contains", {2, header_contains}},
+        {"imap_uid_in", {2, uid_in}},         {"imap_id_in", {2, id_in}},
+        {"imap_header_has", {3, header_has}}, {"imap_header_contains", {2, header_contains}},
         {"imap_contains", {2, contains}},
     };
     for (const auto& [name, function] : functions) {
@@ -473,7 +528,8 @@ void detail::register_search_functions(Database& db) {
 
 namespace {
 
-using Param = std::variant<std::int64_t, std::string, const UidSet*>;
+using BodyIds = std::vector<std::int64_t>;  // sorted
+using Param = std::variant<std::string, const UidSet*, const BodyIds*, const SubstringMatcher*>;
 
 // The internal date's calendar day in its own zone (RFC 3501 6.4.4:
 // "disregarding time and timezone"), floor division for dates before 1970.
@@ -520,6 +576,10 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
     return query;
 }
 
+StoreError too_costly() {
+    return StoreError(StoreErrc::OverLimit, "Search too costly for this mailbox");
+}
+
 // Terms of one And / Or chain emitted side by side (SqlBuilder::balanced).
 constexpr std::size_t kChainTerms = 8;
 
@@ -528,7 +588,9 @@ class SqlBuilder {
     SqlBuilder(Database& db, MailboxId mailbox) : db_(db), mailbox_(mailbox) {}
 
     // `depth`: the And / Or / Not levels around `key` in the SQL.
-    void emit(const SearchKey& key, std::size_t depth) {
+    // `indexed`: `key` is the root or a term of the root's AND, where a UID
+    // range lets SQLite scan only that range of the primary key.
+    void emit(const SearchKey& key, std::size_t depth, bool indexed = false) {
         if (++keys_ > limits::kMaxSearchKeys) {
             throw StoreError(StoreErrc::OverLimit, "Search has too many keys");
         }
@@ -557,9 +619,20 @@ class SqlBuilder {
                                  });
                 if (terms.empty()) {
                     sql_ += key.kind == K::And ? "1" : "0";
-                } else {
-                    balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ", depth);
+                    break;
                 }
+                const BodyIds* any = nullptr;
+                if (key.kind == K::Or && terms.size() > 1) any = union_of_candidates(terms);
+                if (any != nullptr) {
+                    bodies_ = true;
+                    sql_ += "(imap_id_in(m.body_id, ";
+                    param(any);
+                    sql_ += ") AND ";
+                    ++depth;
+                }
+                balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ", depth,
+                         indexed && key.kind == K::And);
+                if (any != nullptr) sql_ += ")";
                 break;
             }
             case K::Not: {
@@ -583,18 +656,18 @@ class SqlBuilder {
                 break;
             }
             case K::Flags:
-                sql_ += "((m.flags & " + param(std::int64_t{key.flags}) +
-                        ") = " + param(std::int64_t{key.flags}) + ")";
+                sql_ += "((m.flags & " + number(key.flags) + ") = " + number(key.flags) + ")";
                 break;
             case K::Keyword: {
-                std::int64_t id = keyword_id(key.text);
-                if (id < 0) {
+                // The UIDs carrying the keyword, read once per keyword: a
+                // subquery per key would cost SQLite's compiler per key.
+                const UidSet* set = keyword_uids(key.text);
+                if (set == nullptr) {
                     sql_ += "0";
                 } else {
-                    sql_ +=
-                        "EXISTS (SELECT 1 FROM message_keywords mk WHERE mk.mailbox_id = "
-                        "m.mailbox_id AND mk.uid = m.uid AND mk.keyword_id = " +
-                        param(id) + ")";
+                    sql_ += "imap_uid_in(m.uid, ";
+                    param(set);
+                    sql_ += ")";
                 }
                 break;
             }
@@ -604,10 +677,19 @@ class SqlBuilder {
                 const UidSet& set = sets_.emplace_back(normalize(key.uids));
                 if (set.empty()) {
                     sql_ += "0";
+                } else if (indexed && !ranged_) {
+                    // The first such set only (the server's view comes
+                    // first): SQLite weighs every range term against
+                    // every other while planning.
+                    ranged_ = true;
+                    sql_ += "(m.uid BETWEEN " + number(set.front().first) + " AND " +
+                            number(set.back().last) + " AND imap_uid_in(m.uid, ";
+                    param(&set);
+                    sql_ += "))";
                 } else {
-                    sql_ += "(m.uid BETWEEN " + param(std::int64_t{set.front().first}) + " AND " +
-                            param(std::int64_t{set.back().last}) + " AND imap_uid_in(m.uid, " +
-                            param(&set) + "))";
+                    sql_ += "imap_uid_in(m.uid, ";
+                    param(&set);
+                    sql_ += ")";
                 }
                 break;
             }
@@ -630,19 +712,24 @@ class SqlBuilder {
                 sent_date(">=", key.number);
                 break;
             case K::Larger:
-                sql_ += "(m.size > " + param(key.number) + ")";
+                sql_ += "(m.size > " + number(key.number) + ")";
                 break;
             case K::Smaller:
-                sql_ += "(m.size < " + param(key.number) + ")";
+                sql_ += "(m.size < " + number(key.number) + ")";
                 break;
             case K::ModSeq:
-                sql_ += "(m.modseq >= " + param(key.number) + ")";
+                sql_ += "(m.modseq >= " + number(key.number) + ")";
                 break;
             case K::Header:
                 check_string(key.text);
                 bodies_ = true;
-                sql_ += "(" + prefilter("search_header", key.text) + "imap_header_has(" +
-                        "b.search_header, " + param(key.field) + ", " + param(key.text) + "))";
+                sql_ += "(";
+                prefilter("search_header", key.text);
+                sql_ += "imap_header_has(b.search_header, ";
+                param(key.field);
+                sql_ += ", ";
+                param(matcher(key.text));
+                sql_ += "))";
                 break;
             case K::Body:
             case K::Text: {
@@ -654,15 +741,16 @@ class SqlBuilder {
                 bodies_ = true;
                 const bool text = key.kind == K::Text;
                 // "{search_header search_body}" searches both columns.
-                sql_ +=
-                    "(" + prefilter(text ? "search_header search_body" : "search_body", key.text);
-                const std::string needle = param(key.text);
+                sql_ += "(";
+                prefilter(text ? "search_header search_body" : "search_body", key.text);
                 if (text) {
-                    sql_ += "(imap_header_contains(b.search_header, " + needle +
-                            ") OR imap_contains(b.search_body, " + needle + ")))";
-                } else {
-                    sql_ += "imap_contains(b.search_body, " + needle + "))";
+                    sql_ += "(imap_header_contains(b.search_header, ";
+                    param(matcher(key.text));
+                    sql_ += ") OR ";
                 }
+                sql_ += "imap_contains(b.search_body, ";
+                param(matcher(key.text));
+                sql_ += text ? ")))" : "))";
                 break;
             }
         }
@@ -671,7 +759,8 @@ class SqlBuilder {
     std::string query() const {
         std::string sql = "SELECT m.uid FROM messages m ";
         if (bodies_) sql += "JOIN bodies b ON b.id = m.body_id ";
-        sql += "WHERE m.mailbox_id = ?1 AND (" + sql_ + ") ORDER BY m.uid";
+        // The mailbox is the first parameter, the builder's follow in order.
+        sql += "WHERE m.mailbox_id = ? AND (" + sql_ + ") ORDER BY m.uid";
         return sql;
     }
     const std::vector<Param>& params() const { return params_; }
@@ -703,9 +792,9 @@ class SqlBuilder {
     }
 
     void balanced(const std::vector<const SearchKey*>& terms, std::size_t begin, std::size_t end,
-                  const char* op, std::size_t depth) {
+                  const char* op, std::size_t depth, bool indexed) {
         if (end - begin == 1) {
-            emit(*terms[begin], depth);
+            emit(*terms[begin], depth, indexed);
             return;
         }
         const std::size_t count = end - begin;
@@ -715,21 +804,29 @@ class SqlBuilder {
         sql_ += "(";
         for (std::size_t at = begin; at < end; at += group) {
             if (at != begin) sql_ += op;
-            balanced(terms, at, std::min(end, at + group), op, depth + 1);
+            balanced(terms, at, std::min(end, at + group), op, depth + 1, indexed);
         }
         sql_ += ")";
     }
 
-    std::string param(Param value) {
+    // Numbers go into the SQL text: our own integers need no binding, and
+    // every parameter costs SQLite's compiler.
+    static std::string number(std::int64_t value) { return std::to_string(value); }
+
+    // An anonymous "?" here, bound to `value`: parameters are numbered in
+    // the order of the text. (SQLite looks a numbered "?NNN" up in a list
+    // while compiling, which is quadratic in their count: 10,000 took
+    // seconds.)
+    void param(Param value) {
+        sql_ += '?';
         params_.push_back(std::move(value));
-        return "?" + std::to_string(params_.size() + 1);  // ?1 is the mailbox
     }
 
     void date(std::string_view expression, const char* op, std::int64_t day) {
         sql_ += "(";
         sql_ += expression;
         sql_ += op;
-        sql_ += param(day) + ")";
+        sql_ += number(day) + ")";
     }
 
     void sent_date(const char* op, std::int64_t day) {
@@ -738,7 +835,7 @@ class SqlBuilder {
         sql_ += kInternalDay;
         sql_ += ") ";
         sql_ += op;
-        sql_ += " " + param(day) + ")";
+        sql_ += " " + number(day) + ")";
     }
 
     static void check_string(const std::string& text) {
@@ -749,19 +846,112 @@ class SqlBuilder {
         }
     }
 
-    // "<the trigram index holds the text> AND ", or nothing for a text too
-    // short for the index.
-    std::string prefilter(std::string_view columns, std::string_view text) {
-        std::string query = trigram_query(columns, text);
-        if (query.empty()) return {};
-        return "m.body_id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH " +
-               param(std::move(query)) + ") AND ";
+    // "imap_id_in(m.body_id, ?) AND ", the bodies whose index holds the
+    // text's trigrams, or nothing for a text too short for the index. Each
+    // distinct index query runs once; their results together are at most
+    // limits::kMaxSearchCandidates body ids (memory and the checks after).
+    // Past limits::kMaxSearchIndexQueries distinct queries a text goes
+    // without (its matcher reads every message, within the text budget).
+    void prefilter(std::string_view columns, std::string_view text) {
+        if (const BodyIds* ids = candidates(columns, text)) {
+            sql_ += "imap_id_in(m.body_id, ";
+            param(ids);
+            sql_ += ") AND ";
+        }
     }
 
-    std::int64_t keyword_id(const std::string& name) {
-        auto q = db_.prepare("SELECT id FROM keywords WHERE mailbox_id = ?1 AND name = ?2");
-        q.bind(1, mailbox_).bind(2, name);
-        return q.step() ? q.column_int(0) : -1;
+    // The index columns a text key searches.
+    static std::string_view index_columns(const SearchKey& key) {
+        using K = SearchKey::Kind;
+        switch (key.kind) {
+            case K::Header:
+                return "search_header";
+            case K::Body:
+                return "search_body";
+            case K::Text:
+                return "search_header search_body";
+            default:
+                return {};
+        }
+    }
+
+    // The bodies that may hold `text` in `columns` by the index, or nullptr
+    // when the index cannot tell (text too short, query limit reached).
+    const BodyIds* candidates(std::string_view columns, std::string_view text) {
+        std::string query = trigram_query(columns, text);
+        if (query.empty()) return nullptr;
+        auto it = candidates_.find(query);
+        if (it == candidates_.end()) {
+            if (candidates_.size() >= limits::kMaxSearchIndexQueries) return nullptr;
+            it = candidates_.emplace(std::move(query), BodyIds{}).first;
+            auto q = db_.prepare("SELECT rowid FROM body_fts WHERE body_fts MATCH ?1");
+            q.bind(1, std::string_view(it->first));
+            while (q.step())
+                add_candidate(it->second, q.column_int(0));
+            std::sort(it->second.begin(), it->second.end());
+        }
+        return &it->second;
+    }
+
+    void add_candidate(BodyIds& ids, std::int64_t id) {
+        if (++candidate_count_ > limits::kMaxSearchCandidates) throw too_costly();
+        ids.push_back(id);
+    }
+
+    // For an OR whose every term the index narrows: the union of their
+    // candidates, so a message outside it skips the whole chain (an OR of
+    // 1000 Message-IDs then costs one check per message, not 1000).
+    // nullptr when some term is not narrowed.
+    const BodyIds* union_of_candidates(const std::vector<const SearchKey*>& terms) {
+        std::vector<const BodyIds*> sets;
+        for (const SearchKey* term : terms) {
+            const std::string_view columns = index_columns(*term);
+            const BodyIds* ids = columns.empty() ? nullptr : candidates(columns, term->text);
+            if (ids == nullptr) return nullptr;
+            sets.push_back(ids);
+        }
+        BodyIds& all = unions_.emplace_back();
+        for (const BodyIds* ids : sets)
+            for (std::int64_t id : *ids)
+                add_candidate(all, id);
+        std::sort(all.begin(), all.end());
+        all.erase(std::unique(all.begin(), all.end()), all.end());
+        return &all;
+    }
+
+    // The matcher for `text`, one per distinct string.
+    const SubstringMatcher* matcher(const std::string& text) {
+        auto it = matchers_.find(text);
+        if (it == matchers_.end()) it = matchers_.emplace(text, SubstringMatcher(text)).first;
+        return &it->second;
+    }
+
+    // The UIDs of the mailbox's messages with keyword `name`, or nullptr
+    // when the keyword is not defined; read once per keyword.
+    const UidSet* keyword_uids(const std::string& name) {
+        std::int64_t id = -1;
+        {
+            auto q = db_.prepare("SELECT id FROM keywords WHERE mailbox_id = ?1 AND name = ?2");
+            q.bind(1, mailbox_).bind(2, name);
+            if (q.step()) id = q.column_int(0);
+        }
+        if (id < 0) return nullptr;
+        auto [it, added] = keyword_sets_.try_emplace(id);
+        if (!added) return &it->second;
+        UidSet& set = it->second;
+        auto q = db_.prepare(
+            "SELECT uid FROM message_keywords WHERE mailbox_id = ?1 AND keyword_id = ?2 "
+            "ORDER BY uid");
+        q.bind(1, mailbox_).bind(2, id);
+        while (q.step()) {
+            const auto uid = static_cast<std::uint32_t>(q.column_int(0));
+            if (!set.empty() && set.back().last + 1ull == uid) {
+                set.back().last = uid;
+            } else {
+                set.push_back({uid, uid});
+            }
+        }
+        return &set;
     }
 
     Database& db_;
@@ -770,8 +960,39 @@ class SqlBuilder {
     std::vector<Param> params_;
     std::deque<UidSet> sets_;  // stable addresses for sqlite3_bind_pointer
     bool bodies_ = false;
+    bool ranged_ = false;  // a UID range term was emitted
     std::size_t keys_ = 0;
     std::unordered_map<const SearchKey*, std::size_t> nesting_;
+    // Bound by pointer until the statement is done: node-based containers,
+    // so the addresses stay put as they grow.
+    std::map<std::int64_t, UidSet> keyword_sets_;
+    std::map<std::string, BodyIds, std::less<>> candidates_;
+    std::deque<BodyIds> unions_;
+    std::map<std::string, SubstringMatcher, std::less<>> matchers_;
+    std::size_t candidate_count_ = 0;
+};
+
+}  // namespace
+
+namespace {
+
+// Installs `work` as the running search's budget (the matcher functions'
+// and the progress handler's) for the guard's lifetime.
+class WorkGuard {
+  public:
+    WorkGuard(Database& db, SearchWork& work) : db_(db) {
+        current_work = &work;
+        sqlite3_progress_handler(db_.handle(), kProgressSteps, charge_steps, &work);
+    }
+    ~WorkGuard() {
+        sqlite3_progress_handler(db_.handle(), 0, nullptr, nullptr);
+        current_work = nullptr;
+    }
+    WorkGuard(const WorkGuard&) = delete;
+    WorkGuard& operator=(const WorkGuard&) = delete;
+
+  private:
+    Database& db_;
 };
 
 }  // namespace
@@ -780,7 +1001,7 @@ std::vector<std::uint32_t> MailStore::search(MailboxId id, const SearchKey& key)
     detail::ReadSnapshot snapshot(db_);
     if (!mailbox(id).selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
     SqlBuilder builder(db_, id);
-    builder.emit(key, 0);
+    builder.emit(key, 0, true);
     // Built per search, so not cached: the text differs with every
     // criteria tree and Database::prepare's cache would grow without bound.
     // The limits above keep the SQL inside SQLite's (parser stack,
@@ -796,21 +1017,45 @@ std::vector<std::uint32_t> MailStore::search(MailboxId id, const SearchKey& key)
     }
     Statement& statement = *prepared;
     statement.bind(1, id);
-    std::vector<std::uint32_t> uids;
     int index = 2;
     for (const Param& p : builder.params()) {
-        if (const auto* n = std::get_if<std::int64_t>(&p)) {
-            statement.bind(index, *n);
-        } else if (const auto* s = std::get_if<std::string>(&p)) {
+        if (const auto* s = std::get_if<std::string>(&p)) {
             statement.bind(index, std::string_view(*s));
+        } else if (const auto* uids = std::get_if<const UidSet*>(&p)) {
+            statement.bind_pointer(index, const_cast<UidSet*>(*uids), kUidSetPointer);
+        } else if (const auto* ids = std::get_if<const BodyIds*>(&p)) {
+            statement.bind_pointer(index, const_cast<BodyIds*>(*ids), kIdSetPointer);
         } else {
-            statement.bind_pointer(index, const_cast<UidSet*>(std::get<const UidSet*>(p)),
-                                   kUidSetPointer);
+            statement.bind_pointer(
+                index, const_cast<SubstringMatcher*>(std::get<const SubstringMatcher*>(p)),
+                kMatcherPointer);
         }
         ++index;
     }
-    while (statement.step())
-        uids.push_back(static_cast<std::uint32_t>(statement.column_int(0)));
+
+    // What the search may cost grows with the mailbox: the text of its
+    // messages read kSearchScansPerMailbox times, kSearchStepsPerMessage
+    // virtual machine steps per message, each with an allowance.
+    SearchWork work;
+    {
+        auto q = db_.prepare(
+            "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE mailbox_id = ?1");
+        q.bind(1, id);
+        q.step();
+        const auto messages = static_cast<std::uint64_t>(q.column_int(0));
+        const auto bytes = static_cast<std::uint64_t>(q.column_int(1));
+        work.scan_left = limits::kSearchScanAllowance + limits::kSearchScansPerMailbox * bytes;
+        work.steps_left = limits::kSearchStepAllowance + limits::kSearchStepsPerMessage * messages;
+    }
+    std::vector<std::uint32_t> uids;
+    try {
+        WorkGuard guard(db_, work);
+        while (statement.step())
+            uids.push_back(static_cast<std::uint32_t>(statement.column_int(0)));
+    } catch (const SqliteError&) {
+        if (work.exceeded) throw too_costly();
+        throw;
+    }
     return uids;
 }
 

@@ -18,6 +18,17 @@
 //   message that has the field.
 // A string longer than limits::kMaxSearchStringBytes is StoreError
 // OverLimit.
+//
+// Cost (store/limits.h has every bound and why): the SQL uses anonymous
+// parameters in text order and numbers inline, so compiling it is close to
+// linear in the keys; each distinct index query runs once before the
+// statement (at most kMaxSearchIndexQueries, their candidates at most
+// kMaxSearchCandidates) and an OR of strings the index narrows is skipped
+// for messages outside the union of their candidates; nesting is at most
+// kMaxSearchDepth levels. While it runs a search may read the mailbox's text
+// kSearchScansPerMailbox times and take kSearchStepsPerMessage SQLite steps
+// per message (each plus an allowance). Past any of these: StoreError
+// OverLimit, with a fixed text for the client.
 #pragma once
 
 #include <cstdint>

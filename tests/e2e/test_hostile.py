@@ -147,6 +147,28 @@ class SearchNeedle(HostileTest):
         self.assertEqual(data, b"s3 NO [LIMIT] Literal too large for SEARCH (at most 4096 octets)\r\n")
 
 
+class SearchKeys(HostileTest):
+    """SEARCH with thousands of keys: SQLite compiled numbered parameters
+    in time quadratic in their count (9,990 keys stalled the server for
+    seconds on an empty mailbox)."""
+
+    def setUp(self):
+        super().setUp()
+        message = b"Subject: one\r\nX-Tag: abc\r\n\r\nbody\r\n"
+        self.command(self.alice, b"ap", b"APPEND INBOX " + literal_plus(message) + b"\r\n")
+        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+
+    def test_thousands_of_keys(self):
+        self.alice.sendall(b"k1 SEARCH " + b" ".join([b"SEEN"] * 9990) + b"\r\n")
+        self.alice.sendall(b"k2 SEARCH " + b" ".join([b"HEADER X-Tag abc"] * 3000) + b"\r\n")
+        self.alice.sendall(b"k3 SEARCH " + b" ".join([b"NOT SUBJECT two"] * 3000) + b"\r\n")
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"k3 (OK|NO|BAD)[^\r]*\r\n")
+        self.assertEqual(data, b"* SEARCH\r\nk1 OK SEARCH completed\r\n"
+                               b"* SEARCH 1\r\nk2 OK SEARCH completed\r\n"
+                               b"* SEARCH 1\r\nk3 OK SEARCH completed\r\n")
+
+
 class ListPattern(HostileTest):
     """LIST and LSUB patterns of 32,000 "*" over 100 mailboxes, pipelined:
     a matcher costing the pattern's length per name byte took seconds each."""

@@ -10,6 +10,7 @@
 
 #include "store/mail_store.h"
 #include "store/search.h"
+#include "store/types.h"
 #include "support/store_support.h"
 
 using namespace imap::store;
@@ -207,8 +208,8 @@ TEST_CASE("A search SQLite refuses is OverLimit with a fixed text, SQLite's in t
     box.add(test::message("one"));
     sqlite3_limit(box.store.database().handle(), SQLITE_LIMIT_VARIABLE_NUMBER, 4);
     std::vector<SearchKey> keys;
-    for (int i = 0; i < 10; ++i)
-        keys.push_back(SearchKey::larger(static_cast<std::uint64_t>(i)));
+    for (std::uint32_t i = 1; i <= 10; ++i)
+        keys.push_back(SearchKey::uid_set({{i, i}}));
     try {
         box.search(SearchKey::any_of(std::move(keys)));
         FAIL("no error");
@@ -223,4 +224,74 @@ TEST_CASE("A search SQLite refuses is OverLimit with a fixed text, SQLite's in t
             CHECK(std::string(inner.what()).starts_with("prepare SELECT"));
         }
     }
+}
+
+namespace {
+
+// `count` messages of about 3 KB of text, Message-IDs <m0@example.org>...
+struct BigBox : Box {
+    std::vector<std::string> raws;
+    explicit BigBox(int count) {
+        std::string body;
+        for (int line = 0; line < 60; ++line)
+            body += "the quick brown fox jumps over the lazy dog " + std::to_string(line) + "\r\n";
+        raws.reserve(static_cast<std::size_t>(count));
+        for (int i = 0; i < count; ++i) {
+            raws.push_back("Message-ID: <m" + std::to_string(i) + "@example.org>\r\nSubject: s" +
+                           std::to_string(i) + "\r\n\r\n" + body);
+            store.append(id, request(raws.back()));
+        }
+    }
+};
+
+}  // namespace
+
+TEST_CASE("hostile: SEARCH keys x messages is bounded by the mailbox's size", "[search][hostile]") {
+    // Each of these took seconds to minutes on 5,000 messages before:
+    // 9990 ANDed keys (SQLite compiling numbered parameters), 100 strings
+    // too short for the index (each read every message's text), 9990 ORed
+    // dates false for every message. The last two are refused once they
+    // cost what limits::kSearch* allow for 2000 messages.
+    BigBox box(2000);
+    std::vector<SearchKey> seen;
+    for (int i = 0; i < 9990; ++i)
+        seen.push_back(SearchKey::has_flags(flag::kSeen));
+    CHECK(box.search(SearchKey::all_of(std::move(seen))).empty());
+
+    std::vector<SearchKey> short_strings;
+    for (int i = 0; i < 100; ++i)
+        short_strings.push_back(SearchKey::body("q" + std::to_string(i % 10)));
+    CHECK(error_of([&] { box.search(SearchKey::any_of(std::move(short_strings))); }) ==
+          StoreErrc::OverLimit);
+
+    std::vector<SearchKey> dates;
+    for (int i = 0; i < 9990; ++i)
+        dates.push_back(SearchKey::date(SearchKey::Kind::SentBefore, -i));
+    try {
+        box.search(SearchKey::any_of(std::move(dates)));
+        FAIL("no error");
+    } catch (const StoreError& e) {
+        CHECK(e.code() == StoreErrc::OverLimit);
+        CHECK(std::string(e.what()) == "Search too costly for this mailbox");
+    }
+    // The budget is per search: the next one runs.
+    CHECK(box.search(SearchKey::body("lazy dog 59")).size() == 2000);
+}
+
+TEST_CASE("RFC 3501 6.4.4: an OR of 1000 Message-IDs is answered, each message checked once",
+          "[search]") {
+    BigBox box(2000);
+    std::vector<SearchKey> ids;
+    Uids expected;
+    for (int i = 0; i < 1000; ++i) {
+        ids.push_back(
+            SearchKey::header("Message-ID", "<m" + std::to_string(i * 2) + "@example.org>"));
+        expected.push_back(static_cast<std::uint32_t>(i * 2 + 1));
+    }
+    CHECK(box.search(SearchKey::any_of(std::move(ids))) == expected);
+    // A string too short for the index mixes in as well.
+    CHECK(box.search(SearchKey::or_(SearchKey::header("Message-ID", "<m7@example.org>"),
+                                    SearchKey::body("zq"))) == Uids{8});
+    CHECK(box.search(SearchKey::or_(SearchKey::header("Message-ID", "<m7@example.org>"),
+                                    SearchKey::header("Subject", "s1999"))) == Uids{8, 2000});
 }
