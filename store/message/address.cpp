@@ -139,9 +139,13 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         }
     }
     const char c = lex.peek();
+    // The obsolete "local@domain (Name)" (RFC 5322 4.4): with no phrase and
+    // no angle brackets, the last comment of the address is its name, as
+    // Dovecot reads it; an angle-addr's comments never are.
     auto comment_name = [&]() -> std::optional<std::string> {
-        for (const auto& cm : lex.comments())
-            if (!cm.empty()) return cm;
+        const auto& comments = lex.comments();
+        for (auto it = comments.rbegin(); it != comments.rend(); ++it)
+            if (!it->empty()) return *it;
         return std::nullopt;
     };
     if (c == ':' && allow_group) {
@@ -169,13 +173,12 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         return;
     }
     Address a;
+    bool angle = false;
     if (c == '<') {
+        // "<>", the null reverse path, keeps both placeholders (Dovecot).
+        angle = true;
         if (!words.empty()) a.name = join(words);
         parse_angle_addr(lex, a);
-        if (a.mailbox == kMissingMailbox && a.host == kMissingDomain && !a.adl) {
-            // "<>": the null reverse path; Dovecot keeps it with both
-            // placeholders.
-        }
     } else if (c == '@') {
         lex.advance();
         a.mailbox = local.empty() ? std::string(kMissingMailbox) : local;
@@ -189,7 +192,7 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         return;  // nothing here
     }
     lex.skip_cfws();  // a trailing "(Name)" comment
-    if (!a.name) a.name = comment_name();
+    if (!a.name && !angle) a.name = comment_name();
     out.push_back(std::move(a));
 }
 
