@@ -277,15 +277,7 @@ PreparedBody prepare_body(std::string_view raw) {
         }
     }
     SearchText text = extract_search_text(raw, parsed);
-    for (SearchText::Field& field : text.header) {
-        // One field per line: the SEARCH HEADER function splits on '\n'.
-        std::replace(field.value.begin(), field.value.end(), '\n', ' ');
-        std::replace(field.value.begin(), field.value.end(), '\r', ' ');
-        body.search_header += field.name;
-        body.search_header += ": ";
-        body.search_header += field.value;
-        body.search_header += '\n';
-    }
+    body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     return body;
 }

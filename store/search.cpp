@@ -18,6 +18,7 @@
 #include "store/errors.h"
 #include "store/internal.h"
 #include "store/mail_store.h"
+#include "store/message/message.h"
 
 namespace imap::store {
 
@@ -90,6 +91,11 @@ SearchKey SearchKey::header(std::string field, std::string text) {
     k.text = std::move(text);
     return k;
 }
+SearchKey SearchKey::address(std::string field, std::string text) {
+    SearchKey k = header(std::move(field), std::move(text));
+    k.kind = Kind::Address;
+    return k;
+}
 SearchKey SearchKey::body(std::string text) {
     SearchKey k;
     k.kind = Kind::Body;
@@ -107,6 +113,34 @@ SearchKey SearchKey::modseq(std::uint64_t value) {
     k.kind = Kind::ModSeq;
     k.number = static_cast<std::int64_t>(value);
     return k;
+}
+
+// ---- The search_header column --------------------------------------------------
+
+namespace {
+
+void append_line(std::string& out, std::string_view name, std::string_view value) {
+    const std::size_t at = out.size();
+    out += name;
+    out += ": ";
+    out += value;
+    // One line per field: the search functions split the column on '\n'.
+    std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\n', ' ');
+    std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\r', ' ');
+    out += '\n';
+}
+
+}  // namespace
+
+std::string search_header_column(const SearchText& text) {
+    std::string out;
+    for (const SearchText::Field& field : text.header)
+        append_line(out, field.name, field.value);
+    for (const SearchText::Field& field : text.addresses) {
+        out += kAddressLineMark;
+        append_line(out, field.name, field.value);
+    }
+    return out;
 }
 
 // ---- Case-insensitive substring search ----------------------------------------
@@ -456,47 +490,69 @@ const SubstringMatcher& matcher_arg(sqlite3_value** argv, int index) {
     return m ? *m : kNothing;
 }
 
-// The search_header column: one "Name: value" line per header field,
-// decoded and unfolded (store/mail_store.cpp).
+// One line of the search_header column (search_header_column()).
 struct HeaderLine {
     std::string_view name;
     std::string_view value;
 };
 
 template <typename F>
-void for_each_header_line(std::string_view header, F&& f) {
-    while (!header.empty()) {
-        const std::size_t end = header.find('\n');
-        const std::string_view line = header.substr(0, end);
-        header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
+void for_each_header_line(std::string_view lines, F&& f) {
+    while (!lines.empty()) {
+        const std::size_t end = lines.find('\n');
+        std::string_view line = lines.substr(0, end);
+        lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 1);
+        if (!line.empty() && line.front() == kAddressLineMark) line.remove_prefix(1);
         const std::size_t colon = line.find(": ");
         if (colon == std::string_view::npos) continue;
         if (f(HeaderLine{line.substr(0, colon), line.substr(colon + 2)})) return;
     }
 }
 
-// imap_header_has(search_header, field, needle): some field named `field`
-// (ASCII case-insensitive, RFC 5322 field names are ASCII) has a decoded
-// value containing `needle`.
-void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
-    const std::string_view header = text_arg(argv[0]);
-    if (!charge_scan(context, header.size())) return;
-    const std::string_view field = text_arg(argv[1]);
-    const SubstringMatcher& needle = matcher_arg(argv, 2);
-    int found = 0;
-    for_each_header_line(header, [&](const HeaderLine& line) {
-        found = equals_ascii_folded(line.name, field) && needle.found_in(line.value);
-        return found != 0;
-    });
-    sqlite3_result_int(context, found);
+// The column's header field lines and its address lines.
+std::pair<std::string_view, std::string_view> split_header_column(std::string_view header) {
+    if (!header.empty() && header.front() == kAddressLineMark) return {{}, header};
+    const char mark[] = {'\n', kAddressLineMark};
+    const std::size_t at = header.find(std::string_view(mark, 2));
+    if (at == std::string_view::npos) return {header, {}};
+    return {header.substr(0, at + 1), header.substr(at + 1)};
 }
 
-// imap_header_contains(search_header, needle): the header fields' lines
-// (names and decoded values) contain `needle`; for TEXT.
+// Whether some line of `lines` is named `field` (ASCII case-insensitive:
+// RFC 5322 field names are ASCII) and has a value containing `needle`.
+bool field_has(std::string_view lines, std::string_view field, const SubstringMatcher& needle) {
+    bool found = false;
+    for_each_header_line(lines, [&](const HeaderLine& line) {
+        found = equals_ascii_folded(line.name, field) && needle.found_in(line.value);
+        return found;
+    });
+    return found;
+}
+
+// imap_header_has(search_header, field, needle): some field named `field`
+// has a decoded value containing `needle` (HEADER).
+void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    if (!charge_scan(context, fields.size())) return;
+    sqlite3_result_int(context, field_has(fields, text_arg(argv[1]), matcher_arg(argv, 2)));
+}
+
+// imap_address_has(search_header, field, needle): the addresses of some
+// field named `field` contain `needle` (FROM, TO, CC, BCC). A body stored
+// before address lines existed has none: its decoded field text stands in.
+void address_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto [fields, addresses] = split_header_column(text_arg(argv[0]));
+    const std::string_view lines = addresses.empty() ? fields : addresses;
+    if (!charge_scan(context, lines.size())) return;
+    sqlite3_result_int(context, field_has(lines, text_arg(argv[1]), matcher_arg(argv, 2)));
+}
+
+// imap_header_contains(search_header, needle): the header field lines
+// (names and decoded values) contain `needle` (TEXT).
 void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
-    const std::string_view header = text_arg(argv[0]);
-    if (!charge_scan(context, header.size())) return;
-    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(header) ? 1 : 0);
+    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    if (!charge_scan(context, fields.size())) return;
+    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(fields) ? 1 : 0);
 }
 
 // imap_contains(text, needle): for BODY and TEXT.
@@ -512,8 +568,11 @@ void detail::register_search_functions(Database& db) {
     const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
     using Function = void (*)(sqlite3_context*, int, sqlite3_value**);
     const std::pair<const char*, std::pair<int, Function>> functions[] = {
-        {"imap_uid_in", {2, uid_in}},         {"imap_id_in", {2, id_in}},
-        {"imap_header_has", {3, header_has}}, {"imap_header_contains", {2, header_contains}},
+        {"imap_uid_in", {2, uid_in}},
+        {"imap_id_in", {2, id_in}},
+        {"imap_header_has", {3, header_has}},
+        {"imap_address_has", {3, address_has}},
+        {"imap_header_contains", {2, header_contains}},
         {"imap_contains", {2, contains}},
     };
     for (const auto& [name, function] : functions) {
@@ -721,11 +780,13 @@ class SqlBuilder {
                 sql_ += "(m.modseq >= " + number(key.number) + ")";
                 break;
             case K::Header:
+            case K::Address:
                 check_string(key.text);
                 bodies_ = true;
                 sql_ += "(";
                 prefilter("search_header", key.text);
-                sql_ += "imap_header_has(b.search_header, ";
+                sql_ += key.kind == K::Header ? "imap_header_has(b.search_header, "
+                                              : "imap_address_has(b.search_header, ";
                 param(key.field);
                 sql_ += ", ";
                 param(matcher(key.text));
@@ -865,6 +926,7 @@ class SqlBuilder {
         using K = SearchKey::Kind;
         switch (key.kind) {
             case K::Header:
+            case K::Address:
                 return "search_header";
             case K::Body:
                 return "search_body";

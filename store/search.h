@@ -16,6 +16,10 @@
 // - BODY: the text parts; TEXT: the header fields or the text parts;
 // - HEADER: the named field's decoded value. An empty string matches every
 //   message that has the field.
+// - Address (FROM, TO, CC, BCC): the field's addresses as
+//   address_search_form() writes them; for a body stored before those were
+//   (no address lines in bodies.search_header, docs/storage.md), the
+//   field's decoded value, as HEADER.
 // A string longer than limits::kMaxSearchStringBytes is StoreError
 // OverLimit.
 //
@@ -60,6 +64,7 @@ struct SearchKey {
         Larger,   // size > number
         Smaller,  // size < number
         Header,   // field `field` contains `text`
+        Address,  // field `field`'s addresses contain `text` (address_search_form)
         Body,     // decoded text parts contain `text`
         Text,     // header or body contains `text`
         ModSeq,   // modseq >= number (RFC 7162 3.1.5)
@@ -85,10 +90,23 @@ struct SearchKey {
     static SearchKey larger(std::uint64_t size);
     static SearchKey smaller(std::uint64_t size);
     static SearchKey header(std::string field, std::string text);
+    // FROM / TO / CC / BCC (RFC 3501 6.4.4): the parsed addresses of the
+    // field (store/message/message.h address_search_form), not its text.
+    static SearchKey address(std::string field, std::string text);
     static SearchKey body(std::string text);
     static SearchKey text_(std::string text);
     static SearchKey modseq(std::uint64_t value);
 };
+
+struct SearchText;
+
+// The bodies.search_header column for `text` (docs/storage.md): one
+// "Name: value" line per header field, then one kAddressLineMark + "Name:
+// form" line per address field. A field name never holds ':' (it ends at
+// the first), so no field line starts with the mark; line ends inside
+// names and values become spaces.
+inline constexpr char kAddressLineMark = ':';
+std::string search_header_column(const SearchText& text);
 
 // Case-insensitive substring search, as SEARCH compares strings (RFC 3501
 // 6.4.4: "contains the specified string"). Both sides are case-folded

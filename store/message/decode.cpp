@@ -344,8 +344,13 @@ std::string decode_header_value(std::string_view value) {
 
 SearchText extract_search_text(std::string_view raw, const ParsedMessage& message) {
     SearchText text;
-    for (const auto& f : message.header)
+    for (const auto& f : message.header) {
         text.header.push_back({std::string(f.name), decode_header_value(f.raw_value)});
+        // The fields SEARCH FROM / TO / CC / BCC look at (RFC 3501 6.4.4).
+        if (iequals(f.name, "From") || iequals(f.name, "To") || iequals(f.name, "Cc") ||
+            iequals(f.name, "Bcc"))
+            text.addresses.push_back({std::string(f.name), address_search_form(f.raw_value)});
+    }
     append_part_text(raw, message.root, text.body, 0);
     return text;
 }

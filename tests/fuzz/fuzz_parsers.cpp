@@ -79,9 +79,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             require(valid_utf8(decoded));
             break;
         }
-        case 1: {  // RFC 5322 3.4 address lists
+        case 1: {  // RFC 5322 3.4 address lists, and their SEARCH form
             const auto addresses = parse_address_list(input);
             require(addresses.size() <= MessageLimits::kMaxAddresses);
+            const std::string form = address_search_form(input);
+            require(valid_utf8(form));
+            require(form.find_first_of("\r\n") == std::string::npos);
             break;
         }
         case 2:  // RFC 2045 5.1, RFC 2183, RFC 2231
@@ -115,6 +118,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const SearchText text = extract_search_text(input, m);
             require(valid_utf8(text.body));
             for (const auto& f : text.header)
+                require(valid_utf8(f.value));
+            for (const auto& f : text.addresses)
                 require(valid_utf8(f.value));
             break;
         }
