@@ -19,6 +19,7 @@
 #include "store/internal.h"
 #include "store/mail_store.h"
 #include "store/message/message.h"
+#include "store/utf8.h"
 
 namespace imap::store {
 
@@ -158,51 +159,6 @@ locale_t utf8_ctype() {
     return locale;
 }
 
-// The code point of the UTF-8 sequence at s[i] and its length, or length 0
-// when the bytes there are not UTF-8 (then kept as they are).
-std::pair<char32_t, std::size_t> decode_utf8(std::string_view s, std::size_t i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    char32_t cp = 0;
-    if (b >= 0xC2 && b <= 0xDF) {
-        n = 2;
-        cp = b & 0x1F;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        n = 3;
-        cp = b & 0x0F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        n = 4;
-        cp = b & 0x07;
-    } else {
-        return {0, 0};
-    }
-    if (i + n > s.size()) return {0, 0};
-    for (std::size_t k = 1; k < n; ++k) {
-        const auto c = static_cast<unsigned char>(s[i + k]);
-        if ((c & 0xC0) != 0x80) return {0, 0};
-        cp = (cp << 6) | (c & 0x3F);
-    }
-    return {cp, n};
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
 // ASCII bytes folded, the others kept (they start or continue a sequence).
 constexpr auto kAsciiFold = [] {
     std::array<char, 256> table{};
@@ -229,7 +185,7 @@ std::size_t fold_into(std::string_view s, std::size_t begin, std::size_t end, st
             i = run;
             if (i >= end) break;
         }
-        const auto [cp, n] = decode_utf8(s, i);
+        const auto [cp, n] = utf8::decode(s, i);
         const locale_t locale = utf8_ctype();
         if (n == 0 || locale == locale_t{}) {
             out += s[i];
@@ -239,7 +195,7 @@ std::size_t fold_into(std::string_view s, std::size_t begin, std::size_t end, st
         const auto upper = towupper_l(static_cast<wint_t>(cp), locale);
         const auto folded = static_cast<char32_t>(towlower_l(upper, locale));
         // A valid code point; the locale never maps to a surrogate.
-        append_utf8(out, folded <= 0x10FFFF ? folded : cp);
+        utf8::append(out, folded <= 0x10FFFF ? folded : cp);
         i += n;
     }
     return i;

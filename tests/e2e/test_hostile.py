@@ -76,6 +76,15 @@ class HostileTest(test_serve.ServerTest):
         """bob's NOOP, sent while alice's command runs, is answered."""
         self.assertIn(tag + b" OK", self.command(self.bob, tag, b"NOOP\r\n"))
 
+    def append_while_bob_waits(self, message):
+        """alice APPENDs `message` to INBOX while bob's NOOP must be answered;
+        then INBOX is selected."""
+        self.alice.sendall(b"ap APPEND INBOX " + literal_plus(message) + b"\r\n")
+        self.assert_bob_answered()
+        data = recv_until(self.alice, rb"ap (OK|NO|BAD)[^\r]*\r\n")
+        self.assertIn(b"ap OK [APPENDUID ", data)
+        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+
     def tearDown(self):
         try:
             # A fresh client is served after the hostile input.
@@ -93,12 +102,8 @@ class QuadraticHeader(HostileTest):
 
     def test_append_of_encoded_word_starts(self):
         subject = b"=?a" * 80000  # 240 KB, never a complete encoded word
-        message = b"From: a@example.org\r\nSubject: " + subject + b"\r\n\r\nbody\r\n"
-        self.alice.sendall(b"ap APPEND INBOX " + literal_plus(message) + b"\r\n")
-        self.assert_bob_answered()
-        data = recv_until(self.alice, rb"ap (OK|NO|BAD)[^\r]*\r\n")
-        self.assertIn(b"ap OK [APPENDUID ", data)
-        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+        self.append_while_bob_waits(b"From: a@example.org\r\nSubject: " + subject +
+                                    b"\r\n\r\nbody\r\n")
         # The decoded subject is the value as written.
         data = self.command(self.alice, b"ah", b"SEARCH SUBJECT \"=?a=?a=?a\"\r\n")
         self.assertIn(b"* SEARCH 1\r\nah OK", data)
@@ -107,12 +112,7 @@ class QuadraticHeader(HostileTest):
         # CVE-2020-12100 class: 20,000 nested multiparts.
         parts = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
                          for i in range(20000))
-        message = b"From: a@example.org\r\n" + parts + b"\r\nleaf\r\n"
-        self.alice.sendall(b"ap APPEND INBOX " + literal_plus(message) + b"\r\n")
-        self.assert_bob_answered()
-        data = recv_until(self.alice, rb"ap (OK|NO|BAD)[^\r]*\r\n")
-        self.assertIn(b"ap OK [APPENDUID ", data)
-        self.command(self.alice, b"as", b"SELECT INBOX\r\n")
+        self.append_while_bob_waits(b"From: a@example.org\r\n" + parts + b"\r\nleaf\r\n")
         data = self.command(self.alice, b"af", b"FETCH 1 BODYSTRUCTURE\r\n")
         self.assertIn(b"af OK", data)
         # The structure stops at MessageLimits::kMaxMimeDepth (100) levels of
