@@ -220,7 +220,7 @@ bool SubstringMatcher::found_in(std::string_view haystack) const {
     if (needle_.empty()) return true;
     const std::size_t block = std::max(kFoldBlock, 4 * needle_.size());
     std::string folded;
-    folded.reserve(block + needle_.size() + 8);
+    folded.reserve(std::min(haystack.size(), block) + needle_.size() + 8);
     for (std::size_t i = 0; i < haystack.size();) {
         i = fold_into(haystack, i, std::min(haystack.size(), i + block), folded);
         if (memmem(folded.data(), folded.size(), needle_.data(), needle_.size()) != nullptr)
@@ -569,19 +569,29 @@ std::vector<std::size_t> character_starts(std::string_view s) {
 std::string trigram_query(std::string_view columns, std::string_view text) {
     const std::vector<std::size_t> starts = character_starts(text);
     if (starts.size() < 4) return {};
-    std::vector<std::string_view> trigrams;
-    for (std::size_t i = 0; i + 3 < starts.size(); ++i) {
-        const std::string_view t = text.substr(starts[i], starts[i + 3] - starts[i]);
-        if (std::find(trigrams.begin(), trigrams.end(), t) == trigrams.end()) trigrams.push_back(t);
+    const std::size_t positions = starts.size() - 3;
+    auto trigram = [&](std::size_t i) { return text.substr(starts[i], starts[i + 3] - starts[i]); };
+    // Distinct trigrams starting at evenly spaced positions (the next new
+    // one after a repeat): O(positions x kSearchIndexTrigrams), where
+    // collecting every distinct trigram first would cost the square of a
+    // 4 KB string's.
+    std::vector<std::string_view> chosen;
+    for (std::size_t k = 0; k < limits::kSearchIndexTrigrams; ++k) {
+        for (std::size_t i = k * positions / limits::kSearchIndexTrigrams; i < positions; ++i) {
+            const std::string_view t = trigram(i);
+            if (std::find(chosen.begin(), chosen.end(), t) == chosen.end()) {
+                chosen.push_back(t);
+                break;
+            }
+        }
     }
-    const std::size_t count = std::min(trigrams.size(), limits::kSearchIndexTrigrams);
     std::string query = "{";
     query += columns;
     query += "} : (";
-    for (std::size_t k = 0; k < count; ++k) {
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
         if (k > 0) query += " AND ";
         query += '"';
-        for (char c : trigrams[k * trigrams.size() / count]) {
+        for (char c : chosen[k]) {
             query += c;
             if (c == '"') query += '"';
         }
