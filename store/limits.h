@@ -78,7 +78,8 @@ inline constexpr std::size_t kMaxSearchIndexQueries = 1000;
 // keys x messages product of a hostile search is bounded (NO [LIMIT]
 // "Search too costly for this mailbox") while real searches stay far
 // inside. The matchers may read the mailbox's text (its size in bytes)
-// kSearchScansPerMailbox times, plus kSearchScanAllowance bytes: a string
+// kSearchScansPerMailbox times, plus kSearchScanAllowance bytes (so a small
+// mailbox still takes a few dozen scans, a fraction of a second): a string
 // the index narrows is read only in its candidates, a string too short
 // for the index in every message, once per occurrence. SQLite may run
 // kSearchStepsPerMessage virtual machine steps per message, plus
@@ -88,7 +89,7 @@ inline constexpr std::size_t kMaxSearchIndexQueries = 1000;
 // At the limits a hostile search is refused after about a second per
 // 50,000 messages (tests/unit/search_match.cpp measures).
 inline constexpr std::uint64_t kSearchScansPerMailbox = 4;
-inline constexpr std::uint64_t kSearchScanAllowance = 64ull * 1024 * 1024;
+inline constexpr std::uint64_t kSearchScanAllowance = 16ull * 1024 * 1024;
 inline constexpr std::uint64_t kSearchStepsPerMessage = 1000;
 inline constexpr std::uint64_t kSearchStepAllowance = 50'000'000;
 // Distinct trigrams of one string the FTS5 index is asked for (store/search.h).
