@@ -4,6 +4,7 @@
 
 #include "protocol/limits.h"
 #include "server/commands/handlers.h"
+#include "store/limits.h"
 
 namespace imap::server {
 namespace {
@@ -12,6 +13,11 @@ namespace {
 // their handlers exist the row's handler is nullptr and no literal is ever
 // accepted for them, so this only matters once they land.
 constexpr std::uint64_t kAny = limits::kMaxLiteralSize;
+
+// Every string in SEARCH is a search string, a header field name or a
+// charset name: a literal longer than the longest search string the store
+// accepts is refused before the client sends it.
+constexpr std::uint64_t kSearchLiteral = store::limits::kMaxSearchStringBytes;
 
 constexpr unsigned kNA = kNotAuthenticated;
 constexpr unsigned kAuth = kAuthenticated;
@@ -59,14 +65,14 @@ constexpr CommandSpec kRows[] = {
     {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},
     {"UNSELECT", cmd_unselect, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
     {"EXPUNGE", cmd_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
-    {"SEARCH", cmd_search, kSel, kUsesSeqs, kAny, ""},
+    {"SEARCH", cmd_search, kSel, kUsesSeqs, kSearchLiteral, ""},
     {"FETCH", cmd_fetch, kSel, kUsesSeqs, kAny, ""},
     {"STORE", cmd_store, kSel, kUsesSeqs, kAny, ""},
     {"COPY", cmd_copy, kSel, kUsesSeqs, kAny, ""},
     {"MOVE", cmd_move, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
     // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
     {"UID EXPUNGE", cmd_uid_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
-    {"UID SEARCH", cmd_search, kSel, kBreaksSeqs, kAny, ""},
+    {"UID SEARCH", cmd_search, kSel, kBreaksSeqs, kSearchLiteral, ""},
     {"UID FETCH", cmd_fetch, kSel, kBreaksSeqs, kAny, ""},
     {"UID STORE", cmd_store, kSel, kBreaksSeqs, kAny, ""},
     {"UID COPY", cmd_copy, kSel, kBreaksSeqs, kAny, ""},

@@ -117,16 +117,18 @@ class Translator {
                 // "equivalent to NOT RECENT".
                 return S::not_(S::uid_set(recent()));
 
+            // RFC 3501 6.4.4: "in the envelope structure's BCC field", the
+            // parsed addresses (store::SearchKey::address).
             case K::Bcc:
-                return header("Bcc", key.text);
+                return address("Bcc", key.text);
             case K::Cc:
-                return header("Cc", key.text);
+                return address("Cc", key.text);
             case K::From:
-                return header("From", key.text);
+                return address("From", key.text);
             case K::Subject:
                 return header("Subject", key.text);
             case K::To:
-                return header("To", key.text);
+                return address("To", key.text);
             case K::Header:
                 check_text(key.text);
                 return header(key.text, key.text2);
@@ -177,6 +179,11 @@ class Translator {
     static store::SearchKey header(std::string_view field, std::string_view text) {
         check_text(text);
         return store::SearchKey::header(std::string(field), std::string(text));
+    }
+
+    static store::SearchKey address(std::string_view field, std::string_view text) {
+        check_text(text);
+        return store::SearchKey::address(std::string(field), std::string(text));
     }
 
     static store::SearchKey date(store::SearchKey::Kind kind, const Date& d) {

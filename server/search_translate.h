@@ -8,7 +8,9 @@
 //   the view does not hold match nothing;
 // - RECENT / NEW / OLD use this session's \Recent messages (RFC 3501 2.3.2):
 //   NEW is RECENT and UNSEEN, OLD is NOT RECENT;
-// - FROM / TO / CC / BCC / SUBJECT are HEADER searches of that field;
+// - FROM / TO / CC / BCC match the field's parsed addresses ("the envelope
+//   structure's FROM field", store::SearchKey::address); SUBJECT is a
+//   HEADER search of Subject;
 // - UNANSWERED etc. are NOT of the flag, UNKEYWORD is NOT KEYWORD;
 // - dates become day numbers; BEFORE / ON / SINCE compare with the internal
 //   date's day as written in its own zone ("disregarding time and

@@ -1,6 +1,7 @@
 #include "server/session.h"
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 #include <variant>
 
@@ -235,6 +236,19 @@ void Session::complete_expunge(const std::string& tag, bool expunged, std::strin
 
 void Session::fail(const std::string& tag, const std::exception& error) {
     if (const auto* store_error = dynamic_cast<const store::StoreError*>(&error)) {
+        // A limit SQLite found carries its message (SQL text) as the nested
+        // exception: for the log, never for the client.
+        if (const auto* nested = dynamic_cast<const std::nested_exception*>(&error);
+            nested != nullptr && nested->nested_ptr() != nullptr) {
+            try {
+                nested->rethrow_nested();
+            } catch (const std::exception& inner) {
+                log::warning(
+                    "command_refused",
+                    {{"user", user_}, {"error", store_error->what()}, {"detail", inner.what()}});
+            } catch (...) {
+            }
+        }
         Code code = Code::ServerBug;
         switch (store_error->code()) {
             case store::StoreErrc::NotFound:

@@ -13,6 +13,16 @@ namespace imap::store::limits {
 inline constexpr std::size_t kMaxMailboxNameBytes = 1024;
 // Hierarchy levels in one name ("a/b/c" has 3). Bounds LIST and RENAME work.
 inline constexpr std::size_t kMaxMailboxDepth = 32;
+// Bytes of the LIST / LSUB patterns of one command, each joined with the
+// reference (RFC 3501 6.3.8; the patterns of an RFC 5258 pattern list
+// count together). A pattern matches names at least as long as its
+// characters other than wildcards, so this is as long as the longest name
+// (any name can be listed by itself); only wildcards between most of a
+// long name's characters would need more. Matching costs one bit per
+// pattern character per name byte (store/mailbox_names.h): with this, a
+// LIST over kMaxMailboxesPerUser names of the longest length takes about
+// half a second.
+inline constexpr std::size_t kMaxListPatternBytes = kMaxMailboxNameBytes;
 // Mailboxes (placeholders included) per user. LIST loads all names.
 inline constexpr std::size_t kMaxMailboxesPerUser = 10000;
 // Distinct keywords per mailbox (they are all listed in PERMANENTFLAGS).
@@ -34,5 +44,57 @@ inline constexpr std::size_t kMaxUserNameBytes = 255;
 // Ranges in one UID set handed to the store (protocol/limits.h
 // kMaxSequenceRanges).
 inline constexpr std::size_t kMaxUidRanges = 100000;
+
+// Keys in one SEARCH criteria tree (protocol/limits.h kMaxArguments).
+inline constexpr std::size_t kMaxSearchKeys = 10000;
+// And / Or / Not levels of one SEARCH in the SQL it becomes (store/search.cpp
+// SqlBuilder): chains of one operator are flattened and emitted eight terms
+// a level (10,000 keys take five levels), NOT NOT cancels, and what remains
+// nests as the client nested it. SQLite's parser stack (100 entries in
+// Debian's build) overflows past about 70 such levels with the deepest
+// terms; clients nest a handful.
+inline constexpr std::size_t kMaxSearchDepth = 64;
+// Bytes of one SEARCH string (BODY, TEXT, HEADER, FROM, SUBJECT...). What
+// clients search for is typed or pasted text and identifiers: the longest
+// of those, a Message-ID, fits in a line and RFC 5322 2.1.1 caps lines at
+// 998 octets; 4 KiB also holds a pasted paragraph. The matching is linear
+// either way (SubstringMatcher); the limit bounds the index query and the
+// memory one string holds. SEARCH also refuses a literal longer than this
+// before it is sent (server/command_table.cpp).
+inline constexpr std::size_t kMaxSearchStringBytes = 4096;
+// Body ids the trigram index may return for the strings of one SEARCH
+// together (each distinct query runs once, its ids are kept for the
+// statement): 32 MB, and a bound on the exact checks that follow. One
+// string matching every message of a 4-million-message account fits.
+inline constexpr std::size_t kMaxSearchCandidates = 4 * 1024 * 1024;
+// Distinct strings of one SEARCH the trigram index is asked about. Each
+// query costs a lookup of up to kSearchIndexTrigrams terms in the user's
+// whole index (about a millisecond with 50,000 messages); further strings
+// are checked against every message, within the text budget below. An OR
+// chain of Message-IDs as a client writes it nests one level per key, so
+// the parser's kMaxNestingDepth (1000) already caps it at this.
+inline constexpr std::size_t kMaxSearchIndexQueries = 1000;
+// What one SEARCH may cost, in proportion to the selected mailbox, so the
+// keys x messages product of a hostile search is bounded (NO [LIMIT]
+// "Search too costly for this mailbox") while real searches stay far
+// inside. The matchers may read the mailbox's text (its size in bytes)
+// kSearchScansPerMailbox times, plus kSearchScanAllowance bytes (so a small
+// mailbox still takes a few dozen scans, a fraction of a second): a string
+// the index narrows is read only in its candidates, a string too short
+// for the index in every message, once per occurrence. SQLite may run
+// kSearchStepsPerMessage virtual machine steps per message, plus
+// kSearchStepAllowance: ten keys take about a hundred steps per message,
+// so 1000 is some 200 keys evaluated on every message (an OR of strings
+// the index narrows is skipped as one for messages outside all of them).
+// At the limits a hostile search is refused after about a second per
+// 50,000 messages (tests/unit/search_match.cpp measures).
+inline constexpr std::uint64_t kSearchScansPerMailbox = 4;
+inline constexpr std::uint64_t kSearchScanAllowance = 16ull * 1024 * 1024;
+inline constexpr std::uint64_t kSearchStepsPerMessage = 1000;
+inline constexpr std::uint64_t kSearchStepAllowance = 50'000'000;
+// Distinct trigrams of one string the FTS5 index is asked for (store/search.h).
+// Sixteen spread over the string already leave only the messages that hold
+// it or nearly; more only lengthen the index query.
+inline constexpr std::size_t kSearchIndexTrigrams = 16;
 
 }  // namespace imap::store::limits

@@ -277,15 +277,7 @@ PreparedBody prepare_body(std::string_view raw) {
         }
     }
     SearchText text = extract_search_text(raw, parsed);
-    for (SearchText::Field& field : text.header) {
-        // One field per line: the SEARCH HEADER function splits on '\n'.
-        std::replace(field.value.begin(), field.value.end(), '\n', ' ');
-        std::replace(field.value.begin(), field.value.end(), '\r', ' ');
-        body.search_header += field.name;
-        body.search_header += ": ";
-        body.search_header += field.value;
-        body.search_header += '\n';
-    }
+    body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     return body;
 }
@@ -666,6 +658,7 @@ MailboxInfo MailStore::open_mailbox(std::string_view name) {
 }
 
 std::vector<ListEntry> MailStore::list(std::string_view pattern) {
+    const MailboxPattern matcher(pattern);
     ReadSnapshot snapshot(db_);
     std::unordered_set<std::string> subscribed;
     {
@@ -696,7 +689,7 @@ std::vector<ListEntry> MailStore::list(std::string_view pattern) {
     }
     std::vector<ListEntry> entries;
     for (const Row& row : rows) {
-        if (!mailbox_pattern_match(pattern, row.name)) continue;
+        if (!matcher.matches(row.name)) continue;
         std::uint32_t attributes =
             parents.count(row.name) ? list_attr::kHasChildren : list_attr::kHasNoChildren;
         if (!row.selectable) {
@@ -725,6 +718,7 @@ std::vector<ListEntry> MailStore::list_all() {
 }
 
 std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
+    const MailboxPattern matcher(pattern);
     ReadSnapshot snapshot(db_);
     std::map<std::string, bool> mailboxes;  // name -> selectable
     {
@@ -740,7 +734,7 @@ std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
     }
     std::map<std::string, std::uint32_t> result;
     for (const std::string& name : subscribed) {
-        if (!mailbox_pattern_match(pattern, name)) continue;
+        if (!matcher.matches(name)) continue;
         std::uint32_t attributes = list_attr::kSubscribed;
         auto it = mailboxes.find(name);
         if (it == mailboxes.end()) {
@@ -757,7 +751,7 @@ std::vector<ListEntry> MailStore::list_subscribed(std::string_view pattern) {
             for (auto parent = parent_mailbox_name(name); parent;
                  parent = parent_mailbox_name(*parent)) {
                 std::string level(*parent);
-                if (subscribed.count(level) || !mailbox_pattern_match(pattern, level)) continue;
+                if (subscribed.count(level) || !matcher.matches(level)) continue;
                 result.emplace(level, list_attr::kNoselect);
             }
         }

@@ -7,6 +7,7 @@
 #include "store/errors.h"
 #include "store/internal.h"
 #include "store/limits.h"
+#include "store/utf8.h"
 
 namespace imap::store {
 namespace {
@@ -31,40 +32,7 @@ char ascii_upper(char c) {
 namespace detail {
 
 bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t extra = 0;
-        std::uint32_t cp = 0;
-        if (c < 0x80) {
-            ++i;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + extra >= s.size()) return false;
-        for (std::size_t k = 1; k <= extra; ++k) {
-            auto d = static_cast<unsigned char>(s[i + k]);
-            if ((d & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (d & 0x3f);
-        }
-        // Overlong forms, surrogates and values past U+10FFFF.
-        if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-            (extra == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += extra + 1;
-    }
-    return true;
+    return utf8::valid(s);
 }
 
 }  // namespace detail
@@ -111,39 +79,137 @@ std::optional<std::string_view> parent_mailbox_name(std::string_view name) {
     return name.substr(0, slash);
 }
 
-bool mailbox_pattern_match(std::string_view pattern, std::string_view name) {
-    // Names under INBOX compare their first five bytes ignoring case.
-    std::size_t first_end = name.find(kHierarchyDelimiter);
-    const bool inbox_rooted = is_inbox_level(name.substr(0, first_end));
-    auto same = [&](char p, std::size_t at) {
-        return p == name[at] || (inbox_rooted && at < 5 && ascii_upper(p) == ascii_upper(name[at]));
-    };
-    // match[j]: pattern[0, i) matches name[0, j).
-    std::vector<char> match(name.size() + 1, 0), next(name.size() + 1, 0);
-    match[0] = 1;
-    for (char p : pattern) {
-        std::fill(next.begin(), next.end(), 0);
-        if (p == '*') {
-            char reachable = 0;
-            for (std::size_t j = 0; j <= name.size(); ++j) {
-                reachable |= match[j];
-                next[j] = reachable;
-            }
-        } else if (p == '%') {
-            char reachable = 0;
-            for (std::size_t j = 0; j <= name.size(); ++j) {
-                if (j > 0 && name[j - 1] == kHierarchyDelimiter) reachable = 0;
-                reachable |= match[j];
-                next[j] = reachable;
-            }
-        } else {
-            for (std::size_t j = 1; j <= name.size(); ++j) {
-                next[j] = match[j - 1] && same(p, j - 1);
-            }
+namespace {
+
+// `pattern` with its runs of wildcards collapsed: a run holding '*' is "*",
+// a run of '%' is "%". Both match the same names as the run.
+std::string collapse_wildcards(std::string_view pattern) {
+    std::string out;
+    out.reserve(pattern.size());
+    for (char c : pattern) {
+        const bool wild = c == '*' || c == '%';
+        const bool after_wild = !out.empty() && (out.back() == '*' || out.back() == '%');
+        if (wild && after_wild) {
+            if (c == '*') out.back() = '*';
+            continue;
         }
-        match.swap(next);
+        out += c;
     }
-    return match[name.size()] != 0;
+    return out;
+}
+
+void set_bit(std::vector<std::uint64_t>& set, std::size_t words, std::size_t row, std::size_t bit) {
+    set[row * words + bit / 64] |= std::uint64_t{1} << (bit % 64);
+}
+
+}  // namespace
+
+MailboxPattern::MailboxPattern(std::string_view pattern) {
+    compile(std::span<const std::string_view>(&pattern, 1));
+}
+
+MailboxPattern::MailboxPattern(std::span<const std::string> patterns) {
+    std::vector<std::string_view> views(patterns.begin(), patterns.end());
+    compile(views);
+}
+
+void MailboxPattern::compile(std::span<const std::string_view> patterns) {
+    std::size_t total = 0;
+    for (std::string_view p : patterns)
+        total += p.size();
+    if (total > limits::kMaxListPatternBytes) {
+        throw StoreError(StoreErrc::OverLimit, "Mailbox pattern too long (at most " +
+                                                   std::to_string(limits::kMaxListPatternBytes) +
+                                                   " octets)");
+    }
+    std::vector<std::string> collapsed;
+    std::size_t states = 0;
+    for (std::string_view p : patterns) {
+        collapsed.push_back(collapse_wildcards(p));
+        states += collapsed.back().size() + 1;
+    }
+    words_ = std::max<std::size_t>(1, (states + 63) / 64);
+    literal_.assign(256 * words_, 0);
+    star_.assign(words_, 0);
+    wild_.assign(words_, 0);
+    accept_.assign(words_, 0);
+    starts_.clear();
+    std::size_t state = 0;
+    for (const std::string& p : collapsed) {
+        starts_.push_back({state, 0});
+        for (char c : p) {
+            if (c == '*' || c == '%') {
+                set_bit(wild_, words_, 0, state);
+                if (c == '*') set_bit(star_, words_, 0, state);
+            } else {
+                set_bit(literal_, words_, static_cast<unsigned char>(c), state);
+                ++starts_.back().second;
+            }
+            ++state;
+        }
+        set_bit(accept_, words_, 0, state);
+        ++state;
+    }
+}
+
+bool MailboxPattern::matches(std::string_view name) const {
+    // Names under INBOX compare their first five bytes ignoring case.
+    const std::size_t first_end = name.find(kHierarchyDelimiter);
+    const bool inbox_rooted = is_inbox_level(name.substr(0, first_end));
+    const std::size_t n = words_;
+    std::vector<Word> current(n), next(n);
+    // A pattern with more literal characters than the name cannot match it.
+    bool any = false;
+    for (const auto& [state, literals] : starts_) {
+        if (literals > name.size()) continue;
+        current[state / 64] |= Word{1} << (state % 64);
+        any = true;
+    }
+    if (!any) return false;
+    const Word* wild = wild_.data();
+    // Wildcards match the empty string: a state before one also stands after
+    // it. Collapsed patterns never hold two wildcards in a row, so one
+    // shift closes a set.
+    Word carry = 0;
+    for (std::size_t w = 0; w < n; ++w) {
+        const Word skip = current[w] & wild[w];
+        current[w] |= (skip << 1) | carry;
+        carry = skip >> 63;
+    }
+    for (std::size_t at = 0; at < name.size(); ++at) {
+        const auto c = static_cast<unsigned char>(name[at]);
+        const Word* literal = &literal_[c * n];
+        const Word* other_case = literal;
+        if (inbox_rooted && at < 5) {
+            const char upper = ascii_upper(static_cast<char>(c));
+            const char lower = upper >= 'A' && upper <= 'Z' ? static_cast<char>(upper + 32) : upper;
+            other_case = &literal_[static_cast<unsigned char>(
+                                       c == static_cast<unsigned char>(upper) ? lower : upper) *
+                                   n];
+        }
+        // '*' consumes any byte and stays; '%' any but the delimiter.
+        const Word* stay = name[at] == kHierarchyDelimiter ? star_.data() : wild;
+        Word move_carry = 0, skip_carry = 0, alive = 0;
+        for (std::size_t w = 0; w < n; ++w) {
+            const Word moving = current[w] & (literal[w] | other_case[w]);
+            Word word = (moving << 1) | move_carry | (current[w] & stay[w]);
+            move_carry = moving >> 63;
+            const Word skip = word & wild[w];
+            word |= (skip << 1) | skip_carry;
+            skip_carry = skip >> 63;
+            next[w] = word;
+            alive |= word;
+        }
+        if (alive == 0) return false;
+        current.swap(next);
+    }
+    for (std::size_t w = 0; w < n; ++w)
+        if (current[w] & accept_[w]) return true;
+    return false;
+}
+
+bool mailbox_pattern_match(std::string_view pattern, std::string_view name) {
+    return MailboxPattern(pattern).matches(name);
 }
 
 }  // namespace imap::store

@@ -1,15 +1,25 @@
 #include "store/search.h"
 
+#include <locale.h>
 #include <sqlite3.h>
+#include <string.h>
+#include <wctype.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <deque>
+#include <exception>
+#include <map>
+#include <memory>
+#include <unordered_map>
 #include <variant>
 
 #include "store/errors.h"
 #include "store/internal.h"
 #include "store/mail_store.h"
+#include "store/message/message.h"
+#include "store/utf8.h"
 
 namespace imap::store {
 
@@ -82,6 +92,11 @@ SearchKey SearchKey::header(std::string field, std::string text) {
     k.text = std::move(text);
     return k;
 }
+SearchKey SearchKey::address(std::string field, std::string text) {
+    SearchKey k = header(std::move(field), std::move(text));
+    k.kind = Kind::Address;
+    return k;
+}
 SearchKey SearchKey::body(std::string text) {
     SearchKey k;
     k.kind = Kind::Body;
@@ -99,6 +114,122 @@ SearchKey SearchKey::modseq(std::uint64_t value) {
     k.kind = Kind::ModSeq;
     k.number = static_cast<std::int64_t>(value);
     return k;
+}
+
+// ---- The search_header column --------------------------------------------------
+
+namespace {
+
+void append_line(std::string& out, std::string_view name, std::string_view value) {
+    const std::size_t at = out.size();
+    out += name;
+    out += ": ";
+    out += value;
+    // One line per field: the search functions split the column on '\n'.
+    std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\n', ' ');
+    std::replace(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), '\r', ' ');
+    out += '\n';
+}
+
+}  // namespace
+
+std::string search_header_column(const SearchText& text) {
+    std::string out;
+    for (const SearchText::Field& field : text.header)
+        append_line(out, field.name, field.value);
+    for (const SearchText::Field& field : text.addresses) {
+        out += kAddressLineMark;
+        append_line(out, field.name, field.value);
+    }
+    return out;
+}
+
+// ---- Case-insensitive substring search ----------------------------------------
+
+namespace {
+
+char ascii_fold(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+// The C.UTF-8 locale's character classes (glibc has it built in); none,
+// and non-ASCII letters compare exactly.
+locale_t utf8_ctype() {
+    static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+    return locale;
+}
+
+// ASCII bytes folded, the others kept (they start or continue a sequence).
+constexpr auto kAsciiFold = [] {
+    std::array<char, 256> table{};
+    for (int c = 0; c < 256; ++c)
+        table[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    return table;
+}();
+
+// Folds s[begin, end) onto `out`, extending `end` to finish a UTF-8
+// sequence it cuts; returns where it stopped.
+std::size_t fold_into(std::string_view s, std::size_t begin, std::size_t end, std::string& out) {
+    std::size_t i = begin;
+    while (i < end) {
+        // A run of ASCII through the table, written in place.
+        std::size_t run = i;
+        while (run < end && static_cast<unsigned char>(s[run]) < 0x80)
+            ++run;
+        if (run > i) {
+            const std::size_t at = out.size();
+            out.resize(at + (run - i));
+            char* dst = out.data() + at;
+            for (std::size_t k = i; k < run; ++k)
+                *dst++ = kAsciiFold[static_cast<unsigned char>(s[k])];
+            i = run;
+            if (i >= end) break;
+        }
+        const auto [cp, n] = utf8::decode(s, i);
+        const locale_t locale = utf8_ctype();
+        if (n == 0 || locale == locale_t{}) {
+            out += s[i];
+            ++i;
+            continue;
+        }
+        const auto upper = towupper_l(static_cast<wint_t>(cp), locale);
+        const auto folded = static_cast<char32_t>(towlower_l(upper, locale));
+        // A valid code point; the locale never maps to a surrogate.
+        utf8::append(out, folded <= 0x10FFFF ? folded : cp);
+        i += n;
+    }
+    return i;
+}
+
+// Bytes of text folded per memmem call: large enough that the overlap kept
+// between blocks (the needle less one byte) costs little.
+constexpr std::size_t kFoldBlock = 64 * 1024;
+
+}  // namespace
+
+std::string fold_case(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    fold_into(text, 0, text.size(), out);
+    return out;
+}
+
+SubstringMatcher::SubstringMatcher(std::string_view needle) : needle_(fold_case(needle)) {}
+
+bool SubstringMatcher::found_in(std::string_view haystack) const {
+    if (needle_.empty()) return true;
+    const std::size_t block = std::max(kFoldBlock, 4 * needle_.size());
+    std::string folded;
+    folded.reserve(std::min(haystack.size(), block) + needle_.size() + 8);
+    for (std::size_t i = 0; i < haystack.size();) {
+        i = fold_into(haystack, i, std::min(haystack.size(), i + block), folded);
+        if (memmem(folded.data(), folded.size(), needle_.data(), needle_.size()) != nullptr)
+            return true;
+        // A match may start in this block and end in the next.
+        const std::size_t keep = needle_.size() - 1;
+        if (folded.size() > keep) folded.erase(0, folded.size() - keep);
+    }
+    return false;
 }
 
 // ---- Dates -------------------------------------------------------------------
@@ -230,6 +361,48 @@ std::optional<SentDate> parse_date_header(std::string_view value) {
 namespace {
 
 constexpr const char* kUidSetPointer = "imap_store_uidset";
+// Virtual machine steps between two calls of the progress handler.
+constexpr int kProgressSteps = 1000;
+constexpr const char* kIdSetPointer = "imap_store_idset";
+
+// What one SEARCH may still do (MailStore::search sets it up around the
+// statement): text bytes the matchers may read, and SQLite virtual
+// machine steps, counted by the progress handler.
+struct SearchWork {
+    std::uint64_t scan_left = 0;
+    std::uint64_t steps_left = 0;
+    bool exceeded = false;
+};
+// The running search's, on this thread (a statement runs where it steps).
+thread_local SearchWork* current_work = nullptr;
+
+// What a matcher call costs beyond the bytes it reads, in bytes: setting
+// up the call and the folding take about as long as reading this many.
+constexpr std::size_t kCallCharge = 256;
+
+// Charges `bytes` of text to the running search; false once it is over.
+bool charge_scan(sqlite3_context* context, std::size_t bytes) {
+    SearchWork* work = current_work;
+    if (work == nullptr) return true;
+    bytes += kCallCharge;
+    if (bytes > work->scan_left) {
+        work->exceeded = true;
+        sqlite3_result_error(context, "search text budget exceeded", -1);
+        return false;
+    }
+    work->scan_left -= bytes;
+    return true;
+}
+
+int charge_steps(void* data) {
+    auto* work = static_cast<SearchWork*>(data);
+    if (work->steps_left < kProgressSteps) {
+        work->exceeded = true;
+        return 1;  // SQLITE_INTERRUPT
+    }
+    work->steps_left -= kProgressSteps;
+    return 0;
+}
 
 // imap_uid_in(uid, set): the set is bound with sqlite3_bind_pointer, so a
 // set of 100,000 ranges costs one parameter and a binary search per row.
@@ -239,63 +412,139 @@ void uid_in(sqlite3_context* context, int, sqlite3_value** argv) {
     sqlite3_result_int(context, set && contains(*set, uid) ? 1 : 0);
 }
 
-char fold(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+// imap_id_in(id, ids): `ids` (sorted body ids, bound with
+// sqlite3_bind_pointer) holds id.
+void id_in(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto* ids = static_cast<const std::vector<std::int64_t>*>(
+        sqlite3_value_pointer(argv[1], kIdSetPointer));
+    const std::int64_t id = sqlite3_value_int64(argv[0]);
+    sqlite3_result_int(context, ids && std::binary_search(ids->begin(), ids->end(), id) ? 1 : 0);
 }
 
-bool contains_folded(std::string_view haystack, std::string_view needle) {
-    if (needle.empty()) return true;
-    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                          [](char a, char b) { return fold(a) == fold(b); });
-    return it != haystack.end();
+std::string_view text_arg(sqlite3_value* value) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(value)))
+             : std::string_view();
 }
 
-bool equals_folded(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && contains_folded(a, b);
+bool equals_ascii_folded(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return ascii_fold(x) == ascii_fold(y);
+           });
 }
 
-// imap_header_has(search_header, field, needle): some "Name: value" line of
-// the decoded header has Name == field and value containing needle.
-void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
-    auto text = [&](int i) {
-        const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[i]));
-        return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i])))
-                 : std::string_view();
-    };
-    std::string_view header = text(0), field = text(1), needle = text(2);
-    int found = 0;
-    while (!header.empty() && !found) {
-        std::size_t end = header.find('\n');
-        std::string_view line = header.substr(0, end);
-        header = end == std::string_view::npos ? std::string_view() : header.substr(end + 1);
-        std::size_t colon = line.find(": ");
+constexpr const char* kMatcherPointer = "imap_store_matcher";
+
+// The SubstringMatcher bound to argument `index` (SqlBuilder builds one per
+// distinct string before the statement runs: a matcher kept by SQLite as
+// auxiliary data would be looked up in a list of every call site's, per
+// row).
+const SubstringMatcher& matcher_arg(sqlite3_value** argv, int index) {
+    static const SubstringMatcher kNothing("");
+    const auto* m =
+        static_cast<const SubstringMatcher*>(sqlite3_value_pointer(argv[index], kMatcherPointer));
+    return m ? *m : kNothing;
+}
+
+// One line of the search_header column (search_header_column()).
+struct HeaderLine {
+    std::string_view name;
+    std::string_view value;
+};
+
+template <typename F>
+void for_each_header_line(std::string_view lines, F&& f) {
+    while (!lines.empty()) {
+        const std::size_t end = lines.find('\n');
+        std::string_view line = lines.substr(0, end);
+        lines = end == std::string_view::npos ? std::string_view() : lines.substr(end + 1);
+        if (!line.empty() && line.front() == kAddressLineMark) line.remove_prefix(1);
+        const std::size_t colon = line.find(": ");
         if (colon == std::string_view::npos) continue;
-        if (equals_folded(line.substr(0, colon), field) &&
-            contains_folded(line.substr(colon + 2), needle)) {
-            found = 1;
-        }
+        if (f(HeaderLine{line.substr(0, colon), line.substr(colon + 2)})) return;
     }
-    sqlite3_result_int(context, found);
+}
+
+// The column's header field lines and its address lines.
+std::pair<std::string_view, std::string_view> split_header_column(std::string_view header) {
+    if (!header.empty() && header.front() == kAddressLineMark) return {{}, header};
+    const char mark[] = {'\n', kAddressLineMark};
+    const std::size_t at = header.find(std::string_view(mark, 2));
+    if (at == std::string_view::npos) return {header, {}};
+    return {header.substr(0, at + 1), header.substr(at + 1)};
+}
+
+// Whether some line of `lines` is named `field` (ASCII case-insensitive:
+// RFC 5322 field names are ASCII) and has a value containing `needle`.
+bool field_has(std::string_view lines, std::string_view field, const SubstringMatcher& needle) {
+    bool found = false;
+    for_each_header_line(lines, [&](const HeaderLine& line) {
+        found = equals_ascii_folded(line.name, field) && needle.found_in(line.value);
+        return found;
+    });
+    return found;
+}
+
+// imap_header_has(search_header, field, needle): some field named `field`
+// has a decoded value containing `needle` (HEADER).
+void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    if (!charge_scan(context, fields.size())) return;
+    sqlite3_result_int(context, field_has(fields, text_arg(argv[1]), matcher_arg(argv, 2)));
+}
+
+// imap_address_has(search_header, field, needle): the addresses of some
+// field named `field` contain `needle` (FROM, TO, CC, BCC). A body stored
+// before address lines existed has none: its decoded field text stands in.
+void address_has(sqlite3_context* context, int, sqlite3_value** argv) {
+    const auto [fields, addresses] = split_header_column(text_arg(argv[0]));
+    const std::string_view lines = addresses.empty() ? fields : addresses;
+    if (!charge_scan(context, lines.size())) return;
+    sqlite3_result_int(context, field_has(lines, text_arg(argv[1]), matcher_arg(argv, 2)));
+}
+
+// imap_header_contains(search_header, needle): the header field lines
+// (names and decoded values) contain `needle` (TEXT).
+void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    if (!charge_scan(context, fields.size())) return;
+    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(fields) ? 1 : 0);
+}
+
+// imap_contains(text, needle): for BODY and TEXT.
+void contains(sqlite3_context* context, int, sqlite3_value** argv) {
+    const std::string_view text = text_arg(argv[0]);
+    if (!charge_scan(context, text.size())) return;
+    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(text) ? 1 : 0);
 }
 
 }  // namespace
 
 void detail::register_search_functions(Database& db) {
     const int flags = SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY;
-    int code = sqlite3_create_function_v2(db.handle(), "imap_uid_in", 2, flags, nullptr, uid_in,
-                                          nullptr, nullptr, nullptr);
-    if (code == SQLITE_OK) {
-        code = sqlite3_create_function_v2(db.handle(), "imap_header_has", 3, flags, nullptr,
-                                          header_has, nullptr, nullptr, nullptr);
+    using Function = void (*)(sqlite3_context*, int, sqlite3_value**);
+    const std::pair<const char*, std::pair<int, Function>> functions[] = {
+        {"imap_uid_in", {2, uid_in}},
+        {"imap_id_in", {2, id_in}},
+        {"imap_header_has", {3, header_has}},
+        {"imap_address_has", {3, address_has}},
+        {"imap_header_contains", {2, header_contains}},
+        {"imap_contains", {2, contains}},
+    };
+    for (const auto& [name, function] : functions) {
+        const int code =
+            sqlite3_create_function_v2(db.handle(), name, function.first, flags, nullptr,
+                                       function.second, nullptr, nullptr, nullptr);
+        if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
     }
-    if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
 }
 
 // ---- Translation to SQL --------------------------------------------------------
 
 namespace {
 
-using Param = std::variant<std::int64_t, std::string, const UidSet*>;
+using BodyIds = std::vector<std::int64_t>;  // sorted
+using Param = std::variant<std::string, const UidSet*, const BodyIds*, const SubstringMatcher*>;
 
 // The internal date's calendar day in its own zone (RFC 3501 6.4.4:
 // "disregarding time and timezone"), floor division for dates before 1970.
@@ -303,45 +552,77 @@ constexpr std::string_view kInternalDay =
     "((m.internal_date + m.zone_minutes * 60 - "
     "(((m.internal_date + m.zone_minutes * 60) % 86400) + 86400) % 86400) / 86400)";
 
-std::size_t utf8_length(std::string_view s) {
-    return static_cast<std::size_t>(std::count_if(
-        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+// Byte offsets of the characters of UTF-8 `s` (and of its end).
+std::vector<std::size_t> character_starts(std::string_view s) {
+    std::vector<std::size_t> starts;
+    for (std::size_t i = 0; i < s.size(); ++i)
+        if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+    starts.push_back(s.size());
+    return starts;
 }
 
-// An FTS5 string: double quotes, inner quotes doubled (a phrase, which the
-// trigram tokenizer matches as a substring).
-std::string fts_phrase(std::string_view column, std::string_view text) {
-    std::string out = "{";
-    out += column;
-    out += "} : \"";
-    for (char c : text) {
-        out += c;
-        if (c == '"') out += '"';
+// The FTS5 query narrowing `text` to the bodies whose `columns` hold up to
+// kSearchIndexTrigrams of its distinct trigrams, spread over it: each
+// trigram a one-token phrase (double quotes, inner quotes doubled), ANDed.
+// Empty when `text` has fewer than three characters (the trigram
+// tokenizer indexes nothing shorter).
+std::string trigram_query(std::string_view columns, std::string_view text) {
+    const std::vector<std::size_t> starts = character_starts(text);
+    if (starts.size() < 4) return {};
+    const std::size_t positions = starts.size() - 3;
+    auto trigram = [&](std::size_t i) { return text.substr(starts[i], starts[i + 3] - starts[i]); };
+    // Distinct trigrams starting at evenly spaced positions (the next new
+    // one after a repeat): O(positions x kSearchIndexTrigrams), where
+    // collecting every distinct trigram first would cost the square of a
+    // 4 KB string's.
+    std::vector<std::string_view> chosen;
+    for (std::size_t k = 0; k < limits::kSearchIndexTrigrams; ++k) {
+        for (std::size_t i = k * positions / limits::kSearchIndexTrigrams; i < positions; ++i) {
+            const std::string_view t = trigram(i);
+            if (std::find(chosen.begin(), chosen.end(), t) == chosen.end()) {
+                chosen.push_back(t);
+                break;
+            }
+        }
     }
-    out += '"';
-    return out;
-}
-
-std::string like_pattern(std::string_view text) {
-    std::string out = "%";
-    for (char c : text) {
-        if (c == '%' || c == '_' || c == '\\') out += '\\';
-        out += c;
+    std::string query = "{";
+    query += columns;
+    query += "} : (";
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
+        if (k > 0) query += " AND ";
+        query += '"';
+        for (char c : chosen[k]) {
+            query += c;
+            if (c == '"') query += '"';
+        }
+        query += '"';
     }
-    out += '%';
-    return out;
+    query += ')';
+    return query;
 }
 
-// The trigram index needs three characters (shorter strings match nothing).
-constexpr std::size_t kTrigram = 3;
+StoreError too_costly() {
+    return StoreError(StoreErrc::OverLimit, "Search too costly for this mailbox");
+}
+
+// Terms of one And / Or chain emitted side by side (SqlBuilder::balanced).
+constexpr std::size_t kChainTerms = 8;
 
 class SqlBuilder {
   public:
     SqlBuilder(Database& db, MailboxId mailbox) : db_(db), mailbox_(mailbox) {}
 
-    void emit(const SearchKey& key, std::size_t not_depth) {
+    // `depth`: the And / Or / Not levels around `key` in the SQL.
+    // `indexed`: `key` is the root or a term of the root's AND, where a UID
+    // range lets SQLite scan only that range of the primary key.
+    void emit(const SearchKey& key, std::size_t depth, bool indexed = false) {
         if (++keys_ > limits::kMaxSearchKeys) {
-            throw StoreError(StoreErrc::OverLimit, "search has too many keys");
+            throw StoreError(StoreErrc::OverLimit, "Search has too many keys");
+        }
+        if (depth > limits::kMaxSearchDepth) {
+            throw StoreError(StoreErrc::OverLimit, "Search nested too deeply (at most " +
+                                                       std::to_string(limits::kMaxSearchDepth) +
+                                                       " levels)");
         }
         using K = SearchKey::Kind;
         switch (key.kind) {
@@ -354,39 +635,64 @@ class SqlBuilder {
                 // balanced tree: depth log(n) instead of n.
                 std::vector<const SearchKey*> terms;
                 flatten(key, key.kind, terms);
+                // The most nested term first: SQLite's parser holds
+                // "( term OP" on its stack for every level whose nested
+                // term comes after others, and only "(" when it comes first.
+                std::stable_sort(terms.begin(), terms.end(),
+                                 [&](const SearchKey* a, const SearchKey* b) {
+                                     return nesting(*a) > nesting(*b);
+                                 });
                 if (terms.empty()) {
                     sql_ += key.kind == K::And ? "1" : "0";
+                    break;
+                }
+                const BodyIds* any = nullptr;
+                if (key.kind == K::Or && terms.size() > 1) any = union_of_candidates(terms);
+                if (any != nullptr) {
+                    bodies_ = true;
+                    sql_ += "(imap_id_in(m.body_id, ";
+                    param(any);
+                    sql_ += ") AND ";
+                    ++depth;
+                }
+                balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ", depth,
+                         indexed && key.kind == K::And);
+                if (any != nullptr) sql_ += ")";
+                break;
+            }
+            case K::Not: {
+                // NOT NOT x is x: no level for it.
+                const SearchKey* inner = &key;
+                bool negate = false;
+                while (inner->kind == K::Not && !inner->children.empty()) {
+                    inner = &inner->children.front();
+                    negate = !negate;
+                }
+                if (inner->kind == K::Not) {  // a NOT without a key: NOT ALL
+                    sql_ += negate ? "1" : "0";
+                } else if (negate) {
+                    // Every term is atomic or parenthesised, so NOT needs no
+                    // parentheses of its own (each costs SQLite's parser).
+                    sql_ += "NOT ";
+                    emit(*inner, depth + 1);
                 } else {
-                    balanced(terms, 0, terms.size(), key.kind == K::And ? " AND " : " OR ",
-                             not_depth);
+                    emit(*inner, depth);
                 }
                 break;
             }
-            case K::Not:
-                if (not_depth >= limits::kMaxSearchNotDepth) {
-                    throw StoreError(StoreErrc::OverLimit, "search nested too deeply");
-                }
-                sql_ += "NOT (";
-                if (key.children.empty()) {
-                    sql_ += "1";
-                } else {
-                    emit(key.children.front(), not_depth + 1);
-                }
-                sql_ += ")";
-                break;
             case K::Flags:
-                sql_ += "((m.flags & " + param(std::int64_t{key.flags}) +
-                        ") = " + param(std::int64_t{key.flags}) + ")";
+                sql_ += "((m.flags & " + number(key.flags) + ") = " + number(key.flags) + ")";
                 break;
             case K::Keyword: {
-                std::int64_t id = keyword_id(key.text);
-                if (id < 0) {
+                // The UIDs carrying the keyword, read once per keyword: a
+                // subquery per key would cost SQLite's compiler per key.
+                const UidSet* set = keyword_uids(key.text);
+                if (set == nullptr) {
                     sql_ += "0";
                 } else {
-                    sql_ +=
-                        "EXISTS (SELECT 1 FROM message_keywords mk WHERE mk.mailbox_id = "
-                        "m.mailbox_id AND mk.uid = m.uid AND mk.keyword_id = " +
-                        param(id) + ")";
+                    sql_ += "imap_uid_in(m.uid, ";
+                    param(set);
+                    sql_ += ")";
                 }
                 break;
             }
@@ -396,10 +702,19 @@ class SqlBuilder {
                 const UidSet& set = sets_.emplace_back(normalize(key.uids));
                 if (set.empty()) {
                     sql_ += "0";
+                } else if (indexed && !ranged_) {
+                    // The first such set only (the server's view comes
+                    // first): SQLite weighs every range term against
+                    // every other while planning.
+                    ranged_ = true;
+                    sql_ += "(m.uid BETWEEN " + number(set.front().first) + " AND " +
+                            number(set.back().last) + " AND imap_uid_in(m.uid, ";
+                    param(&set);
+                    sql_ += "))";
                 } else {
-                    sql_ += "(m.uid BETWEEN " + param(std::int64_t{set.front().first}) + " AND " +
-                            param(std::int64_t{set.back().last}) + " AND imap_uid_in(m.uid, " +
-                            param(&set) + "))";
+                    sql_ += "imap_uid_in(m.uid, ";
+                    param(&set);
+                    sql_ += ")";
                 }
                 break;
             }
@@ -422,36 +737,57 @@ class SqlBuilder {
                 sent_date(">=", key.number);
                 break;
             case K::Larger:
-                sql_ += "(m.size > " + param(key.number) + ")";
+                sql_ += "(m.size > " + number(key.number) + ")";
                 break;
             case K::Smaller:
-                sql_ += "(m.size < " + param(key.number) + ")";
+                sql_ += "(m.size < " + number(key.number) + ")";
                 break;
             case K::ModSeq:
-                sql_ += "(m.modseq >= " + param(key.number) + ")";
+                sql_ += "(m.modseq >= " + number(key.number) + ")";
                 break;
             case K::Header:
+            case K::Address:
+                check_string(key.text);
                 bodies_ = true;
                 sql_ += "(";
-                if (utf8_length(key.text) >= kTrigram) {
-                    sql_ += fts("search_header", key.text) + " AND ";
-                }
-                sql_ += "imap_header_has(b.search_header, " + param(key.field) + ", " +
-                        param(key.text) + "))";
+                prefilter("search_header", key.text);
+                sql_ += key.kind == K::Header ? "imap_header_has(b.search_header, "
+                                              : "imap_address_has(b.search_header, ";
+                param(key.field);
+                sql_ += ", ";
+                param(matcher(key.text));
+                sql_ += "))";
                 break;
             case K::Body:
-                substring(key.text, false);
+            case K::Text: {
+                check_string(key.text);
+                if (key.text.empty()) {
+                    sql_ += "1";
+                    break;
+                }
+                bodies_ = true;
+                const bool text = key.kind == K::Text;
+                // "{search_header search_body}" searches both columns.
+                sql_ += "(";
+                prefilter(text ? "search_header search_body" : "search_body", key.text);
+                if (text) {
+                    sql_ += "(imap_header_contains(b.search_header, ";
+                    param(matcher(key.text));
+                    sql_ += ") OR ";
+                }
+                sql_ += "imap_contains(b.search_body, ";
+                param(matcher(key.text));
+                sql_ += text ? ")))" : "))";
                 break;
-            case K::Text:
-                substring(key.text, true);
-                break;
+            }
         }
     }
 
     std::string query() const {
         std::string sql = "SELECT m.uid FROM messages m ";
         if (bodies_) sql += "JOIN bodies b ON b.id = m.body_id ";
-        sql += "WHERE m.mailbox_id = ?1 AND (" + sql_ + ") ORDER BY m.uid";
+        // The mailbox is the first parameter, the builder's follow in order.
+        sql += "WHERE m.mailbox_id = ? AND (" + sql_ + ") ORDER BY m.uid";
         return sql;
     }
     const std::vector<Param>& params() const { return params_; }
@@ -467,30 +803,57 @@ class SqlBuilder {
         }
     }
 
+    // terms[begin, end) joined by `op` in parentheses: up to kChainTerms
+    // side by side (SQLite parses a chain without growing its parser
+    // stack, but each term deepens its expression tree, at most 1000
+    // deep), more as a chain of such groups. 10,000 terms take five levels.
+    // Levels of And / Or / Not under `key` (memoised: each node once).
+    std::size_t nesting(const SearchKey& key) {
+        using K = SearchKey::Kind;
+        if (key.kind != K::And && key.kind != K::Or && key.kind != K::Not) return 0;
+        if (auto it = nesting_.find(&key); it != nesting_.end()) return it->second;
+        std::size_t deepest = 0;
+        for (const SearchKey& child : key.children)
+            deepest = std::max(deepest, nesting(child));
+        return nesting_[&key] = deepest + 1;
+    }
+
     void balanced(const std::vector<const SearchKey*>& terms, std::size_t begin, std::size_t end,
-                  const char* op, std::size_t not_depth) {
+                  const char* op, std::size_t depth, bool indexed) {
         if (end - begin == 1) {
-            emit(*terms[begin], not_depth);
+            emit(*terms[begin], depth, indexed);
             return;
         }
-        std::size_t middle = begin + (end - begin) / 2;
+        const std::size_t count = end - begin;
+        std::size_t group = 1;
+        while (group * kChainTerms < count)
+            group *= kChainTerms;
         sql_ += "(";
-        balanced(terms, begin, middle, op, not_depth);
-        sql_ += op;
-        balanced(terms, middle, end, op, not_depth);
+        for (std::size_t at = begin; at < end; at += group) {
+            if (at != begin) sql_ += op;
+            balanced(terms, at, std::min(end, at + group), op, depth + 1, indexed);
+        }
         sql_ += ")";
     }
 
-    std::string param(Param value) {
+    // Numbers go into the SQL text: our own integers need no binding, and
+    // every parameter costs SQLite's compiler.
+    static std::string number(std::int64_t value) { return std::to_string(value); }
+
+    // An anonymous "?" here, bound to `value`: parameters are numbered in
+    // the order of the text. (SQLite looks a numbered "?NNN" up in a list
+    // while compiling, which is quadratic in their count: 10,000 took
+    // seconds.)
+    void param(Param value) {
+        sql_ += '?';
         params_.push_back(std::move(value));
-        return "?" + std::to_string(params_.size() + 1);  // ?1 is the mailbox
     }
 
     void date(std::string_view expression, const char* op, std::int64_t day) {
         sql_ += "(";
         sql_ += expression;
         sql_ += op;
-        sql_ += param(day) + ")";
+        sql_ += number(day) + ")";
     }
 
     void sent_date(const char* op, std::int64_t day) {
@@ -499,35 +862,124 @@ class SqlBuilder {
         sql_ += kInternalDay;
         sql_ += ") ";
         sql_ += op;
-        sql_ += " " + param(day) + ")";
+        sql_ += " " + number(day) + ")";
     }
 
-    std::string fts(std::string_view column, std::string_view text) {
-        return "m.body_id IN (SELECT rowid FROM body_fts WHERE body_fts MATCH " +
-               param(fts_phrase(column, text)) + ")";
-    }
-
-    void substring(const std::string& text, bool with_header) {
-        if (text.empty()) {
-            sql_ += "1";
-            return;
+    static void check_string(const std::string& text) {
+        if (text.size() > limits::kMaxSearchStringBytes) {
+            throw StoreError(StoreErrc::OverLimit,
+                             "Search string too long (at most " +
+                                 std::to_string(limits::kMaxSearchStringBytes) + " octets)");
         }
-        if (utf8_length(text) >= kTrigram) {
-            // "{search_header search_body}" searches both columns.
-            sql_ += fts(with_header ? "search_header search_body" : "search_body", text);
-            return;
-        }
-        bodies_ = true;
-        std::string pattern = param(like_pattern(text));
-        sql_ += "(b.search_body LIKE " + pattern + " ESCAPE '\\'";
-        if (with_header) sql_ += " OR b.search_header LIKE " + pattern + " ESCAPE '\\'";
-        sql_ += ")";
     }
 
-    std::int64_t keyword_id(const std::string& name) {
-        auto q = db_.prepare("SELECT id FROM keywords WHERE mailbox_id = ?1 AND name = ?2");
-        q.bind(1, mailbox_).bind(2, name);
-        return q.step() ? q.column_int(0) : -1;
+    // "imap_id_in(m.body_id, ?) AND ", the bodies whose index holds the
+    // text's trigrams, or nothing for a text too short for the index. Each
+    // distinct index query runs once; their results together are at most
+    // limits::kMaxSearchCandidates body ids (memory and the checks after).
+    // Past limits::kMaxSearchIndexQueries distinct queries a text goes
+    // without (its matcher reads every message, within the text budget).
+    void prefilter(std::string_view columns, std::string_view text) {
+        if (const BodyIds* ids = candidates(columns, text)) {
+            sql_ += "imap_id_in(m.body_id, ";
+            param(ids);
+            sql_ += ") AND ";
+        }
+    }
+
+    // The index columns a text key searches.
+    static std::string_view index_columns(const SearchKey& key) {
+        using K = SearchKey::Kind;
+        switch (key.kind) {
+            case K::Header:
+            case K::Address:
+                return "search_header";
+            case K::Body:
+                return "search_body";
+            case K::Text:
+                return "search_header search_body";
+            default:
+                return {};
+        }
+    }
+
+    // The bodies that may hold `text` in `columns` by the index, or nullptr
+    // when the index cannot tell (text too short, query limit reached).
+    const BodyIds* candidates(std::string_view columns, std::string_view text) {
+        std::string query = trigram_query(columns, text);
+        if (query.empty()) return nullptr;
+        auto it = candidates_.find(query);
+        if (it == candidates_.end()) {
+            if (candidates_.size() >= limits::kMaxSearchIndexQueries) return nullptr;
+            it = candidates_.emplace(std::move(query), BodyIds{}).first;
+            auto q = db_.prepare("SELECT rowid FROM body_fts WHERE body_fts MATCH ?1");
+            q.bind(1, std::string_view(it->first));
+            while (q.step())
+                add_candidate(it->second, q.column_int(0));
+            std::sort(it->second.begin(), it->second.end());
+        }
+        return &it->second;
+    }
+
+    void add_candidate(BodyIds& ids, std::int64_t id) {
+        if (++candidate_count_ > limits::kMaxSearchCandidates) throw too_costly();
+        ids.push_back(id);
+    }
+
+    // For an OR whose every term the index narrows: the union of their
+    // candidates, so a message outside it skips the whole chain (an OR of
+    // 1000 Message-IDs then costs one check per message, not 1000).
+    // nullptr when some term is not narrowed.
+    const BodyIds* union_of_candidates(const std::vector<const SearchKey*>& terms) {
+        std::vector<const BodyIds*> sets;
+        for (const SearchKey* term : terms) {
+            const std::string_view columns = index_columns(*term);
+            const BodyIds* ids = columns.empty() ? nullptr : candidates(columns, term->text);
+            if (ids == nullptr) return nullptr;
+            sets.push_back(ids);
+        }
+        BodyIds& all = unions_.emplace_back();
+        for (const BodyIds* ids : sets)
+            for (std::int64_t id : *ids)
+                add_candidate(all, id);
+        std::sort(all.begin(), all.end());
+        all.erase(std::unique(all.begin(), all.end()), all.end());
+        return &all;
+    }
+
+    // The matcher for `text`, one per distinct string.
+    const SubstringMatcher* matcher(const std::string& text) {
+        auto it = matchers_.find(text);
+        if (it == matchers_.end()) it = matchers_.emplace(text, SubstringMatcher(text)).first;
+        return &it->second;
+    }
+
+    // The UIDs of the mailbox's messages with keyword `name`, or nullptr
+    // when the keyword is not defined; read once per keyword.
+    const UidSet* keyword_uids(const std::string& name) {
+        std::int64_t id = -1;
+        {
+            auto q = db_.prepare("SELECT id FROM keywords WHERE mailbox_id = ?1 AND name = ?2");
+            q.bind(1, mailbox_).bind(2, name);
+            if (q.step()) id = q.column_int(0);
+        }
+        if (id < 0) return nullptr;
+        auto [it, added] = keyword_sets_.try_emplace(id);
+        if (!added) return &it->second;
+        UidSet& set = it->second;
+        auto q = db_.prepare(
+            "SELECT uid FROM message_keywords WHERE mailbox_id = ?1 AND keyword_id = ?2 "
+            "ORDER BY uid");
+        q.bind(1, mailbox_).bind(2, id);
+        while (q.step()) {
+            const auto uid = static_cast<std::uint32_t>(q.column_int(0));
+            if (!set.empty() && set.back().last + 1ull == uid) {
+                set.back().last = uid;
+            } else {
+                set.push_back({uid, uid});
+            }
+        }
+        return &set;
     }
 
     Database& db_;
@@ -536,7 +988,39 @@ class SqlBuilder {
     std::vector<Param> params_;
     std::deque<UidSet> sets_;  // stable addresses for sqlite3_bind_pointer
     bool bodies_ = false;
+    bool ranged_ = false;  // a UID range term was emitted
     std::size_t keys_ = 0;
+    std::unordered_map<const SearchKey*, std::size_t> nesting_;
+    // Bound by pointer until the statement is done: node-based containers,
+    // so the addresses stay put as they grow.
+    std::map<std::int64_t, UidSet> keyword_sets_;
+    std::map<std::string, BodyIds, std::less<>> candidates_;
+    std::deque<BodyIds> unions_;
+    std::map<std::string, SubstringMatcher, std::less<>> matchers_;
+    std::size_t candidate_count_ = 0;
+};
+
+}  // namespace
+
+namespace {
+
+// Installs `work` as the running search's budget (the matcher functions'
+// and the progress handler's) for the guard's lifetime.
+class WorkGuard {
+  public:
+    WorkGuard(Database& db, SearchWork& work) : db_(db) {
+        current_work = &work;
+        sqlite3_progress_handler(db_.handle(), kProgressSteps, charge_steps, &work);
+    }
+    ~WorkGuard() {
+        sqlite3_progress_handler(db_.handle(), 0, nullptr, nullptr);
+        current_work = nullptr;
+    }
+    WorkGuard(const WorkGuard&) = delete;
+    WorkGuard& operator=(const WorkGuard&) = delete;
+
+  private:
+    Database& db_;
 };
 
 }  // namespace
@@ -545,35 +1029,61 @@ std::vector<std::uint32_t> MailStore::search(MailboxId id, const SearchKey& key)
     detail::ReadSnapshot snapshot(db_);
     if (!mailbox(id).selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
     SqlBuilder builder(db_, id);
-    builder.emit(key, 0);
+    builder.emit(key, 0, true);
     // Built per search, so not cached: the text differs with every
     // criteria tree and Database::prepare's cache would grow without bound.
-    // A generated query that SQLite refuses can only be one past its
-    // complexity limits (expression depth, parameter count).
+    // The limits above keep the SQL inside SQLite's (parser stack,
+    // expression depth, parameter count); should it still refuse the
+    // query, the client gets a fixed text and SQLite's message, which
+    // holds SQL, only goes to the log (as the nested exception).
     std::optional<Statement> prepared;
     try {
         prepared.emplace(db_.handle(), builder.query());
     } catch (const SqliteError& e) {
         if ((e.code() & 0xff) != SQLITE_ERROR) throw;
-        throw StoreError(StoreErrc::OverLimit, std::string("search too complex: ") + e.what());
+        std::throw_with_nested(StoreError(StoreErrc::OverLimit, "Search too complex"));
     }
     Statement& statement = *prepared;
     statement.bind(1, id);
-    std::vector<std::uint32_t> uids;
     int index = 2;
     for (const Param& p : builder.params()) {
-        if (const auto* n = std::get_if<std::int64_t>(&p)) {
-            statement.bind(index, *n);
-        } else if (const auto* s = std::get_if<std::string>(&p)) {
+        if (const auto* s = std::get_if<std::string>(&p)) {
             statement.bind(index, std::string_view(*s));
+        } else if (const auto* uids = std::get_if<const UidSet*>(&p)) {
+            statement.bind_pointer(index, const_cast<UidSet*>(*uids), kUidSetPointer);
+        } else if (const auto* ids = std::get_if<const BodyIds*>(&p)) {
+            statement.bind_pointer(index, const_cast<BodyIds*>(*ids), kIdSetPointer);
         } else {
-            statement.bind_pointer(index, const_cast<UidSet*>(std::get<const UidSet*>(p)),
-                                   kUidSetPointer);
+            statement.bind_pointer(
+                index, const_cast<SubstringMatcher*>(std::get<const SubstringMatcher*>(p)),
+                kMatcherPointer);
         }
         ++index;
     }
-    while (statement.step())
-        uids.push_back(static_cast<std::uint32_t>(statement.column_int(0)));
+
+    // What the search may cost grows with the mailbox: the text of its
+    // messages read kSearchScansPerMailbox times, kSearchStepsPerMessage
+    // virtual machine steps per message, each with an allowance.
+    SearchWork work;
+    {
+        auto q = db_.prepare(
+            "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE mailbox_id = ?1");
+        q.bind(1, id);
+        q.step();
+        const auto messages = static_cast<std::uint64_t>(q.column_int(0));
+        const auto bytes = static_cast<std::uint64_t>(q.column_int(1));
+        work.scan_left = limits::kSearchScanAllowance + limits::kSearchScansPerMailbox * bytes;
+        work.steps_left = limits::kSearchStepAllowance + limits::kSearchStepsPerMessage * messages;
+    }
+    std::vector<std::uint32_t> uids;
+    try {
+        WorkGuard guard(db_, work);
+        while (statement.step())
+            uids.push_back(static_cast<std::uint32_t>(statement.column_int(0)));
+    } catch (const SqliteError&) {
+        if (work.exceeded) throw too_costly();
+        throw;
+    }
     return uids;
 }
 

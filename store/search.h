@@ -6,13 +6,33 @@
 // (with SEEN), FROM/TO/CC/BCC/SUBJECT to header(field, text), UNSEEN etc. to
 // not_(has_flags(...)), dates to day numbers (days_from_civil).
 //
-// String matching is substring and case-insensitive (RFC 3501 6.4.4):
-// - BODY / TEXT: the FTS5 trigram index when the string has at least 3
-//   characters (Unicode case folding), otherwise a LIKE scan of the decoded
-//   text (ASCII case folding only);
-// - HEADER: the same index as a pre-filter, then an exact check of the named
-//   field's decoded value (ASCII case folding; other bytes compare exactly).
-//   An empty string matches every message that has the field.
+// String matching is substring and case-insensitive (RFC 3501 6.4.4), by
+// SubstringMatcher below, linear in the text and the string. When the string
+// has at least 3 characters the FTS5 trigram index first narrows the
+// messages to those holding up to kSearchIndexTrigrams of its trigrams
+// (an AND of single trigrams: a phrase of n trigrams costs FTS5 n times the
+// positions of its commonest one, quadratic on a message that repeats it);
+// the matcher then checks the decoded text of each:
+// - BODY: the text parts; TEXT: the header fields or the text parts;
+// - HEADER: the named field's decoded value. An empty string matches every
+//   message that has the field.
+// - Address (FROM, TO, CC, BCC): the field's addresses as
+//   address_search_form() writes them; for a body stored before those were
+//   (no address lines in bodies.search_header, docs/storage.md), the
+//   field's decoded value, as HEADER.
+// A string longer than limits::kMaxSearchStringBytes is StoreError
+// OverLimit.
+//
+// Cost (store/limits.h has every bound and why): the SQL uses anonymous
+// parameters in text order and numbers inline, so compiling it is close to
+// linear in the keys; each distinct index query runs once before the
+// statement (at most kMaxSearchIndexQueries, their candidates at most
+// kMaxSearchCandidates) and an OR of strings the index narrows is skipped
+// for messages outside the union of their candidates; nesting is at most
+// kMaxSearchDepth levels. While it runs a search may read the mailbox's text
+// kSearchScansPerMailbox times and take kSearchStepsPerMessage SQLite steps
+// per message (each plus an allowance). Past any of these: StoreError
+// OverLimit, with a fixed text for the client.
 #pragma once
 
 #include <cstdint>
@@ -21,17 +41,10 @@
 #include <string_view>
 #include <vector>
 
+#include "store/limits.h"
 #include "store/types.h"
 
 namespace imap::store {
-
-namespace limits {
-// Keys in one criteria tree (protocol/limits.h kMaxArguments). And/Or
-// chains are flattened and emitted balanced, so depth stays far below
-// SQLite's expression depth limit (1000); NOT nesting is bounded by this.
-inline constexpr std::size_t kMaxSearchKeys = 10000;
-inline constexpr std::size_t kMaxSearchNotDepth = 200;
-}  // namespace limits
 
 struct SearchKey {
     enum class Kind {
@@ -51,6 +64,7 @@ struct SearchKey {
         Larger,   // size > number
         Smaller,  // size < number
         Header,   // field `field` contains `text`
+        Address,  // field `field`'s addresses contain `text` (address_search_form)
         Body,     // decoded text parts contain `text`
         Text,     // header or body contains `text`
         ModSeq,   // modseq >= number (RFC 7162 3.1.5)
@@ -76,10 +90,44 @@ struct SearchKey {
     static SearchKey larger(std::uint64_t size);
     static SearchKey smaller(std::uint64_t size);
     static SearchKey header(std::string field, std::string text);
+    // FROM / TO / CC / BCC (RFC 3501 6.4.4): the parsed addresses of the
+    // field (store/message/message.h address_search_form), not its text.
+    static SearchKey address(std::string field, std::string text);
     static SearchKey body(std::string text);
     static SearchKey text_(std::string text);
     static SearchKey modseq(std::uint64_t value);
 };
+
+struct SearchText;
+
+// The bodies.search_header column for `text` (docs/storage.md): one
+// "Name: value" line per header field, then one kAddressLineMark + "Name:
+// form" line per address field. A field name never holds ':' (it ends at
+// the first), so no field line starts with the mark; line ends inside
+// names and values become spaces.
+inline constexpr char kAddressLineMark = ':';
+std::string search_header_column(const SearchText& text);
+
+// Case-insensitive substring search, as SEARCH compares strings (RFC 3501
+// 6.4.4: "contains the specified string"). Both sides are case-folded
+// (fold_case) and the folded text is searched with glibc's memmem, which
+// is linear in the worst case (Two-Way), in blocks, so no copy of a large
+// text is made. Cost O(haystack + needle).
+class SubstringMatcher {
+  public:
+    explicit SubstringMatcher(std::string_view needle);
+    bool found_in(std::string_view haystack) const;
+
+  private:
+    std::string needle_;  // folded
+};
+
+// `text` (UTF-8) case-folded for comparison: ASCII letters to lower case,
+// other characters through towlower(towupper(c)) in the C.UTF-8 locale,
+// which folds what Unicode simple case folding folds (final sigma included)
+// close enough to agree with the FTS5 trigram index's folding. Bytes that
+// are not UTF-8 are kept as they are.
+std::string fold_case(std::string_view text);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (month 1-12).
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day);

@@ -91,12 +91,10 @@ void list_extended(Session& session, UserMail& mail, const ListCommand& list) {
             patterns.push_back(std::move(*joined));
         }
     }
-    auto matched = [&](std::string_view name) {
-        for (const std::string& p : patterns) {
-            if (store::mailbox_pattern_match(p, name)) return true;
-        }
-        return false;
-    };
+    // One matcher for the whole list (none: nothing matches); a list past
+    // store::limits::kMaxListPatternBytes is NO [LIMIT].
+    const store::MailboxPattern pattern_list(patterns);
+    auto matched = [&](std::string_view name) { return pattern_list.matches(name); };
 
     std::map<std::string, Node, std::less<>> nodes;
     std::set<std::string, std::less<>> parents;  // names with an existing inferior

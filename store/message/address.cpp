@@ -1,6 +1,7 @@
 // RFC 5322 3.4 address lists, read the way Dovecot reads them (obsolete
 // routes, missing domains, groups, comments as names), into RFC 3501 7.4.2
 // address structures.
+#include <algorithm>
 #include <utility>
 
 #include "store/message/message.h"
@@ -139,9 +140,13 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         }
     }
     const char c = lex.peek();
+    // The obsolete "local@domain (Name)" (RFC 5322 4.4): with no phrase and
+    // no angle brackets, the last comment of the address is its name, as
+    // Dovecot reads it; an angle-addr's comments never are.
     auto comment_name = [&]() -> std::optional<std::string> {
-        for (const auto& cm : lex.comments())
-            if (!cm.empty()) return cm;
+        const auto& comments = lex.comments();
+        for (auto it = comments.rbegin(); it != comments.rend(); ++it)
+            if (!it->empty()) return *it;
         return std::nullopt;
     };
     if (c == ':' && allow_group) {
@@ -169,13 +174,12 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         return;
     }
     Address a;
+    bool angle = false;
     if (c == '<') {
+        // "<>", the null reverse path, keeps both placeholders (Dovecot).
+        angle = true;
         if (!words.empty()) a.name = join(words);
         parse_angle_addr(lex, a);
-        if (a.mailbox == kMissingMailbox && a.host == kMissingDomain && !a.adl) {
-            // "<>": the null reverse path; Dovecot keeps it with both
-            // placeholders.
-        }
     } else if (c == '@') {
         lex.advance();
         a.mailbox = local.empty() ? std::string(kMissingMailbox) : local;
@@ -189,11 +193,67 @@ void parse_address(Rfc822Lexer& lex, std::vector<Address>& out, bool allow_group
         return;  // nothing here
     }
     lex.skip_cfws();  // a trailing "(Name)" comment
-    if (!a.name) a.name = comment_name();
+    if (!a.name && !angle) a.name = comment_name();
     out.push_back(std::move(a));
 }
 
+// A display name or group name for searching: RFC 2047 words decoded.
+std::string decoded_name(const std::optional<std::string>& name) {
+    return name ? decode_header_value(*name) : std::string();
+}
+
 }  // namespace
+
+std::string address_search_form(std::string_view raw_value) {
+    std::string out;
+    bool after_address = false;  // the next address needs ", "
+    bool group_opened = false;   // the next address is a group's first
+    for (const Address& a : parse_address_list(raw_value)) {
+        if (!a.host && !a.mailbox) {  // group end
+            out += ';';
+            group_opened = false;
+            after_address = true;
+            continue;
+        }
+        if (group_opened) {
+            out += ' ';
+        } else if (after_address) {
+            out += ", ";
+        }
+        group_opened = false;
+        if (!a.host) {  // group start: the name in `mailbox`
+            out += decoded_name(a.mailbox);
+            out += ':';
+            group_opened = true;
+            after_address = false;
+            continue;
+        }
+        if (a.name) {
+            const std::string name = decoded_name(a.name);
+            if (!name.empty()) {
+                out += name;
+                out += ' ';
+            }
+        }
+        out += '<';
+        if (a.adl) {
+            out += *a.adl;
+            out += ':';
+        }
+        if (a.mailbox != kMissingMailbox) out += *a.mailbox;
+        if (a.host != kMissingDomain) {
+            out += '@';
+            out += *a.host;
+        }
+        out += '>';
+        after_address = true;
+    }
+    // Local parts and domains may hold 8-bit bytes (RFC 6532); the search
+    // text is UTF-8, and a tab in a quoted string is white space.
+    std::string text = to_utf8(out, "utf-8");
+    std::replace(text.begin(), text.end(), '\t', ' ');
+    return text;
+}
 
 std::vector<Address> parse_address_list(std::string_view raw_value) {
     std::vector<Address> out;

@@ -10,6 +10,7 @@
 
 #include "store/message/message.h"
 #include "store/message/mime_lexer.h"
+#include "store/utf8.h"
 
 namespace imap::store {
 
@@ -33,37 +34,6 @@ int hex_value(char c) {
     return -1;
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    std::size_t n;
-    std::uint32_t cp;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) {
-        n = 2;
-        cp = b & 0x1F;
-    } else if (b >= 0xE0 && b <= 0xEF) {
-        n = 3;
-        cp = b & 0x0F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        n = 4;
-        cp = b & 0x07;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    for (std::size_t k = 1; k < n; ++k) {
-        const auto c = static_cast<unsigned char>(s[i + k]);
-        if ((c & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (c & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are invalid.
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Keeps valid UTF-8, replaces every other byte with U+FFFD.
@@ -71,7 +41,7 @@ std::string sanitize_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
-        const std::size_t n = utf8_sequence(s, i);
+        const std::size_t n = utf8::decode(s, i).length;
         if (n == 0) {
             out += kReplacement;
             ++i;
@@ -123,33 +93,53 @@ class Iconv {
     iconv_t cd_;
 };
 
-// One RFC 2047 encoded word at s[i] ("=?charset?E?text?="), decoded; the
-// index after it in `end`.
-std::optional<std::string> encoded_word(std::string_view s, std::size_t i, std::size_t& end) {
-    if (s.substr(i, 2) != "=?") return std::nullopt;
-    const std::size_t q1 = s.find('?', i + 2);
-    if (q1 == std::string_view::npos || q1 + 2 >= s.size() || s[q1 + 2] != '?') return std::nullopt;
-    const std::size_t q3 = s.find("?=", q1 + 3);
-    if (q3 == std::string_view::npos) return std::nullopt;
-    std::string_view charset = s.substr(i + 2, q1 - i - 2);
-    // RFC 2231 5: "charset*language".
-    charset = charset.substr(0, charset.find('*'));
-    const char enc = ascii_lower(s[q1 + 1]);
-    const std::string_view text = s.substr(q1 + 3, q3 - q1 - 3);
-    if (text.find_first_of(" \t\r\n") != std::string_view::npos) return std::nullopt;
-    std::string bytes;
-    if (enc == 'b') {
-        bytes = decode_base64(text);
-    } else if (enc == 'q') {
-        // RFC 2047 4.2: "_" is a space; otherwise quoted-printable.
-        std::string t(text);
-        std::replace(t.begin(), t.end(), '_', ' ');
-        bytes = decode_quoted_printable(t);
-    } else {
-        return std::nullopt;
+bool is_header_space(char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+// One RFC 2047 encoded word, "=?" charset "?" encoding "?" encoded-text
+// "?=", split into its parts.
+struct EncodedWord {
+    std::string_view charset;  // "charset*language" (RFC 2231 5) cut to the charset
+    char encoding = 0;         // 'b' or 'q'
+    std::string_view text;
+    std::size_t end = 0;  // index after the closing "?="
+};
+
+// The encoded word at s[i] (which holds "=?"), or nullopt. RFC 2047 2: none
+// of the three parts may hold "?" or white space, so the word ends at the
+// third "?" after the "=?", which must be followed by "=" (Dovecot reads
+// it the same way). That keeps the scan linear: a failed attempt never
+// looks past the third "?" (or the first white space) after its "=?", and
+// every "?"-delimited stretch of the value is looked at by at most the three
+// attempts starting just before the "?"s that precede it.
+std::optional<EncodedWord> encoded_word_at(std::string_view s, std::size_t i) {
+    std::size_t marks[3];
+    std::size_t found = 0;
+    std::size_t j = i + 2;
+    for (; j < s.size() && found < 3; ++j) {
+        if (is_header_space(s[j])) return std::nullopt;
+        if (s[j] == '?') marks[found++] = j;
     }
-    end = q3 + 2;
-    return to_utf8(bytes, charset);
+    if (found < 3 || j >= s.size() || s[j] != '=') return std::nullopt;
+    EncodedWord w;
+    w.charset = s.substr(i + 2, marks[0] - i - 2);
+    w.charset = w.charset.substr(0, w.charset.find('*'));
+    if (marks[1] != marks[0] + 2) return std::nullopt;  // the encoding is one letter
+    w.encoding = ascii_lower(s[marks[0] + 1]);
+    if (w.encoding != 'b' && w.encoding != 'q') return std::nullopt;
+    w.text = s.substr(marks[1] + 1, marks[2] - marks[1] - 1);
+    w.end = j + 1;
+    return w;
+}
+
+// The bytes an encoded word's text stands for (RFC 2047 4.1, 4.2).
+std::string encoded_word_bytes(const EncodedWord& w) {
+    if (w.encoding == 'b') return decode_base64(w.text);
+    // RFC 2047 4.2: "_" is a space; otherwise quoted-printable.
+    std::string t(w.text);
+    std::replace(t.begin(), t.end(), '_', ' ');
+    return decode_quoted_printable(t);
 }
 
 void append_part_text(std::string_view raw, const MimePart& part, std::string& out,
@@ -263,11 +253,21 @@ std::string to_utf8(std::string_view bytes, std::string_view charset) {
 
 std::string decode_header_value(std::string_view value) {
     std::string out;
-    std::string pending_space;
+    std::string pending_space;  // white space seen since the last word
     bool last_was_word = false;
+    // Adjacent encoded words in one charset are converted together, so a
+    // character split across two words (RFC 2047 5 forbids it, mailers do
+    // it) survives, and iconv is opened once per run of words.
+    std::string word_bytes;
+    std::string_view word_charset;
+    auto flush_words = [&] {
+        if (word_bytes.empty()) return;
+        out += to_utf8(word_bytes, word_charset);
+        word_bytes.clear();
+    };
     for (std::size_t i = 0; i < value.size();) {
         const char c = value[i];
-        if (c == '\r' || c == '\n') {
+        if (c == '\r' || c == '\n') {  // folding (RFC 5322 2.2.3)
             ++i;
             continue;
         }
@@ -276,28 +276,36 @@ std::string decode_header_value(std::string_view value) {
             ++i;
             continue;
         }
-        std::size_t end = 0;
-        if (auto w = encoded_word(value, i, end)) {
-            // RFC 2047 6.2: white space between encoded words is dropped.
-            if (!last_was_word) out += pending_space;
-            pending_space.clear();
-            out += *w;
-            last_was_word = true;
-            i = end;
-            continue;
+        if (c == '=' && i + 1 < value.size() && value[i + 1] == '?') {
+            if (auto w = encoded_word_at(value, i)) {
+                // RFC 2047 6.2: white space between encoded words is dropped.
+                if (last_was_word) {
+                    if (!iequals(w->charset, word_charset)) flush_words();
+                } else {
+                    out += pending_space;
+                }
+                pending_space.clear();
+                word_charset = w->charset;
+                word_bytes += encoded_word_bytes(*w);
+                last_was_word = true;
+                i = w->end;
+                continue;
+            }
         }
+        flush_words();
         out += pending_space;
         pending_space.clear();
         last_was_word = false;
-        const std::size_t next = value.find_first_of(" \t\r\n", i);
-        const std::size_t stop = next == std::string_view::npos ? value.size() : next;
-        // Not an encoded word: a run up to the next white space, or just
-        // this byte when an encoded word may start inside it.
-        const std::size_t ew = value.find("=?", i + 1);
-        const std::size_t run_end = std::min(stop, ew == std::string_view::npos ? stop : ew);
-        out.append(value.substr(i, run_end - i));
-        i = run_end;
+        // Plain text up to the next white space or the next "=?" that may
+        // start an encoded word (mailers put them inside words too).
+        std::size_t j = i + 1;
+        while (j < value.size() && !is_header_space(value[j]) &&
+               !(value[j] == '=' && j + 1 < value.size() && value[j + 1] == '?'))
+            ++j;
+        out.append(value.substr(i, j - i));
+        i = j;
     }
+    flush_words();
     // Leading white space is not part of the value.
     const std::size_t first = out.find_first_not_of(" \t");
     return sanitize_utf8(first == std::string::npos ? std::string_view()
@@ -306,8 +314,13 @@ std::string decode_header_value(std::string_view value) {
 
 SearchText extract_search_text(std::string_view raw, const ParsedMessage& message) {
     SearchText text;
-    for (const auto& f : message.header)
+    for (const auto& f : message.header) {
         text.header.push_back({std::string(f.name), decode_header_value(f.raw_value)});
+        // The fields SEARCH FROM / TO / CC / BCC look at (RFC 3501 6.4.4).
+        if (iequals(f.name, "From") || iequals(f.name, "To") || iequals(f.name, "Cc") ||
+            iequals(f.name, "Bcc"))
+            text.addresses.push_back({std::string(f.name), address_search_form(f.raw_value)});
+    }
     append_part_text(raw, message.root, text.body, 0);
     return text;
 }

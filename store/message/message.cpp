@@ -65,6 +65,48 @@ std::string unfold_keep_trailing(std::string_view raw_value) {
     return out;
 }
 
+// Line ends (LF) in byte ranges of one message. Nested message/rfc822 parts
+// each report the line count of their whole body, so counting every range
+// from scratch would read the innermost bytes once per level (100 times
+// at kMaxMimeDepth). Large ranges use a running count kept every
+// kStride bytes, built on first need: each query then reads at most two
+// strides, and the message once.
+class LineCounter {
+  public:
+    explicit LineCounter(std::string_view raw) : raw_(raw) {}
+
+    std::uint64_t count(ByteRange r) {
+        if (r.size() < 2 * kStride) return count_direct(r.begin, r.end);
+        return lines_before(r.end) - lines_before(r.begin);
+    }
+
+  private:
+    static constexpr std::size_t kStride = 4096;
+
+    std::uint64_t count_direct(std::size_t begin, std::size_t end) const {
+        return static_cast<std::uint64_t>(
+            std::count(raw_.begin() + static_cast<std::ptrdiff_t>(begin),
+                       raw_.begin() + static_cast<std::ptrdiff_t>(end), '\n'));
+    }
+
+    std::uint64_t lines_before(std::size_t pos) {
+        if (strides_.empty()) {
+            strides_.reserve(raw_.size() / kStride + 1);
+            std::uint64_t total = 0;
+            strides_.push_back(0);
+            for (std::size_t at = kStride; at <= raw_.size(); at += kStride) {
+                total += count_direct(at - kStride, at);
+                strides_.push_back(total);
+            }
+        }
+        const std::size_t stride = pos / kStride;
+        return strides_[stride] + count_direct(stride * kStride, pos);
+    }
+
+    std::string_view raw_;
+    std::vector<std::uint64_t> strides_;  // LFs before stride i's first byte
+};
+
 // The boundaries of the enclosing multiparts, innermost last.
 using BoundaryStack = std::vector<std::string_view>;
 
@@ -78,7 +120,7 @@ struct BoundaryHit {
 
 class Parser {
   public:
-    explicit Parser(std::string_view raw) : raw_(raw) {}
+    explicit Parser(std::string_view raw) : raw_(raw), lines_(raw) {}
 
     // Parses the entity starting at `pos` (header, then body) up to the next
     // boundary line of `stack` or the end. Returns the boundary that ended
@@ -127,7 +169,7 @@ class Parser {
             hit = parse_entity(part.children.back(), p, depth + 1, stack, false, nullptr,
                                &*part.embedded_envelope);
             part.body = {p, part.children.back().body.end};
-            part.body_lines = count_lines(part.body);
+            part.body_lines = lines_.count(part.body);
             return hit;
         }
         hit = scan_to_boundary(p, stack);
@@ -198,14 +240,8 @@ class Parser {
         return e;
     }
 
-    void finish_leaf(MimePart& part) const {
-        if (part.is_text()) part.body_lines = count_lines(part.body);
-    }
-
-    std::uint64_t count_lines(ByteRange r) const {
-        return static_cast<std::uint64_t>(
-            std::count(raw_.begin() + static_cast<std::ptrdiff_t>(r.begin),
-                       raw_.begin() + static_cast<std::ptrdiff_t>(r.end), '\n'));
+    void finish_leaf(MimePart& part) {
+        if (part.is_text()) part.body_lines = lines_.count(part.body);
     }
 
     // The first boundary line of `stack` (entries below `skip_from` only,
@@ -311,6 +347,7 @@ class Parser {
     }
 
     std::string_view raw_;
+    LineCounter lines_;
     std::size_t parts_ = 0;
 
   public:

@@ -153,6 +153,17 @@ std::string unfold(std::string_view raw_value);
 // (routes, missing domains), the way Dovecot reads them.
 std::vector<Address> parse_address_list(std::string_view raw_value);
 
+// The text SEARCH FROM / TO / CC / BCC match (RFC 3501 6.4.4: the envelope
+// structure's field): the parsed addresses, comments and folding gone
+// (RFC 5322 3.2.2), display names decoded (RFC 2047, inside quotes too, as
+// mailers put them there), written as
+//   Display Name <local@domain>, <local@domain>, Group: <a@b>, Name <c@d>;
+// Unlike Dovecot's form, names are not quoted (a needle typed as a client
+// shows the address matches) and the placeholders of missing parts are
+// left out ("<local>", not "<local@MISSING_DOMAIN>"); the local part is
+// unquoted, as in ENVELOPE. Valid UTF-8, no line ends.
+std::string address_search_form(std::string_view raw_value);
+
 // The part a section part path names (RFC 3501 6.4.5): numbers from 1;
 // empty path: the message itself (root). For a non-multipart entity only "1"
 // exists and names the entity itself; past a message/rfc822 part, numbers
@@ -183,6 +194,9 @@ struct SearchText {
         std::string value;
     };
     std::vector<Field> header;
+    // One per From, To, Cc and Bcc field of the message (top level), in
+    // order: its address_search_form().
+    std::vector<Field> addresses;
     // Text of every text/* part (and of embedded messages' headers and text
     // parts), transfer decoding undone and charset converted; parts joined
     // by "\n".
