@@ -60,7 +60,7 @@ inline constexpr std::size_t kMaxSearchDepth = 64;
 // 998 octets; 4 KiB also holds a pasted paragraph. The matching is linear
 // either way (SubstringMatcher); the limit bounds the index query and the
 // memory one string holds. SEARCH also refuses a literal longer than this
-// before it is sent (server/command_table.cpp).
+// before it is sent (server/imap/command_table.cpp).
 inline constexpr std::size_t kMaxSearchStringBytes = 4096;
 // Body ids the trigram index may return for the strings of one SEARCH
 // together (each distinct query runs once, its ids are kept for the

@@ -300,7 +300,7 @@ class MailStore {
     // ---- Views and body retention ----------------------------------------
     //
     // docs/storage.md "Body retention". A session's view of a mailbox
-    // (server/selected_mailbox.h) keeps showing a message another session
+    // (server/imap/selected_mailbox.h) keeps showing a message another session
     // expunged until it applies that expunge, so the message's body must
     // outlive its row. Expunged bodies become orphans; collect_garbage()
     // deletes an orphan once no message refers to it and no pin holds it.

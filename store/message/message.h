@@ -5,7 +5,7 @@
 // that: the ENVELOPE fields as raw values (nstrings as optionals), the MIME
 // part tree with every BODYSTRUCTURE field, sizes and line counts, and the
 // byte ranges of every section RFC 3501 6.4.5 can address. Formatting these
-// as IMAP lives in server/fetch_format.h.
+// as IMAP lives in server/imap/fetch_format.h.
 //
 // Never fails: any byte string is a message. Broken or missing headers and
 // boundaries get the reading Dovecot gives them (tests/data/messages/ holds

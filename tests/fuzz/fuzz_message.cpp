@@ -11,8 +11,8 @@
 #include "store/message/message.h"
 
 // tests/fuzz/CMakeLists.txt links imap_protocol and imap_store only; the
-// formatter lives in imap_server, so its one source file is compiled here.
-#include "server/fetch_format.h"
+// formatter lives in imap_session, so its one source file is compiled here.
+#include "server/imap/fetch_format.h"
 
 namespace {
 

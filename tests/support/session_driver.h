@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "protocol/output_buffer.h"
-#include "server/authenticator.h"
-#include "server/session.h"
-#include "server/user_mail.h"
+#include "server/imap/authenticator.h"
+#include "server/imap/session.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 
 namespace imap::test {

@@ -1,9 +1,9 @@
-// The self-signed certificate of a first run (server/certificate.h): what it
+// The self-signed certificate of a first run (server/net/certificate.h): what it
 // contains (ECDSA P-256, SHA-256, serverAuth, the loopback names plus the
 // configured hostname in subjectAltName, RFC 6125 6.4.4), its fingerprint
 // format, and the data-directory files: key mode 0600, atomic writes, reuse
 // on later runs and regeneration when the files cannot be reused.
-#include "server/certificate.h"
+#include "server/net/certificate.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -19,7 +19,7 @@
 #include <set>
 #include <string>
 
-#include "server/tls.h"
+#include "server/net/tls.h"
 
 using imap::server::CertificateError;
 using imap::server::CertificatePem;

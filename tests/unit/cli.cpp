@@ -1,6 +1,6 @@
 // The imapd CLI contract (docs/cli.md): --version, --help, subcommand
 // usage, sysexits.h exit codes.
-#include "server/cli.h"
+#include "server/cli/cli.h"
 
 #include <stdlib.h>
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "server/cli.h"
+#include "server/cli/cli.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/limits.h"

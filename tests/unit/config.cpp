@@ -1,7 +1,7 @@
-// The configuration (server/config.h, docs/configuration.md): defaults, the
+// The configuration (server/base/config.h, docs/configuration.md): defaults, the
 // file format, every error path with its file:line, `imapd serve` flags over
 // the file, cross-option checks, and the shipped example file.
-#include "server/config.h"
+#include "server/base/config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

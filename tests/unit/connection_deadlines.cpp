@@ -1,8 +1,8 @@
-// ConnectionDeadlines (server/connection_deadlines.h): which timeout applies
+// ConnectionDeadlines (server/net/connection_deadlines.h): which timeout applies
 // to a connection and when, with a hand-moved clock. RFC 3501 5.4
 // (autologout), RFC 2177 (IDLE), and the absolute bound on the pre-login
 // phase that trickled bytes cannot extend.
-#include "server/connection_deadlines.h"
+#include "server/net/connection_deadlines.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>

@@ -1,5 +1,5 @@
-// The login policies around authentication (server/authenticator.h
-// LoginGate, server/login_limits.h LoginLimits): the per-user connection
+// The login policies around authentication (server/imap/authenticator.h
+// LoginGate, server/auth/login_limits.h LoginLimits): the per-user connection
 // limit (RFC 5530 LIMIT) and the growing failed-login delay per address.
 // The Session half is tested without sockets: a delayed answer is held back,
 // with every command pipelined behind it, until delay_elapsed().
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "server/log.h"
-#include "server/login_limits.h"
+#include "server/base/log.h"
+#include "server/auth/login_limits.h"
 #include "support/session_driver.h"
 
 using namespace std::chrono_literals;

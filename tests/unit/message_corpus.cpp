@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "server/fetch_format.h"
+#include "server/imap/fetch_format.h"
 #include "store/message/message.h"
 #include "support/corpus.h"
 

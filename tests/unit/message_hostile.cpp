@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "server/fetch_format.h"
+#include "server/imap/fetch_format.h"
 #include "store/message/message.h"
 
 using namespace imap::store;

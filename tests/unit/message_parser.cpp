@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "server/fetch_format.h"
+#include "server/imap/fetch_format.h"
 #include "store/message/message.h"
 
 using namespace imap::store;

@@ -1,9 +1,9 @@
-// SelectedMailbox on its own (server/selected_mailbox.h): table tests of
+// SelectedMailbox on its own (server/imap/selected_mailbox.h): table tests of
 // resolve() and resolve_search(), EXPUNGE renumbering, \Recent counting and
 // its announcement, the view's pin on expunged bodies and the view's copy
 // of an expunged message's flags. Other sessions are played by calls on the
 // store. The whole-session behaviour is in session_views.cpp.
-#include "server/selected_mailbox.h"
+#include "server/imap/selected_mailbox.h"
 
 #include <catch2/catch.hpp>
 #include <optional>

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "server/fetch_job.h"
-#include "server/user_mail.h"
+#include "server/imap/fetch_job.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "support/corpus.h"
 #include "support/session_driver.h"

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "server/user_mail.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/limits.h"
 #include "store/mail_store.h"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "server/user_mail.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/mail_store.h"
 #include "support/session_driver.h"

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "protocol/limits.h"
-#include "server/session.h"
-#include "server/user_mail.h"
+#include "server/imap/session.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/mail_store.h"
 #include "support/session_driver.h"

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "protocol/parser.h"
-#include "server/command_table.h"
-#include "server/commands/handlers.h"
+#include "server/imap/command_table.h"
+#include "server/imap/commands/handlers.h"
 #include "support/session_driver.h"
 
 using imap::server::CommandTable;

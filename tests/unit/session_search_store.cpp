@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "protocol/datetime.h"
-#include "server/user_mail.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/mail_store.h"
 #include "support/session_driver.h"

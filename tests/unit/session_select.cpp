@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "server/user_mail.h"
+#include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "support/session_driver.h"
 

@@ -1,11 +1,11 @@
-// TLS in memory (server/tls.h): a client TlsSession and a server TlsSession
+// TLS in memory (server/net/tls.h): a client TlsSession and a server TlsSession
 // exchange ciphertext through strings, no sockets. Covers the policy of
 // BCP 195 / RFC 8314 as configured in TlsContext (TLS 1.2+ only, AEAD
 // ciphers, renegotiation refused), the memory-BIO contract the Connection
 // relies on (any split of the input, queued early writes, large writes,
 // close_notify, failures with a reason) and the errors a bad configuration
 // gives at startup.
-#include "server/tls.h"
+#include "server/net/tls.h"
 
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -18,7 +18,7 @@
 #include <memory>
 #include <string>
 
-#include "server/certificate.h"
+#include "server/net/certificate.h"
 
 using imap::server::CertificatePem;
 using imap::server::TlsClientOptions;

@@ -14,10 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "server/account_authenticator.h"
-#include "server/log.h"
-#include "server/loop_inbox.h"
-#include "server/work_pool.h"
+#include "server/auth/account_authenticator.h"
+#include "server/base/log.h"
+#include "server/net/loop_inbox.h"
+#include "server/auth/work_pool.h"
 #include "store/accounts.h"
 
 using namespace std::chrono_literals;

@@ -1,0 +1,53 @@
+#include "server/auth/work_pool.h"
+
+#include <utility>
+
+namespace imap::server {
+
+WorkPool::WorkPool(std::size_t threads, std::size_t max_waiting) : max_waiting_(max_waiting) {
+    threads_.reserve(threads);
+    for (std::size_t i = 0; i < threads; ++i)
+        threads_.emplace_back([this] { work(); });
+}
+
+WorkPool::~WorkPool() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        jobs_.clear();
+    }
+    wake_.notify_all();
+    for (std::thread& thread : threads_)
+        thread.join();
+}
+
+bool WorkPool::try_submit(Job job) {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || jobs_.size() >= max_waiting_) return false;
+        jobs_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return true;
+}
+
+std::size_t WorkPool::waiting() const {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+}
+
+void WorkPool::work() {
+    for (;;) {
+        Job job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+            if (stopping_) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        job();
+    }
+}
+
+}  // namespace imap::server

@@ -1,0 +1,55 @@
+// Structured logging: one line per event on stderr,
+//   2024-05-01T12:00:00.123Z info connection_opened peer=127.0.0.1 listener=imap tls=no
+// a UTC timestamp, the level, the event name, then key=value fields. Values
+// with spaces, quotes, '=' or control characters are double-quoted with
+// backslash escapes, so every line splits unambiguously. Passwords never
+// reach this module (Secret is not streamable).
+//
+// Single-threaded like the reactor: no locking.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "server/base/config.h"
+
+namespace imap::server::log {
+
+struct Field {
+    Field(std::string_view k, std::string_view v) : key(k), value(v) {}
+    Field(std::string_view k, const char* v) : key(k), value(v) {}
+    Field(std::string_view k, const std::string& v) : key(k), value(v) {}
+    Field(std::string_view k, bool v) : key(k), value(v ? "yes" : "no") {}
+    Field(std::string_view k, std::uint64_t v) : key(k), value(std::to_string(v)) {}
+    Field(std::string_view k, std::int64_t v) : key(k), value(std::to_string(v)) {}
+    Field(std::string_view k, int v) : key(k), value(std::to_string(v)) {}
+    Field(std::string_view k, unsigned v) : key(k), value(std::to_string(v)) {}
+    std::string_view key;
+    std::string value;
+};
+
+// Events above `level` are dropped. Default: Info.
+void set_level(LogLevel level);
+bool enabled(LogLevel level);
+
+void event(LogLevel level, std::string_view name, std::initializer_list<Field> fields = {});
+
+inline void error(std::string_view name, std::initializer_list<Field> fields = {}) {
+    event(LogLevel::Error, name, fields);
+}
+inline void warning(std::string_view name, std::initializer_list<Field> fields = {}) {
+    event(LogLevel::Warning, name, fields);
+}
+inline void info(std::string_view name, std::initializer_list<Field> fields = {}) {
+    event(LogLevel::Info, name, fields);
+}
+inline void debug(std::string_view name, std::initializer_list<Field> fields = {}) {
+    event(LogLevel::Debug, name, fields);
+}
+
+// The formatted line without the timestamp and newline (for tests).
+std::string format(LogLevel level, std::string_view name, std::initializer_list<Field> fields);
+
+}  // namespace imap::server::log

@@ -1,0 +1,102 @@
+// APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502): adds messages to a
+// mailbox, all of them or none (the store appends them in one transaction).
+//
+// - Flags (RFC 3501 9, flag-list): the system flags and keywords are set on
+//   the new message. \Recent cannot be given (RFC 3501 2.3.2: it "can not be
+//   used as an argument in a STORE or APPEND command"), and other
+//   flag-extensions name no flag this server knows: both are "BAD", as in
+//   Dovecot ("Invalid system flag"). ("\*" never gets here: the parser
+//   refuses it outside PERMANENTFLAGS.)
+// - date-time: the internal date and its zone; without one, now in UTC.
+// - A mailbox that does not exist (or is a \Noselect level, which CREATE
+//   would turn into one) is "NO [TRYCREATE]": the server MUST NOT create it.
+//   The literals have been read by then: the session sends "+" before the
+//   handler runs. (Dovecot answers before "+".)
+// - An empty message is refused ("NO [CANNOT]"), as Dovecot refuses it.
+// - Size: a literal over 64 MiB is refused before "+" with "NO [TOOBIG]"
+//   (RFC 7889 4; Session::on_framing_error); the store's own limit is the
+//   same, and its TooBig is also "NO [TOOBIG]" through Session::fail.
+// - Success: "OK [APPENDUID uidvalidity uid-set]" (RFC 4315). If the mailbox
+//   is the selected one, its EXISTS and RECENT come from the session's sync
+//   before the tagged OK; other sessions learn through notify().
+//
+// literal8 (RFC 3516 4.4, "binary" in AppendMessage): the bytes are stored as
+// given, NULs included, so [UNKNOWN-CTE] is never needed. FETCH BINARY is
+// what lets such content out again intact.
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "protocol/sequence_set.h"
+#include "server/imap/commands/handlers.h"
+#include "server/imap/commands/mailbox_args.h"
+
+namespace imap::server {
+namespace {
+
+// The store's flags for a flag-list, or nullopt after answering BAD.
+std::optional<store::Flags> append_flags(Session& session, const std::string& tag,
+                                         const std::vector<Flag>& flags) {
+    store::Flags result;
+    for (const Flag& flag : flags) {
+        if (flag.starts_with('\\')) {
+            const std::uint32_t bit = store::system_flag_bit(flag);
+            if (bit == 0) {
+                session.complete(tag, Status::Bad, "Invalid system flag " + flag);
+                return std::nullopt;
+            }
+            result.system |= bit;
+        } else {
+            result.keywords.push_back(flag);
+        }
+    }
+    return result;
+}
+
+}  // namespace
+
+void cmd_append(Session& session, Command& command) {
+    UserMail* mail = require_mail(session, command.tag);
+    if (mail == nullptr) return;
+    const auto& append = std::get<AppendCommand>(command.body);
+    auto name = store_mailbox_name(session, command.tag, append.mailbox);
+    if (!name) return;
+
+    const std::int64_t now = std::time(nullptr);
+    std::vector<store::AppendRequest> requests;
+    requests.reserve(append.messages.size());
+    for (const AppendMessage& message : append.messages) {
+        auto flags = append_flags(session, command.tag, message.flags);
+        if (!flags) return;
+        if (message.message.empty()) {
+            session.complete(command.tag, Status::No, Code::Cannot, "Cannot save an empty message");
+            return;
+        }
+        store::AppendRequest request;
+        request.message = message.message;
+        request.flags = std::move(*flags);
+        if (message.internal_date) {
+            request.internal_date = message.internal_date->to_unix();
+            request.zone_minutes = message.internal_date->zone_minutes;
+        } else {
+            request.internal_date = now;
+        }
+        requests.push_back(std::move(request));
+    }
+
+    store::MailStore& store = mail->store();
+    const std::optional<store::MailboxInfo> info = store.find_mailbox(*name);
+    if (!info || !info->selectable) {
+        // RFC 3501 6.3.11: the client may CREATE it and try again.
+        session.complete(command.tag, Status::No, Code::TryCreate, "Mailbox does not exist");
+        return;
+    }
+    const store::AppendResult result = store.append(info->id, requests);
+    mail->notify(info->id);
+    session.complete(command.tag, Status::Ok,
+                     ResponseCode::appenduid(result.uidvalidity,
+                                             ResolvedSet::from_numbers(result.uids).to_string()),
+                     "APPEND completed");
+}
+
+}  // namespace imap::server

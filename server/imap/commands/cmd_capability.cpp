@@ -1,0 +1,13 @@
+// CAPABILITY (RFC 3501 6.1.1): the list depends on the state and on TLS
+// (Session::capabilities()).
+#include "server/imap/commands/handlers.h"
+#include "server/imap/session.h"
+
+namespace imap::server {
+
+void cmd_capability(Session& session, Command& command) {
+    session.writer().capability(session.capabilities());
+    session.complete(command.tag, Status::Ok, "CAPABILITY completed");
+}
+
+}  // namespace imap::server

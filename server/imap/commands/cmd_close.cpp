@@ -1,0 +1,19 @@
+// CLOSE (RFC 3501 6.4.2): removes the \Deleted messages when the mailbox is
+// read-write, without sending EXPUNGE responses, and returns to the
+// authenticated state.
+#include "server/imap/commands/handlers.h"
+#include "server/imap/session.h"
+
+namespace imap::server {
+
+void cmd_close(Session& session, Command& command) {
+    SelectedMailbox* selected = session.selected();
+    if (!selected->read_only()) session.mail()->store().expunge(selected->id());
+    const store::MailboxId id = selected->id();
+    const bool expunged = !selected->read_only();
+    session.deselect();
+    if (expunged) session.mail()->notify(id);
+    session.complete(command.tag, Status::Ok, "CLOSE completed");
+}
+
+}  // namespace imap::server

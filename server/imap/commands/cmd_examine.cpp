@@ -1,0 +1,13 @@
+// EXAMINE (RFC 3501 6.3.2): SELECT, read-only; \Recent is left for the next
+// SELECT and no flag changes (not even \Seen from FETCH BODY[]).
+#include "server/imap/commands/handlers.h"
+#include "server/imap/commands/mailbox_args.h"
+
+namespace imap::server {
+
+void cmd_examine(Session& session, Command& command) {
+    const ExamineCommand& examine = std::get<ExamineCommand>(command.body);
+    select_mailbox(session, command.tag, examine.mailbox, true, examine.params);
+}
+
+}  // namespace imap::server

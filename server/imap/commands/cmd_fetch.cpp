@@ -1,0 +1,67 @@
+// FETCH and UID FETCH (RFC 3501 6.4.5, 6.4.8, 7.4.2). The set is resolved in
+// the session's view here; the responses are written by a FetchJob
+// (server/imap/fetch_job.h) in steps, so a FETCH of many or large messages never
+// buffers more than about Session::kOutputHighWater.
+//
+// A message sequence number past EXISTS (or any number in an empty
+// mailbox) is a tagged BAD (RFC 3501 9, seq-number: "the server should
+// respond with a tagged BAD"), with Dovecot's text. UIDs outside the view
+// are ignored (RFC 3501 6.4.8): UID FETCH of none of them is a plain OK.
+//
+// RFC 7162: the MODSEQ item and CHANGEDSINCE enable CONDSTORE (3.1).
+// UID FETCH ... (CHANGEDSINCE n VANISHED) needs QRESYNC enabled (else BAD,
+// 3.2.6) and first sends "* VANISHED (EARLIER)" with the UIDs of the set
+// expunged with a modseq above n. For that set "*" is UIDNEXT - 1 rather
+// than the view's last UID, so messages expunged at the end of the mailbox
+// are reported too (VANISHED (EARLIER) may name UIDs the client never saw),
+// and a UID still in the view (its expunge not reported yet) is left to the
+// plain VANISHED of the sync at the end of the command.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/imap/commands/handlers.h"
+#include "server/imap/commands/message_set.h"
+#include "server/imap/fetch_job.h"
+#include "server/imap/session.h"
+
+namespace imap::server {
+
+void cmd_fetch(Session& session, Command& command) {
+    const FetchCommand& request = std::get<FetchCommand>(command.body);
+    SelectedMailbox* selected = session.selected();
+    if (request.vanished && !session.qresync_enabled()) {
+        session.complete(command.tag, Status::Bad,
+                         "UID FETCH: VANISHED needs QRESYNC enabled (RFC 7162 3.2.6)");
+        return;
+    }
+    const std::optional<store::UidSet> uids = resolve_message_set(
+        session, command.tag, command_name(command.body), request.set, request.uid);
+    if (!uids) return;
+    const bool asks_modseq =
+        std::any_of(request.items.begin(), request.items.end(),
+                    [](const FetchItem& item) { return item.kind == FetchItem::Kind::ModSeq; });
+    if (asks_modseq || request.changed_since) session.enable_condstore();
+    if (request.vanished) {
+        const auto last = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+            selected->uidnext() - 1, std::numeric_limits<std::uint32_t>::max()));
+        const ResolvedSet asked = request.set.resolve(last);
+        std::vector<std::uint32_t> gone;
+        for (std::uint32_t uid :
+             session.mail()->store().expunged_since(selected->id(), *request.changed_since)) {
+            // One still in the view has its EXPUNGE held back: the sync at
+            // the end of this command reports it as a plain VANISHED.
+            if (asked.contains(uid) && !selected->sequence_of(uid)) gone.push_back(uid);
+        }
+        // RFC 7162 3.2.6: before any FETCH response.
+        write_vanished(session.writer(), std::move(gone), true);
+    }
+    auto job = std::make_shared<FetchJob>(command.tag, request, *uids, *selected,
+                                          session.condstore_enabled());
+    session.continue_later(command.tag, [job](Session& s) { return job->step(s); });
+}
+
+}  // namespace imap::server

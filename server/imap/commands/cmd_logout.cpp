@@ -1,0 +1,14 @@
+// LOGOUT (RFC 3501 6.1.3): an untagged BYE, the tagged OK, then the server
+// closes the connection; nothing the client sent after it is executed.
+#include "server/imap/commands/handlers.h"
+#include "server/imap/session.h"
+
+namespace imap::server {
+
+void cmd_logout(Session& session, Command& command) {
+    session.writer().bye("Logging out");
+    session.writer().tagged(command.tag, Status::Ok, "LOGOUT completed");
+    session.logout();
+}
+
+}  // namespace imap::server

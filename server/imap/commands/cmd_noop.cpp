@@ -1,0 +1,12 @@
+// NOOP (RFC 3501 6.1.2): does nothing but let the mailbox updates out
+// (EXISTS, EXPUNGE, FETCH flags) before the tagged OK; clients poll with it.
+#include "server/imap/commands/handlers.h"
+#include "server/imap/session.h"
+
+namespace imap::server {
+
+void cmd_noop(Session& session, Command& command) {
+    session.complete(command.tag, Status::Ok, "NOOP completed");
+}
+
+}  // namespace imap::server

@@ -1,0 +1,34 @@
+// RENAME (RFC 3501 6.3.5): renames a mailbox; its inferiors (and their
+// subscriptions) move with it, and it keeps its UIDVALIDITY and UIDs.
+// Renaming INBOX is special: its messages move to a new mailbox with the new
+// name, INBOX stays (empty) and its inferiors are not renamed; the store
+// does all of that. Errors: "NO [NONEXISTENT]" for a missing source, "NO
+// [ALREADYEXISTS]" for an existing target, "NO [CANNOT]" for a target inside
+// the source or an unacceptable name (Session::fail).
+//
+// A selected mailbox stays selected under its new name (its id does not
+// change). When the selected mailbox is INBOX, the messages that left it are
+// reported as EXPUNGE by the session's sync before the tagged OK.
+#include "server/imap/commands/handlers.h"
+#include "server/imap/commands/mailbox_args.h"
+
+namespace imap::server {
+
+void cmd_rename(Session& session, Command& command) {
+    UserMail* mail = require_mail(session, command.tag);
+    if (mail == nullptr) return;
+    const auto& rename = std::get<RenameCommand>(command.body);
+    auto from = store_mailbox_name(session, command.tag, rename.from);
+    if (!from) return;
+    auto to = store_mailbox_name(session, command.tag, rename.to);
+    if (!to) return;
+    store::MailStore& store = mail->store();
+    const std::optional<store::MailboxInfo> source = store.find_mailbox(*from);
+    store.rename_mailbox(*from, *to);
+    // Only INBOX's messages change mailbox; other sessions with INBOX
+    // selected (IDLE ones too) must see them expunged.
+    if (source && source->name == "INBOX") mail->notify(source->id);
+    session.complete(command.tag, Status::Ok, "RENAME completed");
+}
+
+}  // namespace imap::server

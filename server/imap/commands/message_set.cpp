@@ -1,0 +1,78 @@
+#include "server/imap/commands/message_set.h"
+
+#include <algorithm>
+
+#include "server/imap/commands/mailbox_args.h"
+#include "store/errors.h"
+
+namespace imap::server {
+
+std::optional<store::UidSet> resolve_message_set(Session& session, const std::string& tag,
+                                                 std::string_view command_name,
+                                                 const SequenceSet& set, bool uid) {
+    std::optional<store::UidSet> uids = session.selected()->resolve(set, uid);
+    if (!uids) {
+        session.complete(tag, Status::Bad,
+                         std::string(command_name) +
+                             ": Message sequence number past the last message (RFC 3501 9)");
+    }
+    return uids;
+}
+
+std::string uid_set_string(std::span<const std::uint32_t> uids) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < uids.size()) {
+        std::size_t j = i;
+        while (j + 1 < uids.size() && uids[j + 1] == uids[j] + 1ull)
+            ++j;
+        if (!out.empty()) out += ',';
+        out += std::to_string(uids[i]);
+        if (j > i) out += ':' + std::to_string(uids[j]);
+        i = j + 1;
+    }
+    return out;
+}
+
+std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set) {
+    const std::vector<std::uint32_t>& uids = view.uids();
+    std::size_t count = 0;
+    for (const store::UidRange& range : set) {
+        auto first = std::lower_bound(uids.begin(), uids.end(), range.first);
+        auto last = std::upper_bound(first, uids.end(), range.last);
+        count += static_cast<std::size_t>(last - first);
+    }
+    return count;
+}
+
+std::optional<store::MailboxInfo> copy_destination(Session& session, const std::string& tag,
+                                                   std::string_view wire_name) {
+    std::optional<std::string> name = store_mailbox_name(session, tag, wire_name);
+    if (!name) return std::nullopt;
+    try {
+        return session.mail()->store().open_mailbox(*name);
+    } catch (const store::StoreError& error) {
+        if (error.code() != store::StoreErrc::NotFound &&
+            error.code() != store::StoreErrc::NoSelect) {
+            throw;
+        }
+    }
+    // RFC 3501 6.4.7: TRYCREATE tells the client that CREATE may help.
+    session.complete(tag, Status::No, Code::TryCreate, "Mailbox does not exist");
+    return std::nullopt;
+}
+
+std::optional<TransferTarget> transfer_destination(Session& session, const std::string& tag,
+                                                   const store::UidSet& uids,
+                                                   std::string_view wire_name) {
+    const std::size_t wanted = count_in_view(*session.selected(), uids);
+    if (wanted == 0) {
+        session.complete(tag, Status::Ok, "No messages found");
+        return std::nullopt;
+    }
+    std::optional<store::MailboxInfo> destination = copy_destination(session, tag, wire_name);
+    if (!destination) return std::nullopt;
+    return TransferTarget{std::move(*destination), wanted};
+}
+
+}  // namespace imap::server

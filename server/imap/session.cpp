@@ -1,0 +1,725 @@
+#include "server/imap/session.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+#include <variant>
+
+#include "protocol/limits.h"
+#include "protocol/parser.h"
+#include "server/base/log.h"
+#include "store/errors.h"
+#include "store/limits.h"
+#include "store/sqlite.h"
+
+namespace imap::server {
+
+std::string_view state_name(SessionState state) {
+    switch (state) {
+        case SessionState::NotAuthenticated:
+            return "not authenticated";
+        case SessionState::Authenticated:
+            return "authenticated";
+        case SessionState::Selected:
+            return "selected";
+        case SessionState::Logout:
+            break;
+    }
+    return "logout";
+}
+
+Session::Session(SessionContext context, Authenticator& authenticator, MailAccess* mail_access,
+                 const CommandTable& table)
+    : context_(std::move(context)),
+      authenticator_(authenticator),
+      mail_access_(mail_access),
+      table_(table),
+      framer_(framer_limits_for(SessionState::NotAuthenticated)),
+      tls_(context_.tls) {}
+
+Session::~Session() {
+    // A password check still running elsewhere must not answer into a
+    // destroyed session (AuthRequest::cancelled).
+    gone_->store(true);
+}
+
+FramerLimits Session::framer_limits_for(SessionState state) const {
+    FramerLimits limits = context_.framer_limits;
+    // Every literal is announced to on_literal_request() before any of its
+    // bytes is read, {n+} too, so one over its command's limit is refused
+    // at once and never buffered.
+    limits.max_unconfirmed_literal = 0;
+    if (state == SessionState::NotAuthenticated) {
+        // What an anonymous peer can make the server hold or read for one
+        // command (protocol/limits.h); a larger {n+} ends the connection.
+        limits.max_command_size = std::min(limits.max_command_size, limits::kMaxPreAuthCommandSize);
+        limits.max_literal_size = std::min(limits.max_literal_size, limits::kMaxPreAuthCommandSize);
+        limits.max_drainable_literal =
+            std::min(limits.max_drainable_literal, limits::kMaxPreAuthCommandSize);
+    }
+    return limits;
+}
+
+void Session::greeting() {
+    writer_.untagged(Status::Ok, ResponseCode::capability(capabilities()), "imapd ready.");
+}
+
+std::vector<std::string> Session::capabilities() const {
+    // RFC 7888: every command takes {n+}. Before login LITERAL- (at most
+    // 4096 octets each: nothing an anonymous client sends needs more, and a
+    // {n} can be refused before its bytes come), LITERAL+ after.
+    std::vector<std::string> caps = {
+        "IMAP4rev1", state_ == SessionState::NotAuthenticated ? "LITERAL-" : "LITERAL+"};
+    for (const CommandSpec& row : table_.rows()) {
+        if (row.handler == nullptr || row.capability.empty()) continue;
+        // Before login, what can be used before login; after it, everything
+        // usable after login (MOVE is announced in the authenticated state,
+        // where clients read the list, though it runs only when selected).
+        const unsigned relevant =
+            state_ == SessionState::NotAuthenticated ? kNotAuthenticated : kAuthenticatedOrSelected;
+        if ((row.states & relevant) == 0) continue;
+        // RFC 3501 6.2.1: STARTTLS only where it can work, never over TLS.
+        if (row.capability == "STARTTLS" && (tls_ || !context_.starttls_available)) continue;
+        caps.emplace_back(row.capability);
+    }
+    if (state_ != SessionState::NotAuthenticated) {
+        // Extensions that are not a command of their own, advertised once
+        // they work end to end (one line each, with the RFC):
+        caps.emplace_back("UIDPLUS");        // RFC 4315: APPENDUID, COPYUID, UID EXPUNGE
+        caps.emplace_back("MULTIAPPEND");    // RFC 3502: APPEND of several, atomically
+        caps.emplace_back("CHILDREN");       // RFC 3348: LIST \HasChildren/\HasNoChildren
+        caps.emplace_back("CONDSTORE");      // RFC 7162 3.1: MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE
+        caps.emplace_back("QRESYNC");        // RFC 7162 3.2: SELECT (QRESYNC ...), VANISHED
+        caps.emplace_back("LIST-EXTENDED");  // RFC 5258 (cmd_list.cpp)
+        caps.emplace_back("LIST-STATUS");    // RFC 5819: LIST ... RETURN (STATUS (...))
+        caps.emplace_back("SPECIAL-USE");    // RFC 6154: \Sent, \Trash... in LIST
+        caps.emplace_back("CREATE-SPECIAL-USE");  // RFC 6154 3: CREATE name (USE (...))
+        caps.emplace_back("STATUS=SIZE");         // RFC 8438
+        caps.emplace_back("APPENDLIMIT=" +
+                          std::to_string(store::limits::kMaxMessageSize));  // RFC 7889
+        caps.emplace_back("ESEARCH");  // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
+        // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
+        // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
+        caps.emplace_back("XLIST");
+    }
+    if (state_ == SessionState::NotAuthenticated) {
+        // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
+        // the plaintext mechanisms are then hidden as well, as Dovecot does,
+        // so clients do not offer the password in clear.
+        if (plaintext_auth_allowed()) {
+            caps.emplace_back("AUTH=PLAIN");
+            caps.emplace_back("AUTH=LOGIN");
+        } else {
+            caps.emplace_back("LOGINDISABLED");
+        }
+    }
+    return caps;
+}
+
+void Session::receive(std::string_view plaintext) {
+    if (closing_ || starttls_requested_) return;
+    framer_.feed(plaintext);
+    process();
+}
+
+void Session::resume() {
+    if (idle_update_pending_) idle_sync();  // the caller sends the output
+    process();
+}
+
+void Session::tls_started() {
+    tls_ = true;
+    starttls_requested_ = false;
+}
+
+bool Session::logged_in(std::string user) {
+    if (mail_access_ != nullptr) {
+        try {
+            mail_ = mail_access_->open(user);
+        } catch (const std::exception& error) {
+            log::error("mail_open_failed", {{"user", user}, {"error", error.what()}});
+            return false;
+        }
+    }
+    user_ = std::move(user);
+    state_ = SessionState::Authenticated;
+    framer_.set_limits(framer_limits_for(state_));
+    return true;
+}
+
+void Session::select(std::unique_ptr<SelectedMailbox> view) {
+    selected_ = std::move(view);
+    state_ = SessionState::Selected;
+}
+
+void Session::deselect() {
+    selected_.reset();
+    if (state_ == SessionState::Selected) state_ = SessionState::Authenticated;
+}
+
+void Session::sync_selected() {
+    if (!selected_) return;
+    SyncOptions options;
+    // RFC 3501 7.4.1: no EXPUNGE while responding to FETCH, STORE or SEARCH
+    // (and, as RFC 9051 7.5.1 adds, COPY and MOVE) by sequence number: the
+    // client may have pipelined more commands whose numbers must not shift.
+    options.allow_expunge = running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0;
+    options.with_uid = running_uid_;
+    options.condstore = condstore_;
+    options.qresync = qresync_;
+    try {
+        selected_->sync(writer_, options);
+    } catch (const store::StoreError& error) {
+        if (error.code() != store::StoreErrc::NotFound) throw;
+        // The mailbox was deleted by another session. Like Dovecot, end the
+        // connection: the client's view can no longer be kept consistent.
+        writer_.bye("Selected mailbox was deleted, have to disconnect");
+        selected_.reset();
+        state_ = SessionState::Logout;
+        closing_ = true;
+    }
+}
+
+void Session::complete(const std::string& tag, Status status, std::string_view text) {
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    completed_status_ = status;
+    if (closing_) return;  // sync_selected() ended the session with BYE
+    writer_.tagged(tag, status, text);
+}
+
+void Session::complete(const std::string& tag, Status status, const ResponseCode& code,
+                       std::string_view text) {
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    completed_status_ = status;
+    if (closing_) return;
+    writer_.tagged(tag, status, code, text);
+}
+
+void Session::enable_condstore() {
+    if (condstore_) return;
+    condstore_ = true;
+    if (selected_) {
+        writer_.untagged(Status::Ok, ResponseCode::highestmodseq(selected_->reported_modseq()),
+                         "Highest");
+    }
+}
+
+void Session::enable_qresync() {
+    enable_condstore();
+    qresync_ = true;
+}
+
+void Session::complete_expunge(const std::string& tag, bool expunged, std::string_view text) {
+    if (!expunged || !condstore_) return complete(tag, Status::Ok, text);
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    completed_status_ = Status::Ok;
+    if (closing_) return;
+    if (selected_) {
+        writer_.tagged(tag, Status::Ok, ResponseCode::highestmodseq(selected_->reported_modseq()),
+                       text);
+    } else {
+        writer_.tagged(tag, Status::Ok, text);
+    }
+}
+
+void Session::fail(const std::string& tag, const std::exception& error) {
+    if (const auto* store_error = dynamic_cast<const store::StoreError*>(&error)) {
+        // A limit SQLite found carries its message (SQL text) as the nested
+        // exception: for the log, never for the client.
+        if (const auto* nested = dynamic_cast<const std::nested_exception*>(&error);
+            nested != nullptr && nested->nested_ptr() != nullptr) {
+            try {
+                nested->rethrow_nested();
+            } catch (const std::exception& inner) {
+                log::warning(
+                    "command_refused",
+                    {{"user", user_}, {"error", store_error->what()}, {"detail", inner.what()}});
+            } catch (...) {
+            }
+        }
+        Code code = Code::ServerBug;
+        switch (store_error->code()) {
+            case store::StoreErrc::NotFound:
+            case store::StoreErrc::NoSelect:
+                code = Code::NonExistent;
+                break;
+            case store::StoreErrc::AlreadyExists:
+                code = Code::AlreadyExists;
+                break;
+            case store::StoreErrc::HasChildren:
+                return complete(tag, Status::No, ResponseCode::extension("HASCHILDREN"),
+                                store_error->what());
+            case store::StoreErrc::InvalidName:
+            case store::StoreErrc::NotPermitted:
+                code = Code::Cannot;
+                break;
+            case store::StoreErrc::OverLimit:
+                code = Code::Limit;
+                break;
+            case store::StoreErrc::TooBig:
+                return complete(tag, Status::No, ResponseCode::extension("TOOBIG"),
+                                store_error->what());
+            case store::StoreErrc::Corrupt:
+                code = Code::Corruption;
+                break;
+            case store::StoreErrc::Expunged:
+                code = Code::ExpungeIssued;  // RFC 5530
+                break;
+        }
+        return complete(tag, Status::No, code, store_error->what());
+    }
+    if (const auto* sqlite_error = dynamic_cast<const store::SqliteError*>(&error)) {
+        if (sqlite_error->code() == 5 /* SQLITE_BUSY */ || sqlite_error->code() == 6) {
+            // RFC 5530 INUSE: another process holds the mailbox; try later.
+            return complete(tag, Status::No, Code::InUse, "The mailbox is busy, try again later");
+        }
+    }
+    log::error("command_failed", {{"user", user_}, {"error", error.what()}});
+    complete(tag, Status::No, Code::ServerBug, "Internal error, the command was not completed");
+}
+
+void Session::continue_later(std::string tag, CommandStep step) {
+    step_tag_ = std::move(tag);
+    step_ = std::move(step);
+}
+
+bool Session::run_step() {
+    bool done = true;
+    try {
+        done = step_(*this);
+    } catch (const std::exception& error) {
+        fail(step_tag_, error);
+    }
+    if (done) {
+        step_ = nullptr;
+        log_command_done();
+        running_ = nullptr;
+        running_uid_ = false;
+    }
+    return done;
+}
+
+void Session::log_command_done() {
+    if (running_ == nullptr || !log::enabled(LogLevel::Debug)) return;
+    const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - running_since_);
+    const char* status = completed_status_ == Status::Ok   ? "ok"
+                         : completed_status_ == Status::No ? "no"
+                                                           : "bad";
+    log::debug("command", {{"peer", context_.peer},
+                           {"user", user_},
+                           {"command", running_->name},
+                           {"status", status},
+                           {"duration_us", static_cast<std::int64_t>(elapsed.count())}});
+}
+
+void Session::log_refused(std::string_view name, Status status, std::string_view reason) {
+    if (!log::enabled(LogLevel::Debug)) return;
+    // The same event as a command that ran, so an operator reading the log
+    // sees why a client's command never ran; the name only when known.
+    const char* status_name = status == Status::No ? "no" : "bad";
+    if (name.empty()) {
+        log::debug(
+            "command",
+            {{"peer", context_.peer}, {"user", user_}, {"status", status_name}, {"error", reason}});
+    } else {
+        log::debug("command", {{"peer", context_.peer},
+                               {"user", user_},
+                               {"command", name},
+                               {"status", status_name},
+                               {"error", reason}});
+    }
+}
+
+void Session::run_handler(const CommandSpec& spec, Command& command) {
+    running_ = &spec;
+    running_uid_ = spec.name.starts_with("UID ");
+    running_since_ = std::chrono::steady_clock::now();
+    completed_status_ = Status::Ok;
+    try {
+        spec.handler(*this, command);
+    } catch (const std::exception& error) {
+        step_ = nullptr;
+        fail(command.tag, error);
+    }
+    if (step_) {
+        run_step();
+        return;
+    }
+    // A command waiting on the server (a password check, a failed login's
+    // delay) is logged when its answer is written (finish_waiting()).
+    if (waiting_on_server()) return;
+    log_command_done();
+    running_ = nullptr;
+    running_uid_ = false;
+}
+
+void Session::finish_waiting() {
+    if (waiting_on_server() || running_ == nullptr || step_) return;
+    log_command_done();
+    running_ = nullptr;
+    running_uid_ = false;
+}
+
+void Session::begin_starttls() {
+    // RFC 3501 6.2.1: whatever the client pipelined after STARTTLS arrived in
+    // plaintext and must not be executed once TLS is up (CVE-2011-0411).
+    framer_.discard_buffered();
+    starttls_requested_ = true;
+}
+
+void Session::logout() {
+    state_ = SessionState::Logout;
+    closing_ = true;
+}
+
+void Session::delay(std::chrono::milliseconds duration, std::function<void(Session&)> then) {
+    delay_ = duration;
+    delayed_then_ = std::move(then);
+}
+
+void Session::delay_elapsed() {
+    if (!delayed_then_) return;
+    std::function<void(Session&)> then = std::move(delayed_then_);
+    delayed_then_ = nullptr;
+    delay_ = std::chrono::milliseconds::zero();
+    then(*this);
+    finish_waiting();
+    process();
+}
+
+void Session::abandon() {
+    gone_->store(true);  // a password check still queued is skipped
+    verified_then_ = nullptr;
+    delayed_then_ = nullptr;
+    delay_ = std::chrono::milliseconds::zero();
+    end_idle();
+    closing_ = true;
+}
+
+void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
+    verified_then_ = std::move(then);
+    verifying_call_ = true;
+    AuthRequest request{std::move(user), std::move(password), context_.peer, context_.post_to_loop,
+                        gone_};
+    authenticator_.authenticate(std::move(request), [this, gone = gone_](AuthResult result) {
+        // On this session's thread, now or later; never after it is gone.
+        if (gone->load()) return;
+        verified(result);
+    });
+    verifying_call_ = false;
+}
+
+void Session::verified(AuthResult result) {
+    if (!verified_then_) return;
+    VerifiedHandler then = std::move(verified_then_);
+    verified_then_ = nullptr;
+    then(*this, result);
+    if (verifying_call_) return;  // answered inside authenticate(): the handler carries on
+    // Later, from the transport's loop: go on with what the client sent
+    // meanwhile, and tell the transport (it reads again, sends, arms a
+    // delay the answer may have started).
+    finish_waiting();
+    process();
+    if (output_listener_) output_listener_();
+}
+
+void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
+    continuation_tag_ = std::move(tag);
+    continuation_ = std::move(handler);
+    framer_.expect_raw_line();
+}
+
+void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
+    // RFC 2177 3: what is pending goes out first (EXPUNGE too: IDLE breaks
+    // sequence numbers), then the continuation.
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) return;  // the mailbox was deleted: BYE
+    writer_.continuation("idling");
+    idling_ = true;
+    if (mail_) {
+        idle_subscription_ = mail_->subscribe([this](store::MailboxId mailbox) {
+            if (selected_ && selected_->id() == mailbox) idle_poll();
+        });
+    }
+    expect_continuation(std::move(tag),
+                        [on_line = std::move(on_line)](Session& session, std::string_view line) {
+                            session.end_idle();
+                            on_line(session, line);
+                        });
+}
+
+void Session::end_idle() {
+    idling_ = false;
+    idle_update_pending_ = false;
+    idle_subscription_.reset();
+}
+
+std::size_t Session::unsent() const {
+    return output_.size() + (transport_unsent_ ? transport_unsent_() : 0);
+}
+
+bool Session::idle_sync() {
+    if (!idling_ || closing_) return false;
+    if (unsent() >= kOutputHighWater) {
+        // The client is behind: like a FETCH, produce nothing more until it
+        // has read. One sync then sends the state as it is by then (the
+        // flags now, not every change on the way), so a flood of changes
+        // costs this client one update per message.
+        idle_update_pending_ = true;
+        return false;
+    }
+    idle_update_pending_ = false;
+    const std::size_t before = output_.size();
+    try {
+        sync_selected();
+    } catch (const std::exception& error) {
+        // Not fatal: the next poll or notification tries again.
+        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
+    }
+    if (closing_) end_idle();  // the mailbox was deleted: BYE
+    return output_.size() != before;
+}
+
+void Session::idle_poll() {
+    if (idle_sync() && output_listener_) output_listener_();
+}
+
+void Session::process() {
+    paused_ = false;
+    yielded_ = false;
+    const TurnBudget& budget = context_.turn_budget;
+    const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
+                                                     : std::chrono::steady_clock::time_point{};
+    std::size_t events = 0;
+    while (!closing_ && !starttls_requested_ && !waiting_on_server()) {
+        if (output_.size() >= kOutputHighWater) {
+            paused_ = true;
+            return;
+        }
+        if ((budget.max_commands > 0 && events >= budget.max_commands) ||
+            (budget.max_time.count() > 0 &&
+             std::chrono::steady_clock::now() - started >= budget.max_time)) {
+            yielded_ = true;
+            return;
+        }
+        ++events;
+        if (step_) {
+            run_step();
+            continue;  // pauses above while the output is full
+        }
+        FramerEvent event = framer_.next();
+        if (std::holds_alternative<NeedMoreData>(event)) return;
+        if (auto* ready = std::get_if<FrameReady>(&event)) {
+            on_frame(std::move(ready->frame));
+        } else if (auto* request = std::get_if<LiteralRequest>(&event)) {
+            on_literal_request(*request);
+        } else if (auto* raw = std::get_if<RawLine>(&event)) {
+            on_raw_line(raw->line);
+        } else if (auto* error = std::get_if<FramingError>(&event)) {
+            on_framing_error(*error);
+        }
+    }
+}
+
+bool Session::check_runnable(const CommandSpec* spec, std::string_view name,
+                             const std::string& tag) {
+    if (spec == nullptr) {
+        writer_.tagged(tag, Status::Bad, "Unknown command");
+        log_refused(name, Status::Bad, "Unknown command");
+        return false;
+    }
+    if (!spec->allowed_in(state_)) {
+        // RFC 3501 6: a command outside its states is a protocol error.
+        const std::string text = std::string(name) + " is not valid in the " +
+                                 std::string(state_name(state_)) + " state";
+        writer_.tagged(tag, Status::Bad, text);
+        log_refused(name, Status::Bad, text);
+        return false;
+    }
+    if (spec->handler == nullptr) {
+        const std::string text = std::string(name) + " is not implemented yet";
+        writer_.tagged(tag, Status::No, Code::Cannot, text);
+        log_refused(name, Status::No, text);
+        return false;
+    }
+    return true;
+}
+
+void Session::on_frame(Frame frame) {
+    std::uint64_t largest_literal = 0;
+    for (const std::string& literal : frame.literals)
+        largest_literal = std::max<std::uint64_t>(largest_literal, literal.size());
+
+    // Only for the log: the frame is moved into the parser.
+    const std::string known_name =
+        log::enabled(LogLevel::Debug) ? peek_command_name(frame) : std::string();
+    ParseResult result = parse_command(std::move(frame));
+    if (auto* error = std::get_if<ParseError>(&result)) {
+        // RFC 3501 7.1.3: tagged BAD when the tag was readable, else untagged.
+        writer_.tagged(error->tag ? std::string_view(*error->tag) : "*", Status::Bad,
+                       error->message);
+        log_refused(known_name, Status::Bad, error->message);
+        return;
+    }
+    Command& command = std::get<Command>(result);
+    const std::string_view name = command_name(command.body);
+    const CommandSpec* spec = table_.find(name);
+    if (!check_runnable(spec, name, command.tag)) return;
+    // Every literal, {n+} too, was checked against this limit when it was
+    // announced (on_literal_request, FramerLimits::max_unconfirmed_literal
+    // 0); this second check costs nothing and keeps the limit should a
+    // literal ever reach a command unasked.
+    if (spec->max_literal != kNoLiteral && largest_literal > spec->max_literal) {
+        const std::string text = "Literal too large for " + std::string(name) + " (at most " +
+                                 std::to_string(spec->max_literal) + " octets)";
+        writer_.tagged(command.tag, Status::No, Code::Limit, text);
+        log_refused(name, Status::No, text);
+        return;
+    }
+    run_handler(*spec, command);
+}
+
+void Session::on_literal_request(const LiteralRequest& request) {
+    // RFC 3501 7.5 and DESIGN: "+" only once the command so far is known to
+    // be valid in this state and the literal fits its limit. Otherwise the
+    // client gets a tagged answer instead of "+" and does not send the
+    // literal; the framer's next line is a new command. A non-synchronising
+    // literal (RFC 7888) is on its way already: it gets no "+", and a
+    // refused one is drained, never buffered, whatever its size.
+    const std::string name = peek_command_name(framer_.partial());
+    const auto reject = [&] {
+        if (!framer_.reject_literal()) {
+            // Too large to drain: RFC 7888 4 choice 2, BYE and close.
+            writer_.bye(ResponseCode::extension("TOOBIG"), "Literal too large");
+            state_ = SessionState::Logout;
+            closing_ = true;
+        }
+    };
+    const auto refuse = [&](Status status, std::optional<ResponseCode> code,
+                            std::string_view text) {
+        const std::string_view tag = request.tag.empty() ? "*" : std::string_view(request.tag);
+        if (code) {
+            writer_.tagged(tag, status, *code, text);
+        } else {
+            writer_.tagged(tag, status, text);
+        }
+        log_refused(name, status, text);
+        reject();
+    };
+    if (request.tag.empty()) return refuse(Status::Bad, std::nullopt, "Invalid tag");
+    const CommandSpec* spec = name.empty() ? nullptr : table_.find(name);
+    if (spec == nullptr) return refuse(Status::Bad, std::nullopt, "Unknown command");
+    if (!check_runnable(spec, name, request.tag)) return reject();
+    if (spec->max_literal == kNoLiteral) {
+        return refuse(Status::Bad, std::nullopt, name + " takes no literal");
+    }
+    if (name == "LOGIN" && !plaintext_auth_allowed()) {
+        // Refuse before the client uploads a password in clear.
+        return refuse(Status::No, Code::PrivacyRequired,
+                      "Plaintext authentication is not allowed without TLS");
+    }
+    if (!request.synchronising && state_ == SessionState::NotAuthenticated &&
+        request.size > limits::kMaxLiteralMinus) {
+        // RFC 7888 5: before login we advertise LITERAL-, which caps {n+} at
+        // 4096 octets; the client broke it, so BAD, with TOOBIG as for APPEND.
+        return refuse(Status::Bad, ResponseCode::extension("TOOBIG"),
+                      "Non-synchronising literal over " + std::to_string(limits::kMaxLiteralMinus) +
+                          " octets (LITERAL-); use a synchronising one");
+    }
+    if (request.size > spec->max_literal) {
+        // RFC 5530 LIMIT: an implementation limit. The command is well formed,
+        // so not BAD; TOOBIG (RFC 4469, RFC 7889) is about message sizes and
+        // is kept for APPEND.
+        return refuse(Status::No, Code::Limit,
+                      "Literal too large for " + name + " (at most " +
+                          std::to_string(spec->max_literal) + " octets)");
+    }
+    if (request.synchronising) writer_.continuation("Ready for literal data");
+    framer_.accept_literal();
+}
+
+void Session::on_raw_line(std::string_view line) {
+    if (!continuation_) return;  // only expect_continuation() asks for raw lines
+    ContinuationHandler handler = std::move(continuation_);
+    continuation_ = nullptr;
+    handler(*this, line);
+}
+
+void Session::on_framing_error(const FramingError& error) {
+    std::string_view text;
+    std::optional<ResponseCode> code;
+    switch (error.kind) {
+        case FramingErrorKind::LineTooLong:
+            text = "Line too long";
+            break;
+        case FramingErrorKind::LiteralTooLarge:
+            // RFC 7888 4: a refused literal gets TOOBIG, in BAD or in BYE.
+            text = "Literal too large";
+            code = ResponseCode::extension("TOOBIG");
+            break;
+        case FramingErrorKind::CommandTooLarge:
+            text = "Command too large";
+            break;
+        case FramingErrorKind::TooManyLiterals:
+            text = "Too many literals in one command";
+            break;
+    }
+    if (error.kind == FramingErrorKind::LiteralTooLarge && error.tag && !error.fatal) {
+        Frame head;
+        head.lines.push_back(error.first_line);
+        if (peek_command_name(head) == "APPEND") {
+            // RFC 7889 4 and RFC 4469 4.2: a message over the server's size
+            // limit is an APPEND error, NO with TOOBIG, and it is said
+            // before the client sends the message (no "+").
+            const std::string message = "Message too large (at most " +
+                                        std::to_string(context_.framer_limits.max_literal_size) +
+                                        " octets)";
+            writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"), message);
+            log_refused("APPEND", Status::No, message);
+            return;
+        }
+    }
+    log_refused({}, Status::Bad, text);
+    if (error.fatal) {
+        // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
+        if (code) {
+            writer_.bye(*code, text);
+        } else {
+            writer_.bye(text);
+        }
+        state_ = SessionState::Logout;
+        closing_ = true;
+        return;
+    }
+    std::string tag = error.tag.value_or("*");
+    if (!error.tag && continuation_) {
+        // A raw continuation line was too long: it ends that exchange.
+        tag = std::move(continuation_tag_);
+        continuation_ = nullptr;
+        end_idle();
+    }
+    if (code) {
+        writer_.tagged(tag, Status::Bad, *code, text);
+    } else {
+        writer_.tagged(tag, Status::Bad, text);
+    }
+}
+
+}  // namespace imap::server

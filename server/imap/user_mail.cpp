@@ -1,0 +1,62 @@
+#include "server/imap/user_mail.h"
+
+#include <vector>
+
+#include "store/accounts.h"
+
+namespace imap::server {
+
+std::uint64_t UserMail::add_listener(Listener listener) {
+    const std::uint64_t handle = next_handle_++;
+    listeners_.emplace(handle, std::move(listener));
+    return handle;
+}
+
+void UserMail::remove_listener(std::uint64_t handle) {
+    listeners_.erase(handle);
+}
+
+void UserMail::notify(store::MailboxId mailbox) {
+    // Copy the handles: a listener may remove itself or others.
+    std::vector<std::uint64_t> handles;
+    handles.reserve(listeners_.size());
+    for (const auto& [handle, listener] : listeners_)
+        handles.push_back(handle);
+    for (std::uint64_t handle : handles) {
+        auto it = listeners_.find(handle);
+        if (it == listeners_.end()) continue;
+        Listener listener = it->second;  // survives its own removal
+        listener(mailbox);
+    }
+}
+
+std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
+    const std::string name = store::AccountStore::canonical_user_name(user);
+    if (auto it = open_.find(name); it != open_.end()) {
+        if (auto mail = it->second.lock()) return mail;
+    }
+    auto mail = std::make_shared<UserMail>(name, data_dir_.user_options(name));
+    mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
+    // Bodies a crash (or the last session's pins) left behind: no view of
+    // this user exists in the process yet, so none is pinned. Only this
+    // process serves IMAP for the data directory (docs/storage.md).
+    mail->store().collect_garbage();
+    open_[name] = mail;
+    if (data_dir_.is_in_memory()) kept_[name] = mail;
+    return mail;
+}
+
+std::size_t UserMailRegistry::open_count() {
+    std::size_t count = 0;
+    for (auto it = open_.begin(); it != open_.end();) {
+        if (it->second.expired()) {
+            it = open_.erase(it);
+        } else {
+            ++count;
+            ++it;
+        }
+    }
+    return count;
+}
+
+}  // namespace imap::server

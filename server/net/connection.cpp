@@ -1,0 +1,448 @@
+#include "server/net/connection.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "server/base/log.h"
+#include "server/net/server.h"
+#include "server/net/socket_options.h"
+#include "store/accounts.h"
+#include "store/data_dir.h"
+
+namespace imap::server {
+namespace {
+
+// One uv_write: the request and the bytes it sends, freed together in the
+// write callback (STYLE.md: write buffers live until the write callback).
+struct WriteRequest {
+    uv_write_t req{};
+    std::string bytes;
+    Connection* connection = nullptr;
+};
+
+}  // namespace
+
+Connection::Connection(Server& server)
+    : server_(server), opened_at_(std::chrono::steady_clock::now()) {
+    uv_tcp_init(server_.loop(), &tcp_);
+    tcp_.data = this;
+    uv_timer_init(server_.loop(), &timer_);
+    timer_.data = this;
+    uv_timer_init(server_.loop(), &delay_timer_);
+    delay_timer_.data = this;
+    uv_timer_init(server_.loop(), &poll_timer_);
+    poll_timer_.data = this;
+    uv_timer_init(server_.loop(), &keepalive_timer_);
+    keepalive_timer_.data = this;
+    uv_idle_init(server_.loop(), &turn_);
+    turn_.data = this;
+    open_handles_ = 6;
+}
+
+Connection::~Connection() = default;
+
+const std::string& Connection::user() const {
+    static const std::string none;
+    return session_ ? session_->user() : none;
+}
+
+void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
+    options_ = std::move(options);
+    set_no_delay(&tcp_);
+    limit_unsent_in_kernel(&tcp_, kKernelUnsent);
+    deadlines_ = ConnectionDeadlines(options_.timeouts, opened_at_);
+    session_.emplace(options_.session_context, authenticator, &mail);
+    // IDLE updates pushed by another connection's command (or the poll).
+    session_->set_output_listener([this] { pump(); });
+    session_->set_transport_unsent([this] { return transport_unsent(); });
+    if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
+    log::info("connection_opened",
+              {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
+    session_->greeting();
+    arm_timer();
+    update_reading();
+    pump();
+}
+
+void Connection::refuse(bool implicit_tls) {
+    // Over a connection limit: nothing is kept for this peer beyond this
+    // call (no Session, no TLS, no timer). A plain client gets one line
+    // (RFC 3501 7.1.5), written only if the socket takes it at once, which
+    // a fresh socket's empty send buffer does; a TLS client would need a
+    // handshake first, so it gets the close alone.
+    if (!implicit_tls) {
+        static constexpr std::string_view kBye = "* BYE Too many connections from your address\r\n";
+        uv_buf_t buf = uv_buf_init(const_cast<char*>(kBye.data()), kBye.size());
+        uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
+    }
+    close_now("connection limit");
+}
+
+ConnectionDeadlines::Phase Connection::phase() const {
+    if (session_->state() == SessionState::NotAuthenticated) {
+        return ConnectionDeadlines::Phase::NotAuthenticated;
+    }
+    return session_->idling() ? ConnectionDeadlines::Phase::Idling
+                              : ConnectionDeadlines::Phase::Authenticated;
+}
+
+void Connection::arm_timer() {
+    // Once closing, the timer bounds the flush (close_after_flush).
+    if (closing_ || close_pending_) return;
+    const auto deadline = deadlines_.next(phase(), session_->waiting_on_server());
+    if (!deadline) {
+        uv_timer_stop(&timer_);
+        return;
+    }
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline->when - ConnectionDeadlines::Clock::now());
+    uv_timer_start(&timer_, &Connection::on_timer,
+                   static_cast<std::uint64_t>(std::max<std::int64_t>(left.count(), 0)), 0);
+}
+
+void Connection::on_timer(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->close_pending_) {
+        // A client that never read its last bytes.
+        self->close_now("flush timeout");
+        return;
+    }
+    const auto deadline = self->deadlines_.next(self->phase(), self->session_->waiting_on_server());
+    if (!deadline || ConnectionDeadlines::Clock::now() < deadline->when) {
+        self->arm_timer();  // libuv's clock runs a little behind ours
+        return;
+    }
+    log::info("connection_timeout", {{"peer", self->peer()},
+                                     {"state", state_name(self->session_->state())},
+                                     {"timeout", to_string(deadline->kind)},
+                                     {"unsent", static_cast<std::uint64_t>(self->unsent())}});
+    // RFC 3501 7.1.5: BYE says why the server closes.
+    switch (deadline->kind) {
+        case ConnectionDeadlines::Kind::Login:
+            self->session_->writer().bye("Login took too long");
+            break;
+        case ConnectionDeadlines::Kind::Backlog:
+            // Behind everything the client has not read: it sees this only
+            // if it catches up within kBacklogFlushTimeout (best effort);
+            // meanwhile nothing more is produced for it.
+            self->session_->writer().bye("Too much output left unread");
+            self->close_after_flush("output backlog", kBacklogFlushTimeout);
+            self->pump();
+            return;
+        case ConnectionDeadlines::Kind::Inactivity:
+        case ConnectionDeadlines::Kind::Idle:
+            self->session_->writer().bye("Autologout; idle for too long");
+            break;
+    }
+    self->close_after_flush("timeout");
+    self->pump();
+}
+
+void Connection::on_delay(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    self->delay_armed_ = false;
+    if (self->closing_ || self->close_pending_) return;
+    self->session_->delay_elapsed();
+    self->pump();
+}
+
+void Connection::update_idle() {
+    const bool idling = session_->idling() && !close_pending_;
+    if (idling == idle_armed_) return;
+    idle_armed_ = idling;
+    if (idling) {
+        const auto interval = static_cast<std::uint64_t>(options_.idle_poll_interval.count());
+        uv_timer_start(&poll_timer_, &Connection::on_idle_poll, interval, interval);
+        arm_keepalive();
+        // The idle timeout counts from the start of IDLE (RFC 2177: clients
+        // re-issue it at least every 29 minutes).
+        deadlines_.idle_started(ConnectionDeadlines::Clock::now());
+        arm_timer();
+    } else {
+        uv_timer_stop(&poll_timer_);
+        uv_timer_stop(&keepalive_timer_);
+    }
+}
+
+void Connection::arm_keepalive() {
+    if (!idle_armed_ || options_.idle_keepalive.count() <= 0) return;
+    uv_timer_start(&keepalive_timer_, &Connection::on_keepalive,
+                   static_cast<std::uint64_t>(options_.idle_keepalive.count()), 0);
+}
+
+void Connection::on_idle_poll(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->closing_ || self->close_pending_) return;
+    // Writes through the output listener (pump) when anything changed.
+    self->session_->idle_poll();
+}
+
+void Connection::mail_changed_elsewhere(std::string_view user_file) {
+    if (closing_ || close_pending_ || !session_ || !session_->idling()) return;
+    const std::string canonical = store::AccountStore::canonical_user_name(session_->user());
+    if (store::DataDir::user_file_name(canonical) != user_file) return;
+    session_->idle_poll();  // writes through the output listener when anything changed
+}
+
+void Connection::on_keepalive(uv_timer_t* timer) {
+    auto* self = static_cast<Connection*>(timer->data);
+    if (self->closing_ || self->close_pending_ || !self->session_->idling()) return;
+    // As Dovecot: nothing when output is still waiting to be sent, which
+    // shows the connection is not idle anyway.
+    if (self->unsent() == 0) self->session_->writer().untagged(Status::Ok, "Still here");
+    self->arm_keepalive();
+    self->pump();
+}
+
+void Connection::on_turn(uv_idle_t* idle) {
+    auto* self = static_cast<Connection*>(idle->data);
+    uv_idle_stop(idle);
+    self->turn_armed_ = false;
+    if (self->closing_ || self->close_pending_) return;
+    self->session_->resume();
+    self->pump();
+}
+
+void Connection::shutdown() {
+    if (closing_ || close_pending_) return;
+    session_->writer().bye("Server shutting down");
+    close_after_flush("server shutdown");
+    pump();
+}
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(handle->data);
+    *buf = uv_buf_init(self->read_buffer_, sizeof self->read_buffer_);
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<Connection*>(stream->data);
+    if (nread == 0 || self->closing_) return;
+    if (nread < 0) {
+        self->close_now(nread == UV_EOF ? "peer closed" : uv_strerror(static_cast<int>(nread)));
+        return;
+    }
+    // A client waiting for our ACK before it sends the rest of a command
+    // (its Nagle algorithm) must not wait for the delayed ACK.
+    request_quick_ack(&self->tcp_);
+    self->handle_input(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+}
+
+void Connection::handle_input(std::string_view bytes) {
+    if (close_pending_) return;  // after BYE nothing more is read
+    deadlines_.activity(ConnectionDeadlines::Clock::now());
+    const auto started = std::chrono::steady_clock::now();
+    if (tls_) {
+        tls_->feed_ciphertext(bytes);
+        std::string plaintext;
+        tls_->read_plaintext(plaintext);
+        if (!plaintext.empty()) session_->receive(plaintext);
+        if (tls_->failed()) {
+            log::info("tls_failed", {{"peer", peer()}, {"error", tls_->error()}});
+            // The ciphertext may hold an alert: send it, then close.
+            close_after_flush("tls failure");
+        } else if (tls_->peer_closed()) {
+            tls_->close_notify();
+            close_after_flush("peer closed");
+        }
+    } else {
+        session_->receive(bytes);
+    }
+    if (log::enabled(LogLevel::Debug)) {
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count();
+        log::debug("input", {{"peer", peer()},
+                             {"bytes", static_cast<std::uint64_t>(bytes.size())},
+                             {"state", state_name(session_->state())},
+                             {"duration_us", static_cast<std::int64_t>(micros)}});
+    }
+    pump();
+}
+
+void Connection::pump() {
+    if (closing_) return;
+    OutputBuffer& out = session_->output();
+    // The keepalive counts from the last output.
+    if (idle_armed_ && !out.empty()) arm_keepalive();
+    while (!out.empty()) {
+        std::string chunk = out.take_front();
+        if (tls_) {
+            tls_->write_plaintext(chunk);
+        } else {
+            write_raw(std::move(chunk));
+        }
+    }
+    if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+
+    // A held-back answer (a failed login, a penalised attempt): wait without
+    // reading; only the login deadline runs meanwhile (arm_timer).
+    if (session_->delayed() && !delay_armed_ && !close_pending_) {
+        delay_armed_ = true;
+        uv_timer_start(&delay_timer_, &Connection::on_delay,
+                       static_cast<std::uint64_t>(session_->pending_delay().count()), 0);
+    }
+
+    // RFC 3501 6.2.1: the tagged OK went out in plaintext (it is queued on
+    // the socket ahead of anything TLS writes); every byte read from now on
+    // is ciphertext. The Session dropped what was pipelined behind STARTTLS,
+    // and this layer buffers no input of its own.
+    if (session_->starttls_requested() && !tls_ && !close_pending_) {
+        tls_ = std::make_unique<TlsSession>(options_.tls_context);
+        session_->tls_started();
+        log::debug("starttls", {{"peer", peer()}});
+    }
+    if (session_->wants_close() && !close_pending_) {
+        if (tls_) {
+            tls_->close_notify();
+            if (tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+        }
+        close_after_flush("logout");
+    }
+    if (close_pending_ && flushed()) {
+        close_now(close_reason_);
+        return;
+    }
+    // Commands left after the Session's TurnBudget: the rest on the next
+    // loop iteration, after the other connections' input (libuv runs idle
+    // handles once per iteration, and polls I/O without blocking while one
+    // is active).
+    if (session_->yielded() && !turn_armed_ && !close_pending_) {
+        turn_armed_ = true;
+        uv_idle_start(&turn_, &Connection::on_turn);
+    }
+    update_idle();
+    update_reading();
+    deadlines_.unsent_output(unsent(), ConnectionDeadlines::Clock::now());
+    // The phase may have changed (login, a delay begun or over): the
+    // deadline that applies with it. Recorded times only, so this never
+    // extends a deadline.
+    arm_timer();
+}
+
+void Connection::write_raw(std::string bytes) {
+    if (bytes.empty() || closing_) return;
+    auto* request = new WriteRequest;
+    request->bytes = std::move(bytes);
+    request->connection = this;
+    request->req.data = request;
+    uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
+    const int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
+                            &Connection::on_write);
+    if (rc < 0) {
+        delete request;
+        close_now(uv_strerror(rc));
+        return;
+    }
+    ++writes_in_flight_;
+}
+
+void Connection::on_write(uv_write_t* req, int status) {
+    auto* request = static_cast<WriteRequest*>(req->data);
+    Connection* self = request->connection;
+    delete request;
+    // Write callbacks (UV_ECANCELED after uv_close) run before the close
+    // callback, so `self` is still alive here.
+    --self->writes_in_flight_;
+    if (self->closing_) return;
+    if (status < 0) {
+        self->close_now(uv_strerror(status));
+        return;
+    }
+    if ((self->session_->input_paused() || self->session_->idle_update_pending()) &&
+        self->unsent() < kLowWater) {
+        self->session_->resume();
+    }
+    self->pump();
+}
+
+std::size_t Connection::transport_unsent() const {
+    std::size_t total = uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&tcp_));
+    if (tls_) total += tls_->pending_ciphertext() + tls_->queued_plaintext();
+    return total;
+}
+
+std::size_t Connection::unsent() const {
+    return session_->unsent();
+}
+
+bool Connection::flushed() const {
+    if (writes_in_flight_ > 0) return false;
+    if (const_cast<Session&>(*session_).output().size() > 0) return false;
+    if (tls_ && !tls_->failed()) {
+        if (tls_->pending_ciphertext() > 0) return false;
+        // Implicit TLS: a greeting or BYE waiting for the handshake to finish.
+        if (tls_->queued_plaintext() > 0 && !tls_->close_sent()) return false;
+    }
+    return true;
+}
+
+void Connection::update_reading() {
+    if (closing_) return;
+    auto* stream = reinterpret_cast<uv_stream_t*>(&tcp_);
+    const std::size_t pending = unsent();
+    // While closing after a BYE, keep reading only for a TLS handshake that
+    // carries the BYE (an implicit-TLS client still in its handshake at a
+    // timeout or shutdown); input is ignored.
+    bool want = !session_->input_paused() && !session_->waiting_on_server() &&
+                !session_->yielded() && !(reading_ && pending > kHighWater) &&
+                !(!reading_ && pending > kLowWater);
+    if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
+    if (want && !reading_) {
+        if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
+            reading_ = true;
+        }
+    } else if (!want && reading_) {
+        uv_read_stop(stream);
+        reading_ = false;
+    }
+}
+
+void Connection::close_after_flush(std::string_view reason, std::chrono::milliseconds flush) {
+    if (close_pending_ || closing_) return;
+    close_pending_ = true;
+    close_reason_ = reason;
+    // Whatever the session still waits for or would push is not wanted now.
+    if (session_) session_->abandon();
+    // Bounded: a peer that does not read its last bytes is cut off.
+    uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
+}
+
+void Connection::close_now(std::string_view reason) {
+    if (closing_) return;
+    closing_ = true;
+    const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - opened_at_)
+                             .count();
+    if (session_) {
+        log::info("connection_closed", {{"peer", peer()},
+                                        {"listener", options_.listener},
+                                        {"tls", tls_ != nullptr},
+                                        {"user", session_ ? session_->user() : ""},
+                                        {"reason", reason},
+                                        {"duration_ms", static_cast<std::int64_t>(seconds)}});
+    }
+    // The user's slot in the per-user connection limit.
+    if (LoginGate* gate = options_.session_context.login_gate; gate && !user().empty()) {
+        gate->release(user());
+    }
+    uv_timer_stop(&timer_);
+    uv_timer_stop(&delay_timer_);
+    uv_timer_stop(&poll_timer_);
+    uv_timer_stop(&keepalive_timer_);
+    uv_idle_stop(&turn_);
+    if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&turn_), &Connection::on_close);
+}
+
+void Connection::on_close(uv_handle_t* handle) {
+    auto* self = static_cast<Connection*>(handle->data);
+    if (--self->open_handles_ == 0) self->server_.connection_closed(self);  // deletes self
+}
+
+}  // namespace imap::server

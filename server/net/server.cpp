@@ -1,0 +1,406 @@
+#include "server/net/server.h"
+
+#include <csignal>
+#include <exception>
+#include <stdexcept>
+#include <utility>
+
+#include "server/auth/account_authenticator.h"
+#include "server/net/certificate.h"
+#include "server/cli/cli.h"
+#include "server/net/connection.h"
+#include "server/base/log.h"
+#include "store/accounts.h"
+#include "store/data_dir.h"
+#include "store/errors.h"
+#include "store/password.h"
+
+namespace imap::server {
+namespace {
+
+// "127.0.0.1" / "::1" for a peer or local address; empty when unknown.
+std::string ip_of(const sockaddr_storage& address) {
+    char text[64] = {};
+    if (address.ss_family == AF_INET) {
+        uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&address), text, sizeof text);
+    } else if (address.ss_family == AF_INET6) {
+        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&address), text, sizeof text);
+    }
+    return text;
+}
+
+int port_of(const sockaddr_storage& address) {
+    if (address.ss_family == AF_INET) {
+        return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
+    }
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
+}
+
+// The documented stdout form: 127.0.0.1:1143, [::1]:1993.
+std::string endpoint(const sockaddr_storage& address) {
+    const std::string ip = ip_of(address);
+    const std::string port = std::to_string(port_of(address));
+    return address.ss_family == AF_INET6 ? "[" + ip + "]:" + port : ip + ":" + port;
+}
+
+}  // namespace
+
+Server::Server(const Config& config, Authenticator& authenticator, MailAccess& mail,
+               std::shared_ptr<const TlsContext> tls_context, TlsReloader reloader)
+    : config_(config),
+      authenticator_(authenticator),
+      mail_(mail),
+      tls_context_(std::move(tls_context)),
+      reloader_(std::move(reloader)),
+      login_limits_(config) {
+    if (const int rc = uv_loop_init(&loop_); rc < 0) {
+        throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
+    }
+    uv_signal_init(&loop_, &sigterm_);
+    uv_signal_init(&loop_, &sigint_);
+    uv_signal_init(&loop_, &sighup_);
+    sigterm_.data = sigint_.data = sighup_.data = this;
+    uv_signal_start(&sigterm_, &Server::on_signal, SIGTERM);
+    uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
+    uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
+    uv_timer_init(&loop_, &deadline_);
+    deadline_.data = this;
+    inbox_ = std::make_unique<LoopInbox>(&loop_);
+    if (!config_.ephemeral) {
+        uv_fs_event_init(&loop_, &users_watch_);
+        users_watch_.data = this;
+        uv_timer_init(&loop_, &users_settle_);
+        users_settle_.data = this;
+        const std::string users = (config_.data_dir / "users").string();
+        if (const int rc =
+                uv_fs_event_start(&users_watch_, &Server::on_users_changed, users.c_str(), 0);
+            rc < 0) {
+            // Not fatal: idling sessions still poll (idle_poll_interval).
+            log::warning("watch_failed", {{"path", users}, {"error", uv_strerror(rc)}});
+            uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
+            uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
+        } else {
+            watching_users_ = true;
+        }
+    }
+}
+
+void Server::on_users_changed(uv_fs_event_t* handle, const char* filename, int, int status) {
+    if (status < 0 || filename == nullptr) return;
+    auto* self = static_cast<Server*>(handle->data);
+    // "<user file>.db-wal" (WAL mode) or "<user file>.db": a commit.
+    std::string_view name(filename);
+    const std::size_t db = name.rfind(".db");
+    if (db == std::string_view::npos) return;
+    const std::string_view rest = name.substr(db);
+    if (rest != ".db" && rest != ".db-wal") return;
+    // DataDir::user_file_name, "<user>.db"
+    self->changed_user_files_.emplace(name.substr(0, db + 3));
+    self->settle_round_ = 0;
+    uv_timer_start(&self->users_settle_, &Server::on_users_settled, 100, 0);
+}
+
+void Server::on_users_settled(uv_timer_t* timer) {
+    auto* self = static_cast<Server*>(timer->data);
+    for (const std::string& user_file : self->changed_user_files_) {
+        for (auto& [raw, connection] : self->connections_) {
+            connection->mail_changed_elsewhere(user_file);
+        }
+    }
+    if (self->settle_round_++ == 0) {
+        uv_timer_start(&self->users_settle_, &Server::on_users_settled, 900, 0);
+    } else {
+        self->changed_user_files_.clear();
+    }
+}
+
+Server::~Server() {
+    // No worker may post into the loop from here on (the pool's threads are
+    // joined after this body, with the members).
+    inbox_->close();
+    // Normally everything is closed by run(); after an error in listen()
+    // close what is left so the loop can be closed.
+    uv_walk(
+        &loop_,
+        [](uv_handle_t* handle, void*) {
+            if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+        },
+        nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    uv_loop_close(&loop_);
+}
+
+void Server::listen(std::ostream& out) {
+    for (const ListenAddress& address : config_.listeners) {
+        auto listener = std::make_unique<Listener>();
+        listener->address = address;
+        listener->server = this;
+        listener->tcp.data = listener.get();
+        uv_tcp_init(&loop_, &listener->tcp);
+        listener->open = true;
+        const std::string name = address.to_string();
+        sockaddr_storage storage{};
+        int rc = address.ipv6 ? uv_ip6_addr(address.address.c_str(), address.port,
+                                            reinterpret_cast<sockaddr_in6*>(&storage))
+                              : uv_ip4_addr(address.address.c_str(), address.port,
+                                            reinterpret_cast<sockaddr_in*>(&storage));
+        if (rc == 0) {
+            // IPV6ONLY: "[::]" and "0.0.0.0" listeners can coexist.
+            rc = uv_tcp_bind(&listener->tcp, reinterpret_cast<const sockaddr*>(&storage),
+                             address.ipv6 ? UV_TCP_IPV6ONLY : 0);
+        }
+        if (rc == 0) {
+            rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), SOMAXCONN,
+                           &Server::on_connection);
+        }
+        listeners_.push_back(std::move(listener));
+        if (rc < 0) {
+            throw std::runtime_error("cannot listen on " + name + ": " + uv_strerror(rc));
+        }
+        sockaddr_storage bound{};
+        int length = sizeof bound;
+        uv_tcp_getsockname(&listeners_.back()->tcp, reinterpret_cast<sockaddr*>(&bound), &length);
+        const char* protocol = address.implicit_tls ? "imaps" : "imap";
+        out << "imapd: listening " << protocol << " " << endpoint(bound) << "\n";
+        out.flush();
+        log::info("listening", {{"protocol", protocol}, {"address", endpoint(bound)}});
+    }
+}
+
+void Server::run() {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Server::on_connection(uv_stream_t* stream, int status) {
+    auto* listener = static_cast<Listener*>(stream->data);
+    if (status < 0) {
+        log::error("accept_failed", {{"error", uv_strerror(status)}});
+        return;
+    }
+    listener->server->accept(*listener);
+}
+
+void Server::accept(Listener& listener) {
+    auto owned = std::make_unique<Connection>(*this);
+    Connection* connection = owned.get();
+    connections_.emplace(connection, std::move(owned));
+    if (const int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&listener.tcp),
+                                 reinterpret_cast<uv_stream_t*>(connection->tcp()));
+        rc < 0) {
+        log::error("accept_failed", {{"error", uv_strerror(rc)}});
+        connection->close_now("accept failed");
+        return;
+    }
+    sockaddr_storage peer{};
+    int length = sizeof peer;
+    uv_tcp_getpeername(connection->tcp(), reinterpret_cast<sockaddr*>(&peer), &length);
+
+    ConnectionOptions options;
+    options.implicit_tls = listener.address.implicit_tls;
+    options.listener = listener.address.implicit_tls ? "imaps" : "imap";
+    options.timeouts = {.pre_auth = config_.pre_auth_timeout,
+                        .login = config_.login_timeout,
+                        .autologout = config_.autologout,
+                        .idle = config_.idle_timeout,
+                        .output_backlog = config_.output_backlog_timeout,
+                        .max_output_backlog = config_.max_output_backlog};
+    options.idle_poll_interval = config_.idle_poll_interval;
+    options.idle_keepalive = config_.idle_keepalive;
+    options.tls_context = tls_context_;
+    options.session_context.tls = listener.address.implicit_tls;
+    options.session_context.starttls_available = tls_context_ != nullptr;
+    options.session_context.plaintext_auth_allowed =
+        config_.is_trusted(reinterpret_cast<const sockaddr*>(&peer));
+    options.session_context.peer = ip_of(peer);
+    options.session_context.framer_limits.max_line_length = config_.max_line_length;
+    options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
+    options.session_context.login_gate = &login_limits_;
+    options.session_context.post_to_loop = [inbox = inbox_.get()](std::function<void()> task) {
+        inbox->post(std::move(task));
+    };
+    options.session_context.turn_budget = {.max_commands = Connection::kCommandsPerTurn,
+                                           .max_time = Connection::kTurnTime};
+
+    std::size_t& from_ip = per_ip_[options.session_context.peer];
+    if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {
+        // Refused at accept: a flood of connections that never speak (or
+        // never finish a TLS handshake) costs one accept and one close each,
+        // and holds nothing.
+        if (from_ip == 0) per_ip_.erase(options.session_context.peer);
+        log::warning("connection_limit", {{"peer", options.session_context.peer},
+                                          {"listener", options.listener},
+                                          {"connections", static_cast<std::uint64_t>(counted_)}});
+        connection->refuse(options.implicit_tls);
+        return;
+    }
+    ++from_ip;
+    ++counted_;
+    connection->start(authenticator_, mail_, std::move(options));
+}
+
+void Server::connection_closed(Connection* connection) {
+    auto found = connections_.find(connection);
+    if (found == connections_.end()) return;
+    if (connection->counted()) {
+        --counted_;
+        auto ip = per_ip_.find(connection->peer());
+        if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+    }
+    connections_.erase(found);
+    finish_if_drained();
+}
+
+void Server::on_signal(uv_signal_t* handle, int signum) {
+    auto* self = static_cast<Server*>(handle->data);
+    if (signum == SIGHUP) {
+        self->reload_tls();
+    } else {
+        log::info("shutdown", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        self->stop();
+    }
+}
+
+void Server::stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& listener : listeners_) {
+        if (listener->open) {
+            listener->open = false;
+            uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp), nullptr);
+        }
+    }
+    for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
+        uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
+    }
+    // Answers still to come are for connections about to close.
+    inbox_->close();
+    if (watching_users_) {
+        watching_users_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
+        uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
+    }
+    for (auto& [raw, connection] : connections_) {
+        connection->shutdown();
+    }
+    deadline_armed_ = true;
+    uv_timer_start(&deadline_, &Server::on_deadline,
+                   static_cast<std::uint64_t>(kShutdownGrace.count()), 0);
+    finish_if_drained();
+}
+
+void Server::on_deadline(uv_timer_t* timer) {
+    auto* self = static_cast<Server*>(timer->data);
+    log::warning("shutdown_deadline",
+                 {{"connections", static_cast<std::uint64_t>(self->connections_.size())}});
+    for (auto& [raw, connection] : self->connections_) {
+        connection->close_now("shutdown deadline");
+    }
+}
+
+void Server::finish_if_drained() {
+    if (stopping_ && deadline_armed_ && connections_.empty()) {
+        deadline_armed_ = false;
+        uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
+    }
+}
+
+void Server::reload_tls() {
+    if (!reloader_) {
+        log::info("tls_reload_skipped", {{"reason", "generated in memory (ephemeral)"}});
+        return;
+    }
+    try {
+        auto context = reloader_();
+        tls_context_ = std::move(context);
+        log::info("tls_reloaded", {{"fingerprint", tls_context_->fingerprint()}});
+    } catch (const std::exception& error) {
+        log::error("tls_reload_failed", {{"error", error.what()}});
+    }
+}
+
+int run_serve(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
+    Config config;
+    try {
+        config = configure_serve(args);
+    } catch (const ConfigError& error) {
+        err << "imapd serve: " << error.what() << "\n";
+        return kExitUsage;
+    }
+    log::set_level(config.log_level);
+    // A peer that resets the connection must not kill the server on write.
+    std::signal(SIGPIPE, SIG_IGN);
+
+    try {
+        const store::DataDir data_dir =
+            config.ephemeral ? store::DataDir::in_memory() : store::DataDir(config.data_dir);
+        store::AccountStore accounts(data_dir.accounts_options());
+
+        for (const SeedUser& user : config.users) {
+            try {
+                accounts.create_user(user.name, user.password.reveal());
+                log::info("user_created", {{"user", user.name}, {"source", "--user"}});
+            } catch (const store::StoreError& error) {
+                if (error.code() != store::StoreErrc::AlreadyExists) throw;
+                accounts.set_password(user.name, user.password.reveal());
+                log::info("user_password_set", {{"user", user.name}, {"source", "--user"}});
+            }
+        }
+        if (!config.ephemeral && accounts.users().empty()) {
+            const std::string password = store::generate_password();
+            accounts.create_user("demo", password);
+            out << "imapd: demo account \"demo\" password \"" << password << "\"\n";
+            out.flush();
+            log::info("user_created", {{"user", "demo"}, {"source", "demo"}});
+        }
+
+        std::shared_ptr<const TlsContext> tls;
+        Server::TlsReloader reloader;
+        if (!config.tls_cert.empty()) {
+            reloader = [cert = config.tls_cert, key = config.tls_key] {
+                return TlsContext::from_files(cert, key);
+            };
+            tls = reloader();
+            log::info("tls_certificate",
+                      {{"source", config.tls_cert.string()}, {"fingerprint", tls->fingerprint()}});
+        } else if (config.ephemeral) {
+            const CertificatePem pem = generate_self_signed({});
+            tls = TlsContext::from_pem(pem.chain_pem, pem.key_pem);
+            log::info("tls_certificate",
+                      {{"source", "generated in memory"}, {"fingerprint", tls->fingerprint()}});
+        } else {
+            const SelfSignedResult result = load_or_generate_self_signed(config.data_dir, {});
+            tls = TlsContext::from_pem(result.pem.chain_pem, result.pem.key_pem,
+                                       result.cert_path.string(), result.key_path.string());
+            log::info("tls_certificate", {{"source", result.cert_path.string()},
+                                          {"generated", result.generated},
+                                          {"reason", result.reason},
+                                          {"fingerprint", result.fingerprint}});
+            reloader = [dir = config.data_dir] {
+                const SelfSignedResult again = load_or_generate_self_signed(dir, {});
+                return TlsContext::from_pem(again.pem.chain_pem, again.pem.key_pem,
+                                            again.cert_path.string(), again.key_path.string());
+            };
+        }
+
+        AccountAuthenticator authenticator(accounts);
+        UserMailRegistry mail(data_dir);
+        Server server(config, authenticator, mail, tls, reloader);
+        authenticator.verify_on(&server.verification_pool());
+        try {
+            server.listen(out);
+        } catch (const std::exception& error) {
+            log::error("listen_failed", {{"error", error.what()}});
+            err << "imapd serve: " << error.what() << "\n";
+            return kExitUnavailable;
+        }
+        server.run();
+        log::info("stopped");
+        return kExitOk;
+    } catch (const std::exception& error) {
+        log::error("fatal", {{"error", error.what()}});
+        err << "imapd serve: " << error.what() << "\n";
+        return kExitSoftware;
+    }
+}
+
+}  // namespace imap::server
