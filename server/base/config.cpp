@@ -11,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 namespace imap::server {
@@ -229,6 +230,11 @@ void add_listener(FileState& state, std::string_view value, bool implicit_tls) {
     state.config.listeners.push_back(parse_listen_address(value, implicit_tls));
 }
 
+// More loops than this would only share the same cores; more workers than
+// this would mostly wait on the same disk.
+constexpr std::size_t kMaxThreads = 256;
+constexpr std::size_t kMaxWorkers = 1024;
+
 constexpr std::string_view kProtocolLimit = " (the protocol's limit, protocol/limits.h)";
 
 const Option kOptions[] = {
@@ -236,6 +242,10 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { s.config.data_dir = parse_path(v); }},
     {"server", "ephemeral", false,
      [](FileState& s, std::string_view v) { s.config.ephemeral = parse_bool(v); }},
+    {"server", "threads", false,
+     [](FileState& s, std::string_view v) { s.config.threads = parse_count(v, 0, kMaxThreads); }},
+    {"server", "workers", false,
+     [](FileState& s, std::string_view v) { s.config.workers = parse_count(v, 0, kMaxWorkers); }},
 
     {"listen", "imap", true, [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
     {"listen", "imaps", true, [](FileState& s, std::string_view v) { add_listener(s, v, true); }},
@@ -401,9 +411,12 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
-    {"--config", "FILE"},          {"--data-dir", "DIR"},       {"--listen", "ADDR:PORT"},
-    {"--listen-tls", "ADDR:PORT"}, {"--tls-cert", "FILE"},      {"--tls-key", "FILE"},
-    {"--ephemeral", ""},           {"--user", "NAME:PASSWORD"}, {"--log-level", "LEVEL"},
+    {"--config", "FILE"},      {"--data-dir", "DIR"},
+    {"--listen", "ADDR:PORT"}, {"--listen-tls", "ADDR:PORT"},
+    {"--tls-cert", "FILE"},    {"--tls-key", "FILE"},
+    {"--ephemeral", ""},       {"--user", "NAME:PASSWORD"},
+    {"--log-level", "LEVEL"},  {"--threads", "N"},
+    {"--workers", "N"},
 };
 
 template <typename T>
@@ -738,6 +751,14 @@ ServeFlags parse_serve_flags(std::span<const std::string_view> args) {
                                   quoted(value));
             }
             set_once(flags.log_level, *level, name);
+        } else if (name == "--threads" || name == "--workers") {
+            std::size_t count = 0;
+            try {
+                count = parse_count(value, 0, name == "--threads" ? kMaxThreads : kMaxWorkers);
+            } catch (const ConfigError& error) {
+                throw with_flag(error);
+            }
+            set_once(name == "--threads" ? flags.threads : flags.workers, count, name);
         }
     }
     return flags;
@@ -750,6 +771,8 @@ void apply_command_line(Config& config, const ServeFlags& flags) {
     if (flags.tls_key) config.tls_key = *flags.tls_key;
     if (flags.ephemeral) config.ephemeral = true;
     if (flags.log_level) config.log_level = *flags.log_level;
+    if (flags.threads) config.threads = *flags.threads;
+    if (flags.workers) config.workers = *flags.workers;
     config.users.insert(config.users.end(), flags.users.begin(), flags.users.end());
 }
 
@@ -834,6 +857,16 @@ Config configure_serve(std::span<const std::string_view> args) {
         throw ConfigError(message.str());
     }
     return config;
+}
+
+std::size_t Config::io_threads() const {
+    if (threads != 0) return threads;
+    return std::max<std::size_t>(1, std::thread::hardware_concurrency());
+}
+
+std::size_t Config::worker_threads() const {
+    if (workers != 0) return workers;
+    return 4 * io_threads();
 }
 
 }  // namespace imap::server

@@ -103,6 +103,18 @@ struct Config {
     // Everything in memory: no data directory is touched, the certificate is
     // generated and never written. For tests.
     bool ephemeral = false;
+    // I/O loops, each on its own thread, doing socket I/O, TLS and framing
+    // (docs/architecture.md "Threads"). 0: one per core
+    // (std::thread::hardware_concurrency). 1: one loop that also runs every
+    // session itself, as the single-threaded server did (no worker pool:
+    // the smallest footprint, but one user's fsync or long SEARCH delays
+    // everyone).
+    std::size_t threads = 0;
+    // With threads > 1: the worker threads that run the users' strands
+    // (every command after login). Commands block on the disk (a commit's
+    // fsync), so several per core keep the cores busy while some wait.
+    // 0: 4 per I/O loop.
+    std::size_t workers = 0;
 
     // [listen] imap = ... / imaps = ...
     std::vector<ListenAddress> listeners = {
@@ -190,6 +202,9 @@ struct Config {
 
     // Whether `peer` is in trusted_networks.
     bool is_trusted(const sockaddr* peer) const;
+    // `threads` and `workers` with their defaults resolved.
+    std::size_t io_threads() const;
+    std::size_t worker_threads() const;
 };
 
 // Parses a config file's text. Options it does not mention keep their
@@ -211,6 +226,8 @@ struct ServeFlags {
     bool ephemeral = false;                            // --ephemeral
     std::vector<SeedUser> users;                       // --user NAME:PASSWORD
     std::optional<LogLevel> log_level;                 // --log-level
+    std::optional<std::size_t> threads;                // --threads
+    std::optional<std::size_t> workers;                // --workers
 };
 
 // `args` are the arguments after "serve". Throws ConfigError naming the flag

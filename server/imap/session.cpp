@@ -412,13 +412,24 @@ void Session::abandon() {
 void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
     verified_then_ = std::move(then);
     verifying_call_ = true;
+    std::string login_user = user;
     AuthRequest request{std::move(user), std::move(password), context_.peer, context_.post_to_loop,
                         gone_};
-    authenticator_.authenticate(std::move(request), [this, gone = gone_](AuthResult result) {
-        // On this session's thread, now or later; never after it is gone.
-        if (gone->load()) return;
-        verified(result);
-    });
+    authenticator_.authenticate(std::move(request),
+                                [this, gone = gone_, login_user](AuthResult result) {
+                                    // On this session's thread, now or later; never after it is
+                                    // gone.
+                                    if (gone->load()) return;
+                                    if (result == AuthResult::Ok && context_.run_as_user) {
+                                        // Logged in: the rest where the user's mail lives (its
+                                        // strand).
+                                        context_.run_as_user(login_user, [this, gone, result] {
+                                            if (!gone->load()) verified(result);
+                                        });
+                                        return;
+                                    }
+                                    verified(result);
+                                });
     verifying_call_ = false;
 }
 

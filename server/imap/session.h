@@ -64,6 +64,12 @@ struct SessionContext {
     // How an authenticator working on another thread answers on this
     // session's loop (AuthRequest::post_to_loop); empty: it answers inline.
     PostToLoop post_to_loop;
+    // After a successful password check, before the session opens the
+    // user's mail: runs the rest of the login (`then`) where that user's mail
+    // may be used, i.e. on the user's strand in the multi-threaded server
+    // (server/net/session_host.h); the session waits meanwhile. Empty: the
+    // rest runs at once, here.
+    std::function<void(std::string_view user, std::function<void()> then)> run_as_user;
     FramerLimits framer_limits{};
     // The server's per-user connection limit and failed-login delay,
     // consulted at the end of every authentication; nullptr: neither. Must

@@ -1,9 +1,12 @@
 #include "server/net/connection.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "server/base/log.h"
+#include "server/net/io_loop.h"
 #include "server/net/server.h"
 #include "server/net/socket_options.h"
 #include "store/accounts.h"
@@ -22,46 +25,99 @@ struct WriteRequest {
 
 }  // namespace
 
-Connection::Connection(Server& server)
-    : server_(server), opened_at_(std::chrono::steady_clock::now()) {
-    uv_tcp_init(server_.loop(), &tcp_);
+Connection::Connection(IoLoop& loop) : loop_(loop), opened_at_(std::chrono::steady_clock::now()) {
+    uv_tcp_init(loop_.loop(), &tcp_);
     tcp_.data = this;
-    uv_timer_init(server_.loop(), &timer_);
+    uv_timer_init(loop_.loop(), &timer_);
     timer_.data = this;
-    uv_timer_init(server_.loop(), &delay_timer_);
+    uv_timer_init(loop_.loop(), &delay_timer_);
     delay_timer_.data = this;
-    uv_timer_init(server_.loop(), &poll_timer_);
+    uv_timer_init(loop_.loop(), &poll_timer_);
     poll_timer_.data = this;
-    uv_timer_init(server_.loop(), &keepalive_timer_);
+    uv_timer_init(loop_.loop(), &keepalive_timer_);
     keepalive_timer_.data = this;
-    uv_idle_init(server_.loop(), &turn_);
-    turn_.data = this;
-    open_handles_ = 6;
+    open_handles_ = 5;
 }
 
 Connection::~Connection() = default;
 
 const std::string& Connection::user() const {
     static const std::string none;
-    return session_ ? session_->user() : none;
+    return host_ ? view().user : none;
 }
 
-void Connection::start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options) {
+bool Connection::adopt(int fd) {
+    if (const int rc = uv_tcp_open(&tcp_, fd); rc < 0) {
+        log::error("accept_failed", {{"error", uv_strerror(rc)}});
+        ::close(fd);
+        return false;
+    }
+    return true;
+}
+
+int Connection::hand_off() {
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) < 0) return -1;
+    const int copy = ::dup(fd);
+    if (copy < 0) return -1;
+    close_now("handed off");
+    return copy;
+}
+
+void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandRegistry* strands,
+                       ConnectionOptions options) {
     options_ = std::move(options);
     set_no_delay(&tcp_);
     limit_unsent_in_kernel(&tcp_, kKernelUnsent);
     deadlines_ = ConnectionDeadlines(options_.timeouts, opened_at_);
-    session_.emplace(options_.session_context, authenticator, &mail);
-    // IDLE updates pushed by another connection's command (or the poll).
-    session_->set_output_listener([this] { pump(); });
-    session_->set_transport_unsent([this] { return transport_unsent(); });
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
     log::info("connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
-    session_->greeting();
+    host_ = std::make_shared<SessionHost>(loop_.executor(), [this] { on_session_update(); });
+    SessionContext context = options_.session_context;
+    if (strands != nullptr) {
+        // After login everything of the user runs on the user's strand
+        // (executor.h); the host moves there before the session opens the
+        // user's mail.
+        context.run_as_user = [weak = std::weak_ptr<SessionHost>(host_), strands](
+                                  std::string_view user, std::function<void()> then) {
+            auto host = weak.lock();
+            if (!host) return;
+            host->move_to(strands->of(store::AccountStore::canonical_user_name(std::string(user))));
+            host->post([then = std::move(then)](Session&) { then(); });
+        };
+    }
+    // Greets, and delivers the greeting (on_session_update) before it returns.
+    host_->start(std::move(context), authenticator, &mail);
     arm_timer();
     update_reading();
+}
+
+void Connection::on_session_update() {
+    if (closing_) return;
+    host_->refresh_view();
     pump();
+}
+
+void Connection::pump() {
+    // A task pump() posts may run at once on this loop and deliver (the
+    // session before login runs here): the delivery then asks for another
+    // round instead of nesting one.
+    if (in_pump_) {
+        pump_again_ = true;
+        return;
+    }
+    in_pump_ = true;
+    do {
+        pump_again_ = false;
+        pump_once();
+    } while (pump_again_ && !closing_);
+    in_pump_ = false;
+}
+
+void Connection::post_resume() {
+    if (resume_serial_ > view().completed) return;  // one is on its way
+    resume_serial_ = host_->post([](Session& session) { session.resume(); });
 }
 
 void Connection::refuse(bool implicit_tls) {
@@ -79,17 +135,17 @@ void Connection::refuse(bool implicit_tls) {
 }
 
 ConnectionDeadlines::Phase Connection::phase() const {
-    if (session_->state() == SessionState::NotAuthenticated) {
+    if (view().state == SessionState::NotAuthenticated) {
         return ConnectionDeadlines::Phase::NotAuthenticated;
     }
-    return session_->idling() ? ConnectionDeadlines::Phase::Idling
-                              : ConnectionDeadlines::Phase::Authenticated;
+    return view().idling ? ConnectionDeadlines::Phase::Idling
+                         : ConnectionDeadlines::Phase::Authenticated;
 }
 
 void Connection::arm_timer() {
     // Once closing, the timer bounds the flush (close_after_flush).
     if (closing_ || close_pending_) return;
-    const auto deadline = deadlines_.next(phase(), session_->waiting_on_server());
+    const auto deadline = deadlines_.next(phase(), view().waiting_on_server);
     if (!deadline) {
         uv_timer_stop(&timer_);
         return;
@@ -107,31 +163,35 @@ void Connection::on_timer(uv_timer_t* timer) {
         self->close_now("flush timeout");
         return;
     }
-    const auto deadline = self->deadlines_.next(self->phase(), self->session_->waiting_on_server());
+    const auto deadline = self->deadlines_.next(self->phase(), self->view().waiting_on_server);
     if (!deadline || ConnectionDeadlines::Clock::now() < deadline->when) {
         self->arm_timer();  // libuv's clock runs a little behind ours
         return;
     }
     log::info("connection_timeout", {{"peer", self->peer()},
-                                     {"state", state_name(self->session_->state())},
+                                     {"state", state_name(self->view().state)},
                                      {"timeout", to_string(deadline->kind)},
                                      {"unsent", static_cast<std::uint64_t>(self->unsent())}});
     // RFC 3501 7.1.5: BYE says why the server closes.
+    auto bye = [self](std::string text) {
+        self->host_->post(
+            [text = std::move(text)](Session& session) { session.writer().bye(text); });
+    };
     switch (deadline->kind) {
         case ConnectionDeadlines::Kind::Login:
-            self->session_->writer().bye("Login took too long");
+            bye("Login took too long");
             break;
         case ConnectionDeadlines::Kind::Backlog:
             // Behind everything the client has not read: it sees this only
             // if it catches up within kBacklogFlushTimeout (best effort);
             // meanwhile nothing more is produced for it.
-            self->session_->writer().bye("Too much output left unread");
+            bye("Too much output left unread");
             self->close_after_flush("output backlog", kBacklogFlushTimeout);
             self->pump();
             return;
         case ConnectionDeadlines::Kind::Inactivity:
         case ConnectionDeadlines::Kind::Idle:
-            self->session_->writer().bye("Autologout; idle for too long");
+            bye("Autologout; idle for too long");
             break;
     }
     self->close_after_flush("timeout");
@@ -142,12 +202,15 @@ void Connection::on_delay(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     self->delay_armed_ = false;
     if (self->closing_ || self->close_pending_) return;
-    self->session_->delay_elapsed();
+    // Until the view shows this ran, the delay it ends is not armed again.
+    self->delay_elapsed_serial_ = self->host_->post([](Session& session) {
+        if (session.delayed()) session.delay_elapsed();
+    });
     self->pump();
 }
 
 void Connection::update_idle() {
-    const bool idling = session_->idling() && !close_pending_;
+    const bool idling = view().idling && !close_pending_;
     if (idling == idle_armed_) return;
     idle_armed_ = idling;
     if (idling) {
@@ -173,39 +236,37 @@ void Connection::arm_keepalive() {
 void Connection::on_idle_poll(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     if (self->closing_ || self->close_pending_) return;
-    // Writes through the output listener (pump) when anything changed.
-    self->session_->idle_poll();
+    // Its output comes back with the host's publish.
+    self->host_->post([](Session& session) { session.idle_poll(); });
 }
 
 void Connection::mail_changed_elsewhere(std::string_view user_file) {
-    if (closing_ || close_pending_ || !session_ || !session_->idling()) return;
-    const std::string canonical = store::AccountStore::canonical_user_name(session_->user());
+    if (closing_ || close_pending_ || !host_ || !view().idling) return;
+    const std::string canonical = store::AccountStore::canonical_user_name(view().user);
     if (store::DataDir::user_file_name(canonical) != user_file) return;
-    session_->idle_poll();  // writes through the output listener when anything changed
+    host_->post([](Session& session) { session.idle_poll(); });
 }
 
 void Connection::on_keepalive(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
-    if (self->closing_ || self->close_pending_ || !self->session_->idling()) return;
+    if (self->closing_ || self->close_pending_ || !self->view().idling) return;
     // As Dovecot: nothing when output is still waiting to be sent, which
     // shows the connection is not idle anyway.
-    if (self->unsent() == 0) self->session_->writer().untagged(Status::Ok, "Still here");
+    self->host_->post([](Session& session) {
+        if (session.idling() && session.unsent() == 0) {
+            session.writer().untagged(Status::Ok, "Still here");
+        }
+    });
     self->arm_keepalive();
-    self->pump();
-}
-
-void Connection::on_turn(uv_idle_t* idle) {
-    auto* self = static_cast<Connection*>(idle->data);
-    uv_idle_stop(idle);
-    self->turn_armed_ = false;
-    if (self->closing_ || self->close_pending_) return;
-    self->session_->resume();
-    self->pump();
 }
 
 void Connection::shutdown() {
     if (closing_ || close_pending_) return;
-    session_->writer().bye("Server shutting down");
+    if (!host_) {
+        close_now("server shutdown");
+        return;
+    }
+    host_->post([](Session& session) { session.writer().bye("Server shutting down"); });
     close_after_flush("server shutdown");
     pump();
 }
@@ -236,7 +297,7 @@ void Connection::handle_input(std::string_view bytes) {
         tls_->feed_ciphertext(bytes);
         std::string plaintext;
         tls_->read_plaintext(plaintext);
-        if (!plaintext.empty()) session_->receive(plaintext);
+        if (!plaintext.empty()) host_->post_input(std::move(plaintext));
         if (tls_->failed()) {
             log::info("tls_failed", {{"peer", peer()}, {"error", tls_->error()}});
             // The ciphertext may hold an alert: send it, then close.
@@ -246,7 +307,7 @@ void Connection::handle_input(std::string_view bytes) {
             close_after_flush("peer closed");
         }
     } else {
-        session_->receive(bytes);
+        host_->post_input(std::string(bytes));
     }
     if (log::enabled(LogLevel::Debug)) {
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -254,45 +315,46 @@ void Connection::handle_input(std::string_view bytes) {
                                 .count();
         log::debug("input", {{"peer", peer()},
                              {"bytes", static_cast<std::uint64_t>(bytes.size())},
-                             {"state", state_name(session_->state())},
+                             {"state", state_name(view().state)},
                              {"duration_us", static_cast<std::int64_t>(micros)}});
     }
     pump();
 }
 
-void Connection::pump() {
-    if (closing_) return;
-    OutputBuffer& out = session_->output();
+void Connection::pump_once() {
+    if (closing_ || !host_) return;
+    std::vector<std::string> out = host_->take_output();
     // The keepalive counts from the last output.
     if (idle_armed_ && !out.empty()) arm_keepalive();
-    while (!out.empty()) {
-        std::string chunk = out.take_front();
+    for (std::string& chunk : out) {
         if (tls_) {
             tls_->write_plaintext(chunk);
         } else {
             write_raw(std::move(chunk));
         }
     }
+    const SessionView& session = view();
     if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
 
     // A held-back answer (a failed login, a penalised attempt): wait without
     // reading; only the login deadline runs meanwhile (arm_timer).
-    if (session_->delayed() && !delay_armed_ && !close_pending_) {
+    if (session.delayed && !delay_armed_ && !close_pending_ &&
+        session.completed >= delay_elapsed_serial_) {
         delay_armed_ = true;
         uv_timer_start(&delay_timer_, &Connection::on_delay,
-                       static_cast<std::uint64_t>(session_->pending_delay().count()), 0);
+                       static_cast<std::uint64_t>(session.pending_delay.count()), 0);
     }
 
     // RFC 3501 6.2.1: the tagged OK went out in plaintext (it is queued on
     // the socket ahead of anything TLS writes); every byte read from now on
     // is ciphertext. The Session dropped what was pipelined behind STARTTLS,
     // and this layer buffers no input of its own.
-    if (session_->starttls_requested() && !tls_ && !close_pending_) {
+    if (session.starttls_requested && !tls_ && !close_pending_) {
         tls_ = std::make_unique<TlsSession>(options_.tls_context);
-        session_->tls_started();
+        host_->post([](Session& started) { started.tls_started(); });
         log::debug("starttls", {{"peer", peer()}});
     }
-    if (session_->wants_close() && !close_pending_) {
+    if (session.wants_close && !close_pending_) {
         if (tls_) {
             tls_->close_notify();
             if (tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
@@ -303,16 +365,14 @@ void Connection::pump() {
         close_now(close_reason_);
         return;
     }
-    // Commands left after the Session's TurnBudget: the rest on the next
-    // loop iteration, after the other connections' input (libuv runs idle
-    // handles once per iteration, and polls I/O without blocking while one
-    // is active).
-    if (session_->yielded() && !turn_armed_ && !close_pending_) {
-        turn_armed_ = true;
-        uv_idle_start(&turn_, &Connection::on_turn);
+    // An IDLE update or commands held back for our output: once it drained.
+    if ((session.input_paused || session.idle_update_pending) && !close_pending_ &&
+        unsent() < kLowWater) {
+        post_resume();
     }
     update_idle();
     update_reading();
+    host_->set_transport_unsent(transport_unsent());
     deadlines_.unsent_output(unsent(), ConnectionDeadlines::Clock::now());
     // The phase may have changed (login, a delay begun or over): the
     // deadline that applies with it. Recorded times only, so this never
@@ -349,10 +409,7 @@ void Connection::on_write(uv_write_t* req, int status) {
         self->close_now(uv_strerror(status));
         return;
     }
-    if ((self->session_->input_paused() || self->session_->idle_update_pending()) &&
-        self->unsent() < kLowWater) {
-        self->session_->resume();
-    }
+    self->host_->set_transport_unsent(self->transport_unsent());
     self->pump();
 }
 
@@ -363,12 +420,13 @@ std::size_t Connection::transport_unsent() const {
 }
 
 std::size_t Connection::unsent() const {
-    return session_->unsent();
+    return host_->unsent();
 }
 
 bool Connection::flushed() const {
     if (writes_in_flight_ > 0) return false;
-    if (const_cast<Session&>(*session_).output().size() > 0) return false;
+    // A BYE still to be written, or in the outbox.
+    if (host_ && (host_->busy() || host_->outbox_bytes() > 0)) return false;
     if (tls_ && !tls_->failed()) {
         if (tls_->pending_ciphertext() > 0) return false;
         // Implicit TLS: a greeting or BYE waiting for the handshake to finish.
@@ -384,9 +442,11 @@ void Connection::update_reading() {
     // While closing after a BYE, keep reading only for a TLS handshake that
     // carries the BYE (an implicit-TLS client still in its handshake at a
     // timeout or shutdown); input is ignored.
-    bool want = !session_->input_paused() && !session_->waiting_on_server() &&
-                !session_->yielded() && !(reading_ && pending > kHighWater) &&
-                !(!reading_ && pending > kLowWater);
+    const SessionView& session = view();
+    const std::size_t input = host_->pending_input();
+    bool want = !session.input_paused && !session.waiting_on_server &&
+                !(reading_ && (pending > kHighWater || input > kHighWater)) &&
+                !(!reading_ && (pending > kLowWater || input > kLowWater));
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
@@ -403,7 +463,7 @@ void Connection::close_after_flush(std::string_view reason, std::chrono::millise
     close_pending_ = true;
     close_reason_ = reason;
     // Whatever the session still waits for or would push is not wanted now.
-    if (session_) session_->abandon();
+    if (host_) host_->post([](Session& session) { session.abandon(); });
     // Bounded: a peer that does not read its last bytes is cut off.
     uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
 }
@@ -414,35 +474,32 @@ void Connection::close_now(std::string_view reason) {
     const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - opened_at_)
                              .count();
-    if (session_) {
+    if (host_) {
         log::info("connection_closed", {{"peer", peer()},
                                         {"listener", options_.listener},
                                         {"tls", tls_ != nullptr},
-                                        {"user", session_ ? session_->user() : ""},
+                                        {"user", view().user},
                                         {"reason", reason},
                                         {"duration_ms", static_cast<std::int64_t>(seconds)}});
     }
-    // The user's slot in the per-user connection limit.
-    if (LoginGate* gate = options_.session_context.login_gate; gate && !user().empty()) {
-        gate->release(user());
-    }
+    // The session goes on its executor; with it the user's slot in the
+    // per-user connection limit.
+    if (host_) host_->retire(options_.session_context.login_gate);
     uv_timer_stop(&timer_);
     uv_timer_stop(&delay_timer_);
     uv_timer_stop(&poll_timer_);
     uv_timer_stop(&keepalive_timer_);
-    uv_idle_stop(&turn_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
-    uv_close(reinterpret_cast<uv_handle_t*>(&turn_), &Connection::on_close);
 }
 
 void Connection::on_close(uv_handle_t* handle) {
     auto* self = static_cast<Connection*>(handle->data);
-    if (--self->open_handles_ == 0) self->server_.connection_closed(self);  // deletes self
+    if (--self->open_handles_ == 0) self->loop_.connection_closed(self);  // deletes self
 }
 
 }  // namespace imap::server

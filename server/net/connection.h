@@ -1,19 +1,27 @@
-// Connection: one client. Owns the libuv TCP handle, its timers, the
-// optional TlsSession and the Session, and moves bytes between them:
+// Connection: one client, on one IoLoop. Owns the libuv TCP handle, its
+// timers, the optional TlsSession and the SessionHost that runs its Session
+// (on this loop before login, on the user's strand after: session_host.h),
+// and moves bytes between them:
 //
-//   socket --read--> [TlsSession::feed_ciphertext/read_plaintext] --> Session::receive
-//   Session::output --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
+//   socket --read--> [TlsSession::feed_ciphertext/read_plaintext] --> host: Session::receive
+//   host outbox --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
 //
-// Lifetime: created by the Server on accept, freed only from the close
-// callback of the last of its six handles (STYLE.md: uv_close exactly once
-// per handle, free in the close callback). Every write owns its bytes until
-// its write callback.
+// What the connection knows of its session is the SessionView of the
+// session's last publish; everything it asks of the session (input, resume,
+// a timeout's BYE, abandon) is a task posted to the host, run in order.
+//
+// Lifetime: created by its IoLoop (add_connection), freed only from the close
+// callback of the last of its five handles (uv_close exactly once per handle,
+// free in the close callback). Every write owns its bytes until its write
+// callback. The SessionHost may outlive the connection: retired at close, it
+// destroys the Session on the Session's executor.
 //
 // Backpressure: reading stops while the bytes not yet sent (libuv's write
-// queue + pending TLS ciphertext + Session output) exceed kHighWater, or the
-// Session paused itself; it resumes below kLowWater, as do IDLE updates the
-// Session held back. Output left unread above max_output_backlog for too
-// long ends the connection (ConnectionDeadlines).
+// queue + pending TLS ciphertext + the host's outbox) exceed kHighWater, the
+// host still has kHighWater bytes of input to run, or the Session paused
+// itself; it resumes below kLowWater, as do IDLE updates the Session held
+// back. Output left unread above max_output_backlog for too long ends the
+// connection (ConnectionDeadlines).
 //
 // Timeouts (ConnectionDeadlines): one timer for the deadline of the current
 // phase: pre-login inactivity and the whole pre-login phase, autologout
@@ -21,19 +29,18 @@
 //
 // Delays: while the Session is delayed() (a failed login's answer held back,
 // LoginGate::failed), reading stops and only the login deadline runs; a
-// second timer calls Session::delay_elapsed() when the delay is over. The
+// second timer posts Session::delay_elapsed() when the delay is over. The
 // loop is never blocked.
 //
 // IDLE (RFC 2177): while the Session is idling(), the idle timer is the
-// longer idle_timeout (restarted when IDLE starts), a poll timer calls
+// longer idle_timeout (restarted when IDLE starts), a poll timer posts
 // Session::idle_poll() every idle_poll_interval (changes made by other
-// processes), and a keepalive timer writes "* OK Still here" after
+// processes), and a keepalive timer posts "* OK Still here" after
 // idle_keepalive without output. Updates another session pushes
-// (UserMail::notify) reach the socket through the Session's output
-// listener, which pumps.
+// (UserMail::notify) reach the socket through the host's publish.
 //
 // A logged-in connection holds one of its user's slots in the LoginGate
-// (the per-user connection limit) and releases it when it closes.
+// (the per-user connection limit); its host releases it when retired.
 #pragma once
 
 #include <uv.h>
@@ -45,13 +52,14 @@
 #include <string>
 #include <string_view>
 
-#include "server/net/connection_deadlines.h"
 #include "server/imap/session.h"
+#include "server/net/connection_deadlines.h"
+#include "server/net/session_host.h"
 #include "server/net/tls.h"
 
 namespace imap::server {
 
-class Server;
+class IoLoop;
 
 struct ConnectionOptions {
     bool implicit_tls = false;
@@ -81,14 +89,13 @@ class Connection {
     // of a shared machine, 3 x 20 runs each).
     static constexpr std::size_t kKernelUnsent = 256 * 1024;
     // The Session's TurnBudget: how much one client runs back to back
-    // before the loop serves the others. 5,000 pipelined NOOPs in one
-    // write, best of 30 runs on a shared 2-core machine: no budget 1.9 ms;
-    // a turn per command 21 ms (a loop iteration and a write each); 16 per
-    // turn 2.3 ms (+24%), 32: 2.1 ms (+10%), 64: 1.9 ms (no measurable
-    // cost). 64 cheap commands take ~25 us, so that is what another client
-    // waits per turn of a burst; the time bound caps a turn of commands
-    // that are each slow (a SEARCH over a large mailbox), though a single
-    // command still runs to its end.
+    // before the others waiting for the same executor get theirs (the
+    // loop's other connections; on a strand the user's other sessions). 5,000 pipelined NOOPs in
+    // one write, best of 30 runs on a shared 2-core machine: no budget 1.9 ms; a turn per command
+    // 21 ms (a loop iteration and a write each); 16 per turn 2.3 ms (+24%), 32: 2.1 ms (+10%),
+    // 64: 1.9 ms (no measurable cost). 64 cheap commands take ~25 us, so that is what another
+    // client waits per turn of a burst; the time bound caps a turn of commands that are each slow
+    // (a SEARCH over a large mailbox), though a single command still runs to its end.
     static constexpr std::size_t kCommandsPerTurn = 64;
     static constexpr std::chrono::microseconds kTurnTime{2'000};
     // After the last response (LOGOUT's BYE, a timeout's, a TLS alert), how
@@ -98,18 +105,27 @@ class Connection {
     // chance to catch up, short because its unread output is what it holds.
     static constexpr std::chrono::milliseconds kBacklogFlushTimeout{500};
 
-    // Initialises the handles; the server then accepts into tcp() and calls
-    // start().
-    explicit Connection(Server& server);
+    // Initialises the handles (on `loop`'s thread); the server then accepts
+    // into tcp() (or adopt()s a socket) and calls start().
+    explicit Connection(IoLoop& loop);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     ~Connection();
 
-    // For uv_tcp_init + uv_accept by the server, before start().
+    // For uv_accept by the server, before start().
     uv_tcp_t* tcp() { return &tcp_; }
-    // Builds the Session, greets, starts the timer and reading.
-    // `authenticator` and `mail` must outlive the connection.
-    void start(Authenticator& authenticator, MailAccess& mail, ConnectionOptions options);
+    // Instead of an accept: the socket `fd` accepted on another loop
+    // (handed over by the acceptor). False, and `fd` closed, on failure.
+    bool adopt(int fd);
+    // Another loop takes over the accepted socket: a duplicate of its
+    // descriptor (this connection is then closed without a word); -1 on
+    // failure.
+    int hand_off();
+    // Builds the Session (in a SessionHost), greets, starts the timer and
+    // reading. `authenticator` and `mail` must outlive the connection;
+    // `strands` (nullptr: the session stays on this loop) too.
+    void start(Authenticator& authenticator, MailAccess& mail, StrandRegistry* strands,
+               ConnectionOptions options);
     // Instead of start(), for a client over a connection limit: closes at
     // once, after a one-line "* BYE" on a plain port when the socket takes
     // it without waiting. Never counted, never greeted, never read.
@@ -130,7 +146,7 @@ class Connection {
     const std::string& user() const;
     // Counted against the connection limits: every started connection, in
     // its TLS handshake too.
-    bool counted() const { return session_.has_value(); }
+    bool counted() const { return host_ != nullptr; }
     bool closing() const { return closing_; }
 
   private:
@@ -141,13 +157,19 @@ class Connection {
     static void on_delay(uv_timer_t* timer);
     static void on_idle_poll(uv_timer_t* timer);
     static void on_keepalive(uv_timer_t* timer);
-    static void on_turn(uv_idle_t* idle);
     static void on_close(uv_handle_t* handle);
 
     void handle_input(std::string_view bytes);
-    // Drives the Session output to the socket and acts on its state:
-    // STARTTLS, close, backpressure. Called after every event.
+    // The host published: a new view, maybe output.
+    void on_session_update();
+    // Drives the host's output to the socket and acts on the session's
+    // view: STARTTLS, close, backpressure, delays, IDLE timers. Called after
+    // every event.
     void pump();
+    void pump_once();
+    const SessionView& view() const { return host_->view(); }
+    // Posts Session::resume() unless one posted is still to run.
+    void post_resume();
     void write_raw(std::string bytes);
     // Bytes accepted from the Session but not on the wire: libuv's write
     // queue and TLS; unsent() adds the Session's own output.
@@ -167,24 +189,28 @@ class Connection {
                            std::chrono::milliseconds flush = kCloseFlushTimeout);
     bool flushed() const;
 
-    Server& server_;
+    IoLoop& loop_;
     ConnectionOptions options_;
     uv_tcp_t tcp_{};
     uv_timer_t timer_{};
     uv_timer_t delay_timer_{};      // Session::delay()
     uv_timer_t poll_timer_{};       // IDLE: Session::idle_poll()
     uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
-    uv_idle_t turn_{};              // Session::yielded(): resume on the next turn
     std::unique_ptr<TlsSession> tls_;
-    std::optional<Session> session_;  // from start()
+    std::shared_ptr<SessionHost> host_;  // from start()
     char read_buffer_[kReadBufferSize];
+    // Serials of tasks posted whose effect the view may not show yet
+    // (SessionView::completed): a delay's end, a resume.
+    std::uint64_t delay_elapsed_serial_ = 0;
+    std::uint64_t resume_serial_ = 0;
 
     std::size_t writes_in_flight_ = 0;
     int open_handles_ = 0;
     bool reading_ = false;
     bool delay_armed_ = false;
-    bool idle_armed_ = false;     // the IDLE timers run
-    bool turn_armed_ = false;     // turn_ runs
+    bool idle_armed_ = false;  // the IDLE timers run
+    bool in_pump_ = false;
+    bool pump_again_ = false;
     bool closing_ = false;        // uv_close called
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;

@@ -18,12 +18,16 @@ void LoopInbox::post(Task task) {
 }
 
 void LoopInbox::close() {
+    std::vector<Task> dropped;
     {
         std::lock_guard lock(mutex_);
         if (closed_) return;
         closed_ = true;
-        tasks_.clear();
+        dropped.swap(tasks_);
     }
+    // Destroyed outside the lock: a task may own the last reference to
+    // something whose destructor posts (dropped, since closed_ is set).
+    dropped.clear();
     uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
 }
 

@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "server/auth/account_authenticator.h"
-#include "server/net/certificate.h"
-#include "server/cli/cli.h"
-#include "server/net/connection.h"
 #include "server/base/log.h"
+#include "server/cli/cli.h"
+#include "server/net/certificate.h"
+#include "server/net/connection.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
@@ -53,23 +53,25 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
       tls_context_(std::move(tls_context)),
       reloader_(std::move(reloader)),
       login_limits_(config) {
-    if (const int rc = uv_loop_init(&loop_); rc < 0) {
-        throw std::runtime_error(std::string("uv_loop_init: ") + uv_strerror(rc));
+    const std::size_t threads = config_.io_threads();
+    for (std::size_t i = 0; i < threads; ++i)
+        loops_.push_back(std::make_unique<IoLoop>(*this, i));
+    if (threads > 1) {
+        strand_pool_ = std::make_unique<WorkPool>(config_.worker_threads(), SIZE_MAX);
+        strands_ = std::make_unique<StrandRegistry>(*strand_pool_);
     }
-    uv_signal_init(&loop_, &sigterm_);
-    uv_signal_init(&loop_, &sigint_);
-    uv_signal_init(&loop_, &sighup_);
+    uv_loop_t* first = loop();
+    uv_signal_init(first, &sigterm_);
+    uv_signal_init(first, &sigint_);
+    uv_signal_init(first, &sighup_);
     sigterm_.data = sigint_.data = sighup_.data = this;
     uv_signal_start(&sigterm_, &Server::on_signal, SIGTERM);
     uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
     uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
-    uv_timer_init(&loop_, &deadline_);
-    deadline_.data = this;
-    inbox_ = std::make_unique<LoopInbox>(&loop_);
     if (!config_.ephemeral) {
-        uv_fs_event_init(&loop_, &users_watch_);
+        uv_fs_event_init(first, &users_watch_);
         users_watch_.data = this;
-        uv_timer_init(&loop_, &users_settle_);
+        uv_timer_init(first, &users_settle_);
         users_settle_.data = this;
         const std::string users = (config_.data_dir / "users").string();
         if (const int rc =
@@ -102,10 +104,13 @@ void Server::on_users_changed(uv_fs_event_t* handle, const char* filename, int, 
 
 void Server::on_users_settled(uv_timer_t* timer) {
     auto* self = static_cast<Server*>(timer->data);
-    for (const std::string& user_file : self->changed_user_files_) {
-        for (auto& [raw, connection] : self->connections_) {
-            connection->mail_changed_elsewhere(user_file);
-        }
+    for (auto& io : self->loops_) {
+        io->post([loop = io.get(), files = self->changed_user_files_] {
+            loop->for_each_connection([&files](Connection& connection) {
+                for (const std::string& user_file : files)
+                    connection.mail_changed_elsewhere(user_file);
+            });
+        });
     }
     if (self->settle_round_++ == 0) {
         uv_timer_start(&self->users_settle_, &Server::on_users_settled, 900, 0);
@@ -115,19 +120,11 @@ void Server::on_users_settled(uv_timer_t* timer) {
 }
 
 Server::~Server() {
-    // No worker may post into the loop from here on (the pool's threads are
-    // joined after this body, with the members).
-    inbox_->close();
-    // Normally everything is closed by run(); after an error in listen()
-    // close what is left so the loop can be closed.
-    uv_walk(
-        &loop_,
-        [](uv_handle_t* handle, void*) {
-            if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-        },
-        nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    uv_loop_close(&loop_);
+    // The members go in reverse order: the verification pool and the strand
+    // pool (their threads joined, work not started dropped) before the
+    // loops they post to. A loop closes what is left of its handles.
+    for (auto& io : loops_)
+        io->join();
 }
 
 void Server::listen(std::ostream& out) {
@@ -136,7 +133,7 @@ void Server::listen(std::ostream& out) {
         listener->address = address;
         listener->server = this;
         listener->tcp.data = listener.get();
-        uv_tcp_init(&loop_, &listener->tcp);
+        uv_tcp_init(loop(), &listener->tcp);
         listener->open = true;
         const std::string name = address.to_string();
         sockaddr_storage storage{};
@@ -168,7 +165,11 @@ void Server::listen(std::ostream& out) {
 }
 
 void Server::run() {
-    uv_run(&loop_, UV_RUN_DEFAULT);
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        loops_[i]->start_thread();
+    loops_.front()->run();
+    for (auto& io : loops_)
+        io->join();
 }
 
 void Server::on_connection(uv_stream_t* stream, int status) {
@@ -181,9 +182,7 @@ void Server::on_connection(uv_stream_t* stream, int status) {
 }
 
 void Server::accept(Listener& listener) {
-    auto owned = std::make_unique<Connection>(*this);
-    Connection* connection = owned.get();
-    connections_.emplace(connection, std::move(owned));
+    Connection* connection = &loops_.front()->add_connection();
     if (const int rc = uv_accept(reinterpret_cast<uv_stream_t*>(&listener.tcp),
                                  reinterpret_cast<uv_stream_t*>(connection->tcp()));
         rc < 0) {
@@ -215,39 +214,58 @@ void Server::accept(Listener& listener) {
     options.session_context.framer_limits.max_line_length = config_.max_line_length;
     options.session_context.framer_limits.max_literal_size = config_.max_literal_size;
     options.session_context.login_gate = &login_limits_;
-    options.session_context.post_to_loop = [inbox = inbox_.get()](std::function<void()> task) {
-        inbox->post(std::move(task));
-    };
     options.session_context.turn_budget = {.max_commands = Connection::kCommandsPerTurn,
                                            .max_time = Connection::kTurnTime};
 
-    std::size_t& from_ip = per_ip_[options.session_context.peer];
-    if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {
-        // Refused at accept: a flood of connections that never speak (or
-        // never finish a TLS handshake) costs one accept and one close each,
-        // and holds nothing.
-        if (from_ip == 0) per_ip_.erase(options.session_context.peer);
-        log::warning("connection_limit", {{"peer", options.session_context.peer},
-                                          {"listener", options.listener},
-                                          {"connections", static_cast<std::uint64_t>(counted_)}});
-        connection->refuse(options.implicit_tls);
+    {
+        std::unique_lock lock(counts_mutex_);
+        std::size_t& from_ip = per_ip_[options.session_context.peer];
+        if (counted_ >= config_.max_connections || from_ip >= config_.max_connections_per_ip) {
+            // Refused at accept: a flood of connections that never speak (or
+            // never finish a TLS handshake) costs one accept and one close
+            // each, and holds nothing.
+            if (from_ip == 0) per_ip_.erase(options.session_context.peer);
+            const auto counted = static_cast<std::uint64_t>(counted_);
+            lock.unlock();
+            log::warning("connection_limit", {{"peer", options.session_context.peer},
+                                              {"listener", options.listener},
+                                              {"connections", counted}});
+            connection->refuse(options.implicit_tls);
+            return;
+        }
+        ++from_ip;
+        ++counted_;
+    }
+    // Each loop in turn: connections are long-lived and similar, so turns
+    // spread them as evenly as anything would, with no shared state.
+    IoLoop& target = *loops_[next_loop_];
+    next_loop_ = (next_loop_ + 1) % loops_.size();
+    if (&target == loops_.front().get()) {
+        connection->start(authenticator_, mail_, strands_.get(), std::move(options));
         return;
     }
-    ++from_ip;
-    ++counted_;
-    connection->start(authenticator_, mail_, std::move(options));
+    const int fd = connection->hand_off();
+    target.post([this, &target, fd, options = std::move(options)]() mutable {
+        Connection& adopted = target.add_connection();
+        if (fd < 0 || !adopted.adopt(fd)) {
+            // Counted at accept, never started: uncount by hand.
+            uncount(options.session_context.peer);
+            adopted.close_now("hand-off failed");
+            return;
+        }
+        adopted.start(authenticator_, mail_, strands_.get(), std::move(options));
+    });
 }
 
-void Server::connection_closed(Connection* connection) {
-    auto found = connections_.find(connection);
-    if (found == connections_.end()) return;
-    if (connection->counted()) {
-        --counted_;
-        auto ip = per_ip_.find(connection->peer());
-        if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
-    }
-    connections_.erase(found);
-    finish_if_drained();
+void Server::uncount(const std::string& peer) {
+    std::lock_guard lock(counts_mutex_);
+    --counted_;
+    auto ip = per_ip_.find(peer);
+    if (ip != per_ip_.end() && --ip->second == 0) per_ip_.erase(ip);
+}
+
+void Server::connection_ended(Connection& connection) {
+    if (connection.counted()) uncount(connection.peer());
 }
 
 void Server::on_signal(uv_signal_t* handle, int signum) {
@@ -272,36 +290,15 @@ void Server::stop() {
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
-    // Answers still to come are for connections about to close.
-    inbox_->close();
     if (watching_users_) {
         watching_users_ = false;
         uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
         uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
     }
-    for (auto& [raw, connection] : connections_) {
-        connection->shutdown();
-    }
-    deadline_armed_ = true;
-    uv_timer_start(&deadline_, &Server::on_deadline,
-                   static_cast<std::uint64_t>(kShutdownGrace.count()), 0);
-    finish_if_drained();
-}
-
-void Server::on_deadline(uv_timer_t* timer) {
-    auto* self = static_cast<Server*>(timer->data);
-    log::warning("shutdown_deadline",
-                 {{"connections", static_cast<std::uint64_t>(self->connections_.size())}});
-    for (auto& [raw, connection] : self->connections_) {
-        connection->close_now("shutdown deadline");
-    }
-}
-
-void Server::finish_if_drained() {
-    if (stopping_ && deadline_armed_ && connections_.empty()) {
-        deadline_armed_ = false;
-        uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
-    }
+    // Each loop says goodbye to its connections and ends when they are gone.
+    loops_.front()->shutdown();
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        loops_[i]->post([loop = loops_[i].get()] { loop->shutdown(); });
 }
 
 void Server::reload_tls() {

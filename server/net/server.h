@@ -1,7 +1,10 @@
-// Server: the libuv reactor of `imapd serve`. Owns the listeners (plain with
-// STARTTLS, and implicit TLS, RFC 8314), the registry of open Connections
-// with the connection limits (total and per address at accept; per user at
-// login and the failed-login delay through LoginLimits), and the signal
+// Server: the reactors of `imapd serve` (docs/architecture.md "Threads").
+// Owns `[server] threads` IoLoops (the first runs on the thread that calls
+// run() and holds the listeners: it accepts every connection and hands
+// each to the next loop in turn), the worker pool and strands that run
+// the users' sessions after login (threads > 1), the connection limits
+// (total and per address at accept, any loop's thread; per user at login
+// and the failed-login delay through LoginLimits), and the signal
 // handlers:
 //   SIGTERM/SIGINT  stop accepting, "* BYE Server shutting down" to every
 //                   client, wait for their writes (at most kShutdownGrace),
@@ -20,6 +23,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <span>
 #include <string>
@@ -28,13 +32,14 @@
 #include <unordered_set>
 #include <vector>
 
-#include "server/imap/authenticator.h"
-#include "server/base/config.h"
 #include "server/auth/login_limits.h"
-#include "server/net/loop_inbox.h"
-#include "server/net/tls.h"
-#include "server/imap/user_mail.h"
 #include "server/auth/work_pool.h"
+#include "server/base/config.h"
+#include "server/imap/authenticator.h"
+#include "server/imap/user_mail.h"
+#include "server/net/executor.h"
+#include "server/net/io_loop.h"
+#include "server/net/tls.h"
 
 namespace imap::server {
 
@@ -60,16 +65,20 @@ class Server {
     // the address on failure.
     void listen(std::ostream& out);
 
-    // Runs the loop until a shutdown completes.
+    // Runs the loops until a shutdown completes (the first on this thread).
     void run();
 
-    // Starts the graceful shutdown (what SIGTERM does).
+    // Starts the graceful shutdown (what SIGTERM does). The first loop's
+    // thread.
     void stop();
 
-    uv_loop_t* loop() { return &loop_; }
+    // The first loop (listeners, signals).
+    uv_loop_t* loop() { return loops_.front()->loop(); }
+    std::size_t loop_count() const { return loops_.size(); }
 
-    // From Connection's last close callback: unregisters and frees it.
-    void connection_closed(Connection* connection);
+    // From an IoLoop, for a connection it is about to free: its place in
+    // the connection limits. Any loop's thread.
+    void connection_ended(Connection& connection);
 
     // Password verification off the loop (AccountAuthenticator::verify_on):
     // kVerifyThreads threads, at most kVerifyWaiting checks waiting.
@@ -95,11 +104,10 @@ class Server {
 
     static void on_connection(uv_stream_t* stream, int status);
     static void on_signal(uv_signal_t* handle, int signum);
-    static void on_deadline(uv_timer_t* timer);
 
     void accept(Listener& listener);
+    void uncount(const std::string& peer);
     void reload_tls();
-    void finish_if_drained();
 
     const Config& config_;
     Authenticator& authenticator_;
@@ -107,7 +115,10 @@ class Server {
     std::shared_ptr<const TlsContext> tls_context_;
     TlsReloader reloader_;
 
-    uv_loop_t loop_{};
+    // Declared first: destroyed last, after the pools whose work may still
+    // post to them.
+    std::vector<std::unique_ptr<IoLoop>> loops_;
+    std::size_t next_loop_ = 0;
     std::vector<std::unique_ptr<Listener>> listeners_;
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
@@ -126,19 +137,21 @@ class Server {
     int settle_round_ = 0;
     std::unordered_set<std::string> changed_user_files_;
     static void on_users_settled(uv_timer_t* timer);
-    uv_timer_t deadline_{};
     bool stopping_ = false;
-    bool deadline_armed_ = false;
 
-    std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+    // Connection limits: accept() counts on the first loop, connection_ended()
+    // uncounts on any.
+    std::mutex counts_mutex_;
     std::unordered_map<std::string, std::size_t> per_ip_;
     std::size_t counted_ = 0;
     // Per-user connection limit and failed-login delay, shared by every
-    // connection's Session (SessionContext::login_gate).
+    // connection's Session (SessionContext::login_gate), from any thread.
     LoginLimits login_limits_;
-    // Answers from the verification pool, run on this loop. Before the pool,
-    // so the pool's threads are joined (its destructor) while it exists.
-    std::unique_ptr<LoopInbox> inbox_;
+    // threads > 1: the workers that run the users' strands. Bounded by the
+    // strands themselves (each has at most one turn waiting), not by a queue
+    // limit: nothing ever waits to be refused here.
+    std::unique_ptr<WorkPool> strand_pool_;
+    std::unique_ptr<StrandRegistry> strands_;
     WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};
 };
 

@@ -922,13 +922,16 @@ class ConnectionFlood(HostileTest):
 
 
 class PipelineFairness(HostileTest):
-    """One client's burst of pipelined commands does not hold up the others:
-    the server returns to its loop after a small budget of commands
+    """One client's burst of pipelined commands does not hold up the others
+    that share its executor: with one thread every session runs on the one
+    loop, and the session returns to it after a small budget of commands
     (Session::TurnBudget), so another client's command is answered while
     the burst is still running. Observed without timing, from the order in
     which the server ran the commands (its debug log): bob's NOOP runs
-    between alice's first and last."""
-    extra_args = ("--log-level", "debug", "--user", "bob:pw")
+    between alice's first and last. (With more threads, two users run on
+    their own strands in parallel: PipelineFairnessSameUser checks the
+    budget where sessions do share one.)"""
+    extra_args = ("--log-level", "debug", "--user", "bob:pw", "--threads", "1")
     BURST = 5000
 
     def test_burst_does_not_delay_another_client(self):
@@ -957,6 +960,37 @@ class PipelineFairness(HostileTest):
         self.assertGreater(sum(1 for i in alice if i > bob[0]), self.BURST // 10)
         self.assert_server_unharmed()
 
+
+class PipelineFairnessSameUser(HostileTest):
+    """With several threads, every session of one user runs on that user's
+    strand, one at a time (docs/architecture.md "Threads"): a burst on one
+    of them must still leave room for the others. The second session's
+    CAPABILITY runs between the first and the last NOOP of the burst."""
+    extra_args = ("--log-level", "debug", "--threads", "2")
+    BURST = 5000
+
+    def test_burst_does_not_delay_the_same_users_other_session(self):
+        burst = self.greeted()
+        self.assertIn(b"l OK", login_raw(burst, b"l"))
+        other = self.greeted()
+        self.assertIn(b"l OK", login_raw(other, b"l"))
+        commands = b"".join(b"n%d NOOP\r\n" % i for i in range(self.BURST))
+        burst.sendall(commands)
+        recv_until(burst, rb"n0 OK")
+        other.sendall(b"b CAPABILITY\r\n")
+        recv_until(other, rb"b OK CAPABILITY completed\r\n")
+        recv_until(burst, rb"n%d OK NOOP completed\r\n" % (self.BURST - 1))
+        wait_for_log(self.server, "command=CAPABILITY")
+        lines = [line for line in self.server.log().splitlines()
+                 if " debug command " in line and "user=alice" in line]
+        capability = [i for i, line in enumerate(lines) if "command=CAPABILITY" in line]
+        noops = [i for i, line in enumerate(lines) if "command=NOOP" in line]
+        self.assertEqual(len(capability), 1)
+        self.assertEqual(len(noops), self.BURST)
+        self.assertLess(noops[0], capability[0])
+        self.assertLess(capability[0], noops[-1])
+        self.assertGreater(sum(1 for i in noops if i > capability[0]), self.BURST // 10)
+        self.assert_server_unharmed()
 
 def fill_mailbox(sock, count, tag=b"f"):
     """APPENDs `count` small messages to INBOX in one pipelined write

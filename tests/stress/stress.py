@@ -1199,7 +1199,7 @@ class ImapdServer:
     tests/e2e/test_serve.py starts it), with connection limits raised for
     N clients of one user."""
 
-    def __init__(self, binary, user, password, clients, wait=15):
+    def __init__(self, binary, user, password, clients, wait=15, extra_args=()):
         self.tmp = tempfile.TemporaryDirectory(prefix="imapd-stress-")
         config = os.path.join(self.tmp.name, "imapd.conf")
         limit = clients + 20
@@ -1210,7 +1210,7 @@ class ImapdServer:
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [binary, "serve", "--ephemeral", "--config", config, "--listen", "127.0.0.1:0",
-             "--user", "%s:%s" % (user, password)],
+             "--user", "%s:%s" % (user, password)] + list(extra_args),
             stdout=subprocess.PIPE, stderr=self.log_file)
         deadline = time.monotonic() + wait
         buffered = b""
@@ -1309,6 +1309,9 @@ def parse_args(argv):
                     "every view compared with the store at seeded checkpoints.")
     target = p.add_argument_group("server (either --imapd, or --host/--port)")
     target.add_argument("--imapd", help="start this imapd binary (serve --ephemeral) and test it")
+    target.add_argument("--imapd-arg", action="append", default=[], metavar="ARG",
+                        help="an extra argument for `imapd serve` (repeat it), e.g. "
+                             "--imapd-arg=--threads=4")
     target.add_argument("--host", default="127.0.0.1")
     target.add_argument("--port", type=int, help="test a running server on this port")
     target.add_argument("--user", default="stress")
@@ -1365,7 +1368,8 @@ def main(argv=None):
     profiles = assign_profiles(args)
     server = None
     if args.imapd:
-        server = ImapdServer(args.imapd, args.user, args.password, args.clients)
+        server = ImapdServer(args.imapd, args.user, args.password, args.clients,
+                             extra_args=args.imapd_arg)
         host, port = "127.0.0.1", server.port
     else:
         host, port = args.host, args.port

@@ -1,0 +1,79 @@
+#include "server/net/executor.h"
+
+#include <utility>
+#include <vector>
+
+#include "server/base/log.h"
+
+namespace imap::server {
+
+void Strand::post(Task task) {
+    bool schedule = false;
+    {
+        std::lock_guard lock(mutex_);
+        tasks_.push_back(std::move(task));
+        if (!scheduled_) schedule = scheduled_ = true;
+    }
+    if (schedule && !pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
+        // The pool refuses only when it is stopping (the strand pool has no
+        // waiting bound): the server is going down and the work with it.
+        log::warning("strand_dropped", {});
+    }
+}
+
+bool Strand::running_here() const {
+    std::lock_guard lock(mutex_);
+    return running_on_ == std::this_thread::get_id();
+}
+
+void Strand::run_turn() {
+    for (std::size_t done = 0; done < kTasksPerTurn; ++done) {
+        Task task;
+        {
+            std::lock_guard lock(mutex_);
+            if (tasks_.empty()) {
+                scheduled_ = false;
+                running_on_ = {};
+                return;
+            }
+            task = std::move(tasks_.front());
+            tasks_.pop_front();
+            running_on_ = std::this_thread::get_id();
+        }
+        task();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        running_on_ = {};
+        if (tasks_.empty()) {
+            scheduled_ = false;
+            return;
+        }
+    }
+    // More to do: to the back of the pool's queue, behind the other users.
+    if (!pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
+        log::warning("strand_dropped", {});
+    }
+}
+
+std::shared_ptr<Strand> StrandRegistry::of(std::string_view user) {
+    std::lock_guard lock(mutex_);
+    auto found = strands_.find(user);
+    if (found != strands_.end()) {
+        if (auto strand = found->second.lock()) return strand;
+    }
+    // Forget the strands nobody holds any more while we are here, so the map
+    // stays as large as the number of users with sessions.
+    std::erase_if(strands_, [](const auto& entry) { return entry.second.expired(); });
+    auto strand = std::make_shared<Strand>(pool_);
+    strands_.insert_or_assign(std::string(user), strand);
+    return strand;
+}
+
+std::size_t StrandRegistry::size() {
+    std::lock_guard lock(mutex_);
+    std::erase_if(strands_, [](const auto& entry) { return entry.second.expired(); });
+    return strands_.size();
+}
+
+}  // namespace imap::server

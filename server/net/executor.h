@@ -1,0 +1,94 @@
+// Executors: where a session's work runs (docs/architecture.md "Threads").
+//
+//   LoopExecutor  the thread of one I/O loop (closures through its
+//                 LoopInbox); pre-login sessions run here, and every session
+//                 when the server runs with one thread.
+//   Strand        closures run one at a time, in the order posted, on
+//                 whichever thread of a shared WorkPool is free. Each user
+//                 has one (StrandRegistry): every session of a user, its
+//                 UserMail and its SQLite connection are used only from its
+//                 strand, so a user's commands are serialised as on one
+//                 thread while different users' commands run in parallel,
+//                 and one user's fsync or long SEARCH holds one worker,
+//                 never a loop and never another user.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "server/auth/work_pool.h"
+#include "server/net/loop_inbox.h"
+
+namespace imap::server {
+
+class Executor {
+  public:
+    using Task = std::function<void()>;
+    virtual ~Executor() = default;
+    // Any thread. Runs `task` later, after everything posted before it.
+    virtual void post(Task task) = 0;
+    // Whether the calling thread is the one this executor runs on now: a
+    // loop's own thread; for a strand, inside one of its closures.
+    virtual bool running_here() const = 0;
+};
+
+class LoopExecutor final : public Executor {
+  public:
+    // `inbox` belongs to the loop whose thread is `thread`; both outlive
+    // this executor's posts (LoopInbox drops posts after close()).
+    LoopExecutor(LoopInbox& inbox, std::thread::id thread) : inbox_(inbox), thread_(thread) {}
+    void post(Task task) override { inbox_.post(std::move(task)); }
+    bool running_here() const override { return std::this_thread::get_id() == thread_; }
+
+  private:
+    LoopInbox& inbox_;
+    std::thread::id thread_;
+};
+
+class Strand final : public Executor, public std::enable_shared_from_this<Strand> {
+  public:
+    // A strand runs at most this many closures per turn on a worker before
+    // it goes to the back of the pool's queue: the other users waiting for a
+    // worker get theirs in between (a session yields after its TurnBudget,
+    // so a closure is itself bounded).
+    static constexpr std::size_t kTasksPerTurn = 16;
+
+    explicit Strand(WorkPool& pool) : pool_(pool) {}
+    void post(Task task) override;
+    bool running_here() const override;
+
+  private:
+    void run_turn();
+
+    WorkPool& pool_;
+    mutable std::mutex mutex_;
+    std::deque<Task> tasks_;
+    bool scheduled_ = false;
+    // The worker running a turn now (default id: none).
+    std::thread::id running_on_;
+};
+
+// One strand per user while any session of that user holds it. Any thread.
+class StrandRegistry {
+  public:
+    explicit StrandRegistry(WorkPool& pool) : pool_(pool) {}
+    // The strand of `user` (its canonical name): the same one for as long
+    // as anything holds it, a fresh one after.
+    std::shared_ptr<Strand> of(std::string_view user);
+    // Users with a live strand (for tests).
+    std::size_t size();
+
+  private:
+    WorkPool& pool_;
+    std::mutex mutex_;
+    std::map<std::string, std::weak_ptr<Strand>, std::less<>> strands_;
+};
+
+}  // namespace imap::server

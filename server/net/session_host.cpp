@@ -1,0 +1,228 @@
+#include "server/net/session_host.h"
+
+#include <exception>
+#include <utility>
+
+#include "server/base/log.h"
+
+namespace imap::server {
+
+SessionHost::SessionHost(std::shared_ptr<Executor> loop, Delivery deliver)
+    : loop_(std::move(loop)), deliver_(std::move(deliver)), executor_(loop_) {}
+
+void SessionHost::start(SessionContext context, Authenticator& authenticator, MailAccess* mail) {
+    // Answers of the password check come back as tasks, so they run where
+    // the session runs, in order with its input.
+    context.post_to_loop = [weak = weak_from_this()](std::function<void()> answer) {
+        if (auto self = weak.lock())
+            self->post([answer = std::move(answer)](Session&) { answer(); });
+    };
+    session_.emplace(std::move(context), authenticator, mail);
+    session_->set_transport_unsent([this] { return unsent(); });
+    // Outside this host's own tasks (an IDLE update another session of the
+    // user pushed, on the same strand): publish now. Inside them the drain
+    // publishes when it runs out of tasks.
+    session_->set_output_listener([this] {
+        bool inside;
+        {
+            std::lock_guard lock(mutex_);
+            inside = draining_;
+        }
+        if (!inside) publish();
+    });
+    {
+        std::lock_guard lock(mutex_);
+        draining_ = scheduled_ = true;
+    }
+    session_->greeting();
+    publish();
+    std::lock_guard lock(mutex_);
+    draining_ = scheduled_ = false;
+    if (!tasks_.empty()) {
+        // Posted by the delivery above: run them as any other.
+        scheduled_ = true;
+        loop_->post([self = shared_from_this()] { self->drain(); });
+    }
+}
+
+std::uint64_t SessionHost::post(Task task) {
+    std::shared_ptr<Executor> executor;
+    bool run_now = false;
+    std::uint64_t serial = 0;
+    {
+        std::lock_guard lock(mutex_);
+        if (retired_) return 0;
+        tasks_.push_back(std::move(task));
+        ++queued_;
+        serial = ++posted_;
+        if (scheduled_) return serial;
+        scheduled_ = true;
+        executor = executor_;
+        // On the loop's thread with nothing of ours running: at once, as a
+        // single-threaded server would (one loop iteration less per command).
+        run_now = executor == loop_ && loop_->running_here();
+    }
+    if (run_now) {
+        drain();
+    } else {
+        executor->post([self = shared_from_this()] { self->drain(); });
+    }
+    return serial;
+}
+
+void SessionHost::post_input(std::string bytes) {
+    pending_input_ += bytes.size();
+    post([this, bytes = std::move(bytes)](Session& session) {
+        pending_input_ -= bytes.size();
+        session.receive(bytes);
+    });
+}
+
+void SessionHost::move_to(std::shared_ptr<Executor> executor) {
+    std::lock_guard lock(mutex_);
+    executor_ = std::move(executor);
+}
+
+void SessionHost::retire(LoginGate* gate) {
+    // The last task: the user's slot in the per-user limit, released on the
+    // executor where it was taken (the session's login).
+    post([gate](Session& session) {
+        if (gate != nullptr && !session.user().empty()) gate->release(session.user());
+        session.abandon();
+    });
+    std::lock_guard lock(mutex_);
+    retired_ = true;
+}
+
+void SessionHost::drain() {
+    std::shared_ptr<Executor> running_on;
+    {
+        std::lock_guard lock(mutex_);
+        running_on = executor_;
+        draining_ = true;
+    }
+    for (;;) {
+        Task task;
+        bool moved = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (executor_ != running_on) {
+                moved = true;
+            } else if (!tasks_.empty()) {
+                task = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+        }
+        if (task) {
+            if (session_) {
+                try {
+                    task(*session_);
+                } catch (const std::exception& error) {
+                    // Handlers catch their own errors (Session::fail); this
+                    // is the transport's task itself failing.
+                    log::error("session_task_failed", {{"error", error.what()}});
+                }
+            }
+            --queued_;
+            std::lock_guard lock(mutex_);
+            ++completed_;
+            continue;
+        }
+        // Out of tasks (or moving): hand over what the tasks produced while
+        // this drain still owns the session. A delivery made here at once
+        // (on the loop) may post more tasks: they are taken by this loop.
+        publish();
+        std::lock_guard lock(mutex_);
+        if (moved || executor_ != running_on) {
+            draining_ = false;
+            executor_->post([self = shared_from_this()] { self->drain(); });
+            return;
+        }
+        if (!tasks_.empty()) continue;
+        draining_ = false;
+        if (session_ && session_->yielded() && !retired_) {
+            // It used up its TurnBudget: it goes on after the others waiting
+            // for this executor (the loop's other connections; on a strand
+            // the user's other sessions, and on the pool the other users).
+            tasks_.push_back([](Session& again) { again.resume(); });
+            ++queued_;
+            ++posted_;
+            executor_->post([self = shared_from_this()] { self->drain(); });
+            return;
+        }
+        scheduled_ = false;
+        if (retired_ && session_) {
+            // Destroyed on its executor: it may hold its user's mail.
+            session_.reset();
+        }
+        return;
+    }
+}
+
+void SessionHost::publish() {
+    if (!session_) return;
+    Session& session = *session_;
+    bool deliver_now = false;
+    {
+        std::lock_guard lock(mutex_);
+        OutputBuffer& out = session.output();
+        while (!out.empty()) {
+            std::string chunk = out.take_front();
+            outbox_bytes_ += chunk.size();
+            outbox_.push_back(std::move(chunk));
+        }
+        published_.state = session.state();
+        if (published_.user != session.user()) published_.user = session.user();
+        published_.wants_close = session.wants_close();
+        published_.starttls_requested = session.starttls_requested();
+        published_.delayed = session.delayed();
+        published_.pending_delay = session.pending_delay();
+        published_.waiting_on_server = session.waiting_on_server();
+        published_.input_paused = session.input_paused();
+        published_.idle_update_pending = session.idle_update_pending();
+        published_.idling = session.idling();
+        published_.completed = completed_;
+        if (retired_) return;
+        if (loop_->running_here()) {
+            deliver_now = true;
+        } else if (!delivery_pending_) {
+            delivery_pending_ = true;
+        } else {
+            return;  // the delivery on its way takes this too
+        }
+    }
+    if (deliver_now) {
+        deliver_();
+    } else {
+        loop_->post([self = shared_from_this()] { self->deliver_on_loop(); });
+    }
+}
+
+void SessionHost::deliver_on_loop() {
+    {
+        std::lock_guard lock(mutex_);
+        delivery_pending_ = false;
+        if (retired_) return;
+    }
+    deliver_();
+}
+
+void SessionHost::refresh_view() {
+    std::lock_guard lock(mutex_);
+    view_ = published_;
+}
+
+std::vector<std::string> SessionHost::take_output() {
+    std::vector<std::string> out;
+    {
+        std::lock_guard lock(mutex_);
+        out.swap(outbox_);
+    }
+    std::size_t bytes = 0;
+    for (const std::string& chunk : out)
+        bytes += chunk.size();
+    outbox_bytes_ -= bytes;
+    return out;
+}
+
+}  // namespace imap::server

@@ -1,0 +1,145 @@
+// SessionHost: runs one connection's Session on the Session's executor and
+// hands its output and state to the connection's I/O loop
+// (docs/architecture.md "Threads").
+//
+//   loop thread                          executor (loop, or the user's strand)
+//   Connection --post(task)--> queue --> task(Session&) ... (in order)
+//   Connection <--deliver-- snapshot <-- publish: output moved out, state copied
+//
+// Every call into the Session is a task on the host's queue, run in the
+// order posted, one at a time, on the host's current executor: the loop's
+// own thread before login (and always with one thread), the user's strand
+// after (run_as_user, Session's SessionContext hook), so all sessions of one
+// user, and their UserMail, are only ever used from that user's strand.
+// A host moves between executors only between two tasks.
+//
+// After the tasks it has (and whenever the Session calls its output
+// listener: an IDLE update pushed by another session of the user, a
+// password check's answer), the host publishes: the Session's output moves
+// to the outbox, its state to a SessionView, and the connection's loop is
+// told (at once when the executor is that loop and the host is not inside
+// a task of its own). Backpressure: the Session sees the bytes in the outbox
+// and those the connection holds (set_transport_unsent) as its unsent
+// output, so its high-water mark pauses it exactly as when it ran on the
+// loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "server/imap/session.h"
+#include "server/net/executor.h"
+
+namespace imap::server {
+
+// What the connection knows of its session: a copy made at the session's
+// last publish.
+struct SessionView {
+    SessionState state = SessionState::NotAuthenticated;
+    std::string user;
+    bool wants_close = false;
+    bool starttls_requested = false;
+    bool delayed = false;
+    std::chrono::milliseconds pending_delay{0};
+    bool waiting_on_server = false;
+    bool input_paused = false;
+    bool idle_update_pending = false;
+    bool idling = false;
+    // How many of the host's tasks had run at this publish: a task posted
+    // with serial n has run (and its effect is in this view) once
+    // completed >= n.
+    std::uint64_t completed = 0;
+};
+
+class SessionHost : public std::enable_shared_from_this<SessionHost> {
+  public:
+    using Task = std::function<void(Session&)>;
+    // On the loop thread, with the host's output and view ready to take.
+    using Delivery = std::function<void()>;
+
+    // Loop thread. `loop` is the connection's loop executor, where the
+    // session starts and where deliveries go.
+    SessionHost(std::shared_ptr<Executor> loop, Delivery deliver);
+    SessionHost(const SessionHost&) = delete;
+    SessionHost& operator=(const SessionHost&) = delete;
+
+    // Loop thread, once: builds the Session (on this thread: nothing of the
+    // user's is touched before login) and greets.
+    void start(SessionContext context, Authenticator& authenticator, MailAccess* mail);
+
+    // Any thread: `task` runs with the Session on the host's executor,
+    // after every task posted before it; dropped once the session is
+    // retired. Returns the task's serial (SessionView::completed).
+    std::uint64_t post(Task task);
+    // post() of input bytes, counted in pending_input() until they ran.
+    void post_input(std::string bytes);
+    // Input bytes posted and not yet given to the Session.
+    std::size_t pending_input() const { return pending_input_.load(); }
+    // Within a task: the tasks after this one run on `executor`.
+    void move_to(std::shared_ptr<Executor> executor);
+    // Loop thread: the connection is gone; no delivery from now on. The
+    // session is destroyed by a last task on its executor (it may hold its
+    // user's mail), after releasing its slot in `gate` (per-user limit).
+    void retire(LoginGate* gate);
+
+    // ---- The loop's side of a delivery (loop thread) ----
+    // The output published so far, in order.
+    std::vector<std::string> take_output();
+    const SessionView& view() const { return view_; }
+    // Bytes in the outbox plus what the connection reports it holds:
+    // the Session's "transport unsent".
+    std::size_t unsent() const { return outbox_bytes_.load() + transport_bytes_.load(); }
+    void set_transport_unsent(std::size_t bytes) { transport_bytes_.store(bytes); }
+    std::size_t outbox_bytes() const { return outbox_bytes_.load(); }
+    // Tasks posted and not finished: a BYE or abandon may still be coming.
+    bool busy() const { return queued_.load() > 0; }
+    // Loop thread: refreshes view() from the latest published state.
+    void refresh_view();
+
+  private:
+    void schedule();
+    void drain();
+    // On the executor, after tasks: output to the outbox, state to the
+    // published view, and a delivery to the loop unless one is on its way.
+    void publish();
+    void deliver_on_loop();
+
+    std::shared_ptr<Executor> loop_;
+    Delivery deliver_;
+
+    // Guarded by mutex_: the queue, the executor, the outbox and the state
+    // published for the loop.
+    mutable std::mutex mutex_;
+    std::deque<Task> tasks_;
+    std::shared_ptr<Executor> executor_;
+    bool scheduled_ = false;
+    bool draining_ = false;
+    std::vector<std::string> outbox_;
+    SessionView published_;
+    bool delivery_pending_ = false;
+    bool retired_ = false;
+
+    std::atomic<std::size_t> outbox_bytes_{0};
+    std::atomic<std::size_t> transport_bytes_{0};
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<std::size_t> pending_input_{0};
+    // Guarded by mutex_: serials of tasks posted and run.
+    std::uint64_t posted_ = 0;
+    std::uint64_t completed_ = 0;
+
+    // Only on the executor (inside tasks): the Session itself.
+    std::optional<Session> session_;
+    // Loop thread only.
+    SessionView view_;
+};
+
+}  // namespace imap::server
