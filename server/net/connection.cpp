@@ -273,7 +273,11 @@ void Connection::shutdown() {
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(handle->data);
-    *buf = uv_buf_init(self->read_buffer_, sizeof self->read_buffer_);
+    // The loop's one buffer: libuv reads into it and calls on_read at once,
+    // which copies what it needs (into the session's input or TLS), so no
+    // connection holds 64 KiB of its own between reads.
+    std::span<char> buffer = self->loop_.read_buffer();
+    *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
 }
 
 void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {

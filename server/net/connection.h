@@ -79,7 +79,6 @@ class Connection {
   public:
     static constexpr std::size_t kHighWater = 512 * 1024;
     static constexpr std::size_t kLowWater = 64 * 1024;
-    static constexpr std::size_t kReadBufferSize = 64 * 1024;
     // TCP_NOTSENT_LOWAT (socket_options.h): at most this much of what a
     // client has not read waits in the kernel (instead of up to tcp_wmem's
     // 4 MiB), the rest in our write queue where the high-water marks and
@@ -198,7 +197,6 @@ class Connection {
     uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
     std::unique_ptr<TlsSession> tls_;
     std::shared_ptr<SessionHost> host_;  // from start()
-    char read_buffer_[kReadBufferSize];
     // Serials of tasks posted whose effect the view may not show yet
     // (SessionView::completed): a delay's end, a resume.
     std::uint64_t delay_elapsed_serial_ = 0;

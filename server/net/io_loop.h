@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -57,6 +58,10 @@ class IoLoop {
             f(*connection);
     }
     std::size_t connection_count() const { return connections_.size(); }
+    // Where every connection of this loop reads (Connection::on_alloc): a
+    // read is consumed before the next one starts.
+    std::span<char> read_buffer() { return {read_buffer_.get(), kReadBufferSize}; }
+    static constexpr std::size_t kReadBufferSize = 64 * 1024;
     // SIGTERM's part on this loop: "* BYE Server shutting down" to every
     // connection, close each once flushed (at most kShutdownGrace); the loop
     // ends when the last is gone.
@@ -77,6 +82,7 @@ class IoLoop {
     bool finished_ = false;
     std::thread thread_;
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+    std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
 };
 
 }  // namespace imap::server

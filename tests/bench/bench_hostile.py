@@ -49,6 +49,7 @@ the victim never shares a mailbox with it.
 import argparse
 import datetime
 import math
+import multiprocessing
 import os
 import select
 import resource
@@ -155,40 +156,71 @@ def source_address(i):
 # The victim.
 # ---------------------------------------------------------------------------
 
-class Victim(threading.Thread):
-    """User "victim": NOOP, wait, pause, again. Samples are (time sent, round trip)."""
+class Victim:
+    """User "victim": NOOP, wait, pause, again. Samples are (time sent, round
+    trip), time.monotonic(). It runs in a process of its own: the
+    attacker's threads share this process's interpreter lock, and 40 of
+    them connecting in a loop would otherwise delay the victim's own reads
+    by seconds, which is no measure of the server."""
 
     def __init__(self, port, pause):
-        super().__init__(daemon=True)
-        self.conn = Conn(port)
-        self.conn.login(VICTIM)
-        self.conn.command(b"SELECT INBOX")
-        self.pause = pause
+        self.pipe, child = multiprocessing.get_context("fork").Pipe()
+        self.proc = multiprocessing.get_context("fork").Process(
+            target=victim_main, args=(port, pause, child), daemon=True)
+        self.proc.start()
+        child.close()
+        status = self.pipe.recv() if self.pipe.poll(30) else ("error", "no answer in 30 s")
+        if status[0] != "ready":
+            self.proc.kill()
+            raise BenchError(status[1])
         self.samples = []
         self.stalls = []     # (time, what) of NOOPs not answered within NOOP_TIMEOUT
-        self.stop_flag = threading.Event()
 
-    def run(self):
-        self.conn.sock.settimeout(NOOP_TIMEOUT)
-        while not self.stop_flag.is_set():
-            t = time.perf_counter()
-            try:
-                self.conn.command(b"NOOP")
-            except (OSError, BenchError) as e:
-                # Counted as a sample of "more than NOOP_TIMEOUT" (infinity).
-                self.samples.append((t, math.inf))
-                self.stalls.append((t, "%s: %s" % (type(e).__name__, e)))
-                return
-            self.samples.append((t, time.perf_counter() - t))
-            self.stop_flag.wait(self.pause)
+    def start(self):
+        self.pipe.send("go")
 
     def stop(self):
-        self.stop_flag.set()
-        self.join(NOOP_TIMEOUT + 5)
-        self.conn.close()
+        self.pipe.send("stop")
+        if self.pipe.poll(NOOP_TIMEOUT + 5):
+            self.samples, self.stalls = self.pipe.recv()
+        else:
+            self.stalls.append((time.monotonic(), "the victim process did not report"))
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
 
     def between(self, t0, t1):
         return [rtt for t, rtt in self.samples if t0 <= t < t1]
+
+
+def victim_main(port, pause, pipe):
+    try:
+        conn = Conn(port)
+        conn.login(VICTIM)
+        conn.command(b"SELECT INBOX")
+    except (OSError, BenchError) as e:
+        pipe.send(("error", "%s: %s" % (type(e).__name__, e)))
+        return
+    pipe.send(("ready", ""))
+    pipe.recv()  # go
+    samples, stalls = [], []
+    conn.sock.settimeout(NOOP_TIMEOUT)
+    stopped = False
+    while not stopped:
+        t = time.monotonic()
+        try:
+            conn.command(b"NOOP")
+        except (OSError, BenchError) as e:
+            # Counted as a sample of "more than NOOP_TIMEOUT" (infinity).
+            samples.append((t, math.inf))
+            stalls.append((t, "%s: %s" % (type(e).__name__, e)))
+            break
+        samples.append((t, time.monotonic() - t))
+        stopped = pipe.poll(pause)
+    if not stopped:
+        pipe.recv()  # wait for stop
+    pipe.send((samples, stalls))
+    conn.close()
 
 
 # ---------------------------------------------------------------------------
@@ -627,14 +659,14 @@ def run_scenario(server, key, title, attack, seconds, pause):
     stop = threading.Event()
     a = Attack(server, stop)
     threads = []
-    t0 = time.perf_counter()
+    t0 = time.monotonic()
     try:
         if attack is not None:
             threads = attack(a)
         stop.wait(seconds)
     except (OSError, BenchError) as e:
         a.count("setup failed: %s" % e)
-    t1 = time.perf_counter()
+    t1 = time.monotonic()
     stop.set()
     victim.stop()
     a.close_all()
