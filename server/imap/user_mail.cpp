@@ -1,5 +1,6 @@
 #include "server/imap/user_mail.h"
 
+#include <mutex>
 #include <vector>
 
 #include "store/accounts.h"
@@ -32,21 +33,28 @@ void UserMail::notify(store::MailboxId mailbox) {
 
 std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     const std::string name = store::AccountStore::canonical_user_name(user);
-    if (auto it = open_.find(name); it != open_.end()) {
-        if (auto mail = it->second.lock()) return mail;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = open_.find(name); it != open_.end()) {
+            if (auto mail = it->second.lock()) return mail;
+        }
     }
+    // Opened outside the lock: other users' logins go on meanwhile, and
+    // this user's cannot race it (they run on the user's strand).
     auto mail = std::make_shared<UserMail>(name, data_dir_.user_options(name));
     mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
     // Bodies a crash (or the last session's pins) left behind: no view of
     // this user exists in the process yet, so none is pinned. Only this
     // process serves IMAP for the data directory (docs/storage.md).
     mail->store().collect_garbage();
+    std::lock_guard lock(mutex_);
     open_[name] = mail;
     if (data_dir_.is_in_memory()) kept_[name] = mail;
     return mail;
 }
 
 std::size_t UserMailRegistry::open_count() {
+    std::lock_guard lock(mutex_);
     std::size_t count = 0;
     for (auto it = open_.begin(); it != open_.end();) {
         if (it->second.expired()) {

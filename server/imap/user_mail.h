@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -103,6 +104,8 @@ class MailAccess {
 // The server's MailAccess: one UserMail per user, opened on first login
 // and closed when that user's last session ends. In memory mode a store
 // lives until the registry does: a second ":memory:" open would be empty.
+// Any thread; a UserMail itself is used only on its user's strand
+// (docs/architecture.md "Threads").
 class UserMailRegistry : public MailAccess {
   public:
     explicit UserMailRegistry(store::DataDir data_dir) : data_dir_(std::move(data_dir)) {}
@@ -114,6 +117,7 @@ class UserMailRegistry : public MailAccess {
 
   private:
     store::DataDir data_dir_;
+    std::mutex mutex_;  // the maps
     std::map<std::string, std::weak_ptr<UserMail>, std::less<>> open_;
     std::map<std::string, std::shared_ptr<UserMail>, std::less<>> kept_;  // in memory
 };

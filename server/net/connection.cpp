@@ -46,22 +46,58 @@ const std::string& Connection::user() const {
     return host_ ? view().user : none;
 }
 
-bool Connection::adopt(int fd) {
-    if (const int rc = uv_tcp_open(&tcp_, fd); rc < 0) {
-        log::error("accept_failed", {{"error", uv_strerror(rc)}});
-        ::close(fd);
-        return false;
-    }
-    return true;
+ConnectionTransfer::~ConnectionTransfer() {
+    if (fd >= 0) ::close(fd);
 }
 
-int Connection::hand_off() {
+void Connection::move_to_session_loop() {
+    IoLoop* target = loop_.server().session_loop();
     uv_os_fd_t fd = -1;
-    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) < 0) return -1;
-    const int copy = ::dup(fd);
-    if (copy < 0) return -1;
-    close_now("handed off");
-    return copy;
+    const int copy =
+        target != nullptr && uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0
+            ? ::dup(fd)
+            : -1;
+    moving_ = false;
+    moved_ = true;
+    if (copy < 0) {
+        // Not worth a connection: it stays on this loop.
+        log::warning("connection_move_failed", {{"peer", peer()}});
+        update_reading();
+        return;
+    }
+    host_->detach();
+    auto transfer = std::make_shared<ConnectionTransfer>();
+    transfer->fd = copy;
+    transfer->tls = std::move(tls_);
+    transfer->host = std::move(host_);
+    transfer->options = options_;
+    transfer->deadlines = deadlines_;
+    transfer->opened_at = opened_at_;
+    // host_ is gone from here: this closes the old handles only, without a
+    // log line, a BYE or a change to the connection counts.
+    close_now("moved");
+    target->post([target, transfer] { target->add_connection().take_over(std::move(*transfer)); });
+}
+
+void Connection::take_over(ConnectionTransfer transfer) {
+    options_ = std::move(transfer.options);
+    tls_ = std::move(transfer.tls);
+    host_ = std::move(transfer.host);
+    deadlines_ = transfer.deadlines;
+    opened_at_ = transfer.opened_at;
+    moved_ = true;
+    const int fd = std::exchange(transfer.fd, -1);
+    const int rc = uv_tcp_open(&tcp_, fd);
+    host_->attach(loop_.executor(), [this] { on_session_update(); });
+    if (rc < 0) {
+        ::close(fd);
+        close_now(uv_strerror(rc));
+        return;
+    }
+    log::debug("connection_moved",
+               {{"peer", peer()}, {"loop", static_cast<std::uint64_t>(loop_.index())}});
+    arm_timer();
+    update_reading();
 }
 
 void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandRegistry* strands,
@@ -369,6 +405,20 @@ void Connection::pump_once() {
         close_now(close_reason_);
         return;
     }
+    // Logged in on the accepting loop: on to a session loop, once what was
+    // written here is on the wire (the new loop's writes come after it).
+    if (!moved_ && !close_pending_ && session.state != SessionState::NotAuthenticated) {
+        if (loop_.server().session_loop_count() == 0) {
+            moved_ = true;  // one loop: everything stays here
+        } else {
+            moving_ = true;
+        }
+    }
+    if (moving_ && !close_pending_ && writes_in_flight_ == 0 &&
+        !(tls_ && tls_->pending_ciphertext() > 0)) {
+        move_to_session_loop();
+        return;
+    }
     // An IDLE update or commands held back for our output: once it drained.
     if ((session.input_paused || session.idle_update_pending) && !close_pending_ &&
         unsent() < kLowWater) {
@@ -452,6 +502,8 @@ void Connection::update_reading() {
                 !(reading_ && (pending > kHighWater || input > kHighWater)) &&
                 !(!reading_ && (pending > kLowWater || input > kLowWater));
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
+    // Moving: the new loop reads what follows.
+    if (moving_) want = false;
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
             reading_ = true;

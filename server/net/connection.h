@@ -51,6 +51,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "server/imap/session.h"
 #include "server/net/connection_deadlines.h"
@@ -73,6 +74,30 @@ struct ConnectionOptions {
     std::chrono::milliseconds idle_keepalive{2 * 60'000};
     std::shared_ptr<const TlsContext> tls_context;
     SessionContext session_context;
+};
+
+// A logged-in connection on its way from the accepting loop to a session
+// loop (Connection::take_over).
+struct ConnectionTransfer {
+    ConnectionTransfer() = default;
+    // The descriptor has one owner: a moved-from transfer closes nothing.
+    ConnectionTransfer(ConnectionTransfer&& other) noexcept
+        : fd(std::exchange(other.fd, -1)),
+          tls(std::move(other.tls)),
+          host(std::move(other.host)),
+          options(std::move(other.options)),
+          deadlines(other.deadlines),
+          opened_at(other.opened_at) {}
+    ConnectionTransfer& operator=(ConnectionTransfer&&) = delete;
+    // Closes a socket nobody took over (a loop that stopped meanwhile).
+    ~ConnectionTransfer();
+
+    int fd = -1;
+    std::unique_ptr<TlsSession> tls;
+    std::shared_ptr<SessionHost> host;
+    ConnectionOptions options;
+    ConnectionDeadlines deadlines{DeadlineSettings{}, std::chrono::steady_clock::time_point{}};
+    std::chrono::steady_clock::time_point opened_at;
 };
 
 class Connection {
@@ -105,7 +130,7 @@ class Connection {
     static constexpr std::chrono::milliseconds kBacklogFlushTimeout{500};
 
     // Initialises the handles (on `loop`'s thread); the server then accepts
-    // into tcp() (or adopt()s a socket) and calls start().
+    // into tcp() and calls start(), or take_over() a moved connection.
     explicit Connection(IoLoop& loop);
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -113,13 +138,9 @@ class Connection {
 
     // For uv_accept by the server, before start().
     uv_tcp_t* tcp() { return &tcp_; }
-    // Instead of an accept: the socket `fd` accepted on another loop
-    // (handed over by the acceptor). False, and `fd` closed, on failure.
-    bool adopt(int fd);
-    // Another loop takes over the accepted socket: a duplicate of its
-    // descriptor (this connection is then closed without a word); -1 on
-    // failure.
-    int hand_off();
+    // Instead of start(): carries on with a connection another loop moved
+    // here after its login (docs/architecture.md "Threads").
+    void take_over(ConnectionTransfer transfer);
     // Builds the Session (in a SessionHost), greets, starts the timer and
     // reading. `authenticator` and `mail` must outlive the connection;
     // `strands` (nullptr: the session stays on this loop) too.
@@ -169,6 +190,10 @@ class Connection {
     const SessionView& view() const { return host_->view(); }
     // Posts Session::resume() unless one posted is still to run.
     void post_resume();
+    // Logged in on the accepting loop: once everything written so far is
+    // on the wire, the socket, TLS state and session go to a session loop
+    // (Server::session_loop) and this connection closes without a word.
+    void move_to_session_loop();
     void write_raw(std::string bytes);
     // Bytes accepted from the Session but not on the wire: libuv's write
     // queue and TLS; unsent() adds the Session's own output.
@@ -207,6 +232,8 @@ class Connection {
     bool reading_ = false;
     bool delay_armed_ = false;
     bool idle_armed_ = false;  // the IDLE timers run
+    bool moving_ = false;      // waiting for writes to finish to move
+    bool moved_ = false;       // moved once, or staying: never again
     bool in_pump_ = false;
     bool pump_again_ = false;
     bool closing_ = false;        // uv_close called

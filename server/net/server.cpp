@@ -236,25 +236,17 @@ void Server::accept(Listener& listener) {
         ++from_ip;
         ++counted_;
     }
-    // Each loop in turn: connections are long-lived and similar, so turns
-    // spread them as evenly as anything would, with no shared state.
-    IoLoop& target = *loops_[next_loop_];
-    next_loop_ = (next_loop_ + 1) % loops_.size();
-    if (&target == loops_.front().get()) {
-        connection->start(authenticator_, mail_, strands_.get(), std::move(options));
-        return;
-    }
-    const int fd = connection->hand_off();
-    target.post([this, &target, fd, options = std::move(options)]() mutable {
-        Connection& adopted = target.add_connection();
-        if (fd < 0 || !adopted.adopt(fd)) {
-            // Counted at accept, never started: uncount by hand.
-            uncount(options.session_context.peer);
-            adopted.close_now("hand-off failed");
-            return;
-        }
-        adopted.start(authenticator_, mail_, strands_.get(), std::move(options));
-    });
+    // Before login on this loop; after it on a session loop.
+    connection->start(authenticator_, mail_, strands_.get(), std::move(options));
+}
+
+IoLoop* Server::session_loop() {
+    if (loops_.size() < 2) return nullptr;
+    // Each session loop in turn: logged-in connections are long-lived and
+    // alike, so turns spread them as evenly as anything would.
+    IoLoop* loop = loops_[1 + next_session_loop_].get();
+    next_session_loop_ = (next_session_loop_ + 1) % (loops_.size() - 1);
+    return loop;
 }
 
 void Server::uncount(const std::string& peer) {

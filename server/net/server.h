@@ -79,6 +79,12 @@ class Server {
     // From an IoLoop, for a connection it is about to free: its place in
     // the connection limits. Any loop's thread.
     void connection_ended(Connection& connection);
+    // Where a connection goes after login: the loops after the first in
+    // turn (the first accepts and serves connections before login only, so
+    // a flood of connections or logins never shares a loop with logged-in
+    // users). nullptr with one loop. The first loop's thread.
+    IoLoop* session_loop();
+    std::size_t session_loop_count() const { return loops_.size() - 1; }
 
     // Password verification off the loop (AccountAuthenticator::verify_on):
     // kVerifyThreads threads, at most kVerifyWaiting checks waiting.
@@ -118,7 +124,7 @@ class Server {
     // Declared first: destroyed last, after the pools whose work may still
     // post to them.
     std::vector<std::unique_ptr<IoLoop>> loops_;
-    std::size_t next_loop_ = 0;
+    std::size_t next_session_loop_ = 0;
     std::vector<std::unique_ptr<Listener>> listeners_;
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};

@@ -10,6 +10,23 @@ namespace imap::server {
 SessionHost::SessionHost(std::shared_ptr<Executor> loop, Delivery deliver)
     : loop_(std::move(loop)), deliver_(std::move(deliver)), executor_(loop_) {}
 
+void SessionHost::detach() {
+    std::lock_guard lock(mutex_);
+    attached_ = false;
+}
+
+void SessionHost::attach(std::shared_ptr<Executor> loop, Delivery deliver) {
+    {
+        std::lock_guard lock(mutex_);
+        loop_ = std::move(loop);
+        deliver_ = deliver;
+        attached_ = true;
+        if (retired_) return;
+    }
+    // Whatever was published while the connection moved.
+    deliver();
+}
+
 void SessionHost::start(SessionContext context, Authenticator& authenticator, MailAccess* mail) {
     // Answers of the password check come back as tasks, so they run where
     // the session runs, in order with its input.
@@ -163,6 +180,8 @@ void SessionHost::publish() {
     if (!session_) return;
     Session& session = *session_;
     bool deliver_now = false;
+    std::shared_ptr<Executor> loop;
+    Delivery deliver;
     {
         std::lock_guard lock(mutex_);
         OutputBuffer& out = session.output();
@@ -182,29 +201,41 @@ void SessionHost::publish() {
         published_.idle_update_pending = session.idle_update_pending();
         published_.idling = session.idling();
         published_.completed = completed_;
-        if (retired_) return;
+        if (retired_ || !attached_) return;  // attach() delivers
         if (loop_->running_here()) {
             deliver_now = true;
+            deliver = deliver_;
         } else if (!delivery_pending_) {
             delivery_pending_ = true;
+            loop = loop_;
         } else {
             return;  // the delivery on its way takes this too
         }
     }
     if (deliver_now) {
-        deliver_();
+        deliver();
     } else {
-        loop_->post([self = shared_from_this()] { self->deliver_on_loop(); });
+        loop->post([self = shared_from_this()] { self->deliver_on_loop(); });
     }
 }
 
 void SessionHost::deliver_on_loop() {
+    Delivery deliver;
     {
         std::lock_guard lock(mutex_);
+        if (retired_ || !attached_) {
+            delivery_pending_ = false;
+            return;
+        }
+        if (!loop_->running_here()) {
+            // Posted to the loop the connection has left: to its new one.
+            loop_->post([self = shared_from_this()] { self->deliver_on_loop(); });
+            return;
+        }
         delivery_pending_ = false;
-        if (retired_) return;
+        deliver = deliver_;
     }
-    deliver_();
+    deliver();
 }
 
 void SessionHost::refresh_view() {

@@ -86,6 +86,12 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     std::size_t pending_input() const { return pending_input_.load(); }
     // Within a task: the tasks after this one run on `executor`.
     void move_to(std::shared_ptr<Executor> executor);
+    // Loop thread: the connection moves to another loop (after login,
+    // Connection::move_to_session_loop). Deliveries wait until attach(),
+    // called on the new loop's thread, which delivers what was published
+    // meanwhile.
+    void detach();
+    void attach(std::shared_ptr<Executor> loop, Delivery deliver);
     // Loop thread: the connection is gone; no delivery from now on. The
     // session is destroyed by a last task on its executor (it may hold its
     // user's mail), after releasing its slot in `gate` (per-user limit).
@@ -113,12 +119,13 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     void publish();
     void deliver_on_loop();
 
+    // Guarded by mutex_: the connection's loop and its delivery (they change
+    // when the connection moves), the queue, the executor, the outbox and
+    // the state published for the loop.
+    mutable std::mutex mutex_;
     std::shared_ptr<Executor> loop_;
     Delivery deliver_;
-
-    // Guarded by mutex_: the queue, the executor, the outbox and the state
-    // published for the loop.
-    mutable std::mutex mutex_;
+    bool attached_ = true;
     std::deque<Task> tasks_;
     std::shared_ptr<Executor> executor_;
     bool scheduled_ = false;
