@@ -1,9 +1,8 @@
 #include "server/auth/account_authenticator.h"
 
 #include <exception>
-#include <memory>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "server/base/log.h"
@@ -13,22 +12,56 @@
 namespace imap::server {
 namespace {
 
-// The second half, on the session's thread: the verdict, logged.
+// How a matching password was established, for the login_ok log line.
+enum class Verified { Hash, Cache };
+
+// The second half, on the session's thread: the verdict, logged. A disabled
+// account is refused here, after the check, whatever verified the password.
 AuthResult verdict(const std::optional<store::AccountStore::LoginRecord>& record, bool match,
-                   const AuthRequest& request) {
+                   Verified verified, const AuthRequest& request) {
     if (record && match && !record->user.disabled) {
-        log::info("login_ok", {{"user", record->user.name}, {"peer", request.peer}});
+        log::info("login_ok", {{"user", record->user.name},
+                               {"peer", request.peer},
+                               {"verified", verified == Verified::Cache ? "cache" : "hash"}});
         return AuthResult::Ok;
     }
     log::info("login_failed", {{"user", request.user}, {"peer", request.peer}});
     return AuthResult::Failed;
 }
 
+using Record = std::optional<store::AccountStore::LoginRecord>;
+
+bool is_cancelled(const AuthRequest& request) {
+    return request.cancelled && request.cancelled->load();
+}
+
 }  // namespace
 
+AccountAuthenticator::AccountAuthenticator(store::AccountStore& accounts, WorkPool* pool,
+                                           std::unique_ptr<CredentialCache> cache)
+    : accounts_(accounts), pool_(pool), checker_(std::make_shared<Checker>(std::move(cache))) {}
+
+bool AccountAuthenticator::Checker::check(const AuthRequest& request, const Record& record) {
+    // One hash computation either way (a dummy hash for unknown users), so
+    // the response time does not reveal which names exist.
+    hashes.fetch_add(1);
+    const bool match = store::verify_login_password(
+        request.password.reveal(),
+        record ? std::optional<std::string_view>(record->password_hash) : std::nullopt);
+    if (cache && record) {
+        if (match) {
+            cache->remember(record->user.name, record->password_hash, request.password.reveal());
+        } else {
+            cache->forget(record->user.name);
+        }
+    }
+    return match;
+}
+
 void AccountAuthenticator::authenticate(AuthRequest request, std::function<void(AuthResult)> done) {
-    std::optional<store::AccountStore::LoginRecord> record;
+    Record record;
     try {
+        const std::lock_guard lock(accounts_mutex_);
         record = accounts_.login_record(request.user);
     } catch (const std::exception& error) {
         log::error("login_unavailable",
@@ -36,30 +69,42 @@ void AccountAuthenticator::authenticate(AuthRequest request, std::function<void(
         done(AuthResult::Unavailable);
         return;
     }
-    if (pool_ == nullptr || !request.post_to_loop) {
-        // One hash computation either way (a dummy hash for unknown users),
-        // so the response time does not reveal which names exist.
-        const bool match = store::verify_login_password(
-            request.password.reveal(),
-            record ? std::optional<std::string_view>(record->password_hash) : std::nullopt);
-        done(verdict(record, match, request));
+    WorkPool* const pool = pool_.load();
+    const bool answer_inline = pool == nullptr || !request.post_to_loop;
+    CredentialCache* const cache = checker_->cache.get();
+    if (cache && record &&
+        cache->contains(record->user.name, record->password_hash, request.password.reveal())) {
+        if (answer_inline) {
+            done(verdict(record, true, Verified::Cache, request));
+            return;
+        }
+        // Posted like a hashed answer, never called from here: the session
+        // sees the same sequence of events, only sooner.
+        auto shared = std::make_shared<AuthRequest>(std::move(request));
+        auto shared_record = std::make_shared<const Record>(std::move(record));
+        shared->post_to_loop([shared, shared_record, done] {
+            if (is_cancelled(*shared)) return;
+            done(verdict(*shared_record, true, Verified::Cache, *shared));
+        });
+        return;
+    }
+    if (answer_inline) {
+        const bool match = checker_->check(request, record);
+        done(verdict(record, match, Verified::Hash, request));
         return;
     }
     // Shared between the job and the answer; the job may be dropped unrun
     // (pool destroyed), and then nothing answers: the server is stopping.
     auto shared = std::make_shared<AuthRequest>(std::move(request));
-    auto shared_record =
-        std::make_shared<const std::optional<store::AccountStore::LoginRecord>>(std::move(record));
-    const bool queued = pool_->try_submit([shared, shared_record, done] {
-        // On a worker thread: only the hash, never the store or the log.
-        if (shared->cancelled && shared->cancelled->load()) return;
-        const std::optional<store::AccountStore::LoginRecord>& found = *shared_record;
-        const bool match = store::verify_login_password(
-            shared->password.reveal(),
-            found ? std::optional<std::string_view>(found->password_hash) : std::nullopt);
+    auto shared_record = std::make_shared<const Record>(std::move(record));
+    const bool queued = pool->try_submit([checker = checker_, shared, shared_record, done] {
+        // On a worker thread: the hash and the cache (thread-safe), never
+        // the store.
+        if (is_cancelled(*shared)) return;
+        const bool match = checker->check(*shared, *shared_record);
         shared->post_to_loop([shared, shared_record, done, match] {
-            if (shared->cancelled && shared->cancelled->load()) return;
-            done(verdict(*shared_record, match, *shared));
+            if (is_cancelled(*shared)) return;
+            done(verdict(*shared_record, match, Verified::Hash, *shared));
         });
     });
     if (!queued) {

@@ -36,24 +36,31 @@ std::string LoginLimits::canonical(std::string_view user) {
 }
 
 bool LoginLimits::admit(std::string_view user, std::string_view peer) {
-    // A successful login forgives the address its failures.
-    if (auto found = failures_.find(peer); found != failures_.end()) failures_.erase(found);
     const std::string name = canonical(user);
-    auto [entry, inserted] = per_user_.try_emplace(name, 0);
-    if (entry->second >= max_per_user_) {
-        log::warning("user_connection_limit",
-                     {{"user", name},
-                      {"peer", peer},
-                      {"connections", static_cast<std::uint64_t>(entry->second)}});
+    std::size_t refused_at = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        // A successful login forgives the address its failures.
+        if (auto found = failures_.find(peer); found != failures_.end()) failures_.erase(found);
+        auto [entry, inserted] = per_user_.try_emplace(name, 0);
+        if (entry->second < max_per_user_) {
+            ++entry->second;
+            return true;
+        }
+        refused_at = entry->second;
         if (entry->second == 0) per_user_.erase(entry);
-        return false;
     }
-    ++entry->second;
-    return true;
+    // Logged outside the lock: the log's write may block.
+    log::warning(
+        "user_connection_limit",
+        {{"user", name}, {"peer", peer}, {"connections", static_cast<std::uint64_t>(refused_at)}});
+    return false;
 }
 
 void LoginLimits::release(std::string_view user) {
-    auto found = per_user_.find(canonical(user));
+    const std::string name = canonical(user);
+    const std::lock_guard lock(mutex_);
+    auto found = per_user_.find(name);
     if (found == per_user_.end()) return;
     if (--found->second == 0) per_user_.erase(found);
 }
@@ -88,16 +95,20 @@ std::chrono::milliseconds LoginLimits::penalty(std::string_view peer) {
 
 std::chrono::milliseconds LoginLimits::failed(std::string_view peer) {
     if (delay_ <= std::chrono::milliseconds::zero()) return std::chrono::milliseconds::zero();
-    const auto now = clock_();
-    if (failures_.size() >= prune_at_) prune(now);
-    auto [entry, inserted] = failures_.try_emplace(std::string(peer));
-    Failures& failures = entry->second;
-    if (!inserted && expired(failures, now)) failures.count = 0;
-    ++failures.count;
-    failures.last = now;
+    unsigned count = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto now = clock_();
+        if (failures_.size() >= prune_at_) prune(now);
+        auto [entry, inserted] = failures_.try_emplace(std::string(peer));
+        Failures& failures = entry->second;
+        if (!inserted && expired(failures, now)) failures.count = 0;
+        count = ++failures.count;
+        failures.last = now;
+    }
     // What the next attempt from the address waits is logged by penalty().
-    log::info("login_failures", {{"peer", peer}, {"failures", failures.count}});
-    return delay_after(failures.count);
+    log::info("login_failures", {{"peer", peer}, {"failures", count}});
+    return delay_after(count);
 }
 
 std::chrono::milliseconds LoginLimits::unavailable(std::string_view) {
@@ -105,14 +116,22 @@ std::chrono::milliseconds LoginLimits::unavailable(std::string_view) {
 }
 
 std::size_t LoginLimits::connections_of(std::string_view user) const {
-    auto found = per_user_.find(canonical(user));
+    const std::string name = canonical(user);
+    const std::lock_guard lock(mutex_);
+    auto found = per_user_.find(name);
     return found == per_user_.end() ? 0 : found->second;
 }
 
 unsigned LoginLimits::failures_from(std::string_view peer) const {
+    const std::lock_guard lock(mutex_);
     auto found = failures_.find(peer);
     if (found == failures_.end() || expired(found->second, clock_())) return 0;
     return found->second.count;
+}
+
+std::size_t LoginLimits::tracked_addresses() const {
+    const std::lock_guard lock(mutex_);
+    return failures_.size();
 }
 
 }  // namespace imap::server

@@ -24,17 +24,24 @@
 //
 // Memory: one entry per address with recent failures; expired entries are
 // pruned as the table grows.
+//
+// Threads: every member may be called from any thread at once (sessions on
+// several event loops share one LoginLimits): one mutex guards both tables.
+// Each call is atomic on its own; nothing is promised across calls (a
+// penalty() and the failed() after it may see other threads' failures in
+// between, which only makes the delay longer).
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
-#include "server/imap/authenticator.h"
 #include "server/base/config.h"
+#include "server/imap/authenticator.h"
 
 namespace imap::server {
 
@@ -54,7 +61,7 @@ class LoginLimits : public LoginGate {
     // For tests and logs.
     std::size_t connections_of(std::string_view user) const;
     unsigned failures_from(std::string_view peer) const;
-    std::size_t tracked_addresses() const { return failures_.size(); }
+    std::size_t tracked_addresses() const;
 
   private:
     struct Failures {
@@ -66,6 +73,7 @@ class LoginLimits : public LoginGate {
     bool expired(const Failures& entry, std::chrono::steady_clock::time_point now) const;
     // d(n), capped.
     std::chrono::milliseconds delay_after(unsigned failures) const;
+    // Expects mutex_ held.
     void prune(std::chrono::steady_clock::time_point now);
 
     std::size_t max_per_user_;
@@ -74,6 +82,7 @@ class LoginLimits : public LoginGate {
     std::chrono::milliseconds reset_after_;
     Clock clock_;
 
+    mutable std::mutex mutex_;
     std::map<std::string, std::size_t, std::less<>> per_user_;
     std::map<std::string, Failures, std::less<>> failures_;
     std::size_t prune_at_;

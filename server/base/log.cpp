@@ -1,13 +1,37 @@
 #include "server/base/log.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 
 namespace imap::server::log {
 namespace {
 
-LogLevel g_level = LogLevel::Info;
+std::atomic<LogLevel> g_level{LogLevel::Info};
+
+// Serialises the writes of whole lines (log.h: threads).
+std::mutex g_write_mutex;
+
+// The whole of `line` to standard error: write(2) again after a partial
+// write or a signal, so a line is never cut short, and no stdio buffer sits
+// between the threads and the file. Errors are ignored: there is nowhere
+// left to report them.
+void write_line(std::string_view line) {
+    const std::lock_guard lock(g_write_mutex);
+    while (!line.empty()) {
+        const ssize_t written = ::write(STDERR_FILENO, line.data(), line.size());
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        line.remove_prefix(static_cast<std::size_t>(written));
+    }
+}
 
 bool needs_quotes(std::string_view value) {
     if (value.empty()) return true;
@@ -60,11 +84,11 @@ std::string timestamp() {
 }  // namespace
 
 void set_level(LogLevel level) {
-    g_level = level;
+    g_level.store(level, std::memory_order_relaxed);
 }
 
 bool enabled(LogLevel level) {
-    return static_cast<int>(level) <= static_cast<int>(g_level);
+    return static_cast<int>(level) <= static_cast<int>(g_level.load(std::memory_order_relaxed));
 }
 
 std::string format(LogLevel level, std::string_view name, std::initializer_list<Field> fields) {
@@ -82,9 +106,8 @@ std::string format(LogLevel level, std::string_view name, std::initializer_list<
 
 void event(LogLevel level, std::string_view name, std::initializer_list<Field> fields) {
     if (!enabled(level)) return;
-    std::string line = timestamp() + " " + format(level, name, fields) + "\n";
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
+    const std::string line = timestamp() + " " + format(level, name, fields) + "\n";
+    write_line(line);
 }
 
 }  // namespace imap::server::log

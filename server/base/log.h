@@ -5,7 +5,12 @@
 // backslash escapes, so every line splits unambiguously. Passwords never
 // reach this module (Secret is not streamable).
 //
-// Single-threaded like the reactor: no locking.
+// Threads: every function may be called from any thread at once. Each event
+// is formatted on the caller's thread and written with one write(2) per line
+// under a process-wide mutex, so lines from different threads never
+// interleave (a pipe only guarantees that up to PIPE_BUF bytes, and a long
+// line can exceed it); the level is an atomic, so set_level() may race with
+// logging threads.
 #pragma once
 
 #include <cstdint>

@@ -64,7 +64,9 @@ class Authenticator {
 
 // Consulted by the Session (cmd_login.cpp) around every authentication,
 // through SessionContext::login_gate; without a gate there is no limit and
-// no delay. Single-threaded, like the reactor.
+// no delay. A server with several event loops shares one gate among them:
+// an implementation must then be safe to call from several threads at once
+// (LoginLimits is).
 class LoginGate {
   public:
     virtual ~LoginGate() = default;

@@ -1312,6 +1312,49 @@ class IdleDeliverWatch(IdleServerTest):
         recv_until(sock, rb"i OK[^\r]*\r\n")
 
 
+class CredentialCache(ServerTest):
+    """docs/security.md "Authentication": a password verified against the
+    stored hash is remembered for a short time, keyed with that hash, so a
+    client logging in again and again costs one hash (the login_ok line says
+    verified=hash once, verified=cache after); `imapd user passwd` in
+    another process writes a new hash, and the old password fails at once."""
+    config_text = "[auth]\nfailed_login_delay = 50ms\n"
+    LOGINS = 5
+
+    def setUp(self):
+        self.server = ImapdServer(self.extra_args, self.config_text, ephemeral=False)
+        self.imap_port = self.server.ports["imap"]
+
+    def login(self, password):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        answer = login_raw(sock, b"l", password=password)
+        sock.sendall(b"o LOGOUT\r\n")
+        recv_until(sock, rb"o OK[^\r]*\r\n")
+        return answer
+
+    def verified(self, how):
+        return self.server.log().count("login_ok user=alice peer=127.0.0.1 verified=" + how)
+
+    def test_one_hash_for_repeated_logins_and_passwd_takes_effect_at_once(self):
+        for _ in range(self.LOGINS):
+            self.assertRegex(self.login("secret"), rb"^l OK \[CAPABILITY [^\r]*\r\n$")
+        self.assertEqual(self.verified("hash"), 1)
+        self.assertEqual(self.verified("cache"), self.LOGINS - 1)
+        result = subprocess.run(
+            [IMAPD, "user", "passwd", "alice", "--password-stdin", "--data-dir",
+             self.server.data_dir],
+            input=b"changed\n", capture_output=True, timeout=WAIT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # RFC 5530 3: the old password is refused at once, cache or not.
+        self.assertEqual(self.login("secret"),
+                         b"l NO [AUTHENTICATIONFAILED] Authentication failed\r\n")
+        self.assertRegex(self.login("changed"), rb"^l OK \[CAPABILITY [^\r]*\r\n$")
+        self.assertRegex(self.login("changed"), rb"^l OK \[CAPABILITY [^\r]*\r\n$")
+        self.assertEqual(self.verified("hash"), 2)
+        self.assertEqual(self.verified("cache"), self.LOGINS)
+
+
 class IdleTimeout(ServerTest):
     # Below the minimums: allowed because the server is ephemeral. IDLE
     # replaces the 1s autologout with the 3s IDLE timeout.
