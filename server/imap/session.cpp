@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
 #include <utility>
 #include <variant>
 
@@ -324,11 +325,22 @@ void Session::apply(std::string tag, CommandResult result) {
         mode_ = session_mode::Verifying{std::move(tag), std::move(verify->then), true};
         AuthRequest request{std::move(verify->user), std::move(verify->password), context_.peer,
                             context_.post_to_loop, gone_};
-        authenticator_.authenticate(std::move(request), [this, gone = gone_](AuthResult answer) {
+        auto on_answer = [this, gone = gone_](AuthResult answer) {
             // On this session's thread, now or later; never after it is gone.
             if (gone->load()) return;
             verified(answer);
-        });
+        };
+        try {
+            authenticator_.authenticate(std::move(request), std::move(on_answer));
+        } catch (const std::exception&) {
+            // The Authenticator could not take the request: the command
+            // ends with fail(), as when a handler throws.
+            auto* waiting = std::get_if<session_mode::Verifying>(&mode_);
+            if (waiting == nullptr) throw;  // answered already
+            std::string failed_tag = std::move(waiting->tag);
+            mode_ = session_mode::Ready{};
+            return apply(std::move(failed_tag), CommandResult::failed(std::current_exception()));
+        }
         // Not answered inline: the answer comes later, from the loop.
         if (auto* waiting = std::get_if<session_mode::Verifying>(&mode_)) waiting->in_call = false;
     }
@@ -358,6 +370,8 @@ void Session::finish(const std::string& tag, CommandResult::Outcome& result) {
             std::rethrow_exception(failure->error);
         } catch (const std::exception& error) {
             fail(tag, error);
+        } catch (...) {
+            fail(tag, std::runtime_error("an exception not derived from std::exception"));
         }
     } else if (const auto* starttls = std::get_if<outcome::StartTls>(&result)) {
         write(starttls->ok);

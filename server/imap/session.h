@@ -77,8 +77,8 @@ struct SessionContext {
 // What the session is doing between two calls from the transport: one mode
 // at a time, each with the data only it has, so impossible combinations
 // (IDLE while a password is checked, a continuation handler during STARTTLS,
-// a delay with a step pending) cannot be represented. Every mode but Ready
-// and Closing belongs to the running command and carries its tag.
+// a delay with a step pending) cannot be represented. A mode in which a
+// command waits to go on carries that command's tag.
 //
 // Not modes, and so kept beside: the transport's flow (input_paused() on
 // output high water, yielded() after a TurnBudget), which happens in Ready
@@ -242,6 +242,8 @@ class Session {
     void select(std::unique_ptr<SelectedMailbox> view);
     // Selected -> Authenticated (CLOSE, UNSELECT, a failed SELECT).
     void deselect();
+
+    // ---- For the transport: the session's mode (session_mode) ----
 
     // The transport is closing the connection (shutdown, a timeout; its BYE
     // is written already): an answer still on its way or held back (a

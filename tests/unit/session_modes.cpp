@@ -161,8 +161,11 @@ TEST_CASE("RFC 3501 6.1.3: LOGOUT pipelined behind a FETCH in steps waits for it
         const store::MailboxId inbox = s.open_mailbox("INBOX").id;
         const std::string body(4000, 'x');
         for (int i = 0; i < 200; ++i) {
+            // AppendRequest::message is a view: the bytes outlive the call.
+            const std::string message =
+                "Subject: " + std::to_string(i) + "\r\n\r\n" + body + "\r\n";
             store::AppendRequest request;
-            request.message = "Subject: " + std::to_string(i) + "\r\n\r\n" + body + "\r\n";
+            request.message = message;
             request.internal_date = 1700000000 + i;
             s.append(inbox, request);
         }
