@@ -90,7 +90,7 @@ class LoginGate {
 
     // An attempt from `peer` failed (wrong user or password): counted.
     // Returns how long its answer, and everything the client sent after it,
-    // is held back (Session::delay) unless the attempt waited its penalty()
+    // is held back (CommandResult::delay) unless the attempt waited its penalty()
     // already; zero for none.
     virtual std::chrono::milliseconds failed(std::string_view peer) = 0;
 

@@ -14,6 +14,7 @@
 namespace imap::server {
 
 class Session;
+class CommandResult;
 
 // RFC 3501 section 3.
 enum class SessionState { NotAuthenticated, Authenticated, Selected, Logout };
@@ -70,10 +71,10 @@ inline constexpr std::uint64_t kMaxIdLiteral = 1024;
 // Marks a command whose grammar has no string argument at all.
 inline constexpr std::uint64_t kNoLiteral = 0;
 
-// A handler runs one parsed command to completion and writes every response,
-// the tagged one included (unless it started an exchange that ends later,
-// like AUTHENTICATE).
-using CommandHandler = void (*)(Session& session, Command& command);
+// A handler runs one parsed command and writes its untagged responses; how
+// the command ends (its tagged line, which only the Session writes) or goes
+// on (steps, an exchange) is what it returns (command_result.h).
+using CommandHandler = CommandResult (*)(Session& session, Command& command);
 
 struct CommandSpec {
     std::string_view name;  // as peek_command_name() and command_name() spell it

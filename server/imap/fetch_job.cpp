@@ -168,10 +168,9 @@ store::StoreError body_gone() {
 
 }  // namespace
 
-FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::UidSet& uids,
+FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
                    const SelectedMailbox& view, bool condstore)
-    : tag_(std::move(tag)),
-      uid_command_(command.uid),
+    : uid_command_(command.uid),
       condstore_(condstore),
       changed_since_(command.changed_since),
       uids_(store::normalize(uids)) {
@@ -274,7 +273,7 @@ FetchJob::FetchJob(std::string tag, const FetchCommand& command, const store::Ui
     if (!body_items_.empty()) needs_structure_ = true;
 }
 
-bool FetchJob::step(Session& session) {
+std::optional<CommandResult> FetchJob::step(Session& session) {
     for (;;) {
         try {
             return run(session);
@@ -286,8 +285,7 @@ bool FetchJob::step(Session& session) {
                 // response, so the connection ends, as Dovecot disconnects a
                 // FETCH whose body stream fails.
                 session.writer().bye("FETCH failed: the message went away while being sent");
-                session.logout();
-                return true;
+                return CommandResult::disconnect();
             }
             if (!is_not_found(error)) throw;
             // Expunged by another session between two steps, after some of
@@ -298,18 +296,15 @@ bool FetchJob::step(Session& session) {
     }
 }
 
-bool FetchJob::run(Session& session) {
+std::optional<CommandResult> FetchJob::run(Session& session) {
     for (;;) {
         if (in_message_) {
-            if (!continue_message(session)) return false;
+            if (!continue_message(session)) return std::nullopt;
             continue;
         }
-        if (session.output().size() >= Session::kOutputHighWater) return false;
+        if (session.output().size() >= Session::kOutputHighWater) return std::nullopt;
         if (batch_pos_ == batch_.size()) {
-            if (!load_batch(session)) {
-                finish(session);
-                return true;
-            }
+            if (!load_batch(session)) return finish();
             continue;
         }
         start_message(session, batch_[batch_pos_++]);
@@ -614,18 +609,16 @@ bool FetchJob::close_broken_message(Session& session) {
     return padded;
 }
 
-void FetchJob::finish(Session& session) {
+CommandResult FetchJob::finish() const {
     const std::string text = uid_command_ ? "UID FETCH completed" : "FETCH completed";
     // With CHANGEDSINCE fewer responses than messages is the point.
     if (expunge_issued_ || (!changed_since_ && delivered_ < expected_)) {
         // RFC 5530 EXPUNGEISSUED: the content of a message another session
         // expunged was asked for (it came from what the view keeps), or a
         // message of the view got no response at all. Dovecot's text.
-        session.complete(tag_, Status::Ok, Code::ExpungeIssued,
-                         "Some messages were already expunged");
-        return;
+        return CommandResult::ok(Code::ExpungeIssued, "Some messages were already expunged");
     }
-    session.complete(tag_, Status::Ok, text);
+    return CommandResult::ok(text);
 }
 
 }  // namespace imap::server

@@ -1,5 +1,5 @@
 // FetchJob: one FETCH or UID FETCH (RFC 3501 6.4.5, 6.4.8, 7.4.2) as a
-// resumable command (Session::continue_later). Memory stays bounded whatever
+// resumable command (CommandResult::steps). Memory stays bounded whatever
 // the set and the message sizes:
 //
 // - metadata comes from the store in batches of kBatchSize rows, the next
@@ -55,6 +55,7 @@
 #include <vector>
 
 #include "protocol/command.h"
+#include "server/imap/command_result.h"
 #include "store/mail_store.h"
 #include "store/message/message.h"
 
@@ -72,13 +73,13 @@ class FetchJob {
 
     // `uids`: the command's set resolved in the session's view
     // (SelectedMailbox::resolve).
-    FetchJob(std::string tag, const FetchCommand& command, const store::UidSet& uids,
-             const SelectedMailbox& view, bool condstore = false);
+    FetchJob(const FetchCommand& command, const store::UidSet& uids, const SelectedMailbox& view,
+             bool condstore = false);
 
-    // One step: writes responses until the output reaches the high-water
-    // mark (false) or the command is complete, tagged response included
-    // (true).
-    bool step(Session& session);
+    // One step (a CommandStep): writes responses until the output reaches
+    // the high-water mark (nullopt) or every message is done (how the
+    // command ends).
+    std::optional<CommandResult> step(Session& session);
 
   private:
     // A response item, prepared once for every message.
@@ -105,7 +106,7 @@ class FetchJob {
         std::optional<Partial> partial;
     };
 
-    bool run(Session& session);
+    std::optional<CommandResult> run(Session& session);
     // False when there is nothing more to fetch.
     bool load_batch(Session& session);
     void start_message(Session& session, const store::MessageInfo& message);
@@ -117,9 +118,9 @@ class FetchJob {
     // being sent (padding) and the FETCH response, so the stream stays
     // parseable. Returns true when a literal had to be padded.
     bool close_broken_message(Session& session);
-    void finish(Session& session);
+    // The tagged OK, EXPUNGEISSUED when messages went missing.
+    CommandResult finish() const;
 
-    std::string tag_;
     bool uid_command_ = false;
     std::vector<Item> head_items_;  // non-body items, in response order
     std::vector<Item> body_items_;  // body sections, in response order

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
 #include <utility>
 #include <variant>
 
@@ -117,19 +118,19 @@ std::vector<std::string> Session::capabilities() const {
 }
 
 void Session::receive(std::string_view plaintext) {
-    if (closing_ || starttls_requested_) return;
+    if (wants_close() || starttls_requested()) return;
     framer_.feed(plaintext);
     process();
 }
 
 void Session::resume() {
-    if (idle_update_pending_) idle_sync();  // the caller sends the output
+    if (idle_update_pending()) idle_sync();  // the caller sends the output
     process();
 }
 
 void Session::tls_started() {
     tls_ = true;
-    starttls_requested_ = false;
+    if (starttls_requested()) mode_ = session_mode::Ready{};
 }
 
 bool Session::logged_in(std::string user) {
@@ -175,31 +176,35 @@ void Session::sync_selected() {
         // connection: the client's view can no longer be kept consistent.
         writer_.bye("Selected mailbox was deleted, have to disconnect");
         selected_.reset();
-        state_ = SessionState::Logout;
-        closing_ = true;
+        close();
     }
 }
 
-void Session::complete(const std::string& tag, Status status, std::string_view text) {
+void Session::close() {
+    state_ = SessionState::Logout;
+    mode_ = session_mode::Closing{};
+}
+
+void Session::sync_before_tagged() {
     try {
         sync_selected();
     } catch (const std::exception& error) {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
+}
+
+void Session::complete(const std::string& tag, Status status, std::string_view text) {
+    sync_before_tagged();
     completed_status_ = status;
-    if (closing_) return;  // sync_selected() ended the session with BYE
+    if (wants_close()) return;  // sync_selected() ended the session with BYE
     writer_.tagged(tag, status, text);
 }
 
 void Session::complete(const std::string& tag, Status status, const ResponseCode& code,
                        std::string_view text) {
-    try {
-        sync_selected();
-    } catch (const std::exception& error) {
-        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
-    }
+    sync_before_tagged();
     completed_status_ = status;
-    if (closing_) return;
+    if (wants_close()) return;
     writer_.tagged(tag, status, code, text);
 }
 
@@ -219,13 +224,9 @@ void Session::enable_qresync() {
 
 void Session::complete_expunge(const std::string& tag, bool expunged, std::string_view text) {
     if (!expunged || !condstore_) return complete(tag, Status::Ok, text);
-    try {
-        sync_selected();
-    } catch (const std::exception& error) {
-        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
-    }
+    sync_before_tagged();
     completed_status_ = Status::Ok;
-    if (closing_) return;
+    if (wants_close()) return;
     if (selected_) {
         writer_.tagged(tag, Status::Ok, ResponseCode::highestmodseq(selected_->reported_modseq()),
                        text);
@@ -290,25 +291,129 @@ void Session::fail(const std::string& tag, const std::exception& error) {
     complete(tag, Status::No, Code::ServerBug, "Internal error, the command was not completed");
 }
 
-void Session::continue_later(std::string tag, CommandStep step) {
-    step_tag_ = std::move(tag);
-    step_ = std::move(step);
+namespace {
+
+// What `call` returns, or the Failure of the exception it threw: an
+// exception escaping a handler, a step or an exchange's callback ends the
+// command with Session::fail().
+template <class Call>
+auto guarded(Call&& call) -> decltype(call()) {
+    try {
+        return call();
+    } catch (const std::exception&) {
+        return CommandResult::failed(std::current_exception());
+    }
 }
 
-bool Session::run_step() {
-    bool done = true;
-    try {
-        done = step_(*this);
-    } catch (const std::exception& error) {
-        fail(step_tag_, error);
+}  // namespace
+
+void Session::apply(std::string tag, CommandResult result) {
+    CommandResult::Outcome& next = result.outcome();
+    if (result.ends_command()) return finish(tag, next);
+    if (auto* steps = std::get_if<outcome::Steps>(&next)) {
+        mode_ = session_mode::RunningSteps{std::move(tag), std::move(steps->step)};
+        run_step();
+    } else if (auto* continuation = std::get_if<outcome::Continuation>(&next)) {
+        mode_ =
+            session_mode::AwaitingContinuation{std::move(tag), std::move(continuation->handler)};
+        framer_.expect_raw_line();
+    } else if (auto* idle = std::get_if<outcome::Idle>(&next)) {
+        begin_idle(std::move(tag), std::move(idle->on_line));
+    } else if (auto* delay = std::get_if<outcome::Delay>(&next)) {
+        mode_ = session_mode::Delayed{std::move(tag), delay->duration, std::move(delay->then)};
+    } else if (auto* verify = std::get_if<outcome::Verify>(&next)) {
+        mode_ = session_mode::Verifying{std::move(tag), std::move(verify->then), true};
+        std::string login_user = verify->user;
+        AuthRequest request{std::move(verify->user), std::move(verify->password), context_.peer,
+                            context_.post_to_loop, gone_};
+        auto on_answer = [this, gone = gone_,
+                          login_user = std::move(login_user)](AuthResult answer) {
+            // On this session's thread, now or later; never after it is gone.
+            if (gone->load()) return;
+            if (answer == AuthResult::Ok && context_.run_as_user) {
+                // Logged in: the rest where the user's mail lives (its
+                // strand, SessionContext::run_as_user); the session waits
+                // meanwhile, as for an answer from the pool.
+                if (auto* waiting = std::get_if<session_mode::Verifying>(&mode_)) {
+                    waiting->in_call = false;
+                }
+                context_.run_as_user(login_user, [this, gone, answer] {
+                    if (!gone->load()) verified(answer);
+                });
+                return;
+            }
+            verified(answer);
+        };
+        try {
+            authenticator_.authenticate(std::move(request), std::move(on_answer));
+        } catch (const std::exception&) {
+            // The Authenticator could not take the request: the command
+            // ends with fail(), as when a handler throws.
+            auto* waiting = std::get_if<session_mode::Verifying>(&mode_);
+            if (waiting == nullptr) throw;  // answered already
+            std::string failed_tag = std::move(waiting->tag);
+            mode_ = session_mode::Ready{};
+            return apply(std::move(failed_tag), CommandResult::failed(std::current_exception()));
+        }
+        // Not answered inline: the answer comes later, from the loop.
+        if (auto* waiting = std::get_if<session_mode::Verifying>(&mode_)) waiting->in_call = false;
     }
-    if (done) {
-        step_ = nullptr;
-        log_command_done();
-        running_ = nullptr;
-        running_uid_ = false;
+}
+
+void Session::finish(const std::string& tag, CommandResult::Outcome& result) {
+    const auto write = [&](const outcome::Tagged& line) {
+        if (!line.with_updates) {
+            completed_status_ = line.status;
+            if (line.code) {
+                writer_.tagged(tag, line.status, *line.code, line.text);
+            } else {
+                writer_.tagged(tag, line.status, line.text);
+            }
+        } else if (line.code) {
+            complete(tag, line.status, *line.code, line.text);
+        } else {
+            complete(tag, line.status, line.text);
+        }
+    };
+    if (const auto* tagged = std::get_if<outcome::Tagged>(&result)) {
+        write(*tagged);
+    } else if (const auto* expunge = std::get_if<outcome::ExpungeTagged>(&result)) {
+        complete_expunge(tag, expunge->expunged, expunge->text);
+    } else if (const auto* failure = std::get_if<outcome::Failure>(&result)) {
+        try {
+            std::rethrow_exception(failure->error);
+        } catch (const std::exception& error) {
+            fail(tag, error);
+        } catch (...) {
+            fail(tag, std::runtime_error("an exception not derived from std::exception"));
+        }
+    } else if (const auto* starttls = std::get_if<outcome::StartTls>(&result)) {
+        write(starttls->ok);
+        // RFC 3501 6.2.1: whatever the client pipelined after STARTTLS
+        // arrived in plaintext and must not be executed once TLS is up
+        // (CVE-2011-0411).
+        framer_.discard_buffered();
+        if (!wants_close()) mode_ = session_mode::StartingTls{};
+    } else if (const auto* closing = std::get_if<outcome::Close>(&result)) {
+        if (closing->last) write(*closing->last);
+        close();
     }
-    return done;
+    log_command_done();
+    running_ = nullptr;
+    running_uid_ = false;
+}
+
+void Session::run_step() {
+    auto& running = std::get<session_mode::RunningSteps>(mode_);
+    std::string tag = std::move(running.tag);
+    CommandStep step = std::move(running.step);
+    // Out of the mode while it runs: nothing the step does can destroy it.
+    mode_ = session_mode::Ready{};
+    std::optional<CommandResult> result = guarded([&] { return step(*this); });
+    if (result) return apply(std::move(tag), std::move(*result));
+    if (std::holds_alternative<session_mode::Ready>(mode_)) {
+        mode_ = session_mode::RunningSteps{std::move(tag), std::move(step)};
+    }
 }
 
 void Session::log_command_done() {
@@ -348,138 +453,61 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_uid_ = spec.name.starts_with("UID ");
     running_since_ = std::chrono::steady_clock::now();
     completed_status_ = Status::Ok;
-    try {
-        spec.handler(*this, command);
-    } catch (const std::exception& error) {
-        step_ = nullptr;
-        fail(command.tag, error);
-    }
-    if (step_) {
-        run_step();
-        return;
-    }
-    // A command waiting on the server (a password check, a failed login's
-    // delay) is logged when its answer is written (finish_waiting()).
-    if (waiting_on_server()) return;
-    log_command_done();
-    running_ = nullptr;
-    running_uid_ = false;
+    CommandResult result = guarded([&] { return spec.handler(*this, command); });
+    apply(command.tag, std::move(result));
 }
 
-void Session::finish_waiting() {
-    if (waiting_on_server() || running_ == nullptr || step_) return;
-    log_command_done();
-    running_ = nullptr;
-    running_uid_ = false;
-}
-
-void Session::begin_starttls() {
-    // RFC 3501 6.2.1: whatever the client pipelined after STARTTLS arrived in
-    // plaintext and must not be executed once TLS is up (CVE-2011-0411).
-    framer_.discard_buffered();
-    starttls_requested_ = true;
-}
-
-void Session::logout() {
-    state_ = SessionState::Logout;
-    closing_ = true;
-}
-
-void Session::delay(std::chrono::milliseconds duration, std::function<void(Session&)> then) {
-    delay_ = duration;
-    delayed_then_ = std::move(then);
+std::chrono::milliseconds Session::pending_delay() const {
+    const auto* delayed = std::get_if<session_mode::Delayed>(&mode_);
+    return delayed != nullptr ? delayed->duration : std::chrono::milliseconds::zero();
 }
 
 void Session::delay_elapsed() {
-    if (!delayed_then_) return;
-    std::function<void(Session&)> then = std::move(delayed_then_);
-    delayed_then_ = nullptr;
-    delay_ = std::chrono::milliseconds::zero();
-    then(*this);
-    finish_waiting();
+    auto* delayed = std::get_if<session_mode::Delayed>(&mode_);
+    if (delayed == nullptr) return;
+    std::string tag = std::move(delayed->tag);
+    DelayedHandler then = std::move(delayed->then);
+    mode_ = session_mode::Ready{};
+    apply(std::move(tag), guarded([&] { return then(*this); }));
     process();
 }
 
 void Session::abandon() {
     gone_->store(true);  // a password check still queued is skipped
-    verified_then_ = nullptr;
-    delayed_then_ = nullptr;
-    delay_ = std::chrono::milliseconds::zero();
-    end_idle();
-    closing_ = true;
-}
-
-void Session::verify_credentials(std::string user, Secret password, VerifiedHandler then) {
-    verified_then_ = std::move(then);
-    verifying_call_ = true;
-    std::string login_user = user;
-    AuthRequest request{std::move(user), std::move(password), context_.peer, context_.post_to_loop,
-                        gone_};
-    authenticator_.authenticate(std::move(request),
-                                [this, gone = gone_, login_user](AuthResult result) {
-                                    // On this session's thread, now or later; never after it is
-                                    // gone.
-                                    if (gone->load()) return;
-                                    if (result == AuthResult::Ok && context_.run_as_user) {
-                                        // Logged in: the rest where the user's mail lives (its
-                                        // strand).
-                                        context_.run_as_user(login_user, [this, gone, result] {
-                                            if (!gone->load()) verified(result);
-                                        });
-                                        return;
-                                    }
-                                    verified(result);
-                                });
-    verifying_call_ = false;
+    // Drops a pending answer, delay, step or IDLE subscription with it.
+    mode_ = session_mode::Closing{};
 }
 
 void Session::verified(AuthResult result) {
-    if (!verified_then_) return;
-    VerifiedHandler then = std::move(verified_then_);
-    verified_then_ = nullptr;
-    then(*this, result);
-    if (verifying_call_) return;  // answered inside authenticate(): the handler carries on
+    auto* waiting = std::get_if<session_mode::Verifying>(&mode_);
+    if (waiting == nullptr) return;
+    const bool answered_inline = waiting->in_call;
+    std::string tag = std::move(waiting->tag);
+    VerifiedHandler then = std::move(waiting->then);
+    mode_ = session_mode::Ready{};
+    apply(std::move(tag), guarded([&] { return then(*this, result); }));
+    if (answered_inline) return;  // inside authenticate(): the handler carries on
     // Later, from the transport's loop: go on with what the client sent
     // meanwhile, and tell the transport (it reads again, sends, arms a
     // delay the answer may have started).
-    finish_waiting();
     process();
     if (output_listener_) output_listener_();
-}
-
-void Session::expect_continuation(std::string tag, ContinuationHandler handler) {
-    continuation_tag_ = std::move(tag);
-    continuation_ = std::move(handler);
-    framer_.expect_raw_line();
 }
 
 void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
     // RFC 2177 3: what is pending goes out first (EXPUNGE too: IDLE breaks
     // sequence numbers), then the continuation.
-    try {
-        sync_selected();
-    } catch (const std::exception& error) {
-        log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
-    }
-    if (closing_) return;  // the mailbox was deleted: BYE
+    sync_before_tagged();
+    if (wants_close()) return;  // the mailbox was deleted: BYE
     writer_.continuation("idling");
-    idling_ = true;
+    session_mode::Idling idle{std::move(tag), std::move(on_line), {}, false};
     if (mail_) {
-        idle_subscription_ = mail_->subscribe([this](store::MailboxId mailbox) {
+        idle.subscription = mail_->subscribe([this](store::MailboxId mailbox) {
             if (selected_ && selected_->id() == mailbox) idle_poll();
         });
     }
-    expect_continuation(std::move(tag),
-                        [on_line = std::move(on_line)](Session& session, std::string_view line) {
-                            session.end_idle();
-                            on_line(session, line);
-                        });
-}
-
-void Session::end_idle() {
-    idling_ = false;
-    idle_update_pending_ = false;
-    idle_subscription_.reset();
+    mode_ = std::move(idle);
+    framer_.expect_raw_line();
 }
 
 std::size_t Session::unsent() const {
@@ -487,16 +515,17 @@ std::size_t Session::unsent() const {
 }
 
 bool Session::idle_sync() {
-    if (!idling_ || closing_) return false;
+    auto* idle = std::get_if<session_mode::Idling>(&mode_);
+    if (idle == nullptr) return false;
     if (unsent() >= kOutputHighWater) {
         // The client is behind: like a FETCH, produce nothing more until it
         // has read. One sync then sends the state as it is by then (the
         // flags now, not every change on the way), so a flood of changes
         // costs this client one update per message.
-        idle_update_pending_ = true;
+        idle->update_pending = true;
         return false;
     }
-    idle_update_pending_ = false;
+    idle->update_pending = false;
     const std::size_t before = output_.size();
     try {
         sync_selected();
@@ -504,7 +533,7 @@ bool Session::idle_sync() {
         // Not fatal: the next poll or notification tries again.
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
-    if (closing_) end_idle();  // the mailbox was deleted: BYE
+    // A deleted mailbox (BYE) ended the IDLE with the session: Closing.
     return output_.size() != before;
 }
 
@@ -519,7 +548,7 @@ void Session::process() {
     const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
                                                      : std::chrono::steady_clock::time_point{};
     std::size_t events = 0;
-    while (!closing_ && !starttls_requested_ && !waiting_on_server()) {
+    while (!wants_close() && !starttls_requested() && !waiting_on_server()) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;
@@ -531,7 +560,7 @@ void Session::process() {
             return;
         }
         ++events;
-        if (step_) {
+        if (std::holds_alternative<session_mode::RunningSteps>(mode_)) {
             run_step();
             continue;  // pauses above while the output is full
         }
@@ -619,8 +648,7 @@ void Session::on_literal_request(const LiteralRequest& request) {
         if (!framer_.reject_literal()) {
             // Too large to drain: RFC 7888 4 choice 2, BYE and close.
             writer_.bye(ResponseCode::extension("TOOBIG"), "Literal too large");
-            state_ = SessionState::Logout;
-            closing_ = true;
+            close();
         }
     };
     const auto refuse = [&](Status status, std::optional<ResponseCode> code,
@@ -667,10 +695,20 @@ void Session::on_literal_request(const LiteralRequest& request) {
 }
 
 void Session::on_raw_line(std::string_view line) {
-    if (!continuation_) return;  // only expect_continuation() asks for raw lines
-    ContinuationHandler handler = std::move(continuation_);
-    continuation_ = nullptr;
-    handler(*this, line);
+    // Only AwaitingContinuation and Idling ask the framer for raw lines.
+    std::string tag;
+    ContinuationHandler handler;
+    if (auto* awaiting = std::get_if<session_mode::AwaitingContinuation>(&mode_)) {
+        tag = std::move(awaiting->tag);
+        handler = std::move(awaiting->handler);
+    } else if (auto* idle = std::get_if<session_mode::Idling>(&mode_)) {
+        tag = std::move(idle->tag);
+        handler = std::move(idle->on_line);
+    } else {
+        return;
+    }
+    mode_ = session_mode::Ready{};  // the IDLE ends here: its subscription goes
+    apply(std::move(tag), guarded([&] { return handler(*this, line); }));
 }
 
 void Session::on_framing_error(const FramingError& error) {
@@ -707,6 +745,20 @@ void Session::on_framing_error(const FramingError& error) {
             return;
         }
     }
+    if (!error.fatal && !error.tag) {
+        // A raw continuation line was too long: it ends that exchange.
+        std::string* exchange_tag = nullptr;
+        if (auto* awaiting = std::get_if<session_mode::AwaitingContinuation>(&mode_)) {
+            exchange_tag = &awaiting->tag;
+        } else if (auto* idle = std::get_if<session_mode::Idling>(&mode_)) {
+            exchange_tag = &idle->tag;
+        }
+        if (exchange_tag != nullptr) {
+            std::string tag = std::move(*exchange_tag);
+            mode_ = session_mode::Ready{};
+            return apply(std::move(tag), CommandResult::bad_at_once(code, std::string(text)));
+        }
+    }
     log_refused({}, Status::Bad, text);
     if (error.fatal) {
         // The framer lost the command boundary: RFC 3501 7.1.5 BYE, then close.
@@ -715,17 +767,10 @@ void Session::on_framing_error(const FramingError& error) {
         } else {
             writer_.bye(text);
         }
-        state_ = SessionState::Logout;
-        closing_ = true;
+        close();
         return;
     }
-    std::string tag = error.tag.value_or("*");
-    if (!error.tag && continuation_) {
-        // A raw continuation line was too long: it ends that exchange.
-        tag = std::move(continuation_tag_);
-        continuation_ = nullptr;
-        end_idle();
-    }
+    const std::string tag = error.tag.value_or("*");
     if (code) {
         writer_.tagged(tag, Status::Bad, *code, text);
     } else {

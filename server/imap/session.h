@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "protocol/command.h"
@@ -32,6 +33,7 @@
 #include "protocol/output_buffer.h"
 #include "protocol/response_writer.h"
 #include "server/imap/authenticator.h"
+#include "server/imap/command_result.h"
 #include "server/imap/command_table.h"
 #include "server/imap/selected_mailbox.h"
 #include "server/imap/user_mail.h"
@@ -78,6 +80,65 @@ struct SessionContext {
     TurnBudget turn_budget{};
 };
 
+// What the session is doing between two calls from the transport: one mode
+// at a time, each with the data only it has, so impossible combinations
+// (IDLE while a password is checked, a continuation handler during STARTTLS,
+// a delay with a step pending) cannot be represented. A mode in which a
+// command waits to go on carries that command's tag.
+//
+// Not modes, and so kept beside: the transport's flow (input_paused() on
+// output high water, yielded() after a TurnBudget), which happens in Ready
+// and RunningSteps alike; and RFC 3501's state (SessionState), which
+// changes independently of what the session is waiting for.
+namespace session_mode {
+
+// Reading the next command.
+struct Ready {};
+// A command that runs in steps (FETCH): the next step runs once the output
+// drained below Session::kOutputHighWater.
+struct RunningSteps {
+    std::string tag;
+    CommandStep step;
+};
+// The client's next line is read raw and goes to `handler` (AUTHENTICATE).
+struct AwaitingContinuation {
+    std::string tag;
+    ContinuationHandler handler;
+};
+// IDLE: updates are pushed (through `subscription`, which UserMail calls)
+// until the client's next line, which goes to `on_line`. `update_pending`:
+// an update was held back because the client is behind.
+struct Idling {
+    std::string tag;
+    ContinuationHandler on_line;
+    UserMail::Subscription subscription;
+    bool update_pending = false;
+};
+// Nothing runs until the transport calls delay_elapsed(), `duration` after
+// seeing this mode.
+struct Delayed {
+    std::string tag;
+    std::chrono::milliseconds duration{0};
+    DelayedHandler then;
+};
+// The Authenticator has the credentials; `then` runs with its answer.
+// `in_call`: still inside Authenticator::authenticate (an answer then is
+// inline, and the caller carries on).
+struct Verifying {
+    std::string tag;
+    VerifiedHandler then;
+    bool in_call = false;
+};
+// STARTTLS answered: nothing is read until tls_started().
+struct StartingTls {};
+// LOGOUT, a fatal error or abandon(): nothing more runs.
+struct Closing {};
+
+using Mode = std::variant<Ready, RunningSteps, AwaitingContinuation, Idling, Delayed, Verifying,
+                          StartingTls, Closing>;
+
+}  // namespace session_mode
+
 class Session {
   public:
     // Past this many bytes of pending output, no further command is started
@@ -109,9 +170,12 @@ class Session {
     void resume();
     bool input_paused() const { return paused_; }
     // An IDLE update was held back because the client had not read enough
-    // (see begin_idle): the transport calls resume() once its unsent output
+    // (see idling()): the transport calls resume() once its unsent output
     // is low again.
-    bool idle_update_pending() const { return idle_update_pending_; }
+    bool idle_update_pending() const {
+        const auto* idle = std::get_if<session_mode::Idling>(&mode_);
+        return idle != nullptr && idle->update_pending;
+    }
 
     // The bytes the transport accepted from output() but has not sent yet
     // (socket write queue, TLS), so that IDLE updates obey the same
@@ -130,12 +194,14 @@ class Session {
 
     // True after LOGOUT (BYE and the tagged OK are in output()) or a fatal
     // framing error (BYE): flush the output, then close.
-    bool wants_close() const { return closing_; }
+    bool wants_close() const { return std::holds_alternative<session_mode::Closing>(mode_); }
 
     // True after a successful STARTTLS: the tagged OK is the last plaintext
     // output; the transport sends it, starts the TLS handshake and calls
     // tls_started(). Bytes received before then are discarded.
-    bool starttls_requested() const { return starttls_requested_; }
+    bool starttls_requested() const {
+        return std::holds_alternative<session_mode::StartingTls>(mode_);
+    }
     void tls_started();
 
     SessionState state() const { return state_; }
@@ -176,11 +242,6 @@ class Session {
     // selected sends "* OK [HIGHESTMODSEQ n]" (RFC 7162 3.1).
     void enable_condstore();
     void enable_qresync();
-    // The tagged OK of EXPUNGE, UID EXPUNGE and MOVE: after the sync, with
-    // [HIGHESTMODSEQ n] when CONDSTORE is enabled and `expunged` (RFC 7162
-    // 3.2.7 and 3.2.9 require it with QRESYNC and allow it otherwise; RFC
-    // 6851 4.4). n is SelectedMailbox::reported_modseq().
-    void complete_expunge(const std::string& tag, bool expunged, std::string_view text);
     // The selected mailbox's view; nullptr unless in the Selected state.
     SelectedMailbox* selected() { return selected_.get(); }
     // Authenticated/Selected -> Selected with `view` (SELECT, EXAMINE).
@@ -188,82 +249,47 @@ class Session {
     // Selected -> Authenticated (CLOSE, UNSELECT, a failed SELECT).
     void deselect();
 
-    // Ends the running command: first the mailbox updates this command may
-    // carry (SelectedMailbox::sync: no EXPUNGE during FETCH, STORE, SEARCH
-    // and COPY by sequence number, RFC 3501 7.4.1), then the tagged
-    // response. Every handler of the authenticated and selected states ends
-    // with one of these.
-    void complete(const std::string& tag, Status status, std::string_view text);
-    void complete(const std::string& tag, Status status, const ResponseCode& code,
-                  std::string_view text);
-    // The tagged NO for an exception a handler caught or let escape:
-    // store::StoreError with its RFC 5530 code, SQLite busy as [INUSE],
-    // anything else as [SERVERBUG] (and logged).
-    void fail(const std::string& tag, const std::exception& error);
+    // ---- For the transport: the session's mode (session_mode) ----
 
-    // A command that produces more output than should be buffered at once
-    // (FETCH of many or large messages) runs in steps: `step` is called now
-    // and again each time the output drained below kOutputHighWater, until
-    // it returns true, having written the tagged response (with
-    // complete()). No further command starts before then. An exception from
-    // a step ends the command with fail().
-    using CommandStep = std::function<bool(Session&)>;
-    void continue_later(std::string tag, CommandStep step);
-    // After the STARTTLS handler wrote its tagged OK: drops every byte
-    // pipelined behind the command and waits for tls_started().
-    void begin_starttls();
-    // After LOGOUT's BYE and tagged OK: nothing more is read.
-    void logout();
     // The transport is closing the connection (shutdown, a timeout; its BYE
     // is written already): an answer still on its way or held back (a
     // password check, a failed login's delay) is dropped, IDLE ends, and
     // nothing more runs or is produced. wants_close() is true after it.
     void abandon();
 
-    // Holds the conversation back for `duration` (the answer to a failed
-    // login, LoginGate::failed): no further command runs until the
-    // transport, `duration` after seeing pending_delay(), calls
-    // delay_elapsed(), which runs `then` (it writes the held-back response)
-    // and carries on with the commands received meanwhile. Output written
+    // delayed(): a handler's CommandResult::delay holds the conversation
+    // back (the answer to a failed login, LoginGate::failed): no further
+    // command runs until the transport, pending_delay() after seeing it,
+    // calls delay_elapsed(), which runs the delayed part (it answers) and
+    // carries on with the commands received meanwhile. Output written
     // before the delay may be sent at once; the transport reads nothing
     // more while delayed().
-    void delay(std::chrono::milliseconds duration, std::function<void(Session&)> then);
-    bool delayed() const { return static_cast<bool>(delayed_then_); }
-    // The duration asked for by delay(); zero when not delayed().
-    std::chrono::milliseconds pending_delay() const { return delay_; }
+    bool delayed() const { return std::holds_alternative<session_mode::Delayed>(mode_); }
+    // The duration of the pending delay; zero when not delayed().
+    std::chrono::milliseconds pending_delay() const;
     void delay_elapsed();
 
-    // Checks credentials with the Authenticator, which may answer later
-    // (the hash runs on a worker thread): meanwhile no further command runs
-    // and the transport reads nothing (verifying()); then `then` runs with
-    // the result (it writes the answer), and the session carries on with
-    // what the client sent meanwhile and calls the output listener.
-    using VerifiedHandler = std::function<void(Session&, AuthResult)>;
-    void verify_credentials(std::string user, Secret password, VerifiedHandler then);
-    bool verifying() const { return static_cast<bool>(verified_then_); }
+    // verifying(): a handler's CommandResult::verify handed credentials to
+    // the Authenticator, which may answer later (the hash runs on a worker
+    // thread): meanwhile no further command runs and the transport reads
+    // nothing. The answer continues the command, the session carries on
+    // with what the client sent meanwhile and calls the output listener.
+    bool verifying() const { return std::holds_alternative<session_mode::Verifying>(mode_); }
     // delayed() or verifying(): the session waits on the server, not on the
     // client (the transport reads nothing; only the login deadline runs).
     bool waiting_on_server() const { return delayed() || verifying(); }
 
-    // An exchange that reads continuation lines (AUTHENTICATE, RFC 3501
-    // 6.2.2): the next client line is read raw and passed to `handler`,
-    // which may call expect_continuation() again. If that line is too long,
-    // the session answers "tag BAD" itself and the exchange ends.
-    using ContinuationHandler = std::function<void(Session&, std::string_view line)>;
-    void expect_continuation(std::string tag, ContinuationHandler handler);
-
-    // IDLE (RFC 2177, cmd_idle.cpp). begin_idle() sends the selected
-    // mailbox's pending updates, then "+ idling", and waits: the client's
-    // next line is read raw and passed to `on_line` (the wait is over by
-    // then, idling() is false). Meanwhile changes go out as they commit: at
-    // once when another session of this user reports one
-    // (UserMail::notify), and at each idle_poll(), which the transport calls
-    // on a timer while idling() to catch other processes' changes (`imapd
-    // deliver`). While unsent() is at or above kOutputHighWater no update is
-    // made (idle_update_pending()); the next resume() sends one sync of the
+    // IDLE (RFC 2177, cmd_idle.cpp, CommandResult::idle): the mailbox's
+    // pending updates, then "+ idling"; the client's next line is read raw
+    // and passed to the handler's callback (the wait is over by then,
+    // idling() is false). Meanwhile changes go out as they commit: at once
+    // when another session of this user reports one (UserMail::notify),
+    // and at each idle_poll(), which the transport calls on a timer while
+    // idling() to catch other processes' changes (`imapd deliver`). While
+    // unsent() is at or above kOutputHighWater no update is made
+    // (idle_update_pending()); the next resume() sends one sync of the
     // state by then. A too-long line ends the wait with "tag BAD".
-    void begin_idle(std::string tag, ContinuationHandler on_line);
-    bool idling() const { return idling_; }
+    bool idling() const { return std::holds_alternative<session_mode::Idling>(mode_); }
     // While idling(): sends what changed in the selected mailbox (EXPUNGE
     // included, RFC 2177 3) and calls the output listener if anything was
     // written. Otherwise does nothing.
@@ -288,17 +314,40 @@ class Session {
     // "tag BAD/NO" when `spec` may not run now; true when it may.
     bool check_runnable(const CommandSpec* spec, std::string_view name, const std::string& tag);
     void run_handler(const CommandSpec& spec, Command& command);
-    // Runs the pending command step; false while it is not finished.
-    bool run_step();
-    // The end of a command that waited on the server: its log line.
-    void finish_waiting();
-    // The Authenticator's answer to verify_credentials().
+    // Carries out what a handler (or an exchange's callback) returned for
+    // the running command `tag`: the tagged line, or the mode that waits
+    // for the rest. The one place a tagged line of a command is written.
+    void apply(std::string tag, CommandResult result);
+    // The end of the running command: its tagged line (after the sync
+    // rules), its log line, and the mode after it.
+    void finish(const std::string& tag, CommandResult::Outcome& result);
+    // Runs the pending command step.
+    void run_step();
+    // Called by the Authenticator with its answer to a Verify.
     void verified(AuthResult result);
+    // Sends the selected mailbox's updates the running command may carry
+    // (SelectedMailbox::sync: no EXPUNGE during FETCH, STORE, SEARCH and
+    // COPY by sequence number, RFC 3501 7.4.1). A deleted mailbox ends the
+    // session with BYE (Closing).
     void sync_selected();
-    void end_idle();
+    // sync_selected(), its errors logged: the command is answered anyway.
+    void sync_before_tagged();
+    // The tagged line after the sync; nothing when the sync closed.
+    void complete(const std::string& tag, Status status, std::string_view text);
+    void complete(const std::string& tag, Status status, const ResponseCode& code,
+                  std::string_view text);
+    // The tagged NO for an exception a handler caught or let escape:
+    // store::StoreError with its RFC 5530 code, SQLite busy as [INUSE],
+    // anything else as [SERVERBUG] (and logged).
+    void fail(const std::string& tag, const std::exception& error);
+    void complete_expunge(const std::string& tag, bool expunged, std::string_view text);
+    // RFC 2177: the pending updates, "+ idling", then Idling.
+    void begin_idle(std::string tag, ContinuationHandler on_line);
     // The IDLE update: a sync, unless the client is behind (then only
-    // idle_update_pending_). True when it wrote anything.
+    // Idling::update_pending). True when it wrote anything.
     bool idle_sync();
+    // Closing, in RFC 3501's Logout state.
+    void close();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
     // The debug log line of a command refused before it ran (a syntax error,
@@ -319,38 +368,25 @@ class Session {
     bool tls_ = false;
     bool condstore_ = false;
     bool qresync_ = false;
-    bool starttls_requested_ = false;
-    bool closing_ = false;
+    // The transport's flow, not modes (see session_mode): set by the last
+    // receive() or resume() in Ready or RunningSteps alike.
     bool paused_ = false;
     bool yielded_ = false;
 
-    std::string continuation_tag_;
-    ContinuationHandler continuation_;
-
     std::shared_ptr<UserMail> mail_;
     std::unique_ptr<SelectedMailbox> selected_;
-    // IDLE: the wait, and the UserMail listener that pushes updates (after
-    // mail_, so it is removed before the UserMail may go).
-    bool idling_ = false;
-    bool idle_update_pending_ = false;
-    UserMail::Subscription idle_subscription_;
+    // After mail_, so that an Idling mode's subscription is removed before
+    // the UserMail may go.
+    session_mode::Mode mode_;
     std::function<void()> output_listener_;
     std::function<std::size_t()> transport_unsent_;
-    // The command running now (for the sync rules of complete()).
+    // The command running now (for the sync rules of complete()), from its
+    // handler until its tagged line, across the modes it waits in.
     const CommandSpec* running_ = nullptr;
     bool running_uid_ = false;
     std::chrono::steady_clock::time_point running_since_;
     // The status of the last tagged response complete() wrote.
     Status completed_status_ = Status::Ok;
-    std::string step_tag_;
-    CommandStep step_;
-    // delay(): what runs when it has elapsed, and how long it is.
-    std::function<void(Session&)> delayed_then_;
-    std::chrono::milliseconds delay_{0};
-    // verify_credentials(): what runs with the answer; whether we are inside
-    // the Authenticator's call (an answer then is inline).
-    VerifiedHandler verified_then_;
-    bool verifying_call_ = false;
     // Set when the session is destroyed, for answers still on their way.
     std::shared_ptr<std::atomic<bool>> gone_ = std::make_shared<std::atomic<bool>>(false);
 };

@@ -34,16 +34,14 @@
 namespace imap::server {
 namespace {
 
-// The store's flags for a flag-list, or nullopt after answering BAD.
-std::optional<store::Flags> append_flags(Session& session, const std::string& tag,
-                                         const std::vector<Flag>& flags) {
+// The store's flags for a flag-list, or the refusal BAD.
+Checked<store::Flags> append_flags(const std::vector<Flag>& flags) {
     store::Flags result;
     for (const Flag& flag : flags) {
         if (flag.starts_with('\\')) {
             const std::uint32_t bit = store::system_flag_bit(flag);
             if (bit == 0) {
-                session.complete(tag, Status::Bad, "Invalid system flag " + flag);
-                return std::nullopt;
+                return CommandResult::bad("Invalid system flag " + flag);
             }
             result.system |= bit;
         } else {
@@ -55,22 +53,21 @@ std::optional<store::Flags> append_flags(Session& session, const std::string& ta
 
 }  // namespace
 
-void cmd_append(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_append(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& append = std::get<AppendCommand>(command.body);
-    auto name = store_mailbox_name(session, command.tag, append.mailbox);
-    if (!name) return;
+    auto name = store_mailbox_name(append.mailbox);
+    if (!name) return name.refusal();
 
     const std::int64_t now = std::time(nullptr);
     std::vector<store::AppendRequest> requests;
     requests.reserve(append.messages.size());
     for (const AppendMessage& message : append.messages) {
-        auto flags = append_flags(session, command.tag, message.flags);
-        if (!flags) return;
+        auto flags = append_flags(message.flags);
+        if (!flags) return flags.refusal();
         if (message.message.empty()) {
-            session.complete(command.tag, Status::No, Code::Cannot, "Cannot save an empty message");
-            return;
+            return CommandResult::no(Code::Cannot, "Cannot save an empty message");
         }
         store::AppendRequest request;
         request.message = message.message;
@@ -88,15 +85,14 @@ void cmd_append(Session& session, Command& command) {
     const std::optional<store::MailboxInfo> info = store.find_mailbox(*name);
     if (!info || !info->selectable) {
         // RFC 3501 6.3.11: the client may CREATE it and try again.
-        session.complete(command.tag, Status::No, Code::TryCreate, "Mailbox does not exist");
-        return;
+        return CommandResult::no(Code::TryCreate, "Mailbox does not exist");
     }
     const store::AppendResult result = store.append(info->id, requests);
     mail->notify(info->id);
-    session.complete(command.tag, Status::Ok,
-                     ResponseCode::appenduid(result.uidvalidity,
-                                             ResolvedSet::from_numbers(result.uids).to_string()),
-                     "APPEND completed");
+    return CommandResult::ok(
+        ResponseCode::appenduid(result.uidvalidity,
+                                ResolvedSet::from_numbers(result.uids).to_string()),
+        "APPEND completed");
 }
 
 }  // namespace imap::server

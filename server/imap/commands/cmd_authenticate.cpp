@@ -53,27 +53,25 @@ std::optional<Secret> decode_base64(std::string_view in) {
     return Secret(std::move(out));
 }
 
-// One client response: "*" cancels, anything else must be base64. On
-// failure the tagged BAD is written and nullopt returned.
-std::optional<Secret> read_response(Session& session, const std::string& tag,
-                                    std::string_view line) {
-    if (line == "*") {
-        session.complete(tag, Status::Bad, "Authentication cancelled");
-        return std::nullopt;
-    }
-    std::optional<Secret> decoded = decode_base64(line);
-    if (!decoded) session.complete(tag, Status::Bad, "Invalid base64 data");
-    return decoded;
+// Base64 `text`, or the refusal BAD.
+Checked<Secret> decode_or_refuse(std::string_view text) {
+    std::optional<Secret> decoded = decode_base64(text);
+    if (!decoded) return CommandResult::bad("Invalid base64 data");
+    return std::move(*decoded);
+}
+
+// One client response: "*" cancels, anything else must be base64; the
+// refusal BAD otherwise.
+Checked<Secret> read_response(std::string_view line) {
+    if (line == "*") return CommandResult::bad("Authentication cancelled");
+    return decode_or_refuse(line);
 }
 
 // The SASL-IR initial response as the parser kept it: "=" is an empty
 // response (RFC 4959 3), anything else base64.
-std::optional<Secret> read_initial_response(Session& session, const std::string& tag,
-                                            const Secret& initial) {
+Checked<Secret> read_initial_response(const Secret& initial) {
     if (initial.reveal() == "=") return Secret();
-    std::optional<Secret> decoded = decode_base64(initial.reveal());
-    if (!decoded) session.complete(tag, Status::Bad, "Invalid base64 data");
-    return decoded;
+    return decode_or_refuse(initial.reveal());
 }
 
 // Whether an authzid names the account authcid logged in to: the names are
@@ -89,93 +87,87 @@ bool same_user(std::string_view authzid, std::string_view authcid) {
 }
 
 // message = [authzid] UTF8NUL authcid UTF8NUL passwd (RFC 4616 2)
-void finish_plain(Session& session, const std::string& tag, const Secret& message) {
+CommandResult finish_plain(Session& session, const Secret& message) {
     const std::string& m = message.reveal();
     const std::size_t first = m.find('\0');
     const std::size_t second = first == std::string::npos ? first : m.find('\0', first + 1);
     if (second == std::string::npos || m.find('\0', second + 1) != std::string::npos ||
         second == first + 1 || second + 1 == m.size()) {
         // Not two NULs, or an empty authcid or passwd (both are 1*SAFE).
-        session.complete(tag, Status::Bad, "Malformed PLAIN response");
-        return;
+        return CommandResult::bad("Malformed PLAIN response");
     }
     std::string authzid = m.substr(0, first);
     std::string authcid = m.substr(first + 1, second - first - 1);
     Secret password(m.substr(second + 1));
-    auto authorize = [tag, authzid, authcid](Session& s) {
+    auto authorize = [authzid, authcid](Session&) -> std::optional<CommandResult> {
         if (!authzid.empty() && !same_user(authzid, authcid)) {
             // RFC 4616 2: the authorization identity is derived from authcid
             // when empty; acting as another user is not supported. RFC 5530
             // AUTHORIZATIONFAILED: the credentials were right, the identity
             // is not.
-            s.complete(tag, Status::No, Code::AuthorizationFailed,
-                       "Not allowed to act as another user");
-            return false;
+            return CommandResult::no(Code::AuthorizationFailed,
+                                     "Not allowed to act as another user");
         }
-        return true;
+        return std::nullopt;
     };
-    authenticate_and_complete(session, tag, authcid, std::move(password), authorize);
+    return authenticate(session, authcid, std::move(password), authorize);
 }
 
-void plain(Session& session, const std::string& tag, const std::optional<Secret>& initial) {
+CommandResult plain(Session& session, const std::optional<Secret>& initial) {
     if (initial) {
-        if (std::optional<Secret> message = read_initial_response(session, tag, *initial)) {
-            finish_plain(session, tag, *message);
-        }
-        return;
+        Checked<Secret> message = read_initial_response(*initial);
+        if (!message) return message.refusal();
+        return finish_plain(session, *message);
     }
     // RFC 4616 2: an empty challenge asks for the message.
     session.writer().challenge("");
-    session.expect_continuation(tag, [tag](Session& s, std::string_view line) {
-        if (std::optional<Secret> message = read_response(s, tag, line)) {
-            finish_plain(s, tag, *message);
-        }
+    return CommandResult::continuation([](Session& s, std::string_view line) {
+        Checked<Secret> message = read_response(line);
+        if (!message) return message.refusal();
+        return finish_plain(s, *message);
     });
 }
 
-void login_password(Session& session, const std::string& tag, std::string user) {
+CommandResult login_password(Session& session, std::string user) {
     session.writer().challenge("Password:");
-    session.expect_continuation(
-        tag, [tag, user = std::move(user)](Session& s, std::string_view line) mutable {
-            std::optional<Secret> password = read_response(s, tag, line);
-            if (!password) return;
-            authenticate_and_complete(s, tag, std::move(user), std::move(*password));
+    return CommandResult::continuation(
+        [user = std::move(user)](Session& s, std::string_view line) mutable {
+            Checked<Secret> password = read_response(line);
+            if (!password) return password.refusal();
+            return authenticate(s, std::move(user), std::move(*password));
         });
 }
 
-void login(Session& session, const std::string& tag, const std::optional<Secret>& initial) {
+CommandResult login(Session& session, const std::optional<Secret>& initial) {
     if (initial) {
         // Clients that use SASL-IR with LOGIN send the user name first.
-        if (std::optional<Secret> user = read_initial_response(session, tag, *initial)) {
-            login_password(session, tag, user->reveal());
-        }
-        return;
+        Checked<Secret> user = read_initial_response(*initial);
+        if (!user) return user.refusal();
+        return login_password(session, user->reveal());
     }
     session.writer().challenge("Username:");
-    session.expect_continuation(tag, [tag](Session& s, std::string_view line) {
-        if (std::optional<Secret> user = read_response(s, tag, line)) {
-            login_password(s, tag, user->reveal());
-        }
+    return CommandResult::continuation([](Session& s, std::string_view line) {
+        Checked<Secret> user = read_response(line);
+        if (!user) return user.refusal();
+        return login_password(s, user->reveal());
     });
 }
 
 }  // namespace
 
-void cmd_authenticate(Session& session, Command& command) {
+CommandResult cmd_authenticate(Session& session, Command& command) {
     auto& auth = std::get<AuthenticateCommand>(command.body);
     const bool is_plain = auth.mechanism == "PLAIN";
     if (!is_plain && auth.mechanism != "LOGIN") {
         // RFC 3501 6.2.2: NO for an unsupported mechanism.
-        session.complete(command.tag, Status::No, "Unsupported authentication mechanism");
-        return;
+        return CommandResult::no("Unsupported authentication mechanism");
     }
     // Both mechanisms carry the password in clear.
-    if (refuse_plaintext_if_needed(session, command.tag)) return;
-    if (is_plain) {
-        plain(session, command.tag, auth.initial_response);
-    } else {
-        login(session, command.tag, auth.initial_response);
+    if (std::optional<CommandResult> refusal = refuse_plaintext_if_needed(session)) {
+        return std::move(*refusal);
     }
+    if (is_plain) return plain(session, auth.initial_response);
+    return login(session, auth.initial_response);
 }
 
 }  // namespace imap::server

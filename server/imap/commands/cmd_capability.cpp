@@ -5,9 +5,9 @@
 
 namespace imap::server {
 
-void cmd_capability(Session& session, Command& command) {
+CommandResult cmd_capability(Session& session, Command&) {
     session.writer().capability(session.capabilities());
-    session.complete(command.tag, Status::Ok, "CAPABILITY completed");
+    return CommandResult::ok("CAPABILITY completed");
 }
 
 }  // namespace imap::server

@@ -6,8 +6,8 @@
 
 namespace imap::server {
 
-void cmd_check(Session& session, Command& command) {
-    session.complete(command.tag, Status::Ok, "CHECK completed");
+CommandResult cmd_check(Session&, Command&) {
+    return CommandResult::ok("CHECK completed");
 }
 
 }  // namespace imap::server

@@ -6,14 +6,14 @@
 
 namespace imap::server {
 
-void cmd_close(Session& session, Command& command) {
+CommandResult cmd_close(Session& session, Command&) {
     SelectedMailbox* selected = session.selected();
     if (!selected->read_only()) session.mail()->store().expunge(selected->id());
     const store::MailboxId id = selected->id();
     const bool expunged = !selected->read_only();
     session.deselect();
     if (expunged) session.mail()->notify(id);
-    session.complete(command.tag, Status::Ok, "CLOSE completed");
+    return CommandResult::ok("CLOSE completed");
 }
 
 }  // namespace imap::server

@@ -27,24 +27,21 @@
 
 namespace imap::server {
 
-void cmd_copy(Session& session, Command& command) {
+CommandResult cmd_copy(Session& session, Command& command) {
     const CopyCommand& request = std::get<CopyCommand>(command.body);
     const std::string name(command_name(command.body));
     SelectedMailbox* selected = session.selected();
 
-    const std::optional<store::UidSet> uids =
-        resolve_message_set(session, command.tag, name, request.set, request.uid);
-    if (!uids) return;
-    const std::optional<TransferTarget> target =
-        transfer_destination(session, command.tag, *uids, request.mailbox);
-    if (!target) return;
+    Checked<store::UidSet> uids = resolve_message_set(session, name, request.set, request.uid);
+    if (!uids) return uids.refusal();
+    Checked<TransferTarget> target = transfer_destination(session, *uids, request.mailbox);
+    if (!target) return target.refusal();
     const store::MailboxInfo& destination = target->destination;
     store::MailStore& store = session.mail()->store();
     const store::CopyResult result =
         store.copy(selected->id(), store::UidSpan(*uids), destination.id, target->expected);
     if (result.mapping.empty()) {
-        session.complete(command.tag, Status::Ok, "No messages found");
-        return;
+        return CommandResult::ok("No messages found");
     }
     session.mail()->notify(destination.id);
     std::vector<std::uint32_t> sources, copies;
@@ -52,8 +49,7 @@ void cmd_copy(Session& session, Command& command) {
         sources.push_back(m.source);
         copies.push_back(m.destination);
     }
-    session.complete(
-        command.tag, Status::Ok,
+    return CommandResult::ok(
         ResponseCode::copyuid(result.uidvalidity, uid_set_string(sources), uid_set_string(copies)),
         name + " completed");
 }

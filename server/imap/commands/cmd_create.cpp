@@ -20,9 +20,9 @@
 
 namespace imap::server {
 
-void cmd_create(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_create(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& create = std::get<CreateCommand>(command.body);
     std::uint32_t special_use = 0;
     for (const Flag& attribute : create.use) {
@@ -30,16 +30,16 @@ void cmd_create(Session& session, Command& command) {
         // \All and \Flagged name virtual mailboxes (every message, every
         // flagged one), which a stored mailbox cannot be.
         if (bit == 0 || bit == store::list_attr::kAll || bit == store::list_attr::kFlagged) {
-            session.complete(command.tag, Status::No, ResponseCode::extension("USEATTR"),
-                             "Unsupported special-use attribute " + attribute.substr(0, 40));
-            return;
+            return CommandResult::no(
+                ResponseCode::extension("USEATTR"),
+                "Unsupported special-use attribute " + attribute.substr(0, 40));
         }
         special_use |= bit;
     }
-    auto name = store_mailbox_name(session, command.tag, create.mailbox);
-    if (!name) return;
+    auto name = store_mailbox_name(create.mailbox);
+    if (!name) return name.refusal();
     mail->store().create_mailbox(*name, special_use);
-    session.complete(command.tag, Status::Ok, "CREATE completed");
+    return CommandResult::ok("CREATE completed");
 }
 
 }  // namespace imap::server

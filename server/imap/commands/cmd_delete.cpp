@@ -16,12 +16,11 @@
 
 namespace imap::server {
 
-void cmd_delete(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
-    auto name =
-        store_mailbox_name(session, command.tag, std::get<DeleteCommand>(command.body).mailbox);
-    if (!name) return;
+CommandResult cmd_delete(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
+    auto name = store_mailbox_name(std::get<DeleteCommand>(command.body).mailbox);
+    if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     const std::optional<store::MailboxInfo> info = store.find_mailbox(*name);
     store.delete_mailbox(*name);
@@ -35,7 +34,7 @@ void cmd_delete(Session& session, Command& command) {
         // ones now) that it is gone.
         mail->notify(info->id);
     }
-    session.complete(command.tag, Status::Ok, "DELETE completed");
+    return CommandResult::ok("DELETE completed");
 }
 
 }  // namespace imap::server

@@ -18,7 +18,7 @@
 
 namespace imap::server {
 
-void cmd_enable(Session& session, Command& command) {
+CommandResult cmd_enable(Session& session, Command& command) {
     const EnableCommand& request = std::get<EnableCommand>(command.body);
     std::vector<std::string> enabled;
     const auto note = [&enabled](const std::string& name) {
@@ -48,7 +48,7 @@ void cmd_enable(Session& session, Command& command) {
     for (const std::string& name : enabled)
         w.sp().atom(name);
     w.end();
-    session.complete(command.tag, Status::Ok, "ENABLE completed");
+    return CommandResult::ok("ENABLE completed");
 }
 
 }  // namespace imap::server

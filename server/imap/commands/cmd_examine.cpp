@@ -5,9 +5,9 @@
 
 namespace imap::server {
 
-void cmd_examine(Session& session, Command& command) {
+CommandResult cmd_examine(Session& session, Command& command) {
     const ExamineCommand& examine = std::get<ExamineCommand>(command.body);
-    select_mailbox(session, command.tag, examine.mailbox, true, examine.params);
+    return select_mailbox(session, examine.mailbox, true, examine.params);
 }
 
 }  // namespace imap::server

@@ -5,18 +5,17 @@
 
 namespace imap::server {
 
-void cmd_expunge(Session& session, Command& command) {
+CommandResult cmd_expunge(Session& session, Command&) {
     SelectedMailbox* selected = session.selected();
     if (selected->read_only()) {
         // RFC 3501 6.3.2: nothing may change in an EXAMINEd mailbox.
-        session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
-        return;
+        return CommandResult::no(Code::Cannot, "The mailbox is read-only");
     }
     const store::ExpungeResult result = session.mail()->store().expunge(selected->id());
     // RFC 7162 3.2.7: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
     selected->expunged(result.uids, session.writer(), session.qresync_enabled());
     if (!result.uids.empty()) session.mail()->notify(selected->id());
-    session.complete_expunge(command.tag, !result.uids.empty(), "EXPUNGE completed");
+    return CommandResult::expunge_done(!result.uids.empty(), "EXPUNGE completed");
 }
 
 }  // namespace imap::server

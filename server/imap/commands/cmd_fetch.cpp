@@ -30,17 +30,15 @@
 
 namespace imap::server {
 
-void cmd_fetch(Session& session, Command& command) {
+CommandResult cmd_fetch(Session& session, Command& command) {
     const FetchCommand& request = std::get<FetchCommand>(command.body);
     SelectedMailbox* selected = session.selected();
     if (request.vanished && !session.qresync_enabled()) {
-        session.complete(command.tag, Status::Bad,
-                         "UID FETCH: VANISHED needs QRESYNC enabled (RFC 7162 3.2.6)");
-        return;
+        return CommandResult::bad("UID FETCH: VANISHED needs QRESYNC enabled (RFC 7162 3.2.6)");
     }
-    const std::optional<store::UidSet> uids = resolve_message_set(
-        session, command.tag, command_name(command.body), request.set, request.uid);
-    if (!uids) return;
+    Checked<store::UidSet> uids =
+        resolve_message_set(session, command_name(command.body), request.set, request.uid);
+    if (!uids) return uids.refusal();
     const bool asks_modseq =
         std::any_of(request.items.begin(), request.items.end(),
                     [](const FetchItem& item) { return item.kind == FetchItem::Kind::ModSeq; });
@@ -59,9 +57,8 @@ void cmd_fetch(Session& session, Command& command) {
         // RFC 7162 3.2.6: before any FETCH response.
         write_vanished(session.writer(), std::move(gone), true);
     }
-    auto job = std::make_shared<FetchJob>(command.tag, request, *uids, *selected,
-                                          session.condstore_enabled());
-    session.continue_later(command.tag, [job](Session& s) { return job->step(s); });
+    auto job = std::make_shared<FetchJob>(request, *uids, *selected, session.condstore_enabled());
+    return CommandResult::steps([job](Session& s) { return job->step(s); });
 }
 
 }  // namespace imap::server

@@ -5,13 +5,13 @@
 
 namespace imap::server {
 
-void cmd_id(Session& session, Command& command) {
+CommandResult cmd_id(Session& session, Command&) {
     // id-response = "ID" SP id-params-list (RFC 2971 4)
     ResponseWriter& w = session.writer();
     w.begin_untagged().atom("ID").sp().open();
     w.string("name").sp().string("imapd").sp().string("version").sp().string(IMAPD_VERSION);
     w.close().end();
-    session.complete(command.tag, Status::Ok, "ID completed");
+    return CommandResult::ok("ID completed");
 }
 
 }  // namespace imap::server

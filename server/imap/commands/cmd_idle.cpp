@@ -1,7 +1,7 @@
 // IDLE (RFC 2177): after "+ idling" the client waits for mailbox updates,
-// which the session pushes as they happen (Session::begin_idle), until it
-// sends DONE (any case): "tag OK IDLE completed" (Dovecot: "Idle
-// completed."), after a last sync. Any other line gets "tag BAD Expected
+// which the session pushes as they happen (CommandResult::idle,
+// Session::idling), until it sends DONE (any case): "tag OK IDLE completed"
+// (Dovecot: "Idle completed."), after a last sync. Any other line gets "tag BAD Expected
 // DONE" (Dovecot's text) and ends the IDLE too; commands pipelined after
 // the line run as usual.
 #include <string>
@@ -25,16 +25,13 @@ bool is_done(std::string_view line) {
 
 }  // namespace
 
-void cmd_idle(Session& session, Command& command) {
-    session.begin_idle(command.tag, [tag = command.tag](Session& s, std::string_view line) {
-        if (is_done(line)) {
-            // A last sync before the tagged OK, as for every command.
-            s.complete(tag, Status::Ok, "IDLE completed");
-        } else {
-            // RFC 2177 3: anything but DONE is a protocol error; the IDLE is
-            // over either way.
-            s.writer().tagged(tag, Status::Bad, "Expected DONE");
-        }
+CommandResult cmd_idle(Session&, Command&) {
+    return CommandResult::idle([](Session&, std::string_view line) {
+        // A last sync before the tagged OK, as for every command.
+        if (is_done(line)) return CommandResult::ok("IDLE completed");
+        // RFC 2177 3: anything but DONE is a protocol error; the IDLE is over
+        // either way.
+        return CommandResult::bad_at_once("Expected DONE");
     });
 }
 

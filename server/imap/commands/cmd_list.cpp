@@ -172,9 +172,9 @@ void list_extended(Session& session, UserMail& mail, const ListCommand& list) {
 
 }  // namespace
 
-void cmd_list(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_list(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& list = std::get<ListCommand>(command.body);
     const bool root_only = list.pattern.empty() && list.more_patterns.empty() &&
                            (!list.select || *list.select == ListSelectOptions{});
@@ -185,7 +185,7 @@ void cmd_list(Session& session, Command& command) {
     } else {
         list_basic(session, *mail, list);
     }
-    session.complete(command.tag, Status::Ok, "LIST completed");
+    return CommandResult::ok("LIST completed");
 }
 
 }  // namespace imap::server

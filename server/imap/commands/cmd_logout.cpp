@@ -5,10 +5,9 @@
 
 namespace imap::server {
 
-void cmd_logout(Session& session, Command& command) {
+CommandResult cmd_logout(Session& session, Command&) {
     session.writer().bye("Logging out");
-    session.writer().tagged(command.tag, Status::Ok, "LOGOUT completed");
-    session.logout();
+    return CommandResult::logout("LOGOUT completed");
 }
 
 }  // namespace imap::server

@@ -14,9 +14,9 @@
 
 namespace imap::server {
 
-void cmd_lsub(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_lsub(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& lsub = std::get<LsubCommand>(command.body);
     ResponseWriter& w = session.writer();
     if (auto pattern = joined_list_pattern(lsub.reference, lsub.pattern)) {
@@ -26,7 +26,7 @@ void cmd_lsub(Session& session, Command& command) {
             w.lsub(attributes, kHierarchyDelimiter, wire_mailbox_name(entry.name));
         }
     }
-    session.complete(command.tag, Status::Ok, "LSUB completed");
+    return CommandResult::ok("LSUB completed");
 }
 
 }  // namespace imap::server

@@ -19,28 +19,24 @@
 
 namespace imap::server {
 
-void cmd_move(Session& session, Command& command) {
+CommandResult cmd_move(Session& session, Command& command) {
     const MoveCommand& request = std::get<MoveCommand>(command.body);
     const std::string name(command_name(command.body));
     SelectedMailbox* selected = session.selected();
 
-    const std::optional<store::UidSet> uids =
-        resolve_message_set(session, command.tag, name, request.set, request.uid);
-    if (!uids) return;
+    Checked<store::UidSet> uids = resolve_message_set(session, name, request.set, request.uid);
+    if (!uids) return uids.refusal();
     if (selected->read_only()) {
-        session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
-        return;
+        return CommandResult::no(Code::Cannot, "The mailbox is read-only");
     }
-    const std::optional<TransferTarget> target =
-        transfer_destination(session, command.tag, *uids, request.mailbox);
-    if (!target) return;
+    Checked<TransferTarget> target = transfer_destination(session, *uids, request.mailbox);
+    if (!target) return target.refusal();
     const store::MailboxInfo& destination = target->destination;
     store::MailStore& store = session.mail()->store();
     const store::MoveResult result =
         store.move(selected->id(), store::UidSpan(*uids), destination.id, target->expected);
     if (result.copy.mapping.empty()) {
-        session.complete(command.tag, Status::Ok, "No messages found");
-        return;
+        return CommandResult::ok("No messages found");
     }
     std::vector<std::uint32_t> sources, copies;
     for (const store::UidMapping& m : result.copy.mapping) {
@@ -56,7 +52,7 @@ void cmd_move(Session& session, Command& command) {
     selected->expunged(result.expunged.uids, w, session.qresync_enabled());
     session.mail()->notify(selected->id());
     if (destination.id != selected->id()) session.mail()->notify(destination.id);
-    session.complete_expunge(command.tag, !result.expunged.uids.empty(), name + " completed");
+    return CommandResult::expunge_done(!result.expunged.uids.empty(), name + " completed");
 }
 
 }  // namespace imap::server

@@ -7,7 +7,7 @@
 
 namespace imap::server {
 
-void cmd_namespace(Session& session, Command& command) {
+CommandResult cmd_namespace(Session& session, Command&) {
     // Namespace_Response = "*" SP "NAMESPACE" SP Namespace SP Namespace SP
     // Namespace, Namespace = nil / "(" 1*( "(" string SP (<"> QUOTED_CHAR
     // <"> / nil) *(Namespace_Response_Extension) ")" ) ")"  (RFC 2342 5)
@@ -15,7 +15,7 @@ void cmd_namespace(Session& session, Command& command) {
     w.begin_untagged().atom("NAMESPACE").sp().open().open().string("").sp();
     w.string(std::string_view(&kHierarchyDelimiter, 1)).close().close().sp().nil().sp().nil();
     w.end();
-    session.complete(command.tag, Status::Ok, "NAMESPACE completed");
+    return CommandResult::ok("NAMESPACE completed");
 }
 
 }  // namespace imap::server

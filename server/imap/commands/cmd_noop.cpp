@@ -5,8 +5,8 @@
 
 namespace imap::server {
 
-void cmd_noop(Session& session, Command& command) {
-    session.complete(command.tag, Status::Ok, "NOOP completed");
+CommandResult cmd_noop(Session&, Command&) {
+    return CommandResult::ok("NOOP completed");
 }
 
 }  // namespace imap::server

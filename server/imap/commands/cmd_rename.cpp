@@ -14,21 +14,21 @@
 
 namespace imap::server {
 
-void cmd_rename(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_rename(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& rename = std::get<RenameCommand>(command.body);
-    auto from = store_mailbox_name(session, command.tag, rename.from);
-    if (!from) return;
-    auto to = store_mailbox_name(session, command.tag, rename.to);
-    if (!to) return;
+    auto from = store_mailbox_name(rename.from);
+    if (!from) return from.refusal();
+    auto to = store_mailbox_name(rename.to);
+    if (!to) return to.refusal();
     store::MailStore& store = mail->store();
     const std::optional<store::MailboxInfo> source = store.find_mailbox(*from);
     store.rename_mailbox(*from, *to);
     // Only INBOX's messages change mailbox; other sessions with INBOX
     // selected (IDLE ones too) must see them expunged.
     if (source && source->name == "INBOX") mail->notify(source->id);
-    session.complete(command.tag, Status::Ok, "RENAME completed");
+    return CommandResult::ok("RENAME completed");
 }
 
 }  // namespace imap::server

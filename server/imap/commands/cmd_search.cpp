@@ -66,7 +66,7 @@ bool has_modseq(const SearchKey& key) {
 
 }  // namespace
 
-void cmd_search(Session& session, Command& command) {
+CommandResult cmd_search(Session& session, Command& command) {
     const SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
     SelectedMailbox* selected = session.selected();
@@ -74,14 +74,11 @@ void cmd_search(Session& session, Command& command) {
     if (search.charset && !search_charset_supported(*search.charset)) {
         // RFC 3501 6.4.4: a tagged NO (not BAD), with the charsets we do
         // support. (Dovecot converts many more and sends a bare BADCHARSET.)
-        session.complete(command.tag, Status::No, ResponseCode::badcharset(kSearchCharsets),
-                         "Unsupported charset");
-        return;
+        return CommandResult::no(ResponseCode::badcharset(kSearchCharsets), "Unsupported charset");
     }
     auto translated = translate_search(search.key, *selected);
     if (auto* error = std::get_if<SearchKeyError>(&translated)) {
-        session.complete(command.tag, Status::Bad, name + ": " + error->message);
-        return;
+        return CommandResult::bad(name + ": " + error->message);
     }
 
     // RFC 7162 3.1: SEARCH MODSEQ is a CONDSTORE enabling command.
@@ -140,7 +137,7 @@ void cmd_search(Session& session, Command& command) {
     } else {
         session.writer().search(numbers);
     }
-    session.complete(command.tag, Status::Ok, name + " completed");
+    return CommandResult::ok(name + " completed");
 }
 
 }  // namespace imap::server

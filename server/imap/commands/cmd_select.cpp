@@ -5,9 +5,9 @@
 
 namespace imap::server {
 
-void cmd_select(Session& session, Command& command) {
+CommandResult cmd_select(Session& session, Command& command) {
     const SelectCommand& select = std::get<SelectCommand>(command.body);
-    select_mailbox(session, command.tag, select.mailbox, false, select.params);
+    return select_mailbox(session, select.mailbox, false, select.params);
 }
 
 }  // namespace imap::server

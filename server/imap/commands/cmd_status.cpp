@@ -68,12 +68,12 @@ StatusItems status_items(Session& session, const store::MailboxInfo& info,
     return items;
 }
 
-void cmd_status(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_status(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& status = std::get<StatusCommand>(command.body);
-    auto name = store_mailbox_name(session, command.tag, status.mailbox);
-    if (!name) return;
+    auto name = store_mailbox_name(status.mailbox);
+    if (!name) return name.refusal();
     const store::MailboxInfo info = mail->store().open_mailbox(*name);
     const SelectedMailbox* selected = session.selected();
     const bool is_selected = selected != nullptr && selected->id() == info.id;
@@ -82,10 +82,9 @@ void cmd_status(Session& session, Command& command) {
     // 6.3.10's example.
     session.writer().status(status.mailbox, items);
     if (is_selected) {
-        session.complete(command.tag, Status::Ok, Code::ClientBug,
-                         "STATUS on the selected mailbox completed");
+        return CommandResult::ok(Code::ClientBug, "STATUS on the selected mailbox completed");
     } else {
-        session.complete(command.tag, Status::Ok, "STATUS completed");
+        return CommandResult::ok("STATUS completed");
     }
 }
 

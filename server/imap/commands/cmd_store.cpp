@@ -54,15 +54,14 @@
 #include "server/imap/session.h"
 
 namespace imap::server {
-void cmd_store(Session& session, Command& command) {
+CommandResult cmd_store(Session& session, Command& command) {
     const StoreCommand& request = std::get<StoreCommand>(command.body);
     const std::string name(command_name(command.body));
     SelectedMailbox* selected = session.selected();
     ResponseWriter& w = session.writer();
 
-    const std::optional<store::UidSet> uids =
-        resolve_message_set(session, command.tag, name, request.set, request.uid);
-    if (!uids) return;
+    Checked<store::UidSet> uids = resolve_message_set(session, name, request.set, request.uid);
+    if (!uids) return uids.refusal();
 
     store::Flags flags;
     for (const Flag& flag : request.flags) {
@@ -72,21 +71,18 @@ void cmd_store(Session& session, Command& command) {
         }
         const std::uint32_t bit = store::system_flag_bit(flag);
         if (bit == 0) {
-            session.complete(command.tag, Status::Bad, name + ": Invalid system flag " + flag);
-            return;
+            return CommandResult::bad(name + ": Invalid system flag " + flag);
         }
         flags.system |= bit;
     }
 
     if (selected->read_only()) {
-        session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
-        return;
+        return CommandResult::no(Code::Cannot, "The mailbox is read-only");
     }
     if (uids->empty()) {
         // UID STORE naming no message of the view (RFC 3501 6.4.8: not an
         // error).
-        session.complete(command.tag, Status::Ok, name + " completed");
-        return;
+        return CommandResult::ok(name + " completed");
     }
 
     store::FlagOp op = store::FlagOp::Replace;
@@ -143,7 +139,7 @@ void cmd_store(Session& session, Command& command) {
     // What changed meanwhile, a new keyword's FLAGS first; this command's
     // own changes are left out (flags_reported). No EXPUNGE here: the
     // numbers of the FETCH responses below must stay those the client knows
-    // (complete() sends them where RFC 3501 7.4.1 allows).
+    // (the Session sends them before the tagged line, RFC 3501 7.4.1).
     selected->sync(w, SyncOptions{.allow_expunge = false,
                                   .with_uid = request.uid,
                                   .condstore = condstore,
@@ -189,16 +185,14 @@ void cmd_store(Session& session, Command& command) {
             }
         }
         std::sort(failed.begin(), failed.end());
-        session.complete(command.tag, refused ? Status::No : Status::Ok,
-                         ResponseCode::modified(uid_set_string(failed)),
-                         refused ? refusal : "Conditional " + name + " failed");
-        return;
+        return CommandResult::done(refused ? Status::No : Status::Ok,
+                                   ResponseCode::modified(uid_set_string(failed)),
+                                   refused ? refusal : "Conditional " + name + " failed");
     }
     if (refused) {
-        session.complete(command.tag, Status::No, Code::ExpungeIssued, refusal);
-        return;
+        return CommandResult::no(Code::ExpungeIssued, refusal);
     }
-    session.complete(command.tag, Status::Ok, name + " completed");
+    return CommandResult::ok(name + " completed");
 }
 
 }  // namespace imap::server

@@ -8,19 +8,17 @@
 
 namespace imap::server {
 
-void cmd_subscribe(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
-    auto name =
-        store_mailbox_name(session, command.tag, std::get<SubscribeCommand>(command.body).mailbox);
-    if (!name) return;
+CommandResult cmd_subscribe(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
+    auto name = store_mailbox_name(std::get<SubscribeCommand>(command.body).mailbox);
+    if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     if (!store.find_mailbox(*name)) {
-        session.complete(command.tag, Status::No, Code::NonExistent, "Mailbox does not exist");
-        return;
+        return CommandResult::no(Code::NonExistent, "Mailbox does not exist");
     }
     store.subscribe(*name);
-    session.complete(command.tag, Status::Ok, "SUBSCRIBE completed");
+    return CommandResult::ok("SUBSCRIBE completed");
 }
 
 }  // namespace imap::server

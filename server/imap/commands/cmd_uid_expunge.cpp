@@ -6,11 +6,10 @@
 
 namespace imap::server {
 
-void cmd_uid_expunge(Session& session, Command& command) {
+CommandResult cmd_uid_expunge(Session& session, Command& command) {
     SelectedMailbox* selected = session.selected();
     if (selected->read_only()) {
-        session.complete(command.tag, Status::No, Code::Cannot, "The mailbox is read-only");
-        return;
+        return CommandResult::no(Code::Cannot, "The mailbox is read-only");
     }
     const store::UidSet uids =
         *selected->resolve(std::get<UidExpungeCommand>(command.body).uids, true);
@@ -23,7 +22,7 @@ void cmd_uid_expunge(Session& session, Command& command) {
         expunged = !result.uids.empty();
         if (expunged) session.mail()->notify(selected->id());
     }
-    session.complete_expunge(command.tag, expunged, "UID EXPUNGE completed");
+    return CommandResult::expunge_done(expunged, "UID EXPUNGE completed");
 }
 
 }  // namespace imap::server

@@ -4,9 +4,9 @@
 
 namespace imap::server {
 
-void cmd_unselect(Session& session, Command& command) {
+CommandResult cmd_unselect(Session& session, Command&) {
     session.deselect();
-    session.complete(command.tag, Status::Ok, "UNSELECT completed");
+    return CommandResult::ok("UNSELECT completed");
 }
 
 }  // namespace imap::server

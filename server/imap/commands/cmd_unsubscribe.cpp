@@ -8,14 +8,13 @@
 
 namespace imap::server {
 
-void cmd_unsubscribe(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
-    auto name = store_mailbox_name(session, command.tag,
-                                   std::get<UnsubscribeCommand>(command.body).mailbox);
-    if (!name) return;
+CommandResult cmd_unsubscribe(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
+    auto name = store_mailbox_name(std::get<UnsubscribeCommand>(command.body).mailbox);
+    if (!name) return name.refusal();
     mail->store().unsubscribe(*name);
-    session.complete(command.tag, Status::Ok, "UNSUBSCRIBE completed");
+    return CommandResult::ok("UNSUBSCRIBE completed");
 }
 
 }  // namespace imap::server

@@ -37,9 +37,9 @@ void append_xlist_special_use(std::uint32_t bits, std::vector<std::string_view>&
 
 }  // namespace
 
-void cmd_xlist(Session& session, Command& command) {
-    UserMail* mail = require_mail(session, command.tag);
-    if (mail == nullptr) return;
+CommandResult cmd_xlist(Session& session, Command& command) {
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
     const auto& xlist = std::get<XlistCommand>(command.body);
     ResponseWriter& w = session.writer();
     const std::string_view delimiter(&kHierarchyDelimiter, 1);
@@ -59,7 +59,7 @@ void cmd_xlist(Session& session, Command& command) {
             line(attributes, wire_mailbox_name(entry.name));
         }
     }
-    session.complete(command.tag, Status::Ok, "XLIST completed");
+    return CommandResult::ok("XLIST completed");
 }
 
 }  // namespace imap::server

@@ -20,21 +20,15 @@ void append_structure_attributes(std::uint32_t attributes, std::vector<std::stri
     }
 }
 
-UserMail* require_mail(Session& session, const std::string& tag) {
-    UserMail* mail = session.mail();
-    if (mail == nullptr) {
-        session.complete(tag, Status::No, Code::Unavailable, "Mail storage is not available");
-    }
-    return mail;
+CommandResult mail_unavailable() {
+    return CommandResult::no(Code::Unavailable, "Mail storage is not available");
 }
 
-std::optional<std::string> store_mailbox_name(Session& session, const std::string& tag,
-                                              std::string_view wire_name) {
+Checked<std::string> store_mailbox_name(std::string_view wire_name) {
     auto decoded = mutf7_decode(wire_name);
     if (!decoded) {
-        session.complete(tag, Status::No, Code::Cannot,
-                         "Mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)");
-        return std::nullopt;
+        return CommandResult::no(Code::Cannot,
+                                 "Mailbox name is not valid modified UTF-7 (RFC 3501 5.1.3)");
     }
     return normalize_inbox(*decoded, kHierarchyDelimiter);
 }
@@ -135,13 +129,12 @@ void qresync_select(Session& session, store::MailStore& store, const SelectedMai
 
 }  // namespace
 
-void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
-                    bool read_only, const SelectParams& params) {
+CommandResult select_mailbox(Session& session, std::string_view wire_name, bool read_only,
+                             const SelectParams& params) {
     // RFC 7162 3.2.5: QRESYNC only after "ENABLE QRESYNC"; a BAD leaves
     // the session as it was (the command is not run).
     if (params.qresync && !session.qresync_enabled()) {
-        session.complete(tag, Status::Bad, "QRESYNC is not enabled (ENABLE QRESYNC first)");
-        return;
+        return CommandResult::bad("QRESYNC is not enabled (ENABLE QRESYNC first)");
     }
     // RFC 3501 6.3.1: a SELECT while a mailbox is selected deselects it
     // first; if the new SELECT fails, no mailbox is selected. RFC 7162
@@ -154,10 +147,10 @@ void select_mailbox(Session& session, const std::string& tag, std::string_view w
     }
     // RFC 7162 3.1.8: a CONDSTORE enabling command; QRESYNC implies it.
     if (params.condstore || params.qresync) session.enable_condstore();
-    UserMail* mail = require_mail(session, tag);
-    if (mail == nullptr) return;
-    auto name = store_mailbox_name(session, tag, wire_name);
-    if (!name) return;
+    UserMail* mail = session.mail();
+    if (mail == nullptr) return mail_unavailable();
+    auto name = store_mailbox_name(wire_name);
+    if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     const store::MailboxInfo info = store.open_mailbox(*name);
     auto view = std::make_unique<SelectedMailbox>(store, info, read_only);
@@ -180,8 +173,8 @@ void select_mailbox(Session& session, const std::string& tag, std::string_view w
     }
     if (params.qresync) qresync_select(session, store, *view, *params.qresync);
     session.select(std::move(view));
-    session.complete(tag, Status::Ok, read_only ? Code::ReadOnly : Code::ReadWrite,
-                     read_only ? "EXAMINE completed" : "SELECT completed");
+    return CommandResult::ok(read_only ? Code::ReadOnly : Code::ReadWrite,
+                             read_only ? "EXAMINE completed" : "SELECT completed");
 }
 
 namespace {

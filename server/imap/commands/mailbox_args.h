@@ -16,15 +16,15 @@ namespace imap::server {
 // The store's hierarchy delimiter, as LIST announces it (RFC 3501 5.1.1).
 inline constexpr char kHierarchyDelimiter = '/';
 
-// The user's mail, or nullptr after answering "NO [UNAVAILABLE]".
-UserMail* require_mail(Session& session, const std::string& tag);
+// The answer of a command that needs mail when Session::mail() is nullptr
+// (no MailAccess): "NO [UNAVAILABLE]".
+CommandResult mail_unavailable();
 
 // A mailbox name from a command (modified UTF-7, RFC 3501 5.1.3) as the
-// store's UTF-8 name. Answers "NO [CANNOT]" and returns nullopt when the
-// name is not valid modified UTF-7 (RFC 3501 5.1.3: the server may refuse
-// such names). INBOX in any case is "INBOX".
-std::optional<std::string> store_mailbox_name(Session& session, const std::string& tag,
-                                              std::string_view wire_name);
+// store's UTF-8 name, or the refusal "NO [CANNOT]" when the name is not
+// valid modified UTF-7 (RFC 3501 5.1.3: the server may refuse such names).
+// INBOX in any case is "INBOX".
+Checked<std::string> store_mailbox_name(std::string_view wire_name);
 
 // A store name in its wire form (modified UTF-7).
 std::string wire_mailbox_name(std::string_view store_name);
@@ -46,8 +46,8 @@ std::string_view list_root(std::string_view reference);
 
 // SELECT and EXAMINE (RFC 3501 6.3.1 and 6.3.2) with RFC 7162's CONDSTORE
 // and QRESYNC parameters (3.1.8, 3.2.5) and the CLOSED code (3.2.11).
-void select_mailbox(Session& session, const std::string& tag, std::string_view wire_name,
-                    bool read_only, const SelectParams& params = {});
+CommandResult select_mailbox(Session& session, std::string_view wire_name, bool read_only,
+                             const SelectParams& params = {});
 
 // "\Noselect" for a placeholder level, then "\HasChildren" or
 // "\HasNoChildren" (RFC 3348), from store::list_attr bits: how every LIST

@@ -7,16 +7,14 @@
 
 namespace imap::server {
 
-std::optional<store::UidSet> resolve_message_set(Session& session, const std::string& tag,
-                                                 std::string_view command_name,
-                                                 const SequenceSet& set, bool uid) {
+Checked<store::UidSet> resolve_message_set(Session& session, std::string_view command_name,
+                                           const SequenceSet& set, bool uid) {
     std::optional<store::UidSet> uids = session.selected()->resolve(set, uid);
     if (!uids) {
-        session.complete(tag, Status::Bad,
-                         std::string(command_name) +
-                             ": Message sequence number past the last message (RFC 3501 9)");
+        return CommandResult::bad(std::string(command_name) +
+                                  ": Message sequence number past the last message (RFC 3501 9)");
     }
-    return uids;
+    return std::move(*uids);
 }
 
 std::string uid_set_string(std::span<const std::uint32_t> uids) {
@@ -45,10 +43,9 @@ std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set) {
     return count;
 }
 
-std::optional<store::MailboxInfo> copy_destination(Session& session, const std::string& tag,
-                                                   std::string_view wire_name) {
-    std::optional<std::string> name = store_mailbox_name(session, tag, wire_name);
-    if (!name) return std::nullopt;
+Checked<store::MailboxInfo> copy_destination(Session& session, std::string_view wire_name) {
+    Checked<std::string> name = store_mailbox_name(wire_name);
+    if (!name) return name.refusal();
     try {
         return session.mail()->store().open_mailbox(*name);
     } catch (const store::StoreError& error) {
@@ -58,20 +55,15 @@ std::optional<store::MailboxInfo> copy_destination(Session& session, const std::
         }
     }
     // RFC 3501 6.4.7: TRYCREATE tells the client that CREATE may help.
-    session.complete(tag, Status::No, Code::TryCreate, "Mailbox does not exist");
-    return std::nullopt;
+    return CommandResult::no(Code::TryCreate, "Mailbox does not exist");
 }
 
-std::optional<TransferTarget> transfer_destination(Session& session, const std::string& tag,
-                                                   const store::UidSet& uids,
-                                                   std::string_view wire_name) {
+Checked<TransferTarget> transfer_destination(Session& session, const store::UidSet& uids,
+                                             std::string_view wire_name) {
     const std::size_t wanted = count_in_view(*session.selected(), uids);
-    if (wanted == 0) {
-        session.complete(tag, Status::Ok, "No messages found");
-        return std::nullopt;
-    }
-    std::optional<store::MailboxInfo> destination = copy_destination(session, tag, wire_name);
-    if (!destination) return std::nullopt;
+    if (wanted == 0) return CommandResult::ok("No messages found");
+    Checked<store::MailboxInfo> destination = copy_destination(session, wire_name);
+    if (!destination) return destination.refusal();
     return TransferTarget{std::move(*destination), wanted};
 }
 
