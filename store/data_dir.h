@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "store/sqlite.h"
+#include "store/open_options.h"
 
 namespace imap::store {
 

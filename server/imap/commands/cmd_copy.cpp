@@ -46,7 +46,6 @@ void cmd_copy(Session& session, Command& command) {
         session.complete(command.tag, Status::Ok, "No messages found");
         return;
     }
-    session.mail()->notify(destination.id);
     std::vector<std::uint32_t> sources, copies;
     for (const store::UidMapping& m : result.mapping) {
         sources.push_back(m.source);

@@ -31,9 +31,6 @@ void cmd_delete(Session& session, Command& command) {
         if (session.selected() != nullptr && session.selected()->id() == info->id) {
             session.deselect();
         }
-        // Other sessions with it selected learn at their next sync (IDLE
-        // ones now) that it is gone.
-        mail->notify(info->id);
     }
     session.complete(command.tag, Status::Ok, "DELETE completed");
 }

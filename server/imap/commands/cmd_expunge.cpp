@@ -15,7 +15,6 @@ void cmd_expunge(Session& session, Command& command) {
     const store::ExpungeResult result = session.mail()->store().expunge(selected->id());
     // RFC 7162 3.2.7: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
     selected->expunged(result.uids, session.writer(), session.qresync_enabled());
-    if (!result.uids.empty()) session.mail()->notify(selected->id());
     session.complete_expunge(command.tag, !result.uids.empty(), "EXPUNGE completed");
 }
 

@@ -21,7 +21,6 @@ void cmd_uid_expunge(Session& session, Command& command) {
         // RFC 7162 3.2.9: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
         selected->expunged(result.uids, session.writer(), session.qresync_enabled());
         expunged = !result.uids.empty();
-        if (expunged) session.mail()->notify(selected->id());
     }
     session.complete_expunge(command.tag, expunged, "UID EXPUNGE completed");
 }
