@@ -7,7 +7,6 @@
 #include "server/net/server.h"
 #include "server/net/socket_options.h"
 #include "store/accounts.h"
-#include "store/data_dir.h"
 
 namespace imap::server {
 namespace {
@@ -177,10 +176,9 @@ void Connection::on_idle_poll(uv_timer_t* timer) {
     self->session_->idle_poll();
 }
 
-void Connection::mail_changed_elsewhere(std::string_view user_file) {
+void Connection::mail_changed_elsewhere(std::string_view user) {
     if (closing_ || close_pending_ || !session_ || !session_->idling()) return;
-    const std::string canonical = store::AccountStore::canonical_user_name(session_->user());
-    if (store::DataDir::user_file_name(canonical) != user_file) return;
+    if (store::AccountStore::canonical_user_name(session_->user()) != user) return;
     session_->idle_poll();  // writes through the output listener when anything changed
 }
 

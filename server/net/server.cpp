@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "server/auth/account_authenticator.h"
-#include "server/net/certificate.h"
-#include "server/cli/cli.h"
-#include "server/net/connection.h"
 #include "server/base/log.h"
+#include "server/cli/cli.h"
+#include "server/net/certificate.h"
+#include "server/net/connection.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
@@ -67,50 +67,22 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     deadline_.data = this;
     inbox_ = std::make_unique<LoopInbox>(&loop_);
     if (!config_.ephemeral) {
-        uv_fs_event_init(&loop_, &users_watch_);
-        users_watch_.data = this;
-        uv_timer_init(&loop_, &users_settle_);
-        users_settle_.data = this;
-        const std::string users = (config_.data_dir / "users").string();
-        if (const int rc =
-                uv_fs_event_start(&users_watch_, &Server::on_users_changed, users.c_str(), 0);
-            rc < 0) {
+        try {
+            external_changes_ = std::make_unique<store::ExternalChangeWatcher>(
+                store::DataDir(config_.data_dir), [this](const std::string& user) {
+                    inbox_->post([this, user] { mail_changed_elsewhere(user); });
+                });
+        } catch (const std::exception& error) {
             // Not fatal: idling sessions still poll (idle_poll_interval).
-            log::warning("watch_failed", {{"path", users}, {"error", uv_strerror(rc)}});
-            uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
-        } else {
-            watching_users_ = true;
+            log::warning("watch_failed", {{"path", (config_.data_dir / "users").string()},
+                                          {"error", error.what()}});
         }
     }
 }
 
-void Server::on_users_changed(uv_fs_event_t* handle, const char* filename, int, int status) {
-    if (status < 0 || filename == nullptr) return;
-    auto* self = static_cast<Server*>(handle->data);
-    // "<user file>.db-wal" (WAL mode) or "<user file>.db": a commit.
-    std::string_view name(filename);
-    const std::size_t db = name.rfind(".db");
-    if (db == std::string_view::npos) return;
-    const std::string_view rest = name.substr(db);
-    if (rest != ".db" && rest != ".db-wal") return;
-    // DataDir::user_file_name, "<user>.db"
-    self->changed_user_files_.emplace(name.substr(0, db + 3));
-    self->settle_round_ = 0;
-    uv_timer_start(&self->users_settle_, &Server::on_users_settled, 100, 0);
-}
-
-void Server::on_users_settled(uv_timer_t* timer) {
-    auto* self = static_cast<Server*>(timer->data);
-    for (const std::string& user_file : self->changed_user_files_) {
-        for (auto& [raw, connection] : self->connections_) {
-            connection->mail_changed_elsewhere(user_file);
-        }
-    }
-    if (self->settle_round_++ == 0) {
-        uv_timer_start(&self->users_settle_, &Server::on_users_settled, 900, 0);
-    } else {
-        self->changed_user_files_.clear();
+void Server::mail_changed_elsewhere(const std::string& user) {
+    for (auto& [raw, connection] : connections_) {
+        connection->mail_changed_elsewhere(user);
     }
 }
 
@@ -274,11 +246,7 @@ void Server::stop() {
     }
     // Answers still to come are for connections about to close.
     inbox_->close();
-    if (watching_users_) {
-        watching_users_ = false;
-        uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
-        uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
-    }
+    external_changes_.reset();
     for (auto& [raw, connection] : connections_) {
         connection->shutdown();
     }

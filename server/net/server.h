@@ -28,13 +28,14 @@
 #include <unordered_set>
 #include <vector>
 
-#include "server/imap/authenticator.h"
-#include "server/base/config.h"
 #include "server/auth/login_limits.h"
+#include "server/auth/work_pool.h"
+#include "server/base/config.h"
+#include "server/imap/authenticator.h"
+#include "server/imap/user_mail.h"
 #include "server/net/loop_inbox.h"
 #include "server/net/tls.h"
-#include "server/imap/user_mail.h"
-#include "server/auth/work_pool.h"
+#include "store/external_change_watcher.h"
 
 namespace imap::server {
 
@@ -112,20 +113,6 @@ class Server {
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};
-    // inotify on <data dir>/users: a commit by another process (imapd
-    // deliver) wakes that user's idling sessions at once (RFC 2177).
-    uv_fs_event_t users_watch_{};
-    bool watching_users_ = false;
-    static void on_users_changed(uv_fs_event_t* handle, const char* filename, int events,
-                                 int status);
-    // The last write to the WAL comes before the commit is visible (SQLite
-    // then syncs and updates the mmapped index, which inotify does not
-    // report), so sessions look shortly after the writes stop, and once
-    // more a little later; the idle poll remains the backstop.
-    uv_timer_t users_settle_{};
-    int settle_round_ = 0;
-    std::unordered_set<std::string> changed_user_files_;
-    static void on_users_settled(uv_timer_t* timer);
     uv_timer_t deadline_{};
     bool stopping_ = false;
     bool deadline_armed_ = false;
@@ -139,6 +126,11 @@ class Server {
     // Answers from the verification pool, run on this loop. Before the pool,
     // so the pool's threads are joined (its destructor) while it exists.
     std::unique_ptr<LoopInbox> inbox_;
+    // A commit by another process (imapd deliver) wakes that user's idling
+    // sessions at once (RFC 2177). Calls from its own thread, so it posts
+    // into inbox_; after inbox_, so it is stopped (joined) before inbox_ goes.
+    std::unique_ptr<store::ExternalChangeWatcher> external_changes_;
+    void mail_changed_elsewhere(const std::string& user);
     WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};
 };
 
