@@ -58,6 +58,32 @@ std::string DataDir::user_file_name(std::string_view user) {
     return out + ".db";
 }
 
+std::optional<std::string> DataDir::user_from_file_name(std::string_view file) {
+    if (!file.ends_with(".db")) return std::nullopt;
+    file.remove_suffix(3);
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string user;
+    for (std::size_t i = 0; i < file.size(); ++i) {
+        if (file[i] != '%') {
+            user += file[i];
+            continue;
+        }
+        if (i + 2 >= file.size()) return std::nullopt;
+        const int high = hex(file[i + 1]);
+        const int low = hex(file[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        user += static_cast<char>(high * 16 + low);
+        i += 2;
+    }
+    // Only the one spelling user_file_name() gives: "%61" is not "a".
+    if (user.empty() || user_file_name(user) != std::string(file) + ".db") return std::nullopt;
+    return user;
+}
+
 OpenOptions DataDir::accounts_options() const {
     OpenOptions options;
     if (!is_in_memory()) options.path = (root_ / "accounts.db").string();

@@ -12,10 +12,11 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
-#include "store/sqlite.h"
+#include "store/open_options.h"
 
 namespace imap::store {
 
@@ -39,6 +40,11 @@ class DataDir {
     void remove_user_files(std::string_view user) const;
 
     static std::string user_file_name(std::string_view user);
+    // The inverse: the user whose database file `file` is, or nothing when
+    // `file` is no user_file_name() (another file in users/).
+    static std::optional<std::string> user_from_file_name(std::string_view file);
+    // <root>/users: the user databases.
+    std::filesystem::path users_directory() const { return root_ / "users"; }
 
   private:
     DataDir() = default;

@@ -24,6 +24,8 @@ const char* to_string(StoreErrc code) {
             return "corrupt";
         case StoreErrc::Expunged:
             return "expunged";
+        case StoreErrc::Busy:
+            return "busy";
     }
     return "unknown";
 }

@@ -1,8 +1,9 @@
 // Typed store errors. Every failure the server must answer with a specific
 // response code is a StoreError with one of these codes, so the mapping to
 // RFC 5530 response codes lives in one place in server/ (suggested mapping
-// beside each code). SQLite failures stay SqliteError (store/sqlite.h): busy
-// maps to [INUSE], anything else to [SERVERBUG].
+// beside each code). Busy is the one backend condition the server answers
+// specifically; every other backend failure (SqliteError for the SQLite
+// backend: disk full, corruption) is a plain std::exception -> [SERVERBUG].
 #pragma once
 
 #include <stdexcept>
@@ -21,6 +22,7 @@ enum class StoreErrc {
     TooBig,         // message larger than kMaxMessageSize       -> [TOOBIG] (RFC 7889)
     Corrupt,        // stored data that cannot be decoded        -> [CORRUPTION]
     Expunged,       // a message of the view was expunged meanwhile -> [EXPUNGEISSUED]
+    Busy,           // another process held the store's lock too long -> [INUSE]
 };
 
 const char* to_string(StoreErrc code);

@@ -1,29 +1,41 @@
 // One user's mail: mailboxes, subscriptions, messages, flags, keywords,
-// bodies and the expunge log, in one SQLite database (a file in the data
-// directory, or ":memory:" in test mode). docs/storage.md has the schema.
+// bodies and the expunge log. docs/storage.md has the SQLite schema.
+//
+// MailStore is the seam between the server and a storage backend
+// (docs/architecture.md "The store seam"): an abstract interface, made by
+// open_mail_store() from OpenOptions. SqliteMailStore
+// (store/sqlite_mail_store.h) is the one backend today; nothing here names
+// SQLite, so server/imap compiles against this header only.
 //
 // The API the server calls. It speaks UTF-8 mailbox names, UIDs, flag bits
 // and keywords, modseqs and byte ranges; no IMAP wire syntax. Every call is
-// synchronous; every change is one BEGIN IMMEDIATE transaction, and a call
-// that changes messages returns only after COMMIT, which with
-// synchronous=FULL means the change is durable: the server sends its tagged
-// OK after the call returns (DESIGN.md "Store").
+// synchronous; every change is one transaction, and a call that changes
+// messages returns only after its commit is durable: the server sends its
+// tagged OK after the call returns (DESIGN.md "Store").
 //
-// Errors: StoreError (store/errors.h) for everything the client caused;
-// SqliteError for the database itself (SQLITE_BUSY after busy_timeout,
-// disk full, corruption).
+// Errors: StoreError (store/errors.h) for everything the client caused, and
+// StoreErrc::Busy when another process held the store's lock too long; any
+// other exception is a failure of the backend itself (disk full,
+// corruption).
+//
+// Change feed: every committed write transaction reports the mailboxes it
+// changed to the listener installed with set_change_listener() (UserMail's,
+// which wakes IDLE sessions), once, after the commit; a rolled-back one
+// reports nothing. Changes made by other processes are not in the feed:
+// store/external_change_watcher.h reports those.
 //
 // Not thread-safe: one thread owns a MailStore (DESIGN.md "Concurrency").
-// Several MailStores (other processes, e.g. an LMTP delivery) may open the
-// same file: no mailbox state is cached in memory, every call reads it
-// inside its transaction. The one in-memory state is this process's view
+// Several stores (other processes, e.g. an LMTP delivery) may open the
+// same user's mail: no mailbox state is cached in memory, every call reads
+// it inside its transaction. The one in-memory state is this process's view
 // pins ("Views and body retention" below).
 #pragma once
 
+#include <compare>
 #include <cstdint>
-#include <map>
+#include <functional>
+#include <memory>
 #include <optional>
-#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,7 +43,7 @@
 
 #include "store/errors.h"
 #include "store/message/message.h"
-#include "store/sqlite.h"
+#include "store/open_options.h"
 #include "store/types.h"
 
 namespace imap::store {
@@ -134,6 +146,21 @@ struct StoreFlagsResult {
     std::vector<std::uint32_t> modified;  // RFC 7162 3.1.3 UNCHANGEDSINCE failures
 };
 
+// A message body as the store names it: opaque to the server, which gets it
+// from fetch() and hands it back to structure(), read_body() and
+// pin_body(). A default (empty) BodyId names no body.
+struct BodyId {
+    std::int64_t key = 0;  // the backend's own key (SQLite: bodies.id)
+    explicit operator bool() const { return key != 0; }
+    auto operator<=>(const BodyId&) const = default;
+};
+
+// What one committed write transaction changed: the mailboxes whose
+// messages or flags changed, or that were deleted. Ascending, no repeats.
+struct ChangeSet {
+    std::vector<MailboxId> mailboxes;
+};
+
 struct MessageInfo {
     std::uint32_t uid = 0;
     std::uint64_t modseq = 0;
@@ -141,10 +168,10 @@ struct MessageInfo {
     std::vector<std::string> keywords;
     std::int64_t internal_date = 0;
     int zone_minutes = 0;
-    std::uint64_t size = 0;    // RFC822.SIZE
-    std::int64_t body_id = 0;  // for read_body() / structure()
+    std::uint64_t size = 0;  // RFC822.SIZE
+    BodyId body_id;          // for read_body() / structure()
     // From the expunge log (FetchOptions::expunged_after): the message's
-    // last state before its expunge. body_id 0 when the log row holds
+    // last state before its expunge. body_id empty when the log row holds
     // nothing to read (then the other values are 0 and empty too).
     bool expunged = false;
 };
@@ -170,13 +197,20 @@ struct GarbageResult {
 
 class MailStore {
   public:
-    // Opens (creating if allowed) and migrates the database.
-    explicit MailStore(const OpenOptions& options);
-    ~MailStore();
+    MailStore() = default;
+    virtual ~MailStore() = default;
     MailStore(const MailStore&) = delete;
     MailStore& operator=(const MailStore&) = delete;
 
-    Database& database() { return db_; }
+    // ---- Change feed -----------------------------------------------------
+
+    // Called once per committed write transaction that changed a mailbox,
+    // after the commit (so it may read the store at once, or write: its
+    // own commits report again), on the thread that made the call. It must
+    // not throw (it runs where a committed change cannot be undone).
+    using ChangeListener = std::function<void(const ChangeSet&)>;
+    // Replaces the listener; an empty one stops the reports.
+    void set_change_listener(ChangeListener listener) { change_listener_ = std::move(listener); }
 
     // ---- Mailboxes -------------------------------------------------------
 
@@ -185,7 +219,7 @@ class MailStore {
     // makes it a mailbox (with a fresh UIDVALIDITY). AlreadyExists for an
     // existing mailbox, INBOX included. `special_use`: RFC 6154 3 CREATE
     // (USE (...)), list_attr::kSpecialUseMask bits, which INBOX cannot have.
-    MailboxInfo create_mailbox(std::string_view name, std::uint32_t special_use = 0);
+    virtual MailboxInfo create_mailbox(std::string_view name, std::uint32_t special_use = 0) = 0;
 
     // RFC 6154: the mailboxes a new account starts with, each subscribed:
     // Sent, Drafts, Trash, Junk and Archive with their special-use
@@ -195,107 +229,109 @@ class MailStore {
     // it ran. The server calls it when a user's mail is opened and
     // `imapd user add` when the account is made; a bare MailStore has only
     // INBOX.
-    bool ensure_default_mailboxes();
+    virtual bool ensure_default_mailboxes() = 0;
 
     // RFC 3501 6.3.4. NotPermitted for INBOX; NotFound; HasChildren for a
     // placeholder with inferiors; a mailbox with inferiors loses its
     // messages and becomes a placeholder. Subscriptions are left alone.
-    void delete_mailbox(std::string_view name);
+    virtual void delete_mailbox(std::string_view name) = 0;
 
     // RFC 3501 6.3.5. Inferiors move with it (and their subscriptions); the
     // mailbox keeps its UIDVALIDITY and UIDs. Renaming INBOX moves its
     // messages to a new mailbox `to` and leaves INBOX empty (its UIDs are
     // logged as expunged for QRESYNC), its inferiors stay.
-    void rename_mailbox(std::string_view from, std::string_view to);
+    virtual void rename_mailbox(std::string_view from, std::string_view to) = 0;
 
-    std::optional<MailboxInfo> find_mailbox(std::string_view name);
-    MailboxInfo mailbox(MailboxId id);  // NotFound if deleted
+    virtual std::optional<MailboxInfo> find_mailbox(std::string_view name) = 0;
+    virtual MailboxInfo mailbox(MailboxId id) = 0;  // NotFound if deleted
     // For SELECT/EXAMINE/APPEND/COPY targets: NotFound, or NoSelect for a
     // placeholder.
-    MailboxInfo open_mailbox(std::string_view name);
+    virtual MailboxInfo open_mailbox(std::string_view name) = 0;
 
     // RFC 3501 6.3.8 LIST on the joined reference+pattern, sorted by name.
-    std::vector<ListEntry> list(std::string_view pattern);
+    virtual std::vector<ListEntry> list(std::string_view pattern) = 0;
     // RFC 3501 6.3.9 LSUB: subscribed names matching `pattern` (kNoselect
     // when no selectable mailbox exists, kNonExistent when none at all),
     // plus, when the pattern has '%', unsubscribed levels above subscribed
     // names, as \Noselect.
-    std::vector<ListEntry> list_subscribed(std::string_view pattern);
+    virtual std::vector<ListEntry> list_subscribed(std::string_view pattern) = 0;
     // RFC 5258 LIST-EXTENDED: every mailbox with its list() attributes
     // (special-use bits included), plus every subscribed name with no
     // mailbox (kSubscribed | kNonExistent), sorted by name, in one snapshot.
-    std::vector<ListEntry> list_all();
+    virtual std::vector<ListEntry> list_all() = 0;
 
     // RFC 3501 6.3.6/6.3.7. A name need not exist to be subscribed. Returns
     // false when nothing changed (already / not subscribed).
-    bool subscribe(std::string_view name);
-    bool unsubscribe(std::string_view name);
+    virtual bool subscribe(std::string_view name) = 0;
+    virtual bool unsubscribe(std::string_view name) = 0;
 
-    MailboxStatus status(MailboxId id);
+    virtual MailboxStatus status(MailboxId id) = 0;
 
     // Keywords defined in the mailbox, for FLAGS and PERMANENTFLAGS (with
     // \*: any new keyword may be created).
-    std::vector<std::string> keywords(MailboxId id);
+    virtual std::vector<std::string> keywords(MailboxId id) = 0;
 
     // For SELECT (never EXAMINE): the UIDs that are \Recent for this session,
     // and moves the marker past them, atomically, so exactly one session
     // sees each message as recent (RFC 3501 2.3.2). nullopt when none.
-    std::optional<UidRange> claim_recent(MailboxId id);
+    virtual std::optional<UidRange> claim_recent(MailboxId id) = 0;
 
     // Every UID in the mailbox, ascending: the session's initial view.
-    std::vector<std::uint32_t> uids(MailboxId id);
+    virtual std::vector<std::uint32_t> uids(MailboxId id) = 0;
     // The UIDs >= `from`, ascending: what arrived since a view was loaded.
-    std::vector<std::uint32_t> uids(MailboxId id, std::uint32_t from);
+    virtual std::vector<std::uint32_t> uids(MailboxId id, std::uint32_t from) = 0;
     // The lowest UID without \Seen, for SELECT's [UNSEEN n] (RFC 3501
     // 6.3.1); nullopt when every message is seen.
-    std::optional<std::uint32_t> first_unseen_uid(MailboxId id);
+    virtual std::optional<std::uint32_t> first_unseen_uid(MailboxId id) = 0;
 
     // ---- Messages --------------------------------------------------------
 
     // RFC 3501 6.3.11 (and RFC 3502 MULTIAPPEND: all or none). Each message
     // is parsed here, outside the write transaction. TooBig past
     // limits::kMaxMessageSize, OverLimit when UIDs or keywords run out.
-    AppendResult append(MailboxId id, std::span<const AppendRequest> messages);
-    std::uint32_t append(MailboxId id, const AppendRequest& message);
+    virtual AppendResult append(MailboxId id, std::span<const AppendRequest> messages) = 0;
+    virtual std::uint32_t append(MailboxId id, const AppendRequest& message) = 0;
 
     // Metadata of the messages in `uids`, ascending.
-    std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids, const FetchOptions& options = {});
+    virtual std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
+                                           const FetchOptions& options = {}) = 0;
 
     // The parser's result for a body (structure_codec.h: `header` empty).
-    ParsedMessage structure(std::int64_t body_id);
-    // Bytes [offset, offset + length) of a body, clamped to its size; read
-    // with sqlite3_blob_read, so a partial FETCH never loads the whole body.
-    std::string read_body(std::int64_t body_id, std::uint64_t offset, std::uint64_t length);
+    virtual ParsedMessage structure(BodyId body) = 0;
+    // Bytes [offset, offset + length) of a body, clamped to its size; reads
+    // only that range, so a partial FETCH never loads the whole body.
+    virtual std::string read_body(BodyId body, std::uint64_t offset, std::uint64_t length) = 0;
 
     // RFC 3501 6.4.6 STORE. Only messages whose flags or keywords really
     // change get the new MODSEQ (RFC 7162 3.1.3 / 3.2). `unchanged_since`:
     // RFC 7162 UNCHANGEDSINCE.
-    StoreFlagsResult store_flags(MailboxId id, UidSpan uids, FlagOp op, const Flags& flags,
-                                 std::optional<std::uint64_t> unchanged_since = std::nullopt);
+    virtual StoreFlagsResult store_flags(
+        MailboxId id, UidSpan uids, FlagOp op, const Flags& flags,
+        std::optional<std::uint64_t> unchanged_since = std::nullopt) = 0;
 
     // RFC 3501 6.4.7 / RFC 4315 COPYUID. Flags and keywords go along; the
     // body is shared, not copied. NoSelect / NotFound for the destination.
     // `expected`: how many messages `uids` names in the caller's view; when
     // fewer exist (another session expunged some), nothing is copied and
     // the call throws Expunged (RFC 2180 4.4.1, RFC 5530 EXPUNGEISSUED).
-    CopyResult copy(MailboxId source, UidSpan uids, MailboxId destination,
-                    std::optional<std::size_t> expected = std::nullopt);
+    virtual CopyResult copy(MailboxId source, UidSpan uids, MailboxId destination,
+                            std::optional<std::size_t> expected = std::nullopt) = 0;
     // RFC 6851: copy and expunge from the source in one transaction.
-    MoveResult move(MailboxId source, UidSpan uids, MailboxId destination,
-                    std::optional<std::size_t> expected = std::nullopt);
+    virtual MoveResult move(MailboxId source, UidSpan uids, MailboxId destination,
+                            std::optional<std::size_t> expected = std::nullopt) = 0;
 
     // RFC 3501 6.4.3 EXPUNGE (uids = nullopt) / RFC 4315 UID EXPUNGE: removes
     // the \Deleted messages, logs their UIDs with the new MODSEQ and what
     // views that have not applied the expunge still show (body, flags,
     // keywords, internal date, size, modseq). The bodies stay until
     // collect_garbage() finds them unpinned.
-    ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt);
+    virtual ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt) = 0;
 
     // RFC 7162 3.2.5.2 VANISHED (EARLIER): UIDs expunged with modseq > this.
-    std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq);
+    virtual std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq) = 0;
 
     // SEARCH (store/search.h): matching UIDs, ascending.
-    std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key);
+    virtual std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key) = 0;
 
     // ---- Views and body retention ----------------------------------------
     //
@@ -327,10 +363,9 @@ class MailStore {
             : store_(&store), kind_(kind), key_(key) {}
         MailStore* store_ = nullptr;
         Kind kind_ = Kind::View;
-        std::int64_t key_ = 0;  // the view's handle, or the body's id
+        std::int64_t key_ = 0;  // the view's handle, or the body's key
 
       private:
-        friend class MailStore;
         void release() noexcept;
     };
 
@@ -349,7 +384,7 @@ class MailStore {
         friend class MailStore;
         ViewPin(MailStore& store, std::int64_t handle) : Pin(store, Kind::View, handle) {}
     };
-    ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark);
+    virtual ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) = 0;
 
     // Keeps one body whatever happens to its messages, while a FETCH streams
     // it across several steps (the messages' mailbox may even be deleted).
@@ -359,38 +394,40 @@ class MailStore {
 
       private:
         friend class MailStore;
-        BodyPin(MailStore& store, std::int64_t body_id) : Pin(store, Kind::Body, body_id) {}
+        BodyPin(MailStore& store, BodyId body) : Pin(store, Kind::Body, body.key) {}
     };
-    BodyPin pin_body(std::int64_t body_id);
+    virtual BodyPin pin_body(BodyId body) = 0;
 
     // Deletes the orphan bodies that no message refers to and no pin holds,
     // and clears the expunge log's retained values no live view needs. The
     // server calls it when it opens a user's store (a crash leaves orphans);
     // pins call it as they advance or go. Runs no query when this process
     // has made no garbage since the last run left none.
-    GarbageResult collect_garbage();
-    // For tests: how many collect_garbage() runs did their queries.
-    std::uint64_t garbage_runs() const { return garbage_runs_; }
-    // For tests: live view pins.
-    std::size_t view_pin_count() const { return views_.size(); }
+    virtual GarbageResult collect_garbage() = 0;
+
+  protected:
+    // For backends: a pin handle on this store, and its bookkeeping, which
+    // the pins call. The release hooks must not throw (a failed garbage
+    // collection leaves the orphans to the next one).
+    ViewPin make_view_pin(std::int64_t handle) { return ViewPin(*this, handle); }
+    BodyPin make_body_pin(BodyId body) { return BodyPin(*this, body); }
+    virtual void release_view(std::int64_t handle) noexcept = 0;
+    virtual void release_body(BodyId body) noexcept = 0;
+    virtual void advance_view(std::int64_t handle, std::uint64_t watermark) = 0;
+    virtual std::uint64_t view_watermark(std::int64_t handle) const = 0;
+
+    // For backends: reports a committed transaction's changes to the
+    // listener (nothing when `changes` is empty or no listener is set).
+    // Call it after the commit returned and the transaction's own
+    // statements are done, once per transaction.
+    void report_changes(const ChangeSet& changes) noexcept;
 
   private:
-    struct ViewEntry {
-        MailboxId mailbox = 0;
-        std::uint64_t watermark = 0;
-    };
-    // collect_garbage() for pins, which must not throw: a failed run only
-    // leaves the orphans to the next one.
-    void collect_garbage_quietly() noexcept;
-
-    Database db_;
-    std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle
-    std::int64_t next_view_ = 1;
-    std::multiset<std::int64_t> pinned_bodies_;
-    // Orphans or retained expunge values may exist. True at open (another
-    // run may have left some) until a collection leaves none.
-    bool garbage_possible_ = true;
-    std::uint64_t garbage_runs_ = 0;
+    ChangeListener change_listener_;
 };
+
+// Opens (creating if options.create) and migrates the store `options`
+// names, with the backend options.backend names.
+std::unique_ptr<MailStore> open_mail_store(const OpenOptions& options);
 
 }  // namespace imap::store

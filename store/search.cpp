@@ -17,8 +17,8 @@
 
 #include "store/errors.h"
 #include "store/internal.h"
-#include "store/mail_store.h"
 #include "store/message/message.h"
+#include "store/sqlite_mail_store.h"
 #include "store/utf8.h"
 
 namespace imap::store {
@@ -1025,7 +1025,7 @@ class WorkGuard {
 
 }  // namespace
 
-std::vector<std::uint32_t> MailStore::search(MailboxId id, const SearchKey& key) {
+std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey& key) {
     detail::ReadSnapshot snapshot(db_);
     if (!mailbox(id).selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
     SqlBuilder builder(db_, id);

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/errors.h"
+
 namespace imap::store {
 namespace {
 
@@ -38,7 +40,7 @@ bool is_file_path(const std::string& path) {
     std::string message(what);
     message += ": ";
     message += db ? sqlite3_errmsg(db) : sqlite3_errstr(code);
-    throw SqliteError(code, message);
+    throw_sqlite_error(code, message);
 }
 
 void check(sqlite3* db, int code, std::string_view what) {
@@ -49,6 +51,17 @@ void check(sqlite3* db, int code, std::string_view what) {
 
 SqliteError::SqliteError(int code, const std::string& message)
     : std::runtime_error(message), code_(code) {}
+
+void throw_sqlite_error(int code, const std::string& message) {
+    const int primary = code & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+        // Another connection (another session's process: imapd deliver,
+        // import) held the lock for all of busy_timeout: the caller may try
+        // again, the data is fine.
+        throw StoreError(StoreErrc::Busy, message);
+    }
+    throw SqliteError(code, message);
+}
 
 Database::Database(const OpenOptions& options) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -89,7 +102,7 @@ void Database::exec(std::string_view sql) {
     if (code != SQLITE_OK) {
         std::string message = error ? error : sqlite3_errstr(code);
         sqlite3_free(error);
-        throw SqliteError(code, "exec: " + message);
+        throw_sqlite_error(code, "exec: " + message);
     }
 }
 

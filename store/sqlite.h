@@ -16,13 +16,18 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/open_options.h"
+
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace imap::store {
 
-// Thrown for every SQLite failure; carries the SQLite result code so callers
-// can tell "busy" or "full" from corruption.
+// Thrown for every SQLite failure but busy/locked; carries the SQLite result
+// code so callers can tell "full" from corruption. SQLITE_BUSY and
+// SQLITE_LOCKED (another connection holds the lock past busy_timeout) are
+// thrown as StoreError(StoreErrc::Busy) instead, so callers above the store
+// need no SQLite codes (store/errors.h).
 class SqliteError : public std::runtime_error {
   public:
     SqliteError(int code, const std::string& message);
@@ -32,15 +37,9 @@ class SqliteError : public std::runtime_error {
     int code_;
 };
 
-struct OpenOptions {
-    // The path, or ":memory:" for a private in-memory database (test mode).
-    std::string path = ":memory:";
-    bool create = true;
-    // synchronous=FULL for mail data: a transaction that returned is on disk
-    // (WAL fsync'd at commit). NORMAL is enough for caches and indexes.
-    bool full_sync = true;
-    int busy_timeout_ms = 5000;
-};
+// Throws the error for a failed SQLite call: StoreError(StoreErrc::Busy) for
+// SQLITE_BUSY / SQLITE_LOCKED (any extended code of them), else SqliteError.
+[[noreturn]] void throw_sqlite_error(int code, const std::string& message);
 
 class Statement;
 class Query;

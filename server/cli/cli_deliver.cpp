@@ -20,7 +20,6 @@
 #include "store/limits.h"
 #include "store/mail_store.h"
 #include "store/mailbox_names.h"
-#include "store/sqlite.h"
 
 namespace imap::server {
 namespace {
@@ -182,7 +181,8 @@ int deliver_command(std::span<const std::string_view> args, std::istream& in, st
         return kExitDataErr;
     }
 
-    store::MailStore mail(store::DataDir(config.data_dir).user_options(user));
+    const auto opened = store::open_mail_store(store::DataDir(config.data_dir).user_options(user));
+    store::MailStore& mail = *opened;
     const std::string requested = parsed.mailbox.value_or("INBOX");
     std::optional<store::MailboxInfo> target;
     std::string fallback_reason;

@@ -963,7 +963,8 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
         return kExitDataErr;
     }
 
-    store::MailStore mail(store::DataDir(config.data_dir).user_options(user));
+    const auto opened = store::open_mail_store(store::DataDir(config.data_dir).user_options(user));
+    store::MailStore& mail = *opened;
     ExitCode exit;
     Importer importer(mail, out, err, exit);
     try {
@@ -995,9 +996,16 @@ int run_import(std::span<const std::string_view> args, std::ostream& out, std::o
     try {
         return import_command(args, out, err, progress);
     } catch (const store::SqliteError& e) {
-        return fail(e, kExitTempFail);  // busy, locked, disk full: try again later
+        return fail(e, kExitTempFail);  // disk full: try again later
     } catch (const store::StoreError& e) {
-        return fail(e, e.code() == store::StoreErrc::OverLimit ? kExitCantCreate : kExitDataErr);
+        switch (e.code()) {
+            case store::StoreErrc::Busy:
+                return fail(e, kExitTempFail);  // a lock held too long: try again later
+            case store::StoreErrc::OverLimit:
+                return fail(e, kExitCantCreate);
+            default:
+                return fail(e, kExitDataErr);
+        }
     } catch (const fs::filesystem_error& e) {
         return fail(e, kExitIoErr);
     } catch (const std::exception& e) {

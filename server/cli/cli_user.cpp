@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "server/base/config.h"
 #include "server/cli/cli.h"
 #include "server/cli/cli_common.h"
-#include "server/base/config.h"
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
@@ -113,8 +113,9 @@ int user_command(std::span<const std::string_view> args, std::istream& in, std::
     if (action == "add") {
         accounts.create_user(name, password);
         // RFC 6154: the new account's Sent, Drafts, Trash, Junk and Archive.
-        store::MailStore(data_dir.user_options(store::AccountStore::canonical_user_name(name)))
-            .ensure_default_mailboxes();
+        store::open_mail_store(
+            data_dir.user_options(store::AccountStore::canonical_user_name(name)))
+            ->ensure_default_mailboxes();
     } else {
         accounts.set_password(name, password);
     }

@@ -375,7 +375,6 @@ bool FetchJob::load_batch(Session& session) {
                     message.modseq = result.modseq;
                 }
             }
-            if (!result.changed.empty()) session.mail()->notify(selected.id());
         }
     }
     return true;
@@ -388,7 +387,7 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
     if (!sequence) return;
     store::MailStore& store = session.mail()->store();
     structure_.reset();
-    body_readable_ = !message.expunged || message.body_id != 0;
+    body_readable_ = !message.expunged || static_cast<bool>(message.body_id);
     if (needs_structure_ && body_readable_) {
         try {
             structure_ = store.structure(message.body_id);
@@ -519,7 +518,7 @@ bool FetchJob::continue_message(Session& session) {
 void FetchJob::write_section(Session& session, const Item& item) {
     store::MailStore& store = session.mail()->store();
     ResponseWriter& w = session.writer();
-    const std::int64_t body_id = message_.body_id;
+    const store::BodyId body_id = message_.body_id;
     // A section that does not exist (a part number past the last part,
     // HEADER of a part that is not a message/rfc822, MIME of the message) is
     // an empty string, as in Dovecot.

@@ -11,7 +11,6 @@
 #include "server/base/log.h"
 #include "store/errors.h"
 #include "store/limits.h"
-#include "store/sqlite.h"
 
 namespace imap::server {
 
@@ -278,14 +277,13 @@ void Session::fail(const std::string& tag, const std::exception& error) {
             case store::StoreErrc::Expunged:
                 code = Code::ExpungeIssued;  // RFC 5530
                 break;
+            case store::StoreErrc::Busy:
+                // RFC 5530 INUSE: another process holds the mailbox; try
+                // later. A fixed text: the store's names the backend's lock.
+                return complete(tag, Status::No, Code::InUse,
+                                "The mailbox is busy, try again later");
         }
         return complete(tag, Status::No, code, store_error->what());
-    }
-    if (const auto* sqlite_error = dynamic_cast<const store::SqliteError*>(&error)) {
-        if (sqlite_error->code() == 5 /* SQLITE_BUSY */ || sqlite_error->code() == 6) {
-            // RFC 5530 INUSE: another process holds the mailbox; try later.
-            return complete(tag, Status::No, Code::InUse, "The mailbox is busy, try again later");
-        }
     }
     log::error("command_failed", {{"user", user_}, {"error", error.what()}});
     complete(tag, Status::No, Code::ServerBug, "Internal error, the command was not completed");

@@ -3,9 +3,20 @@
 #include <mutex>
 #include <vector>
 
+#include "server/base/log.h"
 #include "store/accounts.h"
 
 namespace imap::server {
+
+UserMail::UserMail(std::string user, const store::OpenOptions& options)
+    : user_(std::move(user)), store_(store::open_mail_store(options)) {
+    // The store is ours and reports only from calls made on it: `this`
+    // outlives every report.
+    store_->set_change_listener([this](const store::ChangeSet& changes) {
+        for (store::MailboxId mailbox : changes.mailboxes)
+            notify(mailbox);
+    });
+}
 
 std::uint64_t UserMail::add_listener(Listener listener) {
     const std::uint64_t handle = next_handle_++;
@@ -17,17 +28,24 @@ void UserMail::remove_listener(std::uint64_t handle) {
     listeners_.erase(handle);
 }
 
-void UserMail::notify(store::MailboxId mailbox) {
-    // Copy the handles: a listener may remove itself or others.
-    std::vector<std::uint64_t> handles;
-    handles.reserve(listeners_.size());
-    for (const auto& [handle, listener] : listeners_)
-        handles.push_back(handle);
-    for (std::uint64_t handle : handles) {
-        auto it = listeners_.find(handle);
-        if (it == listeners_.end()) continue;
-        Listener listener = it->second;  // survives its own removal
-        listener(mailbox);
+void UserMail::notify(store::MailboxId mailbox) noexcept {
+    try {
+        // Copy the handles: a listener may remove itself or others.
+        std::vector<std::uint64_t> handles;
+        handles.reserve(listeners_.size());
+        for (const auto& [handle, listener] : listeners_)
+            handles.push_back(handle);
+        for (std::uint64_t handle : handles) {
+            auto it = listeners_.find(handle);
+            if (it == listeners_.end()) continue;
+            Listener listener = it->second;  // survives its own removal
+            listener(mailbox);
+        }
+    } catch (const std::exception& error) {
+        // Called after a commit, from the session that made it: its command
+        // succeeded whatever an idling session's wake-up did. Those poll
+        // again (idle_poll_interval).
+        log::error("notify_failed", {{"user", user_}, {"error", error.what()}});
     }
 }
 

@@ -2,12 +2,15 @@
 // this process, and the change notification between those sessions.
 //
 // DESIGN.md "Concurrency": everything about one user lives on one thread,
-// so one SQLite connection per user is enough and sessions never contend
+// so one store connection per user is enough and sessions never contend
 // with each other for it. Sessions learn of each other's changes by asking
 // the store at every command end (SelectedMailbox::sync, a one-row read),
 // which also catches changes made by other processes (`imapd deliver`); the
 // notification here only wakes sessions that wait without a command
-// running (IDLE).
+// running (IDLE). It comes from the store's change feed (every committed
+// write reports the mailboxes it changed), so no command handler has to
+// remember it; other processes' changes come from the server's
+// store::ExternalChangeWatcher.
 //
 // The store also holds the pins of this user's views (SelectedMailbox
 // registers one per selected session, store::MailStore::ViewPin): a body
@@ -32,11 +35,14 @@ namespace imap::server {
 
 class UserMail {
   public:
-    UserMail(std::string user, const store::OpenOptions& options)
-        : user_(std::move(user)), store_(options) {}
+    // Opens the store with the backend `options` names
+    // (store::open_mail_store) and subscribes to its change feed.
+    UserMail(std::string user, const store::OpenOptions& options);
+    UserMail(const UserMail&) = delete;
+    UserMail& operator=(const UserMail&) = delete;
 
     const std::string& user() const { return user_; }
-    store::MailStore& store() { return store_; }
+    store::MailStore& store() { return *store_; }
 
     // Called with the mailbox whose messages or flags changed.
     using Listener = std::function<void(store::MailboxId)>;
@@ -44,9 +50,10 @@ class UserMail {
     std::uint64_t add_listener(Listener listener);
     void remove_listener(std::uint64_t handle);
     // Tells every listener that `mailbox` changed. Listeners may add or
-    // remove listeners while being called. Handlers call it once the change
-    // is committed, so a listener may read the store at once.
-    void notify(store::MailboxId mailbox);
+    // remove listeners while being called. The store's change feed calls
+    // it for each mailbox of a committed transaction (so a listener may
+    // read the store at once); handlers never do.
+    void notify(store::MailboxId mailbox) noexcept;
 
     // A listener registration that removes itself when destroyed (an IDLE
     // session's, Session::begin_idle). The UserMail must outlive it.
@@ -86,7 +93,7 @@ class UserMail {
 
   private:
     std::string user_;
-    store::MailStore store_;
+    std::unique_ptr<store::MailStore> store_;
     std::map<std::uint64_t, Listener> listeners_;
     std::uint64_t next_handle_ = 1;
 };
@@ -97,7 +104,8 @@ class MailAccess {
   public:
     virtual ~MailAccess() = default;
     // The mail of `user` (the name the client authenticated with). Throws
-    // store::SqliteError / store::StoreError when it cannot be opened.
+    // store::StoreError (or the backend's own error) when it cannot be
+    // opened.
     virtual std::shared_ptr<UserMail> open(std::string_view user) = 0;
 };
 

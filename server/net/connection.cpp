@@ -10,7 +10,6 @@
 #include "server/net/server.h"
 #include "server/net/socket_options.h"
 #include "store/accounts.h"
-#include "store/data_dir.h"
 
 namespace imap::server {
 namespace {
@@ -276,10 +275,9 @@ void Connection::on_idle_poll(uv_timer_t* timer) {
     self->host_->post([](Session& session) { session.idle_poll(); });
 }
 
-void Connection::mail_changed_elsewhere(std::string_view user_file) {
+void Connection::mail_changed_elsewhere(std::string_view user) {
     if (closing_ || close_pending_ || !host_ || !view().idling) return;
-    const std::string canonical = store::AccountStore::canonical_user_name(view().user);
-    if (store::DataDir::user_file_name(canonical) != user_file) return;
+    if (store::AccountStore::canonical_user_name(view().user) != user) return;
     host_->post([](Session& session) { session.idle_poll(); });
 }
 

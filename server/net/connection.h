@@ -156,10 +156,10 @@ class Connection {
     // Closes now, dropping unsent output (fatal errors, shutdown deadline).
     void close_now(std::string_view reason);
 
-    // Another process (`imapd deliver`) wrote to the mail database of
-    // `user_file` (store::DataDir::user_file_name, "<user>.db"): an idling session looks
-    // at once instead of at its next poll.
-    void mail_changed_elsewhere(std::string_view user_file);
+    // Another process (`imapd deliver`) changed the mail of `user` (the
+    // canonical name, store::ExternalChangeWatcher): an idling session
+    // looks at once instead of at its next poll.
+    void mail_changed_elsewhere(std::string_view user);
 
     const std::string& peer() const { return options_.session_context.peer; }
     // The authenticated user; empty before login.

@@ -69,53 +69,26 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     uv_signal_start(&sigint_, &Server::on_signal, SIGINT);
     uv_signal_start(&sighup_, &Server::on_signal, SIGHUP);
     if (!config_.ephemeral) {
-        uv_fs_event_init(first, &users_watch_);
-        users_watch_.data = this;
-        uv_timer_init(first, &users_settle_);
-        users_settle_.data = this;
-        const std::string users = (config_.data_dir / "users").string();
-        if (const int rc =
-                uv_fs_event_start(&users_watch_, &Server::on_users_changed, users.c_str(), 0);
-            rc < 0) {
+        try {
+            // Its thread calls this; the connections are on the loops.
+            external_changes_ = std::make_unique<store::ExternalChangeWatcher>(
+                store::DataDir(config_.data_dir), [this](const std::string& user) {
+                    loops_.front()->post([this, user] { mail_changed_elsewhere(user); });
+                });
+        } catch (const std::exception& error) {
             // Not fatal: idling sessions still poll (idle_poll_interval).
-            log::warning("watch_failed", {{"path", users}, {"error", uv_strerror(rc)}});
-            uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
-            uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
-        } else {
-            watching_users_ = true;
+            log::warning("watch_failed", {{"path", (config_.data_dir / "users").string()},
+                                          {"error", error.what()}});
         }
     }
 }
 
-void Server::on_users_changed(uv_fs_event_t* handle, const char* filename, int, int status) {
-    if (status < 0 || filename == nullptr) return;
-    auto* self = static_cast<Server*>(handle->data);
-    // "<user file>.db-wal" (WAL mode) or "<user file>.db": a commit.
-    std::string_view name(filename);
-    const std::size_t db = name.rfind(".db");
-    if (db == std::string_view::npos) return;
-    const std::string_view rest = name.substr(db);
-    if (rest != ".db" && rest != ".db-wal") return;
-    // DataDir::user_file_name, "<user>.db"
-    self->changed_user_files_.emplace(name.substr(0, db + 3));
-    self->settle_round_ = 0;
-    uv_timer_start(&self->users_settle_, &Server::on_users_settled, 100, 0);
-}
-
-void Server::on_users_settled(uv_timer_t* timer) {
-    auto* self = static_cast<Server*>(timer->data);
-    for (auto& io : self->loops_) {
-        io->post([loop = io.get(), files = self->changed_user_files_] {
-            loop->for_each_connection([&files](Connection& connection) {
-                for (const std::string& user_file : files)
-                    connection.mail_changed_elsewhere(user_file);
-            });
+void Server::mail_changed_elsewhere(const std::string& user) {
+    for (auto& io : loops_) {
+        io->post([loop = io.get(), user] {
+            loop->for_each_connection(
+                [&user](Connection& connection) { connection.mail_changed_elsewhere(user); });
         });
-    }
-    if (self->settle_round_++ == 0) {
-        uv_timer_start(&self->users_settle_, &Server::on_users_settled, 900, 0);
-    } else {
-        self->changed_user_files_.clear();
     }
 }
 
@@ -282,11 +255,8 @@ void Server::stop() {
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
-    if (watching_users_) {
-        watching_users_ = false;
-        uv_close(reinterpret_cast<uv_handle_t*>(&users_watch_), nullptr);
-        uv_close(reinterpret_cast<uv_handle_t*>(&users_settle_), nullptr);
-    }
+    // Its thread is joined here: no report after this.
+    external_changes_.reset();
     // Each loop says goodbye to its connections and ends when they are gone.
     loops_.front()->shutdown();
     for (std::size_t i = 1; i < loops_.size(); ++i)

@@ -40,6 +40,7 @@
 #include "server/net/executor.h"
 #include "server/net/io_loop.h"
 #include "server/net/tls.h"
+#include "store/external_change_watcher.h"
 
 namespace imap::server {
 
@@ -129,20 +130,12 @@ class Server {
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};
-    // inotify on <data dir>/users: a commit by another process (imapd
-    // deliver) wakes that user's idling sessions at once (RFC 2177).
-    uv_fs_event_t users_watch_{};
-    bool watching_users_ = false;
-    static void on_users_changed(uv_fs_event_t* handle, const char* filename, int events,
-                                 int status);
-    // The last write to the WAL comes before the commit is visible (SQLite
-    // then syncs and updates the mmapped index, which inotify does not
-    // report), so sessions look shortly after the writes stop, and once
-    // more a little later; the idle poll remains the backstop.
-    uv_timer_t users_settle_{};
-    int settle_round_ = 0;
-    std::unordered_set<std::string> changed_user_files_;
-    static void on_users_settled(uv_timer_t* timer);
+    // A commit by another process (imapd deliver) wakes that user's idling
+    // sessions at once (RFC 2177). The watcher calls from its own thread and
+    // posts to the first loop, which tells every loop; declared after the
+    // loops, so it is stopped (joined) before they go.
+    std::unique_ptr<store::ExternalChangeWatcher> external_changes_;
+    void mail_changed_elsewhere(const std::string& user);
     bool stopping_ = false;
 
     // Connection limits: accept() counts on the first loop, connection_ended()

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 
 namespace imap::store::test {
 
@@ -49,8 +49,13 @@ inline AppendRequest request(const std::string& raw, std::uint32_t flags = 0,
     return r;
 }
 
+// The SQLite database below a store the tests opened (SQLite backend).
+inline Database& sqlite_database(MailStore& store) {
+    return dynamic_cast<SqliteMailStore&>(store).database();
+}
+
 inline std::int64_t count(MailStore& store, const std::string& sql) {
-    auto q = store.database().prepare(sql);
+    auto q = sqlite_database(store).prepare(sql);
     q.step();
     return q.column_int(0);
 }

@@ -17,7 +17,7 @@
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/limits.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 
 namespace {
 
@@ -73,7 +73,7 @@ struct Stored {
 };
 
 std::vector<Stored> stored(const fs::path& data, std::string_view mailbox) {
-    imap::store::MailStore mail(imap::store::DataDir(data).user_options("alice"));
+    imap::store::SqliteMailStore mail(imap::store::DataDir(data).user_options("alice"));
     const imap::store::MailboxInfo info = mail.open_mailbox(mailbox);
     const std::vector<imap::store::UidRange> all{{1, imap::store::limits::kMaxUid}};
     std::vector<Stored> result;
@@ -96,7 +96,7 @@ std::vector<std::string> with_defaults(std::vector<std::string> names) {
 }
 
 std::vector<std::string> mailbox_names(const fs::path& data) {
-    imap::store::MailStore mail(imap::store::DataDir(data).user_options("alice"));
+    imap::store::SqliteMailStore mail(imap::store::DataDir(data).user_options("alice"));
     std::vector<std::string> names;
     for (const imap::store::ListEntry& entry : mail.list("*")) {
         if (!(entry.attributes & imap::store::list_attr::kNoselect)) names.push_back(entry.name);
@@ -151,7 +151,7 @@ TEST_CASE("deliver stores standard input in INBOX with CRLF line ends and no Fro
 TEST_CASE("deliver with mailbox and flags options sets the Seen flag and keywords") {
     DataDirWithUser d;
     {
-        imap::store::MailStore mail(imap::store::DataDir(d.data).user_options("alice"));
+        imap::store::SqliteMailStore mail(imap::store::DataDir(d.data).user_options("alice"));
         mail.create_mailbox("Lists/dev");
     }
     Run result = run({"deliver", "ALICE", "--mailbox", "Lists/dev", "--flags", "\\Seen $Label1",

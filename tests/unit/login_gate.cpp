@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "server/base/log.h"
 #include "server/auth/login_limits.h"
+#include "server/base/log.h"
 #include "support/session_driver.h"
 
 using namespace std::chrono_literals;

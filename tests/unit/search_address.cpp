@@ -10,9 +10,9 @@
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
 #include "store/message/message.h"
 #include "store/search.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
 #include "support/store_support.h"
 
@@ -104,7 +104,7 @@ TEST_CASE("RFC 3501 6.4.4: FROM / TO / CC / BCC match the parsed address, a tabl
           "[search][address]") {
     for (const Row& row : kRows) {
         INFO(row.field << ": " << row.value << "  ~  " << row.needle);
-        MailStore store(memory());
+        SqliteMailStore store(memory());
         const MailboxId box = store.open_mailbox("INBOX").id;
         const std::string raw =
             std::string(row.field) + ": " + row.value + "\r\nSubject: s\r\n\r\nbody\r\n";
@@ -119,7 +119,7 @@ TEST_CASE("RFC 3501 6.4.4: FROM / TO / CC / BCC match the parsed address, a tabl
 
 TEST_CASE("RFC 3501 6.4.4: HEADER From matches the field's text, FROM its addresses",
           "[search][address]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId box = store.open_mailbox("INBOX").id;
     const std::string raw = "From: <user-from (comment)@ (comment) domain.org>\r\n\r\nbody\r\n";
     store.append(box, request(raw));
@@ -155,7 +155,7 @@ TEST_CASE("A body stored before address lines existed: FROM falls back to the fi
           "[search][address]") {
     // Old databases have search_header without the address lines
     // (docs/storage.md); FROM then matches the decoded field as HEADER does.
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId box = store.open_mailbox("INBOX").id;
     store.append(box, request("From: Alice (the boss) <alice@example.org>\r\n\r\nbody\r\n"));
     using Uids = std::vector<std::uint32_t>;

@@ -8,8 +8,8 @@
 #include <exception>
 #include <string>
 
-#include "store/mail_store.h"
 #include "store/search.h"
+#include "store/sqlite_mail_store.h"
 #include "store/types.h"
 #include "support/store_support.h"
 
@@ -26,7 +26,7 @@ bool contains(std::string_view haystack, std::string_view needle) {
 }
 
 struct Box {
-    MailStore store{memory()};
+    SqliteMailStore store{memory()};
     MailboxId id = store.open_mailbox("INBOX").id;
     std::uint32_t add(const std::string& raw) { return store.append(id, request(raw)); }
     Uids search(const SearchKey& key) { return store.search(id, key); }

@@ -13,7 +13,7 @@
 #include "protocol/output_buffer.h"
 #include "protocol/response_writer.h"
 #include "protocol/sequence_set.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
 #include "support/store_support.h"
 
@@ -30,7 +30,7 @@ using imap::test::drain;
 
 // A mailbox whose view holds UIDs 2, 4, 5 and 9 as messages 1 to 4.
 struct Fixture {
-    store::MailStore store{store::test::memory()};
+    store::SqliteMailStore store{store::test::memory()};
     store::MailboxId inbox = store.open_mailbox("INBOX").id;
     OutputBuffer out;
     ResponseWriter w{out};

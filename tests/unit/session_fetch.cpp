@@ -24,6 +24,7 @@
 #include "store/data_dir.h"
 #include "support/corpus.h"
 #include "support/session_driver.h"
+#include "support/store_support.h"
 
 namespace {
 
@@ -116,7 +117,7 @@ struct Server {
     }
 
     std::int64_t count(const std::string& sql) {
-        auto q = store().database().prepare(sql);
+        auto q = store::test::sqlite_database(store()).prepare(sql);
         q.step();
         return q.column_int(0);
     }
@@ -892,7 +893,7 @@ TEST_CASE("A body that goes away in the middle of its literal ends the connectio
     SessionDriver& d = f.d;
     // Not reachable through expunges (the body is pinned): the body row of
     // a live message vanishes, as in a damaged database.
-    store::Database& db = server.store().database();
+    store::Database& db = store::test::sqlite_database(server.store());
     db.exec("PRAGMA foreign_keys=OFF");
     db.exec("DELETE FROM bodies");
     db.exec("PRAGMA foreign_keys=ON");

@@ -9,8 +9,9 @@
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/limits.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
+#include "support/store_support.h"
 
 using imap::server::UserMailRegistry;
 using imap::test::SessionDriver;
@@ -119,7 +120,8 @@ TEST_CASE("RFC 5530 LIMIT: a search SQLite refuses is NO [LIMIT] with a fixed te
     // SQLite's own limit stands in for a query they miss. Its message (SQL
     // text) goes to the log, not to the client.
     Selected t({kMessage});
-    sqlite3_limit(t.d.session.mail()->store().database().handle(), SQLITE_LIMIT_VARIABLE_NUMBER, 4);
+    sqlite3_limit(store::test::sqlite_database(t.d.session.mail()->store()).handle(),
+                  SQLITE_LIMIT_VARIABLE_NUMBER, 4);
     CHECK(t.d.send("a SEARCH OR HEADER X a OR HEADER X b HEADER X c\r\n") ==
           "a NO [LIMIT] Search too complex\r\n");
     CHECK(t.d.send("b NOOP\r\n") == "b OK NOOP completed\r\n");

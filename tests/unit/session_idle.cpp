@@ -1,6 +1,6 @@
 // IDLE (RFC 2177): the "+ idling" / DONE exchange byte for byte, updates
 // pushed to an idling session while another session of the same user
-// changes the mailbox (UserMail::notify) or when the transport polls
+// changes the mailbox (the store's change feed, UserMail::notify) or when the transport polls
 // (Session::idle_poll, for other processes' changes), DONE pipelined with
 // the next command, a line other than DONE, and IDLE without a mailbox.
 #include <catch2/catch.hpp>
@@ -9,7 +9,9 @@
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -18,23 +20,31 @@ using imap::test::SessionDriver;
 namespace store = imap::store;
 
 struct Server {
-    imap::server::UserMailRegistry mail{store::DataDir::in_memory()};
+    // On disk, so that add() can write through a second connection, as
+    // another process does.
+    imap::test::UniqueTempDir dir{"imapd-session-idle"};
+    store::DataDir data_dir{dir.path};
+    imap::server::UserMailRegistry mail{data_dir};
+    // Keeps alice's mail open between the sessions the tests make.
+    std::shared_ptr<imap::server::UserMail> kept = mail.open("alice");
 
     std::shared_ptr<imap::server::UserMail> user() { return mail.open("alice"); }
     store::MailStore& store() { return user()->store(); }
     store::MailboxId inbox() { return store().open_mailbox("INBOX").id; }
 
-    // Appends `count` messages straight to the store, as `imapd deliver` in
-    // another process would: nobody is notified.
+    // Appends `count` messages through a store connection of its own, as
+    // `imapd deliver` in another process would: nobody in this process is
+    // notified (this store's change feed has no listener).
     std::vector<std::uint32_t> add(int count, std::uint32_t system_flags = 0) {
+        store::SqliteMailStore other(data_dir.user_options("alice"));
         std::vector<std::uint32_t> uids;
-        const store::MailboxId id = inbox();
+        const store::MailboxId id = other.open_mailbox("INBOX").id;
         for (int i = 0; i < count; ++i) {
             store::AppendRequest request;
             request.message = "Subject: test\r\n\r\nbody\r\n";
             request.internal_date = 1700000000 + i;
             request.flags.system = system_flags;
-            uids.push_back(store().append(id, request));
+            uids.push_back(other.append(id, request));
         }
         return uids;
     }

@@ -12,7 +12,7 @@
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
 
 namespace {
@@ -96,7 +96,7 @@ TEST_CASE("Default mailboxes are made once: a deleted one stays deleted",
 
 TEST_CASE("A bare MailStore has only INBOX, and an existing name gets the attribute",
           "[store][special-use]") {
-    store::MailStore bare(store::DataDir::in_memory().user_options("bob"));
+    store::SqliteMailStore bare(store::DataDir::in_memory().user_options("bob"));
     REQUIRE(bare.list("*").size() == 1);
     bare.create_mailbox("Sent");
     bare.create_mailbox("Old/Trash");

@@ -14,7 +14,7 @@
 #include "server/imap/session.h"
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
 
 namespace {

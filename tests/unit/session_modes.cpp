@@ -12,7 +12,9 @@
 #include "server/imap/command_result.h"
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -239,18 +241,23 @@ TEST_CASE("RFC 2177: a line other than DONE is answered at once, without updates
           "[session][modes][idle]") {
     // CommandResult::bad_at_once: the BAD answers the line; pending updates
     // wait for the next command, as before the result type.
-    imap::server::UserMailRegistry mail{store::DataDir::in_memory()};
+    // On disk, so that the change below can come through a second store
+    // connection, as from another process (`imapd deliver`).
+    imap::test::UniqueTempDir dir{"imapd-session-modes"};
+    const store::DataDir data_dir{dir.path};
+    imap::server::UserMailRegistry mail{data_dir};
     SessionDriver idler(mail);
     idler.login();
     idler.send("s SELECT INBOX\r\n");
     CHECK(idler.send("i IDLE\r\n") == "+ idling\r\n");
-    // Another process's change, nobody told: no push.
+    // Another process's change, nobody told: no push (this connection's
+    // change feed has no listener).
     {
-        store::MailStore& s = mail.open("alice")->store();
+        store::SqliteMailStore other(data_dir.user_options("alice"));
         store::AppendRequest request;
         request.message = "Subject: x\r\n\r\nbody\r\n";
         request.internal_date = 1700000000;
-        s.append(s.open_mailbox("INBOX").id, request);
+        other.append(other.open_mailbox("INBOX").id, request);
     }
     CHECK(idler.send("NOT DONE\r\n") == "i BAD Expected DONE\r\n");
     CHECK(idler.send("n NOOP\r\n") == "* 1 EXISTS\r\n* 1 RECENT\r\nn OK NOOP completed\r\n");

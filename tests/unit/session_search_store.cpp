@@ -10,7 +10,7 @@
 #include "protocol/datetime.h"
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
 
 using imap::DateTime;

@@ -13,8 +13,9 @@
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/session_driver.h"
+#include "support/store_support.h"
 
 using imap::server::UserMailRegistry;
 using imap::test::drain;
@@ -140,7 +141,8 @@ TEST_CASE("RFC 2180 4.1.1: a FETCH of many messages resumed after another sessio
     const std::string noop = a.send("n NOOP\r\n");
     CHECK(noop.starts_with("* 240 EXPUNGE\r\n* 399 EXPUNGE\r\n* 399 EXPUNGE\r\n"));
     CHECK(noop.ends_with("* 399 EXPUNGE\r\n* 589 RECENT\r\nn OK NOOP completed\r\n"));
-    auto q = mail.open("alice")->store().database().prepare("SELECT count(*) FROM bodies");
+    auto q = store::test::sqlite_database(mail.open("alice")->store())
+                 .prepare("SELECT count(*) FROM bodies");
     q.step();
     CHECK(q.column_int(0) == 589);
 }
@@ -222,7 +224,7 @@ TEST_CASE("RFC 2180 4.1.3: NIL for a body the view can no longer read", "[sessio
     p.b_expunges_first_two();
     // As if the expunge log row held no values (a database from before
     // schema version 3): only what the view itself knows is left.
-    p.store().database().exec(
+    store::test::sqlite_database(p.store()).exec(
         "UPDATE expunged SET body_id = NULL, flags = NULL, keywords = NULL, internal_date = NULL, "
         "zone_minutes = NULL, size = NULL, message_modseq = NULL");
     // The flags are unknown too: the end of the command reports them empty.

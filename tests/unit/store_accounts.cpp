@@ -7,7 +7,7 @@
 #include "store/accounts.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "support/store_support.h"
 
 using namespace imap::store;
@@ -127,7 +127,7 @@ TEST_CASE("the data directory holds accounts.db and one file per user") {
         DataDir dir(root);
         AccountStore accounts(dir.accounts_options(), fast());
         accounts.create_user("alice", "pw");
-        MailStore mail(dir.user_options("alice"));
+        SqliteMailStore mail(dir.user_options("alice"));
         mail.create_mailbox("Sent");
         CHECK(std::filesystem::exists(root / "accounts.db"));
         CHECK(std::filesystem::exists(root / "users" / "alice.db"));
@@ -136,7 +136,7 @@ TEST_CASE("the data directory holds accounts.db and one file per user") {
     }
     {
         DataDir dir(root);
-        MailStore mail(dir.user_options("alice"));
+        SqliteMailStore mail(dir.user_options("alice"));
         CHECK(mail.find_mailbox("Sent"));
         CHECK(AccountStore(dir.accounts_options(), fast()).authenticate("alice", "pw"));
     }

@@ -23,8 +23,8 @@
 #include <sstream>
 #include <thread>
 
-#include "store/mail_store.h"
 #include "store/sqlite.h"
+#include "store/sqlite_mail_store.h"
 
 using namespace imap::store;
 
@@ -55,7 +55,7 @@ std::string crash_message(int round, int n) {
     try {
         OpenOptions options;
         options.path = path;
-        MailStore store(options);
+        SqliteMailStore store(options);
         const MailboxId inbox = store.open_mailbox("INBOX").id;
         for (int n = 0;; ++n) {
             const std::string raw = crash_message(round, n);
@@ -107,7 +107,7 @@ TEST_CASE("SIGKILL during appends loses no acknowledged message") {
     INFO("IMAPD_CRASH_SEED=" << seed);
     std::mt19937 rng(seed);
 
-    { MailStore create{OpenOptions{path}}; }  // schema before the first kill
+    { SqliteMailStore create{OpenOptions{path}}; }  // schema before the first kill
 
     std::map<std::uint32_t, Acked> acked;
     const auto start = std::chrono::steady_clock::now();
@@ -164,14 +164,14 @@ TEST_CASE("SIGKILL during appends loses no acknowledged message") {
             REQUIRE(check.step());
             REQUIRE(check.column_text(0) == "ok");
         }
-        MailStore store(OpenOptions{path});
+        SqliteMailStore store(OpenOptions{path});
         verify(store, acked, first_new);
         if (!acked.empty()) {
             CHECK(store.open_mailbox("INBOX").uidnext > acked.rbegin()->first);
         }
     }
     {
-        MailStore store(OpenOptions{path});
+        SqliteMailStore store(OpenOptions{path});
         verify(store, acked, 0);  // everything, once more, at the end
     }
     CHECK(rounds >= 5);

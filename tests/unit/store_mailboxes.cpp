@@ -6,8 +6,8 @@
 #include <set>
 
 #include "store/limits.h"
-#include "store/mail_store.h"
 #include "store/mailbox_names.h"
+#include "store/sqlite_mail_store.h"
 #include "support/store_support.h"
 
 using namespace imap::store;
@@ -36,7 +36,7 @@ std::uint32_t attributes_of(const std::vector<ListEntry>& entries, const std::st
 }  // namespace
 
 TEST_CASE("a new user database has INBOX, and INBOX is case-insensitive (RFC 3501 5.1)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto inbox = store.find_mailbox("inbox");
     REQUIRE(inbox);
     CHECK(inbox->name == "INBOX");
@@ -67,7 +67,7 @@ TEST_CASE("mailbox names are validated and canonicalised") {
 }
 
 TEST_CASE("CREATE makes superiors as Noselect placeholders (RFC 3501 6.3.3)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     store.create_mailbox("owatagusiam/blurdybloop");
     auto parent = store.find_mailbox("owatagusiam");
     REQUIRE(parent);
@@ -81,7 +81,7 @@ TEST_CASE("CREATE makes superiors as Noselect placeholders (RFC 3501 6.3.3)") {
 }
 
 TEST_CASE("UIDVALIDITY never repeats for a re-created name (RFC 3501 2.3.1.1)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     std::set<std::uint32_t> seen{store.open_mailbox("INBOX").uidvalidity};
     std::uint32_t last = *seen.begin();
     for (int i = 0; i < 5; ++i) {
@@ -101,7 +101,7 @@ TEST_CASE("UIDVALIDITY never repeats for a re-created name (RFC 3501 2.3.1.1)") 
 }
 
 TEST_CASE("DELETE follows RFC 3501 6.3.4") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     SECTION("INBOX cannot be deleted") {
         CHECK(error_of([&] { store.delete_mailbox("inbox"); }) == StoreErrc::NotPermitted);
     }
@@ -137,7 +137,7 @@ TEST_CASE("DELETE follows RFC 3501 6.3.4") {
 }
 
 TEST_CASE("subscriptions are apart from mailboxes and survive DELETE (RFC 3501 6.3.6)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     store.create_mailbox("Lists/imap");
     CHECK(store.subscribe("Lists/imap"));
     CHECK_FALSE(store.subscribe("Lists/imap"));
@@ -154,7 +154,7 @@ TEST_CASE("subscriptions are apart from mailboxes and survive DELETE (RFC 3501 6
 TEST_CASE(
     "LSUB with % lists unsubscribed levels above subscribed names as Noselect "
     "(RFC 3501 6.3.9)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     store.subscribe("news/comp/mail/misc");
     store.subscribe("news/comp/mail/mime");
     auto lsub = store.list_subscribed("news/%");
@@ -165,7 +165,7 @@ TEST_CASE(
 }
 
 TEST_CASE("LIST matches % and * and reports children, Noselect, Marked and subscription") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     store.create_mailbox("Archive/2023/Q1");
     store.create_mailbox("Archive/2024");
     store.create_mailbox("Sent");
@@ -210,7 +210,7 @@ TEST_CASE("pattern matching is linear and exact") {
 }
 
 TEST_CASE("RENAME moves the whole tree and keeps UIDVALIDITY (RFC 3501 6.3.5)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto top = store.create_mailbox("Projects");
     auto child = store.create_mailbox("Projects/imapd/notes");
     store.append(child.id, request(test::message("note")));
@@ -235,7 +235,7 @@ TEST_CASE("RENAME moves the whole tree and keeps UIDVALIDITY (RFC 3501 6.3.5)") 
 }
 
 TEST_CASE("RENAME INBOX moves its messages and leaves INBOX empty (RFC 3501 6.3.5)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto inbox = store.open_mailbox("INBOX");
     store.create_mailbox("INBOX/child");
     store.append(inbox.id, request(test::message("one"), flag::kSeen, {"$Work"}));
@@ -265,7 +265,7 @@ TEST_CASE("RENAME INBOX moves its messages and leaves INBOX empty (RFC 3501 6.3.
 }
 
 TEST_CASE("STATUS counts come from the messages (RFC 3501 6.3.10)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.create_mailbox("Box");
     auto status = store.status(box.id);
     CHECK(status.messages == 0);
@@ -290,7 +290,7 @@ TEST_CASE("STATUS counts come from the messages (RFC 3501 6.3.10)") {
 }
 
 TEST_CASE("Recent is claimed by exactly one SELECT (RFC 3501 2.3.2)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     CHECK_FALSE(store.claim_recent(box.id));
     store.append(box.id, request(test::message("1")));
@@ -311,12 +311,12 @@ TEST_CASE("the UIDVALIDITY sequence is persistent and file databases reopen") {
     options.path = (dir / "user.db").string();
     std::uint32_t before = 0;
     {
-        MailStore store(options);
+        SqliteMailStore store(options);
         before = store.create_mailbox("A").uidvalidity;
         store.delete_mailbox("A");
     }
     {
-        MailStore store(options);
+        SqliteMailStore store(options);
         CHECK(store.database().user_version() == 3);
         CHECK(store.create_mailbox("A").uidvalidity > before);
         auto q = store.database().prepare("PRAGMA journal_mode");
@@ -327,7 +327,7 @@ TEST_CASE("the UIDVALIDITY sequence is persistent and file databases reopen") {
 }
 
 TEST_CASE("mailbox count is limited") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     // Fill to the limit quickly inside the database, then ask for one more.
     store.database().exec(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "store/limits.h"
-#include "store/mail_store.h"
+#include "store/sqlite_mail_store.h"
 #include "store/structure_codec.h"
 #include "support/store_support.h"
 
@@ -41,7 +41,7 @@ MessageInfo one(MailStore& store, MailboxId box, std::uint32_t uid) {
 }  // namespace
 
 TEST_CASE("APPEND returns strictly ascending UIDs that are never reused (RFC 3501 2.3.1.1)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("a");
     std::vector<std::uint32_t> uids;
@@ -55,7 +55,7 @@ TEST_CASE("APPEND returns strictly ascending UIDs that are never reused (RFC 350
 }
 
 TEST_CASE("MULTIAPPEND is all or nothing and reports APPENDUID data") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.create_mailbox("Box");
     std::string a = test::message("a"), b = test::message("b");
     std::vector<AppendRequest> requests{request(a), request(b)};
@@ -70,7 +70,7 @@ TEST_CASE("MULTIAPPEND is all or nothing and reports APPENDUID data") {
 }
 
 TEST_CASE("APPEND refuses placeholders, missing mailboxes and oversized messages") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     store.create_mailbox("P/x");
     std::string raw = test::message("a");
     CHECK(error_of([&] { store.append(store.find_mailbox("P")->id, request(raw)); }) ==
@@ -82,7 +82,7 @@ TEST_CASE("APPEND refuses placeholders, missing mailboxes and oversized messages
 }
 
 TEST_CASE("APPEND keeps internal date, zone, size, flags and keywords, FETCH returns them") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("meta");
     auto uid =
@@ -102,7 +102,7 @@ TEST_CASE("APPEND keeps internal date, zone, size, flags and keywords, FETCH ret
 }
 
 TEST_CASE("FETCH honours UID sets, CHANGEDSINCE and a row limit") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("x");
     for (int i = 0; i < 10; ++i)
@@ -121,7 +121,7 @@ TEST_CASE("FETCH honours UID sets, CHANGEDSINCE and a row limit") {
 }
 
 TEST_CASE("body byte ranges are read without loading the body, and structure is stored") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("ranges", std::string(100000, 'z') + "\r\nEND\r\n");
     auto info = one(store, box.id, store.append(box.id, request(raw)));
@@ -137,11 +137,11 @@ TEST_CASE("body byte ranges are read without loading the body, and structure is 
     auto text = resolve_section(parsed, {}, SectionKind::Text);
     REQUIRE(text);
     CHECK(store.read_body(info.body_id, text->begin, text->size()).substr(0, 3) == "zzz");
-    CHECK(error_of([&] { store.read_body(123456, 0, 1); }) == StoreErrc::NotFound);
+    CHECK(error_of([&] { store.read_body(BodyId{123456}, 0, 1); }) == StoreErrc::NotFound);
 }
 
 TEST_CASE("STORE bumps MODSEQ only for messages that really change (RFC 7162 3.2)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("m");
     store.append(box.id, request(raw, flag::kSeen));   // 1
@@ -180,7 +180,7 @@ TEST_CASE("STORE bumps MODSEQ only for messages that really change (RFC 7162 3.2
 }
 
 TEST_CASE("STORE UNCHANGEDSINCE reports modified messages and leaves them (RFC 7162 3.1.3)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("m");
     store.append(box.id, request(raw));
@@ -194,7 +194,7 @@ TEST_CASE("STORE UNCHANGEDSINCE reports modified messages and leaves them (RFC 7
 }
 
 TEST_CASE("EXPUNGE removes Deleted messages, logs them with their MODSEQ (RFC 3501 6.4.3)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("e");
     for (int i = 0; i < 5; ++i)
@@ -221,7 +221,7 @@ TEST_CASE("EXPUNGE removes Deleted messages, logs them with their MODSEQ (RFC 35
 }
 
 TEST_CASE("COPY shares the body, maps UIDs and carries flags and keywords (RFC 4315 COPYUID)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto inbox = store.open_mailbox("INBOX");
     auto archive = store.create_mailbox("Archive");
     std::string a = test::message("a"), b = test::message("b");
@@ -264,7 +264,7 @@ TEST_CASE("COPY shares the body, maps UIDs and carries flags and keywords (RFC 4
 }
 
 TEST_CASE("identical messages are stored once") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("same");
     store.append(box.id, request(raw));
@@ -277,7 +277,7 @@ TEST_CASE("identical messages are stored once") {
 }
 
 TEST_CASE("COPY to a missing or Noselect mailbox fails, an empty set copies nothing") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto inbox = store.open_mailbox("INBOX");
     store.append(inbox.id, request(test::message("a")));
     store.create_mailbox("P/x");
@@ -290,7 +290,7 @@ TEST_CASE("COPY to a missing or Noselect mailbox fails, an empty set copies noth
 }
 
 TEST_CASE("MOVE copies and expunges in one step (RFC 6851)") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto inbox = store.open_mailbox("INBOX");
     auto trash = store.create_mailbox("Trash");
     std::string raw = test::message("m");
@@ -308,7 +308,7 @@ TEST_CASE("MOVE copies and expunges in one step (RFC 6851)") {
 }
 
 TEST_CASE("a mailbox at the last UID refuses appends and copies") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.create_mailbox("Full");
     store.database()
         .prepare("UPDATE mailboxes SET uidnext = ?1 WHERE id = ?2")
@@ -325,7 +325,7 @@ TEST_CASE("a mailbox at the last UID refuses appends and copies") {
 }
 
 TEST_CASE("keywords are validated and limited per mailbox") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto box = store.open_mailbox("INBOX");
     std::string raw = test::message("k");
     store.append(box.id, request(raw));
@@ -374,7 +374,7 @@ TEST_CASE("the structure codec round-trips every corpus message") {
 }
 
 TEST_CASE("counts use the partial indexes") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     auto plan = [&](const std::string& sql) {
         auto q = store.database().prepare("EXPLAIN QUERY PLAN " + sql);
         std::string all_rows;

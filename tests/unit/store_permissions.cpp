@@ -11,8 +11,8 @@
 
 #include "store/accounts.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
 #include "store/sqlite.h"
+#include "store/sqlite_mail_store.h"
 
 namespace {
 
@@ -20,9 +20,9 @@ namespace fs = std::filesystem;
 using imap::store::AccountStore;
 using imap::store::Database;
 using imap::store::DataDir;
-using imap::store::MailStore;
 using imap::store::OpenOptions;
 using imap::store::PasswordHashing;
+using imap::store::SqliteMailStore;
 
 struct TempDir {
     fs::path path;
@@ -120,7 +120,7 @@ TEST_CASE("the data directory, users/, accounts.db and user databases are owner-
         DataDir data(root);
         AccountStore accounts(data.accounts_options(), fast());
         accounts.create_user("alice", "pw");
-        MailStore mail(data.user_options("alice"));
+        SqliteMailStore mail(data.user_options("alice"));
         mail.create_mailbox("Sent");
         CHECK(mode_of(root) == 0700);
         CHECK(mode_of(root / "users") == 0700);

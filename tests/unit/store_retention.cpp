@@ -12,8 +12,8 @@
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
-#include "store/mail_store.h"
 #include "store/schema.h"
+#include "store/sqlite_mail_store.h"
 #include "support/store_support.h"
 
 using namespace imap::store;
@@ -60,7 +60,7 @@ struct TempDir {
 
 TEST_CASE("RFC 2180 4.1.1: an expunge logs the message's last state for views that still show it",
           "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const std::string raw = test::message("kept", "Kept body.\r\n");
     store.append(inbox, request(test::message("other")));
@@ -102,7 +102,7 @@ TEST_CASE("RFC 2180 4.1.1: an expunge logs the message's last state for views th
 
 TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collection takes them",
           "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const std::uint32_t uid = store.append(inbox, request(test::message("zebra")));
     store.append(inbox, request(test::message("other")));
@@ -117,7 +117,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
     CHECK(kept.bodies_deleted == 0);
     CHECK(bodies(store) == 2);
     CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH 'zebra'") == 1);
-    CHECK(fetch_after(store, inbox, view->watermark()).at(0).body_id != 0);
+    CHECK(fetch_after(store, inbox, view->watermark()).at(0).body_id != BodyId{});
 
     // The view applies the expunge: the pin advances and collects.
     const std::uint64_t runs = store.garbage_runs();
@@ -134,7 +134,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
     const std::vector<MessageInfo> unreadable = fetch_after(store, inbox, 0);
     REQUIRE(unreadable.size() == 2);
     CHECK(unreadable[0].expunged);
-    CHECK(unreadable[0].body_id == 0);
+    CHECK(unreadable[0].body_id == BodyId{});
     CHECK(unreadable[0].flags == 0);
     CHECK(unreadable[0].modseq == expunge_modseq);
 
@@ -147,7 +147,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
 
 TEST_CASE("The oldest view of the mailbox decides, other mailboxes' views pin nothing",
           "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const MailboxId other = store.create_mailbox("Other").id;
     const std::uint32_t uid = store.append(inbox, request(test::message("a")));
@@ -171,12 +171,12 @@ TEST_CASE("The oldest view of the mailbox decides, other mailboxes' views pin no
 }
 
 TEST_CASE("An APPEND of the same bytes takes an orphan body back", "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const std::string raw = test::message("again");
     std::optional<MailStore::ViewPin> view = store.pin_view(inbox, 0);
     const std::uint32_t first = store.append(inbox, request(raw));
-    const std::int64_t body = store.fetch(inbox, one_uid(first)).at(0).body_id;
+    const BodyId body = store.fetch(inbox, one_uid(first)).at(0).body_id;
     expunge_uid(store, inbox, first);
     CHECK(count(store, "SELECT count(*) FROM orphan_bodies") == 1);
     // Deduplicated by hash: the orphan is referenced again.
@@ -192,10 +192,10 @@ TEST_CASE("An APPEND of the same bytes takes an orphan body back", "[store][rete
 }
 
 TEST_CASE("A body pin keeps a body through DELETE of its mailbox", "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId work = store.create_mailbox("Work").id;
     const std::uint32_t uid = store.append(work, request(test::message("streamed")));
-    const std::int64_t body = store.fetch(work, one_uid(uid)).at(0).body_id;
+    const BodyId body = store.fetch(work, one_uid(uid)).at(0).body_id;
     std::optional<MailStore::BodyPin> pin = store.pin_body(body);
     store.delete_mailbox("Work");
     CHECK(store.collect_garbage().bodies_kept == 1);
@@ -209,7 +209,7 @@ TEST_CASE("The garbage collection is not fsync'd and leaves synchronous as it wa
     TempDir dir("imapd-store-retention-sync");
     OpenOptions options;
     options.path = (dir.path / "user.db").string();
-    MailStore store(options);
+    SqliteMailStore store(options);
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     expunge_uid(store, inbox, store.append(inbox, request(test::message("x"))));
     CHECK(store.collect_garbage().bodies_deleted == 1);
@@ -225,7 +225,7 @@ TEST_CASE("Orphans a crash left are collected when the server opens the user's m
     {
         // A process that ends without collecting (a crash, or imapd
         // deliver/import, which never collect).
-        MailStore store(data.user_options("alice"));
+        SqliteMailStore store(data.user_options("alice"));
         const MailboxId inbox = store.open_mailbox("INBOX").id;
         expunge_uid(store, inbox, store.append(inbox, request(test::message("left"))));
         CHECK(bodies(store) == 1);
@@ -238,7 +238,7 @@ TEST_CASE("Orphans a crash left are collected when the server opens the user's m
 
 TEST_CASE("RFC 2180 4.4.1: COPY and MOVE of a set with an expunged message transfer nothing",
           "[store][retention]") {
-    MailStore store(memory());
+    SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const MailboxId dest = store.create_mailbox("Dest").id;
     for (int i = 0; i < 3; ++i)
@@ -271,7 +271,7 @@ TEST_CASE("Schema version 3 migrates a version 2 database in place", "[store][re
             "INSERT INTO expunged (mailbox_id, uid, modseq) "
             "SELECT id, 7, 3 FROM mailboxes WHERE name = 'INBOX'");
     }
-    MailStore store(options);
+    SqliteMailStore store(options);
     CHECK(store.database().user_version() == 3);
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     CHECK(store.expunged_since(inbox, 0) == std::vector<std::uint32_t>{7});
@@ -279,7 +279,7 @@ TEST_CASE("Schema version 3 migrates a version 2 database in place", "[store][re
     const std::vector<MessageInfo> rows = fetch_after(store, inbox, 0);
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].expunged);
-    CHECK(rows[0].body_id == 0);
+    CHECK(rows[0].body_id == BodyId{});
     CHECK(rows[0].modseq == 3);
     CHECK(count(store,
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = "

@@ -3,8 +3,8 @@
 // body substrings (FTS5 trigram and the short-string fallback), AND/OR/NOT.
 #include <catch2/catch.hpp>
 
-#include "store/mail_store.h"
 #include "store/search.h"
+#include "store/sqlite_mail_store.h"
 #include "support/store_support.h"
 
 using namespace imap::store;
@@ -16,7 +16,7 @@ using Uids = std::vector<std::uint32_t>;
 namespace {
 
 struct Fixture {
-    MailStore store{memory()};
+    SqliteMailStore store{memory()};
     MailboxId box = store.open_mailbox("INBOX").id;
     std::vector<std::string> raws;
 

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "server/auth/account_authenticator.h"
+#include "server/auth/work_pool.h"
 #include "server/base/log.h"
 #include "server/net/loop_inbox.h"
-#include "server/auth/work_pool.h"
 #include "store/accounts.h"
 
 using namespace std::chrono_literals;

@@ -18,7 +18,8 @@
 //   same, and its TooBig is also "NO [TOOBIG]" through Session::fail.
 // - Success: "OK [APPENDUID uidvalidity uid-set]" (RFC 4315). If the mailbox
 //   is the selected one, its EXISTS and RECENT come from the session's sync
-//   before the tagged OK; other sessions learn through notify().
+//   before the tagged OK; other sessions learn through the store's change
+//   feed (UserMail).
 //
 // literal8 (RFC 3516 4.4, "binary" in AppendMessage): the bytes are stored as
 // given, NULs included, so [UNKNOWN-CTE] is never needed. FETCH BINARY is
@@ -88,7 +89,6 @@ CommandResult cmd_append(Session& session, Command& command) {
         return CommandResult::no(Code::TryCreate, "Mailbox does not exist");
     }
     const store::AppendResult result = store.append(info->id, requests);
-    mail->notify(info->id);
     return CommandResult::ok(
         ResponseCode::appenduid(result.uidvalidity,
                                 ResolvedSet::from_numbers(result.uids).to_string()),

@@ -9,10 +9,7 @@ namespace imap::server {
 CommandResult cmd_close(Session& session, Command&) {
     SelectedMailbox* selected = session.selected();
     if (!selected->read_only()) session.mail()->store().expunge(selected->id());
-    const store::MailboxId id = selected->id();
-    const bool expunged = !selected->read_only();
     session.deselect();
-    if (expunged) session.mail()->notify(id);
     return CommandResult::ok("CLOSE completed");
 }
 

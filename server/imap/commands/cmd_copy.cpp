@@ -43,7 +43,6 @@ CommandResult cmd_copy(Session& session, Command& command) {
     if (result.mapping.empty()) {
         return CommandResult::ok("No messages found");
     }
-    session.mail()->notify(destination.id);
     std::vector<std::uint32_t> sources, copies;
     for (const store::UidMapping& m : result.mapping) {
         sources.push_back(m.source);

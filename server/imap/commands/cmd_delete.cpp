@@ -30,9 +30,6 @@ CommandResult cmd_delete(Session& session, Command& command) {
         if (session.selected() != nullptr && session.selected()->id() == info->id) {
             session.deselect();
         }
-        // Other sessions with it selected learn at their next sync (IDLE
-        // ones now) that it is gone.
-        mail->notify(info->id);
     }
     return CommandResult::ok("DELETE completed");
 }

@@ -14,7 +14,6 @@ CommandResult cmd_expunge(Session& session, Command&) {
     const store::ExpungeResult result = session.mail()->store().expunge(selected->id());
     // RFC 7162 3.2.7: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
     selected->expunged(result.uids, session.writer(), session.qresync_enabled());
-    if (!result.uids.empty()) session.mail()->notify(selected->id());
     return CommandResult::expunge_done(!result.uids.empty(), "EXPUNGE completed");
 }
 

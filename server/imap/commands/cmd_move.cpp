@@ -50,8 +50,6 @@ CommandResult cmd_move(Session& session, Command& command) {
                "Moved UIDs");
     // RFC 6851 4.4: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
     selected->expunged(result.expunged.uids, w, session.qresync_enabled());
-    session.mail()->notify(selected->id());
-    if (destination.id != selected->id()) session.mail()->notify(destination.id);
     return CommandResult::expunge_done(!result.expunged.uids.empty(), name + " completed");
 }
 

@@ -23,11 +23,7 @@ CommandResult cmd_rename(Session& session, Command& command) {
     auto to = store_mailbox_name(rename.to);
     if (!to) return to.refusal();
     store::MailStore& store = mail->store();
-    const std::optional<store::MailboxInfo> source = store.find_mailbox(*from);
     store.rename_mailbox(*from, *to);
-    // Only INBOX's messages change mailbox; other sessions with INBOX
-    // selected (IDLE ones too) must see them expunged.
-    if (source && source->name == "INBOX") mail->notify(source->id);
     return CommandResult::ok("RENAME completed");
 }
 

@@ -98,7 +98,6 @@ CommandResult cmd_store(Session& session, Command& command) {
     // Also defines a new keyword, which the view's copies may use.
     const store::StoreFlagsResult result = store.store_flags(selected->id(), store::UidSpan(*uids),
                                                              op, flags, request.unchanged_since);
-    if (!result.changed.empty()) session.mail()->notify(selected->id());
     std::vector<store::MessageInfo> copies;  // expunged messages whose view copy changed
     if (!condstore && !expunged.empty()) {
         for (store::MessageInfo& message : expunged) {

@@ -20,7 +20,6 @@ CommandResult cmd_uid_expunge(Session& session, Command& command) {
         // RFC 7162 3.2.9: VANISHED once QRESYNC is on, and HIGHESTMODSEQ.
         selected->expunged(result.uids, session.writer(), session.qresync_enabled());
         expunged = !result.uids.empty();
-        if (expunged) session.mail()->notify(selected->id());
     }
     return CommandResult::expunge_done(expunged, "UID EXPUNGE completed");
 }

@@ -1,0 +1,55 @@
+// ExternalChangeWatcher: tells the server that a user's mail was changed by
+// another process (`imapd deliver`, `imapd import` into a live server), so
+// idling sessions of that user are woken at once (RFC 2177) instead of at
+// their next idle poll. The change feed (store/mail_store.h) covers this
+// process's own commits; this covers everybody else's.
+//
+// SQLite backend: it watches <data dir>/users with inotify and maps the
+// database file names (DataDir::user_file_name: "<user>.db", and
+// "<user>.db-wal" in WAL mode, where a commit writes) back to user names.
+// The last write to the WAL comes before the commit is visible (SQLite then
+// syncs and updates the mmapped index, which inotify does not report), so
+// a user is reported kSettle after the writes stop and once more
+// kSecondLook later; the idle poll remains the backstop.
+//
+// Threading: a thread of its own blocks in poll() on the inotify fd and a
+// stop eventfd, and calls the callback on that thread (the owner posts it
+// to where the user's sessions run). The destructor stops and joins it;
+// after it returned the callback is never called again.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "store/data_dir.h"
+
+namespace imap::store {
+
+class ExternalChangeWatcher {
+  public:
+    // The canonical user name whose mail changed.
+    using Callback = std::function<void(const std::string& user)>;
+
+    static constexpr std::chrono::milliseconds kSettle{100};
+    static constexpr std::chrono::milliseconds kSecondLook{900};
+
+    // Starts watching `data_dir` (not in memory). Throws std::system_error
+    // when inotify cannot be set up (the caller may go on without: the idle
+    // poll still finds the changes).
+    ExternalChangeWatcher(const DataDir& data_dir, Callback callback);
+    ~ExternalChangeWatcher();
+    ExternalChangeWatcher(const ExternalChangeWatcher&) = delete;
+    ExternalChangeWatcher& operator=(const ExternalChangeWatcher&) = delete;
+
+  private:
+    void run();
+
+    Callback callback_;
+    int inotify_fd_ = -1;
+    int stop_fd_ = -1;  // eventfd: written by the destructor
+    std::thread thread_;
+};
+
+}  // namespace imap::store

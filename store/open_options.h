@@ -1,0 +1,28 @@
+// How to open a store: which backend, where, and how durable. Shared by the
+// mail store factory (store/mail_store.h), the accounts database and the
+// SQLite layer; DataDir (store/data_dir.h) fills it in for a data directory.
+#pragma once
+
+#include <string>
+
+namespace imap::store {
+
+// The mail store implementations open_mail_store() can make. One today;
+// the seam a second one (PostgreSQL) plugs into: docs/architecture.md
+// "The store seam".
+enum class Backend { Sqlite };
+
+struct OpenOptions {
+    // The path, or ":memory:" for a private in-memory database (test mode).
+    std::string path = ":memory:";
+    bool create = true;
+    // synchronous=FULL for mail data: a transaction that returned is on disk
+    // (WAL fsync'd at commit). NORMAL is enough for caches and indexes.
+    bool full_sync = true;
+    // How long a write waits for another writer's lock before the call
+    // fails with StoreErrc::Busy.
+    int busy_timeout_ms = 5000;
+    Backend backend = Backend::Sqlite;
+};
+
+}  // namespace imap::store

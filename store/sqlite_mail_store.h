@@ -1,0 +1,104 @@
+// The SQLite backend of MailStore (store/mail_store.h): one user's mail in
+// one SQLite database, a file in the data directory (or ":memory:" in test
+// mode). docs/storage.md has the schema.
+//
+// Every change is one BEGIN IMMEDIATE transaction; with synchronous=FULL a
+// COMMIT that returned is durable. SQLITE_BUSY / SQLITE_LOCKED past
+// busy_timeout surface as StoreError(StoreErrc::Busy) (store/sqlite.h),
+// every other SQLite failure as SqliteError. A WriteTransaction collects
+// the mailboxes a transaction changes and reports them (the change feed)
+// once it committed and its statements are done.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+
+#include "store/mail_store.h"
+#include "store/sqlite.h"
+
+namespace imap::store {
+
+class SqliteMailStore final : public MailStore {
+  public:
+    // Opens (creating if allowed) and migrates the database.
+    explicit SqliteMailStore(const OpenOptions& options);
+    ~SqliteMailStore() override;
+
+    // For tests and tools that need SQL below the interface.
+    Database& database() { return db_; }
+
+    MailboxInfo create_mailbox(std::string_view name, std::uint32_t special_use = 0) override;
+    bool ensure_default_mailboxes() override;
+    void delete_mailbox(std::string_view name) override;
+    void rename_mailbox(std::string_view from, std::string_view to) override;
+    std::optional<MailboxInfo> find_mailbox(std::string_view name) override;
+    MailboxInfo mailbox(MailboxId id) override;
+    MailboxInfo open_mailbox(std::string_view name) override;
+    std::vector<ListEntry> list(std::string_view pattern) override;
+    std::vector<ListEntry> list_subscribed(std::string_view pattern) override;
+    std::vector<ListEntry> list_all() override;
+    bool subscribe(std::string_view name) override;
+    bool unsubscribe(std::string_view name) override;
+    MailboxStatus status(MailboxId id) override;
+    std::vector<std::string> keywords(MailboxId id) override;
+    std::optional<UidRange> claim_recent(MailboxId id) override;
+    std::vector<std::uint32_t> uids(MailboxId id) override;
+    std::vector<std::uint32_t> uids(MailboxId id, std::uint32_t from) override;
+    std::optional<std::uint32_t> first_unseen_uid(MailboxId id) override;
+
+    AppendResult append(MailboxId id, std::span<const AppendRequest> messages) override;
+    std::uint32_t append(MailboxId id, const AppendRequest& message) override;
+    std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
+                                   const FetchOptions& options = {}) override;
+    // Parsed once at APPEND, stored encoded (store/structure_codec.h).
+    ParsedMessage structure(BodyId body) override;
+    // With sqlite3_blob_read: only the range is read.
+    std::string read_body(BodyId body, std::uint64_t offset, std::uint64_t length) override;
+    StoreFlagsResult store_flags(
+        MailboxId id, UidSpan uids, FlagOp op, const Flags& flags,
+        std::optional<std::uint64_t> unchanged_since = std::nullopt) override;
+    CopyResult copy(MailboxId source, UidSpan uids, MailboxId destination,
+                    std::optional<std::size_t> expected = std::nullopt) override;
+    MoveResult move(MailboxId source, UidSpan uids, MailboxId destination,
+                    std::optional<std::size_t> expected = std::nullopt) override;
+    ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt) override;
+    std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq) override;
+    std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key) override;
+
+    ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) override;
+    BodyPin pin_body(BodyId body) override;
+    GarbageResult collect_garbage() override;
+
+    // For tests: how many collect_garbage() runs did their queries.
+    std::uint64_t garbage_runs() const { return garbage_runs_; }
+    // For tests: live view pins.
+    std::size_t view_pin_count() const { return views_.size(); }
+
+  protected:
+    void release_view(std::int64_t handle) noexcept override;
+    void release_body(BodyId body) noexcept override;
+    void advance_view(std::int64_t handle, std::uint64_t watermark) override;
+    std::uint64_t view_watermark(std::int64_t handle) const override;
+
+  private:
+    class WriteTransaction;
+    struct ViewEntry {
+        MailboxId mailbox = 0;
+        std::uint64_t watermark = 0;
+    };
+    // collect_garbage() for pins, which must not throw: a failed run only
+    // leaves the orphans to the next one.
+    void collect_garbage_quietly() noexcept;
+
+    Database db_;
+    std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle
+    std::int64_t next_view_ = 1;
+    std::multiset<std::int64_t> pinned_bodies_;  // BodyId keys
+    // Orphans or retained expunge values may exist. True at open (another
+    // run may have left some) until a collection leaves none.
+    bool garbage_possible_ = true;
+    std::uint64_t garbage_runs_ = 0;
+};
+
+}  // namespace imap::store
