@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds and runs every test. CI runs exactly this
-# (.ci/run). Two builds:
+# (.ci/run). Three builds:
 #   build/ci-gcc   g++, warnings as errors, optimised: unit tests
 #   build/ci-asan  clang++, warnings as errors, AddressSanitizer +
 #                  UndefinedBehaviorSanitizer, libFuzzer targets: unit tests
 #                  and a short run of every fuzz target
+#   build/ci-tsan  clang++, warnings as errors, ThreadSanitizer: every test
+#                  (unit, e2e, concurrent checker at threads=1 and 4) with
+#                  the server's threads racing for real; any report fails
 # Environment: IMAPD_FUZZ_SECONDS (default 20) per fuzz target;
 #              JOBS (default: number of cores).
 set -euo pipefail
@@ -37,3 +40,10 @@ cmake -S . -B build/ci-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 cmake --build build/ci-asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/ci-asan --output-on-failure -j "$jobs"
+
+echo "== build/ci-tsan: clang++ -Werror, ThreadSanitizer"
+cmake -S . -B build/ci-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DIMAPD_WERROR=ON -DIMAPD_TSAN=ON >/dev/null
+cmake --build build/ci-tsan -j "$jobs"
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  ctest --test-dir build/ci-tsan --output-on-failure -j "$jobs"

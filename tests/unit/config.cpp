@@ -737,3 +737,32 @@ TEST_CASE("the shipped example configuration parses and passes every check") {
     CHECK(check_config(config).empty());
     CHECK(config.data_dir == "/var/lib/imapd");
 }
+
+TEST_CASE("threads and workers ([server]): file, flags, defaults and bounds") {
+    // docs/configuration.md: 0 means one loop per core and 4 workers per loop.
+    const Config defaults;
+    CHECK(defaults.threads == 0);
+    CHECK(defaults.workers == 0);
+    CHECK(defaults.io_threads() >= 1);
+    CHECK(defaults.worker_threads() == 4 * defaults.io_threads());
+
+    const Config file = parse_config("[server]\nthreads = 3\nworkers = 10\n", "f");
+    CHECK(file.io_threads() == 3);
+    CHECK(file.worker_threads() == 10);
+    Config only_threads = parse_config("[server]\nthreads = 2\n", "f");
+    CHECK(only_threads.worker_threads() == 8);
+
+    Config flagged = file;
+    apply_command_line(flagged, std::vector<std::string_view>{"--threads", "1", "--workers=2"});
+    CHECK(flagged.io_threads() == 1);
+    CHECK(flagged.worker_threads() == 2);
+
+    CHECK_THAT(parse_error("[server]\nthreads = 257\n"),
+               Catch::Contains("must be between 0 and 256, got 257"));
+    CHECK_THAT(parse_error("[server]\nworkers = many\n"),
+               Catch::Contains("expected a whole number, got 'many'"));
+    CHECK_THAT(flags_error({"--threads", "1", "--threads", "2"}),
+               Catch::Contains("--threads: given more than once"));
+    CHECK_THAT(flags_error({"--workers", "2000"}),
+               Catch::Contains("--workers: must be between 0 and 1024, got 2000"));
+}
