@@ -992,6 +992,72 @@ class PipelineFairnessSameUser(HostileTest):
         self.assertGreater(sum(1 for i in noops if i > capability[0]), self.BURST // 10)
         self.assert_server_unharmed()
 
+class SessionLoop(ServerTest):
+    """docs/architecture.md "Threads": with two loops a login moves the
+    connection (socket, TLS state, session) from the accepting loop to the
+    session loop. Commands pipelined behind the LOGIN, some already read by
+    the first loop and some still in the socket, all run, in order, once
+    each; TLS carries on across the move, implicit or after STARTTLS."""
+    extra_args = ("--threads", "2", "--log-level", "debug")
+    PIPELINED = 200
+
+    def moved(self, count):
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            if self.server.log().count("connection_moved") >= count:
+                return
+            time.sleep(0.05)
+        self.fail("no connection_moved in the log:\n" + self.server.log()[-2000:])
+
+    def pipelined_after_login(self, sock, expected_moves):
+        commands = b"l LOGIN alice secret\r\n" + b"".join(
+            b"n%d NOOP\r\n" % i for i in range(self.PIPELINED)) + b"s SELECT INBOX\r\n"
+        sock.sendall(commands)
+        data = recv_until(sock, rb"s OK[^\r]*\r\n")
+        tagged = [tag for tag in re.findall(rb"(?m)^(\S+) OK", data) if tag != b"*"]
+        self.assertEqual(tagged, [b"l"] + [b"n%d" % i for i in range(self.PIPELINED)] + [b"s"])
+        self.moved(expected_moves)
+        # And on the session loop from now on.
+        sock.sendall(b"a APPEND INBOX {7+}\r\nhello\r\n\r\nf FETCH 1 BODY[]\r\n")
+        data = recv_until(sock, rb"f OK[^\r]*\r\n")
+        self.assertIn(b"* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[] {7}\r\nhello\r\n)\r\n", data)
+        sock.sendall(b"z LOGOUT\r\n")
+        recv_until(sock, rb"z OK[^\r]*\r\n")
+
+    def test_plain_pipelined_commands_survive_the_move(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        self.pipelined_after_login(sock, 1)
+
+    def test_implicit_tls_survives_the_move(self):
+        tls = client_tls_context().wrap_socket(self.raw(self.imaps_port))
+        self.addCleanup(tls.close)
+        recv_until(tls, rb"\r\n")
+        self.pipelined_after_login(tls, 1)
+
+    def test_starttls_then_login_survives_the_move(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        sock.sendall(b"t STARTTLS\r\n")
+        recv_until(sock, rb"t OK[^\r]*\r\n")
+        tls = client_tls_context().wrap_socket(sock)
+        self.addCleanup(tls.close)
+        self.pipelined_after_login(tls, 1)
+
+    def test_imaplib_sessions_of_one_user_see_each_other(self):
+        # Two sessions of alice, both moved; one's APPEND reaches the other
+        # (on the user's strand) as EXISTS at its next NOOP.
+        first, second = self.imap(), self.imap()
+        self.assertEqual(first.login("alice", "secret")[0], "OK")
+        self.assertEqual(second.login("alice", "secret")[0], "OK")
+        self.assertEqual(first.select("INBOX")[0], "OK")
+        self.assertEqual(second.select("INBOX")[0], "OK")
+        self.moved(2)
+        self.assertEqual(second.append("INBOX", None, None, b"Subject: x\r\n\r\nbody\r\n")[0],
+                         "OK")
+        first.noop()
+        self.assertEqual(first.untagged_responses.get("EXISTS", [])[-1:], [b"1"])
+
 def fill_mailbox(sock, count, tag=b"f"):
     """APPENDs `count` small messages to INBOX in one pipelined write
     (LITERAL+ after login)."""
