@@ -45,5 +45,5 @@ echo "== build/ci-tsan: clang++ -Werror, ThreadSanitizer"
 cmake -S . -B build/ci-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DIMAPD_WERROR=ON -DIMAPD_TSAN=ON >/dev/null
 cmake --build build/ci-tsan -j "$jobs"
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
   ctest --test-dir build/ci-tsan --output-on-failure -j "$jobs"
