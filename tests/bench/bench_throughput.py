@@ -48,6 +48,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot as dovecot_mod  # noqa: E402
 
+WORKERS = 0  # --workers
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -100,6 +101,8 @@ class Imapd:
         lines = ["[server]", "data_dir = %s" % self.data_dir()]
         if self.threads:
             lines.append("threads = %d" % self.threads)
+        if WORKERS:
+            lines.append("workers = %d" % WORKERS)
         lines += ["[limits]",
                   "max_connections = %d" % max(1000, connections + 100),
                   "max_connections_per_ip = %d" % max(50, connections + 50),
@@ -400,6 +403,8 @@ def main():
     parser.add_argument("--threads", default="",
                         help="imapd [server] threads values to compare, e.g. 1,2 (default: "
                              "the server's default only)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="imapd [server] workers (default: the server's default)")
     parser.add_argument("--only", choices=["imapd", "dovecot"])
     parser.add_argument("--only-scenario", action="append", default=[],
                         help="mixed, mixed-login, append, append-split, fairness, memory")
@@ -408,6 +413,8 @@ def main():
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--out")
     args = parser.parse_args()
+    global WORKERS
+    WORKERS = args.workers
 
     users = ["bench%02d" % i for i in range(max(args.clients, 2))]
     wanted = set(args.only_scenario) or {s.name for s in SCENARIOS} | {"fairness", "memory"}
