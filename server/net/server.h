@@ -1,11 +1,11 @@
 // Server: the reactors of `imapd serve` (docs/architecture.md "Threads").
 // Owns `[server] threads` IoLoops (the first runs on the thread that calls
-// run() and holds the listeners: it accepts every connection and hands
-// each to the next loop in turn), the worker pool and strands that run
-// the users' sessions after login (threads > 1), the connection limits
-// (total and per address at accept, any loop's thread; per user at login
-// and the failed-login delay through LoginLimits), and the signal
-// handlers:
+// run(), holds the listeners, accepts every connection and serves it until
+// login; a login moves the connection to one of the others in turn), the
+// worker pool and strands that run the users' sessions after login
+// (threads > 1), the connection limits (total and per address at accept;
+// per user at login and the failed-login delay through LoginLimits), and
+// the signal handlers:
 //   SIGTERM/SIGINT  stop accepting, "* BYE Server shutting down" to every
 //                   client, wait for their writes (at most kShutdownGrace),
 //                   then return from run().
