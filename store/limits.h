@@ -1,4 +1,4 @@
-// Every limit the store enforces, in one place (STYLE.md). Exceeding one is
+// Every limit the store enforces, in one place (docs/security.md lists them). Exceeding one is
 // StoreErrc::OverLimit (or TooBig for message size), never a silent cut.
 #pragma once
 

@@ -11,7 +11,7 @@
 // and keywords, modseqs and byte ranges; no IMAP wire syntax. Every call is
 // synchronous; every change is one transaction, and a call that changes
 // messages returns only after its commit is durable: the server sends its
-// tagged OK after the call returns (DESIGN.md "Store").
+// tagged OK after the call returns (docs/storage.md).
 //
 // Errors: StoreError (store/errors.h) for everything the client caused, and
 // StoreErrc::Busy when another process held the store's lock too long; any
@@ -24,7 +24,7 @@
 // reports nothing. Changes made by other processes are not in the feed:
 // store/external_change_watcher.h reports those.
 //
-// Not thread-safe: one thread owns a MailStore (DESIGN.md "Concurrency").
+// Not thread-safe: one thread owns a MailStore (docs/architecture.md "Threads": its user's strand).
 // Several stores (other processes, e.g. an LMTP delivery) may open the
 // same user's mail: no mailbox state is cached in memory, every call reads
 // it inside its transaction. The one in-memory state is this process's view

@@ -139,7 +139,7 @@ class Query {
 };
 
 // BEGIN IMMEDIATE ... COMMIT. The destructor rolls back a transaction that
-// was not committed and never throws (STYLE.md: SQLite idioms). Immediate,
+// was not committed and never throws (docs/storage.md). Immediate,
 // not deferred, so two writers wait on busy_timeout at BEGIN instead of
 // failing with SQLITE_BUSY halfway through.
 class Transaction {

@@ -1,6 +1,6 @@
 // A compact binary form of the message parser's result, stored with each
 // body at delivery so FETCH ENVELOPE / BODYSTRUCTURE / BODY[section] never
-// re-parse the message (DESIGN.md "Store": parsed once, at delivery).
+// re-parse the message (docs/storage.md: parsed once, at delivery).
 //
 // Kept: size, envelope and the whole MimePart tree (every BODYSTRUCTURE
 // field, byte ranges, line counts, embedded envelopes). Not kept: the

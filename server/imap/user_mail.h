@@ -1,7 +1,7 @@
 // UserMail: one user's MailStore, shared by every session of that user in
 // this process, and the change notification between those sessions.
 //
-// DESIGN.md "Concurrency": everything about one user lives on one thread,
+// docs/architecture.md "Threads": everything about one user runs on its strand,
 // so one store connection per user is enough and sessions never contend
 // with each other for it. Sessions learn of each other's changes by asking
 // the store at every command end (SelectedMailbox::sync, a one-row read),

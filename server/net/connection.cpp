@@ -15,7 +15,7 @@ namespace imap::server {
 namespace {
 
 // One uv_write: the request and the bytes it sends, freed together in the
-// write callback (STYLE.md: write buffers live until the write callback).
+// write callback (docs/architecture.md: write buffers live until the write callback).
 struct WriteRequest {
     uv_write_t req{};
     std::string bytes;

@@ -1,5 +1,5 @@
 // The message parser: one raw RFC 5322 message in, its structure out, parsed
-// once at delivery (docs/architecture.md, DESIGN.md "Store").
+// once at delivery (docs/architecture.md, docs/storage.md).
 //
 // What comes out is what RFC 3501 7.4.2 needs and no more wire syntax than
 // that: the ENVELOPE fields as raw values (nstrings as optionals), the MIME

@@ -1,4 +1,4 @@
-// Durability (DESIGN.md "Store": kill -9 at any moment loses nothing that was
+// Durability (docs/storage.md: kill -9 at any moment loses nothing that was
 // acknowledged). A forked child appends messages to a file database in a
 // loop and reports each UID on a pipe only after append() returned, i.e.
 // after COMMIT; the parent kills it with SIGKILL after a random delay,
