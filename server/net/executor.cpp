@@ -14,7 +14,11 @@ void Strand::post(Task task) {
         tasks_.push_back(std::move(task));
         if (!scheduled_) schedule = scheduled_ = true;
     }
-    if (schedule && !pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
+    if (schedule) submit_turn();
+}
+
+void Strand::submit_turn() {
+    if (!pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
         // The pool refuses only when it is stopping (the strand pool has no
         // waiting bound): the server is going down and the work with it.
         log::warning("strand_dropped", {});
@@ -51,9 +55,7 @@ void Strand::run_turn() {
         }
     }
     // More to do: to the back of the pool's queue, behind the other users.
-    if (!pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
-        log::warning("strand_dropped", {});
-    }
+    submit_turn();
 }
 
 std::shared_ptr<Strand> StrandRegistry::of(std::string_view user) {

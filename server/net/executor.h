@@ -65,6 +65,7 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     bool running_here() const override;
 
   private:
+    void submit_turn();
     void run_turn();
 
     WorkPool& pool_;

@@ -70,7 +70,6 @@ std::uint64_t SessionHost::post(Task task) {
         std::lock_guard lock(mutex_);
         if (retired_) return 0;
         tasks_.push_back(std::move(task));
-        ++queued_;
         serial = ++posted_;
         if (scheduled_) return serial;
         scheduled_ = true;
@@ -140,7 +139,6 @@ void SessionHost::drain() {
                     log::error("session_task_failed", {{"error", error.what()}});
                 }
             }
-            --queued_;
             std::lock_guard lock(mutex_);
             ++completed_;
             continue;
@@ -162,7 +160,6 @@ void SessionHost::drain() {
             // for this executor (the loop's other connections; on a strand
             // the user's other sessions, and on the pool the other users).
             tasks_.push_back([](Session& again) { again.resume(); });
-            ++queued_;
             ++posted_;
             executor_->post([self = shared_from_this()] { self->drain(); });
             return;
@@ -236,6 +233,11 @@ void SessionHost::deliver_on_loop() {
         deliver = deliver_;
     }
     deliver();
+}
+
+bool SessionHost::busy() const {
+    std::lock_guard lock(mutex_);
+    return completed_ < posted_;
 }
 
 void SessionHost::refresh_view() {

@@ -107,7 +107,7 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     void set_transport_unsent(std::size_t bytes) { transport_bytes_.store(bytes); }
     std::size_t outbox_bytes() const { return outbox_bytes_.load(); }
     // Tasks posted and not finished: a BYE or abandon may still be coming.
-    bool busy() const { return queued_.load() > 0; }
+    bool busy() const;
     // Loop thread: refreshes view() from the latest published state.
     void refresh_view();
 
@@ -137,7 +137,6 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
 
     std::atomic<std::size_t> outbox_bytes_{0};
     std::atomic<std::size_t> transport_bytes_{0};
-    std::atomic<std::size_t> queued_{0};
     std::atomic<std::size_t> pending_input_{0};
     // Guarded by mutex_: serials of tasks posted and run.
     std::uint64_t posted_ = 0;
