@@ -939,26 +939,37 @@ class PipelineFairness(HostileTest):
         self.assertIn(b"l OK", login_raw(other, b"l", user="bob", password="pw"))
         burst = self.greeted()
         self.assertIn(b"l OK", login_raw(burst, b"l"))
-        commands = b"".join(b"n%d NOOP\r\n" % i for i in range(self.BURST))
-        self.assertLess(len(commands), 64 * 1024)  # one read of the server's
-        burst.sendall(commands)
-        # The burst has started: its first answer is here.
-        recv_until(burst, rb"n0 OK")
-        other.sendall(b"b NOOP\r\n")
-        recv_until(other, rb"b OK NOOP completed\r\n")
-        recv_until(burst, rb"n%d OK NOOP completed\r\n" % (self.BURST - 1))
-        wait_for_log(self.server, "user=bob command=NOOP")
-        lines = [line for line in self.server.log().splitlines()
-                 if " debug command " in line and "command=NOOP" in line]
-        bob = [i for i, line in enumerate(lines) if "user=bob " in line]
-        alice = [i for i, line in enumerate(lines) if "user=alice " in line]
-        self.assertEqual(len(bob), 1)
-        self.assertEqual(len(alice), self.BURST)
         # Bob's NOOP ran while alice's burst was running, well before its end.
-        self.assertLess(alice[0], bob[0])
-        self.assertLess(bob[0], alice[-1])
-        self.assertGreater(sum(1 for i in alice if i > bob[0]), self.BURST // 10)
+        assert_runs_within_burst(
+            self, burst, other, b"NOOP", "user=bob command=NOOP",
+            is_other=lambda line: "user=bob " in line and "command=NOOP" in line,
+            is_burst=lambda line: "user=alice " in line and "command=NOOP" in line)
         self.assert_server_unharmed()
+
+
+def assert_runs_within_burst(test, burst, other, command, logged, is_other, is_burst):
+    """Sends test.BURST pipelined NOOPs on `burst` (one read of the
+    server's) and, once the first is answered, `b COMMAND` on `other`; then,
+    from the server's debug log (`logged` marks the other command's line),
+    the other command ran after the burst's first NOOP, before its last,
+    and with at least a tenth of the burst still to come."""
+    commands = b"".join(b"n%d NOOP\r\n" % i for i in range(test.BURST))
+    test.assertLess(len(commands), 64 * 1024)
+    burst.sendall(commands)
+    # The burst has started: its first answer is here.
+    recv_until(burst, rb"n0 OK")
+    other.sendall(b"b %s\r\n" % command)
+    recv_until(other, rb"b OK %s completed\r\n" % command)
+    recv_until(burst, rb"n%d OK NOOP completed\r\n" % (test.BURST - 1))
+    wait_for_log(test.server, logged)
+    lines = [line for line in test.server.log().splitlines() if " debug command " in line]
+    others = [i for i, line in enumerate(lines) if is_other(line)]
+    bursts = [i for i, line in enumerate(lines) if is_burst(line)]
+    test.assertEqual(len(others), 1)
+    test.assertEqual(len(bursts), test.BURST)
+    test.assertLess(bursts[0], others[0])
+    test.assertLess(others[0], bursts[-1])
+    test.assertGreater(sum(1 for i in bursts if i > others[0]), test.BURST // 10)
 
 
 class PipelineFairnessSameUser(HostileTest):
@@ -974,23 +985,12 @@ class PipelineFairnessSameUser(HostileTest):
         self.assertIn(b"l OK", login_raw(burst, b"l"))
         other = self.greeted()
         self.assertIn(b"l OK", login_raw(other, b"l"))
-        commands = b"".join(b"n%d NOOP\r\n" % i for i in range(self.BURST))
-        burst.sendall(commands)
-        recv_until(burst, rb"n0 OK")
-        other.sendall(b"b CAPABILITY\r\n")
-        recv_until(other, rb"b OK CAPABILITY completed\r\n")
-        recv_until(burst, rb"n%d OK NOOP completed\r\n" % (self.BURST - 1))
-        wait_for_log(self.server, "command=CAPABILITY")
-        lines = [line for line in self.server.log().splitlines()
-                 if " debug command " in line and "user=alice" in line]
-        capability = [i for i, line in enumerate(lines) if "command=CAPABILITY" in line]
-        noops = [i for i, line in enumerate(lines) if "command=NOOP" in line]
-        self.assertEqual(len(capability), 1)
-        self.assertEqual(len(noops), self.BURST)
-        self.assertLess(noops[0], capability[0])
-        self.assertLess(capability[0], noops[-1])
-        self.assertGreater(sum(1 for i in noops if i > capability[0]), self.BURST // 10)
+        assert_runs_within_burst(
+            self, burst, other, b"CAPABILITY", "command=CAPABILITY",
+            is_other=lambda line: "user=alice" in line and "command=CAPABILITY" in line,
+            is_burst=lambda line: "user=alice" in line and "command=NOOP" in line)
         self.assert_server_unharmed()
+
 
 class SessionLoop(ServerTest):
     """docs/architecture.md "Threads": with two loops a login moves the
