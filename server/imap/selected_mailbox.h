@@ -1,5 +1,5 @@
 // SelectedMailbox: one session's view of its selected mailbox (RFC 3501
-// 2.3.1.2, docs/architecture.md "RFC semantics that must be right from the start"): the UIDs in sequence-number order as
+// 2.3.1.2, docs/architecture.md "RFC semantics"): the UIDs in sequence-number order as
 // this client last heard of them, the messages that are \Recent for this
 // session, and the store state the view is in step with.
 //
