@@ -551,8 +551,10 @@ void Session::process() {
             paused_ = true;
             return;
         }
+        // The first event of a turn always runs, whatever the clock says: a
+        // turn that could end before doing anything would never make progress.
         if ((budget.max_commands > 0 && events >= budget.max_commands) ||
-            (budget.max_time.count() > 0 &&
+            (budget.max_time.count() > 0 && events > 0 &&
              std::chrono::steady_clock::now() - started >= budget.max_time)) {
             yielded_ = true;
             return;

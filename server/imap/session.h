@@ -48,7 +48,7 @@ namespace imap::server {
 // next turn. Zero: no limit (tests, tools).
 struct TurnBudget {
     std::size_t max_commands = 0;
-    std::chrono::microseconds max_time{0};
+    std::chrono::nanoseconds max_time{0};
 };
 
 struct SessionContext {

@@ -131,13 +131,24 @@ TEST_CASE("RFC 3501 5.5: a TurnBudget splits a pipelined burst into turns, same 
     }
     CHECK(out == expected);
     CHECK(turns == 4);  // 3 + 3 + 3 + 1 (the last turn finds nothing more)
-    // A time budget alone: the first command always runs.
+    // A time budget alone, so short that it is always used up by the time it
+    // is checked: the first command of every turn still runs (a turn that
+    // could end before doing anything would never make progress), so each
+    // turn answers exactly one command.
     auto timed = imap::test::make_context({.loopback = true});
-    timed.turn_budget.max_time = std::chrono::microseconds(1);
+    timed.turn_budget.max_time = std::chrono::nanoseconds(1);
     Session slow(timed, auth);
     slow.receive(script);
-    CHECK(imap::test::drain(slow.output()).starts_with("n0 OK NOOP completed\r\n"));
-    while (slow.yielded())
+    CHECK(imap::test::drain(slow.output()) == "n0 OK NOOP completed\r\n");
+    for (int i = 1; i < 10; ++i) {
+        REQUIRE(slow.yielded());
+        slow.resume();
+        CHECK(imap::test::drain(slow.output()) ==
+              "n" + std::to_string(i) + " OK NOOP completed\r\n");
+    }
+    // Bounded, so that a turn that never makes progress fails here instead
+    // of hanging the test.
+    for (int turn = 0; turn < 100 && slow.yielded(); ++turn)
         slow.resume();
     CHECK_FALSE(slow.yielded());
 }
