@@ -1199,12 +1199,17 @@ ExpungeResult SqliteMailStore::expunge(MailboxId id, std::optional<UidSpan> uids
 std::vector<std::uint32_t> SqliteMailStore::expunged_since(MailboxId id, std::uint64_t modseq) {
     ReadSnapshot snapshot(db_);
     require_mailbox(db_, id);
-    auto q =
-        db_.prepare("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid");
+    // By the modseq index, sorted here: with ORDER BY uid SQLite walks the
+    // whole log of the mailbox in uid order instead (no ANALYZE data), and
+    // every session asks at every command end with a recent modseq.
+    auto q = db_.prepare(
+        "SELECT uid FROM expunged INDEXED BY expunged_modseq WHERE mailbox_id = ?1 AND modseq > "
+        "?2");
     q.bind(1, id).bind(2, static_cast<std::int64_t>(modseq));
     std::vector<std::uint32_t> result;
     while (q.step())
         result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    std::sort(result.begin(), result.end());
     return result;
 }
 
