@@ -12,6 +12,8 @@ packages=(
   catch2 clang libclang-rt-14-dev clang-format
   # tools the tests and the server use
   openssl sqlite3 python3
+  # the group-commit test watches the server's fdatasync and write calls
+  strace
   # real IMAP clients the end-to-end tests drive; dovecot-core for doveadm's
   # imapc migration test (no Dovecot service is started)
   curl isync offlineimap3 fetchmail getmail6 imapfilter dovecot-core

@@ -11,7 +11,9 @@
 // and keywords, modseqs and byte ranges; no IMAP wire syntax. Every call is
 // synchronous; every change is one transaction, and a call that changes
 // messages returns only after its commit is durable: the server sends its
-// tagged OK after the call returns (docs/storage.md).
+// tagged OK after the call returns (docs/storage.md). With group commit
+// (OpenOptions::defer_sync) it returns once committed, and the caller
+// holds back what depends on it until commit_sync() reports it durable.
 //
 // Errors: StoreError (store/errors.h) for everything the client caused, and
 // StoreErrc::Busy when another process held the store's lock too long; any
@@ -41,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/commit_sync.h"
 #include "store/errors.h"
 #include "store/message/message.h"
 #include "store/open_options.h"
@@ -404,6 +407,15 @@ class MailStore {
     // pins call it as they advance or go. Runs no query when this process
     // has made no garbage since the last run left none.
     virtual GarbageResult collect_garbage() = 0;
+
+    // ---- Group commit (OpenOptions::defer_sync, store/commit_sync.h) ----
+    // The tracker that makes this store's commits durable, or nullptr when
+    // every call returns only after its commit is durable.
+    virtual std::shared_ptr<CommitSync> commit_sync() { return nullptr; }
+    // The serial of the last write committed by this store (0 without
+    // commit_sync()): whatever a caller produced from the store's state now
+    // is safe to show once commit_sync()->durable() reaches it.
+    virtual std::uint64_t commit_serial() { return 0; }
 
   protected:
     // For backends: a pin handle on this store, and its bookkeeping, which

@@ -19,6 +19,12 @@ struct OpenOptions {
     // synchronous=FULL for mail data: a transaction that returned is on disk
     // (WAL fsync'd at commit). NORMAL is enough for caches and indexes.
     bool full_sync = true;
+    // Group commit (store/commit_sync.h): commits do not wait for the disk
+    // (synchronous=NORMAL) and Database::commit_sync() makes them durable
+    // later, many at once. Only for a caller that holds back everything
+    // depending on a commit until then (the server with worker threads).
+    // Ignored for ":memory:" (nothing to sync).
+    bool defer_sync = false;
     // How long a write waits for another writer's lock before the call
     // fails with StoreErrc::Busy.
     int busy_timeout_ms = 5000;

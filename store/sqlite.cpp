@@ -86,8 +86,30 @@ Database::Database(const OpenOptions& options) {
     // WAL: readers never block the writer; an in-memory database stays in
     // its "memory" journal mode, which is fine for tests.
     exec("PRAGMA journal_mode=WAL");
-    exec(options.full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    const bool deferred = options.defer_sync && is_file_path(options.path);
+    exec(options.full_sync && !deferred ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
+    if (deferred) {
+        // synchronous=NORMAL in WAL mode: a commit appends to the log
+        // without fsync, the log is synced before every checkpoint and the
+        // database after it; CommitSync syncs the log for the commits.
+        commit_sync_ = std::make_shared<CommitSync>(options.path + "-wal");
+        sqlite3_commit_hook(db_, &Database::on_commit, this);
+    }
+}
+
+int Database::on_commit(void* self) {
+    static_cast<Database*>(self)->uncounted_commit_ = true;
+    return 0;  // go on with the commit
+}
+
+std::uint64_t Database::commit_serial() {
+    if (!commit_sync_) return 0;
+    if (uncounted_commit_) {
+        uncounted_commit_ = false;
+        commit_sync_->count_commit();
+    }
+    return commit_sync_->committed();
 }
 
 Database::~Database() {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/commit_sync.h"
 #include "store/open_options.h"
 
 struct sqlite3;
@@ -74,9 +75,24 @@ class Database {
 
     sqlite3* handle() const { return db_; }
 
+    // Group commit (OpenOptions::defer_sync, store/commit_sync.h): the
+    // tracker of this connection's commits, or nullptr when every commit
+    // is durable on return (synchronous=FULL, or an in-memory database).
+    const std::shared_ptr<CommitSync>& commit_sync() const { return commit_sync_; }
+    // The serial of the last write committed so far (0 without
+    // commit_sync()). Counts the commits SQLite made since the last call,
+    // so the count moves only after their COMMIT returned.
+    std::uint64_t commit_serial();
+
   private:
+    static int on_commit(void* self);
+
     sqlite3* db_ = nullptr;
     std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
+    std::shared_ptr<CommitSync> commit_sync_;
+    // Set by SQLite's commit hook, before a write transaction's COMMIT
+    // finishes; turned into a count by commit_serial().
+    bool uncounted_commit_ = false;
 };
 
 // A prepared statement. Bind with 1-based indexes, step() through rows.

@@ -69,6 +69,8 @@ class SqliteMailStore final : public MailStore {
     ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) override;
     BodyPin pin_body(BodyId body) override;
     GarbageResult collect_garbage() override;
+    std::shared_ptr<CommitSync> commit_sync() override { return db_.commit_sync(); }
+    std::uint64_t commit_serial() override { return db_.commit_serial(); }
 
     // For tests: how many collect_garbage() runs did their queries.
     std::uint64_t garbage_runs() const { return garbage_runs_; }

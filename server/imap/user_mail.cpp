@@ -8,8 +8,11 @@
 
 namespace imap::server {
 
-UserMail::UserMail(std::string user, const store::OpenOptions& options)
+UserMail::UserMail(std::string user, const store::OpenOptions& options,
+                   GroupCommit::RunBlocking run_blocking)
     : user_(std::move(user)), store_(store::open_mail_store(options)) {
+    if (auto sync = store_->commit_sync())
+        group_commit_ = std::make_shared<GroupCommit>(std::move(sync), std::move(run_blocking));
     // The store is ours and reports only from calls made on it: `this`
     // outlives every report.
     store_->set_change_listener([this](const store::ChangeSet& changes) {
@@ -59,7 +62,9 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     }
     // Opened outside the lock: other users' logins go on meanwhile, and
     // this user's cannot race it (they run on the user's strand).
-    auto mail = std::make_shared<UserMail>(name, data_dir_.user_options(name));
+    store::OpenOptions options = data_dir_.user_options(name);
+    options.defer_sync = static_cast<bool>(run_blocking_);
+    auto mail = std::make_shared<UserMail>(name, options, run_blocking_);
     mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
     // Bodies a crash (or the last session's pins) left behind: no view of
     // this user exists in the process yet, so none is pinned. Only this
@@ -69,6 +74,10 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     open_[name] = mail;
     if (data_dir_.is_in_memory()) kept_[name] = mail;
     return mail;
+}
+
+void UserMailRegistry::defer_syncs(GroupCommit::RunBlocking run_blocking) {
+    run_blocking_ = std::move(run_blocking);
 }
 
 std::size_t UserMailRegistry::open_count() {

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <utility>
 
+#include "server/imap/group_commit.h"
 #include "store/data_dir.h"
 #include "store/mail_store.h"
 
@@ -37,12 +38,21 @@ class UserMail {
   public:
     // Opens the store with the backend `options` names
     // (store::open_mail_store) and subscribes to its change feed.
-    UserMail(std::string user, const store::OpenOptions& options);
+    // `run_blocking`: where group commit's syncs run (a store opened with
+    // OpenOptions::defer_sync); unused otherwise.
+    UserMail(std::string user, const store::OpenOptions& options,
+             GroupCommit::RunBlocking run_blocking = {});
     UserMail(const UserMail&) = delete;
     UserMail& operator=(const UserMail&) = delete;
 
     const std::string& user() const { return user_; }
     store::MailStore& store() { return *store_; }
+    // Group commit (docs/storage.md "Group commit"): nullptr when the store
+    // makes every commit durable before returning. Otherwise a session's
+    // output produced now may be sent once group_commit()->sync() reports
+    // commit_serial() durable.
+    const std::shared_ptr<GroupCommit>& group_commit() const { return group_commit_; }
+    std::uint64_t commit_serial() { return group_commit_ ? store_->commit_serial() : 0; }
 
     // Called with the mailbox whose messages or flags changed.
     using Listener = std::function<void(store::MailboxId)>;
@@ -94,6 +104,7 @@ class UserMail {
   private:
     std::string user_;
     std::unique_ptr<store::MailStore> store_;
+    std::shared_ptr<GroupCommit> group_commit_;
     std::map<std::uint64_t, Listener> listeners_;
     std::uint64_t next_handle_ = 1;
 };
@@ -118,6 +129,12 @@ class UserMailRegistry : public MailAccess {
   public:
     explicit UserMailRegistry(store::DataDir data_dir) : data_dir_(std::move(data_dir)) {}
 
+    // Group commit from now on: stores opened after this call defer their
+    // fsyncs (OpenOptions::defer_sync) and run them with `run_blocking`.
+    // The server calls it when it has worker threads; with one loop every
+    // commit stays durable on return.
+    void defer_syncs(GroupCommit::RunBlocking run_blocking);
+
     std::shared_ptr<UserMail> open(std::string_view user) override;
 
     // Users with mail open now (for tests and limits).
@@ -125,7 +142,8 @@ class UserMailRegistry : public MailAccess {
 
   private:
     store::DataDir data_dir_;
-    std::mutex mutex_;  // the maps
+    GroupCommit::RunBlocking run_blocking_;  // set before any open()
+    std::mutex mutex_;                       // the maps
     std::map<std::string, std::weak_ptr<UserMail>, std::less<>> open_;
     std::map<std::string, std::shared_ptr<UserMail>, std::less<>> kept_;  // in memory
 };

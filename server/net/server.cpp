@@ -57,6 +57,8 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     for (std::size_t i = 0; i < threads; ++i)
         loops_.push_back(std::make_unique<IoLoop>(*this, i));
     if (threads > 1) {
+        // Bounded by the users (each has at most one sync queued or running).
+        sync_pool_ = std::make_unique<WorkPool>(kSyncThreads, SIZE_MAX);
         strand_pool_ = std::make_unique<WorkPool>(config_.worker_threads(), SIZE_MAX);
         strands_ = std::make_unique<StrandRegistry>(*strand_pool_);
     }
@@ -345,6 +347,10 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
         authenticator.verify_on(&server.verification_pool());
+        if (WorkPool* syncs = server.sync_pool()) {
+            mail.defer_syncs(
+                [syncs](std::function<void()> job) { return syncs->try_submit(std::move(job)); });
+        }
         try {
             server.listen(out);
         } catch (const std::exception& error) {

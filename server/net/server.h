@@ -101,6 +101,14 @@ class Server {
     // answered NO [UNAVAILABLE] (after the failed-login delay) instead.
     static constexpr std::size_t kVerifyWaiting = 32;
 
+    // Group commit's fdatasyncs (docs/storage.md "Group commit"), with more
+    // than one loop; nullptr with one (every commit then durable on return).
+    WorkPool* sync_pool() { return sync_pool_.get(); }
+    // An fdatasync mostly waits for the disk, and each user has at most one
+    // running: a few threads let several users' syncs overlap on the
+    // device without taking a core from anyone.
+    static constexpr std::size_t kSyncThreads = 4;
+
   private:
     struct Listener {
         uv_tcp_t tcp{};
@@ -149,6 +157,8 @@ class Server {
     // threads > 1: the workers that run the users' strands. Bounded by the
     // strands themselves (each has at most one turn waiting), not by a queue
     // limit: nothing ever waits to be refused here.
+    // Declared before the strands' pool: its workers queue syncs here.
+    std::unique_ptr<WorkPool> sync_pool_;
     std::unique_ptr<WorkPool> strand_pool_;
     std::unique_ptr<StrandRegistry> strands_;
     WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};

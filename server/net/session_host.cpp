@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "server/base/log.h"
+#include "server/imap/user_mail.h"
 
 namespace imap::server {
 
@@ -176,20 +177,40 @@ void SessionHost::drain() {
 void SessionHost::publish() {
     if (!session_) return;
     Session& session = *session_;
+    // Group commit: what the session produced now may depend on any commit
+    // of its user's store so far (its own, or another session's).
+    std::shared_ptr<GroupCommit> group;
+    std::uint64_t serial = 0;
+    if (UserMail* mail = session.mail(); mail != nullptr && mail->group_commit()) {
+        group = mail->group_commit();
+        serial = mail->commit_serial();
+        if (serial <= group->sync()->durable()) serial = 0;
+    }
+    bool wait = false;
     bool deliver_now = false;
     std::shared_ptr<Executor> loop;
     Delivery deliver;
     {
         std::lock_guard lock(mutex_);
         OutputBuffer& out = session.output();
+        bool produced = false;
         while (!out.empty()) {
             std::string chunk = out.take_front();
+            if (storage_failed_) continue;  // nothing after a failed sync goes out
             outbox_bytes_ += chunk.size();
-            outbox_.push_back(std::move(chunk));
+            outbox_.push_back({std::move(chunk), serial});
+            produced = true;
+        }
+        if (produced && serial > 0) {
+            commit_sync_ = group->sync();
+            if (serial > awaited_serial_) {
+                awaited_serial_ = serial;
+                wait = true;
+            }
         }
         published_.state = session.state();
         if (published_.user != session.user()) published_.user = session.user();
-        published_.wants_close = session.wants_close();
+        published_.wants_close = session.wants_close() || storage_failed_;
         published_.starttls_requested = session.starttls_requested();
         published_.delayed = session.delayed();
         published_.pending_delay = session.pending_delay();
@@ -198,22 +219,55 @@ void SessionHost::publish() {
         published_.idle_update_pending = session.idle_update_pending();
         published_.idling = session.idling();
         published_.completed = completed_;
-        if (retired_ || !attached_) return;  // attach() delivers
-        if (loop_->running_here()) {
+        if (retired_ || !attached_) {
+            // attach() delivers
+        } else if (loop_->running_here()) {
             deliver_now = true;
             deliver = deliver_;
-        } else if (!delivery_pending_) {
-            delivery_pending_ = true;
-            loop = loop_;
         } else {
-            return;  // the delivery on its way takes this too
+            loop = claim_delivery();
         }
+    }
+    if (wait) {
+        group->when_durable(serial, [weak = weak_from_this()](bool durable) {
+            if (auto self = weak.lock()) self->on_durable(durable);
+        });
     }
     if (deliver_now) {
         deliver();
-    } else {
+    } else if (loop) {
         loop->post([self = shared_from_this()] { self->deliver_on_loop(); });
     }
+}
+
+std::shared_ptr<Executor> SessionHost::claim_delivery() {
+    if (delivery_pending_) return nullptr;  // the delivery on its way takes this too
+    delivery_pending_ = true;
+    return loop_;
+}
+
+void SessionHost::on_durable(bool durable) {
+    std::shared_ptr<Executor> loop;
+    {
+        std::lock_guard lock(mutex_);
+        if (!durable && !storage_failed_) {
+            // The commits this output depends on may not be on disk: it
+            // never goes out (RFC 3501 7.1.5 BYE, RFC 5530 UNAVAILABLE).
+            storage_failed_ = true;
+            const std::uint64_t covered = commit_sync_ ? commit_sync_->durable() : 0;
+            while (!outbox_.empty() && outbox_.back().serial > covered) {
+                outbox_bytes_ -= outbox_.back().bytes.size();
+                outbox_.pop_back();
+            }
+            std::string bye = "* BYE [UNAVAILABLE] The server could not store your changes\r\n";
+            outbox_bytes_ += bye.size();
+            outbox_.push_back({std::move(bye), 0});
+            published_.wants_close = true;
+        }
+        if (retired_ || !attached_) return;
+        loop = claim_delivery();
+    }
+    if (loop) loop->post([self = shared_from_this()] { self->deliver_on_loop(); });
 }
 
 void SessionHost::deliver_on_loop() {
@@ -249,7 +303,12 @@ std::vector<std::string> SessionHost::take_output() {
     std::vector<std::string> out;
     {
         std::lock_guard lock(mutex_);
-        out.swap(outbox_);
+        // In order, up to the first chunk still waiting for its commit.
+        const std::uint64_t durable = commit_sync_ ? commit_sync_->durable() : 0;
+        while (!outbox_.empty() && outbox_.front().serial <= durable) {
+            out.push_back(std::move(outbox_.front().bytes));
+            outbox_.pop_front();
+        }
     }
     std::size_t bytes = 0;
     for (const std::string& chunk : out)

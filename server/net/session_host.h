@@ -22,6 +22,14 @@
 // and those the connection holds (set_transport_unsent) as its unsent
 // output, so its high-water mark pauses it exactly as when it ran on the
 // loop.
+//
+// Group commit (docs/storage.md "Group commit"): output produced after a
+// commit of the user's store that is not durable yet stays in the outbox,
+// stamped with the commit's serial, and take_output() hands out only the
+// chunks whose commit is durable. The user's GroupCommit tells the host
+// when a sync covered its serial, and the host delivers again. Nothing a
+// commit's answer or another session's update depends on reaches the
+// client before the commit is on disk.
 #pragma once
 
 #include <atomic>
@@ -38,6 +46,7 @@
 
 #include "server/imap/session.h"
 #include "server/net/executor.h"
+#include "store/commit_sync.h"
 
 namespace imap::server {
 
@@ -112,7 +121,19 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     void refresh_view();
 
   private:
+    struct Chunk {
+        std::string bytes;
+        // The commit serial it may go out after (0: at once).
+        std::uint64_t serial = 0;
+    };
+
     void schedule();
+    // From the user's GroupCommit, any thread: the output waiting for
+    // `serial` may go, or (a failed sync) must never go.
+    void on_durable(bool durable);
+    // A delivery to the loop unless one is on its way. mutex_ held; returns
+    // the loop to post to, or nullptr.
+    std::shared_ptr<Executor> claim_delivery();
     void drain();
     // On the executor, after tasks: output to the outbox, state to the
     // published view, and a delivery to the loop unless one is on its way.
@@ -130,7 +151,12 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     std::shared_ptr<Executor> executor_;
     bool scheduled_ = false;
     bool draining_ = false;
-    std::vector<std::string> outbox_;
+    std::deque<Chunk> outbox_;
+    // The user's store's sync tracker once a chunk waited on it; the
+    // highest serial a wake-up was asked for; a sync failed.
+    std::shared_ptr<store::CommitSync> commit_sync_;
+    std::uint64_t awaited_serial_ = 0;
+    bool storage_failed_ = false;
     SessionView published_;
     bool delivery_pending_ = false;
     bool retired_ = false;

@@ -992,6 +992,111 @@ class PipelineFairnessSameUser(HostileTest):
         self.assert_server_unharmed()
 
 
+class GroupCommit(ServerTest):
+    """docs/storage.md "Group commit": with worker threads a commit does not
+    fsync on the user's strand; the session's answer waits in the outbox
+    until a sync of the write-ahead log covered it. Watched with strace: every
+    tagged OK of an APPEND or STORE is written only after an fdatasync of the
+    log that began after the command's log writes and finished before the
+    OK (RFC 3501 6.3.11: the message is appended when OK is returned)."""
+    STRACE = shutil.which("strace")
+    APPENDS = 12
+
+    def setUp(self):
+        self.assertIsNotNone(self.STRACE, "strace is not installed (deps.sh installs it)")
+        self.trace_dir = tempfile.TemporaryDirectory(prefix="imapd-trace-")
+        self.addCleanup(self.trace_dir.cleanup)
+        self.trace = os.path.join(self.trace_dir.name, "trace")
+        global IMAPD
+        saved = IMAPD
+        # strace runs imapd: ImapdServer reads the same listening lines.
+        wrapper = os.path.join(self.trace_dir.name, "imapd-traced")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec %s -f -ttt -y -qq -s 512 -o %s "
+                    "-e trace=pwrite64,fdatasync,fsync,write,writev,sendmsg,sendto %s \"$@\"\n"
+                    % (self.STRACE, self.trace, saved))
+        os.chmod(wrapper, 0o755)
+        IMAPD = wrapper
+        try:
+            self.server = ImapdServer(("--threads", "2"), ephemeral=False)
+        finally:
+            IMAPD = saved
+        self.imap_port = self.server.ports["imap"]
+
+    def events(self):
+        """(time, kind) in time order: kind is "log-write" (start of a write
+        to a -wal file), "sync-start"/"sync-end" of an fdatasync/fsync of one,
+        or ("ok", tag) for a socket write that begins with a tagged OK."""
+        out = []
+        pending = {}  # pid -> start time of an unfinished sync of the log
+        line_re = re.compile(r"^(\d+)\s+(\d+\.\d+) (.*)$")
+        with open(self.trace, errors="replace") as f:
+            for line in f:
+                m = line_re.match(line)
+                if not m:
+                    continue
+                pid, when, call = m.group(1), float(m.group(2)), m.group(3)
+                if re.match(r"pwrite64\(\d+<[^>]*-wal>", call):
+                    out.append((when, "log-write"))
+                elif re.match(r"f(data)?sync\(\d+<[^>]*-wal>", call):
+                    if "<unfinished" in call:
+                        pending[pid] = when
+                    elif call.rstrip().endswith("= 0"):
+                        out.append((when, "sync-start"))
+                        out.append((when, "sync-end"))
+                elif call.startswith("<... f") and pid in pending:
+                    start = pending.pop(pid)
+                    if call.rstrip().endswith("= 0"):
+                        out.append((start, "sync-start"))
+                        out.append((when, "sync-end"))
+                else:
+                    if re.match(r"(?:write|writev|sendmsg|sendto)\(\d+<(?:TCP|socket)", call):
+                        # The tagged lines in the bytes (strace shows CRLF as \\r\\n).
+                        for tag in re.findall(r'(?:"|\\n)(\w+) OK', call):
+                            out.append((when, ("ok", tag)))
+        return sorted(out, key=lambda e: e[0])
+
+    def test_every_ok_is_sent_after_its_commit_is_synced(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        sock.sendall(b"l LOGIN alice secret\r\n")
+        recv_until(sock, rb"l OK[^\r]*\r\n")
+        sock.sendall(b"s SELECT INBOX\r\n")
+        recv_until(sock, rb"s OK[^\r]*\r\n")
+        tags = []
+        for i in range(self.APPENDS):
+            message = b"Subject: %d\r\n\r\nbody %d\r\n" % (i, i)
+            sock.sendall(b"a%d APPEND INBOX {%d+}\r\n%s\r\n" % (i, len(message), message))
+            recv_until(sock, rb"a%d OK[^\r]*\r\n" % i)
+            tags.append("a%d" % i)
+        sock.sendall(b"f STORE 1:* +FLAGS (\\Flagged)\r\n")
+        data = recv_until(sock, rb"f OK[^\r]*\r\n")
+        self.assertEqual(data.count(b"FETCH (FLAGS (\\Flagged"), self.APPENDS)
+        tags.append("f")
+        sock.sendall(b"z LOGOUT\r\n")
+        recv_until(sock, rb"z OK[^\r]*\r\n")
+        self.server.stop()  # strace writes the rest of the trace as imapd ends
+        if os.environ.get("KEEP_TRACE"): shutil.copy(self.trace, os.environ["KEEP_TRACE"])
+
+        events = self.events()
+        seen = set()
+        for index, (when, kind) in enumerate(events):
+            if not (isinstance(kind, tuple) and kind[1] in tags):
+                continue
+            tag = kind[1]
+            seen.add(tag)
+            before = events[:index]
+            log_writes = [t for t, k in before if k == "log-write"]
+            self.assertTrue(log_writes, "%s OK with no log write before it" % tag)
+            last_write = log_writes[-1]
+            starts = [t for t, k in before if k == "sync-start" and t >= last_write]
+            ends = [t for t, k in before if k == "sync-end" and t >= last_write]
+            self.assertTrue(starts and ends,
+                            "%s OK written at %.6f before a sync of its commit (last log "
+                            "write %.6f)" % (tag, when, last_write))
+        self.assertEqual(seen, set(tags))
+
+
 class SessionLoop(ServerTest):
     """docs/architecture.md "Threads": with two loops a login moves the
     connection (socket, TLS state, session) from the accepting loop to the

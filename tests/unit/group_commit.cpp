@@ -1,0 +1,156 @@
+// Group commit (docs/storage.md "Group commit"): a store opened with
+// OpenOptions::defer_sync commits without fsync, counts its write commits,
+// and CommitSync makes them durable later; GroupCommit runs one sync at a
+// time for all of a user's waiters and tells each when its serial is on
+// disk (or that it never will be). The server side (output held in
+// SessionHost until then) is proven end to end by the e2e GroupCommit test.
+#include "server/imap/group_commit.h"
+
+#include <stdlib.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/commit_sync.h"
+#include "store/sqlite_mail_store.h"
+
+using namespace imap;
+using namespace imap::store;
+
+namespace {
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string name = (std::filesystem::temp_directory_path() / "imapd-gc-XXXXXX").string();
+        REQUIRE(mkdtemp(name.data()) != nullptr);
+        path = name;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::int64_t synchronous_setting(SqliteMailStore& store) {
+    auto q = store.database().prepare("PRAGMA synchronous");
+    REQUIRE(q.step());
+    return q.column_int(0);
+}
+
+void append_one(MailStore& store, int n) {
+    const std::string raw = "Subject: m" + std::to_string(n) + "\r\n\r\nbody\r\n";
+    AppendRequest request;
+    request.message = raw;
+    request.internal_date = 1700000000 + n;
+    store.append(store.open_mailbox("INBOX").id, request);
+}
+
+// A RunBlocking that keeps the jobs, so the test decides when syncs run.
+struct ManualRunner {
+    std::vector<std::function<void()>> jobs;
+    server::GroupCommit::RunBlocking runner() {
+        return [this](std::function<void()> job) {
+            jobs.push_back(std::move(job));
+            return true;
+        };
+    }
+    void run_all() {
+        auto now = std::move(jobs);
+        jobs.clear();
+        for (auto& job : now)
+            job();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("Group commit: a deferred store counts write commits, and sync() makes them durable",
+          "[store][group-commit]") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "u.db").string();
+    options.defer_sync = true;
+    SqliteMailStore store(options);
+    REQUIRE(store.commit_sync() != nullptr);
+    // synchronous=NORMAL: the commit itself does not fsync the log.
+    CHECK(synchronous_setting(store) == 1);
+
+    const std::uint64_t before = store.commit_serial();
+    store.status(store.open_mailbox("INBOX").id);  // a read commits nothing
+    CHECK(store.commit_serial() == before);
+    append_one(store, 1);
+    const std::uint64_t after = store.commit_serial();
+    CHECK(after > before);
+    CHECK(store.commit_sync()->durable() < after);
+    CHECK(store.commit_sync()->sync() == after);
+    CHECK(store.commit_sync()->durable() == after);
+    // Nothing new: a second sync reports the same serial.
+    CHECK(store.commit_sync()->sync() == after);
+}
+
+TEST_CASE("Group commit: without defer_sync every commit is durable on return",
+          "[store][group-commit]") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "u.db").string();
+    SqliteMailStore store(options);
+    CHECK(store.commit_sync() == nullptr);
+    CHECK(synchronous_setting(store) == 2);  // FULL
+    append_one(store, 1);
+    CHECK(store.commit_serial() == 0);
+
+    // An in-memory store has nothing to sync, whatever it is asked.
+    OpenOptions memory;
+    memory.defer_sync = true;
+    SqliteMailStore in_memory(memory);
+    CHECK(in_memory.commit_sync() == nullptr);
+}
+
+TEST_CASE("Group commit: one sync covers every waiter, the ones that came while it was queued too",
+          "[server][group-commit]") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "u.db").string();
+    options.defer_sync = true;
+    SqliteMailStore store(options);
+    ManualRunner runner;
+    auto group = std::make_shared<server::GroupCommit>(store.commit_sync(), runner.runner());
+
+    append_one(store, 1);
+    const std::uint64_t first = store.commit_serial();
+    std::vector<std::string> told;
+    CHECK_FALSE(group->when_durable(first, [&](bool ok) { told.push_back(ok ? "a ok" : "a no"); }));
+    append_one(store, 2);
+    const std::uint64_t second = store.commit_serial();
+    CHECK_FALSE(
+        group->when_durable(second, [&](bool ok) { told.push_back(ok ? "b ok" : "b no"); }));
+    // One sync queued for both, and nobody told before it ran.
+    CHECK(runner.jobs.size() == 1);
+    CHECK(told.empty());
+    runner.run_all();
+    CHECK(told == std::vector<std::string>{"a ok", "b ok"});
+    CHECK(store.commit_sync()->durable() == second);
+    // Durable already: answered at once, nothing queued.
+    CHECK(group->when_durable(second, [&](bool) { told.push_back("late"); }));
+    CHECK(runner.jobs.empty());
+    CHECK(told.size() == 2);
+}
+
+TEST_CASE("Group commit: a failed sync never reports the commits durable",
+          "[server][group-commit]") {
+    // A log that cannot be opened (a path below a file): sync() throws.
+    auto sync = std::make_shared<CommitSync>("/dev/null/nothing-wal");
+    sync->count_commit();
+    ManualRunner runner;
+    auto group = std::make_shared<server::GroupCommit>(sync, runner.runner());
+    std::vector<bool> told;
+    CHECK_FALSE(group->when_durable(1, [&](bool ok) { told.push_back(ok); }));
+    runner.run_all();
+    CHECK(told == std::vector<bool>{false});
+    CHECK(group->failed());
+    CHECK(sync->durable() == 0);
+    // Every later waiter hears the same, at once.
+    CHECK_FALSE(group->when_durable(1, [&](bool ok) { told.push_back(ok); }));
+    CHECK(told == std::vector<bool>{false, false});
+}
