@@ -38,11 +38,14 @@ def client_tls_context():
 
 
 class ImapdServer:
-    def __init__(self, extra_args=(), config_text=None, ephemeral=True, env=None):
+    def __init__(self, extra_args=(), config_text=None, ephemeral=True, env=None, data_dir=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="imapd-e2e-")
         # Not ephemeral: the data directory is DIR/data (self.data_dir), for
-        # tests that run other imapd commands on it (`imapd deliver`).
-        self.data_dir = os.path.join(self.tmp.name, "data")
+        # tests that run other imapd commands on it (`imapd deliver`), or
+        # `data_dir` (a restart on another server's data).
+        self.data_dir = data_dir or os.path.join(self.tmp.name, "data")
+        if data_dir:
+            ephemeral = False
         storage = ["--ephemeral"] if ephemeral else ["--data-dir", self.data_dir]
         args = [IMAPD, "serve"] + storage + ["--listen", "127.0.0.1:0",
                 "--listen-tls", "127.0.0.1:0", "--user", "alice:secret"]
@@ -1095,6 +1098,95 @@ class GroupCommit(ServerTest):
                             "%s OK written at %.6f before a sync of its commit (last log "
                             "write %.6f)" % (tag, when, last_write))
         self.assertEqual(seen, set(tags))
+
+
+class CrashDurability(ServerTest):
+    """docs/storage.md "Durability" and "Group commit": kill -9 of the
+    server while ten clients pipeline APPENDs (LITERAL+, several in flight
+    each) loses no message whose tagged OK [APPENDUID] a client received
+    (RFC 3501 6.3.11, RFC 4315). After each kill the server restarts on the
+    same data and every acknowledged UID holds its message byte for byte."""
+    CLIENTS = 10
+    IN_FLIGHT = 4
+    ROUNDS = 3
+
+    def setUp(self):
+        self.server = ImapdServer(("--threads", "2"), ephemeral=False)
+        self.imap_port = self.server.ports["imap"]
+
+    def client(self, port, name, acked, stop):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        except OSError:
+            return
+        try:
+            recv_until(sock, rb"\r\n")
+            sock.sendall(b"l LOGIN alice secret\r\n")
+            recv_until(sock, rb"l OK[^\r]*\r\n")
+            sent = {}
+            buffered = b""
+            n = 0
+            while not stop.is_set():
+                while len(sent) < self.IN_FLIGHT:
+                    tag = "%s-%d" % (name, n)
+                    n += 1
+                    body = (b"Subject: %s\r\n\r\n" % tag.encode()) + os.urandom(300 + n % 5000).hex().encode() + b"\r\n"
+                    sent[tag] = body
+                    sock.sendall(b"%s APPEND INBOX {%d+}\r\n%s\r\n" % (tag.encode(), len(body), body))
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return
+                buffered += chunk
+                while b"\r\n" in buffered:
+                    line, buffered = buffered.split(b"\r\n", 1)
+                    m = re.match(rb"(\S+) OK \[APPENDUID \d+ (\d+)\]", line)
+                    if m and m.group(1).decode() in sent:
+                        acked[int(m.group(2))] = sent.pop(m.group(1).decode())
+        except OSError:
+            return  # the kill
+        finally:
+            sock.close()
+
+    def test_kill_9_during_pipelined_appends_loses_nothing_acknowledged(self):
+        acked = {}
+        for round_number in range(self.ROUNDS):
+            if round_number > 0:
+                self.server = ImapdServer(("--threads", "2"), data_dir=data_dir)
+            data_dir = self.server.data_dir
+            stop = threading.Event()
+            threads = [threading.Thread(target=self.client,
+                                        args=(self.server.ports["imap"], "c%d_%d" % (round_number, i),
+                                              acked, stop))
+                       for i in range(self.CLIENTS)]
+            for t in threads:
+                t.start()
+            time.sleep(0.6 + 0.3 * round_number)
+            os.kill(self.server.proc.pid, signal.SIGKILL)
+            stop.set()
+            for t in threads:
+                t.join(WAIT)
+            self.server.proc.wait(WAIT)
+            keep = self.server.tmp
+            self.server.tmp = tempfile.TemporaryDirectory(prefix="imapd-e2e-")  # stop() cleans this
+            self.server.stop()
+            self.addCleanup(keep.cleanup)
+        self.assertGreater(len(acked), 50, "too few APPENDs acknowledged to prove anything")
+        self.server = ImapdServer(("--threads", "2"), data_dir=data_dir)
+        m = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        self.addCleanup(self._shutdown, m)
+        m.login("alice", "secret")
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        self.assertEqual(typ, "OK")
+        stored = {}
+        for item in data:
+            if isinstance(item, tuple):
+                uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
+                stored[uid] = item[1]
+        missing = [uid for uid in acked if uid not in stored]
+        self.assertEqual(missing, [], "acknowledged and lost after kill -9")
+        for uid, body in acked.items():
+            self.assertEqual(stored[uid], body, "UID %d differs" % uid)
 
 
 class SessionLoop(ServerTest):
