@@ -1291,6 +1291,11 @@ GarbageResult SqliteMailStore::collect_garbage() {
     std::set<std::int64_t> pinned(pinned_bodies_.begin(), pinned_bodies_.end());
     bool retained = false;
 
+    // Most runs (a view advanced while another still shows the expunge)
+    // find nothing to do: find that out with reads alone, without the
+    // write lock and a commit.
+    if (!garbage_to_collect(oldest, pinned, result)) return result;
+
     RelaxedSync relaxed(db_);
     Transaction transaction(db_);
     std::vector<std::pair<MailboxId, std::uint32_t>> release;
@@ -1350,6 +1355,34 @@ GarbageResult SqliteMailStore::collect_garbage() {
     transaction.commit();
     garbage_possible_ = retained || result.bodies_kept > 0;
     return result;
+}
+
+bool SqliteMailStore::garbage_to_collect(const std::map<MailboxId, std::uint64_t>& oldest,
+                                         const std::set<std::int64_t>& pinned,
+                                         GarbageResult& kept) {
+    ReadSnapshot snapshot(db_);
+    bool retained = false;
+    {
+        auto q = db_.prepare(
+            "SELECT mailbox_id, modseq FROM expunged INDEXED BY expunged_retained "
+            "WHERE body_id IS NOT NULL");
+        while (q.step()) {
+            retained = true;
+            const auto view = oldest.find(q.column_int(0));
+            if (view == oldest.end() || view->second >= static_cast<std::uint64_t>(q.column_int(1)))
+                return true;  // a row no view shows any more
+        }
+    }
+    std::size_t orphans_kept = 0;
+    auto q = db_.prepare("SELECT body_id FROM orphan_bodies");
+    while (q.step()) {
+        if (pinned.count(q.column_int(0)) == 0) return true;  // deleted or referenced again
+        ++orphans_kept;
+    }
+    // Only retained rows and pinned orphans: what a full run would report.
+    kept.bodies_kept = orphans_kept;
+    garbage_possible_ = retained || orphans_kept > 0;
+    return false;
 }
 
 void SqliteMailStore::collect_garbage_quietly() noexcept {

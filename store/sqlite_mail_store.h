@@ -92,6 +92,10 @@ class SqliteMailStore final : public MailStore {
     // collect_garbage() for pins, which must not throw: a failed run only
     // leaves the orphans to the next one.
     void collect_garbage_quietly() noexcept;
+    // Whether collect_garbage() has anything to release or delete, by
+    // reads alone; when not, `kept` gets the pinned orphans it would count.
+    bool garbage_to_collect(const std::map<MailboxId, std::uint64_t>& oldest,
+                            const std::set<std::int64_t>& pinned, GarbageResult& kept);
 
     Database db_;
     std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle
