@@ -853,6 +853,13 @@ std::vector<std::string> SqliteMailStore::keywords(MailboxId id) {
 }
 
 std::optional<UidRange> SqliteMailStore::claim_recent(MailboxId id) {
+    // Every selected session asks at every command end; mostly there is
+    // nothing new. A read says so without the write lock (and, with group
+    // commit, without a commit that would hold the session's output back).
+    {
+        const MailboxInfo seen = require_selectable(db_, id);
+        if (seen.first_recent_uid >= seen.uidnext) return std::nullopt;
+    }
     Transaction transaction(db_);
     MailboxInfo info = require_selectable(db_, id);
     if (info.first_recent_uid >= info.uidnext) return std::nullopt;
@@ -1362,21 +1369,25 @@ bool SqliteMailStore::garbage_to_collect(const std::map<MailboxId, std::uint64_t
                                          GarbageResult& kept) {
     ReadSnapshot snapshot(db_);
     bool retained = false;
+    std::set<std::int64_t> shown;  // bodies of rows some view still shows
     {
         auto q = db_.prepare(
-            "SELECT mailbox_id, modseq FROM expunged INDEXED BY expunged_retained "
+            "SELECT mailbox_id, modseq, body_id FROM expunged INDEXED BY expunged_retained "
             "WHERE body_id IS NOT NULL");
         while (q.step()) {
             retained = true;
             const auto view = oldest.find(q.column_int(0));
             if (view == oldest.end() || view->second >= static_cast<std::uint64_t>(q.column_int(1)))
                 return true;  // a row no view shows any more
+            shown.insert(q.column_int(2));
         }
     }
     std::size_t orphans_kept = 0;
     auto q = db_.prepare("SELECT body_id FROM orphan_bodies");
     while (q.step()) {
-        if (pinned.count(q.column_int(0)) == 0) return true;  // deleted or referenced again
+        const std::int64_t body = q.column_int(0);
+        // Deleted, or its orphan row dropped (referenced again): work.
+        if (pinned.count(body) == 0 && shown.count(body) == 0) return true;
         ++orphans_kept;
     }
     // Only retained rows and pinned orphans: what a full run would report.
