@@ -1,6 +1,8 @@
 #include "store/commit_sync.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,10 +10,36 @@
 
 namespace imap::store {
 
-CommitSync::CommitSync(std::string log_path) : log_path_(std::move(log_path)) {}
+CommitSync::CommitSync(std::string database_path)
+    : database_path_(std::move(database_path)), log_path_(database_path_ + "-wal") {}
 
 CommitSync::~CommitSync() {
+    if (checkpointer_ != nullptr) sqlite3_close_v2(checkpointer_);
     if (fd_ >= 0) ::close(fd_);
+}
+
+void CommitSync::checkpoint_if_large() {
+    struct stat st {};
+    if (fd_ < 0 || ::fstat(fd_, &st) != 0) return;
+    if (static_cast<std::uint64_t>(st.st_size) < kCheckpointBytes) return;
+    if (checkpointer_ == nullptr) {
+        if (sqlite3_open_v2(database_path_.c_str(), &checkpointer_,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+            sqlite3_close_v2(checkpointer_);
+            checkpointer_ = nullptr;
+            return;  // the next sync tries again; the log only grows meanwhile
+        }
+        // The checkpoint syncs the log before it copies and the database
+        // after (synchronous=NORMAL does both in WAL mode).
+        sqlite3_exec(checkpointer_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    }
+    // PASSIVE: copies what no reader still needs, never waits for or
+    // blocks the store's connection. The store's next write restarts the
+    // log from its start once everything was copied.
+    if (sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr) == SQLITE_OK) {
+        checkpoints_.fetch_add(1, std::memory_order_acq_rel);
+    }
 }
 
 std::uint64_t CommitSync::sync() {
@@ -43,6 +71,7 @@ std::uint64_t CommitSync::sync() {
     while (previous < target &&
            !durable_.compare_exchange_weak(previous, target, std::memory_order_acq_rel)) {
     }
+    checkpoint_if_large();
     return durable();
 }
 

@@ -23,12 +23,26 @@
 #include <mutex>
 #include <string>
 
+struct sqlite3;
+
 namespace imap::store {
 
+//
+// Checkpoints (copying the log into the database file) move here too: the
+// store's connection runs with wal_autocheckpoint off, and sync() runs a
+// PASSIVE checkpoint on a connection of its own once the log has grown
+// past kCheckpointBytes, so the checkpoint's writes and its two fsyncs
+// never run on the user's strand either.
 class CommitSync {
   public:
-    // `log_path`: the file SQLite appends commits to (the database's -wal).
-    explicit CommitSync(std::string log_path);
+    // SQLite's own default is a checkpoint per 1,000 pages (4 MB with 4 KiB
+    // pages): the same bound on the log's size, and a checkpoint is then
+    // worth its two fsyncs.
+    static constexpr std::uint64_t kCheckpointBytes = 4u << 20;
+
+    // `database_path`: the database file; SQLite appends commits to its
+    // "-wal" file.
+    explicit CommitSync(std::string database_path);
     ~CommitSync();
     CommitSync(const CommitSync&) = delete;
     CommitSync& operator=(const CommitSync&) = delete;
@@ -47,10 +61,18 @@ class CommitSync {
     // should have covered must then never be acknowledged.
     std::uint64_t sync();
 
+    // Checkpoints run so far (for tests).
+    std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_acquire); }
+
   private:
+    void checkpoint_if_large();
+
+    const std::string database_path_;
     const std::string log_path_;
-    std::mutex sync_mutex_;  // one sync at a time; guards fd_
+    std::mutex sync_mutex_;  // one sync at a time; guards fd_ and checkpointer_
     int fd_ = -1;
+    sqlite3* checkpointer_ = nullptr;  // opened at the first checkpoint
+    std::atomic<std::uint64_t> checkpoints_{0};
     std::atomic<std::uint64_t> committed_{0};
     std::atomic<std::uint64_t> durable_{0};
 };

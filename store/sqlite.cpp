@@ -93,8 +93,10 @@ Database::Database(const OpenOptions& options) {
         // synchronous=NORMAL in WAL mode: a commit appends to the log
         // without fsync, the log is synced before every checkpoint and the
         // database after it; CommitSync syncs the log for the commits.
-        commit_sync_ = std::make_shared<CommitSync>(options.path + "-wal");
+        commit_sync_ = std::make_shared<CommitSync>(options.path);
         sqlite3_commit_hook(db_, &Database::on_commit, this);
+        // CommitSync checkpoints, off this connection's thread.
+        exec("PRAGMA wal_autocheckpoint=0");
     }
 }
 

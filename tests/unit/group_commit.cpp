@@ -6,6 +6,7 @@
 // SessionHost until then) is proven end to end by the e2e GroupCommit test.
 #include "server/imap/group_commit.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <catch2/catch.hpp>
@@ -140,7 +141,7 @@ TEST_CASE("Group commit: one sync covers every waiter, the ones that came while 
 TEST_CASE("Group commit: a failed sync never reports the commits durable",
           "[server][group-commit]") {
     // A log that cannot be opened (a path below a file): sync() throws.
-    auto sync = std::make_shared<CommitSync>("/dev/null/nothing-wal");
+    auto sync = std::make_shared<CommitSync>("/dev/null/nothing");
     sync->count_commit();
     ManualRunner runner;
     auto group = std::make_shared<server::GroupCommit>(sync, runner.runner());
@@ -153,4 +154,45 @@ TEST_CASE("Group commit: a failed sync never reports the commits durable",
     // Every later waiter hears the same, at once.
     CHECK_FALSE(group->when_durable(1, [&](bool ok) { told.push_back(ok); }));
     CHECK(told == std::vector<bool>{false, false});
+}
+
+TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connection",
+          "[store][group-commit]") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "u.db").string();
+    options.defer_sync = true;
+    SqliteMailStore store(options);
+    {
+        auto q = store.database().prepare("PRAGMA wal_autocheckpoint");
+        REQUIRE(q.step());
+        CHECK(q.column_int(0) == 0);
+    }
+    // Past kCheckpointBytes of log: 24 messages of ~256 KB.
+    const std::string filler(256 * 1024, 'x');
+    for (int n = 0; n < 24; ++n) {
+        const std::string raw = "Subject: big " + std::to_string(n) + "\r\n\r\n" + filler + "\r\n";
+        AppendRequest request;
+        request.message = raw;
+        store.append(store.open_mailbox("INBOX").id, request);
+    }
+    CHECK(std::filesystem::file_size(options.path + "-wal") >= CommitSync::kCheckpointBytes);
+    CHECK(store.commit_sync()->checkpoints() == 0);
+    const std::uint64_t serial = store.commit_serial();
+    CHECK(store.commit_sync()->sync() == serial);
+    CHECK(store.commit_sync()->checkpoints() == 1);
+    // Copied into the database file: a connection that ignores the log
+    // (immutable) sees every message.
+    OpenOptions reader;
+    reader.path = "file:" + options.path + "?immutable=1";
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(reader.path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                            nullptr) == SQLITE_OK);
+    sqlite3_stmt* count = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages", -1, &count, nullptr) ==
+            SQLITE_OK);
+    REQUIRE(sqlite3_step(count) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(count, 0) == 24);
+    sqlite3_finalize(count);
+    sqlite3_close_v2(db);
 }
