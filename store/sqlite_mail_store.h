@@ -69,6 +69,7 @@ class SqliteMailStore final : public MailStore {
     ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) override;
     BodyPin pin_body(BodyId body) override;
     GarbageResult collect_garbage() override;
+    IndexResult index_pending(const IndexLimits& limits = {}) override;
 
     // For tests: how many collect_garbage() runs did their queries.
     std::uint64_t garbage_runs() const { return garbage_runs_; }
