@@ -16,6 +16,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -1376,6 +1377,57 @@ class IdleDeliverWatch(IdleServerTest):
         recv_until(sock, rb"\* 1 EXISTS\r\n\* 1 RECENT\r\n", timeout=3)
         sock.sendall(b"DONE\r\n")
         recv_until(sock, rb"i OK[^\r]*\r\n")
+
+
+class BackgroundIndex(ServerTest):
+    """docs/storage.md "The search index": the server indexes the bodies an
+    APPEND queued on the user's executor after the commit (the strand, or
+    with `--threads 1` the loop), and what `imapd deliver` queued when the
+    change watcher reports it; SEARCH (RFC 3501 6.4.4) finds the messages
+    before and after."""
+    THREADS = ("2", "1")
+
+    def queued(self, path):
+        db = sqlite3.connect("file:" + path + "?mode=ro", uri=True, timeout=WAIT)
+        try:
+            return db.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
+        finally:
+            db.close()
+
+    def wait_indexed(self, path):
+        deadline = time.monotonic() + WAIT
+        while self.queued(path) != 0:
+            self.assertLess(time.monotonic(), deadline, "the queue was never indexed")
+            time.sleep(0.05)
+
+    def test_appended_and_delivered_bodies_are_indexed(self):
+        for threads in self.THREADS:
+            with self.subTest(threads=threads):
+                server = ImapdServer(("--threads", threads), ephemeral=False)
+                self.addCleanup(server.stop)
+                sock = self.raw(server.ports["imap"])
+                recv_until(sock, rb"\r\n")
+                self.assertIn(b"l OK", login_raw(sock, b"l"))
+                path = os.path.join(server.data_dir, "users", "alice.db")
+                for i in range(3):
+                    message = b"Subject: zebra %d\r\n\r\nstriped body %d\r\n" % (i, i)
+                    sock.sendall(b"a%d APPEND INBOX {%d+}\r\n" % (i, len(message)) + message +
+                                 b"\r\n")
+                    recv_until(sock, rb"a%d OK[^\r]*\r\n" % i)
+                self.wait_indexed(path)
+                sock.sendall(b"s SELECT INBOX\r\n")
+                recv_until(sock, rb"s OK[^\r]*\r\n")
+                result = subprocess.run(
+                    [IMAPD, "deliver", "alice", "--data-dir", server.data_dir],
+                    input=b"Subject: delivered\n\nstriped too\n", capture_output=True,
+                    timeout=WAIT)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.wait_indexed(path)
+                sock.sendall(b"n NOOP\r\n")
+                self.assertIn(b"* 4 EXISTS\r\n", recv_until(sock, rb"n OK[^\r]*\r\n"))
+                sock.sendall(b"f SEARCH BODY striped\r\n")
+                self.assertEqual(recv_until(sock, rb"f OK[^\r]*\r\n"),
+                                 b"* SEARCH 1 2 3 4\r\nf OK SEARCH completed\r\n")
 
 
 class CredentialCache(ServerTest):
