@@ -84,6 +84,16 @@ void check_cases(MailStore& store, MailboxId box) {
     }
 }
 
+// The corpus appended to INBOX of the store at `options`, nothing indexed;
+// returns INBOX's id.
+MailboxId append_corpus(const OpenOptions& options) {
+    SqliteMailStore store(options);
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    for (const std::string& raw : corpus())
+        store.append(box, request(raw));
+    return box;
+}
+
 std::int64_t queued(MailStore& store) {
     return count(store, "SELECT count(*) FROM fts_pending");
 }
@@ -127,14 +137,7 @@ TEST_CASE("A store reopened with a queue (a crash before indexing) catches up in
     imap::test::UniqueTempDir dir("imapd-store-search-index");
     OpenOptions options;
     options.path = (dir.path / "user.db").string();
-    const std::vector<std::string> raws = corpus();
-    MailboxId box = 0;
-    {
-        SqliteMailStore store(options);
-        box = store.open_mailbox("INBOX").id;
-        for (const std::string& raw : raws)
-            store.append(box, request(raw));
-    }
+    const MailboxId box = append_corpus(options);
     SqliteMailStore store(options);
     CHECK(queued(store) == 6);
     check_cases(store, box);
@@ -231,15 +234,10 @@ TEST_CASE("Schema version 4 queues every body of a version 3 database and rebuil
     imap::test::UniqueTempDir dir("imapd-store-search-index-migrate");
     OpenOptions options;
     options.path = (dir.path / "user.db").string();
-    const std::vector<std::string> raws = corpus();
-    MailboxId box = 0;
+    const MailboxId box = append_corpus(options);
     {
         // Bodies written by version 3: indexed in the commit (detail=full).
         SqliteMailStore store(options);
-        box = store.open_mailbox("INBOX").id;
-        for (const std::string& raw : raws)
-            store.append(box, request(raw));
-        test::index_all(store);
         Database& db = store.database();
         db.exec(
             "DROP TRIGGER bodies_fts_queue; DROP TRIGGER bodies_fts_delete; DROP TABLE fts_pending;"
