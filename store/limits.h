@@ -2,6 +2,7 @@
 // StoreErrc::OverLimit (or TooBig for message size), never a silent cut.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -96,5 +97,16 @@ inline constexpr std::uint64_t kSearchStepAllowance = 50'000'000;
 // Sixteen spread over the string already leave only the messages that hold
 // it or nearly; more only lengthen the index query.
 inline constexpr std::size_t kSearchIndexTrigrams = 16;
+
+// One index_pending() batch (store/mail_store.h IndexLimits): at most this
+// many queued bodies, and no new one once this much time has passed. FTS5
+// costs about half as much per document with a hundred in one transaction
+// as with one (docs/storage.md "The search index" has the measurements);
+// a batch runs on the user's executor between the user's commands, so it
+// should not hold them up for more than some tens of milliseconds (a
+// typical body takes about half a millisecond; one body is indexed whole
+// whatever its size, up to kMaxMessageSize of text).
+inline constexpr std::size_t kIndexBatchBodies = 100;
+inline constexpr std::chrono::milliseconds kIndexBatchTime{50};
 
 }  // namespace imap::store::limits

@@ -33,6 +33,7 @@
 // pins ("Views and body retention" below).
 #pragma once
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <functional>
@@ -45,6 +46,7 @@
 
 #include "store/commit_sync.h"
 #include "store/errors.h"
+#include "store/limits.h"
 #include "store/message/message.h"
 #include "store/open_options.h"
 #include "store/types.h"
@@ -162,6 +164,8 @@ struct BodyId {
 // messages or flags changed, or that were deleted. Ascending, no repeats.
 struct ChangeSet {
     std::vector<MailboxId> mailboxes;
+    // New bodies joined the search index's queue: index_pending() has work.
+    bool bodies_queued = false;
 };
 
 struct MessageInfo {
@@ -189,6 +193,20 @@ struct FetchOptions {
     // rows: a view that has applied expunges up to this modseq (ViewPin)
     // still shows them (RFC 2180 4.1.1). nullopt: live messages only.
     std::optional<std::uint64_t> expunged_after;
+};
+
+// How much one index_pending() call may do. It stops after `max_bodies`
+// bodies or once `max_time` has passed, whichever comes first, and always
+// indexes at least one body when the queue holds one.
+struct IndexLimits {
+    std::size_t max_bodies = limits::kIndexBatchBodies;
+    std::chrono::milliseconds max_time = limits::kIndexBatchTime;
+};
+
+// What an index_pending() call did.
+struct IndexResult {
+    std::size_t indexed = 0;
+    bool more = false;  // bodies are still queued
 };
 
 // What a collect_garbage() run did.
@@ -416,6 +434,18 @@ class MailStore {
     // commit_sync()): whatever a caller produced from the store's state now
     // is safe to show once commit_sync()->durable() reaches it.
     virtual std::uint64_t commit_serial() { return 0; }
+
+    // ---- The search index ------------------------------------------------
+    //
+    // docs/storage.md "The search index". A new body is queued for the
+    // full-text index in the transaction that stores it and indexed later
+    // by this call, so an APPEND's commit does not pay for the index. SEARCH
+    // is exact either way: a queued body is checked like any candidate.
+    // The server calls it on the user's executor after each commit that
+    // queued bodies and after opening the store, one batch per call, until
+    // no more remain (UserMail); `imapd import` calls it at its end.
+    // Any process may call it: a batch is one transaction.
+    virtual IndexResult index_pending(const IndexLimits& limits = {}) = 0;
 
   protected:
     // For backends: a pin handle on this store, and its bookkeeping, which

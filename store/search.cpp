@@ -12,6 +12,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <variant>
 
@@ -412,13 +413,27 @@ void uid_in(sqlite3_context* context, int, sqlite3_value** argv) {
     sqlite3_result_int(context, set && contains(*set, uid) ? 1 : 0);
 }
 
-// imap_id_in(id, ids): `ids` (sorted body ids, bound with
+using BodyIds = std::vector<std::int64_t>;  // sorted
+
+// The bodies that may hold a string: those the index names, and every body
+// still queued for the index (docs/storage.md "The search index"), which
+// it cannot rule out. The queued ones are read once per search and shared.
+struct Candidates {
+    BodyIds indexed;
+    const BodyIds* queued = nullptr;
+    bool holds(std::int64_t id) const {
+        return std::binary_search(indexed.begin(), indexed.end(), id) ||
+               (queued != nullptr && std::binary_search(queued->begin(), queued->end(), id));
+    }
+};
+
+// imap_id_in(id, candidates): `candidates` (bound with
 // sqlite3_bind_pointer) holds id.
 void id_in(sqlite3_context* context, int, sqlite3_value** argv) {
-    const auto* ids = static_cast<const std::vector<std::int64_t>*>(
-        sqlite3_value_pointer(argv[1], kIdSetPointer));
+    const auto* candidates =
+        static_cast<const Candidates*>(sqlite3_value_pointer(argv[1], kIdSetPointer));
     const std::int64_t id = sqlite3_value_int64(argv[0]);
-    sqlite3_result_int(context, ids && std::binary_search(ids->begin(), ids->end(), id) ? 1 : 0);
+    sqlite3_result_int(context, candidates && candidates->holds(id) ? 1 : 0);
 }
 
 std::string_view text_arg(sqlite3_value* value) {
@@ -543,8 +558,7 @@ void detail::register_search_functions(Database& db) {
 
 namespace {
 
-using BodyIds = std::vector<std::int64_t>;  // sorted
-using Param = std::variant<std::string, const UidSet*, const BodyIds*, const SubstringMatcher*>;
+using Param = std::variant<std::string, const UidSet*, const Candidates*, const SubstringMatcher*>;
 
 // The internal date's calendar day in its own zone (RFC 3501 6.4.4:
 // "disregarding time and timezone"), floor division for dates before 1970.
@@ -646,7 +660,7 @@ class SqlBuilder {
                     sql_ += key.kind == K::And ? "1" : "0";
                     break;
                 }
-                const BodyIds* any = nullptr;
+                const Candidates* any = nullptr;
                 if (key.kind == K::Or && terms.size() > 1) any = union_of_candidates(terms);
                 if (any != nullptr) {
                     bodies_ = true;
@@ -792,6 +806,17 @@ class SqlBuilder {
     }
     const std::vector<Param>& params() const { return params_; }
 
+    // The text the matchers read in queued bodies beyond what they would
+    // read with those bodies indexed: each narrowed key checks every queued
+    // message of the mailbox, where the index would have left it only its
+    // own candidates. search() adds it to the text budget, so a search
+    // never fails as too costly for being run before the indexer caught up.
+    // Bounded by kMaxSearchKeys x the queued messages' bytes; the queue is
+    // one commit's new bodies while the indexer keeps up (it runs after
+    // every commit that queues any), the whole mailbox only while a
+    // migration's rebuild runs.
+    std::uint64_t queued_scan_bytes() const { return narrowed_keys_ * queued_bytes_; }
+
   private:
     void flatten(const SearchKey& key, SearchKey::Kind kind, std::vector<const SearchKey*>& out) {
         for (const SearchKey& child : key.children) {
@@ -880,7 +905,8 @@ class SqlBuilder {
     // Past limits::kMaxSearchIndexQueries distinct queries a text goes
     // without (its matcher reads every message, within the text budget).
     void prefilter(std::string_view columns, std::string_view text) {
-        if (const BodyIds* ids = candidates(columns, text)) {
+        if (const Candidates* ids = candidates(columns, text)) {
+            ++narrowed_keys_;
             sql_ += "imap_id_in(m.body_id, ";
             param(ids);
             sql_ += ") AND ";
@@ -905,20 +931,45 @@ class SqlBuilder {
 
     // The bodies that may hold `text` in `columns` by the index, or nullptr
     // when the index cannot tell (text too short, query limit reached).
-    const BodyIds* candidates(std::string_view columns, std::string_view text) {
+    const Candidates* candidates(std::string_view columns, std::string_view text) {
         std::string query = trigram_query(columns, text);
         if (query.empty()) return nullptr;
         auto it = candidates_.find(query);
         if (it == candidates_.end()) {
             if (candidates_.size() >= limits::kMaxSearchIndexQueries) return nullptr;
-            it = candidates_.emplace(std::move(query), BodyIds{}).first;
+            it = candidates_.emplace(std::move(query), Candidates{}).first;
+            Candidates& found = it->second;
+            found.queued = &queued();
             auto q = db_.prepare("SELECT rowid FROM body_fts WHERE body_fts MATCH ?1");
             q.bind(1, std::string_view(it->first));
             while (q.step())
-                add_candidate(it->second, q.column_int(0));
-            std::sort(it->second.begin(), it->second.end());
+                add_candidate(found.indexed, q.column_int(0));
+            std::sort(found.indexed.begin(), found.indexed.end());
         }
         return &it->second;
+    }
+
+    // The mailbox's bodies still queued for the index, read on first use
+    // (from the queue, so the cost follows the queue, not the mailbox).
+    // They are candidates of every string, outside kMaxSearchCandidates:
+    // the queue bounds them.
+    const BodyIds& queued() {
+        if (queued_) return *queued_;
+        BodyIds& ids = queued_.emplace();
+        auto q = db_.prepare(
+            "SELECT m.body_id, m.size FROM fts_pending p CROSS JOIN messages m "
+            "INDEXED BY messages_body ON m.body_id = p.body_id WHERE m.mailbox_id = ?1");
+        q.bind(1, mailbox_);
+        while (q.step()) {
+            ids.push_back(q.column_int(0));
+            // What a key's matchers read in the message, at most: its
+            // decoded text is no larger than its bytes, bar the address
+            // lines the header column repeats; TEXT makes two calls.
+            queued_bytes_ += 2 * (static_cast<std::uint64_t>(q.column_int(1)) + kCallCharge);
+        }
+        std::sort(ids.begin(), ids.end());
+        ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+        return ids;
     }
 
     void add_candidate(BodyIds& ids, std::int64_t id) {
@@ -930,20 +981,21 @@ class SqlBuilder {
     // candidates, so a message outside it skips the whole chain (an OR of
     // 1000 Message-IDs then costs one check per message, not 1000).
     // nullptr when some term is not narrowed.
-    const BodyIds* union_of_candidates(const std::vector<const SearchKey*>& terms) {
-        std::vector<const BodyIds*> sets;
+    const Candidates* union_of_candidates(const std::vector<const SearchKey*>& terms) {
+        std::vector<const Candidates*> sets;
         for (const SearchKey* term : terms) {
             const std::string_view columns = index_columns(*term);
-            const BodyIds* ids = columns.empty() ? nullptr : candidates(columns, term->text);
+            const Candidates* ids = columns.empty() ? nullptr : candidates(columns, term->text);
             if (ids == nullptr) return nullptr;
             sets.push_back(ids);
         }
-        BodyIds& all = unions_.emplace_back();
-        for (const BodyIds* ids : sets)
-            for (std::int64_t id : *ids)
-                add_candidate(all, id);
-        std::sort(all.begin(), all.end());
-        all.erase(std::unique(all.begin(), all.end()), all.end());
+        Candidates& all = unions_.emplace_back();
+        all.queued = &queued();
+        for (const Candidates* ids : sets)
+            for (std::int64_t id : ids->indexed)
+                add_candidate(all.indexed, id);
+        std::sort(all.indexed.begin(), all.indexed.end());
+        all.indexed.erase(std::unique(all.indexed.begin(), all.indexed.end()), all.indexed.end());
         return &all;
     }
 
@@ -994,8 +1046,11 @@ class SqlBuilder {
     // Bound by pointer until the statement is done: node-based containers,
     // so the addresses stay put as they grow.
     std::map<std::int64_t, UidSet> keyword_sets_;
-    std::map<std::string, BodyIds, std::less<>> candidates_;
-    std::deque<BodyIds> unions_;
+    std::map<std::string, Candidates, std::less<>> candidates_;
+    std::deque<Candidates> unions_;
+    std::optional<BodyIds> queued_;
+    std::uint64_t queued_bytes_ = 0;  // of the queued() messages
+    std::size_t narrowed_keys_ = 0;   // keys the index narrows (prefilter)
     std::map<std::string, SubstringMatcher, std::less<>> matchers_;
     std::size_t candidate_count_ = 0;
 };
@@ -1051,8 +1106,8 @@ std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey
             statement.bind(index, std::string_view(*s));
         } else if (const auto* uids = std::get_if<const UidSet*>(&p)) {
             statement.bind_pointer(index, const_cast<UidSet*>(*uids), kUidSetPointer);
-        } else if (const auto* ids = std::get_if<const BodyIds*>(&p)) {
-            statement.bind_pointer(index, const_cast<BodyIds*>(*ids), kIdSetPointer);
+        } else if (const auto* ids = std::get_if<const Candidates*>(&p)) {
+            statement.bind_pointer(index, const_cast<Candidates*>(*ids), kIdSetPointer);
         } else {
             statement.bind_pointer(
                 index, const_cast<SubstringMatcher*>(std::get<const SubstringMatcher*>(p)),
@@ -1072,7 +1127,8 @@ std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey
         q.step();
         const auto messages = static_cast<std::uint64_t>(q.column_int(0));
         const auto bytes = static_cast<std::uint64_t>(q.column_int(1));
-        work.scan_left = limits::kSearchScanAllowance + limits::kSearchScansPerMailbox * bytes;
+        work.scan_left = limits::kSearchScanAllowance + limits::kSearchScansPerMailbox * bytes +
+                         builder.queued_scan_bytes();
         work.steps_left = limits::kSearchStepAllowance + limits::kSearchStepsPerMessage * messages;
     }
     std::vector<std::uint32_t> uids;

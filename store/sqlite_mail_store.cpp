@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -282,12 +283,17 @@ PreparedBody prepare_body(std::string_view raw) {
     return body;
 }
 
-std::int64_t store_body(Database& db, const PreparedBody& body) {
+// The body's id, stored now unless the same bytes are stored already;
+// `inserted` tells which (a new body joins the search index's queue through
+// the trigger bodies_fts_queue).
+std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) {
+    inserted = false;
     {
         auto q = db.prepare("SELECT id FROM bodies WHERE hash = ?1");
         q.bind_blob(1, body.hash);
         if (q.step()) return q.column_int(0);
     }
+    inserted = true;
     auto q = db.prepare(
         "INSERT INTO bodies (hash, size, structure, sent_time, sent_day, search_header, "
         "search_body, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -458,6 +464,7 @@ class SqliteMailStore::WriteTransaction {
     WriteTransaction& operator=(const WriteTransaction&) = delete;
 
     void changed(MailboxId mailbox) { changes_.mailboxes.push_back(mailbox); }
+    void queued_bodies() { changes_.bodies_queued = true; }
     void commit() {
         transaction_.commit();
         committed_ = true;
@@ -920,7 +927,9 @@ AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest
         const AppendRequest& request = messages[i];
         MessageRow row;
         row.uid = uid;
-        row.body_id = store_body(db_, bodies[i]);
+        bool inserted = false;
+        row.body_id = store_body(db_, bodies[i], inserted);
+        if (inserted) transaction.queued_bodies();
         row.internal_date = request.internal_date;
         row.zone_minutes = request.zone_minutes;
         row.size = static_cast<std::int64_t>(request.message.size());
@@ -1394,6 +1403,43 @@ bool SqliteMailStore::garbage_to_collect(const std::map<MailboxId, std::uint64_t
     kept.bodies_kept = orphans_kept;
     garbage_possible_ = retained || orphans_kept > 0;
     return false;
+}
+
+IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
+    IndexResult result;
+    {
+        // Nothing queued (the common case once the indexer has caught up):
+        // no write transaction, no lock.
+        auto q = db_.prepare("SELECT 1 FROM fts_pending LIMIT 1");
+        if (!q.step()) return result;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + limits.max_time;
+    // Losing a batch to a crash loses nothing: its bodies are still queued.
+    RelaxedSync relaxed(db_);
+    Transaction transaction(db_);
+    std::vector<std::int64_t> batch;
+    {
+        auto q = db_.prepare("SELECT body_id FROM fts_pending ORDER BY body_id LIMIT ?1");
+        q.bind(1, static_cast<std::int64_t>(std::max<std::size_t>(limits.max_bodies, 1)));
+        while (q.step())
+            batch.push_back(q.column_int(0));
+    }
+    for (std::int64_t body : batch) {
+        if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
+        db_.prepare(
+               "INSERT INTO body_fts (rowid, search_header, search_body) "
+               "SELECT id, search_header, search_body FROM bodies WHERE id = ?1")
+            .bind(1, body)
+            .run();
+        db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
+        ++result.indexed;
+    }
+    {
+        auto q = db_.prepare("SELECT 1 FROM fts_pending LIMIT 1");
+        result.more = q.step();
+    }
+    transaction.commit();
+    return result;
 }
 
 void SqliteMailStore::collect_garbage_quietly() noexcept {

@@ -981,6 +981,16 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
         progress = importer.progress();
         throw;
     }
+    // The search index of what was imported, in batches (each its own
+    // transaction; docs/storage.md "The search index"). Should it fail (the
+    // server holding the lock too long), the bodies stay queued: SEARCH
+    // still finds them and the server indexes them when it opens the mail.
+    try {
+        while (mail.index_pending().more) {
+        }
+    } catch (const std::exception& e) {
+        err << "imapd import: indexing left to the server: " << e.what() << "\n";
+    }
     return exit.code;
 }
 

@@ -18,7 +18,29 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     store_->set_change_listener([this](const store::ChangeSet& changes) {
         for (store::MailboxId mailbox : changes.mailboxes)
             notify(mailbox);
+        if (changes.bodies_queued) index_in_background();
     });
+}
+
+void UserMail::index_in_background() {
+    if (!post_ || index_posted_) return;
+    index_posted_ = true;
+    post_([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->index_batch();
+    });
+}
+
+void UserMail::index_batch() noexcept {
+    index_posted_ = false;
+    try {
+        const store::IndexResult result = store_->index_pending();
+        if (result.more) index_in_background();
+    } catch (const std::exception& error) {
+        // Busy (another process holds the lock) or a failing disk: the
+        // bodies stay queued, SEARCH still finds them, and the next commit
+        // or open that queues bodies tries again.
+        log::warning("index_failed", {{"user", user_}, {"error", error.what()}});
+    }
 }
 
 std::uint64_t UserMail::add_listener(Listener listener) {
@@ -70,6 +92,13 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     // this user exists in the process yet, so none is pinned. Only this
     // process serves IMAP for the data directory (docs/storage.md).
     mail->store().collect_garbage();
+    if (post_) {
+        mail->set_background(
+            [post = post_, name](UserMail::Task task) { post(name, std::move(task)); });
+        // Bodies queued by a crash before indexing, `imapd deliver`, or the
+        // migration that rebuilds the index.
+        mail->index_in_background();
+    }
     std::lock_guard lock(mutex_);
     open_[name] = mail;
     if (data_dir_.is_in_memory()) kept_[name] = mail;
@@ -78,6 +107,25 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
 
 void UserMailRegistry::defer_syncs(GroupCommit::RunBlocking run_blocking) {
     run_blocking_ = std::move(run_blocking);
+}
+
+void UserMailRegistry::set_background(PostForUser post) {
+    post_ = std::move(post);
+}
+
+void UserMailRegistry::changed_elsewhere(std::string_view user) {
+    if (!post_) return;
+    const std::string name = store::AccountStore::canonical_user_name(user);
+    std::weak_ptr<UserMail> weak;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = open_.find(name);
+        if (it == open_.end()) return;
+        weak = it->second;
+    }
+    post_(name, [weak] {
+        if (auto mail = weak.lock()) mail->index_in_background();
+    });
 }
 
 std::size_t UserMailRegistry::open_count() {

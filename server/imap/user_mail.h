@@ -17,6 +17,16 @@
 // another session expunged stays until every view has applied the expunge.
 // Pins are in-process, which is why one server process serves a data
 // directory and `imapd deliver` / `import` never collect garbage.
+//
+// Background indexing (docs/storage.md "The search index"): the store
+// queues new bodies for the search index and indexes them in batches
+// (store::MailStore::index_pending). Given a way to post work on the
+// user's executor (the server's: the user's strand, or the loop with one
+// thread), a UserMail posts one batch after every commit that queued
+// bodies and after it is opened (a crash or `imapd deliver` may have left
+// a queue); a batch that leaves more posts the next, so the user's
+// commands run between batches. Without one (session tests, the CLI)
+// nothing runs in the background.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +44,13 @@
 
 namespace imap::server {
 
-class UserMail {
+class UserMail : public std::enable_shared_from_this<UserMail> {
   public:
+    using Task = std::function<void()>;
+    // Runs a task later on this user's executor, after what is posted there
+    // already. Any thread.
+    using Post = std::function<void(Task)>;
+
     // Opens the store with the backend `options` names
     // (store::open_mail_store) and subscribes to its change feed.
     // `run_blocking`: where group commit's syncs run (a store opened with
@@ -101,12 +116,22 @@ class UserMail {
     // Listeners registered now (for tests).
     std::size_t listener_count() const { return listeners_.size(); }
 
+    // Where background work goes; empty (the default): nowhere. Set once,
+    // before the UserMail is shared (UserMailRegistry::open).
+    void set_background(Post post) { post_ = std::move(post); }
+    // On the user's executor: posts an index batch unless one is waiting.
+    void index_in_background();
+
   private:
     std::string user_;
     std::unique_ptr<store::MailStore> store_;
     std::shared_ptr<GroupCommit> group_commit_;
     std::map<std::uint64_t, Listener> listeners_;
     std::uint64_t next_handle_ = 1;
+    Post post_;
+    bool index_posted_ = false;  // a batch is waiting on the executor
+
+    void index_batch() noexcept;
 };
 
 // How a Session reaches a user's mail after login. An interface so session
@@ -118,6 +143,9 @@ class MailAccess {
     // store::StoreError (or the backend's own error) when it cannot be
     // opened.
     virtual std::shared_ptr<UserMail> open(std::string_view user) = 0;
+    // Another process changed the mail of `user` (store::ExternalChangeWatcher):
+    // e.g. `imapd deliver` queued bodies for the index. Any thread.
+    virtual void changed_elsewhere(std::string_view /*user*/) {}
 };
 
 // The server's MailAccess: one UserMail per user, opened on first login
@@ -136,6 +164,14 @@ class UserMailRegistry : public MailAccess {
     void defer_syncs(GroupCommit::RunBlocking run_blocking);
 
     std::shared_ptr<UserMail> open(std::string_view user) override;
+    // Posts an index batch for the user's mail if it is open.
+    void changed_elsewhere(std::string_view user) override;
+
+    // Posts `task` on the executor of `user` (the canonical name).
+    using PostForUser = std::function<void(const std::string& user, UserMail::Task task)>;
+    // The server's, set before it serves (server/net/server.cpp); without
+    // one nothing runs in the background.
+    void set_background(PostForUser post);
 
     // Users with mail open now (for tests and limits).
     std::size_t open_count();
@@ -144,6 +180,7 @@ class UserMailRegistry : public MailAccess {
     store::DataDir data_dir_;
     GroupCommit::RunBlocking run_blocking_;  // set before any open()
     std::mutex mutex_;                       // the maps
+    PostForUser post_;                       // set before any open()
     std::map<std::string, std::weak_ptr<UserMail>, std::less<>> open_;
     std::map<std::string, std::shared_ptr<UserMail>, std::less<>> kept_;  // in memory
 };

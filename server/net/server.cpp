@@ -85,7 +85,16 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     }
 }
 
+void Server::post_for_user(const std::string& user, std::function<void()> task) {
+    if (strands_) {
+        strands_->of(user)->post(std::move(task));
+    } else {
+        loops_.front()->post(std::move(task));
+    }
+}
+
 void Server::mail_changed_elsewhere(const std::string& user) {
+    mail_.changed_elsewhere(user);
     for (auto& io : loops_) {
         io->post([loop = io.get(), user] {
             loop->for_each_connection(
@@ -346,6 +355,9 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         AccountAuthenticator authenticator(accounts);
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
+        mail.set_background([&server](const std::string& user, UserMail::Task task) {
+            server.post_for_user(user, std::move(task));
+        });
         authenticator.verify_on(&server.verification_pool());
         if (WorkPool* syncs = server.sync_pool()) {
             mail.defer_syncs(

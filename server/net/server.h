@@ -91,6 +91,11 @@ class Server {
     // kVerifyThreads threads, at most kVerifyWaiting checks waiting.
     WorkPool& verification_pool() { return verification_pool_; }
 
+    // Runs `task` on the executor of `user` (canonical name): the user's
+    // strand with threads > 1, else the loop. For work the user's mail does
+    // in the background (UserMailRegistry::set_background). Any thread.
+    void post_for_user(const std::string& user, std::function<void()> task);
+
     // Two threads: a yescrypt check costs 30-50 ms of one core, so two
     // answer 40-60 logins a second, while the loop keeps a core; more would
     // take CPU from the loop on a small machine for no benefit to anyone

@@ -16,6 +16,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -1028,8 +1029,9 @@ class GroupCommit(ServerTest):
 
     def events(self):
         """(time, kind) in time order: kind is "log-write" (start of a write
-        to a -wal file), "sync-start"/"sync-end" of an fdatasync/fsync of one,
-        or ("ok", tag) for a socket write that begins with a tagged OK."""
+        to a -wal file), ("sync", end) for an fdatasync/fsync of one that
+        began at time and returned 0 at end, or ("ok", tag) for a socket
+        write that holds a tagged OK."""
         out = []
         pending = {}  # pid -> start time of an unfinished sync of the log
         line_re = re.compile(r"^(\d+)\s+(\d+\.\d+) (.*)$")
@@ -1045,13 +1047,11 @@ class GroupCommit(ServerTest):
                     if "<unfinished" in call:
                         pending[pid] = when
                     elif call.rstrip().endswith("= 0"):
-                        out.append((when, "sync-start"))
-                        out.append((when, "sync-end"))
+                        out.append((when, ("sync", when)))
                 elif call.startswith("<... f") and pid in pending:
                     start = pending.pop(pid)
                     if call.rstrip().endswith("= 0"):
-                        out.append((start, "sync-start"))
-                        out.append((when, "sync-end"))
+                        out.append((start, ("sync", when)))
                 else:
                     if re.match(r"(?:write|writev|sendmsg|sendto)\(\d+<(?:TCP|socket)", call):
                         # The tagged lines in the bytes (strace shows CRLF as \\r\\n).
@@ -1082,21 +1082,23 @@ class GroupCommit(ServerTest):
         if os.environ.get("KEEP_TRACE"): shutil.copy(self.trace, os.environ["KEEP_TRACE"])
 
         events = self.events()
+        log_writes = [t for t, k in events if k == "log-write"]
+        syncs = [(t, k[1]) for t, k in events if isinstance(k, tuple) and k[0] == "sync"]
+        oks = [(t, k[1]) for t, k in events if isinstance(k, tuple) and k[0] == "ok"]
         seen = set()
-        for index, (when, kind) in enumerate(events):
-            if not (isinstance(kind, tuple) and kind[1] in tags):
-                continue
-            tag = kind[1]
-            seen.add(tag)
-            before = events[:index]
-            log_writes = [t for t, k in before if k == "log-write"]
-            self.assertTrue(log_writes, "%s OK with no log write before it" % tag)
-            last_write = log_writes[-1]
-            starts = [t for t, k in before if k == "sync-start" and t >= last_write]
-            ends = [t for t, k in before if k == "sync-end" and t >= last_write]
-            self.assertTrue(starts and ends,
-                            "%s OK written at %.6f before a sync of its commit (last log "
-                            "write %.6f)" % (tag, when, last_write))
+        previous_ok = 0.0
+        for when, tag in oks:
+            if tag in tags:
+                seen.add(tag)
+                # The client sent this command after reading the previous
+                # OK, so the command's commit wrote to the log after it.
+                # (The background indexer's commits write there too.)
+                writes = [t for t in log_writes if previous_ok < t < when]
+                self.assertTrue(writes, "%s OK with no log write before it" % tag)
+                covered = [(a, b) for a, b in syncs if a >= writes[0] and b <= when]
+                self.assertTrue(covered, "%s OK written at %.6f before a sync of its commit "
+                                "(log writes from %.6f)" % (tag, when, writes[0]))
+            previous_ok = when
         self.assertEqual(seen, set(tags))
 
 
@@ -1573,6 +1575,57 @@ class IdleDeliverWatch(IdleServerTest):
         recv_until(sock, rb"\* 1 EXISTS\r\n\* 1 RECENT\r\n", timeout=3)
         sock.sendall(b"DONE\r\n")
         recv_until(sock, rb"i OK[^\r]*\r\n")
+
+
+class BackgroundIndex(ServerTest):
+    """docs/storage.md "The search index": the server indexes the bodies an
+    APPEND queued on the user's executor after the commit (the strand, or
+    with `--threads 1` the loop), and what `imapd deliver` queued when the
+    change watcher reports it; SEARCH (RFC 3501 6.4.4) finds the messages
+    before and after."""
+    THREADS = ("2", "1")
+
+    def queued(self, path):
+        db = sqlite3.connect("file:" + path + "?mode=ro", uri=True, timeout=WAIT)
+        try:
+            return db.execute("SELECT count(*) FROM fts_pending").fetchone()[0]
+        finally:
+            db.close()
+
+    def wait_indexed(self, path):
+        deadline = time.monotonic() + WAIT
+        while self.queued(path) != 0:
+            self.assertLess(time.monotonic(), deadline, "the queue was never indexed")
+            time.sleep(0.05)
+
+    def test_appended_and_delivered_bodies_are_indexed(self):
+        for threads in self.THREADS:
+            with self.subTest(threads=threads):
+                server = ImapdServer(("--threads", threads), ephemeral=False)
+                self.addCleanup(server.stop)
+                sock = self.raw(server.ports["imap"])
+                recv_until(sock, rb"\r\n")
+                self.assertIn(b"l OK", login_raw(sock, b"l"))
+                path = os.path.join(server.data_dir, "users", "alice.db")
+                for i in range(3):
+                    message = b"Subject: zebra %d\r\n\r\nstriped body %d\r\n" % (i, i)
+                    sock.sendall(b"a%d APPEND INBOX {%d+}\r\n" % (i, len(message)) + message +
+                                 b"\r\n")
+                    recv_until(sock, rb"a%d OK[^\r]*\r\n" % i)
+                self.wait_indexed(path)
+                sock.sendall(b"s SELECT INBOX\r\n")
+                recv_until(sock, rb"s OK[^\r]*\r\n")
+                result = subprocess.run(
+                    [IMAPD, "deliver", "alice", "--data-dir", server.data_dir],
+                    input=b"Subject: delivered\n\nstriped too\n", capture_output=True,
+                    timeout=WAIT)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.wait_indexed(path)
+                sock.sendall(b"n NOOP\r\n")
+                self.assertIn(b"* 4 EXISTS\r\n", recv_until(sock, rb"n OK[^\r]*\r\n"))
+                sock.sendall(b"f SEARCH BODY striped\r\n")
+                self.assertEqual(recv_until(sock, rb"f OK[^\r]*\r\n"),
+                                 b"* SEARCH 1 2 3 4\r\nf OK SEARCH completed\r\n")
 
 
 class CredentialCache(ServerTest):

@@ -85,6 +85,14 @@ std::vector<Stored> stored(const fs::path& data, std::string_view mailbox) {
     return result;
 }
 
+// Bodies queued for the search index (docs/storage.md "The search index").
+std::int64_t queued_for_index(const fs::path& data) {
+    imap::store::SqliteMailStore mail(imap::store::DataDir(data).user_options("alice"));
+    auto q = mail.database().prepare("SELECT count(*) FROM fts_pending");
+    q.step();
+    return q.column_int(0);
+}
+
 // `names` plus the mailboxes `imapd user add` gives every account (RFC 6154:
 // Sent, Drafts, Trash, Junk, Archive), sorted as mailbox_names() is.
 std::vector<std::string> with_defaults(std::vector<std::string> names) {
@@ -146,6 +154,9 @@ TEST_CASE("deliver stores standard input in INBOX with CRLF line ends and no Fro
     const std::vector<Stored> both = stored(d.data, "INBOX");
     REQUIRE(both.size() == 2);
     CHECK(both[1].bytes == "From: a@b\r\n\r\nx");
+    // deliver leaves the search index to the server (it indexes the queue
+    // when it opens the mail, or when it hears of the change).
+    CHECK(queued_for_index(d.data) == 2);
 }
 
 TEST_CASE("deliver with mailbox and flags options sets the Seen flag and keywords") {
@@ -258,6 +269,8 @@ TEST_CASE("import maildir maps subfolders and flag letters and dovecot keywords"
           "imapd: imported 1 message into Sub/Deeper\n");
     CHECK(mailbox_names(d.data) ==
           with_defaults({"Entw\xC3\xBCrfe", "INBOX", "Sub", "Sub/Deeper"}));
+    // import indexes what it imported before it ends.
+    CHECK(queued_for_index(d.data) == 0);
 
     const std::vector<Stored> inbox = stored(d.data, "INBOX");
     REQUIRE(inbox.size() == 5);

@@ -106,6 +106,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     const std::uint32_t uid = store.append(inbox, request(test::message("zebra")));
     store.append(inbox, request(test::message("other")));
+    store.index_pending();  // the index follows the body out (bodies_fts_delete)
     std::optional<MailStore::ViewPin> view =
         store.pin_view(inbox, store.mailbox(inbox).highestmodseq);
     CHECK(store.view_pin_count() == 1);
@@ -116,7 +117,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
     CHECK(kept.bodies_kept == 1);
     CHECK(kept.bodies_deleted == 0);
     CHECK(bodies(store) == 2);
-    CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH 'zebra'") == 1);
+    CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH 'zeb AND bra'") == 1);
     CHECK(fetch_after(store, inbox, view->watermark()).at(0).body_id != BodyId{});
 
     // The view applies the expunge: the pin advances and collects.
@@ -124,7 +125,7 @@ TEST_CASE("Expunged bodies stay while a view pins them, then the garbage collect
     view->advance(expunge_modseq);
     CHECK(store.garbage_runs() == runs + 1);
     CHECK(bodies(store) == 1);
-    CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH 'zebra'") == 0);
+    CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH 'zeb AND bra'") == 0);
     CHECK(count(store, "SELECT count(*) FROM orphan_bodies") == 0);
     // The log row keeps what QRESYNC needs and nothing else.
     CHECK(count(store,
@@ -272,7 +273,7 @@ TEST_CASE("Schema version 3 migrates a version 2 database in place", "[store][re
             "SELECT id, 7, 3 FROM mailboxes WHERE name = 'INBOX'");
     }
     SqliteMailStore store(options);
-    CHECK(store.database().user_version() == 3);
+    CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
     const MailboxId inbox = store.open_mailbox("INBOX").id;
     CHECK(store.expunged_since(inbox, 0) == std::vector<std::uint32_t>{7});
     // Not readable: no values were kept for it.

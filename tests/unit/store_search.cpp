@@ -46,6 +46,7 @@ struct Fixture {
         third.internal_date = 1700000000;  // 2023-11-14T22:13:20Z
         third.zone_minutes = 120;          // 2023-11-15 in its own zone
         store.append(box, third);
+        test::index_all(store);  // store_search_index.cpp: the same with bodies queued
     }
     Uids search(const SearchKey& key) { return store.search(box, key); }
 };
