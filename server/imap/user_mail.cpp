@@ -18,20 +18,39 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     store_->set_change_listener([this](const store::ChangeSet& changes) {
         for (store::MailboxId mailbox : changes.mailboxes)
             notify(mailbox);
-        if (changes.bodies_queued) index_in_background();
+        if (changes.bodies_queued) index_soon();
     });
 }
 
 void UserMail::index_in_background() {
     if (!post_ || index_posted_) return;
     index_posted_ = true;
-    post_([weak = weak_from_this()] {
-        if (auto self = weak.lock()) self->index_batch();
+    post_(std::chrono::milliseconds{0}, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->index_posted_ = false;
+            self->index_batch();
+        }
+    });
+}
+
+void UserMail::index_soon() {
+    if (!post_) return;
+    if (++queued_since_batch_ >= kIndexEagerBodies) {
+        index_in_background();
+        return;
+    }
+    if (index_posted_ || index_delayed_) return;  // that batch takes these too
+    index_delayed_ = true;
+    post_(kIndexDelay, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) {
+            self->index_delayed_ = false;
+            self->index_batch();
+        }
     });
 }
 
 void UserMail::index_batch() noexcept {
-    index_posted_ = false;
+    queued_since_batch_ = 0;
     try {
         const store::IndexResult result = store_->index_pending();
         if (result.more) index_in_background();
@@ -94,7 +113,9 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     mail->store().collect_garbage();
     if (post_) {
         mail->set_background(
-            [post = post_, name](UserMail::Task task) { post(name, std::move(task)); });
+            [post = post_, name](std::chrono::milliseconds delay, UserMail::Task task) {
+                post(name, delay, std::move(task));
+            });
         // Bodies queued by a crash before indexing, `imapd deliver`, or the
         // migration that rebuilds the index.
         mail->index_in_background();
@@ -123,7 +144,7 @@ void UserMailRegistry::changed_elsewhere(std::string_view user) {
         if (it == open_.end()) return;
         weak = it->second;
     }
-    post_(name, [weak] {
+    post_(name, std::chrono::milliseconds{0}, [weak] {
         if (auto mail = weak.lock()) mail->index_in_background();
     });
 }

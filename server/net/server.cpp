@@ -85,7 +85,14 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     }
 }
 
-void Server::post_for_user(const std::string& user, std::function<void()> task) {
+void Server::post_for_user(const std::string& user, std::chrono::milliseconds delay,
+                           std::function<void()> task) {
+    if (delay.count() > 0) {
+        delayed_.post_after(delay, [this, user, task = std::move(task)]() mutable {
+            post_for_user(user, std::chrono::milliseconds{0}, std::move(task));
+        });
+        return;
+    }
     if (strands_) {
         strands_->of(user)->post(std::move(task));
     } else {
@@ -355,9 +362,9 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         AccountAuthenticator authenticator(accounts);
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
-        mail.set_background([&server](const std::string& user, UserMail::Task task) {
-            server.post_for_user(user, std::move(task));
-        });
+        mail.set_background(
+            [&server](const std::string& user, std::chrono::milliseconds delay,
+                      UserMail::Task task) { server.post_for_user(user, delay, std::move(task)); });
         authenticator.verify_on(&server.verification_pool());
         if (WorkPool* syncs = server.sync_pool()) {
             mail.defer_syncs(

@@ -37,6 +37,7 @@
 #include "server/base/config.h"
 #include "server/imap/authenticator.h"
 #include "server/imap/user_mail.h"
+#include "server/net/delayed_poster.h"
 #include "server/net/executor.h"
 #include "server/net/io_loop.h"
 #include "server/net/tls.h"
@@ -94,7 +95,9 @@ class Server {
     // Runs `task` on the executor of `user` (canonical name): the user's
     // strand with threads > 1, else the loop. For work the user's mail does
     // in the background (UserMailRegistry::set_background). Any thread.
-    void post_for_user(const std::string& user, std::function<void()> task);
+    // After `delay` (zero: now), through delayed_ (a thread of its own).
+    void post_for_user(const std::string& user, std::chrono::milliseconds delay,
+                       std::function<void()> task);
 
     // Two threads: a yescrypt check costs 30-50 ms of one core, so two
     // answer 40-60 logins a second, while the loop keeps a core; more would
@@ -166,6 +169,8 @@ class Server {
     std::unique_ptr<WorkPool> sync_pool_;
     std::unique_ptr<WorkPool> strand_pool_;
     std::unique_ptr<StrandRegistry> strands_;
+    // After the strands and loops it posts to: destroyed (joined) first.
+    DelayedPoster delayed_;
     WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};
 };
 
