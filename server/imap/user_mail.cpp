@@ -33,6 +33,13 @@ void UserMail::index_in_background() {
     });
 }
 
+void UserMail::post_index_batch() {
+    if (!post_) return;
+    post_(std::chrono::milliseconds{0}, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->index_in_background();
+    });
+}
+
 void UserMail::index_soon() {
     if (!post_) return;
     if (++queued_since_batch_ >= kIndexEagerBodies) {
@@ -112,10 +119,7 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     // process serves IMAP for the data directory (docs/storage.md).
     mail->store().collect_garbage();
     if (post_) {
-        mail->set_background(
-            [post = post_, name](std::chrono::milliseconds delay, UserMail::Task task) {
-                post(name, delay, std::move(task));
-            });
+        mail->set_background(post_(name));
         // Bodies queued by a crash before indexing, `imapd deliver`, or the
         // migration that rebuilds the index.
         mail->index_in_background();
@@ -144,9 +148,7 @@ void UserMailRegistry::changed_elsewhere(std::string_view user) {
         if (it == open_.end()) return;
         weak = it->second;
     }
-    post_(name, std::chrono::milliseconds{0}, [weak] {
-        if (auto mail = weak.lock()) mail->index_in_background();
-    });
+    if (auto mail = weak.lock()) mail->post_index_batch();
 }
 
 std::size_t UserMailRegistry::open_count() {

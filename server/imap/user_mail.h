@@ -127,8 +127,15 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     std::size_t listener_count() const { return listeners_.size(); }
 
     // Where background work goes; empty (the default): nowhere. Set once,
-    // before the UserMail is shared (UserMailRegistry::open).
+    // before the UserMail is shared (UserMailRegistry::open). It must post
+    // to the executor this UserMail is used on (the strand it was opened
+    // on, which it keeps alive), never to "the user's strand" looked up
+    // again later: after the user's last session a new login may get a
+    // new strand while this UserMail still has work queued on the old one,
+    // and its SQLite connection must never be used from two threads.
     void set_background(Post post) { post_ = std::move(post); }
+    // Any thread: posts an index batch on this UserMail's executor.
+    void post_index_batch();
     // On the user's executor: posts an index batch unless one is waiting.
     void index_in_background();
 
@@ -181,9 +188,9 @@ class UserMailRegistry : public MailAccess {
     // Posts an index batch for the user's mail if it is open.
     void changed_elsewhere(std::string_view user) override;
 
-    // Posts `task` on the executor of `user` (the canonical name).
-    using PostForUser = std::function<void(const std::string& user, std::chrono::milliseconds delay,
-                                           UserMail::Task task)>;
+    // Called on the user's executor while a UserMail is opened there: the
+    // Post for that executor itself (UserMail::set_background).
+    using PostForUser = std::function<UserMail::Post(const std::string& user)>;
     // The server's, set before it serves (server/net/server.cpp); without
     // one nothing runs in the background.
     void set_background(PostForUser post);

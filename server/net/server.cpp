@@ -85,19 +85,25 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     }
 }
 
-void Server::post_for_user(const std::string& user, std::chrono::milliseconds delay,
-                           std::function<void()> task) {
-    if (delay.count() > 0) {
-        delayed_.post_after(delay, [this, user, task = std::move(task)]() mutable {
-            post_for_user(user, std::chrono::milliseconds{0}, std::move(task));
-        });
-        return;
-    }
-    if (strands_) {
-        strands_->of(user)->post(std::move(task));
-    } else {
-        loops_.front()->post(std::move(task));
-    }
+std::function<void(std::chrono::milliseconds, std::function<void()>)> Server::poster_for_user(
+    const std::string& user) {
+    std::shared_ptr<Executor> executor;
+    if (strands_) executor = strands_->of(user);
+    auto post_now = [this, executor](std::function<void()> task) {
+        if (executor) {
+            executor->post(std::move(task));
+        } else {
+            loops_.front()->post(std::move(task));
+        }
+    };
+    return [this, post_now](std::chrono::milliseconds delay, std::function<void()> task) {
+        if (delay.count() > 0) {
+            delayed_.post_after(
+                delay, [post_now, task = std::move(task)]() mutable { post_now(std::move(task)); });
+        } else {
+            post_now(std::move(task));
+        }
+    };
 }
 
 void Server::mail_changed_elsewhere(const std::string& user) {
@@ -363,8 +369,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         UserMailRegistry mail(data_dir);
         Server server(config, authenticator, mail, tls, reloader);
         mail.set_background(
-            [&server](const std::string& user, std::chrono::milliseconds delay,
-                      UserMail::Task task) { server.post_for_user(user, delay, std::move(task)); });
+            [&server](const std::string& user) { return server.poster_for_user(user); });
         authenticator.verify_on(&server.verification_pool());
         if (WorkPool* syncs = server.sync_pool()) {
             mail.defer_syncs(

@@ -95,9 +95,12 @@ class Server {
     // Runs `task` on the executor of `user` (canonical name): the user's
     // strand with threads > 1, else the loop. For work the user's mail does
     // in the background (UserMailRegistry::set_background). Any thread.
-    // After `delay` (zero: now), through delayed_ (a thread of its own).
-    void post_for_user(const std::string& user, std::chrono::milliseconds delay,
-                       std::function<void()> task);
+    // A poster to the executor `user` runs on now (their strand, or the
+    // first loop with one thread), which it keeps: tasks posted through it
+    // later run there even if the user has another strand by then. A delay
+    // (zero: now) waits on delayed_ (a thread of its own).
+    std::function<void(std::chrono::milliseconds, std::function<void()>)> poster_for_user(
+        const std::string& user);
 
     // Two threads: a yescrypt check costs 30-50 ms of one core, so two
     // answer 40-60 logins a second, while the loop keeps a core; more would

@@ -101,14 +101,27 @@ void SessionHost::move_to(std::shared_ptr<Executor> executor) {
 }
 
 void SessionHost::retire(LoginGate* gate) {
-    // The last task: the user's slot in the per-user limit, released on the
-    // executor where it was taken (the session's login).
-    post([gate](Session& session) {
-        if (gate != nullptr && !session.user().empty()) gate->release(session.user());
-        session.abandon();
-    });
-    std::lock_guard lock(mutex_);
-    retired_ = true;
+    std::shared_ptr<Executor> executor;
+    {
+        std::lock_guard lock(mutex_);
+        if (retired_) return;
+        // The last task: the user's slot in the per-user limit, released on
+        // the executor where it was taken (the session's login).
+        tasks_.push_back([gate](Session& session) {
+            if (gate != nullptr && !session.user().empty()) gate->release(session.user());
+            session.abandon();
+        });
+        ++posted_;
+        // Under the same lock as the task: the drain that runs it must see
+        // retired_, or it would end without destroying the Session, which
+        // would then die wherever the host's last reference goes (a loop),
+        // off its user's strand while the strand uses the user's store.
+        retired_ = true;
+        if (scheduled_) return;  // the drain running now takes it
+        scheduled_ = true;
+        executor = executor_;
+    }
+    executor->post([self = shared_from_this()] { self->drain(); });
 }
 
 void SessionHost::drain() {

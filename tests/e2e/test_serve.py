@@ -1191,6 +1191,65 @@ class CrashDurability(ServerTest):
             self.assertEqual(stored[uid], body, "UID %d differs" % uid)
 
 
+class LoginChurn(ServerTest):
+    """docs/architecture.md "Threads": ten clients of one user log in,
+    select, append and log out as fast as they can (the user's mail opens
+    and closes again and again, sessions retire while the strand works for
+    the others). Every command answers OK, and the user's database passes
+    PRAGMA integrity_check afterwards. (A Session once outlived its strand
+    when its connection retired it while its last task was running, and was
+    destroyed on a loop thread while the strand used the same SQLite
+    connection: corrupted pages, then a crash. The ThreadSanitizer build
+    reports that race here.)"""
+    CLIENTS = 10
+    SECONDS = 2.0
+
+    def setUp(self):
+        self.server = ImapdServer(("--threads", "2"), ephemeral=False)
+        self.imap_port = self.server.ports["imap"]
+
+    def churn(self, failures, deadline):
+        n = 0
+        while time.monotonic() < deadline:
+            n += 1
+            try:
+                sock = socket.create_connection(("127.0.0.1", self.imap_port), timeout=WAIT)
+                with sock:
+                    recv_until(sock, rb"\r\n")
+                    message = b"Subject: churn %d\r\n\r\nbody\r\n" % n
+                    sock.sendall(b"l LOGIN alice secret\r\ns SELECT INBOX\r\n"
+                                 b"a APPEND INBOX {%d+}\r\n%s\r\n"
+                                 b"f FETCH 1:* (FLAGS)\r\nz LOGOUT\r\n" % (len(message), message))
+                    data = recv_until(sock, rb"z OK[^\r]*\r\n")
+                    for tag in (b"l", b"s", b"a", b"f"):
+                        if not re.search(rb"(?m)^%s OK" % tag, data):
+                            failures.append(data[-300:])
+                            return
+            except (OSError, AssertionError) as error:
+                failures.append(repr(error))
+                return
+
+    def test_many_logins_and_logouts_of_one_user(self):
+        failures = []
+        deadline = time.monotonic() + self.SECONDS
+        threads = [threading.Thread(target=self.churn, args=(failures, deadline))
+                   for _ in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(WAIT + self.SECONDS)
+        self.assertEqual(failures, [])
+        self.assertIsNone(self.server.proc.poll(), "imapd died:\n" + self.server.log()[-2000:])
+        self.server.proc.terminate()
+        self.server.proc.wait(WAIT)
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.server.data_dir, "users", "alice.db"))
+        try:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+        finally:
+            db.close()
+
+
 class SessionLoop(ServerTest):
     """docs/architecture.md "Threads": with two loops a login moves the
     connection (socket, TLS state, session) from the accepting loop to the
