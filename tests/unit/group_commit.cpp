@@ -7,7 +7,6 @@
 #include "server/imap/group_commit.h"
 
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -17,21 +16,20 @@
 
 #include "store/commit_sync.h"
 #include "store/sqlite_mail_store.h"
+#include "support/temp_dir.h"
 
 using namespace imap;
 using namespace imap::store;
 
 namespace {
 
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string name = (std::filesystem::temp_directory_path() / "imapd-gc-XXXXXX").string();
-        REQUIRE(mkdtemp(name.data()) != nullptr);
-        path = name;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
+// A file store in `dir`, with or without group commit.
+OpenOptions file_options(const test::UniqueTempDir& dir, bool defer_sync) {
+    OpenOptions options;
+    options.path = (dir.path / "u.db").string();
+    options.defer_sync = defer_sync;
+    return options;
+}
 
 std::int64_t synchronous_setting(SqliteMailStore& store) {
     auto q = store.database().prepare("PRAGMA synchronous");
@@ -68,10 +66,8 @@ struct ManualRunner {
 
 TEST_CASE("Group commit: a deferred store counts write commits, and sync() makes them durable",
           "[store][group-commit]") {
-    TempDir dir;
-    OpenOptions options;
-    options.path = (dir.path / "u.db").string();
-    options.defer_sync = true;
+    test::UniqueTempDir dir("imapd-gc");
+    const OpenOptions options = file_options(dir, true);
     SqliteMailStore store(options);
     REQUIRE(store.commit_sync() != nullptr);
     // synchronous=NORMAL: the commit itself does not fsync the log.
@@ -92,9 +88,8 @@ TEST_CASE("Group commit: a deferred store counts write commits, and sync() makes
 
 TEST_CASE("Group commit: without defer_sync every commit is durable on return",
           "[store][group-commit]") {
-    TempDir dir;
-    OpenOptions options;
-    options.path = (dir.path / "u.db").string();
+    test::UniqueTempDir dir("imapd-gc");
+    const OpenOptions options = file_options(dir, false);
     SqliteMailStore store(options);
     CHECK(store.commit_sync() == nullptr);
     CHECK(synchronous_setting(store) == 2);  // FULL
@@ -110,10 +105,8 @@ TEST_CASE("Group commit: without defer_sync every commit is durable on return",
 
 TEST_CASE("Group commit: one sync covers every waiter, the ones that came while it was queued too",
           "[server][group-commit]") {
-    TempDir dir;
-    OpenOptions options;
-    options.path = (dir.path / "u.db").string();
-    options.defer_sync = true;
+    test::UniqueTempDir dir("imapd-gc");
+    const OpenOptions options = file_options(dir, true);
     SqliteMailStore store(options);
     ManualRunner runner;
     auto group = std::make_shared<server::GroupCommit>(store.commit_sync(), runner.runner());
@@ -158,10 +151,8 @@ TEST_CASE("Group commit: a failed sync never reports the commits durable",
 
 TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connection",
           "[store][group-commit]") {
-    TempDir dir;
-    OpenOptions options;
-    options.path = (dir.path / "u.db").string();
-    options.defer_sync = true;
+    test::UniqueTempDir dir("imapd-gc");
+    const OpenOptions options = file_options(dir, true);
     SqliteMailStore store(options);
     {
         auto q = store.database().prepare("PRAGMA wal_autocheckpoint");
