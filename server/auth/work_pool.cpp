@@ -2,12 +2,18 @@
 
 #include <utility>
 
+#include "server/base/thread_name.h"
+
 namespace imap::server {
 
-WorkPool::WorkPool(std::size_t threads, std::size_t max_waiting) : max_waiting_(max_waiting) {
+WorkPool::WorkPool(std::size_t threads, std::size_t max_waiting, std::string name)
+    : max_waiting_(max_waiting) {
     threads_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i)
-        threads_.emplace_back([this] { work(); });
+        threads_.emplace_back([this, thread_name = name + std::to_string(i)] {
+            name_this_thread(thread_name);
+            work();
+        });
 }
 
 WorkPool::~WorkPool() {

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,7 +25,8 @@ class WorkPool {
   public:
     using Job = std::function<void()>;
 
-    WorkPool(std::size_t threads, std::size_t max_waiting);
+    // Threads are named `name` followed by their index (top -H, perf).
+    WorkPool(std::size_t threads, std::size_t max_waiting, std::string name = "imapd-work");
     ~WorkPool();
     WorkPool(const WorkPool&) = delete;
     WorkPool& operator=(const WorkPool&) = delete;

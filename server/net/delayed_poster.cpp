@@ -4,10 +4,15 @@
 #include <utility>
 
 #include "server/base/log.h"
+#include "server/base/thread_name.h"
 
 namespace imap::server {
 
-DelayedPoster::DelayedPoster() : thread_([this] { run(); }) {}
+DelayedPoster::DelayedPoster()
+    : thread_([this] {
+          name_this_thread("imapd-timer");
+          run();
+      }) {}
 
 DelayedPoster::~DelayedPoster() {
     {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "server/base/log.h"
+#include "server/base/thread_name.h"
 #include "server/net/connection.h"
 #include "server/net/server.h"
 
@@ -46,6 +47,7 @@ void IoLoop::run() {
 
 void IoLoop::start_thread() {
     thread_ = std::thread([this] {
+        name_this_thread("imapd-loop" + std::to_string(index_));
         // Before the loop runs anything posted to it (a connection handed
         // over by the acceptor reads it).
         make_executor();

@@ -58,8 +58,9 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
         loops_.push_back(std::make_unique<IoLoop>(*this, i));
     if (threads > 1) {
         // Bounded by the users (each has at most one sync queued or running).
-        sync_pool_ = std::make_unique<WorkPool>(kSyncThreads, SIZE_MAX);
-        strand_pool_ = std::make_unique<WorkPool>(config_.worker_threads(), SIZE_MAX);
+        sync_pool_ = std::make_unique<WorkPool>(kSyncThreads, SIZE_MAX, "imapd-sync");
+        strand_pool_ =
+            std::make_unique<WorkPool>(config_.worker_threads(), SIZE_MAX, "imapd-strand");
         strands_ = std::make_unique<StrandRegistry>(*strand_pool_);
     }
     uv_loop_t* first = loop();

@@ -174,7 +174,7 @@ class Server {
     std::unique_ptr<StrandRegistry> strands_;
     // After the strands and loops it posts to: destroyed (joined) first.
     DelayedPoster delayed_;
-    WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting};
+    WorkPool verification_pool_{kVerifyThreads, kVerifyWaiting, "imapd-auth"};
 };
 
 // `imapd serve ARGS`: configuration, data directory, seed and demo accounts,
