@@ -233,6 +233,17 @@ class MailStore {
     // Replaces the listener; an empty one stops the reports.
     void set_change_listener(ChangeListener listener) { change_listener_ = std::move(listener); }
 
+    // ---- Read batches ----------------------------------------------------
+
+    // Between begin_read_batch() and end_read_batch() (ReadBatch below) the
+    // store may answer reads from one snapshot, taken at the first read and
+    // taken again after each write made through this store, instead of one
+    // per read: for a caller running a burst of work (a session's turn on
+    // its user's strand) that need not see other processes' commits made
+    // during it. Writes behave as without. Nested batches count.
+    virtual void begin_read_batch() {}
+    virtual void end_read_batch() noexcept {}
+
     // ---- Mailboxes -------------------------------------------------------
 
     // RFC 3501 6.3.3. A trailing delimiter is dropped. Missing superiors are
@@ -471,5 +482,17 @@ class MailStore {
 // Opens (creating if options.create) and migrates the store `options`
 // names, with the backend options.backend names.
 std::unique_ptr<MailStore> open_mail_store(const OpenOptions& options);
+
+// A read batch for a scope (MailStore::begin_read_batch).
+class ReadBatch {
+  public:
+    explicit ReadBatch(MailStore& store) : store_(store) { store_.begin_read_batch(); }
+    ~ReadBatch() { store_.end_read_batch(); }
+    ReadBatch(const ReadBatch&) = delete;
+    ReadBatch& operator=(const ReadBatch&) = delete;
+
+  private:
+    MailStore& store_;
+};
 
 }  // namespace imap::store

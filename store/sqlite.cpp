@@ -131,11 +131,34 @@ void Database::exec(std::string_view sql) {
 }
 
 Query Database::prepare(std::string_view sql) {
-    auto it = statements_.find(std::string(sql));
+    open_read_batch();
+    auto it = statements_.find(sql);
     if (it == statements_.end()) {
         it = statements_.emplace(std::string(sql), std::make_unique<Statement>(db_, sql)).first;
     }
     return Query(*it->second);
+}
+
+void Database::open_read_batch() {
+    // Autocommit: no transaction is open (a write Transaction or a
+    // ReadSnapshot outside the batch would be one).
+    if (read_batch_depth_ == 0 || sqlite3_get_autocommit(db_) == 0) return;
+    exec("BEGIN");
+    read_batch_open_ = true;
+}
+
+void Database::close_read_batch() noexcept {
+    if (!read_batch_open_) return;
+    read_batch_open_ = false;
+    if (sqlite3_get_autocommit(db_) != 0) return;
+    // COMMIT, not ROLLBACK: it wrote nothing, and a statement still being
+    // stepped goes on (a rollback would abort it).
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+void Database::end_read_batch() noexcept {
+    if (read_batch_depth_ > 0 && --read_batch_depth_ == 0) close_read_batch();
 }
 
 std::int64_t Database::last_insert_rowid() const {
@@ -295,6 +318,7 @@ int Query::column_bytes(int index) const {
 }
 
 Transaction::Transaction(Database& db) : db_(db) {
+    db_.close_read_batch();  // a read batch's snapshot cannot become a write
     db_.exec("BEGIN IMMEDIATE");
 }
 

@@ -21,6 +21,7 @@ namespace imap::store {
 namespace detail {
 
 ReadSnapshot::ReadSnapshot(Database& db) : db_(db) {
+    db_.open_read_batch();  // inside a read batch, its transaction is the snapshot
     if (sqlite3_get_autocommit(db_.handle())) {
         db_.exec("BEGIN");
     } else {
@@ -1273,12 +1274,18 @@ namespace {
 class RelaxedSync {
   public:
     explicit RelaxedSync(Database& db) : db_(db) {
-        auto q = db_.prepare("PRAGMA synchronous");
-        q.step();
-        previous_ = q.column_int(0);
+        {
+            auto q = db_.prepare("PRAGMA synchronous");
+            q.step();
+            previous_ = q.column_int(0);
+        }
+        // SQLite refuses to change the setting inside a transaction, and a
+        // read batch's is one.
+        db_.close_read_batch();
         db_.exec("PRAGMA synchronous=NORMAL");
     }
     ~RelaxedSync() {
+        db_.close_read_batch();
         // PRAGMA takes no bound parameters; the value is SQLite's own.
         sqlite3_exec(db_.handle(), ("PRAGMA synchronous=" + std::to_string(previous_)).c_str(),
                      nullptr, nullptr, nullptr);

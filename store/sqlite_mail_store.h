@@ -28,6 +28,10 @@ class SqliteMailStore final : public MailStore {
     // For tests and tools that need SQL below the interface.
     Database& database() { return db_; }
 
+    // One deferred read transaction for the batch's reads (Database).
+    void begin_read_batch() override { db_.begin_read_batch(); }
+    void end_read_batch() noexcept override { db_.end_read_batch(); }
+
     MailboxInfo create_mailbox(std::string_view name, std::uint32_t special_use = 0) override;
     bool ensure_default_mailboxes() override;
     void delete_mailbox(std::string_view name) override;

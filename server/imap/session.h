@@ -230,6 +230,9 @@ class Session {
 
     // The user's mail; nullptr before login or without MailAccess.
     UserMail* mail() { return mail_.get(); }
+    // The same, shared: for a caller that must keep the store alive across
+    // a call that may log the session out (SessionHost's read batch).
+    std::shared_ptr<UserMail> shared_mail() const { return mail_; }
 
     // RFC 5161 ENABLE and RFC 7162 3.1: once CONDSTORE is enabled (by ENABLE
     // or any CONDSTORE enabling command) every FETCH response that carries

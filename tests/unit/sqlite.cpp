@@ -190,3 +190,57 @@ TEST_CASE("opening a missing file without create fails with a clear error") {
               std::string::npos);
     }
 }
+
+TEST_CASE("a read batch shares one read transaction, ended by a write, later reads see it") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "user.db").string();
+    Database db(options);
+    Database other(options);  // another process (`imapd deliver`)
+    db.exec("CREATE TABLE t (x)");
+    const auto in_transaction = [&] { return sqlite3_get_autocommit(db.handle()) == 0; };
+
+    db.begin_read_batch();
+    CHECK_FALSE(in_transaction());  // opened by the first read, not before
+    CHECK(count_rows(db, "t") == 0);
+    CHECK(in_transaction());  // the statement is done; its snapshot stays
+    // Another connection's commit is not seen inside the snapshot...
+    other.exec("INSERT INTO t VALUES ('delivered')");
+    CHECK(count_rows(db, "t") == 0);
+    {
+        // ...but a write of this connection ends it first: a read batch's
+        // snapshot cannot become a write transaction.
+        Transaction transaction(db);
+        db.prepare("INSERT INTO t VALUES ('mine')").run();
+        transaction.commit();
+    }
+    CHECK_FALSE(in_transaction());
+    CHECK(count_rows(db, "t") == 2);  // a new snapshot: both commits
+    CHECK(in_transaction());
+    // Nested batches count; the outer end closes it.
+    db.begin_read_batch();
+    db.end_read_batch();
+    CHECK(in_transaction());
+    db.end_read_batch();
+    CHECK_FALSE(in_transaction());
+    // Outside a batch every statement is its own transaction again.
+    CHECK(count_rows(db, "t") == 2);
+    CHECK_FALSE(in_transaction());
+}
+
+TEST_CASE("a read batch ends before a setting SQLite refuses inside a transaction") {
+    TempDir dir;
+    OpenOptions options;
+    options.path = (dir.path / "user.db").string();
+    Database db(options);
+    db.begin_read_batch();
+    {
+        auto q = db.prepare("PRAGMA synchronous");
+        REQUIRE(q.step());
+    }
+    // What the store's relaxed-sync scope does (store/sqlite_mail_store.cpp).
+    CHECK_THROWS_AS(db.exec("PRAGMA synchronous=NORMAL"), SqliteError);
+    db.close_read_batch();
+    CHECK_NOTHROW(db.exec("PRAGMA synchronous=NORMAL"));
+    db.end_read_batch();
+}

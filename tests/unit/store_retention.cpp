@@ -219,6 +219,26 @@ TEST_CASE("The garbage collection is not fsync'd and leaves synchronous as it wa
     CHECK(q.column_int(0) == 2);  // FULL, for the mail that follows
 }
 
+TEST_CASE("The garbage collection and the index batch work inside a read batch",
+          "[store][retention]") {
+    // A session's turn runs in a read batch (SessionHost); the collection at
+    // a command's end changes `synchronous`, which SQLite refuses inside
+    // the batch's read transaction, and collect_garbage_quietly() would hide
+    // that failure for ever.
+    TempDir dir("imapd-store-retention-batch");
+    OpenOptions options;
+    options.path = (dir.path / "user.db").string();
+    SqliteMailStore store(options);
+    const MailboxId inbox = store.open_mailbox("INBOX").id;
+    ReadBatch batch(store);
+    const std::uint32_t uid = store.append(inbox, request(test::message("batched")));
+    CHECK(store.index_pending().indexed == 1);
+    expunge_uid(store, inbox, uid);
+    CHECK(store.collect_garbage().bodies_deleted == 1);
+    CHECK(bodies(store) == 0);
+    CHECK(store.status(inbox).messages == 0);
+}
+
 TEST_CASE("Orphans a crash left are collected when the server opens the user's mail",
           "[store][retention]") {
     TempDir dir("imapd-store-retention-open");
