@@ -437,6 +437,14 @@ class MailStore {
     // has made no garbage since the last run left none.
     virtual GarbageResult collect_garbage() = 0;
 
+    // Instead of collecting at once whenever a pin advances or goes (a write
+    // transaction, and for an indexed body an index delete, about once per
+    // command when several sessions show one mailbox), the store calls
+    // `schedule` once and leaves the collection to the caller, who calls
+    // collect_garbage() later, on the store's thread; the next pin change
+    // after that run schedules again. Empty: collect at once (the default).
+    virtual void defer_garbage(std::function<void()> schedule) = 0;
+
     // ---- Group commit (OpenOptions::defer_sync, store/commit_sync.h) ----
     // The tracker that makes this store's commits durable, or nullptr when
     // every call returns only after its commit is durable.

@@ -292,7 +292,14 @@ std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) 
     {
         auto q = db.prepare("SELECT id FROM bodies WHERE hash = ?1");
         q.bind_blob(1, body.hash);
-        if (q.step()) return q.column_int(0);
+        if (q.step()) {
+            const std::int64_t id = q.column_int(0);
+            // An orphan taken back is no orphan: the search index skips
+            // orphans (index_pending) and should index it now, not after
+            // the next garbage collection noticed.
+            db.prepare("DELETE FROM orphan_bodies WHERE body_id = ?1").bind(1, id).run();
+            return id;
+        }
     }
     inserted = true;
     auto q = db.prepare(
@@ -1302,6 +1309,7 @@ class RelaxedSync {
 
 GarbageResult SqliteMailStore::collect_garbage() {
     GarbageResult result;
+    garbage_scheduled_ = false;  // a pin change from now on schedules again
     if (!garbage_possible_) return result;
     ++garbage_runs_;
     // The oldest watermark of each mailbox's live views: a log row above it
@@ -1412,12 +1420,25 @@ bool SqliteMailStore::garbage_to_collect(const std::map<MailboxId, std::uint64_t
     return false;
 }
 
+namespace {
+
+// A queued body some message still refers to. An orphan (every message of
+// it expunged: SEARCH never looks at it again) is left queued rather than
+// indexed, only for the garbage collection to delete it from the index
+// again; its queue row goes with it (bodies_fts_delete), or it is indexed
+// once an APPEND of the same bytes takes it back (its orphan row goes).
+constexpr const char* kPendingLiveBody =
+    "SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM orphan_bodies) "
+    "LIMIT 1";
+
+}  // namespace
+
 IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     IndexResult result;
     {
         // Nothing queued (the common case once the indexer has caught up):
         // no write transaction, no lock.
-        auto q = db_.prepare("SELECT 1 FROM fts_pending LIMIT 1");
+        auto q = db_.prepare(kPendingLiveBody);
         if (!q.step()) return result;
     }
     const auto deadline = std::chrono::steady_clock::now() + limits.max_time;
@@ -1426,7 +1447,9 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     Transaction transaction(db_);
     std::vector<std::int64_t> batch;
     {
-        auto q = db_.prepare("SELECT body_id FROM fts_pending ORDER BY body_id LIMIT ?1");
+        auto q = db_.prepare(
+            "SELECT body_id FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM "
+            "orphan_bodies) ORDER BY body_id LIMIT ?1");
         q.bind(1, static_cast<std::int64_t>(std::max<std::size_t>(limits.max_bodies, 1)));
         while (q.step())
             batch.push_back(q.column_int(0));
@@ -1442,7 +1465,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         ++result.indexed;
     }
     {
-        auto q = db_.prepare("SELECT 1 FROM fts_pending LIMIT 1");
+        auto q = db_.prepare(kPendingLiveBody);
         result.more = q.step();
     }
     transaction.commit();
@@ -1451,6 +1474,16 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
 
 void SqliteMailStore::collect_garbage_quietly() noexcept {
     if (!garbage_possible_) return;
+    if (garbage_scheduler_) {
+        if (garbage_scheduled_) return;  // the run to come takes this too
+        try {
+            garbage_scheduler_();
+            garbage_scheduled_ = true;
+            return;
+        } catch (...) {
+            // Could not schedule (out of memory): collect now instead.
+        }
+    }
     try {
         collect_garbage();
     } catch (...) {

@@ -73,6 +73,9 @@ class SqliteMailStore final : public MailStore {
     ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) override;
     BodyPin pin_body(BodyId body) override;
     GarbageResult collect_garbage() override;
+    void defer_garbage(std::function<void()> schedule) override {
+        garbage_scheduler_ = std::move(schedule);
+    }
     std::shared_ptr<CommitSync> commit_sync() override { return db_.commit_sync(); }
     std::uint64_t commit_serial() override { return db_.commit_serial(); }
     IndexResult index_pending(const IndexLimits& limits = {}) override;
@@ -95,7 +98,8 @@ class SqliteMailStore final : public MailStore {
         std::uint64_t watermark = 0;
     };
     // collect_garbage() for pins, which must not throw: a failed run only
-    // leaves the orphans to the next one.
+    // leaves the orphans to the next one. With defer_garbage(), schedules
+    // a run instead.
     void collect_garbage_quietly() noexcept;
     // Whether collect_garbage() has anything to release or delete, by
     // reads alone; when not, `kept` gets the pinned orphans it would count.
@@ -106,6 +110,8 @@ class SqliteMailStore final : public MailStore {
     std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle
     std::int64_t next_view_ = 1;
     std::multiset<std::int64_t> pinned_bodies_;  // BodyId keys
+    std::function<void()> garbage_scheduler_;    // defer_garbage()
+    bool garbage_scheduled_ = false;             // called, not yet collected
     // Orphans or retained expunge values may exist. True at open (another
     // run may have left some) until a collection leaves none.
     bool garbage_possible_ = true;

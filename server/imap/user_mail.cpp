@@ -22,6 +22,28 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     });
 }
 
+void UserMail::set_background(Post post) {
+    post_ = std::move(post);
+    if (!post_) return;
+    // The store calls this on this UserMail's executor (a pin changes in a
+    // session's command) and owns no reference: it is ours.
+    store_->defer_garbage([this] {
+        post_(kGarbageDelay, [weak = weak_from_this()] {
+            if (auto self = weak.lock()) self->collect_garbage();
+        });
+    });
+}
+
+void UserMail::collect_garbage() noexcept {
+    try {
+        store_->collect_garbage();
+    } catch (const std::exception& error) {
+        // Busy or a failing disk: the orphans stay; the next view change
+        // schedules another run, and opening the store collects too.
+        log::warning("garbage_failed", {{"user", user_}, {"error", error.what()}});
+    }
+}
+
 void UserMail::index_in_background() {
     if (!post_ || index_posted_) return;
     index_posted_ = true;

@@ -60,6 +60,11 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // SEARCH has to scan stays small.
     static constexpr std::chrono::milliseconds kIndexDelay{200};
     static constexpr std::size_t kIndexEagerBodies = 32;
+    // docs/storage.md "Body retention": the garbage collection a session's
+    // view change makes due runs this much later, once for all the changes
+    // meanwhile (store::MailStore::defer_garbage): with ten sessions on one
+    // mailbox, at once it was a write transaction about every command.
+    static constexpr std::chrono::milliseconds kGarbageDelay{1000};
 
     // Opens the store with the backend `options` names
     // (store::open_mail_store) and subscribes to its change feed.
@@ -133,7 +138,8 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // again later: after the user's last session a new login may get a
     // new strand while this UserMail still has work queued on the old one,
     // and its SQLite connection must never be used from two threads.
-    void set_background(Post post) { post_ = std::move(post); }
+    // Also where the garbage collection is deferred to (kGarbageDelay).
+    void set_background(Post post);
     // Any thread: posts an index batch on this UserMail's executor.
     void post_index_batch();
     // On the user's executor: posts an index batch unless one is waiting.
@@ -153,6 +159,7 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     void index_soon();
 
     void index_batch() noexcept;
+    void collect_garbage() noexcept;
 };
 
 // How a Session reaches a user's mail after login. An interface so session

@@ -171,6 +171,32 @@ TEST_CASE("The oldest view of the mailbox decides, other mailboxes' views pin no
     CHECK(new_view.watermark() > 1);
 }
 
+TEST_CASE("Deferred: a pin change schedules one run and collects nothing until it comes",
+          "[store][retention]") {
+    SqliteMailStore store(memory());
+    int scheduled = 0;
+    store.defer_garbage([&] { ++scheduled; });
+    const MailboxId inbox = store.open_mailbox("INBOX").id;
+    const std::uint32_t uid = store.append(inbox, request(test::message("zebra")));
+    std::optional<MailStore::ViewPin> view =
+        store.pin_view(inbox, store.mailbox(inbox).highestmodseq);
+    expunge_uid(store, inbox, uid);
+    const std::uint64_t runs = store.garbage_runs();
+    view->advance(store.mailbox(inbox).highestmodseq);
+    view.reset();  // a second change before the run: no second schedule
+    CHECK(scheduled == 1);
+    CHECK(store.garbage_runs() == runs);
+    CHECK(bodies(store) == 1);
+    // The run the caller scheduled (UserMail::kGarbageDelay later).
+    CHECK(store.collect_garbage().bodies_deleted == 1);
+    CHECK(bodies(store) == 0);
+    // After it, the next change that leaves garbage schedules again.
+    view = store.pin_view(inbox, store.mailbox(inbox).highestmodseq);
+    expunge_uid(store, inbox, store.append(inbox, request(test::message("again"))));
+    view.reset();
+    CHECK(scheduled == 2);
+}
+
 TEST_CASE("An APPEND of the same bytes takes an orphan body back", "[store][retention]") {
     SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;

@@ -207,6 +207,27 @@ TEST_CASE("A queued body that goes leaves the queue, an indexed one the index",
     CHECK(store.index_pending().indexed == 0);
 }
 
+TEST_CASE("An orphan body is not indexed, but is once an APPEND of the same bytes takes it back",
+          "[store][search][index]") {
+    // Expunged before its batch (the garbage collection comes later): SEARCH
+    // never looks at it again, so indexing it would only be undone by the
+    // collection's index delete.
+    SqliteMailStore store(memory());
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    const std::string orphan = test::message("zebra expunged");
+    store.append(box, request(orphan));
+    store.store_flags(box, test::all(), FlagOp::Add, Flags{flag::kDeleted, {}});
+    store.expunge(box);
+    CHECK(queued(store) == 1);
+    const IndexResult skipped = store.index_pending();
+    CHECK(skipped.indexed == 0);
+    CHECK_FALSE(skipped.more);  // nothing left a batch should take
+    store.append(box, request(orphan));
+    const IndexResult taken_back = store.index_pending();
+    CHECK(taken_back.indexed == 1);
+    CHECK(store.search(box, SearchKey::text_("zebra")) == Uids{2});
+}
+
 TEST_CASE("hostile: queued bodies do not make a search too costly that passes indexed",
           "[store][search][index][hostile]") {
     // 200 strings the index rules out for every message: indexed, each
