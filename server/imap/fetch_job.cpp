@@ -223,6 +223,10 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
             case FetchItem::Kind::ModSeq:
                 add_head(Item::Kind::ModSeq);
                 continue;
+            case FetchItem::Kind::BinarySection:
+            case FetchItem::Kind::BinarySize:
+                binary_items_ = true;
+                continue;
             case FetchItem::Kind::Rfc822:
                 // = BODY[] (RFC 3501 6.4.5), named RFC822 in the response.
                 item.name = "RFC822";

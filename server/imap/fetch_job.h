@@ -124,7 +124,8 @@ class FetchJob {
     bool uid_command_ = false;
     std::vector<Item> head_items_;  // non-body items, in response order
     std::vector<Item> body_items_;  // body sections, in response order
-    bool sets_seen_ = false;        // a non-PEEK section, RFC822 or RFC822.TEXT
+    bool binary_items_ = false;
+    bool sets_seen_ = false;  // a non-PEEK section, RFC822 or RFC822.TEXT
     bool needs_structure_ = false;
     bool asks_flags_ = false;
     bool condstore_ = false;
