@@ -36,19 +36,26 @@ namespace imap::server {
 
 class Compression {
   public:
-    // Compression level 1..9. Level 1 ("its least CPU-intensive setting",
-    // RFC 4978 4) on `FETCH 1:* (ENVELOPE BODYSTRUCTURE)` of the benchmark
-    // mailbox: see docs/benchmarks.md "COMPRESS=DEFLATE" for the measured
-    // ratios of levels 1 and 6.
-    static constexpr int kLevel = 1;
+    // Measured on the response to `FETCH 1:* (ENVELOPE BODYSTRUCTURE)` of
+    // 500 messages of the benchmark mailbox (tests/e2e/test_compress.py
+    // CompressSavings; docs/benchmarks.md "COMPRESS=DEFLATE"), bytes saved
+    // against the deflate state a connection then holds for as long as it
+    // lives (zlib: 2^(windowBits+2) + 2^(memLevel+9) bytes):
+    //   level 1: windowBits 15/memLevel 8 (256 KiB) 5.07x, 12/5 (32 KiB) 4.22x
+    //   level 6: 15/8 (256 KiB) 6.37x, 14/7 (128 KiB) 6.10x, 13/6 (64 KiB)
+    //            5.73x, 12/5 (32 KiB) 5.15x
+    // Level 6 (zlib's default, Dovecot's imap_zlib default) compresses
+    // responses at ~60 MB/s on this machine (level 1: ~100 MB/s);
+    // incompressible data costs ~27 MB/s at either level. 12/5 keeps a
+    // connection with COMPRESS at ~77 KiB of zlib state in all (the deflate
+    // state plus the inflater's fixed 32 KiB window, compression.cpp's
+    // memory test), where 15/8 would cost ~300 KiB for 1.2x more saving.
+    static constexpr int kLevel = 6;
     // The compressor's window: 2^kWindowBits bytes of history. The inflater
     // always has the full 32 KiB window: the client chooses its own (-8 to
     // -15, RFC 4978 4) and a smaller inflate window would refuse its data.
-    // Measured (docs/benchmarks.md "COMPRESS=DEFLATE"): 15 and 8 (256 KiB +
-    // 32 KiB of deflate state) compress FETCH responses ...
     static constexpr int kWindowBits = 12;
-    // zlib's hash table and pending buffer size (1..9): 2^(kMemLevel + 9)
-    // bytes of hash and 2^(kMemLevel + 8) * 4 of pending output.
+    // zlib's hash table and pending buffer size (1..9).
     static constexpr int kMemLevel = 5;
 
     Compression();
