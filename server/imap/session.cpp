@@ -98,6 +98,9 @@ std::vector<std::string> Session::capabilities() const {
         caps.emplace_back("APPENDLIMIT=" +
                           std::to_string(store::limits::kMaxMessageSize));  // RFC 7889
         caps.emplace_back("ESEARCH");  // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
+        // RFC 3516: FETCH BINARY[], BINARY.PEEK[], BINARY.SIZE[] (fetch_job.cpp),
+        // APPEND with literal8.
+        caps.emplace_back("BINARY");
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");

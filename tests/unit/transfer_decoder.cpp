@@ -39,7 +39,7 @@ std::string in_pieces(TransferEncoding encoding, std::string_view in,
 
 }  // namespace
 
-TEST_CASE("RFC 2045 6.2: 7bit, 8bit and binary need no decoding; other names are unknown",
+TEST_CASE("RFC 2045 6.2: 7bit and 8bit and binary need no decoding and other names are unknown",
           "[transfer_decoder][binary]") {
     using E = TransferEncoding;
     CHECK(imap::store::transfer_encoding("7bit") == E::Identity);
