@@ -247,6 +247,12 @@ class Compress(ServerTest):
         self.assertIn("compression_failed", self.server.log())
 
 
+class CompressOneLoop(Compress):
+    """The same with one loop (`threads = 1`): the session runs on the loop
+    itself, so inflated input is taken inside the read that brought it."""
+    extra_args = ("--threads", "1")
+
+
 class CompressBomb(HostileTest):
     """A decompression bomb: 64 MiB that compress to 64 KiB, as one line
     (the framer discards a line past its limit as it arrives) and as a
