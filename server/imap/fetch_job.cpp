@@ -658,6 +658,7 @@ std::optional<FetchJob::BinarySource> FetchJob::binary_source(const store::Parse
     if (part->is_multipart() || part->is_message()) return source;
     source.range = part->body;
     source.encoding = store::transfer_encoding(part->encoding);
+    if (part->is_text()) source.line_ends = store::TransferDecoder::LineEnds::Crlf;
     return source;
 }
 
@@ -689,7 +690,8 @@ void FetchJob::write_binary(Session& session, const Item& item) {
     const std::uint64_t offset = item.partial ? item.partial->offset : 0;
     const std::uint64_t length =
         item.partial ? item.partial->length : std::numeric_limits<std::uint64_t>::max();
-    if (item.binary == BinaryItem::Size && source->encoding == store::TransferEncoding::Identity) {
+    if (item.binary == BinaryItem::Size && source->encoding == store::TransferEncoding::Identity &&
+        source->line_ends == store::TransferDecoder::LineEnds::AsIs) {
         w.number(range.size());
         return;
     }
@@ -699,7 +701,7 @@ void FetchJob::write_binary(Session& session, const Item& item) {
                               : store.read_body(message_.body_id, range.begin, range.size());
         if (raw.size() != range.size()) throw body_gone();
         std::string decoded;
-        store::TransferDecoder decoder(source->encoding);
+        store::TransferDecoder decoder(source->encoding, source->line_ends);
         decoder.decode(raw, decoded);
         decoder.finish(decoded);
         if (item.binary == BinaryItem::Size) {
@@ -721,7 +723,7 @@ void FetchJob::write_binary(Session& session, const Item& item) {
     constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
     std::uint64_t size = 0;
     bool nul = false;
-    store::TransferDecoder measure(source->encoding);
+    store::TransferDecoder measure(source->encoding, source->line_ends);
     for (std::uint64_t at = range.begin; at < range.end; at += kBodyChunk) {
         const std::uint64_t n = std::min<std::uint64_t>(kBodyChunk, range.end - at);
         const std::string raw = store.read_body(message_.body_id, at, n);
@@ -750,7 +752,7 @@ void FetchJob::write_binary(Session& session, const Item& item) {
     --body_pos_;  // the item ends when continue_binary() is done
     in_literal_ = true;
     binary_ = true;
-    decoder_.emplace(source->encoding);
+    decoder_.emplace(source->encoding, source->line_ends);
     literal_pos_ = range.begin;
     literal_end_ = range.end;
     binary_skip_ = begin;

@@ -114,6 +114,8 @@ class FetchJob {
     struct BinarySource {
         store::ByteRange range;
         store::TransferEncoding encoding = store::TransferEncoding::Identity;
+        // text/*: CRLF line ends (RFC 3516 6).
+        store::TransferDecoder::LineEnds line_ends = store::TransferDecoder::LineEnds::AsIs;
     };
 
     std::optional<CommandResult> run(Session& session);
@@ -185,7 +187,7 @@ class FetchJob {
     // literal_end_) through decoder_, the first binary_skip_ decoded bytes
     // dropped (the partial's origin), binary_left_ still to send.
     bool binary_ = false;
-    std::optional<store::TransferDecoder> decoder_;
+    std::optional<store::TransferDecoder> decoder_;  // the item's BinarySource's
     std::uint64_t binary_skip_ = 0;
     std::uint64_t binary_left_ = 0;
 };

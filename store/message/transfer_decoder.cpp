@@ -76,6 +76,29 @@ TransferEncoding transfer_encoding(std::string_view name) {
 }
 
 void TransferDecoder::decode(std::string_view piece, std::string& out) {
+    const std::size_t from = out.size();
+    decode_piece(piece, out);
+    fix_line_ends(out, from);
+}
+
+void TransferDecoder::fix_line_ends(std::string& out, std::size_t from) {
+    if (line_ends_ != LineEnds::Crlf || from == out.size()) return;
+    // The CR may have ended the previous piece.
+    std::string fixed;
+    fixed.reserve(out.size() - from + 16);
+    bool cr = last_was_cr_;
+    for (std::size_t i = from; i < out.size(); ++i) {
+        const char c = out[i];
+        if (c == '\n' && !cr) fixed += '\r';
+        fixed += c;
+        cr = c == '\r';
+    }
+    last_was_cr_ = cr;
+    out.resize(from);
+    out += fixed;
+}
+
+void TransferDecoder::decode_piece(std::string_view piece, std::string& out) {
     switch (encoding_) {
         case TransferEncoding::Identity:
         case TransferEncoding::Unknown:
@@ -111,7 +134,7 @@ void TransferDecoder::decode(std::string_view piece, std::string& out) {
                 if (input.size() - stop > kMaxHeldBack) {
                     // White space beyond any encoder's: the "=" is text.
                     out += '=';
-                    decode(input.substr(stop + 1), out);
+                    decode_piece(input.substr(stop + 1), out);
                     return;
                 }
                 held_ = std::string(input.substr(stop));
@@ -123,8 +146,10 @@ void TransferDecoder::decode(std::string_view piece, std::string& out) {
 
 void TransferDecoder::finish(std::string& out) {
     if (encoding_ == TransferEncoding::QuotedPrintable && !held_.empty()) {
+        const std::size_t from = out.size();
         decode_qp(held_, out, true);
         held_.clear();
+        fix_line_ends(out, from);
     }
 }
 

@@ -31,7 +31,14 @@ class TransferDecoder {
     // encoder writes, is decoded as literal text when split across pieces.
     static constexpr std::size_t kMaxHeldBack = 1024;
 
-    explicit TransferDecoder(TransferEncoding encoding) : encoding_(encoding) {}
+    // RFC 3516 6 (and RFC 9051 6.4.5): textual parts go out with CRLF line
+    // ends whatever the decoding gives; with Crlf every LF not after a CR
+    // becomes CRLF (the same in both of FETCH BINARY's passes, so
+    // BINARY.SIZE matches BINARY).
+    enum class LineEnds { AsIs, Crlf };
+
+    explicit TransferDecoder(TransferEncoding encoding, LineEnds line_ends = LineEnds::AsIs)
+        : encoding_(encoding), line_ends_(line_ends) {}
 
     // Appends the decoded form of `piece` to `out`; some bytes may be held
     // back until the next piece or finish().
@@ -40,7 +47,13 @@ class TransferDecoder {
     void finish(std::string& out);
 
   private:
+    void decode_piece(std::string_view piece, std::string& out);
+    // LineEnds::Crlf over out[from, end).
+    void fix_line_ends(std::string& out, std::size_t from);
+
     TransferEncoding encoding_;
+    LineEnds line_ends_;
+    bool last_was_cr_ = false;
     // Base64: bits not yet a whole byte; padding seen (the end of the data).
     std::uint32_t bits_value_ = 0;
     int bits_ = 0;

@@ -225,3 +225,22 @@ TEST_CASE("RFC 3516 4.2: a base64 part larger than a chunk is decoded and stream
           "* 1 FETCH (BINARY[1]<" + std::to_string(offset) + "> ~{" + std::to_string(length) +
               "}\r\n" + bytes.substr(offset, length) + ")\r\nc OK FETCH completed\r\n");
 }
+
+TEST_CASE("RFC 3516 6: a text part goes out with CRLF line ends and BINARY.SIZE counts them",
+          "[session][binary]") {
+    // text/plain, base64 of "one\ntwo\n" (bare LF), and an octet-stream
+    // with the same bytes, which is not textual and stays as it is.
+    const std::string raw =
+        "Subject: lf\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nb25lCnR3bwo=\r\n"
+        "--b\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\nb25lCnR3bwo=\r\n"
+        "--b--\r\n";
+    SessionDriver d({.loopback = true});
+    selected(d, raw);
+    CHECK(d.send("f FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1] BINARY.SIZE[2] BINARY.PEEK[2])\r\n") ==
+          "* 1 FETCH (BINARY.SIZE[1] 10 BINARY[1] {10}\r\none\r\ntwo\r\n BINARY.SIZE[2] 8 "
+          "BINARY[2] {8}\r\none\ntwo\n)\r\nf OK FETCH completed\r\n");
+}

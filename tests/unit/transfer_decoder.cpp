@@ -106,3 +106,31 @@ TEST_CASE("Random quoted-printable and base64 in random pieces decode as the who
         }
     }
 }
+
+TEST_CASE("RFC 3516 6: with LineEnds::Crlf every bare LF becomes CRLF at every split",
+          "[transfer_decoder][binary]") {
+    using LineEnds = TransferDecoder::LineEnds;
+    // Base64 of "a\nb\r\nc\rd\n\n" and the same as quoted-printable.
+    const std::vector<std::pair<TransferEncoding, std::string>> inputs = {
+        {TransferEncoding::Base64, "YQpiDQpjDWQKCg=="},
+        {TransferEncoding::QuotedPrintable, "a\nb=0D=0Ac\rd=0A\n"},
+        {TransferEncoding::Identity, "a\nb\r\nc\rd\n\n"},
+    };
+    for (const auto& [encoding, input] : inputs) {
+        INFO(input);
+        for (std::size_t cut = 0; cut <= input.size(); ++cut) {
+            std::string out;
+            TransferDecoder decoder(encoding, LineEnds::Crlf);
+            decoder.decode(input.substr(0, cut), out);
+            decoder.decode(input.substr(cut), out);
+            decoder.finish(out);
+            CHECK(out == "a\r\nb\r\nc\rd\r\n\r\n");
+        }
+        // A CR that ends one piece of output and the LF that starts the next.
+        std::string out;
+        TransferDecoder decoder(TransferEncoding::Identity, LineEnds::Crlf);
+        decoder.decode("x\r", out);
+        decoder.decode("\ny\n", out);
+        CHECK(out == "x\r\ny\r\n");
+    }
+}
