@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config
-  libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev
+  libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
   # tests: Catch2, clang with libFuzzer and the sanitizer runtimes, formatting
   catch2 clang libclang-rt-14-dev clang-format
   # tools the tests and the server use

@@ -40,6 +40,7 @@ IMAP_COMMAND_NAME(IdleCommand, "IDLE")
 IMAP_COMMAND_NAME(NamespaceCommand, "NAMESPACE")
 IMAP_COMMAND_NAME(EnableCommand, "ENABLE")
 IMAP_COMMAND_NAME(IdCommand, "ID")
+IMAP_COMMAND_NAME(CompressCommand, "COMPRESS")
 #undef IMAP_COMMAND_NAME
 
 }  // namespace

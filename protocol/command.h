@@ -316,9 +316,14 @@ struct FetchItem {
         Uid,
         BodySection,  // BODY[section]<partial> or BODY.PEEK[...]
         ModSeq,       // RFC 7162 3.1.4.2
+        // RFC 3516 4.2: BINARY[section-part]<partial> or BINARY.PEEK[...],
+        // and BINARY.SIZE[section-part]; section-binary = "[" [section-part]
+        // "]", so only section.part is used.
+        BinarySection,
+        BinarySize,
     };
     Kind kind = Kind::Flags;
-    bool peek = false;  // BODY.PEEK
+    bool peek = false;  // BODY.PEEK, BINARY.PEEK
     SectionSpec section;
     std::optional<Partial> partial;
     bool operator==(const FetchItem&) const = default;
@@ -381,6 +386,12 @@ struct EnableCommand {
     std::vector<std::string> capabilities;  // upper-cased
     bool operator==(const EnableCommand&) const = default;
 };
+// COMPRESS (RFC 4978 5): "COMPRESS" SP algorithm. The parser takes any
+// atom, upper-cased; the handler answers BAD for one it does not know.
+struct CompressCommand {
+    std::string algorithm;
+    bool operator==(const CompressCommand&) const = default;
+};
 // ID (RFC 2971): "ID" SP ("(" [string SP nstring *(SP string SP nstring)] ")" / nil)
 struct IdCommand {
     // nullopt for NIL. Values may be NIL.
@@ -395,7 +406,7 @@ using CommandBody =
                  LsubCommand, XlistCommand, StatusCommand, AppendCommand, CheckCommand,
                  CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
                  StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
-                 NamespaceCommand, EnableCommand, IdCommand>;
+                 NamespaceCommand, EnableCommand, IdCommand, CompressCommand>;
 
 struct Command {
     std::string tag;

@@ -240,13 +240,22 @@ void write_section(Writer& w, const SectionSpec& section) {
 }
 
 // "BODY" section ["<" number "." nz-number ">"] / "BODY.PEEK" section [...]
+// "BINARY" [".PEEK"] section-binary [partial] / "BINARY.SIZE"
+// section-binary (RFC 3516 7)
 void write_fetch_item(Writer& w, const FetchItem& item) {
-    if (item.kind != FetchItem::Kind::BodySection) {
+    using Kind = FetchItem::Kind;
+    if (item.kind == Kind::BinarySection || item.kind == Kind::BinarySize) {
+        w.raw(item.kind == Kind::BinarySize ? "BINARY.SIZE" : item.peek ? "BINARY.PEEK" : "BINARY");
+        SectionSpec binary_section;
+        binary_section.part = item.section.part;
+        write_section(w, binary_section);
+    } else if (item.kind != Kind::BodySection) {
         w.raw(keyword_of(kFetchItems, item.kind));
         return;
+    } else {
+        w.raw(item.peek ? "BODY.PEEK" : "BODY");
+        write_section(w, item.section);
     }
-    w.raw(item.peek ? "BODY.PEEK" : "BODY");
-    write_section(w, item.section);
     if (item.partial) {
         w.raw("<").number(item.partial->offset).raw(".").number(item.partial->length).raw(">");
     }
@@ -539,6 +548,11 @@ void write_arguments(Writer& w, const MoveCommand& c) {
 void write_arguments(Writer& w, const EnableCommand& c) {
     for (const std::string& capability : c.capabilities)
         w.sp().raw(capability);
+}
+
+// COMPRESS (RFC 4978 5): "COMPRESS" SP algorithm.
+void write_arguments(Writer& w, const CompressCommand& c) {
+    w.sp().raw(c.algorithm);
 }
 
 // ID (RFC 2971): "ID" SP ("(" #(string SP nstring) ")" / nil)

@@ -1,5 +1,6 @@
 // fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" /
 //         fetch-att / "(" fetch-att *(SP fetch-att) ")")      (RFC 3501 9)
+#include <optional>
 #include <string>
 
 #include "protocol/parser_internal.h"
@@ -94,6 +95,29 @@ SectionSpec read_section(Reader& in) {
     return section;
 }
 
+// section-binary = "[" [section-part] "]" (RFC 3516 7)
+SectionSpec read_section_binary(Reader& in) {
+    in.expect('[', "'['");
+    SectionSpec section;
+    if (in.accept(']')) return section;
+    do {
+        section.part.push_back(in.nz_number());
+    } while (in.accept('.'));
+    in.expect(']', "']' closing the binary section");
+    return section;
+}
+
+// partial = "<" number "." nz-number ">"
+std::optional<Partial> read_partial(Reader& in) {
+    if (!in.accept('<')) return std::nullopt;
+    Partial partial;
+    partial.offset = in.number();
+    in.expect('.', "'.' in the partial range");
+    partial.length = in.nz_number();
+    in.expect('>', "'>' closing the partial range");
+    return partial;
+}
+
 FetchItem read_fetch_att(Reader& in) {
     using K = FetchItem::Kind;
     std::string name = read_att_name(in);
@@ -112,15 +136,21 @@ FetchItem read_fetch_att(Reader& in) {
         FetchItem item = simple(K::BodySection);
         item.peek = name == "BODY.PEEK";
         item.section = read_section(in);
-        // "<" number "." nz-number ">"
-        if (in.accept('<')) {
-            Partial partial;
-            partial.offset = in.number();
-            in.expect('.', "'.' in the partial range");
-            partial.length = in.nz_number();
-            in.expect('>', "'>' closing the partial range");
-            item.partial = partial;
-        }
+        item.partial = read_partial(in);
+        return item;
+    }
+    // RFC 3516 7: "BINARY" [".PEEK"] section-binary [partial] /
+    // "BINARY.SIZE" section-binary
+    if (name == "BINARY" || name == "BINARY.PEEK") {
+        FetchItem item = simple(K::BinarySection);
+        item.peek = name == "BINARY.PEEK";
+        item.section = read_section_binary(in);
+        item.partial = read_partial(in);
+        return item;
+    }
+    if (name == "BINARY.SIZE") {
+        FetchItem item = simple(K::BinarySize);
+        item.section = read_section_binary(in);
         return item;
     }
     if (name == "ALL" || name == "FAST" || name == "FULL") {

@@ -474,6 +474,12 @@ CommandBody parse_enable(Reader& in) {
     return command;
 }
 
+// COMPRESS (RFC 4978 5): "COMPRESS" SP algorithm, algorithm an atom.
+CommandBody parse_compress(Reader& in) {
+    in.space();
+    return CompressCommand{in.keyword()};
+}
+
 // ID (RFC 2971): "ID" SP id-params-list
 // id-params-list = "(" #(string SP nstring) ")" / nil
 CommandBody parse_id(Reader& in) {
@@ -512,6 +518,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"CAPABILITY", no_arguments<CapabilityCommand>},
     {"CHECK", no_arguments<CheckCommand>},
     {"CLOSE", no_arguments<CloseCommand>},
+    {"COMPRESS", parse_compress},
     {"COPY", [](Reader& in) { return parse_copy_like<CopyCommand>(in, false); }},
     {"CREATE", parse_create},
     {"DELETE", one_mailbox<DeleteCommand>},

@@ -195,6 +195,10 @@ std::string_view code_atom(Code code) {
             return "ALREADYEXISTS";
         case Code::NonExistent:
             return "NONEXISTENT";
+        case Code::UnknownCte:
+            return "UNKNOWN-CTE";
+        case Code::CompressionActive:
+            return "COMPRESSIONACTIVE";
     }
     // Unreachable for valid enumerators; a valid code keeps the line valid.
     return "ALERT";

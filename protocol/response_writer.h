@@ -80,6 +80,10 @@ enum class Code {
     OverQuota,
     AlreadyExists,
     NonExistent,
+    // RFC 3516 4.3: a content-transfer-encoding BINARY cannot undo.
+    UnknownCte,
+    // RFC 4978 3: COMPRESS while compression is active.
+    CompressionActive,
 };
 
 // The atom of `code` as written on the wire ("READ-WRITE", "NOPERM", ...).

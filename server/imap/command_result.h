@@ -73,6 +73,12 @@ struct Failure {
 struct StartTls {
     Tagged ok;
 };
+// COMPRESS's tagged OK (RFC 4978 3): the last uncompressed line. Every
+// byte pipelined behind it is dropped (the client must wait for this OK)
+// and nothing runs until the transport's Session::compression_started().
+struct StartCompression {
+    Tagged ok;
+};
 // The session ends (LOGOUT after its BYE, or a BYE a step wrote): `last`
 // (without updates) if any, then nothing more is read.
 struct Close {
@@ -110,8 +116,8 @@ class CommandResult {
   public:
     using Outcome =
         std::variant<outcome::Tagged, outcome::ExpungeTagged, outcome::Failure, outcome::StartTls,
-                     outcome::Close, outcome::Steps, outcome::Continuation, outcome::Idle,
-                     outcome::Delay, outcome::Verify>;
+                     outcome::StartCompression, outcome::Close, outcome::Steps,
+                     outcome::Continuation, outcome::Idle, outcome::Delay, outcome::Verify>;
 
     // ---- The command ends; the Session writes the tagged line ----
     static CommandResult ok(std::string text) {
@@ -150,6 +156,10 @@ class CommandResult {
         return CommandResult(
             outcome::StartTls{outcome::Tagged{Status::Ok, std::nullopt, std::move(text), true}});
     }
+    static CommandResult start_compression(std::string text) {
+        return CommandResult(outcome::StartCompression{
+            outcome::Tagged{Status::Ok, std::nullopt, std::move(text), true}});
+    }
     // After the handler's BYE: "tag OK text", then the session closes.
     static CommandResult logout(std::string text) {
         return CommandResult(
@@ -183,6 +193,7 @@ class CommandResult {
                std::holds_alternative<outcome::ExpungeTagged>(outcome_) ||
                std::holds_alternative<outcome::Failure>(outcome_) ||
                std::holds_alternative<outcome::StartTls>(outcome_) ||
+               std::holds_alternative<outcome::StartCompression>(outcome_) ||
                std::holds_alternative<outcome::Close>(outcome_);
     }
     const Outcome& outcome() const { return outcome_; }

@@ -60,6 +60,8 @@ constexpr CommandSpec kRows[] = {
     {"IDLE", cmd_idle, kAuthSel, kBreaksSeqs, kNoLiteral, "IDLE"},
     // RFC 5161 3.1: ENABLE is valid in the authenticated state only.
     {"ENABLE", cmd_enable, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
+    // RFC 4978 5: command-auth, so authenticated and selected.
+    {"COMPRESS", cmd_compress, kAuthSel, kNoPipelineFlags, kNoLiteral, "COMPRESS=DEFLATE"},
     // RFC 3501 6.4: selected.
     {"CHECK", cmd_check, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},

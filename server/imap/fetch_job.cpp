@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -223,6 +225,25 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
             case FetchItem::Kind::ModSeq:
                 add_head(Item::Kind::ModSeq);
                 continue;
+            case FetchItem::Kind::BinarySection:
+            case FetchItem::Kind::BinarySize: {
+                // RFC 3516 4.3: "BINARY[1.2]<0>", "BINARY.SIZE[1.2]".
+                const bool size = requested.kind == FetchItem::Kind::BinarySize;
+                item.binary = size ? BinaryItem::Size : BinaryItem::Content;
+                asks_binary_ = true;
+                item.part = requested.section.part;
+                item.name = size ? "BINARY.SIZE[" : "BINARY[";
+                for (std::size_t i = 0; i < item.part.size(); ++i) {
+                    if (i > 0) item.name += '.';
+                    item.name += std::to_string(item.part[i]);
+                }
+                item.name += ']';
+                item.partial = requested.partial;
+                if (item.partial) item.name += '<' + std::to_string(item.partial->offset) + '>';
+                // RFC 3516 4.2: BINARY sets \Seen as BODY does.
+                if (!size && !requested.peek) sets_seen_ = true;
+                break;
+            }
             case FetchItem::Kind::Rfc822:
                 // = BODY[] (RFC 3501 6.4.5), named RFC822 in the response.
                 item.name = "RFC822";
@@ -348,8 +369,24 @@ bool FetchJob::load_batch(Session& session) {
     // never in a mailbox selected with EXAMINE (6.3.2). One transaction for
     // the batch.
     if (sets_seen_ && !selected.read_only()) {
+        // RFC 3516 4.3: the FETCH fails at a message BINARY cannot decode
+        // (start_message); it and those after it are not read, so not seen.
+        std::uint64_t failing_uid = std::numeric_limits<std::uint64_t>::max();
+        for (const store::MessageInfo& message : batch_) {
+            if (!asks_binary_) break;
+            if (message.expunged || !selected.sequence_of(message.uid)) continue;
+            try {
+                if (!binary_decodable(store.structure(message.body_id))) {
+                    failing_uid = message.uid;
+                    break;
+                }
+            } catch (const store::StoreError& error) {
+                if (error.code() != store::StoreErrc::NotFound) throw;
+            }
+        }
         store::UidSet unseen;
         for (const store::MessageInfo& message : batch_) {
+            if (message.uid >= failing_uid) break;
             if ((message.flags & store::flag::kSeen) != 0) continue;
             if (message.expunged || !selected.sequence_of(message.uid)) continue;
             if (!unseen.empty() && unseen.back().last + 1ull == message.uid) {
@@ -403,6 +440,14 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
         // What the view still knows without the body: nothing; an empty
         // message's ENVELOPE and BODYSTRUCTURE keep the response valid.
         structure_ = store::parse_message("");
+    }
+    // RFC 3516 4.2: a part BINARY cannot decode fails the FETCH with NO
+    // [UNKNOWN-CTE], before this message's response starts.
+    if (body_readable_ && !binary_decodable(*structure_)) {
+        unknown_cte_ = true;
+        exhausted_ = true;
+        batch_pos_ = batch_.size();
+        return;
     }
     message_ = message;
     if (message.expunged) {
@@ -491,6 +536,12 @@ bool FetchJob::continue_message(Session& session) {
     store::MailStore& store = session.mail()->store();
     for (;;) {
         if (in_literal_) {
+            if (binary_) {
+                if (!continue_binary(session)) return false;
+                in_literal_ = false;
+                ++body_pos_;
+                continue;
+            }
             while (literal_pos_ < literal_end_) {
                 if (out.size() >= Session::kOutputHighWater) return false;
                 const std::uint64_t length =
@@ -532,8 +583,17 @@ void FetchJob::write_section(Session& session, const Item& item) {
     if (!body_readable_) {
         // RFC 2180 4.1.3: NIL for what an expunged message no longer has.
         begin_item();
-        w.nil();
+        if (item.binary == BinaryItem::Size) {
+            w.number(0);
+        } else {
+            w.nil();
+        }
         ++body_pos_;
+        return;
+    }
+    if (item.binary != BinaryItem::None) {
+        begin_item();
+        write_binary(session, item);
         return;
     }
 
@@ -587,11 +647,152 @@ void FetchJob::write_section(Session& session, const Item& item) {
     literal_end_ = end;
 }
 
+std::optional<FetchJob::BinarySource> FetchJob::binary_source(const store::ParsedMessage& structure,
+                                                              const Item& item) {
+    BinarySource source;
+    source.encoding = store::TransferEncoding::Unknown;
+    // The message itself is not a body part (RFC 9051 6.4.5: leaf parts only).
+    if (item.part.empty()) return source;
+    const store::MimePart* part = store::find_part(structure, item.part);
+    if (part == nullptr) return std::nullopt;
+    if (part->is_multipart() || part->is_message()) return source;
+    source.range = part->body;
+    source.encoding = store::transfer_encoding(part->encoding);
+    if (part->is_text()) source.line_ends = store::TransferDecoder::LineEnds::Crlf;
+    return source;
+}
+
+bool FetchJob::binary_decodable(const store::ParsedMessage& structure) const {
+    if (!asks_binary_) return true;
+    for (const Item& item : body_items_) {
+        if (item.binary == BinaryItem::None) continue;
+        const std::optional<BinarySource> source = binary_source(structure, item);
+        if (source && source->encoding == store::TransferEncoding::Unknown) return false;
+    }
+    return true;
+}
+
+void FetchJob::write_binary(Session& session, const Item& item) {
+    store::MailStore& store = session.mail()->store();
+    ResponseWriter& w = session.writer();
+    const std::optional<BinarySource> source = binary_source(*structure_, item);
+    ++body_pos_;
+    if (!source) {
+        // No such part: empty, as BODY[] answers it (and Dovecot BINARY).
+        if (item.binary == BinaryItem::Size) {
+            w.number(0);
+        } else {
+            w.literal(std::string());
+        }
+        return;
+    }
+    const store::ByteRange range = source->range;
+    const std::uint64_t offset = item.partial ? item.partial->offset : 0;
+    const std::uint64_t length =
+        item.partial ? item.partial->length : std::numeric_limits<std::uint64_t>::max();
+    if (item.binary == BinaryItem::Size && source->encoding == store::TransferEncoding::Identity &&
+        source->line_ends == store::TransferDecoder::LineEnds::AsIs) {
+        w.number(range.size());
+        return;
+    }
+    if (range.size() <= kBodyChunk) {
+        std::string raw = range.size() == 0
+                              ? std::string()
+                              : store.read_body(message_.body_id, range.begin, range.size());
+        if (raw.size() != range.size()) throw body_gone();
+        std::string decoded;
+        store::TransferDecoder decoder(source->encoding, source->line_ends);
+        decoder.decode(raw, decoded);
+        decoder.finish(decoded);
+        if (item.binary == BinaryItem::Size) {
+            w.number(decoded.size());
+            return;
+        }
+        // RFC 3501 6.4.5 partial semantics on the decoded data (RFC 3516 4.2).
+        decoded.erase(0, std::min<std::uint64_t>(offset, decoded.size()));
+        if (decoded.size() > length) decoded.resize(length);
+        if (decoded.find('\0') != std::string::npos) {
+            w.literal8(std::move(decoded));
+        } else {
+            w.literal(std::move(decoded));
+        }
+        return;
+    }
+    // Larger than a chunk: one decoding pass for the size (and whether the
+    // returned window holds NUL), then the literal streamed by a second.
+    constexpr std::uint64_t kUnbounded = std::numeric_limits<std::uint64_t>::max();
+    std::uint64_t size = 0;
+    bool nul = false;
+    store::TransferDecoder measure(source->encoding, source->line_ends);
+    for (std::uint64_t at = range.begin; at < range.end; at += kBodyChunk) {
+        const std::uint64_t n = std::min<std::uint64_t>(kBodyChunk, range.end - at);
+        const std::string raw = store.read_body(message_.body_id, at, n);
+        if (raw.size() != n) throw body_gone();
+        std::string decoded;
+        measure.decode(raw, decoded);
+        if (at + n == range.end) measure.finish(decoded);
+        // The part of this piece inside [offset, offset + length).
+        const std::uint64_t from = std::max(size, offset);
+        const std::uint64_t to = std::min(
+            size + decoded.size(), length > kUnbounded - offset ? kUnbounded : offset + length);
+        if (!nul && from < to &&
+            std::memchr(decoded.data() + (from - size), '\0', to - from) != nullptr) {
+            nul = true;
+        }
+        size += decoded.size();
+    }
+    if (item.binary == BinaryItem::Size) {
+        w.number(size);
+        return;
+    }
+    const std::uint64_t begin = std::min(offset, size);
+    const std::uint64_t count = std::min(length, size - begin);
+    w.raw((nul ? "~{" : "{") + std::to_string(count) + "}\r\n");
+    if (count == 0) return;
+    --body_pos_;  // the item ends when continue_binary() is done
+    in_literal_ = true;
+    binary_ = true;
+    decoder_.emplace(source->encoding, source->line_ends);
+    literal_pos_ = range.begin;
+    literal_end_ = range.end;
+    binary_skip_ = begin;
+    binary_left_ = count;
+}
+
+bool FetchJob::continue_binary(Session& session) {
+    OutputBuffer& out = session.output();
+    store::MailStore& store = session.mail()->store();
+    while (binary_left_ > 0) {
+        if (out.size() >= Session::kOutputHighWater) return false;
+        // Shorter than the first pass found: the body is not the one measured.
+        if (literal_pos_ >= literal_end_) throw body_gone();
+        const std::uint64_t n = std::min<std::uint64_t>(kBodyChunk, literal_end_ - literal_pos_);
+        const std::string raw = store.read_body(message_.body_id, literal_pos_, n);
+        if (raw.size() != n) throw body_gone();
+        literal_pos_ += n;
+        std::string decoded;
+        decoder_->decode(raw, decoded);
+        if (literal_pos_ == literal_end_) decoder_->finish(decoded);
+        if (binary_skip_ >= decoded.size()) {
+            binary_skip_ -= decoded.size();
+            continue;
+        }
+        decoded.erase(0, binary_skip_);
+        binary_skip_ = 0;
+        if (decoded.size() > binary_left_) decoded.resize(binary_left_);
+        binary_left_ -= decoded.size();
+        out.append(std::move(decoded));
+    }
+    binary_ = false;
+    decoder_.reset();
+    return true;
+}
+
 bool FetchJob::close_broken_message(Session& session) {
     bool padded = false;
-    if (in_literal_ && literal_pos_ < literal_end_) {
+    if (in_literal_ && (binary_ ? binary_left_ > 0 : literal_pos_ < literal_end_)) {
         // The announced size must be met; spaces stand in for what is missing.
-        std::uint64_t left = literal_end_ - literal_pos_;
+        std::uint64_t left = binary_ ? binary_left_ : literal_end_ - literal_pos_;
         while (left > 0) {
             const std::size_t n =
                 static_cast<std::size_t>(std::min<std::uint64_t>(left, kBodyChunk));
@@ -601,6 +802,8 @@ bool FetchJob::close_broken_message(Session& session) {
         padded = true;
     }
     in_literal_ = false;
+    binary_ = false;
+    decoder_.reset();
     session.writer().fetch_end();
     in_message_ = false;
     structure_.reset();
@@ -609,6 +812,10 @@ bool FetchJob::close_broken_message(Session& session) {
 }
 
 CommandResult FetchJob::finish() const {
+    if (unknown_cte_) {
+        // RFC 3516 4.3 (Dovecot's text).
+        return CommandResult::no(Code::UnknownCte, "Unknown Content-Transfer-Encoding");
+    }
     const std::string text = uid_command_ ? "UID FETCH completed" : "FETCH completed";
     // With CHANGEDSINCE fewer responses than messages is the point.
     if (expunge_issued_ || (!changed_since_ && delivered_ < expected_)) {

@@ -58,6 +58,7 @@
 #include "server/imap/command_result.h"
 #include "store/mail_store.h"
 #include "store/message/message.h"
+#include "store/message/transfer_decoder.h"
 
 namespace imap::server {
 
@@ -82,6 +83,8 @@ class FetchJob {
     std::optional<CommandResult> step(Session& session);
 
   private:
+    // RFC 3516: BINARY[...] (decoded content) and BINARY.SIZE[...].
+    enum class BinaryItem { None, Content, Size };
     // A response item, prepared once for every message.
     struct Item {
         enum class Kind {
@@ -104,6 +107,15 @@ class FetchJob {
         bool fields_not = false;
         std::vector<std::string> fields;
         std::optional<Partial> partial;
+        BinaryItem binary = BinaryItem::None;
+    };
+    // What BINARY[part] decodes: the part's body and its encoding. nullopt:
+    // no such part (an empty string, as BODY[]).
+    struct BinarySource {
+        store::ByteRange range;
+        store::TransferEncoding encoding = store::TransferEncoding::Identity;
+        // text/*: CRLF line ends (RFC 3516 6).
+        store::TransferDecoder::LineEnds line_ends = store::TransferDecoder::LineEnds::AsIs;
     };
 
     std::optional<CommandResult> run(Session& session);
@@ -114,6 +126,19 @@ class FetchJob {
     bool continue_message(Session& session);
     void write_head_item(Session& session, const Item& item);
     void write_section(Session& session, const Item& item);
+    // RFC 3516 4.2: only leaf parts (RFC 9051 6.4.5) with an encoding
+    // TransferDecoder knows; anything else is Unknown.
+    static std::optional<BinarySource> binary_source(const store::ParsedMessage& structure,
+                                                     const Item& item);
+    // Every BINARY item can be answered for the message (else
+    // [UNKNOWN-CTE]).
+    bool binary_decodable(const store::ParsedMessage& structure) const;
+    // BINARY.SIZE, or BINARY's literal (literal8 when it holds NUL, RFC 3516
+    // 4.3): in memory up to kBodyChunk of encoded bytes; larger parts are
+    // decoded once to learn the size, then streamed (continue_binary).
+    void write_binary(Session& session, const Item& item);
+    // Streams the decoded part chunk by chunk; false when it yielded.
+    bool continue_binary(Session& session);
     // After an exception in the middle of a message: completes the literal
     // being sent (padding) and the FETCH response, so the stream stays
     // parseable. Returns true when a literal had to be padded.
@@ -124,6 +149,8 @@ class FetchJob {
     bool uid_command_ = false;
     std::vector<Item> head_items_;  // non-body items, in response order
     std::vector<Item> body_items_;  // body sections, in response order
+    bool asks_binary_ = false;      // a BINARY or BINARY.SIZE item
+    bool unknown_cte_ = false;      // a BINARY part could not be decoded
     bool sets_seen_ = false;        // a non-PEEK section, RFC822 or RFC822.TEXT
     bool needs_structure_ = false;
     bool asks_flags_ = false;
@@ -156,6 +183,13 @@ class FetchJob {
     bool in_literal_ = false;
     std::uint64_t literal_pos_ = 0;
     std::uint64_t literal_end_ = 0;
+    // A BINARY literal being streamed: encoded bytes [literal_pos_,
+    // literal_end_) through decoder_, the first binary_skip_ decoded bytes
+    // dropped (the partial's origin), binary_left_ still to send.
+    bool binary_ = false;
+    std::optional<store::TransferDecoder> decoder_;  // the item's BinarySource's
+    std::uint64_t binary_skip_ = 0;
+    std::uint64_t binary_left_ = 0;
 };
 
 }  // namespace imap::server

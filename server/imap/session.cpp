@@ -98,6 +98,9 @@ std::vector<std::string> Session::capabilities() const {
         caps.emplace_back("APPENDLIMIT=" +
                           std::to_string(store::limits::kMaxMessageSize));  // RFC 7889
         caps.emplace_back("ESEARCH");  // RFC 4731: SEARCH RETURN (MIN MAX ALL COUNT)
+        // RFC 3516: FETCH BINARY[], BINARY.PEEK[], BINARY.SIZE[] (fetch_job.cpp),
+        // APPEND with literal8.
+        caps.emplace_back("BINARY");
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");
@@ -117,7 +120,7 @@ std::vector<std::string> Session::capabilities() const {
 }
 
 void Session::receive(std::string_view plaintext) {
-    if (wants_close() || starttls_requested()) return;
+    if (wants_close() || starttls_requested() || compression_requested()) return;
     framer_.feed(plaintext);
     process();
 }
@@ -130,6 +133,11 @@ void Session::resume() {
 void Session::tls_started() {
     tls_ = true;
     if (starttls_requested()) mode_ = session_mode::Ready{};
+}
+
+void Session::compression_started() {
+    compression_ = true;
+    if (compression_requested()) mode_ = session_mode::Ready{};
 }
 
 bool Session::logged_in(std::string user) {
@@ -392,6 +400,17 @@ void Session::finish(const std::string& tag, CommandResult::Outcome& result) {
         // (CVE-2011-0411).
         framer_.discard_buffered();
         if (!wants_close()) mode_ = session_mode::StartingTls{};
+    } else if (const auto* compress = std::get_if<outcome::StartCompression>(&result)) {
+        write(compress->ok);
+        // RFC 4978 3: the client sends nothing more until it has the OK,
+        // so anything behind COMPRESS came too early: it was not compressed
+        // for the inflater, and running it as commands would let bytes
+        // jump the layer.
+        framer_.discard_buffered();
+        if (!wants_close()) {
+            plain_output_left_ = output_.size();
+            mode_ = session_mode::StartingCompression{};
+        }
     } else if (const auto* closing = std::get_if<outcome::Close>(&result)) {
         if (closing->last) write(*closing->last);
         close();
@@ -546,7 +565,8 @@ void Session::process() {
     const auto started = budget.max_time.count() > 0 ? std::chrono::steady_clock::now()
                                                      : std::chrono::steady_clock::time_point{};
     std::size_t events = 0;
-    while (!wants_close() && !starttls_requested() && !waiting_on_server()) {
+    while (!wants_close() && !starttls_requested() && !compression_requested() &&
+           !waiting_on_server()) {
         if (output_.size() >= kOutputHighWater) {
             paused_ = true;
             return;

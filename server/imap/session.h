@@ -23,6 +23,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -131,11 +132,13 @@ struct Verifying {
 };
 // STARTTLS answered: nothing is read until tls_started().
 struct StartingTls {};
+// COMPRESS answered: nothing is read until compression_started().
+struct StartingCompression {};
 // LOGOUT, a fatal error or abandon(): nothing more runs.
 struct Closing {};
 
 using Mode = std::variant<Ready, RunningSteps, AwaitingContinuation, Idling, Delayed, Verifying,
-                          StartingTls, Closing>;
+                          StartingTls, StartingCompression, Closing>;
 
 }  // namespace session_mode
 
@@ -203,6 +206,24 @@ class Session {
         return std::holds_alternative<session_mode::StartingTls>(mode_);
     }
     void tls_started();
+
+    // COMPRESS (RFC 4978 3), the same way: after its tagged OK,
+    // compression_requested() is true and nothing more is read or run until
+    // the transport calls compression_started(); bytes received meanwhile
+    // were sent before the client saw the OK (it must not send any) and are
+    // discarded. The transport compresses every output byte after the
+    // first compressed_output_offset() bytes of output() (the OK's CRLF),
+    // and inflates every byte it reads from then on.
+    bool compression_requested() const {
+        return std::holds_alternative<session_mode::StartingCompression>(mode_);
+    }
+    // While compression is requested and the transport has not taken the
+    // uncompressed output yet: how many bytes of output() go out as they
+    // are. The transport calls compressed_output_marked() once it took them.
+    std::optional<std::size_t> compressed_output_offset() const { return plain_output_left_; }
+    void compressed_output_marked() { plain_output_left_.reset(); }
+    void compression_started();
+    bool compression_active() const { return compression_; }
 
     SessionState state() const { return state_; }
     // The authenticated user; empty before login.
@@ -369,6 +390,9 @@ class Session {
     SessionState state_ = SessionState::NotAuthenticated;
     std::string user_;
     bool tls_ = false;
+    bool compression_ = false;
+    // COMPRESS: the bytes of output_ still to be sent uncompressed.
+    std::optional<std::size_t> plain_output_left_;
     bool condstore_ = false;
     bool qresync_ = false;
     // The transport's flow, not modes (see session_mode): set by the last

@@ -68,6 +68,7 @@ void Connection::move_to_session_loop() {
     auto transfer = std::make_shared<ConnectionTransfer>();
     transfer->fd = copy;
     transfer->tls = std::move(tls_);
+    transfer->compression = std::move(compression_);
     transfer->host = std::move(host_);
     transfer->options = options_;
     transfer->deadlines = deadlines_;
@@ -81,6 +82,7 @@ void Connection::move_to_session_loop() {
 void Connection::take_over(ConnectionTransfer transfer) {
     options_ = std::move(transfer.options);
     tls_ = std::move(transfer.tls);
+    compression_ = std::move(transfer.compression);
     host_ = std::move(transfer.host);
     deadlines_ = transfer.deadlines;
     opened_at_ = transfer.opened_at;
@@ -335,7 +337,7 @@ void Connection::handle_input(std::string_view bytes) {
         tls_->feed_ciphertext(bytes);
         std::string plaintext;
         tls_->read_plaintext(plaintext);
-        if (!plaintext.empty()) host_->post_input(std::move(plaintext));
+        if (!plaintext.empty()) take_plaintext(std::move(plaintext));
         if (tls_->failed()) {
             log::info("tls_failed", {{"peer", peer()}, {"error", tls_->error()}});
             // The ciphertext may hold an alert: send it, then close.
@@ -345,7 +347,7 @@ void Connection::handle_input(std::string_view bytes) {
             close_after_flush("peer closed");
         }
     } else {
-        host_->post_input(std::string(bytes));
+        take_plaintext(std::string(bytes));
     }
     if (log::enabled(LogLevel::Debug)) {
         const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -359,20 +361,78 @@ void Connection::handle_input(std::string_view bytes) {
     pump();
 }
 
-void Connection::pump_once() {
-    if (closing_ || !host_) return;
-    std::vector<std::string> out = host_->take_output();
-    // The keepalive counts from the last output.
-    if (idle_armed_ && !out.empty()) arm_keepalive();
-    for (std::string& chunk : out) {
+void Connection::take_plaintext(std::string bytes) {
+    if (!compression_) {
+        host_->post_input(std::move(bytes));
+        return;
+    }
+    compression_->feed(bytes);
+    inflate_input();
+}
+
+bool Connection::input_wanted() const {
+    const SessionView& session = view();
+    return !closing_ && !close_pending_ && !moving_ && !session.input_paused &&
+           !session.waiting_on_server && !session.wants_close && unsent() <= kHighWater &&
+           host_->pending_input() <= kHighWater;
+}
+
+void Connection::inflate_input() {
+    while (compression_ && compression_->has_input() && input_wanted()) {
+        std::string plain;
+        compression_->inflate(plain, kInflateChunk);
+        if (compression_->failed()) {
+            log::info("compression_failed", {{"peer", peer()}, {"error", compression_->error()}});
+            // RFC 3501 7.1.5: BYE says why; it goes out compressed.
+            host_->post([](Session& session) { session.writer().bye("Invalid compressed data"); });
+            close_after_flush("compression failure");
+            return;
+        }
+        if (plain.empty()) break;
+        host_->post_input(std::move(plain));
+    }
+}
+
+void Connection::write_output() {
+    bool compress_after = false;
+    std::string compressed;
+    do {
+        std::vector<std::string> out = host_->take_output(&compress_after);
+        // The keepalive counts from the last output.
+        if (idle_armed_ && !out.empty()) arm_keepalive();
+        for (std::string& chunk : out) {
+            if (compression_) {
+                compression_->compress(chunk, compressed);
+            } else if (tls_) {
+                tls_->write_plaintext(chunk);
+            } else {
+                write_raw(std::move(chunk));
+            }
+        }
+        if (compress_after && !compression_) {
+            // RFC 4978 3: compressed from the byte after the OK's CRLF,
+            // both ways; the session reads again once it knows.
+            compression_ = std::make_unique<Compression>();
+            host_->post([](Session& session) { session.compression_started(); });
+            log::debug("compress", {{"peer", peer()}});
+        }
+    } while (compress_after);
+    if (compression_) {
+        // RFC 4978 4: nothing of a burst waits in the compressor.
+        compression_->flush(compressed);
         if (tls_) {
-            tls_->write_plaintext(chunk);
+            tls_->write_plaintext(compressed);
         } else {
-            write_raw(std::move(chunk));
+            write_raw(std::move(compressed));
         }
     }
-    const SessionView& session = view();
     if (tls_ && tls_->pending_ciphertext() > 0) write_raw(tls_->take_ciphertext());
+}
+
+void Connection::pump_once() {
+    if (closing_ || !host_) return;
+    write_output();
+    const SessionView& session = view();
 
     // A held-back answer (a failed login, a penalised attempt): wait without
     // reading; only the login deadline runs meanwhile (arm_timer).
@@ -423,6 +483,7 @@ void Connection::pump_once() {
         post_resume();
     }
     update_idle();
+    inflate_input();
     update_reading();
     host_->set_transport_unsent(transport_unsent());
     deadlines_.unsent_output(unsent(), ConnectionDeadlines::Clock::now());
@@ -500,8 +561,9 @@ void Connection::update_reading() {
                 !(reading_ && (pending > kHighWater || input > kHighWater)) &&
                 !(!reading_ && (pending > kLowWater || input > kLowWater));
     if (close_pending_) want = tls_ && !tls_->handshake_done() && !tls_->failed();
-    // Moving: the new loop reads what follows.
-    if (moving_) want = false;
+    // Moving: the new loop reads what follows. Compressed input left: it is
+    // inflated first (inflate_input), as the session takes it.
+    if (moving_ || (compression_ && compression_->has_input())) want = false;
     if (want && !reading_) {
         if (uv_read_start(stream, &Connection::on_alloc, &Connection::on_read) == 0) {
             reading_ = true;

@@ -3,8 +3,20 @@
 // (on this loop before login, on the user's strand after: session_host.h),
 // and moves bytes between them:
 //
-//   socket --read--> [TlsSession::feed_ciphertext/read_plaintext] --> host: Session::receive
-//   host outbox --> [TlsSession::write_plaintext/take_ciphertext] --uv_write--> socket
+//   socket --read--> [TlsSession] --> [Compression::feed/inflate] --> host: Session::receive
+//   host outbox --> [Compression::compress/flush] --> [TlsSession] --uv_write--> socket
+//
+// COMPRESS=DEFLATE (RFC 4978, compression.h) sits between the session's
+// bytes and TLS. The host marks the end of COMPRESS's tagged OK in its
+// outbox (SessionHost::take_output): the connection writes up to it as it
+// is, creates the Compression (only then: no zlib memory for connections
+// that never compress) and posts Session::compression_started(); from then
+// on every burst of output is compressed and sync-flushed before it goes
+// to TLS or the socket, and every byte read is inflated. Inflating is
+// paced like reading: at most kInflateChunk bytes at a time, only while
+// the session takes input (input_wanted()), and no socket read while
+// compressed input is left, so a decompression bomb never inflates more
+// than the input high-water mark ahead of the session.
 //
 // What the connection knows of its session is the SessionView of the
 // session's last publish; everything it asks of the session (input, resume,
@@ -54,6 +66,7 @@
 #include <utility>
 
 #include "server/imap/session.h"
+#include "server/net/compression.h"
 #include "server/net/connection_deadlines.h"
 #include "server/net/session_host.h"
 #include "server/net/tls.h"
@@ -84,6 +97,7 @@ struct ConnectionTransfer {
     ConnectionTransfer(ConnectionTransfer&& other) noexcept
         : fd(std::exchange(other.fd, -1)),
           tls(std::move(other.tls)),
+          compression(std::move(other.compression)),
           host(std::move(other.host)),
           options(std::move(other.options)),
           deadlines(other.deadlines),
@@ -94,6 +108,7 @@ struct ConnectionTransfer {
 
     int fd = -1;
     std::unique_ptr<TlsSession> tls;
+    std::unique_ptr<Compression> compression;
     std::shared_ptr<SessionHost> host;
     ConnectionOptions options;
     ConnectionDeadlines deadlines{DeadlineSettings{}, std::chrono::steady_clock::time_point{}};
@@ -128,6 +143,10 @@ class Connection {
     // After the BYE of a connection ended for its output backlog: the last
     // chance to catch up, short because its unread output is what it holds.
     static constexpr std::chrono::milliseconds kBacklogFlushTimeout{500};
+    // COMPRESS: inflated bytes handed to the session at a time, the size of
+    // one socket read (IoLoop's read buffer), so an inflated stream is fed
+    // as an uncompressed one would be.
+    static constexpr std::size_t kInflateChunk = 64 * 1024;
 
     // Initialises the handles (on `loop`'s thread); the server then accepts
     // into tcp() and calls start(), or take_over() a moved connection.
@@ -180,6 +199,17 @@ class Connection {
     static void on_close(uv_handle_t* handle);
 
     void handle_input(std::string_view bytes);
+    // Plaintext from the client (after TLS): to the session, through the
+    // inflater once COMPRESS is active.
+    void take_plaintext(std::string bytes);
+    // COMPRESS: inflates queued input while the session takes input.
+    void inflate_input();
+    // The session takes input now: what decides reading the socket, less
+    // the hysteresis (update_reading).
+    bool input_wanted() const;
+    // Writes the host's output through compression and TLS; starts
+    // compression after COMPRESS's OK.
+    void write_output();
     // The host published: a new view, maybe output.
     void on_session_update();
     // Drives the host's output to the socket and acts on the session's
@@ -221,7 +251,8 @@ class Connection {
     uv_timer_t poll_timer_{};       // IDLE: Session::idle_poll()
     uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
     std::unique_ptr<TlsSession> tls_;
-    std::shared_ptr<SessionHost> host_;  // from start()
+    std::unique_ptr<Compression> compression_;  // after COMPRESS (RFC 4978)
+    std::shared_ptr<SessionHost> host_;         // from start()
     // Serials of tasks posted whose effect the view may not show yet
     // (SessionView::completed): a delay's end, a resume.
     std::uint64_t delay_elapsed_serial_ = 0;

@@ -216,11 +216,30 @@ void SessionHost::publish() {
         std::lock_guard lock(mutex_);
         OutputBuffer& out = session.output();
         bool produced = false;
+        // COMPRESS (RFC 4978 3): the chunk that ends with the tagged OK's
+        // CRLF is marked; the connection compresses what follows it.
+        std::optional<std::size_t> plain_left = session.compressed_output_offset();
         while (!out.empty()) {
-            std::string chunk = out.take_front();
+            std::string chunk;
+            bool compress_after = false;
+            if (plain_left && out.front().size() > *plain_left) {
+                // Coalesced with output written after the OK: split there.
+                chunk = std::string(out.front().substr(0, *plain_left));
+                out.consume(*plain_left);
+            } else {
+                chunk = out.take_front();
+            }
+            if (plain_left) {
+                *plain_left -= chunk.size();
+                if (*plain_left == 0) {
+                    compress_after = true;
+                    plain_left.reset();
+                    session.compressed_output_marked();
+                }
+            }
             if (storage_failed_) continue;  // nothing after a failed sync goes out
             outbox_bytes_ += chunk.size();
-            outbox_.push_back({std::move(chunk), serial});
+            outbox_.push_back({std::move(chunk), serial, compress_after});
             produced = true;
         }
         if (produced && serial > 0) {
@@ -321,15 +340,22 @@ void SessionHost::refresh_view() {
     view_ = published_;
 }
 
-std::vector<std::string> SessionHost::take_output() {
+std::vector<std::string> SessionHost::take_output(bool* compress_after) {
     std::vector<std::string> out;
+    if (compress_after != nullptr) *compress_after = false;
     {
         std::lock_guard lock(mutex_);
-        // In order, up to the first chunk still waiting for its commit.
+        // In order, up to the first chunk still waiting for its commit, or
+        // up to the end of COMPRESS's OK.
         const std::uint64_t durable = commit_sync_ ? commit_sync_->durable() : 0;
         while (!outbox_.empty() && outbox_.front().serial <= durable) {
+            const bool last_plain = outbox_.front().compress_after;
             out.push_back(std::move(outbox_.front().bytes));
             outbox_.pop_front();
+            if (last_plain) {
+                if (compress_after != nullptr) *compress_after = true;
+                break;
+            }
         }
     }
     std::size_t bytes = 0;

@@ -107,8 +107,11 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     void retire(LoginGate* gate);
 
     // ---- The loop's side of a delivery (loop thread) ----
-    // The output published so far, in order.
-    std::vector<std::string> take_output();
+    // The output published so far, in order. With `compress_after`: it
+    // stops after the chunk that ends with COMPRESS's tagged OK (RFC 4978
+    // 3) and sets *compress_after; everything after it is to be
+    // compressed, and the transport calls Session::compression_started().
+    std::vector<std::string> take_output(bool* compress_after = nullptr);
     const SessionView& view() const { return view_; }
     // Bytes in the outbox plus what the connection reports it holds:
     // the Session's "transport unsent".
@@ -125,6 +128,8 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
         std::string bytes;
         // The commit serial it may go out after (0: at once).
         std::uint64_t serial = 0;
+        // It ends with COMPRESS's tagged OK: what follows is compressed.
+        bool compress_after = false;
     };
 
     void schedule();

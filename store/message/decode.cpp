@@ -27,13 +27,6 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 // Keeps valid UTF-8, replaces every other byte with U+FFFD.
@@ -178,66 +171,7 @@ void append_part_text(std::string_view raw, const MimePart& part, std::string& o
 
 }  // namespace
 
-std::string decode_base64(std::string_view in) {
-    std::string out;
-    out.reserve(in.size() / 4 * 3);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '=')
-            break;  // padding: the end of the data (RFC 2045 6.8)
-        else
-            continue;  // line ends and junk are ignored (RFC 2045 6.8)
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
-    }
-    return out;
-}
-
-std::string decode_quoted_printable(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    for (std::size_t i = 0; i < in.size(); ++i) {
-        const char c = in[i];
-        if (c != '=') {
-            out += c;
-            continue;
-        }
-        // "=" CRLF (or LF, or trailing white space first) is a soft line
-        // break (RFC 2045 6.7 rule 5).
-        std::size_t j = i + 1;
-        while (j < in.size() && (in[j] == ' ' || in[j] == '\t'))
-            ++j;
-        if (j < in.size() && (in[j] == '\r' || in[j] == '\n')) {
-            if (in[j] == '\r' && j + 1 < in.size() && in[j + 1] == '\n') ++j;
-            i = j;
-            continue;
-        }
-        if (j >= in.size()) break;
-        if (i + 2 < in.size() && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-            i += 2;
-        } else {
-            out += c;  // a lone "=": kept, as RFC 2045 6.7 suggests
-        }
-    }
-    return out;
-}
+// decode_base64 and decode_quoted_printable: transfer_decoder.cpp.
 
 std::string to_utf8(std::string_view bytes, std::string_view charset) {
     std::string cs(charset);

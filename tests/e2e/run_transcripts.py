@@ -29,6 +29,8 @@ Macros in C: and S: lines:
                    literal ("{n+}" CRLF bytes); S: as a literal ("{n}" CRLF
                    bytes). The line goes on after the bytes.
     {{size:NAME}}  the size of that file, in decimal
+    {{binary:NAME}}  as {{file:NAME}} but a literal8 (RFC 3516): C: "~{n+}"
+                   CRLF bytes, S: "~{n}" CRLF bytes (data that holds NUL)
 """
 import os
 import re
@@ -55,11 +57,13 @@ def expand_client(text):
     """A C: line as the bytes to send (CRLF added)."""
     out = b""
     pos = 0
-    for m in re.finditer(r"\{\{(file|size):([^}]+)\}\}", text):
+    for m in re.finditer(r"\{\{(file|size|binary):([^}]+)\}\}", text):
         out += text[pos:m.start()].encode()
         data = read_data(m.group(2))
         if m.group(1) == "file":
             out += b"{%d+}\r\n" % len(data) + data
+        elif m.group(1) == "binary":
+            out += b"~{%d+}\r\n" % len(data) + data
         else:
             out += str(len(data)).encode()
         pos = m.end()
@@ -80,6 +84,9 @@ def block_pattern(lines):
             elif name.startswith("file:"):
                 data = read_data(name[5:])
                 pattern += re.escape(b"{%d}\r\n" % len(data) + data)
+            elif name.startswith("binary:"):
+                data = read_data(name[7:])
+                pattern += re.escape(b"~{%d}\r\n" % len(data) + data)
             elif name.startswith("size:"):
                 pattern += str(len(read_data(name[5:]))).encode()
             elif name in seen:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """imapflow (npm) against the real imapd: IDLE push, QRESYNC resync and a
-device switch (RFC 2177, RFC 7162).
+device switch (RFC 2177, RFC 7162), all over COMPRESS=DEFLATE, which
+imapflow negotiates whenever the server offers it (RFC 4978).
 
 Usage: test_imapflow.py --imapd PATH [unittest args, e.g. a class name]
 
@@ -36,7 +37,8 @@ class FlowTest(unittest.TestCase):
             self.skipTest("node is not installed (deps.sh installs nodejs)")
         if not os.path.isdir(os.path.join(FLOW, "node_modules", "imapflow")):
             self.skipTest("imapflow is not installed: run `npm ci` in tests/e2e/imapflow")
-        self.server = test_serve.ImapdServer()
+        # Debug: the log shows whether imapflow negotiated COMPRESS.
+        self.server = test_serve.ImapdServer(("--log-level", "debug"))
         self.tmp = tempfile.TemporaryDirectory(prefix="imapd-flow-")
         self.state = os.path.join(self.tmp.name, "state.json")
 
@@ -82,6 +84,9 @@ class Push(FlowTest):
         self.assertEqual(result["exists"], 20)
         self.assertNotIn(None, result["latencies"], result)
         self.assertEqual(result["flagEvent"], {"uid": 3, "flags": ["\\Flagged"]})
+        # imapflow negotiates COMPRESS=DEFLATE by itself (RFC 4978): every
+        # exchange above ran compressed.
+        self.assertRegex(self.server.log(), r"\bcompress\b")
         latencies = sorted(result["latencies"])
         # Recorded, not asserted (benchmarks measure; tests check behaviour).
         print("IDLE push latency ms: min %.1f median %.1f max %.1f; flag %.1f" %

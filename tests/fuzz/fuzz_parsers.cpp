@@ -18,6 +18,7 @@
 
 #include "store/message/message.h"
 #include "store/message/mime_lexer.h"
+#include "store/message/transfer_decoder.h"
 #include "store/search.h"
 
 namespace {
@@ -101,10 +102,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             break;
         }
-        case 4:  // RFC 2045 6.7, 6.8
-            require(decode_quoted_printable(input).size() <= input.size());
+        case 4: {  // RFC 2045 6.7, 6.8
+            const std::string qp = decode_quoted_printable(input);
+            require(qp.size() <= input.size());
             require(decode_base64(input).size() <= input.size());
+            // In two pieces (FETCH BINARY's chunks) exactly as whole.
+            const std::size_t cut =
+                input.empty() ? 0 : static_cast<unsigned char>(input[0]) % (input.size() + 1);
+            std::string pieces;
+            TransferDecoder decoder(TransferEncoding::QuotedPrintable);
+            decoder.decode(input.substr(0, cut), pieces);
+            decoder.decode(input.substr(cut), pieces);
+            decoder.finish(pieces);
+            require(pieces == qp);
             break;
+        }
         case 5:  // charsets
             require(valid_utf8(to_utf8(input, "ISO-2022-JP")));
             require(valid_utf8(to_utf8(input, "utf-8")));

@@ -37,6 +37,7 @@ using imap::CheckCommand;
 using imap::CloseCommand;
 using imap::Command;
 using imap::CommandBody;
+using imap::CompressCommand;
 using imap::CopyCommand;
 using imap::CreateCommand;
 using imap::Date;
@@ -189,6 +190,20 @@ FetchItem body_section(bool peek, std::vector<std::uint32_t> part, ST text = ST:
     i.section.text = text;
     i.section.fields = std::move(fields);
     i.partial = partial;
+    return i;
+}
+// RFC 3516: BINARY[part]<partial>, BINARY.PEEK[...], BINARY.SIZE[part].
+FetchItem binary(bool peek, std::vector<std::uint32_t> part,
+                 std::optional<Partial> partial = std::nullopt) {
+    FetchItem i = item(FK::BinarySection);
+    i.peek = peek;
+    i.section.part = std::move(part);
+    i.partial = partial;
+    return i;
+}
+FetchItem binary_size(std::vector<std::uint32_t> part) {
+    FetchItem i = item(FK::BinarySize);
+    i.section.part = std::move(part);
     return i;
 }
 FetchCommand fetch(std::string_view set, std::vector<FetchItem> items, bool uid = false) {
@@ -504,6 +519,12 @@ TEST_CASE("write_command: FETCH items, sections and partials", "[writer]") {
                                item(FK::Body), item(FK::BodyStructure)})}) ==
           "T FETCH 1 (ENVELOPE INTERNALDATE RFC822 RFC822.HEADER RFC822.SIZE RFC822.TEXT BODY "
           "BODYSTRUCTURE)\r\n");
+    // RFC 3516 7.
+    CHECK(write_command(
+              Command{"T", fetch("1", {binary(false, {}), binary(true, {1, 2}, Partial{3, 4}),
+                                       binary_size({2})})}) ==
+          "T FETCH 1 (BINARY[] BINARY.PEEK[1.2]<3.4> BINARY.SIZE[2])\r\n");
+    CHECK(write_command(Command{"T", CompressCommand{"DEFLATE"}}) == "T COMPRESS DEFLATE\r\n");
 }
 
 TEST_CASE("write_command: SEARCH key trees", "[writer]") {
@@ -1057,6 +1078,47 @@ TEST_CASE("Grammar: ENABLE and ID", "[parser]") {
     });
 }
 
+TEST_CASE("Grammar: RFC 4978 5 COMPRESS SP algorithm", "[parser][compress]") {
+    check_all_parse({
+        {"A001 COMPRESS DEFLATE", a001(CompressCommand{"DEFLATE"})},
+        {"A001 compress deflate", a001(CompressCommand{"DEFLATE"})},
+        // Any atom parses; the handler refuses what it does not know.
+        {"A001 COMPRESS X-LZ4", a001(CompressCommand{"X-LZ4"})},
+    });
+    check_all_fail({
+        {"A001 COMPRESS", "COMPRESS"},
+        {"A001 COMPRESS \"DEFLATE\"", "atom"},
+        {"A001 COMPRESS DEFLATE DEFLATE", ""},
+    });
+}
+
+TEST_CASE("Grammar: RFC 3516 7 BINARY, BINARY.PEEK and BINARY.SIZE with section-binary",
+          "[parser][binary]") {
+    check_all_parse({
+        {"A001 FETCH 1 BINARY[]", a001(fetch("1", {binary(false, {})}))},
+        {"A001 FETCH 1 BINARY[1]", a001(fetch("1", {binary(false, {1})}))},
+        {"A001 FETCH 1 binary.peek[1.2.3]", a001(fetch("1", {binary(true, {1, 2, 3})}))},
+        {"A001 FETCH 1 BINARY[2]<0.1024>",
+         a001(fetch("1", {binary(false, {2}, Partial{0, 1024})}))},
+        {"A001 FETCH 1 BINARY.PEEK[]<7.1>", a001(fetch("1", {binary(true, {}, Partial{7, 1})}))},
+        {"A001 FETCH 1 BINARY.SIZE[]", a001(fetch("1", {binary_size({})}))},
+        {"A001 UID FETCH 1:* (UID BINARY.SIZE[4.1] BINARY.PEEK[4.1] FLAGS)",
+         a001(fetch("1:*",
+                    {item(FK::Uid), binary_size({4, 1}), binary(true, {4, 1}), item(FK::Flags)},
+                    true))},
+    });
+    check_all_fail({
+        // section-binary is a section-part only: no HEADER, TEXT or MIME.
+        {"A001 FETCH 1 BINARY[HEADER]", ""},
+        {"A001 FETCH 1 BINARY[1.MIME]", ""},
+        {"A001 FETCH 1 BINARY[0]", ""},
+        {"A001 FETCH 1 BINARY", "["},
+        // BINARY.SIZE takes no partial.
+        {"A001 FETCH 1 BINARY.SIZE[1]<0.10>", ""},
+        {"A001 FETCH 1 BINARY[1]<0.0>", ""},
+    });
+}
+
 TEST_CASE("Grammar: STORE FLAGS, +FLAGS, -FLAGS, .SILENT, flag-list and bare flags", "[parser]") {
     check_all_parse({
         {"A001 STORE 1 FLAGS (\\Seen)", a001(store("1", Mode::Replace, false, {"\\Seen"}))},
@@ -1305,6 +1367,7 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t NAMESPACE",
         "t ENABLE X",
         "t ID NIL",
+        "t COMPRESS DEFLATE",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;

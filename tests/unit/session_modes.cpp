@@ -63,7 +63,8 @@ struct GatedDriver {
 // The waiting modes are one variant: never two at once.
 void check_one_mode(const Session& s) {
     const int waiting = int(s.idling()) + int(s.delayed()) + int(s.verifying()) +
-                        int(s.starttls_requested()) + int(s.wants_close());
+                        int(s.starttls_requested()) + int(s.compression_requested()) +
+                        int(s.wants_close());
     CHECK(waiting <= 1);
 }
 
@@ -82,6 +83,7 @@ TEST_CASE("CommandResult: which results end the command", "[session][modes]") {
     CHECK(CommandResult::bad_at_once("x").ends_command());
     CHECK(CommandResult::expunge_done(true, "x").ends_command());
     CHECK(CommandResult::start_tls("x").ends_command());
+    CHECK(CommandResult::start_compression("x").ends_command());
     CHECK(CommandResult::logout("x").ends_command());
     CHECK(CommandResult::disconnect().ends_command());
     CHECK_FALSE(CommandResult::steps([](Session&) { return std::nullopt; }).ends_command());
@@ -92,7 +94,7 @@ TEST_CASE("CommandResult: which results end the command", "[session][modes]") {
         CommandResult::delay(1ms, [](Session&) { return CommandResult::ok("x"); }).ends_command());
     // The mode type holds exactly one alternative: IDLE during a delay, a
     // step during a password check and the like cannot be represented.
-    STATIC_REQUIRE(std::variant_size_v<mode::Mode> == 8);
+    STATIC_REQUIRE(std::variant_size_v<mode::Mode> == 9);
 }
 
 TEST_CASE("RFC 3501 6.2.1: an AUTHENTICATE pipelined behind STARTTLS never starts its exchange",

@@ -25,6 +25,7 @@ CommandResult cmd_login(Session& session, Command& command);
 CommandResult cmd_authenticate(Session& session, Command& command);
 CommandResult cmd_id(Session& session, Command& command);
 CommandResult cmd_enable(Session& session, Command& command);
+CommandResult cmd_compress(Session& session, Command& command);
 CommandResult cmd_select(Session& session, Command& command);
 CommandResult cmd_examine(Session& session, Command& command);
 CommandResult cmd_close(Session& session, Command& command);
