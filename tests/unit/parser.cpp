@@ -1305,6 +1305,10 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t NAMESPACE",
         "t ENABLE X",
         "t ID NIL",
+        "t SORT (DATE) UTF-8 ALL",
+        "t UID SORT (DATE) UTF-8 ALL",
+        "t THREAD REFERENCES UTF-8 ALL",
+        "t UID THREAD REFERENCES UTF-8 ALL",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;
