@@ -1,7 +1,7 @@
 #include "store/sort_keys.h"
 
-#include <locale.h>
-#include <wctype.h>
+#include <unicase.h>
+#include <uninorm.h>
 
 #include <algorithm>
 
@@ -88,9 +88,18 @@ std::string normalize_space(std::string_view text) {
     return out;
 }
 
-locale_t utf8_ctype() {
-    static const locale_t locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
-    return locale;
+// RFC 5051 2 step 2: the decomposition mapping (canonical and
+// compatibility), applied recursively; no reordering.
+void append_decomposed(std::string& out, char32_t code_point, int depth = 0) {
+    ucs4_t parts[UC_DECOMPOSITION_MAX_LENGTH];
+    int tag = 0;
+    const int count = depth < 8 ? uc_decomposition(code_point, &tag, parts) : -1;
+    if (count <= 0) {
+        utf8::append(out, code_point);
+        return;
+    }
+    for (int i = 0; i < count; ++i)
+        append_decomposed(out, parts[i], depth + 1);
 }
 
 const HeaderField* find_field(const ParsedMessage& message, std::string_view name) {
@@ -185,14 +194,12 @@ std::string sort_casemap(std::string_view text) {
             continue;
         }
         const auto [cp, n] = utf8::decode(text, i);
-        const locale_t locale = utf8_ctype();
-        if (n == 0 || locale == locale_t{}) {
-            out += text[i];
+        if (n == 0) {
+            out += text[i];  // not UTF-8: compared as the byte it is
             ++i;
             continue;
         }
-        const auto upper = static_cast<char32_t>(towupper_l(static_cast<wint_t>(cp), locale));
-        utf8::append(out, upper <= 0x10FFFF ? upper : cp);
+        append_decomposed(out, uc_totitle(cp));
         i += n;
     }
     return out;

@@ -52,18 +52,20 @@ SortKeys compute_sort_keys(const ParsedMessage& message);
 // set when a subj-refwd, "(fwd)" or "[fwd: ...]" was removed.
 std::string base_subject(std::string_view raw_subject, bool* reply_or_forward = nullptr);
 
-// The collation key of `text` (UTF-8): RFC 4790 i;ascii-casemap for ASCII
-// (a-z become A-Z, every other byte compared as is), and each other letter
-// upper-cased in the C.UTF-8 locale, which RFC 5051 i;unicode-casemap
-// (titlecase, RFC 5256 7) gives for almost every letter. Byte order of the
-// result is the sort order.
+// The collation key of `text` (UTF-8) for RFC 5051 i;unicode-casemap, the
+// collation RFC 5256 7 requires: each character titlecased, then fully
+// decomposed (canonical and compatibility mappings, recursively), by GNU
+// libunistring. For ASCII that is RFC 4790 i;ascii-casemap (a-z become
+// A-Z, every other byte as is). Bytes that are not UTF-8 are kept. Byte
+// order of the result is the collation's order.
 std::string sort_casemap(std::string_view text);
 
 // The message ids of a References / In-Reply-To / Message-ID value, in
-// order, each normalised (RFC 5256 3: quoting removed, so
-// <"a b"@c> and <ab@c>... compare as the same id): "<", the local part with
-// quotes, backslashes and white space removed, "@", the domain, ">".
-// Invalid ids (no "<...@...>") are skipped.
+// order, each normalised (RFC 5256 3: quoting removed, so <"ab"@c> and
+// <ab@c> are the same id): the text between "<" and ">" with quotes,
+// backslashes and white space removed. Invalid ids (no "@" with text on
+// both sides, longer than limits::kMaxMessageIdBytes) are skipped;
+// comments between ids are ignored.
 std::vector<std::string> message_ids(std::string_view value);
 
 // message_ids joined by one space (a normalised id holds none), and back:
