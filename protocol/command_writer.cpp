@@ -511,15 +511,33 @@ void write_arguments(Writer& w, const SortCommand& c) {
         if (i > 0) w.sp();
         if (c.criteria[i].reverse) w.raw("REVERSE ");
         switch (c.criteria[i].key) {
-            case Key::Arrival: w.raw("ARRIVAL"); break;
-            case Key::Cc: w.raw("CC"); break;
-            case Key::Date: w.raw("DATE"); break;
-            case Key::From: w.raw("FROM"); break;
-            case Key::Size: w.raw("SIZE"); break;
-            case Key::Subject: w.raw("SUBJECT"); break;
-            case Key::To: w.raw("TO"); break;
-            case Key::DisplayFrom: w.raw("DISPLAYFROM"); break;
-            case Key::DisplayTo: w.raw("DISPLAYTO"); break;
+            case Key::Arrival:
+                w.raw("ARRIVAL");
+                break;
+            case Key::Cc:
+                w.raw("CC");
+                break;
+            case Key::Date:
+                w.raw("DATE");
+                break;
+            case Key::From:
+                w.raw("FROM");
+                break;
+            case Key::Size:
+                w.raw("SIZE");
+                break;
+            case Key::Subject:
+                w.raw("SUBJECT");
+                break;
+            case Key::To:
+                w.raw("TO");
+                break;
+            case Key::DisplayFrom:
+                w.raw("DISPLAYFROM");
+                break;
+            case Key::DisplayTo:
+                w.raw("DISPLAYTO");
+                break;
         }
     }
     w.raw(") ").astring(c.charset);

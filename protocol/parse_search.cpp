@@ -243,10 +243,14 @@ void read_keys(Reader& in, SearchKey& key) {
 std::vector<SortCriterion> read_sort_criteria(Reader& in) {
     using Key = SortCriterion::Key;
     static constexpr std::pair<std::string_view, Key> kKeys[] = {
-        {"ARRIVAL", Key::Arrival}, {"CC", Key::Cc},
-        {"DATE", Key::Date},       {"DISPLAYFROM", Key::DisplayFrom},
-        {"DISPLAYTO", Key::DisplayTo}, {"FROM", Key::From},
-        {"SIZE", Key::Size},       {"SUBJECT", Key::Subject},
+        {"ARRIVAL", Key::Arrival},
+        {"CC", Key::Cc},
+        {"DATE", Key::Date},
+        {"DISPLAYFROM", Key::DisplayFrom},
+        {"DISPLAYTO", Key::DisplayTo},
+        {"FROM", Key::From},
+        {"SIZE", Key::Size},
+        {"SUBJECT", Key::Subject},
         {"TO", Key::To},
     };
     in.expect('(', "'(' starting the sort criteria");

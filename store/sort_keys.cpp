@@ -286,7 +286,8 @@ SortKeys compute_sort_keys(const ParsedMessage& message) {
         if (auto sent = parse_date_header(unfold(date->raw_value))) keys.sent_time = sent->time;
     }
     if (const HeaderField* subject = find_field(message, "Subject")) {
-        keys.subject = sort_casemap(base_subject(unfold(subject->raw_value), &keys.reply_or_forward));
+        keys.subject =
+            sort_casemap(base_subject(unfold(subject->raw_value), &keys.reply_or_forward));
     }
     const Envelope& envelope = message.envelope;
     keys.from_mailbox = address_mailbox(envelope.from);

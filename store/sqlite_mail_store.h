@@ -106,9 +106,8 @@ class SqliteMailStore final : public MailStore {
     // Runs the search `key` over mailbox `id` as one statement whose rows
     // are `columns` of messages m and, if `sort_keys`, body_sort s, in the
     // order `order`, calling `row` for each (store/search.cpp).
-    void run_search(MailboxId id, const SearchKey& key, std::string_view columns,
-                    bool sort_keys, std::string_view order,
-                    const std::function<void(Statement&)>& row);
+    void run_search(MailboxId id, const SearchKey& key, std::string_view columns, bool sort_keys,
+                    std::string_view order, const std::function<void(Statement&)>& row);
     // Computes the sort keys the v5 migration queued (sort_pending) for the
     // bodies of mailbox `id`, so SORT and THREAD can join body_sort
     // (docs/storage.md "Sort keys"). No write when none is queued.

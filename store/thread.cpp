@@ -33,9 +33,9 @@ class ReferencesThreader {
             if (containers_[x].parent == kNone) append(root_, x);
         prune_dummies();  // (3)
         if (algorithm == ThreadAlgorithm::References) {
-            sort_all();              // (4): the order (5) walks the threads in
-            merge_by_subject();      // (5)
-            sort_all();              // (6)
+            sort_all();          // (4): the order (5) walks the threads in
+            merge_by_subject();  // (5)
+            sort_all();          // (6)
         } else {
             sort_all();
             sort_by_latest();
@@ -241,7 +241,9 @@ class ReferencesThreader {
 
     // (5) Threads whose subjects are the same base subject are merged.
     void merge_by_subject() {
-        const auto is_reply = [this](int x) { return !dummy(x) && representative(x).reply_or_forward; };
+        const auto is_reply = [this](int x) {
+            return !dummy(x) && representative(x).reply_or_forward;
+        };
         std::unordered_map<std::string_view, int> table;
         std::vector<int> tops;
         for (int x = containers_[root_].first; x != kNone; x = containers_[x].next)
@@ -290,8 +292,7 @@ class ReferencesThreader {
         ThreadForest result;
         std::vector<std::pair<int, std::uint32_t>> pending;  // container, node
         const auto make = [&](int x) {
-            result.nodes.push_back(
-                {dummy(x) ? 0u : messages_[containers_[x].message].uid, {}});
+            result.nodes.push_back({dummy(x) ? 0u : messages_[containers_[x].message].uid, {}});
             const auto node = static_cast<std::uint32_t>(result.nodes.size() - 1);
             pending.push_back({x, node});
             return node;
@@ -301,7 +302,8 @@ class ReferencesThreader {
         while (!pending.empty()) {
             const auto [x, node] = pending.back();
             pending.pop_back();
-            for (int child = containers_[x].first; child != kNone; child = containers_[child].next) {
+            for (int child = containers_[x].first; child != kNone;
+                 child = containers_[child].next) {
                 const std::uint32_t made = make(child);
                 result.nodes[node].children.push_back(made);
             }
@@ -349,7 +351,8 @@ ThreadForest ordered_subject(const std::vector<ThreadMessage>& messages) {
 
 }  // namespace
 
-ThreadForest thread_messages(const std::vector<ThreadMessage>& messages, ThreadAlgorithm algorithm) {
+ThreadForest thread_messages(const std::vector<ThreadMessage>& messages,
+                             ThreadAlgorithm algorithm) {
     if (algorithm == ThreadAlgorithm::OrderedSubject) return ordered_subject(messages);
     return ReferencesThreader(messages).run(algorithm);
 }

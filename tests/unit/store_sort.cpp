@@ -93,16 +93,16 @@ TEST_CASE("RFC 5256 2.1: base subject extraction", "[store][sort]") {
         {"Re[2]: Hello", "Hello", true},  // subj-refwd with a blob before ":"
         {"Re [list]: Hello", "Hello", true},
         {"[list] Re: Hello", "Hello", true},  // *subj-blob subj-refwd
-        {"[list] Hello", "Hello", false},      // (4): a blob with text after it
-        {"[list]", "[list]", false},           // (4): not when nothing would be left
-        {"Hello (fwd)", "Hello", true},        // (2) trailer
+        {"[list] Hello", "Hello", false},     // (4): a blob with text after it
+        {"[list]", "[list]", false},          // (4): not when nothing would be left
+        {"Hello (fwd)", "Hello", true},       // (2) trailer
         {"Hello (FWD) (fwd)  ", "Hello", true},
         {"[fwd: Hello]", "Hello", true},  // (6)
         {"[Fwd: Re: Hello (fwd)]", "Hello", true},
         {"Re: [fwd: [list] Hello]", "Hello", true},
-        {"  Hello\t  World  ", "Hello World", false},  // (1) white space
+        {"  Hello\t  World  ", "Hello World", false},          // (1) white space
         {"=?UTF-8?Q?Re=3A_caf=C3=A9?=", "caf\xC3\xA9", true},  // (1) RFC 2047 first
-        {"Reply to this", "Reply to this", false},  // "re" needs its ":"
+        {"Reply to this", "Reply to this", false},             // "re" needs its ":"
         {"Re:", "", true},
         {"", "", false},
     };
@@ -114,8 +114,7 @@ TEST_CASE("RFC 5256 2.1: base subject extraction", "[store][sort]") {
     }
 }
 
-TEST_CASE("RFC 5051 i;unicode-casemap collation key, i;ascii-casemap for ASCII",
-          "[store][sort]") {
+TEST_CASE("RFC 5051 i;unicode-casemap collation key, i;ascii-casemap for ASCII", "[store][sort]") {
     CHECK(sort_casemap("Hello World") == "HELLO WORLD");
     // i;ascii-casemap maps a-z to A-Z: '_' (0x5F) sorts after 'Z', before
     // nothing it would precede in lower case.
@@ -145,13 +144,13 @@ TEST_CASE("RFC 5256 3: message ids are normalised, invalid ones skipped", "[stor
 }
 
 TEST_CASE("Sort keys of a message: sent date, subject, addresses, ids", "[store][sort]") {
-    const std::string message = raw(
-        "Date: Sun, 31 Dec 2000 16:01:33 -0800\r\n"
-        "From: =?UTF-8?Q?=C3=81lvaro?= <Alvaro@Example.org>, bob@x\r\n"
-        "To: undisclosed-recipients:;\r\n"
-        "Subject: Re: [list] Topic\r\n"
-        "Message-ID: <\"m 1\"@x>\r\n"
-        "In-Reply-To: <p@x>\r\n");
+    const std::string message =
+        raw("Date: Sun, 31 Dec 2000 16:01:33 -0800\r\n"
+            "From: =?UTF-8?Q?=C3=81lvaro?= <Alvaro@Example.org>, bob@x\r\n"
+            "To: undisclosed-recipients:;\r\n"
+            "Subject: Re: [list] Topic\r\n"
+            "Message-ID: <\"m 1\"@x>\r\n"
+            "In-Reply-To: <p@x>\r\n");
     const std::string source = message;
     const SortKeys keys = compute_sort_keys(parse_message(source));
     // RFC 5256 2.2: "31 Dec 2000 16:01:33 -0800" is 2001-01-01 00:01:33 UTC.
@@ -182,20 +181,18 @@ TEST_CASE("hostile: 10,000 References ids keep the last kMaxThreadReferences",
           "r" + std::to_string(10000 - limits::kMaxThreadReferences) + "@x");
 }
 
-TEST_CASE("RFC 5256 3 REFERENCES: links, dummies, pruning, subject merging",
-          "[store][thread]") {
+TEST_CASE("RFC 5256 3 REFERENCES: links, dummies, pruning, subject merging", "[store][thread]") {
     SECTION("a reply chain by References and In-Reply-To") {
-        const auto forest = thread_messages(
-            {msg(1, 100, "a@x"), msg(2, 200, "b@x", {"a@x"}), msg(3, 300, "c@x", {"a@x", "b@x"}),
-             msg(4, 50, "d@x")},
-            ThreadAlgorithm::References);
+        const auto forest = thread_messages({msg(1, 100, "a@x"), msg(2, 200, "b@x", {"a@x"}),
+                                             msg(3, 300, "c@x", {"a@x", "b@x"}), msg(4, 50, "d@x")},
+                                            ThreadAlgorithm::References);
         CHECK(shape(forest) == "(4)(1 2 3)");
     }
     SECTION("siblings of a missing parent share a dummy, written as nested lists") {
         // RFC 5256 BASE.7.2.THREAD: "((3)(5))".
-        const auto forest = thread_messages(
-            {msg(3, 100, "c@x", {"gone@x"}), msg(5, 200, "e@x", {"gone@x"})},
-            ThreadAlgorithm::References);
+        const auto forest =
+            thread_messages({msg(3, 100, "c@x", {"gone@x"}), msg(5, 200, "e@x", {"gone@x"})},
+                            ThreadAlgorithm::References);
         CHECK(shape(forest) == "((3)(5))");
         REQUIRE(forest.roots.size() == 1);
         CHECK(forest.nodes[forest.roots[0]].uid == 0);
@@ -206,40 +203,40 @@ TEST_CASE("RFC 5256 3 REFERENCES: links, dummies, pruning, subject merging",
         CHECK(shape(forest) == "(1)");
     }
     SECTION("dummies inside a thread are spliced out") {
-        const auto forest = thread_messages(
-            {msg(1, 100, "a@x"), msg(2, 200, "b@x", {"a@x", "gone@x"}),
-             msg(3, 300, "c@x", {"a@x", "gone@x"})},
-            ThreadAlgorithm::References);
+        const auto forest =
+            thread_messages({msg(1, 100, "a@x"), msg(2, 200, "b@x", {"a@x", "gone@x"}),
+                             msg(3, 300, "c@x", {"a@x", "gone@x"})},
+                            ThreadAlgorithm::References);
         CHECK(shape(forest) == "(1 (2)(3))");
     }
     SECTION("a duplicate Message-ID is used by the first message only") {
-        const auto forest = thread_messages(
-            {msg(1, 100, "a@x"), msg(2, 200, "a@x"), msg(3, 300, "c@x", {"a@x"})},
-            ThreadAlgorithm::References);
+        const auto forest =
+            thread_messages({msg(1, 100, "a@x"), msg(2, 200, "a@x"), msg(3, 300, "c@x", {"a@x"})},
+                            ThreadAlgorithm::References);
         CHECK(shape(forest) == "(1 3)(2)");
     }
     SECTION("References that loop make no loop: the later link is refused") {
         const auto forest = thread_messages(
-            {msg(1, 100, "a@x", {"b@x"}), msg(2, 200, "b@x", {"a@x"}),
-             msg(3, 300, "c@x", {"c@x"}), msg(4, 400, "d@x", {"e@x", "d@x", "e@x"})},
+            {msg(1, 100, "a@x", {"b@x"}), msg(2, 200, "b@x", {"a@x"}), msg(3, 300, "c@x", {"c@x"}),
+             msg(4, 400, "d@x", {"e@x", "d@x", "e@x"})},
             ThreadAlgorithm::References);
         // 1 says b is its parent; 2 (b) then says a is its: refused.
         CHECK(shape(forest) == "(2 1)(3)(4)");
     }
     SECTION("a message's own last reference replaces a link another message made (1.B)") {
-        const auto forest = thread_messages(
-            {msg(1, 100, "a@x"), msg(2, 200, "b@x"), msg(3, 300, "c@x", {"a@x", "x@x"}),
-             msg(4, 400, "x@x", {"b@x"})},
-            ThreadAlgorithm::References);
+        const auto forest =
+            thread_messages({msg(1, 100, "a@x"), msg(2, 200, "b@x"),
+                             msg(3, 300, "c@x", {"a@x", "x@x"}), msg(4, 400, "x@x", {"b@x"})},
+                            ThreadAlgorithm::References);
         // 3's References made x a child of a; x's own message says b.
         CHECK(shape(forest) == "(1)(2 4 3)");
     }
     SECTION("(5) threads with one base subject merge; a reply joins the original") {
-        const auto forest = thread_messages(
-            {msg(1, 100, "a@x", {}, "TOPIC"), msg(2, 200, "b@x", {}, "TOPIC", true),
-             msg(3, 300, "c@x", {}, "OTHER"), msg(4, 400, "d@x", {}, "OTHER"),
-             msg(5, 500, "e@x", {}, "")},
-            ThreadAlgorithm::References);
+        const auto forest =
+            thread_messages({msg(1, 100, "a@x", {}, "TOPIC"), msg(2, 200, "b@x", {}, "TOPIC", true),
+                             msg(3, 300, "c@x", {}, "OTHER"), msg(4, 400, "d@x", {}, "OTHER"),
+                             msg(5, 500, "e@x", {}, "")},
+                            ThreadAlgorithm::References);
         // 2 (a reply) under 1; 3 and 4 (neither a reply) under a new dummy;
         // an empty subject merges nothing.
         CHECK(shape(forest) == "(1 2)((3)(4))(5)");
@@ -255,18 +252,18 @@ TEST_CASE("RFC 5256 3 REFERENCES: links, dummies, pruning, subject merging",
 
 TEST_CASE("RFC 5256 3 ORDEREDSUBJECT and THREAD=REFS", "[store][thread]") {
     const std::vector<ThreadMessage> messages = {
-        msg(1, 300, "a@x", {}, "B"),         msg(2, 100, "b@x", {}, "A"),
-        msg(3, 200, "c@x", {"a@x"}, "B", true), msg(4, 400, "d@x", {}, "A"),
+        msg(1, 300, "a@x", {}, "B"),
+        msg(2, 100, "b@x", {}, "A"),
+        msg(3, 200, "c@x", {"a@x"}, "B", true),
+        msg(4, 400, "d@x", {}, "A"),
         msg(5, 250, "e@x", {}, "B"),
     };
     // By subject then date; threads by their first message's date; the
     // first message parents the rest, which have no children of their own.
-    CHECK(shape(thread_messages(messages, ThreadAlgorithm::OrderedSubject)) ==
-          "(2 4)(3 (5)(1))");
+    CHECK(shape(thread_messages(messages, ThreadAlgorithm::OrderedSubject)) == "(2 4)(3 (5)(1))");
     // REFERENCES: 3 replies to 1; 2 and 4 (subject A, neither a reply) go
     // under a dummy, and so do 5 and 1 (subject B).
-    CHECK(shape(thread_messages(messages, ThreadAlgorithm::References)) ==
-          "((2)(4))((5)(1 3))");
+    CHECK(shape(thread_messages(messages, ThreadAlgorithm::References)) == "((2)(4))((5)(1 3))");
     // REFS: no subject merging; threads by their latest message (1's
     // thread: 300; 2: 100; 4: 400; 5: 250).
     CHECK(shape(thread_messages(messages, ThreadAlgorithm::Refs)) == "(2)(5)(1 3)(4)");
@@ -353,8 +350,7 @@ TEST_CASE("MailStore::sort: every key, REVERSE, ties in mailbox order", "[store]
           Uids{3, 2});
 }
 
-TEST_CASE("Schema version 5 queues every body's sort keys and fills them online",
-          "[store][sort]") {
+TEST_CASE("Schema version 5 queues every body's sort keys and fills them online", "[store][sort]") {
     imap::test::UniqueTempDir dir("imapd-store-sort-migrate");
     OpenOptions options;
     options.path = (dir.path / "user.db").string();

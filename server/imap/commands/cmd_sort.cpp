@@ -29,15 +29,33 @@ store::SortCriterion to_store(const SortCriterion& criterion) {
     using To = store::SortCriterion::Key;
     To key = To::Arrival;
     switch (criterion.key) {
-        case From::Arrival: key = To::Arrival; break;
-        case From::Cc: key = To::Cc; break;
-        case From::Date: key = To::Date; break;
-        case From::From: key = To::From; break;
-        case From::Size: key = To::Size; break;
-        case From::Subject: key = To::Subject; break;
-        case From::To: key = To::To; break;
-        case From::DisplayFrom: key = To::DisplayFrom; break;
-        case From::DisplayTo: key = To::DisplayTo; break;
+        case From::Arrival:
+            key = To::Arrival;
+            break;
+        case From::Cc:
+            key = To::Cc;
+            break;
+        case From::Date:
+            key = To::Date;
+            break;
+        case From::From:
+            key = To::From;
+            break;
+        case From::Size:
+            key = To::Size;
+            break;
+        case From::Subject:
+            key = To::Subject;
+            break;
+        case From::To:
+            key = To::To;
+            break;
+        case From::DisplayFrom:
+            key = To::DisplayFrom;
+            break;
+        case From::DisplayTo:
+            key = To::DisplayTo;
+            break;
     }
     return {key, criterion.reverse};
 }
@@ -56,10 +74,10 @@ CommandResult cmd_sort(Session& session, Command& command) {
         std::vector<store::SortCriterion> criteria;
         for (const SortCriterion& criterion : sort.criteria)
             criteria.push_back(to_store(criterion));
-        numbers = view_numbers(
-            *session.selected(),
-            session.mail()->store().sort(session.selected()->id(), **key, criteria), sort.uid,
-            &uids);
+        numbers =
+            view_numbers(*session.selected(),
+                         session.mail()->store().sort(session.selected()->id(), **key, criteria),
+                         sort.uid, &uids);
     }
     std::optional<std::uint64_t> highest;
     if (has_modseq(sort.key)) highest = highest_modseq(session, uids, sort.return_options);
