@@ -114,7 +114,8 @@ TEST_CASE("RFC 5256 2.1: base subject extraction", "[store][sort]") {
     }
 }
 
-TEST_CASE("RFC 5051 i;unicode-casemap collation key, i;ascii-casemap for ASCII", "[store][sort]") {
+TEST_CASE("RFC 5051 unicode-casemap collation key (RFC 4790 ascii-casemap for ASCII)",
+          "[store][sort]") {
     CHECK(sort_casemap("Hello World") == "HELLO WORLD");
     // i;ascii-casemap maps a-z to A-Z: '_' (0x5F) sorts after 'Z', before
     // nothing it would precede in lower case.
