@@ -473,18 +473,20 @@ void write_arguments(Writer& w, const UidExpungeCommand& c) {
     w.sp().sequence_set(c.uids);
 }
 
+// search-return-opts (RFC 4731, RFC 5267 3); ALL stands for "RETURN ()" too.
+void write_return_options(Writer& w, const SearchReturnOptions& options) {
+    w.raw(" RETURN ");
+    write_option_list(w, {{options.min, "MIN"},
+                          {options.max, "MAX"},
+                          {options.all, "ALL"},
+                          {options.count, "COUNT"}});
+    w.raw(")");
+}
+
 // search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key). The
 // top-level And is the key list itself, so it has no parentheses.
 void write_arguments(Writer& w, const SearchCommand& c) {
-    if (c.return_options) {
-        // search-return-opts (RFC 4731); ALL stands for "RETURN ()" too.
-        w.raw(" RETURN ");
-        write_option_list(w, {{c.return_options->min, "MIN"},
-                              {c.return_options->max, "MAX"},
-                              {c.return_options->all, "ALL"},
-                              {c.return_options->count, "COUNT"}});
-        w.raw(")");
-    }
+    if (c.return_options) write_return_options(w, *c.return_options);
     if (c.charset) w.raw(" CHARSET ").astring(*c.charset);
     if (c.key.kind != SearchKey::Kind::And) {
         write_search_key(w.sp(), c.key);
@@ -498,14 +500,7 @@ void write_arguments(Writer& w, const SearchCommand& c) {
 // search-criteria (RFC 5256 5, RFC 5267 3).
 void write_arguments(Writer& w, const SortCommand& c) {
     using Key = SortCriterion::Key;
-    if (c.return_options) {
-        w.raw(" RETURN ");
-        write_option_list(w, {{c.return_options->min, "MIN"},
-                              {c.return_options->max, "MAX"},
-                              {c.return_options->all, "ALL"},
-                              {c.return_options->count, "COUNT"}});
-        w.raw(")");
-    }
+    if (c.return_options) write_return_options(w, *c.return_options);
     w.raw(" (");
     for (std::size_t i = 0; i < c.criteria.size(); ++i) {
         if (i > 0) w.sp();

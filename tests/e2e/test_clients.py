@@ -878,7 +878,8 @@ class NodeImap(ClientTest):
             self.skipTest("node is not installed (deps.sh installs nodejs)")
         if not os.path.isdir(os.path.join(self.HERE, "node_modules", "imap")):
             self.skipTest("node-imap is not installed: run `npm ci` in tests/e2e/node-imap")
-        super().setUp()
+        # Not super(): NodeImapSortThread shares this setUp.
+        ClientTest.setUp(self)
 
     def test_session(self):
         mail = seed_mail()
@@ -970,13 +971,7 @@ class NodeImapSortThread(ClientTest):
     senders and References give a known order and threads."""
 
     HERE = NodeImap.HERE
-
-    def setUp(self):
-        if shutil.which("node") is None:
-            self.skipTest("node is not installed (deps.sh installs nodejs)")
-        if not os.path.isdir(os.path.join(self.HERE, "node_modules", "imap")):
-            self.skipTest("node-imap is not installed: run `npm ci` in tests/e2e/node-imap")
-        super().setUp()
+    setUp = NodeImap.setUp
 
     def test_sort_and_thread(self):
         def mail(date, sender, subject, msgid, refs=None, body="text"):
