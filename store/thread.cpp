@@ -24,6 +24,7 @@ class ReferencesThreader {
         // Never reallocated: a container for each message and each
         // reference at most, the root, and a dummy per merged subject.
         containers_.reserve(2 * messages.size() + references + 1);
+        ids_.reserve(messages.size() + references);
     }
 
     ThreadForest run(ThreadAlgorithm algorithm) {
@@ -248,6 +249,7 @@ class ReferencesThreader {
         std::vector<int> tops;
         for (int x = containers_[root_].first; x != kNone; x = containers_[x].next)
             tops.push_back(x);
+        table.reserve(tops.size());
         // (5.B) One thread per subject: a dummy if there is one, else the
         // first that is not a reply or forward, else the first.
         for (int x : tops) {
