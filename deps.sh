@@ -8,6 +8,8 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
+  # i;unicode-casemap (RFC 5051) for SORT and THREAD
+  libunistring-dev
   # tests: Catch2, clang with libFuzzer and the sanitizer runtimes, formatting
   catch2 clang libclang-rt-14-dev clang-format
   # tools the tests and the server use

@@ -51,6 +51,10 @@ std::string_view command_name(const CommandBody& body) {
             using T = std::decay_t<decltype(command)>;
             if constexpr (std::is_same_v<T, SearchCommand>) {
                 return command.uid ? "UID SEARCH" : "SEARCH";
+            } else if constexpr (std::is_same_v<T, SortCommand>) {
+                return command.uid ? "UID SORT" : "SORT";
+            } else if constexpr (std::is_same_v<T, ThreadCommand>) {
+                return command.uid ? "UID THREAD" : "THREAD";
             } else if constexpr (std::is_same_v<T, FetchCommand>) {
                 return command.uid ? "UID FETCH" : "FETCH";
             } else if constexpr (std::is_same_v<T, StoreCommand>) {

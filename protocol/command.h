@@ -279,6 +279,35 @@ struct SearchCommand {
     bool operator==(const SearchCommand&) const = default;
 };
 
+// sort-criterion = ["REVERSE" SP] sort-key (RFC 5256 5), with RFC 5957's
+// DISPLAYFROM and DISPLAYTO.
+struct SortCriterion {
+    enum class Key { Arrival, Cc, Date, From, Size, Subject, To, DisplayFrom, DisplayTo };
+    Key key = Key::Arrival;
+    bool reverse = false;
+    bool operator==(const SortCriterion&) const = default;
+};
+
+// sort = ["UID" SP] "SORT" [search-return-opts] SP sort-criteria SP
+// search-criteria (RFC 5256 5; RETURN is RFC 5267 3 ESORT).
+struct SortCommand {
+    bool uid = false;
+    std::optional<SearchReturnOptions> return_options = std::nullopt;
+    std::vector<SortCriterion> criteria;  // at least one
+    std::string charset;                  // mandatory here, as given
+    SearchKey key;                        // Kind::And of the search keys
+    bool operator==(const SortCommand&) const = default;
+};
+
+// thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria (RFC 5256 5)
+struct ThreadCommand {
+    bool uid = false;
+    std::string algorithm;  // the thread-alg atom, upper-cased
+    std::string charset;
+    SearchKey key;
+    bool operator==(const ThreadCommand&) const = default;
+};
+
 // section = "[" [section-spec] "]" (RFC 3501 6.4.5, 9)
 struct SectionSpec {
     enum class Text {
@@ -399,14 +428,13 @@ struct IdCommand {
     bool operator==(const IdCommand&) const = default;
 };
 
-using CommandBody =
-    std::variant<CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand,
-                 AuthenticateCommand, LoginCommand, SelectCommand, ExamineCommand, CreateCommand,
-                 DeleteCommand, RenameCommand, SubscribeCommand, UnsubscribeCommand, ListCommand,
-                 LsubCommand, XlistCommand, StatusCommand, AppendCommand, CheckCommand,
-                 CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
-                 StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
-                 NamespaceCommand, EnableCommand, IdCommand, CompressCommand>;
+using CommandBody = std::variant<
+    CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand, AuthenticateCommand,
+    LoginCommand, SelectCommand, ExamineCommand, CreateCommand, DeleteCommand, RenameCommand,
+    SubscribeCommand, UnsubscribeCommand, ListCommand, LsubCommand, XlistCommand, StatusCommand,
+    AppendCommand, CheckCommand, CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand,
+    FetchCommand, StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
+    NamespaceCommand, EnableCommand, IdCommand, CompressCommand, SortCommand, ThreadCommand>;
 
 struct Command {
     std::string tag;

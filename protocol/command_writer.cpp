@@ -482,23 +482,76 @@ void write_arguments(Writer& w, const UidExpungeCommand& c) {
     w.sp().sequence_set(c.uids);
 }
 
+// search-return-opts (RFC 4731, RFC 5267 3); ALL stands for "RETURN ()" too.
+void write_return_options(Writer& w, const SearchReturnOptions& options) {
+    w.raw(" RETURN ");
+    write_option_list(w, {{options.min, "MIN"},
+                          {options.max, "MAX"},
+                          {options.all, "ALL"},
+                          {options.count, "COUNT"}});
+    w.raw(")");
+}
+
 // search = "SEARCH" [SP "CHARSET" SP astring] 1*(SP search-key). The
 // top-level And is the key list itself, so it has no parentheses.
 void write_arguments(Writer& w, const SearchCommand& c) {
-    if (c.return_options) {
-        // search-return-opts (RFC 4731); ALL stands for "RETURN ()" too.
-        w.raw(" RETURN ");
-        write_option_list(w, {{c.return_options->min, "MIN"},
-                              {c.return_options->max, "MAX"},
-                              {c.return_options->all, "ALL"},
-                              {c.return_options->count, "COUNT"}});
-        w.raw(")");
-    }
+    if (c.return_options) write_return_options(w, *c.return_options);
     if (c.charset) w.raw(" CHARSET ").astring(*c.charset);
     if (c.key.kind != SearchKey::Kind::And) {
         write_search_key(w.sp(), c.key);
         return;
     }
+    for (const SearchKey& key : c.key.children)
+        write_search_key(w.sp(), key);
+}
+
+// sort = ["UID" SP] "SORT" [search-return-opts] SP sort-criteria SP
+// search-criteria (RFC 5256 5, RFC 5267 3).
+void write_arguments(Writer& w, const SortCommand& c) {
+    using Key = SortCriterion::Key;
+    if (c.return_options) write_return_options(w, *c.return_options);
+    w.raw(" (");
+    for (std::size_t i = 0; i < c.criteria.size(); ++i) {
+        if (i > 0) w.sp();
+        if (c.criteria[i].reverse) w.raw("REVERSE ");
+        switch (c.criteria[i].key) {
+            case Key::Arrival:
+                w.raw("ARRIVAL");
+                break;
+            case Key::Cc:
+                w.raw("CC");
+                break;
+            case Key::Date:
+                w.raw("DATE");
+                break;
+            case Key::From:
+                w.raw("FROM");
+                break;
+            case Key::Size:
+                w.raw("SIZE");
+                break;
+            case Key::Subject:
+                w.raw("SUBJECT");
+                break;
+            case Key::To:
+                w.raw("TO");
+                break;
+            case Key::DisplayFrom:
+                w.raw("DISPLAYFROM");
+                break;
+            case Key::DisplayTo:
+                w.raw("DISPLAYTO");
+                break;
+        }
+    }
+    w.raw(") ").astring(c.charset);
+    for (const SearchKey& key : c.key.children)
+        write_search_key(w.sp(), key);
+}
+
+// thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria (RFC 5256 5)
+void write_arguments(Writer& w, const ThreadCommand& c) {
+    w.sp().raw(c.algorithm).sp().astring(c.charset);
     for (const SearchKey& key : c.key.children)
         write_search_key(w.sp(), key);
 }

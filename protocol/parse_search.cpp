@@ -226,6 +226,88 @@ SearchReturnOptions read_search_return_options(Reader& in) {
 
 }  // namespace
 
+namespace {
+
+// 1*(SP search-key) after the charset, as the children of an And.
+void read_keys(Reader& in, SearchKey& key) {
+    key.kind = Kind::And;
+    for (;;) {
+        key.children.push_back(read_key(in));
+        if (in.at_end()) return;
+        in.space();
+    }
+}
+
+// sort-criteria = "(" sort-criterion *(SP sort-criterion) ")" (RFC 5256 5,
+// RFC 5957 4).
+std::vector<SortCriterion> read_sort_criteria(Reader& in) {
+    using Key = SortCriterion::Key;
+    static constexpr std::pair<std::string_view, Key> kKeys[] = {
+        {"ARRIVAL", Key::Arrival},
+        {"CC", Key::Cc},
+        {"DATE", Key::Date},
+        {"DISPLAYFROM", Key::DisplayFrom},
+        {"DISPLAYTO", Key::DisplayTo},
+        {"FROM", Key::From},
+        {"SIZE", Key::Size},
+        {"SUBJECT", Key::Subject},
+        {"TO", Key::To},
+    };
+    in.expect('(', "'(' starting the sort criteria");
+    std::vector<SortCriterion> criteria;
+    for (;;) {
+        SortCriterion criterion;
+        std::string name = in.keyword();
+        if (name == "REVERSE") {
+            criterion.reverse = true;
+            in.space();
+            name = in.keyword();
+        }
+        const auto* found = std::find_if(std::begin(kKeys), std::end(kKeys),
+                                         [&](const auto& entry) { return entry.first == name; });
+        if (found == std::end(kKeys)) parse_fail("Unknown sort criterion " + name.substr(0, 40));
+        criterion.key = found->second;
+        criteria.push_back(criterion);
+        if (in.accept(')')) return criteria;
+        in.space();
+    }
+}
+
+}  // namespace
+
+SortCommand parse_sort(Reader& in, bool uid) {
+    SortCommand command;
+    command.uid = uid;
+    in.space();
+    // RFC 5267 3: sort = ["UID" SP] "SORT" [search-return-opts] SP ...
+    if (in.accept_keyword("RETURN")) {
+        in.space();
+        command.return_options = read_search_return_options(in);
+        in.space();
+    }
+    command.criteria = read_sort_criteria(in);
+    in.space();
+    // charset = atom / quoted (RFC 5256 5): mandatory.
+    command.charset = in.astring();
+    in.space();
+    read_keys(in, command.key);
+    return command;
+}
+
+ThreadCommand parse_thread(Reader& in, bool uid) {
+    ThreadCommand command;
+    command.uid = uid;
+    in.space();
+    // thread-alg = "ORDEREDSUBJECT" / "REFERENCES" / thread-alg-ext (atom):
+    // any atom parses; the server answers one it does not know.
+    command.algorithm = in.keyword();
+    in.space();
+    command.charset = in.astring();
+    in.space();
+    read_keys(in, command.key);
+    return command;
+}
+
 SearchCommand parse_search(Reader& in, bool uid) {
     SearchCommand command;
     command.uid = uid;

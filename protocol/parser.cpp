@@ -538,24 +538,28 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"RENAME", parse_rename},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, false); }},
     {"SELECT", parse_select<SelectCommand>},
+    {"SORT", [](Reader& in) -> CommandBody { return detail::parse_sort(in, false); }},
     {"STARTTLS", no_arguments<StartTlsCommand>},
     {"STATUS", parse_status},
     {"STORE", [](Reader& in) { return parse_store(in, false); }},
     {"SUBSCRIBE", one_mailbox<SubscribeCommand>},
+    {"THREAD", [](Reader& in) -> CommandBody { return detail::parse_thread(in, false); }},
     {"UNSELECT", no_arguments<UnselectCommand>},
     {"UNSUBSCRIBE", one_mailbox<UnsubscribeCommand>},
     {"XLIST", parse_list<XlistCommand>},
 });
 
-// uid = "UID" SP (copy / fetch / search / store), plus UID MOVE (RFC 6851)
-// and UID EXPUNGE (RFC 4315).
+// uid = "UID" SP (copy / fetch / search / store), plus UID MOVE (RFC 6851),
+// UID EXPUNGE (RFC 4315), UID SORT and UID THREAD (RFC 5256).
 constexpr std::array kUidCommands = std::to_array<CommandEntry>({
     {"COPY", [](Reader& in) { return parse_copy_like<CopyCommand>(in, true); }},
     {"EXPUNGE", parse_uid_expunge},
     {"FETCH", [](Reader& in) -> CommandBody { return detail::parse_fetch(in, true); }},
     {"MOVE", [](Reader& in) { return parse_copy_like<MoveCommand>(in, true); }},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, true); }},
+    {"SORT", [](Reader& in) -> CommandBody { return detail::parse_sort(in, true); }},
     {"STORE", [](Reader& in) { return parse_store(in, true); }},
+    {"THREAD", [](Reader& in) -> CommandBody { return detail::parse_thread(in, true); }},
 });
 
 constexpr bool sorted_by_name(std::span<const CommandEntry> table) {

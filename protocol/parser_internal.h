@@ -13,6 +13,8 @@ FetchCommand parse_fetch(Reader& in, bool uid);
 
 // After "SEARCH": [SP "CHARSET" SP astring] 1*(SP search-key).
 SearchCommand parse_search(Reader& in, bool uid);
+SortCommand parse_sort(Reader& in, bool uid);
+ThreadCommand parse_thread(Reader& in, bool uid);
 
 // sequence-set (RFC 3501 9), as a token.
 SequenceSet read_sequence_set(Reader& in);

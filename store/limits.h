@@ -109,4 +109,27 @@ inline constexpr std::size_t kSearchIndexTrigrams = 16;
 inline constexpr std::size_t kIndexBatchBodies = 100;
 inline constexpr std::chrono::milliseconds kIndexBatchTime{50};
 
+// SORT and THREAD (RFC 5256; store/sort_keys.h, store/thread.h).
+// Message ids kept per message for THREAD REFERENCES: the last ones of its
+// References field (its nearest ancestors, which decide its parent; an MUA
+// that shortens the field keeps those too). Real messages carry a few to
+// a few dozen; a hostile one with 10,000 ids then costs the threading no
+// more than 64, and its row in body_sort stays small.
+inline constexpr std::size_t kMaxThreadReferences = 64;
+// Bytes of one normalised message id; longer ones are not valid ids
+// (RFC 5322 2.1.1 bounds a line to 998 octets, and an id is on one).
+inline constexpr std::size_t kMaxMessageIdBytes = 998;
+// Ancestors the REFERENCES loop check walks (RFC 5256 3 "do not create a
+// parent/child link if creating that link would introduce a loop"): a link
+// whose check would need more is not made, as if it were a loop. The check
+// is needed only when the would-be child already has children, which in a
+// mailbox in arrival order is rare; the bound keeps a hostile mailbox
+// (100,000 messages in one chain, referenced in reverse) linear: at most
+// this many steps per reference. Real threads are far shallower.
+inline constexpr std::size_t kMaxThreadDepth = 1000;
+// Bodies whose sort keys one fill_sort_keys() batch computes (the v5
+// migration's queue, docs/storage.md "Sort keys"): like an index batch,
+// some tens of milliseconds on the user's executor.
+inline constexpr std::size_t kSortKeyBatchBodies = 200;
+
 }  // namespace imap::store::limits

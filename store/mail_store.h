@@ -49,11 +49,13 @@
 #include "store/limits.h"
 #include "store/message/message.h"
 #include "store/open_options.h"
+#include "store/thread.h"
 #include "store/types.h"
 
 namespace imap::store {
 
-struct SearchKey;  // store/search.h
+struct SearchKey;      // store/search.h
+struct SortCriterion;  // store/search.h
 
 struct MailboxInfo {
     MailboxId id = 0;
@@ -364,6 +366,17 @@ class MailStore {
 
     // SEARCH (store/search.h): matching UIDs, ascending.
     virtual std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key) = 0;
+
+    // SORT (RFC 5256 3, store/search.h SortCriterion): the UIDs matching
+    // `key`, in the order of `criteria`, ties in UID (mailbox) order. One
+    // query over the stored sort keys (store/sort_keys.h); the keys of
+    // bodies the v5 migration left to compute are computed first.
+    virtual std::vector<std::uint32_t> sort(MailboxId id, const SearchKey& key,
+                                            std::span<const SortCriterion> criteria) = 0;
+
+    // THREAD (RFC 5256 3, store/thread.h): the messages matching `key`,
+    // threaded by `algorithm`.
+    virtual ThreadForest thread(MailboxId id, const SearchKey& key, ThreadAlgorithm algorithm) = 0;
 
     // ---- Views and body retention ----------------------------------------
     //

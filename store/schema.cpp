@@ -238,8 +238,47 @@ void mail_v4(Database& db) {
     )sql");
 }
 
+// SORT and THREAD (RFC 5256, RFC 5957; docs/storage.md "Sort keys"): what
+// they compare, per body (the keys depend only on the bytes, which bodies
+// share), computed from the parse that stores a body (store/sort_keys.h).
+// A table of its own rather than columns of bodies: a SORT reads every row
+// of the mailbox, and a small row of short strings keeps that read to a
+// few pages per thousand messages; columns added to bodies would come
+// after `raw` and after the search text, past their overflow pages.
+// Strings are casemapped, so BINARY order is the collation's; '' when the
+// message has none (RFC 5256 3: "treated as the empty string").
+// Existing bodies are queued in sort_pending and computed online: in
+// batches with the search index's (MailStore::index_pending), and for a
+// mailbox at once before its first SORT or THREAD, so neither ever misses
+// a message. The migration itself is one INSERT ... SELECT of ids.
+void mail_v5(Database& db) {
+    db.exec(R"sql(
+        CREATE TABLE body_sort (
+            body_id INTEGER PRIMARY KEY,     -- bodies.id
+            sent_time INTEGER,               -- Date: in UTC seconds; NULL: none or unparsable
+            subject TEXT NOT NULL,           -- RFC 5256 2.1 base subject
+            reply INTEGER NOT NULL,          -- the subject marked a reply or forward
+            from_mailbox TEXT NOT NULL,      -- first address's addr-mailbox
+            to_mailbox TEXT NOT NULL,
+            cc_mailbox TEXT NOT NULL,
+            display_from TEXT NOT NULL,      -- RFC 5957 display name or addr-spec
+            display_to TEXT NOT NULL,
+            message_id TEXT NOT NULL,        -- normalised; '' when none is valid
+            refs TEXT NOT NULL               -- normalised references, space-separated
+        );
+        CREATE TABLE sort_pending (
+            body_id INTEGER PRIMARY KEY
+        );
+        INSERT INTO sort_pending (body_id) SELECT id FROM bodies;
+        CREATE TRIGGER bodies_sort_delete AFTER DELETE ON bodies BEGIN
+            DELETE FROM body_sort WHERE body_id = old.id;
+            DELETE FROM sort_pending WHERE body_id = old.id;
+        END;
+    )sql");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1};
-const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4};
+const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5};
 
 }  // namespace
 

@@ -19,7 +19,9 @@
 #include "store/errors.h"
 #include "store/internal.h"
 #include "store/message/message.h"
+#include "store/sort_keys.h"
 #include "store/sqlite_mail_store.h"
+#include "store/thread.h"
 #include "store/utf8.h"
 
 namespace imap::store {
@@ -797,11 +799,17 @@ class SqlBuilder {
         }
     }
 
-    std::string query() const {
-        std::string sql = "SELECT m.uid FROM messages m ";
+    // SELECT `columns` of messages m (and body_sort s when `sort_keys`)
+    // ORDER BY `order`.
+    std::string query(std::string_view columns, bool sort_keys, std::string_view order) const {
+        std::string sql = "SELECT ";
+        sql += columns;
+        sql += " FROM messages m ";
         if (bodies_) sql += "JOIN bodies b ON b.id = m.body_id ";
+        if (sort_keys) sql += "JOIN body_sort s ON s.body_id = m.body_id ";
         // The mailbox is the first parameter, the builder's follow in order.
-        sql += "WHERE m.mailbox_id = ? AND (" + sql_ + ") ORDER BY m.uid";
+        sql += "WHERE m.mailbox_id = ? AND (" + sql_ + ") ORDER BY ";
+        sql += order;
         return sql;
     }
     const std::vector<Param>& params() const { return params_; }
@@ -1081,6 +1089,16 @@ class WorkGuard {
 }  // namespace
 
 std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey& key) {
+    std::vector<std::uint32_t> uids;
+    run_search(id, key, "m.uid", false, "m.uid", [&](Statement& row) {
+        uids.push_back(static_cast<std::uint32_t>(row.column_int(0)));
+    });
+    return uids;
+}
+
+void SqliteMailStore::run_search(MailboxId id, const SearchKey& key, std::string_view columns,
+                                 bool sort_keys, std::string_view order,
+                                 const std::function<void(Statement&)>& row) {
     detail::ReadSnapshot snapshot(db_);
     if (!mailbox(id).selectable) throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
     SqlBuilder builder(db_, id);
@@ -1093,7 +1111,7 @@ std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey
     // holds SQL, only goes to the log (as the nested exception).
     std::optional<Statement> prepared;
     try {
-        prepared.emplace(db_.handle(), builder.query());
+        prepared.emplace(db_.handle(), builder.query(columns, sort_keys, order));
     } catch (const SqliteError& e) {
         if ((e.code() & 0xff) != SQLITE_ERROR) throw;
         std::throw_with_nested(StoreError(StoreErrc::OverLimit, "Search too complex"));
@@ -1131,16 +1149,88 @@ std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey
                          builder.queued_scan_bytes();
         work.steps_left = limits::kSearchStepAllowance + limits::kSearchStepsPerMessage * messages;
     }
-    std::vector<std::uint32_t> uids;
     try {
         WorkGuard guard(db_, work);
         while (statement.step())
-            uids.push_back(static_cast<std::uint32_t>(statement.column_int(0)));
+            row(statement);
     } catch (const SqliteError&) {
         if (work.exceeded) throw too_costly();
         throw;
     }
+}
+
+namespace {
+
+// The ORDER BY term of one SORT criterion over messages m and body_sort s.
+// The stored strings are casemapped, so BINARY order is the collation's,
+// and '' (no such field) sorts first (RFC 5256 3).
+std::string_view sort_column(SortCriterion::Key key) {
+    using K = SortCriterion::Key;
+    switch (key) {
+        case K::Arrival:
+            return "m.internal_date";
+        case K::Cc:
+            return "s.cc_mailbox";
+        case K::Date:
+            // RFC 5256 2.2: the internal date when the Date: header is
+            // missing or unparsable.
+            return "coalesce(s.sent_time, m.internal_date)";
+        case K::From:
+            return "s.from_mailbox";
+        case K::Size:
+            return "m.size";
+        case K::Subject:
+            return "s.subject";
+        case K::To:
+            return "s.to_mailbox";
+        case K::DisplayFrom:
+            return "s.display_from";
+        case K::DisplayTo:
+            return "s.display_to";
+    }
+    return "m.uid";
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> SqliteMailStore::sort(MailboxId id, const SearchKey& key,
+                                                 std::span<const SortCriterion> criteria) {
+    fill_sort_keys(id);
+    std::string order;
+    for (const SortCriterion& criterion : criteria) {
+        order += sort_column(criterion.key);
+        order += criterion.reverse ? " DESC, " : ", ";
+    }
+    // RFC 5256 3: the implicit last criterion, never reversed.
+    order += "m.uid";
+    std::vector<std::uint32_t> uids;
+    run_search(id, key, "m.uid", true, order, [&](Statement& row) {
+        uids.push_back(static_cast<std::uint32_t>(row.column_int(0)));
+    });
     return uids;
+}
+
+ThreadForest SqliteMailStore::thread(MailboxId id, const SearchKey& key,
+                                     ThreadAlgorithm algorithm) {
+    fill_sort_keys(id);
+    std::vector<ThreadMessage> messages;
+    const bool references = algorithm != ThreadAlgorithm::OrderedSubject;
+    run_search(id, key,
+               references ? "m.uid, coalesce(s.sent_time, m.internal_date), s.subject, s.reply, "
+                            "s.message_id, s.refs"
+                          : "m.uid, coalesce(s.sent_time, m.internal_date), s.subject, s.reply",
+               true, "m.uid", [&](Statement& row) {
+                   ThreadMessage& message = messages.emplace_back();
+                   message.uid = static_cast<std::uint32_t>(row.column_int(0));
+                   message.sent = row.column_int(1);
+                   message.subject = row.column_text(2);
+                   message.reply_or_forward = row.column_int(3) != 0;
+                   if (references) {
+                       message.message_id = row.column_text(4);
+                       message.references = split_references(row.column_text(5));
+                   }
+               });
+    return thread_messages(messages, algorithm);
 }
 
 }  // namespace imap::store

@@ -98,6 +98,25 @@ struct SearchKey {
     static SearchKey modseq(std::uint64_t value);
 };
 
+// One SORT criterion (RFC 5256 3 BASE.6.4.SORT, RFC 5957 DISPLAYFROM and
+// DISPLAYTO). Messages equal on every criterion stay in mailbox order.
+struct SortCriterion {
+    enum class Key {
+        Arrival,      // internal date and time
+        Cc,           // addr-mailbox of the first Cc address
+        Date,         // sent date (RFC 5256 2.2), the internal date without one
+        From,         // addr-mailbox of the first From address
+        Size,         // RFC822.SIZE
+        Subject,      // base subject (RFC 5256 2.1)
+        To,           // addr-mailbox of the first To address
+        DisplayFrom,  // RFC 5957: display name, else addr-spec, of the first From
+        DisplayTo,    // RFC 5957: the same of the first To
+    };
+    Key key = Key::Arrival;
+    bool reverse = false;
+    bool operator==(const SortCriterion&) const = default;
+};
+
 struct SearchText;
 
 // The bodies.search_header column for `text` (docs/storage.md): one

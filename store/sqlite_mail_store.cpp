@@ -14,6 +14,7 @@
 #include "store/mailbox_names.h"
 #include "store/schema.h"
 #include "store/search.h"
+#include "store/sort_keys.h"
 #include "store/structure_codec.h"
 
 namespace imap::store {
@@ -258,6 +259,7 @@ struct PreparedBody {
     std::string hash;
     std::string structure;
     std::optional<SentDate> sent;
+    SortKeys sort;
     std::string search_header;
     std::string search_body;
 };
@@ -278,10 +280,35 @@ PreparedBody prepare_body(std::string_view raw) {
             break;
         }
     }
+    body.sort = compute_sort_keys(parsed);
     SearchText text = extract_search_text(raw, parsed);
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     return body;
+}
+
+// The body_sort row of `body` (docs/storage.md "Sort keys").
+void insert_sort_keys(Database& db, std::int64_t body, const SortKeys& keys) {
+    auto q = db.prepare(
+        "INSERT OR REPLACE INTO body_sort (body_id, sent_time, subject, reply, from_mailbox, "
+        "to_mailbox, cc_mailbox, display_from, display_to, message_id, refs) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    q.bind(1, body);
+    if (keys.sent_time) {
+        q.bind(2, *keys.sent_time);
+    } else {
+        q.bind_null(2);
+    }
+    q.bind(3, keys.subject)
+        .bind(4, std::int64_t{keys.reply_or_forward})
+        .bind(5, keys.from_mailbox)
+        .bind(6, keys.to_mailbox)
+        .bind(7, keys.cc_mailbox)
+        .bind(8, keys.display_from)
+        .bind(9, keys.display_to)
+        .bind(10, keys.message_id)
+        .bind(11, join_references(keys.references));
+    q.run();
 }
 
 // The body's id, stored now unless the same bytes are stored already;
@@ -315,7 +342,9 @@ std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) 
     }
     q.bind(6, body.search_header).bind(7, body.search_body).bind_blob(8, body.raw);
     q.run();
-    return db.last_insert_rowid();
+    const std::int64_t id = db.last_insert_rowid();
+    insert_sort_keys(db, id, body.sort);
+    return id;
 }
 
 struct MessageRow {
@@ -1422,14 +1451,15 @@ bool SqliteMailStore::garbage_to_collect(const std::map<MailboxId, std::uint64_t
 
 namespace {
 
-// A queued body some message still refers to. An orphan (every message of
-// it expunged: SEARCH never looks at it again) is left queued rather than
-// indexed, only for the garbage collection to delete it from the index
+// Work for index_pending(): a queued body some message still refers to, or
+// a body whose sort keys the v5 migration queued. An orphan (every message
+// of it expunged: SEARCH never looks at it again) is left queued rather
+// than indexed, only for the garbage collection to delete it from the index
 // again; its queue row goes with it (bodies_fts_delete), or it is indexed
 // once an APPEND of the same bytes takes it back (its orphan row goes).
-constexpr const char* kPendingLiveBody =
-    "SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM orphan_bodies) "
-    "LIMIT 1";
+constexpr const char* kPendingWork =
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id "
+    "FROM orphan_bodies)) OR EXISTS (SELECT 1 FROM sort_pending)";
 
 }  // namespace
 
@@ -1438,7 +1468,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     {
         // Nothing queued (the common case once the indexer has caught up):
         // no write transaction, no lock.
-        auto q = db_.prepare(kPendingLiveBody);
+        auto q = db_.prepare(kPendingWork);
         if (!q.step()) return result;
     }
     const auto deadline = std::chrono::steady_clock::now() + limits.max_time;
@@ -1464,12 +1494,58 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
         ++result.indexed;
     }
+    // The sort keys the v5 migration queued (docs/storage.md "Sort keys"),
+    // in the time the index left.
+    if (result.indexed == 0 || std::chrono::steady_clock::now() < deadline) {
+        std::vector<std::int64_t> sort_batch;
+        {
+            auto q = db_.prepare("SELECT body_id FROM sort_pending ORDER BY body_id LIMIT ?1");
+            q.bind(1, static_cast<std::int64_t>(limits::kSortKeyBatchBodies));
+            while (q.step())
+                sort_batch.push_back(q.column_int(0));
+        }
+        compute_queued_sort_keys(sort_batch);
+    }
     {
-        auto q = db_.prepare(kPendingLiveBody);
+        auto q = db_.prepare(kPendingWork);
         result.more = q.step();
     }
     transaction.commit();
     return result;
+}
+
+void SqliteMailStore::compute_queued_sort_keys(const std::vector<std::int64_t>& bodies) {
+    for (std::int64_t body : bodies) {
+        std::string raw;
+        {
+            auto q = db_.prepare("SELECT raw FROM bodies WHERE id = ?1");
+            q.bind(1, body);
+            if (q.step()) raw = q.column_text(0);
+        }
+        insert_sort_keys(db_, body, compute_sort_keys(parse_message(raw)));
+        db_.prepare("DELETE FROM sort_pending WHERE body_id = ?1").bind(1, body).run();
+    }
+}
+
+void SqliteMailStore::fill_sort_keys(MailboxId id) {
+    {
+        auto q = db_.prepare("SELECT 1 FROM sort_pending LIMIT 1");
+        if (!q.step()) return;
+    }
+    // Derived data, like an index batch: a crash leaves the bodies queued.
+    RelaxedSync relaxed(db_);
+    Transaction transaction(db_);
+    std::vector<std::int64_t> bodies;
+    {
+        auto q = db_.prepare(
+            "SELECT DISTINCT m.body_id FROM sort_pending p CROSS JOIN messages m "
+            "INDEXED BY messages_body ON m.body_id = p.body_id WHERE m.mailbox_id = ?1");
+        q.bind(1, id);
+        while (q.step())
+            bodies.push_back(q.column_int(0));
+    }
+    compute_queued_sort_keys(bodies);
+    transaction.commit();
 }
 
 void SqliteMailStore::collect_garbage_quietly() noexcept {

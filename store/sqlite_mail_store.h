@@ -11,8 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include "store/mail_store.h"
 #include "store/sqlite.h"
@@ -69,6 +72,9 @@ class SqliteMailStore final : public MailStore {
     ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt) override;
     std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq) override;
     std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key) override;
+    std::vector<std::uint32_t> sort(MailboxId id, const SearchKey& key,
+                                    std::span<const SortCriterion> criteria) override;
+    ThreadForest thread(MailboxId id, const SearchKey& key, ThreadAlgorithm algorithm) override;
 
     ViewPin pin_view(MailboxId mailbox, std::uint64_t watermark) override;
     BodyPin pin_body(BodyId body) override;
@@ -105,6 +111,18 @@ class SqliteMailStore final : public MailStore {
     // reads alone; when not, `kept` gets the pinned orphans it would count.
     bool garbage_to_collect(const std::map<MailboxId, std::uint64_t>& oldest,
                             const std::set<std::int64_t>& pinned, GarbageResult& kept);
+    // Runs the search `key` over mailbox `id` as one statement whose rows
+    // are `columns` of messages m and, if `sort_keys`, body_sort s, in the
+    // order `order`, calling `row` for each (store/search.cpp).
+    void run_search(MailboxId id, const SearchKey& key, std::string_view columns, bool sort_keys,
+                    std::string_view order, const std::function<void(Statement&)>& row);
+    // Computes the sort keys the v5 migration queued (sort_pending) for the
+    // bodies of mailbox `id`, so SORT and THREAD can join body_sort
+    // (docs/storage.md "Sort keys"). No write when none is queued.
+    void fill_sort_keys(MailboxId id);
+    // Computes and stores the sort keys of `bodies` and takes them off the
+    // queue, inside the caller's transaction.
+    void compute_queued_sort_keys(const std::vector<std::int64_t>& bodies);
 
     Database db_;
     std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle

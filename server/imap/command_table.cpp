@@ -68,6 +68,10 @@ constexpr CommandSpec kRows[] = {
     {"UNSELECT", cmd_unselect, kSel, kBreaksMailbox, kNoLiteral, "UNSELECT"},
     {"EXPUNGE", cmd_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"SEARCH", cmd_search, kSel, kUsesSeqs, kSearchLiteral, ""},
+    // RFC 5256: SORT and THREAD take SEARCH's keys. Their capabilities
+    // (SORT, SORT=DISPLAY, ESORT, THREAD=...) are advertised by hand.
+    {"SORT", cmd_sort, kSel, kUsesSeqs, kSearchLiteral, ""},
+    {"THREAD", cmd_thread, kSel, kUsesSeqs, kSearchLiteral, ""},
     {"FETCH", cmd_fetch, kSel, kUsesSeqs, kAny, ""},
     {"STORE", cmd_store, kSel, kUsesSeqs, kAny, ""},
     {"COPY", cmd_copy, kSel, kUsesSeqs, kAny, ""},
@@ -75,6 +79,8 @@ constexpr CommandSpec kRows[] = {
     // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
     {"UID EXPUNGE", cmd_uid_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"UID SEARCH", cmd_search, kSel, kBreaksSeqs, kSearchLiteral, ""},
+    {"UID SORT", cmd_sort, kSel, kBreaksSeqs, kSearchLiteral, ""},
+    {"UID THREAD", cmd_thread, kSel, kBreaksSeqs, kSearchLiteral, ""},
     {"UID FETCH", cmd_fetch, kSel, kBreaksSeqs, kAny, ""},
     {"UID STORE", cmd_store, kSel, kBreaksSeqs, kAny, ""},
     {"UID COPY", cmd_copy, kSel, kBreaksSeqs, kAny, ""},

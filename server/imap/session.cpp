@@ -101,6 +101,14 @@ std::vector<std::string> Session::capabilities() const {
         // RFC 3516: FETCH BINARY[], BINARY.PEEK[], BINARY.SIZE[] (fetch_job.cpp),
         // APPEND with literal8.
         caps.emplace_back("BINARY");
+        // RFC 5256 SORT and THREAD (cmd_sort.cpp, cmd_thread.cpp), RFC 5957
+        // DISPLAYFROM/DISPLAYTO, RFC 5267 3 SORT RETURN (...).
+        caps.emplace_back("SORT");
+        caps.emplace_back("SORT=DISPLAY");
+        caps.emplace_back("THREAD=ORDEREDSUBJECT");
+        caps.emplace_back("THREAD=REFERENCES");
+        caps.emplace_back("THREAD=REFS");
+        caps.emplace_back("ESORT");
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");

@@ -660,6 +660,20 @@ class Suite:
             return "%d hits" % len(m.group(1).split())
         return fn
 
+    def _numbers(self, c, cmd, response, expect):
+        """SORT / THREAD: the command, checking its untagged response counts
+        `expect` message numbers (RFC 5256 3)."""
+        def fn():
+            res = c.command(cmd, keep=True)
+            m = re.search(rb"\* " + response + rb"([^\r\n]*)", res.joined())
+            if not m:
+                raise BenchError("%s: no * %s response" % (cmd.decode(), response.decode()))
+            count = len(re.findall(rb"\d+", m.group(1)))
+            if count != expect:
+                raise BenchError("%s: %d numbers, expected %d" % (cmd.decode(), count, expect))
+            return "%d messages" % count
+        return fn
+
     def _run_selected(self, c, port, n):
         self.record("FETCH 1:* (UID FLAGS)", self._fetch(c, b"FETCH 1:* (UID FLAGS)", n))
         self.record("FETCH 1:* (UID RFC822.SIZE INTERNALDATE ENVELOPE)",
@@ -670,6 +684,12 @@ class Suite:
                     self._search(c, b'UID SEARCH BODY "%s"' % RARE_WORD.encode()))
         self.record("UID SEARCH SINCE %s" % self.since_date,
                     self._search(c, b"UID SEARCH SINCE %s" % self.since_date.encode()))
+        # RFC 5256 over the whole mailbox (Dovecot's first SORT builds its
+        # sort index: best of --repeat).
+        for cmd, response in ((b"UID SORT (DATE) UTF-8 ALL", b"SORT"),
+                              (b"UID SORT (SUBJECT) UTF-8 ALL", b"SORT"),
+                              (b"UID THREAD REFERENCES UTF-8 ALL", b"THREAD")):
+            self.record(cmd.decode(), self._numbers(c, cmd, response, n))
 
         def store(sign):
             def fn():

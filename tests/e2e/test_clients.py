@@ -878,7 +878,8 @@ class NodeImap(ClientTest):
             self.skipTest("node is not installed (deps.sh installs nodejs)")
         if not os.path.isdir(os.path.join(self.HERE, "node_modules", "imap")):
             self.skipTest("node-imap is not installed: run `npm ci` in tests/e2e/node-imap")
-        super().setUp()
+        # Not super(): NodeImapSortThread shares this setUp.
+        ClientTest.setUp(self)
 
     def test_session(self):
         mail = seed_mail()
@@ -962,6 +963,50 @@ class NodeImap(ClientTest):
         self.assertEqual(base64.b64decode(seen["archive"]["1"]["sections"][""]), bodies[3])
         self.assertEqual(state["Sent"],
                          [(appended, frozenset({"\\Seen", "$Forwarded"}), 1683356889.0)])
+
+
+class NodeImapSortThread(ClientTest):
+    """node-imap's sort() and thread() (RFC 5256 SORT and THREAD; its
+    UID SORT / UID THREAD with UTF-8), on messages whose dates, subjects,
+    senders and References give a known order and threads."""
+
+    HERE = NodeImap.HERE
+    setUp = NodeImap.setUp
+
+    def test_sort_and_thread(self):
+        def mail(date, sender, subject, msgid, refs=None, body="text"):
+            headers = ("Date: %s\r\nFrom: %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n"
+                       % (date, sender, subject, msgid))
+            if refs:
+                headers += "References: %s\r\n" % refs
+            return (headers + "\r\n" + body + "\r\n").encode()
+        conn = self.admin()
+        for raw, flags in [
+                (mail("Mon, 1 Jan 2024 10:00:00 +0000", "carol@x", "Plans", "p@x"), r"(\Seen)"),
+                (mail("Mon, 1 Jan 2024 12:00:00 +0200", "bob@x", "Re: Plans", "q@x", "<p@x>",
+                      "a longer reply body"), None),
+                (mail("Sun, 31 Dec 2023 23:00:00 -0500", "alice@x", "Lunch", "l@x"), None),
+                (mail("Mon, 1 Jan 2024 11:00:00 +0000", "dave@x", "Re: Re: Plans", "r@x",
+                      "<p@x> <q@x>"), None)]:
+            self.assertEqual(conn.append("INBOX", flags, None, raw)[0], "OK")
+        conn.logout()
+        proc = subprocess.run(["node", os.path.join(self.HERE, "sort_thread.js"),
+                               str(self.server.ports["imaps"]), self.certs.cert],
+                              capture_output=True, timeout=WAIT, cwd=self.HERE)
+        if proc.returncode != 0:
+            self.fail("node-imap failed:\n%s\nserver log:\n%s" %
+                      (proc.stderr.decode(errors="replace"), self.server.log()))
+        seen = json.loads(proc.stdout)
+        # Sent dates in UTC (RFC 5256 2.2): 3 (04:00 on Jan 1), 1 and 2
+        # (10:00: ties in mailbox order, also under REVERSE), 4 (11:00).
+        self.assertEqual(seen["date"], [3, 1, 2, 4])
+        self.assertEqual(seen["reverseDate"], [4, 1, 2, 3])
+        self.assertEqual(seen["subjectDate"], [3, 1, 2, 4])  # LUNCH, then PLANS by date
+        self.assertEqual(seen["from"], [3, 2, 1, 4])
+        self.assertEqual(seen["unseenBySize"], [2, 4, 3])
+        # 2 replies to 1, 4 to 2; 3 alone (node-imap's nested arrays).
+        self.assertEqual(seen["references"], [[3], [1, 2, 4]])
+        self.assertEqual(seen["orderedSubject"], [[3], [1, [2], [4]]])
 
 
 class Doveadm(ClientTest):

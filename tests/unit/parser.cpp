@@ -72,11 +72,14 @@ using imap::Secret;
 using imap::SectionSpec;
 using imap::SelectCommand;
 using imap::SequenceSet;
+using imap::SortCommand;
+using imap::SortCriterion;
 using imap::StartTlsCommand;
 using imap::StatusCommand;
 using imap::StatusItem;
 using imap::StoreCommand;
 using imap::SubscribeCommand;
+using imap::ThreadCommand;
 using imap::UidExpungeCommand;
 using imap::UnselectCommand;
 using imap::UnsubscribeCommand;
@@ -1368,6 +1371,10 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t ENABLE X",
         "t ID NIL",
         "t COMPRESS DEFLATE",
+        "t SORT (DATE) UTF-8 ALL",
+        "t UID SORT (DATE) UTF-8 ALL",
+        "t THREAD REFERENCES UTF-8 ALL",
+        "t UID THREAD REFERENCES UTF-8 ALL",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;
@@ -2394,4 +2401,94 @@ TEST_CASE("RFC 7162 examples: every client command of the CONDSTORE and QRESYNC 
         if (const auto* error = std::get_if<ParseError>(&result)) FAIL(error->message);
         check_round_trip(std::get<Command>(result));
     }
+}
+
+// ---- SORT and THREAD (RFC 5256 5, RFC 5957, RFC 5267 3) ----
+
+namespace {
+
+SortCommand sort_command(std::vector<SortCriterion> criteria, std::string charset,
+                         std::vector<SearchKey> keys, bool uid = false,
+                         std::optional<SearchReturnOptions> returns = std::nullopt) {
+    SortCommand c;
+    c.uid = uid;
+    c.return_options = returns;
+    c.criteria = std::move(criteria);
+    c.charset = std::move(charset);
+    c.key.kind = SK::And;
+    c.key.children = std::move(keys);
+    return c;
+}
+
+ThreadCommand thread_command(std::string algorithm, std::string charset,
+                             std::vector<SearchKey> keys, bool uid = false) {
+    ThreadCommand c;
+    c.uid = uid;
+    c.algorithm = std::move(algorithm);
+    c.charset = std::move(charset);
+    c.key.kind = SK::And;
+    c.key.children = std::move(keys);
+    return c;
+}
+
+using SortKey = SortCriterion::Key;
+
+}  // namespace
+
+TEST_CASE("Grammar: RFC 5256 SORT and THREAD, RFC 5957 DISPLAYFROM/DISPLAYTO, RFC 5267 ESORT",
+          "[parser][sort]") {
+    check_all_parse({
+        // RFC 5256 3 examples.
+        {"A282 SORT (SUBJECT) UTF-8 SINCE 1-Feb-1994",
+         Command{"A282", sort_command({{SortKey::Subject}}, "UTF-8",
+                                      {date_key(SK::Since, Date{1994, 2, 1})})}},
+        {"A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL",
+         Command{"A283", sort_command({{SortKey::Subject}, {SortKey::Date, true}}, "UTF-8",
+                                      {key(SK::All)})}},
+        {"A284 SORT (SUBJECT) US-ASCII TEXT \"not in mailbox\"",
+         Command{"A284", sort_command({{SortKey::Subject}}, "US-ASCII",
+                                      {text_key(SK::Text, "not in mailbox")})}},
+        {"A001 uid sort (arrival cc date from size to displayfrom reverse displayto) \"utf-8\" "
+         "seen 1:5",
+         a001(sort_command({{SortKey::Arrival},
+                            {SortKey::Cc},
+                            {SortKey::Date},
+                            {SortKey::From},
+                            {SortKey::Size},
+                            {SortKey::To},
+                            {SortKey::DisplayFrom},
+                            {SortKey::DisplayTo, true}},
+                           "utf-8", {key(SK::Seen), set_key(SK::SequenceSet, "1:5")}, true))},
+        // RFC 5267 3.3 example.
+        {"E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED UNKEYWORD $Junk",
+         Command{"E01", sort_command({{SortKey::Date, true}}, "UTF-8",
+                                     {key(SK::Undeleted), text_key(SK::Unkeyword, "$Junk")}, true,
+                                     SearchReturnOptions{false, false, true, false})}},
+        {"A001 SORT RETURN (MIN MAX COUNT) (DATE) UTF-8 ALL",
+         a001(sort_command({{SortKey::Date}}, "UTF-8", {key(SK::All)}, false,
+                           SearchReturnOptions{true, true, false, true}))},
+        // RFC 5256 3 THREAD examples; any atom parses as an algorithm.
+        {"A283 THREAD ORDEREDSUBJECT UTF-8 SINCE 5-MAR-2000",
+         Command{"A283", thread_command("ORDEREDSUBJECT", "UTF-8",
+                                        {date_key(SK::Since, Date{2000, 3, 5})})}},
+        {"A284 THREAD ORDEREDSUBJECT US-ASCII TEXT \"gewp\"",
+         Command{"A284",
+                 thread_command("ORDEREDSUBJECT", "US-ASCII", {text_key(SK::Text, "gewp")})}},
+        {"A001 uid thread references UTF-8 ALL",
+         a001(thread_command("REFERENCES", "UTF-8", {key(SK::All)}, true))},
+        {"A001 THREAD refs UTF-8 NOT 1",
+         a001(thread_command("REFS", "UTF-8", {not_key(set_key(SK::SequenceSet, "1"))}))},
+        {"A001 THREAD X-OTHER UTF-8 ALL", a001(thread_command("X-OTHER", "UTF-8", {key(SK::All)}))},
+    });
+    check_all_fail({
+        {"A001 SORT DATE UTF-8 ALL", "("},       // criteria are a list
+        {"A001 SORT () UTF-8 ALL", ""},          // at least one criterion
+        {"A001 SORT (NAME) UTF-8 ALL", "NAME"},  // unknown key
+        {"A001 SORT (REVERSE) UTF-8 ALL", ""},   // REVERSE needs a key
+        {"A001 SORT (DATE) ALL", ""},            // the charset is mandatory
+        {"A001 SORT (DATE) UTF-8", ""},          // and a search key
+        {"A001 SORT RETURN (SAVE) (DATE) UTF-8 ALL", "SAVE"},
+        {"A001 THREAD UTF-8 ALL", ""},  // the algorithm is missing
+        {"A001 THREAD REFERENCES UTF-8", ""},
+    });
 }

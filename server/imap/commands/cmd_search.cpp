@@ -20,7 +20,6 @@
 // Message numbers past EXISTS in a sequence-set key match nothing, in
 // SEARCH and UID SEARCH, ESEARCH forms and inside OR / NOT (as Dovecot;
 // SelectedMailbox::resolve_search).
-#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,102 +27,26 @@
 #include <vector>
 
 #include "server/imap/commands/handlers.h"
-#include "server/imap/commands/message_set.h"
-#include "server/imap/search_translate.h"
+#include "server/imap/commands/search_common.h"
 #include "server/imap/session.h"
 
 namespace imap::server {
-namespace {
-
-// ESEARCH (RFC 4731 3.1): "* ESEARCH (TAG "a") [UID] MIN 2 MAX 9 COUNT 4
-// ALL 2:4,9", the requested items in this order (Dovecot writes ALL before
-// COUNT; RFC 4731 fixes no order). With no match MIN, MAX and ALL are left
-// out and COUNT is 0. `numbers` is ascending.
-void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
-                   const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
-                   std::optional<std::uint64_t> modseq) {
-    w.begin_untagged().atom("ESEARCH").sp().open().atom("TAG").sp().string(tag).close();
-    if (uid) w.sp().atom("UID");
-    if (!numbers.empty()) {
-        if (options.min) w.sp().atom("MIN").sp().number(numbers.front());
-        if (options.max) w.sp().atom("MAX").sp().number(numbers.back());
-    }
-    if (options.count) w.sp().atom("COUNT").sp().number(numbers.size());
-    if (options.all && !numbers.empty()) w.sp().atom("ALL").sp().raw(uid_set_string(numbers));
-    // RFC 7162 3.1.10: MODSEQ when the criteria had MODSEQ and something matched.
-    if (modseq) w.sp().atom("MODSEQ").sp().number(*modseq);
-    w.end();
-}
-
-// True when `key` has a MODSEQ criterion anywhere (RFC 7162 3.1.5).
-bool has_modseq(const SearchKey& key) {
-    if (key.kind == SearchKey::Kind::ModSeq) return true;
-    for (const SearchKey& child : key.children) {
-        if (has_modseq(child)) return true;
-    }
-    return false;
-}
-
-}  // namespace
 
 CommandResult cmd_search(Session& session, Command& command) {
     const SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
-    SelectedMailbox* selected = session.selected();
-
-    if (search.charset && !search_charset_supported(*search.charset)) {
-        // RFC 3501 6.4.4: a tagged NO (not BAD), with the charsets we do
-        // support. (Dovecot converts many more and sends a bare BADCHARSET.)
-        return CommandResult::no(ResponseCode::badcharset(kSearchCharsets), "Unsupported charset");
-    }
-    auto translated = translate_search(search.key, *selected);
-    if (auto* error = std::get_if<SearchKeyError>(&translated)) {
-        return CommandResult::bad(name + ": " + error->message);
-    }
-
-    // RFC 7162 3.1: SEARCH MODSEQ is a CONDSTORE enabling command.
-    const bool modseq_criterion = has_modseq(search.key);
-    if (modseq_criterion) session.enable_condstore();
+    auto key = view_search_key(session, name, search.charset, search.key);
+    if (!key) return key.refusal();
 
     std::vector<std::uint32_t> numbers;
-    store::UidSet matched;  // for the highest modseq of a MODSEQ search
-    const std::vector<std::uint32_t>& view = selected->uids();
-    if (!view.empty()) {
-        std::vector<store::SearchKey> keys;
-        keys.push_back(store::SearchKey::uid_set({{view.front(), view.back()}}));
-        keys.push_back(std::move(std::get<store::SearchKey>(translated)));
-        const std::vector<std::uint32_t> uids = session.mail()->store().search(
-            selected->id(), store::SearchKey::all_of(std::move(keys)));
-        numbers.reserve(uids.size());
-        for (std::uint32_t uid : uids) {
-            const auto sequence = selected->sequence_of(uid);
-            if (!sequence) continue;
-            numbers.push_back(search.uid ? uid : *sequence);
-            if (!modseq_criterion) continue;
-            if (!matched.empty() && matched.back().last + 1ull == uid) {
-                matched.back().last = uid;
-            } else {
-                matched.push_back({uid, uid});
-            }
-        }
+    std::vector<std::uint32_t> uids;  // the matches in the view
+    if (*key) {
+        numbers = view_numbers(*session.selected(),
+                               session.mail()->store().search(session.selected()->id(), **key),
+                               search.uid, &uids);
     }
-    // RFC 7162 3.1.5/3.1.6, RFC 4731 3.2: the highest modseq of the
-    // messages returned.
     std::optional<std::uint64_t> highest;
-    if (!matched.empty()) {
-        const std::optional<SearchReturnOptions>& options = search.return_options;
-        if (options && !options->all && !options->count) {
-            // MIN and/or MAX only: the messages returned are those one or two.
-            store::UidSet returned;
-            if (options->min) returned.push_back({matched.front().first, matched.front().first});
-            if (options->max) returned.push_back({matched.back().last, matched.back().last});
-            matched = std::move(returned);
-        }
-        highest = 0;
-        for (const store::MessageInfo& message :
-             session.mail()->store().fetch(selected->id(), store::UidSpan(matched)))
-            highest = std::max(*highest, message.modseq);
-    }
+    if (has_modseq(search.key)) highest = highest_modseq(session, uids, search.return_options);
     if (search.return_options) {
         write_esearch(session.writer(), command.tag, search.uid, *search.return_options, numbers,
                       highest);

@@ -38,6 +38,9 @@ CommandResult cmd_fetch(Session& session, Command& command);
 // SEARCH, STORE, COPY and MOVE each handle their UID form too (the command
 // struct says which).
 CommandResult cmd_search(Session& session, Command& command);
+// SORT / UID SORT (RFC 5256, RFC 5957, RFC 5267 ESORT) and THREAD / UID THREAD.
+CommandResult cmd_sort(Session& session, Command& command);
+CommandResult cmd_thread(Session& session, Command& command);
 CommandResult cmd_store(Session& session, Command& command);
 CommandResult cmd_copy(Session& session, Command& command);
 CommandResult cmd_move(Session& session, Command& command);

@@ -1,0 +1,101 @@
+#include "server/imap/commands/search_common.h"
+
+#include <algorithm>
+#include <variant>
+
+#include "server/imap/commands/message_set.h"
+#include "server/imap/search_translate.h"
+
+namespace imap::server {
+
+Checked<std::optional<store::SearchKey>> view_search_key(Session& session,
+                                                         std::string_view command_name,
+                                                         const std::optional<std::string>& charset,
+                                                         const SearchKey& key) {
+    if (charset && !search_charset_supported(*charset)) {
+        // RFC 3501 6.4.4, RFC 5256 3: a tagged NO (not BAD), with the
+        // charsets we do support. (Dovecot converts many more and sends a
+        // bare BADCHARSET.)
+        return CommandResult::no(ResponseCode::badcharset(kSearchCharsets), "Unsupported charset");
+    }
+    const SelectedMailbox& selected = *session.selected();
+    auto translated = translate_search(key, selected);
+    if (auto* error = std::get_if<SearchKeyError>(&translated)) {
+        return CommandResult::bad(std::string(command_name) + ": " + error->message);
+    }
+    // RFC 7162 3.1: a MODSEQ criterion is a CONDSTORE enabling command.
+    if (has_modseq(key)) session.enable_condstore();
+    const std::vector<std::uint32_t>& view = selected.uids();
+    if (view.empty()) return std::optional<store::SearchKey>();
+    std::vector<store::SearchKey> keys;
+    keys.push_back(store::SearchKey::uid_set({{view.front(), view.back()}}));
+    keys.push_back(std::move(std::get<store::SearchKey>(translated)));
+    return std::optional<store::SearchKey>(store::SearchKey::all_of(std::move(keys)));
+}
+
+bool has_modseq(const SearchKey& key) {
+    if (key.kind == SearchKey::Kind::ModSeq) return true;
+    return std::any_of(key.children.begin(), key.children.end(),
+                       [](const SearchKey& child) { return has_modseq(child); });
+}
+
+std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
+                                        const std::vector<std::uint32_t>& uids, bool uid,
+                                        std::vector<std::uint32_t>* kept) {
+    std::vector<std::uint32_t> numbers;
+    numbers.reserve(uids.size());
+    for (std::uint32_t each : uids) {
+        const auto sequence = view.sequence_of(each);
+        if (!sequence) continue;
+        numbers.push_back(uid ? each : *sequence);
+        if (kept) kept->push_back(each);
+    }
+    return numbers;
+}
+
+std::optional<std::uint64_t> highest_modseq(Session& session,
+                                            const std::vector<std::uint32_t>& uids,
+                                            const std::optional<SearchReturnOptions>& options) {
+    if (uids.empty()) return std::nullopt;
+    std::vector<std::uint32_t> returned;
+    if (options && !options->all && !options->count) {
+        // MIN and/or MAX only: the messages returned are those one or two.
+        if (options->min) returned.push_back(uids.front());
+        if (options->max) returned.push_back(uids.back());
+    } else {
+        returned = uids;
+    }
+    std::sort(returned.begin(), returned.end());
+    returned.erase(std::unique(returned.begin(), returned.end()), returned.end());
+    store::UidSet set;
+    for (std::uint32_t uid : returned) {
+        if (!set.empty() && set.back().last + 1ull == uid) {
+            set.back().last = uid;
+        } else {
+            set.push_back({uid, uid});
+        }
+    }
+    std::uint64_t highest = 0;
+    const SelectedMailbox& selected = *session.selected();
+    for (const store::MessageInfo& message :
+         session.mail()->store().fetch(selected.id(), store::UidSpan(set)))
+        highest = std::max(highest, message.modseq);
+    return highest;
+}
+
+void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
+                   const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
+                   std::optional<std::uint64_t> modseq) {
+    w.begin_untagged().atom("ESEARCH").sp().open().atom("TAG").sp().string(tag).close();
+    if (uid) w.sp().atom("UID");
+    if (!numbers.empty()) {
+        if (options.min) w.sp().atom("MIN").sp().number(numbers.front());
+        if (options.max) w.sp().atom("MAX").sp().number(numbers.back());
+    }
+    if (options.count) w.sp().atom("COUNT").sp().number(numbers.size());
+    if (options.all && !numbers.empty()) w.sp().atom("ALL").sp().raw(uid_set_string(numbers));
+    if (modseq) w.sp().atom("MODSEQ").sp().number(*modseq);
+    w.end();
+}
+
+}  // namespace imap::server

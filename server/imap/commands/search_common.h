@@ -1,0 +1,62 @@
+// What SEARCH, SORT and THREAD share (RFC 3501 6.4.4, RFC 5256, RFC 4731,
+// RFC 5267, RFC 7162 3.1.5-3.1.10): the charset check, the criteria
+// restricted to the session's view, the view's numbers of the store's UIDs,
+// CONDSTORE's highest modseq and the ESEARCH response.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/command.h"
+#include "protocol/response_writer.h"
+#include "server/imap/command_result.h"
+#include "server/imap/session.h"
+#include "store/search.h"
+
+namespace imap::server {
+
+// The criteria `key` (in `charset`, nullopt: the default) as the store's,
+// limited to the UIDs of the selected mailbox's view; or the answer: NO
+// [BADCHARSET] for a charset SEARCH does not accept, BAD for keys that
+// cannot be evaluated. A MODSEQ criterion enables CONDSTORE (RFC 7162 3.1).
+// nullopt in the value: the view is empty, nothing can match.
+Checked<std::optional<store::SearchKey>> view_search_key(Session& session,
+                                                         std::string_view command_name,
+                                                         const std::optional<std::string>& charset,
+                                                         const SearchKey& key);
+
+// True when `key` has a MODSEQ criterion anywhere (RFC 7162 3.1.5).
+bool has_modseq(const SearchKey& key);
+
+// The store's `uids` (in the result's order) as the response numbers:
+// sequence numbers, or the UIDs themselves for a UID command. A UID the view
+// does not hold (arrived since its last EXISTS) is left out; `kept`, when
+// given, gets the UIDs that stay.
+std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
+                                        const std::vector<std::uint32_t>& uids, bool uid,
+                                        std::vector<std::uint32_t>* kept = nullptr);
+
+// RFC 7162 3.1.5/3.1.6, RFC 4731 3.2: the highest modseq of the messages
+// returned, of `uids` (the matches, in the result's order): with
+// `options` MIN and/or MAX only, of the first and/or last of them.
+// nullopt when `uids` is empty.
+std::optional<std::uint64_t> highest_modseq(Session& session,
+                                            const std::vector<std::uint32_t>& uids,
+                                            const std::optional<SearchReturnOptions>& options);
+
+// ESEARCH (RFC 4731 3.1, RFC 5267 3.1 for SORT): "* ESEARCH (TAG "a") [UID]
+// MIN 2 MAX 9 COUNT 4 ALL 2:4,9", the requested items in this order
+// (Dovecot writes ALL before COUNT; RFC 4731 fixes no order). MIN and MAX
+// are the first and last of `numbers`, which are in the result's order
+// (ascending for SEARCH, sort order for SORT); ALL keeps that order, an
+// ascending run written as a range (RFC 5267 3.2: never "12:10"). With no
+// match MIN, MAX and ALL are left out and COUNT is 0; MODSEQ when given
+// (RFC 7162 3.1.10).
+void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
+                   const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
+                   std::optional<std::uint64_t> modseq);
+
+}  // namespace imap::server
