@@ -55,13 +55,6 @@ void UserMail::index_in_background() {
     });
 }
 
-void UserMail::post_index_batch() {
-    if (!post_) return;
-    post_(std::chrono::milliseconds{0}, [weak = weak_from_this()] {
-        if (auto self = weak.lock()) self->index_in_background();
-    });
-}
-
 void UserMail::index_soon() {
     if (!post_) return;
     if (++queued_since_batch_ >= kIndexEagerBodies) {
@@ -127,7 +120,7 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     {
         std::lock_guard lock(mutex_);
         if (auto it = open_.find(name); it != open_.end()) {
-            if (auto mail = it->second.lock()) return mail;
+            if (auto mail = it->second.mail.lock()) return mail;
         }
     }
     // Opened outside the lock: other users' logins go on meanwhile, and
@@ -140,14 +133,16 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     // this user exists in the process yet, so none is pinned. Only this
     // process serves IMAP for the data directory (docs/storage.md).
     mail->store().collect_garbage();
+    UserMail::Post post;
     if (post_) {
-        mail->set_background(post_(name));
+        post = post_(name);
+        mail->set_background(post);
         // Bodies queued by a crash before indexing, `imapd deliver`, or the
         // migration that rebuilds the index.
         mail->index_in_background();
     }
     std::lock_guard lock(mutex_);
-    open_[name] = mail;
+    open_[name] = OpenMail{mail, std::move(post)};
     if (data_dir_.is_in_memory()) kept_[name] = mail;
     return mail;
 }
@@ -163,21 +158,25 @@ void UserMailRegistry::set_background(PostForUser post) {
 void UserMailRegistry::changed_elsewhere(std::string_view user) {
     if (!post_) return;
     const std::string name = store::AccountStore::canonical_user_name(user);
-    std::weak_ptr<UserMail> weak;
+    OpenMail open;
     {
         std::lock_guard lock(mutex_);
         auto it = open_.find(name);
-        if (it == open_.end()) return;
-        weak = it->second;
+        if (it == open_.end() || !it->second.post) return;
+        open = it->second;
     }
-    if (auto mail = weak.lock()) mail->post_index_batch();
+    // Locked on the mail's own executor: if that drops the last reference,
+    // the store closes there, not on this (a loop's) thread.
+    open.post(std::chrono::milliseconds{0}, [weak = std::move(open.mail)] {
+        if (auto mail = weak.lock()) mail->index_in_background();
+    });
 }
 
 std::size_t UserMailRegistry::open_count() {
     std::lock_guard lock(mutex_);
     std::size_t count = 0;
     for (auto it = open_.begin(); it != open_.end();) {
-        if (it->second.expired()) {
+        if (it->second.mail.expired()) {
             it = open_.erase(it);
         } else {
             ++count;

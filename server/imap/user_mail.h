@@ -140,8 +140,6 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // and its SQLite connection must never be used from two threads.
     // Also where the garbage collection is deferred to (kGarbageDelay).
     void set_background(Post post);
-    // Any thread: posts an index batch on this UserMail's executor.
-    void post_index_batch();
     // On the user's executor: posts an index batch unless one is waiting.
     void index_in_background();
 
@@ -210,7 +208,15 @@ class UserMailRegistry : public MailAccess {
     GroupCommit::RunBlocking run_blocking_;  // set before any open()
     std::mutex mutex_;                       // the maps
     PostForUser post_;                       // set before any open()
-    std::map<std::string, std::weak_ptr<UserMail>, std::less<>> open_;
+    // An open user's mail, and the Post of the executor it lives on, so a
+    // report from another thread reaches it without taking a reference
+    // there (which could be the last one, and close the store off its
+    // executor).
+    struct OpenMail {
+        std::weak_ptr<UserMail> mail;
+        UserMail::Post post;
+    };
+    std::map<std::string, OpenMail, std::less<>> open_;
     std::map<std::string, std::shared_ptr<UserMail>, std::less<>> kept_;  // in memory
 };
 
