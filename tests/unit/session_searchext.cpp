@@ -186,8 +186,10 @@ TEST_CASE("RFC 5182 2.1: $ is empty before a SAVE and after SELECT, EXAMINE, CLO
     CHECK(c.send("r16 FETCH $ (UID)\r\n").starts_with("r16 BAD "));
 }
 
-TEST_CASE("RFC 5182 2.1: NO empties $ but BAD and SEARCH without SAVE keep it; expunged leave it",
-          "[session][searchres][rfc5182]") {
+TEST_CASE(
+    "RFC 5182 2.1: NO empties $ but BAD and SEARCH without SAVE keep it and expunged messages "
+    "leave it",
+    "[session][searchres][rfc5182]") {
     Server server;
     ten(server);
     Client c(server);
