@@ -3,6 +3,7 @@
 // THREAD and the ESEARCH forms; the RFC's examples, the responses byte for
 // byte, and the errors.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -337,4 +338,37 @@ TEST_CASE("RFC 9394 3.2: SAVE with PARTIAL keeps what PARTIAL, MIN and MAX retur
     CHECK(c.send("p4 SEARCH RETURN (SAVE COUNT PARTIAL 1:1) FLAGGED\r\n") ==
           "* ESEARCH (TAG \"p4\") COUNT 5 PARTIAL (1:1 2)\r\np4 OK SEARCH completed\r\n");
     CHECK(saved("v4") == "* SEARCH 2 4 6 8 10\r\nv4 OK UID SEARCH completed\r\n");
+}
+
+TEST_CASE("Hostile: the saved result is one set no larger than the view",
+          "[session][searchres][hostile]") {
+    // 4,000 messages, every other one \Flagged: "$" of FLAGGED is 2,000
+    // ranges, the worst a set of this view can be. Used by 200 pipelined
+    // commands, each resolves it once against the view.
+    Server server;
+    store::MailStore& mail = server.store();
+    const auto inbox = mail.open_mailbox("INBOX").id;
+    for (int i = 1; i <= 4000; ++i) {
+        store::AppendRequest request;
+        request.message = "Subject: x\r\n\r\nx\r\n";
+        request.internal_date = 1700000000;
+        request.flags.system = i % 2 == 0 ? store::flag::kFlagged : 0;
+        mail.append(inbox, request);
+    }
+    Client c(server);
+    const auto start = std::chrono::steady_clock::now();
+    CHECK(c.send("h1 SEARCH RETURN (SAVE COUNT) FLAGGED\r\n") ==
+          "* ESEARCH (TAG \"h1\") COUNT 2000\r\nh1 OK SEARCH completed\r\n");
+    std::string burst;
+    for (int i = 0; i < 200; ++i)
+        burst += "p" + std::to_string(i) + " UID SEARCH RETURN (COUNT) $ 1:1000\r\n";
+    const std::string answers = c.send(burst);
+    CHECK(answers.ends_with(
+        "* ESEARCH (TAG \"p199\") UID COUNT 500\r\np199 OK UID SEARCH completed\r\n"));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    // The session and a fresh client still answer.
+    CHECK(c.send("n NOOP\r\n") == "n OK NOOP completed\r\n");
+    Client fresh(server);
+    CHECK(fresh.send("f SEARCH RETURN (COUNT) $\r\n") ==
+          "* ESEARCH (TAG \"f\") COUNT 0\r\nf OK SEARCH completed\r\n");
 }
