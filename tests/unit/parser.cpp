@@ -2566,7 +2566,7 @@ TEST_CASE("Grammar: RFC 5256 SORT and THREAD, RFC 5957 DISPLAYFROM/DISPLAYTO, RF
         {"A001 SORT (REVERSE) UTF-8 ALL", ""},   // REVERSE needs a key
         {"A001 SORT (DATE) ALL", ""},            // the charset is mandatory
         {"A001 SORT (DATE) UTF-8", ""},          // and a search key
-        {"A001 THREAD UTF-8 ALL", ""},  // the algorithm is missing
+        {"A001 THREAD UTF-8 ALL", ""},           // the algorithm is missing
         {"A001 THREAD REFERENCES UTF-8", ""},
     });
 }
