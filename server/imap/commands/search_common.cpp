@@ -55,6 +55,25 @@ std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
     return numbers;
 }
 
+namespace {
+
+// `uids` (any order, repeats allowed) as ascending ranges.
+store::UidSet uid_ranges(std::vector<std::uint32_t> uids) {
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    store::UidSet set;
+    for (std::uint32_t uid : uids) {
+        if (!set.empty() && set.back().last + 1ull == uid) {
+            set.back().last = uid;
+        } else {
+            set.push_back({uid, uid});
+        }
+    }
+    return set;
+}
+
+}  // namespace
+
 std::pair<std::size_t, std::size_t> partial_slice(const PartialRange& range, std::size_t count) {
     const std::size_t low = std::min(range.first, range.last);
     const std::size_t high = std::max(range.first, range.last);
@@ -82,18 +101,7 @@ std::vector<std::uint32_t> returned_messages(const SearchReturnOptions& options,
 void save_result(Session& session, const std::optional<SearchReturnOptions>& options,
                  const std::vector<std::uint32_t>& uids) {
     if (!options || !options->save) return;
-    std::vector<std::uint32_t> saved = returned_messages(*options, uids);
-    std::sort(saved.begin(), saved.end());
-    saved.erase(std::unique(saved.begin(), saved.end()), saved.end());
-    store::UidSet set;
-    for (std::uint32_t uid : saved) {
-        if (!set.empty() && set.back().last + 1ull == uid) {
-            set.back().last = uid;
-        } else {
-            set.push_back({uid, uid});
-        }
-    }
-    session.selected()->save_result(std::move(set));
+    session.selected()->save_result(uid_ranges(returned_messages(*options, uids)));
 }
 
 CommandResult refuse_search(Session& session, const std::optional<SearchReturnOptions>& options,
@@ -109,17 +117,7 @@ std::optional<std::uint64_t> highest_modseq(Session& session,
                                             const std::vector<std::uint32_t>& uids,
                                             const std::optional<SearchReturnOptions>& options) {
     if (uids.empty()) return std::nullopt;
-    std::vector<std::uint32_t> returned = options ? returned_messages(*options, uids) : uids;
-    std::sort(returned.begin(), returned.end());
-    returned.erase(std::unique(returned.begin(), returned.end()), returned.end());
-    store::UidSet set;
-    for (std::uint32_t uid : returned) {
-        if (!set.empty() && set.back().last + 1ull == uid) {
-            set.back().last = uid;
-        } else {
-            set.push_back({uid, uid});
-        }
-    }
+    const store::UidSet set = uid_ranges(options ? returned_messages(*options, uids) : uids);
     std::uint64_t highest = 0;
     const SelectedMailbox& selected = *session.selected();
     for (const store::MessageInfo& message :
