@@ -225,8 +225,9 @@ struct SearchKey {
         New,
         Not,  // children[0]
         Old,
-        On,  // date
-        Or,  // children[0], children[1]
+        Older,  // number: seconds (RFC 5032 WITHIN)
+        On,     // date
+        Or,     // children[0], children[1]
         Recent,
         Seen,
         SentBefore,   // date
@@ -245,6 +246,7 @@ struct SearchKey {
         Unflagged,
         Unkeyword,  // text = flag keyword
         Unseen,
+        Younger,  // number: seconds (RFC 5032 WITHIN)
     };
 
     Kind kind = Kind::All;
@@ -259,13 +261,27 @@ struct SearchKey {
     bool operator==(const SearchKey&) const = default;
 };
 
-// ESEARCH (RFC 4731) search-return-opt: MIN, MAX, ALL, COUNT. "RETURN ()"
-// means ALL (RFC 4731 3.1), so the parser sets `all` for it.
+// partial-range (RFC 9394 4): "first:last" counts the results from the
+// first (1 is the first), "-first:-last" from the last (-1 is the last).
+// Kept as written: 500:400 is 400:500, but the answer repeats the request.
+struct PartialRange {
+    std::uint32_t first = 1;  // nz-number
+    std::uint32_t last = 1;   // nz-number
+    bool from_end = false;    // the "-" form
+    bool operator==(const PartialRange&) const = default;
+};
+
+// ESEARCH (RFC 4731) search-return-opt: MIN, MAX, ALL, COUNT; SAVE (RFC
+// 5182 2.4); PARTIAL (RFC 9394 3.1, never with ALL). "RETURN ()" means ALL
+// (RFC 4731 3.1), so the parser sets `all` for it; "RETURN (SAVE)" alone
+// returns nothing.
 struct SearchReturnOptions {
     bool min = false;
     bool max = false;
     bool all = false;
     bool count = false;
+    bool save = false;
+    std::optional<PartialRange> partial = std::nullopt;
     bool operator==(const SearchReturnOptions&) const = default;
 };
 

@@ -94,6 +94,7 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::New, "NEW", Argument::None},
     {SearchKey::Kind::Not, "NOT", Argument::Key},
     {SearchKey::Kind::Old, "OLD", Argument::None},
+    {SearchKey::Kind::Older, "OLDER", Argument::Number},
     {SearchKey::Kind::On, "ON", Argument::Date},
     {SearchKey::Kind::Or, "OR", Argument::TwoKeys},
     {SearchKey::Kind::Recent, "RECENT", Argument::None},
@@ -113,6 +114,7 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::Unflagged, "UNFLAGGED", Argument::None},
     {SearchKey::Kind::Unkeyword, "UNKEYWORD", Argument::Keyword},
     {SearchKey::Kind::Unseen, "UNSEEN", Argument::None},
+    {SearchKey::Kind::Younger, "YOUNGER", Argument::Number},
 };
 
 const SearchKeyRow* find_search_key(SearchKey::Kind kind) {
@@ -482,13 +484,21 @@ void write_arguments(Writer& w, const UidExpungeCommand& c) {
     w.sp().sequence_set(c.uids);
 }
 
-// search-return-opts (RFC 4731, RFC 5267 3); ALL stands for "RETURN ()" too.
+// search-return-opts (RFC 4731, RFC 5267 3, RFC 5182 SAVE); ALL stands for "RETURN ()" too.
 void write_return_options(Writer& w, const SearchReturnOptions& options) {
     w.raw(" RETURN ");
     write_option_list(w, {{options.min, "MIN"},
                           {options.max, "MAX"},
                           {options.all, "ALL"},
-                          {options.count, "COUNT"}});
+                          {options.count, "COUNT"},
+                          {options.save, "SAVE"}});
+    if (options.partial) {
+        const PartialRange& range = *options.partial;
+        const std::string minus = range.from_end ? "-" : "";
+        if (options.min || options.max || options.all || options.count || options.save) w.sp();
+        w.raw("PARTIAL " + minus + std::to_string(range.first) + ":" + minus +
+              std::to_string(range.last));
+    }
     w.raw(")");
 }
 

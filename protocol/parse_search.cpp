@@ -18,6 +18,7 @@ enum class Argument {
     Keyword,
     DateArg,
     Number,
+    Interval,  // nz-number (RFC 5032 3: OLDER / YOUNGER)
     Key,
     TwoKeys,
     UidSet,
@@ -49,6 +50,7 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"NEW", Kind::New, Argument::None},
     {"NOT", Kind::Not, Argument::Key},
     {"OLD", Kind::Old, Argument::None},
+    {"OLDER", Kind::Older, Argument::Interval},  // RFC 5032 3
     {"ON", Kind::On, Argument::DateArg},
     {"OR", Kind::Or, Argument::TwoKeys},
     {"RECENT", Kind::Recent, Argument::None},
@@ -68,6 +70,7 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"UNFLAGGED", Kind::Unflagged, Argument::None},
     {"UNKEYWORD", Kind::Unkeyword, Argument::Keyword},
     {"UNSEEN", Kind::Unseen, Argument::None},
+    {"YOUNGER", Kind::Younger, Argument::Interval},  // RFC 5032 3
 });
 
 static_assert(std::is_sorted(kSearchKeys.begin(), kSearchKeys.end(),
@@ -125,7 +128,8 @@ SearchKey read_group(Reader& in) {
 SearchKey read_key(Reader& in) {
     DepthGuard depth(in);
     if (in.peek() == '(') return read_group(in);
-    if (is_digit(in.peek()) || in.peek() == '*') {
+    // sequence-set, "$" included (RFC 5182 4).
+    if (is_digit(in.peek()) || in.peek() == '*' || in.peek() == '$') {
         SearchKey key;
         key.kind = Kind::SequenceSet;
         key.set = read_sequence_set(in);
@@ -161,6 +165,12 @@ SearchKey read_key(Reader& in) {
         case Argument::Number:
             in.space();
             key.number = in.number();
+            break;
+        case Argument::Interval:
+            in.space();
+            key.number = in.number();
+            if (key.number == 0)
+                parse_fail(name + " needs a number of seconds > 0 (RFC 5032 3: nz-number)");
             break;
         case Argument::Key:
             in.space();
@@ -198,7 +208,25 @@ SearchKey read_key(Reader& in) {
     return key;
 }
 
-// RFC 4731 3.1: MIN, MAX, ALL, COUNT; "()" means ALL.
+// partial-range = partial-range-first / partial-range-last (RFC 9394 4):
+// nz-number ":" nz-number, or MINUS nz-number ":" MINUS nz-number.
+PartialRange read_partial_range(Reader& in) {
+    PartialRange range;
+    range.from_end = in.accept('-');
+    auto bound = [&in] {
+        const std::uint32_t value = in.number();
+        if (value == 0) parse_fail("PARTIAL range numbers start at 1 (RFC 9394 4: nz-number)");
+        return value;
+    };
+    range.first = bound();
+    in.expect(':', "':' in the PARTIAL range");
+    if (range.from_end) in.expect('-', "'-' in the PARTIAL range (both ends or neither)");
+    range.last = bound();
+    return range;
+}
+
+// RFC 4731 3.1: MIN, MAX, ALL, COUNT; "()" means ALL. RFC 5182 4: SAVE.
+// RFC 9394 4: PARTIAL partial-range.
 SearchReturnOptions read_search_return_options(Reader& in) {
     in.expect('(', "'(' starting the RETURN options");
     SearchReturnOptions options;
@@ -216,8 +244,17 @@ SearchReturnOptions read_search_return_options(Reader& in) {
             options.all = true;
         } else if (option == "COUNT") {
             options.count = true;
+        } else if (option == "SAVE") {
+            options.save = true;
+        } else if (option == "PARTIAL") {
+            if (options.partial) parse_fail("PARTIAL given twice (RFC 9394 3.1)");
+            in.space();
+            options.partial = read_partial_range(in);
         } else {
             parse_fail("Unknown SEARCH return option " + option.substr(0, 40));
+        }
+        if (options.all && options.partial) {
+            parse_fail("PARTIAL and ALL cannot be combined (RFC 9394 3.1)");
         }
         if (in.accept(')')) return options;
         in.space();

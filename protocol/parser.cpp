@@ -17,7 +17,8 @@ namespace detail {
 SequenceSet read_sequence_set(Reader& in) {
     in.count_argument();
     std::string_view text = in.take_while(
-        [](char c) { return is_digit(c) || c == ':' || c == '*' || c == ','; }, "sequence set");
+        [](char c) { return is_digit(c) || c == ':' || c == '*' || c == ',' || c == '$'; },
+        "sequence set");
     std::optional<SequenceSet> set = SequenceSet::parse(text);
     if (!set) parse_fail("Invalid sequence set \"" + std::string(text.substr(0, 40)) + "\"");
     return std::move(*set);
@@ -83,6 +84,8 @@ CommandBody one_mailbox(Reader& in) {
 SequenceSet read_set_without_star(Reader& in) {
     SequenceSet set = read_sequence_set(in);
     if (set.uses_star()) parse_fail("\"*\" is not allowed in QRESYNC sets (RFC 7162 7)");
+    // SELECT resets the saved result (RFC 5182 2.1): "$" would name nothing.
+    if (set.is_last_result()) parse_fail("\"$\" is not allowed in QRESYNC sets (RFC 5182 2.1)");
     return set;
 }
 

@@ -123,7 +123,16 @@ std::string ResolvedSet::to_string() const {
     return out;
 }
 
+SequenceSet SequenceSet::last_result() {
+    SequenceSet set;
+    set.last_result_ = true;
+    return set;
+}
+
 std::optional<SequenceSet> SequenceSet::parse(std::string_view text) {
+    // RFC 5182 4: seq-last-command = "$", an alternative of its own: "$"
+    // joins no list ("$,1" is no sequence-set).
+    if (text == "$") return last_result();
     std::vector<SeqRange> ranges;
     std::size_t pos = 0;
     // RFC 3501 9: sequence-set = (seq-number / seq-range) *("," sequence-set).
@@ -173,6 +182,7 @@ ResolvedSet SequenceSet::resolve(std::uint32_t largest) const {
 }
 
 std::string SequenceSet::to_string() const {
+    if (last_result_) return "$";
     std::string out;
     for (const auto& r : ranges_) {
         if (!out.empty()) out += ',';

@@ -64,10 +64,17 @@ class SequenceSet {
     explicit SequenceSet(std::vector<SeqRange> ranges) : ranges_(std::move(ranges)) {}
 
     // Parses the sequence-set grammar exactly: nz-number or "*", ranges with
-    // ":", comma-separated, no spaces, no zero, numbers < 2^32. Returns
-    // nullopt on any deviation or past limits::kMaxSequenceRanges ranges.
+    // ":", comma-separated, no spaces, no zero, numbers < 2^32; or "$" alone
+    // (RFC 5182 4: sequence-set =/ seq-last-command). Returns nullopt on any
+    // deviation or past limits::kMaxSequenceRanges ranges.
     static std::optional<SequenceSet> parse(std::string_view text);
 
+    // "$": the session's saved SEARCH result (RFC 5182), which only the
+    // selected mailbox's view can resolve (SelectedMailbox::resolve).
+    static SequenceSet last_result();
+    bool is_last_result() const { return last_result_; }
+
+    // Empty for "$".
     const std::vector<SeqRange>& ranges() const { return ranges_; }
     bool uses_star() const;
 
@@ -75,7 +82,8 @@ class SequenceSet {
     // the largest UID in use for UIDs) and normalises ("4:2" == "2:4").
     // RFC 3501 6.4.8: "559:*" with largest UID 200 is "200:559", so it always
     // includes the last message. With largest == 0 a "*" matches nothing and
-    // ranges that contained it shrink to their other end.
+    // ranges that contained it shrink to their other end. "$" resolves to
+    // the empty set here: its callers ask the view instead.
     ResolvedSet resolve(std::uint32_t largest) const;
 
     // As written, e.g. "4:2,*": round-trips through parse().
@@ -85,6 +93,7 @@ class SequenceSet {
 
   private:
     std::vector<SeqRange> ranges_;
+    bool last_result_ = false;
 };
 
 }  // namespace imap

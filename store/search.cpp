@@ -76,6 +76,12 @@ SearchKey SearchKey::date(Kind kind, std::int64_t day) {
     k.number = day;
     return k;
 }
+SearchKey SearchKey::arrived(Kind kind, std::int64_t unix_seconds) {
+    SearchKey k;
+    k.kind = kind;
+    k.number = unix_seconds;
+    return k;
+}
 SearchKey SearchKey::larger(std::uint64_t size) {
     SearchKey k;
     k.kind = Kind::Larger;
@@ -757,6 +763,12 @@ class SqlBuilder {
                 break;
             case K::Smaller:
                 sql_ += "(m.size < " + number(key.number) + ")";
+                break;
+            case K::ArrivedAtOrBefore:
+                sql_ += "(m.internal_date <= " + number(key.number) + ")";
+                break;
+            case K::ArrivedAtOrAfter:
+                sql_ += "(m.internal_date >= " + number(key.number) + ")";
                 break;
             case K::ModSeq:
                 sql_ += "(m.modseq >= " + number(key.number) + ")";

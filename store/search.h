@@ -68,6 +68,10 @@ struct SearchKey {
         Body,     // decoded text parts contain `text`
         Text,     // header or body contains `text`
         ModSeq,   // modseq >= number (RFC 7162 3.1.5)
+        // The internal date and time (unix seconds) compared with number,
+        // to the second (RFC 5032 2: OLDER and YOUNGER).
+        ArrivedAtOrBefore,  // internal date <= number
+        ArrivedAtOrAfter,   // internal date >= number
     };
 
     Kind kind = Kind::All;
@@ -96,6 +100,8 @@ struct SearchKey {
     static SearchKey body(std::string text);
     static SearchKey text_(std::string text);
     static SearchKey modseq(std::uint64_t value);
+    // ArrivedAtOrBefore / ArrivedAtOrAfter `unix_seconds`.
+    static SearchKey arrived(Kind kind, std::int64_t unix_seconds);
 };
 
 // One SORT criterion (RFC 5256 3 BASE.6.4.SORT, RFC 5957 DISPLAYFROM and

@@ -60,7 +60,7 @@ struct BadKey {
 
 class Translator {
   public:
-    explicit Translator(const SelectedMailbox& view) : view_(view) {}
+    Translator(const SelectedMailbox& view, std::int64_t now) : view_(view), now_(now) {}
 
     store::SearchKey translate(const SearchKey& key) {
         using K = SearchKey::Kind;
@@ -152,6 +152,11 @@ class Translator {
             case K::SentSince:
                 return date(S::Kind::SentSince, key.date);
 
+            case K::Older:
+                return S::arrived(S::Kind::ArrivedAtOrBefore, now_ - key.number);
+            case K::Younger:
+                return S::arrived(S::Kind::ArrivedAtOrAfter, now_ - key.number);
+
             case K::Larger:
                 return S::larger(key.number);
             case K::ModSeq:
@@ -210,6 +215,7 @@ class Translator {
     }
 
     const SelectedMailbox& view_;
+    const std::int64_t now_;
     std::optional<store::UidSet> recent_;
 };
 
@@ -221,9 +227,10 @@ bool search_charset_supported(std::string_view charset) {
 }
 
 std::variant<store::SearchKey, SearchKeyError> translate_search(const SearchKey& key,
-                                                                const SelectedMailbox& view) {
+                                                                const SelectedMailbox& view,
+                                                                std::int64_t now) {
     try {
-        return Translator(view).translate(key);
+        return Translator(view, now).translate(key);
     } catch (BadKey& bad) {
         return SearchKeyError{std::move(bad.message)};
     }

@@ -14,7 +14,9 @@
 // - UNANSWERED etc. are NOT of the flag, UNKEYWORD is NOT KEYWORD;
 // - dates become day numbers; BEFORE / ON / SINCE compare with the internal
 //   date's day as written in its own zone ("disregarding time and
-//   timezone"; Dovecot uses the server's zone instead).
+//   timezone"; Dovecot uses the server's zone instead);
+// - OLDER n / YOUNGER n (RFC 5032 2) compare the internal date, to the
+//   second, with `now` - n: OLDER at or before it, YOUNGER at or after.
 //
 // The charset of the strings: US-ASCII and UTF-8 only. RFC 3501 6.4.4 says
 // the default is US-ASCII; like Dovecot, 8-bit strings are read as UTF-8
@@ -45,8 +47,10 @@ struct SearchKeyError {
 
 // `key` as the store's criteria, evaluated against `view`. The result may
 // match messages the view does not hold (arrived since its last sync); the
-// caller restricts it to the view.
+// caller restricts it to the view. `now`: the server's current time, unix
+// seconds (RFC 5032 2).
 std::variant<store::SearchKey, SearchKeyError> translate_search(const SearchKey& key,
-                                                                const SelectedMailbox& view);
+                                                                const SelectedMailbox& view,
+                                                                std::int64_t now);
 
 }  // namespace imap::server

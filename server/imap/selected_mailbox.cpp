@@ -93,7 +93,29 @@ void SelectedMailbox::add_recent(std::uint32_t first, std::uint32_t last) {
     recent_.push_back({first, last});
 }
 
+store::UidSet SelectedMailbox::saved_in_view() const {
+    // Runs of consecutive sequence numbers, each one range of UIDs (the
+    // store holds no UID between two neighbours of the view that the view
+    // does not hold).
+    store::UidSet result;
+    std::size_t previous = uids_.size();
+    for (const store::UidRange& range : saved_result_) {
+        auto it = std::lower_bound(uids_.begin(), uids_.end(), range.first);
+        for (; it != uids_.end() && *it <= range.last; ++it) {
+            const auto index = static_cast<std::size_t>(it - uids_.begin());
+            if (!result.empty() && index == previous + 1) {
+                result.back().last = *it;
+            } else {
+                result.push_back({*it, *it});
+            }
+            previous = index;
+        }
+    }
+    return result;
+}
+
 std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bool uid) const {
+    if (set.is_last_result()) return saved_in_view();
     store::UidSet result;
     if (uid) {
         if (uids_.empty()) return result;
@@ -129,6 +151,7 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
 }
 
 store::UidSet SelectedMailbox::resolve_search(const SequenceSet& set) const {
+    if (set.is_last_result()) return saved_in_view();
     store::UidSet result;
     const std::uint32_t count = exists();
     if (count == 0) return result;

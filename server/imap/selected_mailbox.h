@@ -100,12 +100,23 @@ class SelectedMailbox {
     // does not hold are ignored; ranges past it are cut at the view's last
     // UID, so a command never touches a message whose EXISTS the client has
     // not seen.
+    // "$" (RFC 5182 2.1) names the saved result's messages still in the
+    // view, for sequence numbers and UIDs alike, and is never refused.
     std::optional<store::UidSet> resolve(const SequenceSet& set, bool uid) const;
     // Message sequence numbers as a SEARCH key (RFC 3501 6.4.4): the view's
     // messages they name; numbers past EXISTS name nothing (as Dovecot
     // answers; the key is a criterion, not a reference to messages), and
     // so does "*" in an empty mailbox.
     store::UidSet resolve_search(const SequenceSet& set) const;
+
+    // The SEARCH result variable of RFC 5182 2.1, kept as UIDs so that an
+    // expunge removes its messages without renumbering anything: a message
+    // the view no longer holds drops out when "$" is resolved. It lives
+    // with the view, so SELECT, EXAMINE, CLOSE and UNSELECT reset it to the
+    // empty set, which it is before any SEARCH ... SAVE. Its size is
+    // bounded by the view's: it is a subset of it, as ranges.
+    void save_result(store::UidSet uids) { saved_result_ = std::move(uids); }
+    const store::UidSet& saved_result() const { return saved_result_; }
 
     // The messages of `set` (UIDs of the view) that another session
     // expunged and this view still shows, ascending, their flags as this
@@ -153,6 +164,8 @@ class SelectedMailbox {
                            bool with_modseq, bool with_flags = true) const;
 
   private:
+    // The saved result's UIDs the view holds.
+    store::UidSet saved_in_view() const;
     void add_recent(std::uint32_t first, std::uint32_t last);
     void remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                           bool vanished = false);
@@ -183,6 +196,8 @@ class SelectedMailbox {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
     // Flags of expunged messages changed by this session's STOREs, by UID.
     std::map<std::uint32_t, FlagCopy> flag_copies_;
+    // RFC 5182 "$", UIDs ascending (save_result()).
+    store::UidSet saved_result_;
     // The \Recent count the client was last told (SELECT, EXISTS, expunges).
     std::uint32_t announced_recent_ = 0;
     // The view's claim on the bodies of messages it still shows; its

@@ -109,6 +109,10 @@ std::vector<std::string> Session::capabilities() const {
         caps.emplace_back("THREAD=REFERENCES");
         caps.emplace_back("THREAD=REFS");
         caps.emplace_back("ESORT");
+        caps.emplace_back("WITHIN");  // RFC 5032: SEARCH OLDER / YOUNGER (search_translate.cpp)
+        // RFC 5182: SEARCH RETURN (SAVE) and "$" (cmd_search.cpp,
+        // SelectedMailbox::save_result).
+        caps.emplace_back("SEARCHRES");
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");

@@ -939,10 +939,81 @@ TEST_CASE("Grammar: RFC 4731 SEARCH RETURN options", "[parser][esearch]") {
     });
     check_all_fail({
         {"A001 SEARCH RETURN (FOO) ALL", "FOO"},
-        {"A001 SEARCH RETURN (SAVE) ALL", "SAVE"},
         {"A001 SEARCH RETURN ALL", "("},
         {"A001 SEARCH RETURN (MIN)", ""},
         {"A001 SEARCH ALL RETURN (MIN)", ""},
+    });
+}
+
+namespace {
+SearchCommand with_options(SearchCommand command, SearchReturnOptions options) {
+    command.return_options = options;
+    return command;
+}
+}  // namespace
+
+TEST_CASE("Grammar: RFC 5182 SAVE and $, RFC 9394 PARTIAL", "[parser][esearch][searchres]") {
+    SearchReturnOptions save;
+    save.save = true;
+    SearchReturnOptions save_min_max = save;
+    save_min_max.min = save_min_max.max = true;
+    SearchReturnOptions partial_first;
+    partial_first.partial = imap::PartialRange{1, 100, false};
+    SearchReturnOptions partial_last = partial_first;
+    partial_last.partial = imap::PartialRange{1, 100, true};
+    partial_last.count = partial_last.save = true;
+    SearchReturnOptions reversed;
+    reversed.partial = imap::PartialRange{500, 400, false};
+    const SearchKey saved = set_key(SK::SequenceSet, "$");
+    check_all_parse({
+        // RFC 5182 2.2 examples 1, 3, 4.
+        {"A282 SEARCH RETURN (SAVE) FLAGGED",
+         Command{"A282", with_options(search({key(SK::Flagged)}), save)}},
+        {"A301 UID SEARCH UID $ SMALLER 4096",
+         Command{"A301", search({set_key(SK::Uid, "$"), number_key(SK::Smaller, 4096)},
+                                std::nullopt, true)}},
+        {"A301 UID SEARCH $ SMALLER 4096",
+         Command{"A301", search({saved, number_key(SK::Smaller, 4096)}, std::nullopt, true)}},
+        {"P283 SEARCH (OR $ 1,3000:3021) TEXT x",
+         Command{"P283", search({and_key({or_key(saved, set_key(SK::SequenceSet, "1,3000:3021"))}),
+                                 text_key(SK::Text, "x")})}},
+        {"C285 SEARCH RETURN (MAX SAVE MIN) ALL",
+         Command{"C285", with_options(search({key(SK::All)}), save_min_max)}},
+        // RFC 9394 3.1 examples.
+        {"A03 UID SEARCH RETURN (PARTIAL 1:100) UNDELETED",
+         Command{"A03",
+                 with_options(search({key(SK::Undeleted)}, std::nullopt, true), partial_first)}},
+        {"A01 UID SEARCH RETURN (count save partial -1:-100) UNDELETED",
+         Command{"A01",
+                 with_options(search({key(SK::Undeleted)}, std::nullopt, true), partial_last)}},
+        {"A02 SEARCH RETURN (PARTIAL 500:400) ALL",
+         Command{"A02", with_options(search({key(SK::All)}), reversed)}},
+    });
+    // "$" in every command that takes a sequence-set (RFC 5182 4).
+    for (const std::string line :
+         {"t STORE $ +FLAGS (\\Seen)", "t UID STORE $ FLAGS ()", "t COPY $ a", "t UID COPY $ a",
+          "t MOVE $ a", "A283 FETCH $ (UID INTERNALDATE FLAGS RFC822.HEADER)", "t UID MOVE $ a",
+          "t UID EXPUNGE $", "t UID FETCH $ FLAGS", "t SORT (DATE) UTF-8 $",
+          "t UID THREAD REFS UTF-8 NOT $"}) {
+        INFO(line);
+        ParseResult result = parse_one(line + "\r\n");
+        REQUIRE(std::holds_alternative<Command>(result));
+        check_round_trip(std::get<Command>(result));
+    }
+    check_all_fail({
+        // "$" is a sequence-set of its own: no list, no range.
+        {"A001 FETCH $,1 FLAGS", "Invalid sequence set"},
+        {"A001 FETCH 1:$ FLAGS", "Invalid sequence set"},
+        {"A001 SEARCH $$", "Invalid sequence set"},
+        // SELECT empties "$": QRESYNC's sets may not use it.
+        {"A001 SELECT INBOX (QRESYNC (1 2 $))", "not allowed"},
+        {"A001 SEARCH RETURN (PARTIAL 0:10) ALL", "start at 1"},
+        {"A001 SEARCH RETURN (PARTIAL -1:10) ALL", "'-'"},
+        {"A001 SEARCH RETURN (PARTIAL 1:-10) ALL", "Expected number"},
+        {"A001 SEARCH RETURN (PARTIAL 1) ALL", "':'"},
+        {"A001 SEARCH RETURN (ALL PARTIAL 1:2) ALL", "cannot be combined"},
+        {"A001 SEARCH RETURN (PARTIAL 1:2 ALL) ALL", "cannot be combined"},
+        {"A001 SEARCH RETURN (PARTIAL 1:2 PARTIAL 1:2) ALL", "twice"},
     });
 }
 
@@ -1260,6 +1331,7 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"NEW", key(SK::New)},
         {"NOT SEEN", not_key(key(SK::Seen))},
         {"OLD", key(SK::Old)},
+        {"OLDER 86400", number_key(SK::Older, 86400)},  // RFC 5032 3
         {"ON \"3-Mar-2003\"", date_key(SK::On, Date{2003, 3, 3})},
         {"OR SEEN FLAGGED", or_key(key(SK::Seen), key(SK::Flagged))},
         {"RECENT", key(SK::Recent)},
@@ -1279,6 +1351,7 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"UNFLAGGED", key(SK::Unflagged)},
         {"UNKEYWORD Junk", text_key(SK::Unkeyword, "Junk")},
         {"UNSEEN", key(SK::Unseen)},
+        {"YOUNGER 259200", number_key(SK::Younger, 259200)},  // RFC 5032 4
         {"2,4:7,9,12:*", set_key(SK::SequenceSet, "2,4:7,9,12:*")},
         {"*", set_key(SK::SequenceSet, "*")},
         {"(SEEN)", and_key({key(SK::Seen)})},
@@ -1302,8 +1375,8 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         check_parses("A001 SEARCH (" + text + ") NOT (" + text + ")",
                      a001(search({and_key({expected}), not_key(and_key({expected}))})));
     }
-    // Every SearchKey::Kind has a row above (they are numbered from And to Unseen).
-    CHECK(kinds.size() == static_cast<std::size_t>(SK::Unseen) + 1);
+    // Every SearchKey::Kind has a row above (they are numbered from And to Younger).
+    CHECK(kinds.size() == static_cast<std::size_t>(SK::Younger) + 1);
 }
 
 TEST_CASE("Grammar: SEARCH CHARSET and nested key trees", "[parser]") {
@@ -2190,6 +2263,12 @@ TEST_CASE("Bad SEARCH keys", "[parser][error]") {
         {"A001 SEARCH UID *,", "Invalid sequence set"},
         {"A001 SEARCH ALL NIL", "Unknown search key NIL"},
         {"A001 SEARCH CHARSET UTF-8 CHARSET UTF-8 ALL", "Unknown search key CHARSET"},
+        // RFC 5032 3: ("OLDER" / "YOUNGER") SP nz-number.
+        {"A001 SEARCH OLDER 0", "OLDER needs a number of seconds > 0"},
+        {"A001 SEARCH YOUNGER 0", "YOUNGER needs a number of seconds > 0"},
+        {"A001 SEARCH YOUNGER", "Expected SP"},
+        {"A001 SEARCH OLDER -5", "Expected number"},
+        {"A001 SEARCH YOUNGER 4294967296", "too large"},
     });
 }
 
@@ -2487,8 +2566,7 @@ TEST_CASE("Grammar: RFC 5256 SORT and THREAD, RFC 5957 DISPLAYFROM/DISPLAYTO, RF
         {"A001 SORT (REVERSE) UTF-8 ALL", ""},   // REVERSE needs a key
         {"A001 SORT (DATE) ALL", ""},            // the charset is mandatory
         {"A001 SORT (DATE) UTF-8", ""},          // and a search key
-        {"A001 SORT RETURN (SAVE) (DATE) UTF-8 ALL", "SAVE"},
-        {"A001 THREAD UTF-8 ALL", ""},  // the algorithm is missing
+        {"A001 THREAD UTF-8 ALL", ""},           // the algorithm is missing
         {"A001 THREAD REFERENCES UTF-8", ""},
     });
 }

@@ -93,7 +93,6 @@ TEST_CASE("RFC 3501 9: malformed sequence sets are rejected", "[sequence_set]") 
         {"1a", "trailing letter"},
         {"1.5", "decimal point"},
         {"1\r\n", "line end"},
-        {"$", "RFC 5182 SEARCHRES is not part of this grammar"},
         {std::string("1,") + '\0' + "2", "NUL byte"},
         {std::string("1") + '\0', "trailing NUL byte"},
     };
@@ -289,4 +288,21 @@ TEST_CASE("ResolvedSet tolerates a stray 0 from a careless caller", "[sequence_s
     ResolvedSet set({{0, 0}, {0, 3}});
     CHECK(set.to_string() == "1:3");
     CHECK_FALSE(set.contains(0));
+}
+
+TEST_CASE("RFC 5182 4: \"$\" is a sequence-set of its own", "[sequence_set][searchres]") {
+    auto saved = SequenceSet::parse("$");
+    REQUIRE(saved.has_value());
+    CHECK(saved->is_last_result());
+    CHECK(*saved == SequenceSet::last_result());
+    CHECK(saved->to_string() == "$");
+    CHECK(saved->ranges().empty());
+    CHECK_FALSE(saved->uses_star());
+    // Only the view resolves it; here it names nothing.
+    CHECK(saved->resolve(10).empty());
+    CHECK_FALSE(SequenceSet::parse("1")->is_last_result());
+    for (const char* bad : {"$,1", "1,$", "$:1", "1:$", "$$", "$*", "*$"}) {
+        INFO(bad);
+        CHECK_FALSE(SequenceSet::parse(bad).has_value());
+    }
 }

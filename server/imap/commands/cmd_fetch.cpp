@@ -46,7 +46,12 @@ CommandResult cmd_fetch(Session& session, Command& command) {
     if (request.vanished) {
         const auto last = static_cast<std::uint32_t>(std::min<std::uint64_t>(
             selected->uidnext() - 1, std::numeric_limits<std::uint32_t>::max()));
-        const ResolvedSet asked = request.set.resolve(last);
+        // "$" (RFC 5182): the saved UIDs, those expunged since included.
+        std::vector<SeqRange> saved;
+        for (const store::UidRange& range : selected->saved_result())
+            saved.push_back({range.first, range.last});
+        const ResolvedSet asked = request.set.is_last_result() ? ResolvedSet(std::move(saved))
+                                                               : request.set.resolve(last);
         std::vector<std::uint32_t> gone;
         for (std::uint32_t uid :
              session.mail()->store().expunged_since(selected->id(), *request.changed_since)) {

@@ -6,7 +6,17 @@
 // from the store and matches nothing.
 //
 // ESEARCH (RFC 4731): with RETURN (...) the answer is one "* ESEARCH" line
-// instead (write_esearch below); "RETURN ()" is ALL.
+// instead (write_esearch below); "RETURN ()" is ALL. PARTIAL m:n (RFC 9394
+// 3.1) returns the m-th to n-th match in mailbox order, -m:-n counted from
+// the last.
+//
+// SEARCHRES (RFC 5182): RETURN (SAVE ...) keeps the matches as the
+// selected view's "$" (SelectedMailbox::save_result; with MIN, MAX or
+// PARTIAL but neither ALL nor COUNT only the messages those return, RFC
+// 5182 2.4, RFC 9394 3.2). SAVE alone writes no ESEARCH line. A SAVE that
+// ends NO leaves "$" empty, one that ends BAD leaves it alone (2.1).
+// Pipelined commands that use "$" run after it: the session runs
+// commands one at a time, in the order received (RFC 5182 2.3).
 //
 // CONDSTORE (RFC 7162 3.1.5, 3.1.6, 3.1.10): MODSEQ n matches messages whose
 // modseq is n or more (one modseq per message: entry-name and entry-type are
@@ -36,7 +46,9 @@ CommandResult cmd_search(Session& session, Command& command) {
     const SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
     auto key = view_search_key(session, name, search.charset, search.key);
-    if (!key) return key.refusal();
+    if (!key) return refuse_search(session, search.return_options, key.refusal());
+    // RFC 5182 2.1: from here a failure (a store error: NO) leaves "$" empty.
+    if (search.return_options && search.return_options->save) session.selected()->save_result({});
 
     std::vector<std::uint32_t> numbers;
     std::vector<std::uint32_t> uids;  // the matches in the view
@@ -45,6 +57,7 @@ CommandResult cmd_search(Session& session, Command& command) {
                                session.mail()->store().search(session.selected()->id(), **key),
                                search.uid, &uids);
     }
+    save_result(session, search.return_options, uids);
     std::optional<std::uint64_t> highest;
     if (has_modseq(search.key)) highest = highest_modseq(session, uids, search.return_options);
     if (search.return_options) {

@@ -6,7 +6,9 @@
 //
 // ESORT (RFC 5267 3): with RETURN (...) the answer is one "* ESEARCH" line
 // whose MIN and MAX are the first and last message in sort order and whose
-// ALL keeps the sort order.
+// ALL keeps the sort order; PARTIAL (RFC 9394, RFC 5267 4.4) counts in sort
+// order. SAVE (RFC 5182) keeps the messages returned as "$", as SEARCH
+// does (cmd_search.cpp).
 //
 // CONDSTORE (RFC 7162 3.1.9, 3.1.10): with a MODSEQ criterion a non-empty
 // result ends with "(MODSEQ m)", or carries "MODSEQ m" in ESEARCH, m the
@@ -66,7 +68,9 @@ CommandResult cmd_sort(Session& session, Command& command) {
     const SortCommand& sort = std::get<SortCommand>(command.body);
     const std::string name(command_name(command.body));
     auto key = view_search_key(session, name, sort.charset, sort.key);
-    if (!key) return key.refusal();
+    if (!key) return refuse_search(session, sort.return_options, key.refusal());
+    // RFC 5182 2.1: from here a failure (a store error: NO) leaves "$" empty.
+    if (sort.return_options && sort.return_options->save) session.selected()->save_result({});
 
     std::vector<std::uint32_t> numbers;
     std::vector<std::uint32_t> uids;  // the matches in the view, sorted
@@ -79,6 +83,7 @@ CommandResult cmd_sort(Session& session, Command& command) {
                          session.mail()->store().sort(session.selected()->id(), **key, criteria),
                          sort.uid, &uids);
     }
+    save_result(session, sort.return_options, uids);
     std::optional<std::uint64_t> highest;
     if (has_modseq(sort.key)) highest = highest_modseq(session, uids, sort.return_options);
     if (sort.return_options) {

@@ -1,6 +1,8 @@
 #include "server/imap/commands/search_common.h"
 
 #include <algorithm>
+#include <ctime>
+#include <span>
 #include <variant>
 
 #include "server/imap/commands/message_set.h"
@@ -19,7 +21,7 @@ Checked<std::optional<store::SearchKey>> view_search_key(Session& session,
         return CommandResult::no(ResponseCode::badcharset(kSearchCharsets), "Unsupported charset");
     }
     const SelectedMailbox& selected = *session.selected();
-    auto translated = translate_search(key, selected);
+    auto translated = translate_search(key, selected, std::time(nullptr));
     if (auto* error = std::get_if<SearchKeyError>(&translated)) {
         return CommandResult::bad(std::string(command_name) + ": " + error->message);
     }
@@ -53,28 +55,69 @@ std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
     return numbers;
 }
 
-std::optional<std::uint64_t> highest_modseq(Session& session,
-                                            const std::vector<std::uint32_t>& uids,
-                                            const std::optional<SearchReturnOptions>& options) {
-    if (uids.empty()) return std::nullopt;
-    std::vector<std::uint32_t> returned;
-    if (options && !options->all && !options->count) {
-        // MIN and/or MAX only: the messages returned are those one or two.
-        if (options->min) returned.push_back(uids.front());
-        if (options->max) returned.push_back(uids.back());
-    } else {
-        returned = uids;
-    }
-    std::sort(returned.begin(), returned.end());
-    returned.erase(std::unique(returned.begin(), returned.end()), returned.end());
+namespace {
+
+// `uids` (any order, repeats allowed) as ascending ranges.
+store::UidSet uid_ranges(std::vector<std::uint32_t> uids) {
+    std::sort(uids.begin(), uids.end());
+    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
     store::UidSet set;
-    for (std::uint32_t uid : returned) {
+    for (std::uint32_t uid : uids) {
         if (!set.empty() && set.back().last + 1ull == uid) {
             set.back().last = uid;
         } else {
             set.push_back({uid, uid});
         }
     }
+    return set;
+}
+
+}  // namespace
+
+std::pair<std::size_t, std::size_t> partial_slice(const PartialRange& range, std::size_t count) {
+    const std::size_t low = std::min(range.first, range.last);
+    const std::size_t high = std::max(range.first, range.last);
+    if (low > count) return {count, count};
+    if (!range.from_end) return {low - 1, std::min(high, count)};
+    // -low is the low-th result from the end, -high reaches further back.
+    return {high >= count ? 0 : count - high, count - (low - 1)};
+}
+
+std::vector<std::uint32_t> returned_messages(const SearchReturnOptions& options,
+                                             const std::vector<std::uint32_t>& matches) {
+    const bool some = options.min || options.max || options.partial;
+    if (options.all || options.count || !some || matches.empty()) return matches;
+    std::vector<std::uint32_t> returned;
+    if (options.partial) {
+        const auto [first, last] = partial_slice(*options.partial, matches.size());
+        returned.assign(matches.begin() + static_cast<std::ptrdiff_t>(first),
+                        matches.begin() + static_cast<std::ptrdiff_t>(last));
+    }
+    if (options.min) returned.push_back(matches.front());
+    if (options.max) returned.push_back(matches.back());
+    return returned;
+}
+
+void save_result(Session& session, const std::optional<SearchReturnOptions>& options,
+                 const std::vector<std::uint32_t>& uids) {
+    if (!options || !options->save) return;
+    session.selected()->save_result(uid_ranges(returned_messages(*options, uids)));
+}
+
+CommandResult refuse_search(Session& session, const std::optional<SearchReturnOptions>& options,
+                            CommandResult refusal) {
+    const auto* tagged = std::get_if<outcome::Tagged>(&refusal.outcome());
+    if (options && options->save && tagged != nullptr && tagged->status == Status::No) {
+        session.selected()->save_result({});
+    }
+    return refusal;
+}
+
+std::optional<std::uint64_t> highest_modseq(Session& session,
+                                            const std::vector<std::uint32_t>& uids,
+                                            const std::optional<SearchReturnOptions>& options) {
+    if (uids.empty()) return std::nullopt;
+    const store::UidSet set = uid_ranges(options ? returned_messages(*options, uids) : uids);
     std::uint64_t highest = 0;
     const SelectedMailbox& selected = *session.selected();
     for (const store::MessageInfo& message :
@@ -86,6 +129,7 @@ std::optional<std::uint64_t> highest_modseq(Session& session,
 void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
                    const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
                    std::optional<std::uint64_t> modseq) {
+    if (!options.min && !options.max && !options.all && !options.count && !options.partial) return;
     w.begin_untagged().atom("ESEARCH").sp().open().atom("TAG").sp().string(tag).close();
     if (uid) w.sp().atom("UID");
     if (!numbers.empty()) {
@@ -94,6 +138,22 @@ void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
     }
     if (options.count) w.sp().atom("COUNT").sp().number(numbers.size());
     if (options.all && !numbers.empty()) w.sp().atom("ALL").sp().raw(uid_set_string(numbers));
+    if (options.partial) {
+        // ret-data-partial = "PARTIAL" SP "(" partial-range SP
+        // partial-results ")"; partial-results = sequence-set / "NIL".
+        const PartialRange& range = *options.partial;
+        const std::string minus = range.from_end ? "-" : "";
+        w.sp().atom("PARTIAL").sp().open().raw(minus + std::to_string(range.first) + ":" + minus +
+                                               std::to_string(range.last));
+        const auto [first, last] = partial_slice(range, numbers.size());
+        if (first == last) {
+            w.sp().raw("NIL");
+        } else {
+            w.sp().raw(uid_set_string(
+                std::span<const std::uint32_t>(numbers).subspan(first, last - first)));
+        }
+        w.close();
+    }
     if (modseq) w.sp().atom("MODSEQ").sp().number(*modseq);
     w.end();
 }

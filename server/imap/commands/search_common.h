@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/command.h"
@@ -39,22 +40,47 @@ std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
                                         const std::vector<std::uint32_t>& uids, bool uid,
                                         std::vector<std::uint32_t>* kept = nullptr);
 
+// The half-open index range [first, second) of the results `range` names
+// among `count` (RFC 9394 3.1: 1 is the first result, -1 the last; 500:400
+// is 400:500; indexes past the results are left out, so it may be empty).
+std::pair<std::size_t, std::size_t> partial_slice(const PartialRange& range, std::size_t count);
+
+// The messages a SEARCH or SORT with `options` returns, of `matches` (in
+// the result's order), which SAVE keeps (RFC 5182 2.4, RFC 9394 3.2) and
+// whose highest modseq it reports (RFC 4731 3.2, RFC 7162 3.1.5): with ALL
+// or COUNT (or no return item) all of them; else those of PARTIAL and the
+// MIN and/or MAX message.
+std::vector<std::uint32_t> returned_messages(const SearchReturnOptions& options,
+                                             const std::vector<std::uint32_t>& matches);
+
+// RFC 5182 2.1: "$" becomes the UIDs returned_messages() names of `uids`
+// (the matches in the view), when `options` has SAVE.
+void save_result(Session& session, const std::optional<SearchReturnOptions>& options,
+                 const std::vector<std::uint32_t>& uids);
+
+// RFC 5182 2.1: a SEARCH ... SAVE (or SORT) refused with NO empties "$"
+// (a BAD leaves it); passes `refusal` on.
+CommandResult refuse_search(Session& session, const std::optional<SearchReturnOptions>& options,
+                            CommandResult refusal);
+
 // RFC 7162 3.1.5/3.1.6, RFC 4731 3.2: the highest modseq of the messages
-// returned, of `uids` (the matches, in the result's order): with
-// `options` MIN and/or MAX only, of the first and/or last of them.
-// nullopt when `uids` is empty.
+// returned (returned_messages()) of `uids` (the matches, in the result's
+// order). nullopt when `uids` is empty.
 std::optional<std::uint64_t> highest_modseq(Session& session,
                                             const std::vector<std::uint32_t>& uids,
                                             const std::optional<SearchReturnOptions>& options);
 
 // ESEARCH (RFC 4731 3.1, RFC 5267 3.1 for SORT): "* ESEARCH (TAG "a") [UID]
-// MIN 2 MAX 9 COUNT 4 ALL 2:4,9", the requested items in this order
+// MIN 2 MAX 9 COUNT 4 ALL 2:4,9", or PARTIAL (1:10 2:4,9) in ALL's place
+// (RFC 9394 4: the range as requested, then the results it names or NIL),
+// the requested items in this order
 // (Dovecot writes ALL before COUNT; RFC 4731 fixes no order). MIN and MAX
 // are the first and last of `numbers`, which are in the result's order
 // (ascending for SEARCH, sort order for SORT); ALL keeps that order, an
 // ascending run written as a range (RFC 5267 3.2: never "12:10"). With no
 // match MIN, MAX and ALL are left out and COUNT is 0; MODSEQ when given
-// (RFC 7162 3.1.10).
+// (RFC 7162 3.1.10). SAVE alone returns no item: nothing is written
+// (RFC 5182 2.2 example 1).
 void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
                    const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
                    std::optional<std::uint64_t> modseq);
