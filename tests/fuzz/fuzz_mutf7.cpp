@@ -91,7 +91,9 @@ void check_inbox(std::string_view input) {
 void check_sequence_set(std::string_view input) {
     auto set = imap::SequenceSet::parse(input);
     if (!set) return;
-    require(!set->ranges().empty(), "parse accepted an empty set");
+    // "$" (RFC 5182 4) is the one set without ranges: the saved result.
+    require(set->is_last_result() == (input == "$"), "only \"$\" is the saved result");
+    require(set->is_last_result() || !set->ranges().empty(), "parse accepted an empty set");
     const std::string text = set->to_string();
     auto again = imap::SequenceSet::parse(text);
     require(again.has_value(), "SequenceSet::to_string does not parse");
@@ -100,7 +102,8 @@ void check_sequence_set(std::string_view input) {
     for (std::uint32_t largest : {0u, 1u, 200u, 4294967295u}) {
         const auto resolved = set->resolve(largest);
         check_resolved(resolved);
-        if (largest != 0) require(!resolved.empty(), "a non-empty set resolved to nothing");
+        if (largest != 0 && !set->is_last_result())
+            require(!resolved.empty(), "a non-empty set resolved to nothing");
         if (set->uses_star() && largest != 0) {
             require(resolved.contains(largest), "* did not resolve to the largest number");
         }

@@ -24,8 +24,10 @@ struct Server {
     store::MailStore& store() { return mail.open("alice")->store(); }
     void add(std::int64_t internal_date, std::uint32_t flags = 0,
              const std::string& subject = "hello") {
+        // AppendRequest::message is a view: the bytes must outlive append().
+        const std::string text = "From: a@example.org\r\nSubject: " + subject + "\r\n\r\nbody\r\n";
         store::AppendRequest request;
-        request.message = "From: a@example.org\r\nSubject: " + subject + "\r\n\r\nbody\r\n";
+        request.message = text;
         request.internal_date = internal_date;
         request.flags.system = flags;
         store().append(store().open_mailbox("INBOX").id, request);
