@@ -45,10 +45,8 @@ namespace imap::server {
 CommandResult cmd_search(Session& session, Command& command) {
     const SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
-    auto key = view_search_key(session, name, search.charset, search.key);
-    if (!key) return refuse_search(session, search.return_options, key.refusal());
-    // RFC 5182 2.1: from here a failure (a store error: NO) leaves "$" empty.
-    if (search.return_options && search.return_options->save) session.selected()->save_result({});
+    auto key = saving_search_key(session, name, search.charset, search.key, search.return_options);
+    if (!key) return key.refusal();
 
     std::vector<std::uint32_t> numbers;
     std::vector<std::uint32_t> uids;  // the matches in the view

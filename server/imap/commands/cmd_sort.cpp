@@ -67,10 +67,8 @@ store::SortCriterion to_store(const SortCriterion& criterion) {
 CommandResult cmd_sort(Session& session, Command& command) {
     const SortCommand& sort = std::get<SortCommand>(command.body);
     const std::string name(command_name(command.body));
-    auto key = view_search_key(session, name, sort.charset, sort.key);
-    if (!key) return refuse_search(session, sort.return_options, key.refusal());
-    // RFC 5182 2.1: from here a failure (a store error: NO) leaves "$" empty.
-    if (sort.return_options && sort.return_options->save) session.selected()->save_result({});
+    auto key = saving_search_key(session, name, sort.charset, sort.key, sort.return_options);
+    if (!key) return key.refusal();
 
     std::vector<std::uint32_t> numbers;
     std::vector<std::uint32_t> uids;  // the matches in the view, sorted

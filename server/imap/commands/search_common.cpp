@@ -113,6 +113,15 @@ CommandResult refuse_search(Session& session, const std::optional<SearchReturnOp
     return refusal;
 }
 
+Checked<std::optional<store::SearchKey>> saving_search_key(
+    Session& session, std::string_view command_name, const std::optional<std::string>& charset,
+    const SearchKey& key, const std::optional<SearchReturnOptions>& options) {
+    auto store_key = view_search_key(session, command_name, charset, key);
+    if (!store_key) return refuse_search(session, options, store_key.refusal());
+    if (options && options->save) session.selected()->save_result({});
+    return store_key;
+}
+
 std::optional<std::uint64_t> highest_modseq(Session& session,
                                             const std::vector<std::uint32_t>& uids,
                                             const std::optional<SearchReturnOptions>& options) {

@@ -63,6 +63,14 @@ void save_result(Session& session, const std::optional<SearchReturnOptions>& opt
 CommandResult refuse_search(Session& session, const std::optional<SearchReturnOptions>& options,
                             CommandResult refusal);
 
+// view_search_key() for a command with return options (SEARCH, SORT):
+// a refusal passes through refuse_search(), and once the key is accepted a
+// SAVE empties "$" first, so a later failure (a store error: NO) leaves it
+// empty (RFC 5182 2.1).
+Checked<std::optional<store::SearchKey>> saving_search_key(
+    Session& session, std::string_view command_name, const std::optional<std::string>& charset,
+    const SearchKey& key, const std::optional<SearchReturnOptions>& options);
+
 // RFC 7162 3.1.5/3.1.6, RFC 4731 3.2: the highest modseq of the messages
 // returned (returned_messages()) of `uids` (the matches, in the result's
 // order). nullopt when `uids` is empty.
