@@ -164,7 +164,15 @@ bool Session::logged_in(std::string user) {
     user_ = std::move(user);
     state_ = SessionState::Authenticated;
     framer_.set_limits(framer_limits_for(state_));
+    // cmd_login took the slot (LoginGate::admit) before calling us.
+    holds_login_slot_ = context_.login_gate != nullptr;
     return true;
+}
+
+void Session::release_login_slot() {
+    if (!holds_login_slot_) return;
+    holds_login_slot_ = false;
+    context_.login_gate->release(user_);
 }
 
 void Session::select(std::unique_ptr<SelectedMailbox> view) {
@@ -202,6 +210,7 @@ void Session::sync_selected() {
 void Session::close() {
     state_ = SessionState::Logout;
     mode_ = session_mode::Closing{};
+    release_login_slot();
 }
 
 void Session::sync_before_tagged() {
@@ -505,6 +514,7 @@ void Session::abandon() {
     gone_->store(true);  // a password check still queued is skipped
     // Drops a pending answer, delay, step or IDLE subscription with it.
     mode_ = session_mode::Closing{};
+    release_login_slot();
 }
 
 void Session::verified(AuthResult result) {

@@ -372,6 +372,8 @@ class Session {
     bool idle_sync();
     // Closing, in RFC 3501's Logout state.
     void close();
+    // Gives back the login slot, once (holds_login_slot_).
+    void release_login_slot();
     // The debug log line of a finished command (name, status, duration).
     void log_command_done();
     // The debug log line of a command refused before it ran (a syntax error,
@@ -399,6 +401,12 @@ class Session {
     // receive() or resume() in Ready or RunningSteps alike.
     bool paused_ = false;
     bool yielded_ = false;
+    // The session holds one of its user's slots in context_.login_gate (the
+    // per-user connection limit) from login until it ends: LOGOUT, a BYE
+    // or abandon() give it back at once, on the session's own thread, not
+    // when the transport has finally closed the socket (a client logging
+    // out and straight in again must not find its old connection counted).
+    bool holds_login_slot_ = false;
 
     std::shared_ptr<UserMail> mail_;
     std::unique_ptr<SelectedMailbox> selected_;

@@ -599,8 +599,8 @@ void Connection::close_now(std::string_view reason) {
                                         {"duration_ms", static_cast<std::int64_t>(seconds)}});
     }
     // The session goes on its executor; with it the user's slot in the
-    // per-user connection limit.
-    if (host_) host_->retire(options_.session_context.login_gate);
+    // per-user connection limit, if LOGOUT has not given it back already.
+    if (host_) host_->retire();
     uv_timer_stop(&timer_);
     uv_timer_stop(&delay_timer_);
     uv_timer_stop(&poll_timer_);

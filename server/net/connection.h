@@ -51,8 +51,8 @@
 // idle_keepalive without output. Updates another session pushes
 // (UserMail::notify) reach the socket through the host's publish.
 //
-// A logged-in connection holds one of its user's slots in the LoginGate
-// (the per-user connection limit); its host releases it when retired.
+// A logged-in session holds one of its user's slots in the LoginGate (the
+// per-user connection limit) until LOGOUT, a BYE, or its host's retirement.
 #pragma once
 
 #include <uv.h>

@@ -102,17 +102,14 @@ void SessionHost::move_to(std::shared_ptr<Executor> executor) {
     executor_ = std::move(executor);
 }
 
-void SessionHost::retire(LoginGate* gate) {
+void SessionHost::retire() {
     std::shared_ptr<Executor> executor;
     {
         std::lock_guard lock(mutex_);
         if (retired_) return;
-        // The last task: the user's slot in the per-user limit, released on
-        // the executor where it was taken (the session's login).
-        tasks_.push_back([gate](Session& session) {
-            if (gate != nullptr && !session.user().empty()) gate->release(session.user());
-            session.abandon();
-        });
+        // The last task: abandon() gives back the user's slot in the
+        // per-user limit if the session still holds it.
+        tasks_.push_back([](Session& session) { session.abandon(); });
         ++posted_;
         // Under the same lock as the task: the drain that runs it must see
         // retired_, or it would end without destroying the Session, which

@@ -103,8 +103,9 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     void attach(std::shared_ptr<Executor> loop, Delivery deliver);
     // Loop thread: the connection is gone; no delivery from now on. The
     // session is destroyed by a last task on its executor (it may hold its
-    // user's mail), after releasing its slot in `gate` (per-user limit).
-    void retire(LoginGate* gate);
+    // user's mail), after Session::abandon() gave back its login slot (the
+    // per-user limit), unless LOGOUT or a BYE gave it back already.
+    void retire();
 
     // ---- The loop's side of a delivery (loop thread) ----
     // The output published so far, in order. With `compress_after`: it

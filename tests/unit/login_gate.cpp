@@ -351,9 +351,42 @@ TEST_CASE("LoginLimits: two sessions of one user with a limit of one", "[login_g
     CHECK(first.send("a LOGIN alice secret\r\n").starts_with("a OK "));
     CHECK(second.send("a LOGIN Alice secret\r\n") ==
           "a NO [LIMIT] Too many connections for this user\r\n");
-    // What the Connection does when the first closes.
-    limits.release(first.session.user());
+    // What the Connection does when the first closes (SessionHost::retire).
+    first.session.abandon();
+    CHECK(limits.connections_of("alice") == 0);
     CHECK(second.send("b LOGIN alice secret\r\n").starts_with("b OK "));
+}
+
+// RFC 3501 6.1.3: after LOGOUT's tagged OK the session is over; its slot is
+// free at once, not when the transport at last closes the socket (ten
+// clients logging out and straight back in once found their old
+// connections still counted: NO [LIMIT]).
+TEST_CASE("login gate: LOGOUT gives the user's slot back at once, and only once",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession s(gate);
+    CHECK(s.send("a LOGIN alice secret\r\n").starts_with("a OK "));
+    CHECK(gate.released.empty());
+    CHECK(s.send("z LOGOUT\r\n") == "* BYE Logging out\r\nz OK LOGOUT completed\r\n");
+    CHECK(gate.released == std::vector<std::string>{"alice"});
+    s.session.abandon();  // the connection closes afterwards
+    CHECK(gate.released == std::vector<std::string>{"alice"});
+}
+
+TEST_CASE("login gate: abandon() gives a logged-in session's slot back, never one it did not take",
+          "[login_gate][session]") {
+    FakeGate gate;
+    GatedSession logged_in(gate), refused(gate), anonymous(gate);
+    CHECK(logged_in.send("a LOGIN alice secret\r\n").starts_with("a OK "));
+    gate.admit_answer = false;
+    CHECK(refused.send("a LOGIN alice secret\r\n") ==
+          "a NO [LIMIT] Too many connections for this user\r\n");
+    refused.session.abandon();
+    anonymous.session.abandon();
+    CHECK(gate.released.empty());
+    logged_in.session.abandon();
+    logged_in.session.abandon();
+    CHECK(gate.released == std::vector<std::string>{"alice"});
 }
 
 // ---- LoginLimits: the failed-login delay ----------------------------------------

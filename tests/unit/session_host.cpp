@@ -48,7 +48,7 @@ TEST_CASE("SessionHost: retire() destroys the Session on its executor, with its 
     // must end with the Session gone, not leave it to the host's last
     // reference: a retire() that marked the host retired only after posting
     // that task let a fast executor finish it first.
-    host->retire(nullptr);
+    host->retire();
     CHECK(mail.last.expired());
     CHECK_FALSE(host->busy());
 }
