@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,9 +18,7 @@ CommitSync::~CommitSync() {
 }
 
 void CommitSync::checkpoint_if_large() {
-    struct stat st {};
-    if (fd_ < 0 || ::fstat(fd_, &st) != 0) return;
-    if (static_cast<std::uint64_t>(st.st_size) < kCheckpointBytes) return;
+    if (log_frames_.load(std::memory_order_acquire) < kCheckpointFrames) return;
     if (checkpointer_ == nullptr) {
         if (sqlite3_open_v2(database_path_.c_str(), &checkpointer_,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
@@ -36,9 +33,18 @@ void CommitSync::checkpoint_if_large() {
     // PASSIVE: copies what no reader still needs, never waits for or
     // blocks the store's connection. The store's next write restarts the
     // log from its start once everything was copied.
-    if (sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                  nullptr) == SQLITE_OK) {
+    int log_frames = 0;
+    int copied_frames = 0;
+    if (sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
+                                  &copied_frames) == SQLITE_OK) {
         checkpoints_.fetch_add(1, std::memory_order_acq_rel);
+        // Everything copied: the store's next commit restarts the log (and
+        // reports its new length). Until then the count must not ask for
+        // another checkpoint, with nothing left to copy.
+        if (copied_frames == log_frames) {
+            std::uint64_t seen = static_cast<std::uint64_t>(log_frames);
+            log_frames_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);
+        }
     }
 }
 

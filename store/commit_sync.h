@@ -30,15 +30,19 @@ namespace imap::store {
 //
 // Checkpoints (copying the log into the database file) move here too: the
 // store's connection runs with wal_autocheckpoint off, and sync() runs a
-// PASSIVE checkpoint on a connection of its own once the log has grown
-// past kCheckpointBytes, so the checkpoint's writes and its two fsyncs
-// never run on the user's strand either.
+// PASSIVE checkpoint on a connection of its own once the log holds
+// kCheckpointFrames, so the checkpoint's writes and its two fsyncs never run
+// on the user's strand either.
 class CommitSync {
   public:
-    // SQLite's own default is a checkpoint per 1,000 pages (4 MB with 4 KiB
-    // pages): the same bound on the log's size, and a checkpoint is then
-    // worth its two fsyncs.
-    static constexpr std::uint64_t kCheckpointBytes = 4u << 20;
+    // SQLite's own default (wal_autocheckpoint): a checkpoint per 1,000
+    // frames (pages; 4 MB with 4 KiB pages) bounds the log, and a
+    // checkpoint is then worth its two fsyncs. Counted in frames the store
+    // reports after each commit (note_log_frames), not by the log file's
+    // size: after a checkpoint SQLite writes the log again from its start
+    // and the file keeps its size, so a size test checkpointed at every
+    // sync once the file had grown (a copy and a database fsync per APPEND).
+    static constexpr std::uint64_t kCheckpointFrames = 1000;
 
     // `database_path`: the database file; SQLite appends commits to its
     // "-wal" file.
@@ -54,6 +58,12 @@ class CommitSync {
 
     // The store's thread, after a COMMIT that wrote returned.
     void count_commit() { committed_.fetch_add(1, std::memory_order_acq_rel); }
+    // The store's thread, after each commit (sqlite3_wal_hook): how many
+    // frames the log holds now. Small again once a checkpoint let SQLite
+    // restart the log.
+    void note_log_frames(std::uint64_t frames) {
+        log_frames_.store(frames, std::memory_order_release);
+    }
 
     // Any thread, blocking (one fdatasync): every commit counted before the
     // call is durable when it returns. Returns durable(). Throws
@@ -73,6 +83,7 @@ class CommitSync {
     int fd_ = -1;
     sqlite3* checkpointer_ = nullptr;  // opened at the first checkpoint
     std::atomic<std::uint64_t> checkpoints_{0};
+    std::atomic<std::uint64_t> log_frames_{0};
     std::atomic<std::uint64_t> committed_{0};
     std::atomic<std::uint64_t> durable_{0};
 };

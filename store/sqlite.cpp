@@ -97,7 +97,17 @@ Database::Database(const OpenOptions& options) {
         sqlite3_commit_hook(db_, &Database::on_commit, this);
         // CommitSync checkpoints, off this connection's thread.
         exec("PRAGMA wal_autocheckpoint=0");
+        // After the PRAGMA, which installs SQLite's own hook (a null one).
+        sqlite3_wal_hook(db_, &Database::on_log_written, this);
     }
+}
+
+int Database::on_log_written(void* self, sqlite3*, const char*, int frames) {
+    // The log's length in use, which its file size is not: after a
+    // checkpoint SQLite writes the log again from its start and the file
+    // keeps its old size.
+    static_cast<Database*>(self)->commit_sync_->note_log_frames(static_cast<std::uint64_t>(frames));
+    return SQLITE_OK;
 }
 
 int Database::on_commit(void* self) {

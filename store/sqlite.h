@@ -102,6 +102,8 @@ class Database {
 
   private:
     static int on_commit(void* self);
+    // sqlite3_wal_hook: after each commit, the log's length in frames.
+    static int on_log_written(void* self, sqlite3* db, const char* schema, int frames);
 
     // Finds a cached statement by its text without copying it.
     struct TextHash {
