@@ -8,6 +8,8 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
+  # the configuration file's TOML
+  libtomlplusplus-dev
   # i;unicode-casemap (RFC 5051) for SORT and THREAD
   libunistring-dev
   # tests: Catch2, clang with libFuzzer and the sanitizer runtimes, formatting

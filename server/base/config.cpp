@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -213,10 +214,21 @@ struct FileState {
 
 using Setter = void (*)(FileState&, std::string_view value);
 
+// What a value is in TOML (docs/configuration.md "Format"): the setter
+// still parses the text, so both formats share every check and message.
+enum class Kind {
+    Text,      // a TOML string: paths, addresses, names
+    Bool,      // a TOML boolean
+    Count,     // a TOML integer
+    Size,      // a TOML integer (bytes) or a string with a unit: "64M"
+    Duration,  // a TOML string with a unit: "60s"
+};
+
 struct Option {
     std::string_view section;
     std::string_view key;
-    bool repeatable;
+    bool repeatable;  // a TOML array (or one value); the old format repeats the key
+    Kind kind;
     Setter set;
 };
 
@@ -238,84 +250,86 @@ constexpr std::size_t kMaxWorkers = 1024;
 constexpr std::string_view kProtocolLimit = " (the protocol's limit, protocol/limits.h)";
 
 const Option kOptions[] = {
-    {"server", "data_dir", false,
+    {"server", "data_dir", false, Kind::Text,
      [](FileState& s, std::string_view v) { s.config.data_dir = parse_path(v); }},
-    {"server", "ephemeral", false,
+    {"server", "ephemeral", false, Kind::Bool,
      [](FileState& s, std::string_view v) { s.config.ephemeral = parse_bool(v); }},
-    {"server", "threads", false,
+    {"server", "threads", false, Kind::Count,
      [](FileState& s, std::string_view v) { s.config.threads = parse_count(v, 0, kMaxThreads); }},
-    {"server", "workers", false,
+    {"server", "workers", false, Kind::Count,
      [](FileState& s, std::string_view v) { s.config.workers = parse_count(v, 0, kMaxWorkers); }},
 
-    {"listen", "imap", true, [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
-    {"listen", "imaps", true, [](FileState& s, std::string_view v) { add_listener(s, v, true); }},
+    {"listen", "imap", true, Kind::Text,
+     [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
+    {"listen", "imaps", true, Kind::Text,
+     [](FileState& s, std::string_view v) { add_listener(s, v, true); }},
 
     // Empty: the self-signed certificate.
-    {"tls", "cert", false,
+    {"tls", "cert", false, Kind::Text,
      [](FileState& s, std::string_view v) { s.config.tls_cert = std::string(v); }},
-    {"tls", "key", false,
+    {"tls", "key", false, Kind::Text,
      [](FileState& s, std::string_view v) { s.config.tls_key = std::string(v); }},
 
-    {"limits", "max_connections", false,
+    {"limits", "max_connections", false, Kind::Count,
      [](FileState& s, std::string_view v) {
          s.config.max_connections = parse_count(v, 1, 1'000'000);
      }},
-    {"limits", "max_connections_per_ip", false,
+    {"limits", "max_connections_per_ip", false, Kind::Count,
      [](FileState& s, std::string_view v) {
          s.config.max_connections_per_ip = parse_count(v, 1, 1'000'000);
      }},
-    {"limits", "max_connections_per_user", false,
+    {"limits", "max_connections_per_user", false, Kind::Count,
      [](FileState& s, std::string_view v) {
          s.config.max_connections_per_user = parse_count(v, 1, 1'000'000);
      }},
     // From 64 KiB, so tests can reach it; below the server's own high-water
     // mark (256 KiB of output) a client that reads slowly may be cut off
     // (docs/configuration.md says so).
-    {"limits", "max_output_backlog", false,
+    {"limits", "max_output_backlog", false, Kind::Size,
      [](FileState& s, std::string_view v) {
          s.config.max_output_backlog = parse_size(v, 64 * 1024, 1024ull * 1024 * 1024, "");
      }},
     // RFC 7162 4: servers should accept command lines of at least 8192
     // octets; clients such as mbsync send long UID sets.
-    {"limits", "max_line_length", false,
+    {"limits", "max_line_length", false, Kind::Size,
      [](FileState& s, std::string_view v) {
          s.config.max_line_length = parse_size(v, 8192, limits::kMaxLineLength, kProtocolLimit);
      }},
-    {"limits", "max_literal_size", false,
+    {"limits", "max_literal_size", false, Kind::Size,
      [](FileState& s, std::string_view v) {
          s.config.max_literal_size = parse_size(v, 1024, limits::kMaxLiteralSize, kProtocolLimit);
      }},
 
-    {"timeouts", "pre_auth", false,
+    {"timeouts", "pre_auth", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.pre_auth_timeout = parse_duration(v, 1s); }},
-    {"timeouts", "login", false,
+    {"timeouts", "login", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.login_timeout = parse_duration(v, 1s); }},
-    {"timeouts", "autologout", false,
+    {"timeouts", "autologout", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.autologout = parse_duration(v, 1s); }},
-    {"timeouts", "idle", false,
+    {"timeouts", "idle", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.idle_timeout = parse_duration(v, 1s); }},
-    {"timeouts", "output_backlog", false,
+    {"timeouts", "output_backlog", false, Kind::Duration,
      [](FileState& s, std::string_view v) {
          s.config.output_backlog_timeout = parse_duration(v, 100ms);
      }},
-    {"timeouts", "idle_poll_interval", false,
+    {"timeouts", "idle_poll_interval", false, Kind::Duration,
      [](FileState& s, std::string_view v) {
          s.config.idle_poll_interval = parse_duration(v, 100ms);
      }},
-    {"timeouts", "idle_keepalive", false,
+    {"timeouts", "idle_keepalive", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.idle_keepalive = parse_duration(v, 0ms); }},
 
-    {"auth", "failed_login_delay", false,
+    {"auth", "failed_login_delay", false, Kind::Duration,
      [](FileState& s, std::string_view v) {
          s.config.failed_login_delay = parse_duration(v, 0ms);
      }},
-    {"auth", "failed_login_delay_max", false,
+    {"auth", "failed_login_delay_max", false, Kind::Duration,
      [](FileState& s, std::string_view v) {
          s.config.failed_login_delay_max = parse_duration(v, 0ms);
      }},
-    {"auth", "failed_login_reset", false,
+    {"auth", "failed_login_reset", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.failed_login_reset = parse_duration(v, 1s); }},
-    {"auth", "trusted_networks", true,
+    {"auth", "trusted_networks", true, Kind::Text,
      [](FileState& s, std::string_view v) {
          if (!s.networks_from_file) {
              s.config.trusted_networks.clear();
@@ -328,7 +342,7 @@ const Option kOptions[] = {
          }
      }},
 
-    {"log", "level", false,
+    {"log", "level", false, Kind::Text,
      [](FileState& s, std::string_view v) {
          const auto level = parse_log_level(v);
          if (!level) {
@@ -604,8 +618,26 @@ bool Config::is_trusted(const sockaddr* peer) const {
                        [peer](const Network& network) { return network.contains(peer); });
 }
 
-Config parse_config(std::string_view text, std::string_view source_name) {
-    FileState state;
+namespace {
+
+struct LooksLikeToml {};
+
+// A TOML string, array of strings or inline table; not "[::1]:143", the old
+// format's IPv6 listener.
+bool looks_like_toml(std::string_view value) {
+    if (value.empty()) return false;
+    if (value.front() == '"' || value.front() == '\'' || value.front() == '{') return true;
+    if (value.front() != '[') return false;
+    const std::string_view inside = trim(value.substr(1));
+    return inside.empty() || inside.front() == '"' || inside.front() == '\'' ||
+           inside.front() == ']';
+}
+
+// The format before TOML (docs/configuration.md "The old format"): still read,
+// so existing files keep working. A value that starts as a TOML string, array
+// or inline table never meant anything here: the file is TOML with an
+// error, and LooksLikeToml says so, so that the TOML error is reported.
+void parse_old_format(std::string_view text, std::string_view source_name, FileState& state) {
     std::string section;
     std::map<std::string, std::size_t> first_seen;  // "section.key" -> line
     std::size_t line_number = 0;
@@ -632,6 +664,7 @@ Config parse_config(std::string_view text, std::string_view source_name) {
         if (line.empty()) continue;
 
         if (line.front() == '[') {
+            if (line.starts_with("[[")) throw LooksLikeToml{};  // an array of tables
             if (line.back() != ']') fail("expected ']' at the end of the section header");
             const std::string_view name = trim(line.substr(1, line.size() - 2));
             if (std::find(std::begin(kSections), std::end(kSections), name) ==
@@ -662,6 +695,7 @@ Config parse_config(std::string_view text, std::string_view source_name) {
             fail("unknown key " + quoted(key) + " in [" + section + "]" +
                  (home.empty() ? std::string() : "; it belongs in " + home));
         }
+        if (looks_like_toml(value)) throw LooksLikeToml{};
         const std::string id = section + "." + std::string(key);
         if (!option->repeatable) {
             const auto [seen, inserted] = first_seen.emplace(id, line_number);
@@ -675,10 +709,271 @@ Config parse_config(std::string_view text, std::string_view source_name) {
             fail(std::string(key) + ": " + error.what());
         }
     }
+}
+
+// "FILE:LINE:COLUMN: " for a TOML node or error position.
+std::string toml_where(std::string_view source_name, const toml::source_region& where) {
+    return std::string(source_name) + ":" + std::to_string(where.begin.line) + ":" +
+           std::to_string(where.begin.column) + ": ";
+}
+
+std::string_view toml_type_name(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a decimal number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        default:
+            return "a date or time";
+    }
+}
+
+// One TOML value of `option`, as the text its setter parses.
+std::string toml_value_text(const Option& option, const toml::node& node) {
+    const auto expected = [&](std::string_view what, std::string_view example) {
+        return ConfigError("expected " + std::string(what) + ", got " +
+                           std::string(toml_type_name(node)) + std::string(example));
+    };
+    switch (option.kind) {
+        case Kind::Text:
+            if (const auto* text = node.as_string()) return text->get();
+            throw expected("a string", " (put the value in quotes)");
+        case Kind::Bool:
+            if (const auto* flag = node.as_boolean()) return flag->get() ? "true" : "false";
+            // 1 and 0 as the old format allowed them, so its files still mean
+            // the same where they happen to be valid TOML.
+            if (const auto* number = node.as_integer(); number && number->get() >= 0) {
+                return std::to_string(number->get());
+            }
+            throw expected("true or false", "");
+        case Kind::Count:
+            if (const auto* number = node.as_integer()) {
+                if (number->get() < 0) {
+                    throw ConfigError("expected a whole number, got " +
+                                      std::to_string(number->get()));
+                }
+                return std::to_string(number->get());
+            }
+            throw expected("a whole number", "");
+        case Kind::Size:
+            if (const auto* number = node.as_integer()) {
+                if (number->get() < 0) {
+                    throw ConfigError("expected a size in bytes, got " +
+                                      std::to_string(number->get()));
+                }
+                return std::to_string(number->get());
+            }
+            if (const auto* text = node.as_string()) return text->get();
+            throw expected("a size: a number of bytes or a string such as \"64M\"", "");
+        case Kind::Duration:
+            if (const auto* text = node.as_string()) return text->get();
+            if (const auto* number = node.as_integer()) {
+                throw ConfigError("needs a unit (ms, s, min or h) in a string, e.g. \"" +
+                                  std::to_string(number->get()) + "s\"");
+            }
+            throw expected("a duration string such as \"60s\"", "");
+    }
+    return {};
+}
+
+void apply_toml(const toml::table& root, std::string_view source_name, FileState& state) {
+    for (auto&& [section_key, section_node] : root) {
+        const std::string section(section_key.str());
+        const auto* table = section_node.as_table();
+        if (table == nullptr) {
+            const std::string home = section_of(section);
+            throw ConfigError(toml_where(source_name, section_node.source()) +
+                              quoted(std::string_view(section)) + " is outside any section" +
+                              (home.empty() ? std::string() : "; it belongs in " + home));
+        }
+        if (std::find(std::begin(kSections), std::end(kSections), section) == std::end(kSections)) {
+            throw ConfigError(toml_where(source_name, section_node.source()) + "unknown section [" +
+                              section +
+                              "] (sections: [server], [listen], [tls], [limits], [timeouts], "
+                              "[auth], [log])");
+        }
+        for (auto&& [key_name, value] : *table) {
+            const std::string key(key_name.str());
+            const std::string where = toml_where(source_name, value.source());
+            const Option* option = find_option(section, key);
+            if (!option) {
+                const std::string home = section_of(key);
+                throw ConfigError(where + "unknown key " + quoted(std::string_view(key)) + " in [" +
+                                  section + "]" +
+                                  (home.empty() ? std::string() : "; it belongs in " + home));
+            }
+            try {
+                if (const auto* list = value.as_array()) {
+                    if (!option->repeatable) {
+                        throw ConfigError("takes one value, not an array");
+                    }
+                    // An empty array still replaces the default (an empty
+                    // trusted_networks trusts nothing).
+                    if (list->empty()) option->set(state, "");
+                    for (const toml::node& item : *list) {
+                        try {
+                            option->set(state, toml_value_text(*option, item));
+                        } catch (const ConfigError& error) {
+                            throw ConfigError(toml_where(source_name, item.source()) + key + ": " +
+                                              error.what());
+                        }
+                    }
+                } else {
+                    option->set(state, toml_value_text(*option, value));
+                }
+            } catch (const ConfigError& error) {
+                const std::string message = error.what();
+                if (message.starts_with(std::string(source_name) + ":")) throw;
+                throw ConfigError(where + key + ": " + message);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view text, std::string_view source_name) {
+    toml::table root;
+    try {
+        root = toml::parse(text, source_name);
+    } catch (const toml::parse_error& error) {
+        const ConfigError toml_error(toml_where(source_name, error.source()) +
+                                     std::string(error.description()));
+        // Not TOML: perhaps the old format, which stays readable. Its own
+        // error, if it has one, is the one to report (the file uses none of
+        // TOML's syntax), unless it found TOML syntax in the file.
+        FileState old_state;
+        try {
+            parse_old_format(text, source_name, old_state);
+        } catch (const LooksLikeToml&) {
+            throw toml_error;
+        }
+        old_state.config.old_file_format = true;
+        return std::move(old_state.config);
+    }
+    FileState state;
+    apply_toml(root, source_name, state);
     return std::move(state.config);
 }
 
-Config load_config_file(const std::filesystem::path& file) {
+namespace {
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string toml_string(std::string_view text) {
+    std::string out = "\"";
+    for (char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (c == '\t') {
+            out += "\\t";
+        } else {
+            out += c;  // the old format refuses other control characters
+        }
+    }
+    return out + "\"";
+}
+
+// One old-format value as TOML, by its option's kind.
+std::string toml_value(const Option& option, std::string_view value) {
+    switch (option.kind) {
+        case Kind::Bool:
+            return parse_bool(value) ? "true" : "false";
+        case Kind::Count:
+            return std::string(value);
+        case Kind::Size:
+            return all_digits(value) ? std::string(value) : toml_string(value);
+        case Kind::Text:
+        case Kind::Duration:
+            return toml_string(value);
+    }
+    return toml_string(value);
+}
+
+}  // namespace
+
+std::string convert_old_config(std::string_view text, std::string_view source_name) {
+    FileState checked;
+    try {
+        parse_old_format(text, source_name, checked);
+    } catch (const LooksLikeToml&) {
+        throw ConfigError(std::string(source_name) + ": is TOML already (or TOML with an error: " +
+                          "imapd check-config names it)");
+    }
+    // Lines kept as they are (comments, blank lines, sections), values
+    // rewritten; a repeated key becomes one array where it first appears.
+    struct Line {
+        std::string text;
+        std::string section, key;  // empty unless "key = value"
+    };
+    std::vector<Line> lines;
+    std::map<std::string, std::vector<std::string>> values;  // "section.key" -> TOML values
+    std::string section;
+    std::size_t position = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+    while (position < text.size()) {
+        std::size_t end = text.find('\n', position);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view line = text.substr(position, end - position);
+        position = end + 1;
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        const std::string_view content = trim(strip_comment(line));
+        const std::string_view comment = line.substr(strip_comment(line).size());
+        if (content.empty() || content.front() == '[') {
+            if (!content.empty()) section = trim(content.substr(1, content.size() - 2));
+            lines.push_back({std::string(line), {}, {}});
+            continue;
+        }
+        const std::size_t equals = content.find('=');
+        const std::string key(trim(content.substr(0, equals)));
+        const std::string_view value = trim(content.substr(equals + 1));
+        const Option& option = *find_option(section, key);
+        const std::string id = section + "." + key;
+        const bool first = !values.contains(id);
+        auto& list = values[id];
+        if (option.repeatable) {
+            // trusted_networks took a list in one value; a listener never did.
+            for (std::string_view item : split_list(value))
+                list.push_back(toml_string(item));
+        } else {
+            list.push_back(toml_value(option, value));
+        }
+        if (first) {
+            lines.push_back(
+                {comment.empty() ? std::string() : " " + std::string(comment), section, key});
+        } else if (!trim(comment).empty()) {
+            lines.push_back({std::string(trim(comment)), {}, {}});
+        }
+    }
+    std::string out;
+    for (const Line& line : lines) {
+        if (!line.key.empty()) {
+            const Option& option = *find_option(line.section, line.key);
+            const auto& list = values[line.section + "." + line.key];
+            out += line.key + " = ";
+            if (option.repeatable) {
+                out += "[";
+                for (std::size_t i = 0; i < list.size(); ++i)
+                    out += (i ? ", " : "") + list[i];
+                out += "]";
+            } else {
+                out += list.front();
+            }
+        }
+        out += line.text;
+        out += "\n";
+    }
+    return out;
+}
+
+std::string read_config_file(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     if (!in) throw ConfigError(file.string() + ": cannot open: " + std::strerror(errno));
     std::string text;
@@ -691,7 +986,11 @@ Config load_config_file(const std::filesystem::path& file) {
         }
     }
     if (in.bad()) throw ConfigError(file.string() + ": cannot read: " + std::strerror(errno));
-    return parse_config(text, file.string());
+    return text;
+}
+
+Config load_config_file(const std::filesystem::path& file) {
+    return parse_config(read_config_file(file), file.string());
 }
 
 ServeFlags parse_serve_flags(std::span<const std::string_view> args) {

@@ -3,17 +3,18 @@
 // checks that need several options at once. docs/configuration.md documents
 // every option; examples/imapd.conf is the file a Debian package ships.
 //
-// The file format is INI-like, chosen so no parser library is needed and a
-// packager can patch it with sed:
-//
-//   # comment                 '#' starts a comment at the start of a line or
-//   [section]                 after white space
-//   key = value               white space around key and value is ignored
-//   imap = 127.0.0.1:143      listener keys and trusted_networks repeat
+// The file is TOML (docs/configuration.md "Format"), parsed by toml++; each
+// value's TOML type must suit its option (a string for paths and durations,
+// an integer for counts, an array for repeatable keys), and its text is then
+// checked by the same code the command line and the old format use.
 //
 // Every key belongs to a section; unknown sections and keys, values that do
-// not parse, and a single-valued key set twice are errors, reported as
-// "SOURCE:LINE: message". A mistyped option is never silently ignored.
+// not parse, and a key set twice are errors, reported as
+// "SOURCE:LINE:COLUMN: message". A mistyped option is never silently ignored.
+//
+// The format before TOML (INI-like: unquoted values, repeated keys) is still
+// read when a file is not TOML (docs/configuration.md "The old format"), and
+// convert_old_config() rewrites such a file as TOML.
 //
 // Precedence: built-in defaults < config file < command line. The command
 // line's listeners, if it names any, replace every listener of the file.
@@ -196,6 +197,11 @@ struct Config {
     // [log]
     LogLevel log_level = LogLevel::Info;
 
+    // The file was in the format before TOML (docs/configuration.md "The
+    // old format"): read as before; `imapd check-config --convert` prints
+    // it as TOML.
+    bool old_file_format = false;
+
     // Command line only (--user): never read from a file, so no password
     // ever sits in a configuration file.
     std::vector<SeedUser> users;
@@ -207,13 +213,21 @@ struct Config {
     std::size_t worker_threads() const;
 };
 
-// Parses a config file's text. Options it does not mention keep their
-// defaults. `source_name` prefixes every error ("imapd.conf:12: ...").
-// Throws ConfigError at the first error.
+// Parses a config file's text, TOML or the old format. Options it does not
+// mention keep their defaults. `source_name` prefixes every error
+// ("imapd.conf:12:5: ..."). Throws ConfigError at the first error.
 Config parse_config(std::string_view text, std::string_view source_name);
 
 // Reads and parses `file`; errors name it. Throws ConfigError.
 Config load_config_file(const std::filesystem::path& file);
+// Reads `file` as text (at most kMaxConfigFileBytes). Throws ConfigError.
+std::string read_config_file(const std::filesystem::path& file);
+
+// A file in the old format (Config::old_file_format) rewritten as TOML with
+// the same meaning: comments and order kept, values typed and quoted, a
+// repeated key turned into one array. Throws ConfigError when `text` is not
+// a valid old-format file.
+std::string convert_old_config(std::string_view text, std::string_view source_name);
 
 // The `imapd serve` flags, parsed but not yet applied (docs/cli.md). Each
 // value may follow its flag as the next argument or after '='.

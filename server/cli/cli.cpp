@@ -41,7 +41,7 @@ constexpr std::array kSubcommands = {
                "Importing twice stores every message twice.",
                true},
     Subcommand{"check-config", "check a configuration file",
-               "imapd check-config [--config FILE] [--data-dir DIR]", true},
+               "imapd check-config [--config FILE [--convert]] [--data-dir DIR]", true},
 };
 
 void print_usage(std::ostream& out) {

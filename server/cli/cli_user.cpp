@@ -24,6 +24,7 @@ struct AdminArgs {
     cli::DataDirFlags data_dir;
     bool password_stdin = false;
     bool purge = false;
+    bool convert = false;  // check-config: print an old-format file as TOML
 };
 
 // Flags take their value as the next argument or after '='.
@@ -37,6 +38,8 @@ AdminArgs parse_admin_args(std::span<const std::string_view> args) {
             parsed.password_stdin = true;
         } else if (arg == "--purge") {
             parsed.purge = true;
+        } else if (arg == "--convert") {
+            parsed.convert = true;
         } else if (arg.starts_with("-")) {
             throw ConfigError("unknown option " + std::string(arg));
         } else {
@@ -130,18 +133,28 @@ int user_command(std::span<const std::string_view> args, std::istream& in, std::
 int check_config_command(std::span<const std::string_view> args, std::ostream& out,
                          std::ostream& err) {
     const AdminArgs parsed = parse_admin_args(args);
-    if (!parsed.positional.empty()) {
-        err << "usage: imapd check-config [--config FILE] [--data-dir DIR]\n";
+    const auto& file = parsed.data_dir.config_file;
+    if (!parsed.positional.empty() || (parsed.convert && !file)) {
+        err << "usage: imapd check-config [--config FILE [--convert]] [--data-dir DIR]\n";
         return kExitUsage;
+    }
+    if (parsed.convert) {
+        // The old format's file as TOML on standard output (docs/configuration.md
+        // "The old format"); the file itself is left alone.
+        out << convert_old_config(read_config_file(*file), file->string());
+        return kExitOk;
     }
     const Config config = admin_config(parsed);
     const std::vector<std::string> problems = check_config(config);
     for (const std::string& problem : problems)
         err << "imapd check-config: " << problem << "\n";
     if (!problems.empty()) return kExitUsage;
-    out << "imapd: configuration "
-        << (parsed.data_dir.config_file ? parsed.data_dir.config_file->string()
-                                        : std::string("(built-in default)"))
+    if (config.old_file_format) {
+        err << "imapd check-config: " << file->string()
+            << " is in the format before TOML; it is still read the same way. To convert it:\n"
+            << "  imapd check-config --config " << file->string() << " --convert > NEW_FILE\n";
+    }
+    out << "imapd: configuration " << (file ? file->string() : std::string("(built-in default)"))
         << " is valid\n";
     return kExitOk;
 }

@@ -311,6 +311,11 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         return kExitUsage;
     }
     log::set_level(config.log_level);
+    if (config.old_file_format) {
+        // Read as before; docs/configuration.md "The old format".
+        log::warning("config_old_format",
+                     {{"hint", "convert with: imapd check-config --config FILE --convert"}});
+    }
     // A peer that resets the connection must not kill the server on write.
     std::signal(SIGPIPE, SIG_IGN);
 

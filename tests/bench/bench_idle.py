@@ -287,7 +287,7 @@ class Imapd(bm.ImapdServer):
             f.write("[limits]\nmax_connections_per_ip = %d\nmax_connections_per_user = %d\n"
                     % (limit, limit))
             if poll is not None:
-                f.write("[timeouts]\nidle_poll_interval = %dms\n" % round(poll * 1000))
+                f.write("[timeouts]\nidle_poll_interval = \"%dms\"\n" % round(poll * 1000))
         self.stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--config", self.conf_path, "--data-dir", self.data_dir,

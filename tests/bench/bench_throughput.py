@@ -98,7 +98,7 @@ class Imapd:
 
     def config(self, connections):
         path = os.path.join(self.work, "imapd.conf")
-        lines = ["[server]", "data_dir = %s" % self.data_dir()]
+        lines = ["[server]", "data_dir = %s" % json.dumps(self.data_dir())]  # a TOML string
         if self.threads:
             lines.append("threads = %d" % self.threads)
         if WORKERS:
@@ -107,7 +107,7 @@ class Imapd:
                   "max_connections = %d" % max(1000, connections + 100),
                   "max_connections_per_ip = %d" % max(50, connections + 50),
                   "max_connections_per_user = %d" % max(20, connections + 50),
-                  "[log]", "level = warning"]
+                  "[log]", 'level = "warning"']
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
         return path

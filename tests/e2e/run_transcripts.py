@@ -190,7 +190,7 @@ def make_test(path):
     def test(self):
         # No failed-login delay: transcripts test answers, not the delay
         # (e2e: FailedLoginDelay does), and must not wait seconds per failure.
-        server = test_serve.ImapdServer(config_text="[auth]\nfailed_login_delay = 0s\n")
+        server = test_serve.ImapdServer(config_text="[auth]\nfailed_login_delay = \"0s\"\n")
         try:
             replay = Replay(server.ports["imap"])
             try:

@@ -260,7 +260,7 @@ class ImplicitTls(ServerTest):
 
 class Authentication(ServerTest):
     # Failures answered at once here; FailedLoginDelay tests the delay.
-    config_text = "[auth]\nfailed_login_delay = 0s\n"
+    config_text = "[auth]\nfailed_login_delay = \"0s\"\n"
 
     def test_authenticate_plain(self):
         m = self.imap()
@@ -325,7 +325,7 @@ class Shutdown(ServerTest):
 
 
 class Timeouts(ServerTest):
-    config_text = "[timeouts]\npre_auth = 1s\n"
+    config_text = "[timeouts]\npre_auth = \"1s\"\n"
 
     def test_pre_auth_timeout(self):
         sock = self.raw()
@@ -349,7 +349,7 @@ class LoginTimeout(ServerTest):
     """[timeouts] login bounds the whole pre-login phase: a client that keeps
     sending (here a NOOP every 200 ms, each resetting the 60 s inactivity
     timeout) is still logged out when it is over."""
-    config_text = "[timeouts]\nlogin = 1s\n"
+    config_text = "[timeouts]\nlogin = \"1s\"\n"
 
     def test_trickling_client_is_logged_out_at_the_login_deadline(self):
         start = time.monotonic()
@@ -559,7 +559,7 @@ class SighupReload(ServerTest):
 
 class Autologout(ServerTest):
     # Below the RFC 3501 5.4 minimum: allowed because the server is ephemeral.
-    config_text = "[timeouts]\nautologout = 1s\n"
+    config_text = "[timeouts]\nautologout = \"1s\"\n"
 
     def test_authenticated_connection_is_logged_out(self):
         sock = self.raw()
@@ -620,7 +620,7 @@ class Ipv6(ServerTest):
 class UntrustedNetwork(ServerTest):
     """127.0.0.1 outside trusted_networks: it is treated like a remote client
     (RFC 3501 6.2.3, 7.2.1)."""
-    config_text = "[auth]\ntrusted_networks = 10.0.0.0/8\n"
+    config_text = "[auth]\ntrusted_networks = \"10.0.0.0/8\"\n"
 
     def test_logindisabled_until_starttls(self):
         sock = self.raw()
@@ -671,7 +671,7 @@ class UserLimit(ServerTest):
     """[limits] max_connections_per_user: counted per canonical user after
     authentication; the login past it gets NO [LIMIT] (RFC 5530)."""
     config_text = ("[limits]\nmax_connections_per_user = 2\n"
-                   "[auth]\nfailed_login_delay = 0s\n")
+                   "[auth]\nfailed_login_delay = \"0s\"\n")
     extra_args = ("--user", "bob:hunter2")
 
     def test_login_past_the_limit_is_refused(self):
@@ -721,7 +721,7 @@ class FailedLoginDelay(ServerTest):
     whatever its outcome, waits delay * 2^n before it is checked, so success
     and failure take the same time. The loop keeps serving others."""
     DELAY = 0.4
-    config_text = "[auth]\nfailed_login_delay = 400ms\nfailed_login_delay_max = 5s\n"
+    config_text = "[auth]\nfailed_login_delay = \"400ms\"\nfailed_login_delay_max = \"5s\"\n"
 
     def greeted(self):
         sock = self.raw()
@@ -1400,7 +1400,7 @@ class OutputBacklog(IdleFloodTest):
     for [timeouts] output_backlog is ended (BYE, best effort, then closed)
     instead of being buffered for: here an idler that stops reading while
     another session keeps changing flags (small limits so it fits in 2 s)."""
-    config_text = "[limits]\nmax_output_backlog = 64K\n[timeouts]\noutput_backlog = 200ms\n"
+    config_text = "[limits]\nmax_output_backlog = \"64K\"\n[timeouts]\noutput_backlog = \"200ms\"\n"
 
     def test_client_that_stops_reading_is_ended(self):
         writer = self.writer()
@@ -1422,7 +1422,7 @@ class LoginPenalty(HostileTest):
     so takes a fast answer for the right password) learns nothing: once its
     address has failed, every attempt from it waits before it is checked,
     the right password included."""
-    config_text = "[auth]\nfailed_login_delay = 200ms\n"
+    config_text = "[auth]\nfailed_login_delay = \"200ms\"\n"
 
     def test_dropping_slow_answers_does_not_reveal_the_password(self):
         for n in range(5):
@@ -1450,7 +1450,7 @@ class LoginFlood(HostileTest):
     extra_args = ("--log-level", "debug", "--user", "bob:pw")
     # Short delays, so the flood's connections (which read nothing while
     # their answers are held back) notice their peers' close within the test.
-    config_text = "[auth]\nfailed_login_delay = 50ms\nfailed_login_delay_max = 200ms\n"
+    config_text = "[auth]\nfailed_login_delay = \"50ms\"\nfailed_login_delay_max = \"200ms\"\n"
     ADDRESSES = 20
     PER_ADDRESS = 5
 
@@ -1555,7 +1555,7 @@ class Idle(IdleServerTest):
     """RFC 2177 IDLE: updates pushed from another connection and from
     `imapd deliver` in another process, DONE pipelined, keepalives."""
     # A short poll so the delivery shows within a fraction of a second.
-    config_text = "[timeouts]\nidle_poll_interval = 200ms\nidle_keepalive = 1s\n"
+    config_text = "[timeouts]\nidle_poll_interval = \"200ms\"\nidle_keepalive = \"1s\"\n"
 
     def test_idle_done_and_pipelining(self):
         a = self.selected()
@@ -1622,7 +1622,7 @@ class IdleDeliverWatch(IdleServerTest):
     """RFC 2177: `imapd deliver` in another process reaches an idling client
     as its commit lands (inotify on the data directory), not at the next
     poll: the poll here is a minute, the bound 3 seconds."""
-    config_text = "[timeouts]\nidle_poll_interval = 60s\nidle_keepalive = 0s\n"
+    config_text = "[timeouts]\nidle_poll_interval = \"60s\"\nidle_keepalive = \"0s\"\n"
 
     def test_deliver_wakes_idle_at_once(self):
         sock = self.selected()
@@ -1693,7 +1693,7 @@ class CredentialCache(ServerTest):
     client logging in again and again costs one hash (the login_ok line says
     verified=hash once, verified=cache after); `imapd user passwd` in
     another process writes a new hash, and the old password fails at once."""
-    config_text = "[auth]\nfailed_login_delay = 50ms\n"
+    config_text = "[auth]\nfailed_login_delay = \"50ms\"\n"
     LOGINS = 5
 
     def setUp(self):
@@ -1733,7 +1733,7 @@ class CredentialCache(ServerTest):
 class IdleTimeout(ServerTest):
     # Below the minimums: allowed because the server is ephemeral. IDLE
     # replaces the 1s autologout with the 3s IDLE timeout.
-    config_text = "[timeouts]\nautologout = 1s\nidle = 3s\nidle_keepalive = 0s\n"
+    config_text = "[timeouts]\nautologout = \"1s\"\nidle = \"3s\"\nidle_keepalive = \"0s\"\n"
 
     def test_idle_timeout_replaces_autologout(self):
         sock = self.raw()

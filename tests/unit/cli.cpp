@@ -129,10 +129,11 @@ TEST_CASE("imapd user refuses bad usage with EX_USAGE") {
 TEST_CASE("imapd check-config accepts a valid file and lists every problem of a bad one") {
     TempDir dir;
     const auto good = dir.path / "good.conf";
-    std::ofstream(good) << "[listen]\nimap = 127.0.0.1:1143\n";
+    std::ofstream(good) << "[listen]\nimap = [\"127.0.0.1:1143\"]\n";
     Run ok = run({"check-config", "--config", good.string()});
     CHECK(ok.code == 0);
     CHECK(ok.out == "imapd: configuration " + good.string() + " is valid\n");
+    CHECK(ok.err.empty());
 
     const auto bad = dir.path / "bad.conf";
     std::ofstream(bad) << "[tls]\ncert = /etc/ssl/cert.pem\n";
@@ -145,4 +146,34 @@ TEST_CASE("imapd check-config accepts a valid file and lists every problem of a 
     Run unparsable = run({"check-config", "--config", broken.string()});
     CHECK(unparsable.code == imap::server::kExitUsage);
     CHECK(unparsable.err.find("broken.conf:2") != std::string::npos);
+}
+
+// docs/configuration.md "The old format": still valid, check-config says how
+// to convert it, and --convert prints the TOML (the file is left alone).
+TEST_CASE("imapd check-config: an old-format file is valid, with the command that converts it") {
+    TempDir dir;
+    const auto old = dir.path / "old.conf";
+    std::ofstream(old)
+        << "[listen]\nimap = 127.0.0.1:1143\nimap = [::1]:1143\n[log]\nlevel = debug\n";
+    Run checked = run({"check-config", "--config", old.string()});
+    CHECK(checked.code == 0);
+    CHECK(checked.out == "imapd: configuration " + old.string() + " is valid\n");
+    CHECK(checked.err == "imapd check-config: " + old.string() +
+                             " is in the format before TOML; it is still read the same way. To "
+                             "convert it:\n  imapd check-config --config " +
+                             old.string() + " --convert > NEW_FILE\n");
+    Run converted = run({"check-config", "--config", old.string(), "--convert"});
+    CHECK(converted.code == 0);
+    CHECK(converted.out ==
+          "[listen]\nimap = [\"127.0.0.1:1143\", \"[::1]:1143\"]\n[log]\nlevel = \"debug\"\n");
+    const auto toml = dir.path / "new.conf";
+    std::ofstream(toml) << converted.out;
+    Run again = run({"check-config", "--config", toml.string()});
+    CHECK(again.code == 0);
+    CHECK(again.err.empty());
+    // --convert needs a file, and a TOML file needs no conversion.
+    CHECK(run({"check-config", "--convert"}).code == imap::server::kExitUsage);
+    Run twice = run({"check-config", "--config", toml.string(), "--convert"});
+    CHECK(twice.code == imap::server::kExitUsage);
+    CHECK(twice.err.find("is TOML already") != std::string::npos);
 }

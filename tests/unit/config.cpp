@@ -131,8 +131,9 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(check_config(Config{}).empty());
 }
 
-TEST_CASE("every option is read from its section") {
-    const Config config = parse_config(R"(
+// Every option, in the format before TOML (docs/configuration.md "The old
+// format"), which is still read.
+constexpr std::string_view kOldFormatEveryOption = R"(
 [server]
 data_dir = /var/lib/imapd
 ephemeral = no
@@ -172,8 +173,50 @@ trusted_networks = 192.168.1.0/24 fd00::/8
 
 [log]
 level = debug
-)",
-                                       "imapd.conf");
+)";
+
+// The same in TOML: what the old format's lines become.
+constexpr std::string_view kTomlEveryOption = R"(
+[server]
+data_dir = "/var/lib/imapd"
+ephemeral = false
+
+[listen]
+imap = ["0.0.0.0:143"]
+imaps = ["0.0.0.0:993", "[::]:993"]
+
+[tls]
+cert = "/etc/imapd/fullchain.pem"
+key = "/etc/imapd/privkey.pem"
+
+[limits]
+max_connections = 5000
+max_connections_per_ip = 100
+max_connections_per_user = 30
+max_line_length = "16K"
+max_literal_size = "32 MiB"
+max_output_backlog = 16_777_216
+
+[timeouts]
+pre_auth = "30s"
+login = "90s"
+autologout = "2h"
+idle = "45min"
+idle_poll_interval = "500ms"
+idle_keepalive = "0s"
+output_backlog = "2min"
+
+[auth]
+failed_login_delay = "500ms"
+failed_login_delay_max = "30s"
+failed_login_reset = "1h"
+trusted_networks = ["127.0.0.0/8", "::1/128", "192.168.1.0/24", "fd00::/8"]
+
+[log]
+level = "debug"
+)";
+
+void check_every_option(const Config& config) {
     CHECK(config.data_dir == "/var/lib/imapd");
     CHECK_FALSE(config.ephemeral);
     REQUIRE(config.listeners.size() == 3);
@@ -203,6 +246,85 @@ level = debug
     CHECK(config.trusted_networks[3].to_string() == "fd00::/8");
     CHECK(config.log_level == LogLevel::Debug);
     CHECK(check_config(config).empty());
+}
+
+TEST_CASE("every option is read from its section, in TOML and in the old format") {
+    const Config toml = parse_config(kTomlEveryOption, "imapd.conf");
+    check_every_option(toml);
+    CHECK_FALSE(toml.old_file_format);
+    const Config old = parse_config(kOldFormatEveryOption, "imapd.conf");
+    check_every_option(old);
+    CHECK(old.old_file_format);
+}
+
+TEST_CASE("an old-format file converts to TOML with the same meaning, comments kept") {
+    const std::string converted =
+        imap::server::convert_old_config(kOldFormatEveryOption, "imapd.conf");
+    const Config config = parse_config(converted, "imapd.conf");
+    CHECK_FALSE(config.old_file_format);
+    check_every_option(config);
+    // Byte for byte on a small file: typed values, one array per repeated
+    // key where it first appears, comments and blank lines where they were.
+    CHECK(
+        imap::server::convert_old_config("# top\n[listen]\nimap = 127.0.0.1:143  # plain\n"
+                                         "imap = [::1]:143\n\n[server]\nephemeral = yes\n"
+                                         "data_dir = /srv/\"mail\"\n[limits]\nmax_connections = 5\n"
+                                         "max_literal_size = 1M\nmax_line_length = 8192\n"
+                                         "[auth]\ntrusted_networks = 10.0.0.0/8, ::1/128\n"
+                                         "[timeouts]\nidle = 45min\n",
+                                         "f") ==
+        "# top\n[listen]\nimap = [\"127.0.0.1:143\", \"[::1]:143\"] # plain\n\n[server]\n"
+        "ephemeral = true\ndata_dir = \"/srv/\\\"mail\\\"\"\n[limits]\nmax_connections = 5\n"
+        "max_literal_size = \"1M\"\nmax_line_length = 8192\n[auth]\n"
+        "trusted_networks = [\"10.0.0.0/8\", \"::1/128\"]\n[timeouts]\nidle = \"45min\"\n");
+    // A file that is TOML already, or an old one with an error, is refused.
+    CHECK_THROWS_WITH(imap::server::convert_old_config("[server]\ndata_dir = \"/x\"\n", "f"),
+                      Catch::StartsWith("f: is TOML already"));
+    CHECK_THROWS_WITH(imap::server::convert_old_config("[server]\nthreads = many\n", "f"),
+                      Catch::StartsWith("f:2: threads: expected a whole number"));
+}
+
+TEST_CASE("TOML: the forms the old format refused, and TOML's own errors with line and column") {
+    // The example of the issue that moved the file to TOML.
+    const Config config = parse_config("[listen]\nimap = [\"127.0.0.1:143\"]\n", "f");
+    REQUIRE(config.listeners.size() == 1);
+    CHECK(config.listeners[0] == listener("127.0.0.1", 143, false, false));
+    // One value where an array may stand; an empty array trusts nothing.
+    CHECK(parse_config("[listen]\nimaps = \"[::1]:993\"\n", "f").listeners.at(0) ==
+          listener("::1", 993, true, true));
+    CHECK(parse_config("[auth]\ntrusted_networks = []\n", "f").trusted_networks.empty());
+    // Sizes as integers (bytes, TOML's 1_000 digit groups) or strings.
+    CHECK(parse_config("[limits]\nmax_literal_size = 1_048_576\n", "f").max_literal_size ==
+          1024 * 1024);
+    struct Case {
+        std::string_view text;
+        std::string_view message;
+    };
+    const Case cases[] = {
+        {"[server]\ndata_dir = \"/x\n", "imapd.conf:2:"},  // unterminated string: TOML's message
+        {"[server]\nthreads = \"2\"\n",
+         "imapd.conf:2:11: threads: expected a whole number, got a string"},
+        {"[server]\ndata_dir = 5\n",
+         "imapd.conf:2:12: data_dir: expected a string, got an integer (put the value in quotes)"},
+        {"[server]\nephemeral = \"yes\"\n",
+         "imapd.conf:2:13: ephemeral: expected true or false, got a string"},
+        {"[server]\nthreads = [1]\n", "imapd.conf:2:11: threads: takes one value, not an array"},
+        {"[listen]\nimap = [\"127.0.0.1:143\", \"nowhere\"]\n",
+         "imapd.conf:2:26: imap: missing ':PORT'"},
+        {"[timeouts]\nidle = 1.5\n",
+         "imapd.conf:2:8: idle: expected a duration string such as \"60s\", got a decimal number"},
+        {"[server.more]\nx = 1\n", "imapd.conf:1:1: unknown key 'more' in [server]"},
+        {"[server]\ndata_dir = \"/a\"\ndata_dir = \"/b\"\n",
+         "imapd.conf:3:"},  // TOML: redefinition
+        {"threads = 2\n",
+         "imapd.conf:1:11: 'threads' is outside any section; it belongs in [server]"},
+        {"[limits]\nmax_literal_size = -1\n",
+         "imapd.conf:2:20: max_literal_size: expected a size in bytes, got -1"},
+    };
+    for (const Case& c : cases) {
+        INFO("text: " << c.text);
+        CHECK_THAT(parse_error(c.text), Catch::StartsWith(std::string(c.message)));
+    }
 }
 
 TEST_CASE("comments, blank lines, CRLF, a byte order mark and spacing are tolerated") {
@@ -401,15 +523,15 @@ TEST_CASE("file structure errors name the file and line") {
         std::string_view message;
     };
     const Case cases[] = {
-        {"[server]\n[nope]\n", "imapd.conf:2: unknown section [nope]"},
+        {"[server]\n[nope]\n", "imapd.conf:2:1: unknown section [nope]"},
         {"[server\n", "imapd.conf:1: expected ']' at the end of the section header"},
         {"data_dir = /x\n",
          "imapd.conf:1: 'data_dir' is outside any section; it belongs in [server]"},
-        {"frob = 1\n", "imapd.conf:1: 'frob' is outside any section"},
+        {"frob = 1\n", "imapd.conf:1:8: 'frob' is outside any section"},
         {"[limits]\ndata_dir = /x\n",
          "imapd.conf:2: unknown key 'data_dir' in [limits]; it belongs in [server]"},
         {"# c\n\n[limits]\nmax_conections = 5\n",
-         "imapd.conf:4: unknown key 'max_conections' in [limits]"},
+         "imapd.conf:4:18: unknown key 'max_conections' in [limits]"},
         {"[server]\ndata_dir /x\n", "imapd.conf:2: expected 'key = value' or '[section]'"},
         {"[server]\n= /x\n", "imapd.conf:2: bad key ''"},
         {"[server]\nData_Dir = /x\n", "imapd.conf:2: bad key 'Data_Dir'"},
@@ -439,17 +561,17 @@ TEST_CASE("bad values name the file, line and key") {
         {"[limits]\nmax_connections = lots\n",
          "imapd.conf:2: max_connections: expected a whole number, got 'lots'"},
         {"[limits]\nmax_connections = -5\n",
-         "imapd.conf:2: max_connections: expected a whole number"},
+         "imapd.conf:2:19: max_connections: expected a whole number, got -5"},
         {"[limits]\nmax_connections = 0\n",
-         "imapd.conf:2: max_connections: must be between 1 and 1000000, got 0"},
+         "imapd.conf:2:19: max_connections: must be between 1 and 1000000, got 0"},
         {"[limits]\nmax_connections_per_ip = 99999999999999999999999\n",
          "imapd.conf:2: max_connections_per_ip: expected a whole number"},
         {"[limits]\nmax_connections_per_user = 0\n",
-         "imapd.conf:2: max_connections_per_user: must be between"},
+         "imapd.conf:2:28: max_connections_per_user: must be between"},
         {"[limits]\nmax_line_length = 1M\n",
          "imapd.conf:2: max_line_length: must be at most 65536 (64 KiB) (the protocol's limit"},
         {"[limits]\nmax_line_length = 4096\n",
-         "imapd.conf:2: max_line_length: must be at least 8192 (8 KiB)"},
+         "imapd.conf:2:19: max_line_length: must be at least 8192 (8 KiB)"},
         {"[limits]\nmax_literal_size = 65M\n",
          "imapd.conf:2: max_literal_size: must be at most 67108864 (64 MiB)"},
         {"[limits]\nmax_literal_size = 99999999999999G\n", "max_literal_size: must be at most"},
@@ -457,7 +579,7 @@ TEST_CASE("bad values name the file, line and key") {
          "imapd.conf:2: max_literal_size: expected a size in bytes"},
         {"[limits]\nmax_literal_size = M\n", "max_literal_size: expected a size in bytes"},
         {"[timeouts]\npre_auth = 60\n",
-         "imapd.conf:2: pre_auth: needs a unit (ms, s, min or h), e.g. 60s"},
+         "imapd.conf:2:12: pre_auth: needs a unit (ms, s, min or h) in a string, e.g. \"60s\""},
         {"[timeouts]\npre_auth = 60 fortnights\n", "pre_auth: unknown unit 'fortnights'"},
         {"[timeouts]\npre_auth = soon\n", "pre_auth: expected a duration such as 60s"},
         {"[timeouts]\npre_auth = 0s\n", "pre_auth: must be at least 1s, got 0s"},
@@ -736,6 +858,23 @@ TEST_CASE("the shipped example configuration parses and passes every check") {
     const Config config = imap::server::load_config_file(example);
     CHECK(check_config(config).empty());
     CHECK(config.data_dir == "/var/lib/imapd");
+    CHECK_FALSE(config.old_file_format);
+    // Every option it shows commented out is valid TOML as written.
+    std::string text = imap::server::read_config_file(example);
+    std::string uncommented;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(start, end - start);
+        if (line.size() > 1 && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z') line.erase(0, 1);
+        uncommented += line + "\n";
+        start = end + 1;
+    }
+    REQUIRE(uncommented.find("\nidle = \"30min\"\n") != std::string::npos);
+    const Config all = parse_config(uncommented, example.string());
+    CHECK_FALSE(all.old_file_format);
+    CHECK(check_config(all).empty());
 }
 
 TEST_CASE("threads and workers ([server]): file, flags, defaults and bounds") {
