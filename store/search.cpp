@@ -907,7 +907,8 @@ class SqlBuilder {
         sql_ += kInternalDay;
         sql_ += ") ";
         sql_ += op;
-        sql_ += " " + number(day) + ")";
+        sql_ += ' ';  // not " " + number(): g++ 12's false -Wrestrict (protocol/parser.cpp)
+        sql_ += number(day) + ")";
     }
 
     static void check_string(const std::string& text) {

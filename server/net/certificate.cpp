@@ -242,7 +242,11 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
         throw CertificateError(what + " '" + path.string() + "': " + std::strerror(err));
     };
     std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-    std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+    // Appended, not "." + name: g++ 12's false -Wrestrict (protocol/parser.cpp).
+    std::string hidden_name = ".";
+    hidden_name += path.filename().string();
+    hidden_name += ".XXXXXX";
+    std::string temp = (dir / hidden_name).string();
     // mkstemp creates the file 0600, so a key is never readable by others,
     // not even between open and fchmod.
     int fd = mkstemp(temp.data());
