@@ -40,6 +40,15 @@ constexpr std::array kSubcommands = {
                "PATH is an mbox file, a directory of mbox files or a Maildir(++).\n"
                "Importing twice stores every message twice.",
                true},
+    Subcommand{"backup", "copy users' mail while the server runs",
+               "imapd backup NAME... DEST | --all DEST [--data-dir DIR | --config FILE]\n"
+               "DEST is a directory; --all also copies the accounts (passwords).",
+               true},
+    Subcommand{"restore", "put backed-up mail back (server stopped)",
+               "imapd restore NAME... SOURCE | --all SOURCE [--data-dir DIR | --config FILE]\n"
+               "SOURCE is a directory made by imapd backup. Mailboxes that changed since\n"
+               "get a new UIDVALIDITY, so clients fetch them again.",
+               true},
     Subcommand{"check-config", "check a configuration file",
                "imapd check-config [--config FILE [--convert]] [--data-dir DIR]", true},
 };
@@ -90,6 +99,8 @@ int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostre
         if (subcommand.name == "serve") return run_serve(args.subspan(1), out, err);
         if (subcommand.name == "user") return run_user(args.subspan(1), in, out, err);
         if (subcommand.name == "check-config") return run_check_config(args.subspan(1), out, err);
+        if (subcommand.name == "backup") return run_backup(args.subspan(1), out, err);
+        if (subcommand.name == "restore") return run_restore(args.subspan(1), out, err);
         if (subcommand.name == "deliver") return run_deliver(args.subspan(1), in, out, err);
         if (subcommand.name == "import") return run_import(args.subspan(1), out, err);
         return kExitSoftware;

@@ -36,7 +36,10 @@ int run_check_config(std::span<const std::string_view> args, std::ostream& out, 
 // server/cli/cli_deliver.cpp (the message comes from `in`),
 int run_deliver(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
                 std::ostream& err);
-// server/cli/cli_import.cpp.
+// server/cli/cli_import.cpp,
 int run_import(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// server/cli/cli_backup.cpp.
+int run_backup(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+int run_restore(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 
 }  // namespace imap::server

@@ -1,8 +1,12 @@
 #include "server/cli/cli_common.h"
 
 #include <algorithm>
+#include <functional>
+#include <ostream>
 
+#include "server/cli/cli.h"
 #include "store/data_dir.h"
+#include "store/errors.h"
 #include "store/limits.h"
 
 namespace imap::server::cli {
@@ -91,6 +95,25 @@ bool add_flag(store::Flags& flags, std::string_view token) {
 
 std::string count_messages(std::size_t n) {
     return std::to_string(n) + (n == 1 ? " message" : " messages");
+}
+
+// Maps the store's typed errors to sysexits codes: a missing or existing user
+// and a bad name are the caller's mistake (EX_USAGE's sibling EX_DATAERR would
+// also fit; scripts test for non-zero), anything else is internal.
+int run_admin_guarded(const std::function<int()>& body, std::string_view command,
+                      std::ostream& err) {
+    try {
+        return body();
+    } catch (const ConfigError& e) {
+        err << "imapd " << command << ": " << e.what() << "\n";
+        return kExitUsage;
+    } catch (const store::StoreError& e) {
+        err << "imapd " << command << ": " << e.what() << "\n";
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        err << "imapd " << command << ": " << e.what() << "\n";
+        return kExitSoftware;
+    }
 }
 
 }  // namespace imap::server::cli

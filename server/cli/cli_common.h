@@ -6,8 +6,10 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +55,13 @@ bool is_valid_keyword(std::string_view keyword);
 // flag, anything else as a keyword. False for \Recent, an unknown system
 // flag or an invalid keyword.
 bool add_flag(store::Flags& flags, std::string_view token);
+
+// Runs an administration subcommand's `body`, turning its exceptions into
+// a message on `err` ("imapd COMMAND: ...") and a sysexits code: a
+// configuration or store error is the caller's (EX_USAGE), anything else
+// internal (EX_SOFTWARE).
+int run_admin_guarded(const std::function<int()>& body, std::string_view command,
+                      std::ostream& err);
 
 // "1 message" / "N messages".
 std::string count_messages(std::size_t n);

@@ -159,33 +159,16 @@ int check_config_command(std::span<const std::string_view> args, std::ostream& o
     return kExitOk;
 }
 
-// Maps the store's typed errors to sysexits codes: a missing or existing user
-// and a bad name are the caller's mistake (EX_USAGE's sibling EX_DATAERR would
-// also fit; scripts test for non-zero), anything else is internal.
-int run_guarded(const std::function<int()>& body, std::string_view command, std::ostream& err) {
-    try {
-        return body();
-    } catch (const ConfigError& e) {
-        err << "imapd " << command << ": " << e.what() << "\n";
-        return kExitUsage;
-    } catch (const store::StoreError& e) {
-        err << "imapd " << command << ": " << e.what() << "\n";
-        return kExitUsage;
-    } catch (const std::exception& e) {
-        err << "imapd " << command << ": " << e.what() << "\n";
-        return kExitSoftware;
-    }
-}
-
 }  // namespace
 
 int run_user(std::span<const std::string_view> args, std::istream& in, std::ostream& out,
              std::ostream& err) {
-    return run_guarded([&] { return user_command(args, in, out, err); }, "user", err);
+    return cli::run_admin_guarded([&] { return user_command(args, in, out, err); }, "user", err);
 }
 
 int run_check_config(std::span<const std::string_view> args, std::ostream& out, std::ostream& err) {
-    return run_guarded([&] { return check_config_command(args, out, err); }, "check-config", err);
+    return cli::run_admin_guarded([&] { return check_config_command(args, out, err); },
+                                  "check-config", err);
 }
 
 }  // namespace imap::server

@@ -11,6 +11,7 @@
 #include "server/net/certificate.h"
 #include "server/net/connection.h"
 #include "store/accounts.h"
+#include "store/backup.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
 #include "store/password.h"
@@ -322,6 +323,10 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
     try {
         const store::DataDir data_dir =
             config.ephemeral ? store::DataDir::in_memory() : store::DataDir(config.data_dir);
+        // Held shared while serving: `imapd restore` takes it exclusively
+        // and so never replaces a database under a running server.
+        std::optional<store::DataDirLock> data_dir_lock;
+        if (!config.ephemeral) data_dir_lock.emplace(store::DataDirLock::shared(config.data_dir));
         store::AccountStore accounts(data_dir.accounts_options());
 
         for (const SeedUser& user : config.users) {
