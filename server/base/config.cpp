@@ -342,6 +342,12 @@ const Option kOptions[] = {
          }
      }},
 
+    // docs/operations.md "Metrics": off unless named.
+    {"metrics", "listen", false, Kind::Text,
+     [](FileState& s, std::string_view v) {
+         s.config.metrics_listener = parse_listen_address(v, false);
+     }},
+
     {"log", "level", false, Kind::Text,
      [](FileState& s, std::string_view v) {
          const auto level = parse_log_level(v);
@@ -352,8 +358,17 @@ const Option kOptions[] = {
      }},
 };
 
-constexpr std::string_view kSections[] = {"server",   "listen", "tls", "limits",
-                                          "timeouts", "auth",   "log"};
+constexpr std::string_view kSections[] = {"server",   "listen", "tls",     "limits",
+                                          "timeouts", "auth",   "metrics", "log"};
+
+// "[server], [listen], ..." for the unknown-section error.
+std::string section_list() {
+    std::string list;
+    for (std::string_view section : kSections) {
+        list += (list.empty() ? "[" : ", [") + std::string(section) + "]";
+    }
+    return list;
+}
 
 const Option* find_option(std::string_view section, std::string_view key) {
     for (const Option& option : kOptions) {
@@ -669,9 +684,8 @@ void parse_old_format(std::string_view text, std::string_view source_name, FileS
             const std::string_view name = trim(line.substr(1, line.size() - 2));
             if (std::find(std::begin(kSections), std::end(kSections), name) ==
                 std::end(kSections)) {
-                fail("unknown section [" + std::string(name) +
-                     "] (sections: [server], [listen], [tls], [limits], [timeouts], [auth], "
-                     "[log])");
+                fail("unknown section [" + std::string(name) + "] (sections: " + section_list() +
+                     ")");
             }
             section = name;
             continue;
@@ -796,9 +810,7 @@ void apply_toml(const toml::table& root, std::string_view source_name, FileState
         }
         if (std::find(std::begin(kSections), std::end(kSections), section) == std::end(kSections)) {
             throw ConfigError(toml_where(source_name, section_node.source()) + "unknown section [" +
-                              section +
-                              "] (sections: [server], [listen], [tls], [limits], [timeouts], "
-                              "[auth], [log])");
+                              section + "] (sections: " + section_list() + ")");
         }
         for (auto&& [key_name, value] : *table) {
             const std::string key(key_name.str());

@@ -194,6 +194,10 @@ struct Config {
         {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, true, 128},
     };
 
+    // [metrics] listen: the Prometheus endpoint (docs/operations.md); none
+    // by default.
+    std::optional<ListenAddress> metrics_listener;
+
     // [log]
     LogLevel log_level = LogLevel::Info;
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "server/base/log.h"
+#include "server/base/metrics.h"
 
 namespace imap::server {
 
@@ -48,7 +49,10 @@ void GroupCommit::run_syncs() {
         bool durable = true;
         std::uint64_t covered = 0;
         try {
+            const auto started = std::chrono::steady_clock::now();
             covered = sync_->sync();
+            metrics().store_sync_done(std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - started));
         } catch (const std::exception& error) {
             log::error("sync_failed", {{"error", error.what()}});
             durable = false;

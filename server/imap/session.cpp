@@ -9,6 +9,7 @@
 #include "protocol/limits.h"
 #include "protocol/parser.h"
 #include "server/base/log.h"
+#include "server/base/metrics.h"
 #include "store/errors.h"
 #include "store/limits.h"
 
@@ -455,12 +456,14 @@ void Session::run_step() {
 }
 
 void Session::log_command_done() {
-    if (running_ == nullptr || !log::enabled(LogLevel::Debug)) return;
+    if (running_ == nullptr) return;
     const auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - running_since_);
     const char* status = completed_status_ == Status::Ok   ? "ok"
                          : completed_status_ == Status::No ? "no"
                                                            : "bad";
+    metrics().command_done(running_->name, status, elapsed);
+    if (!log::enabled(LogLevel::Debug)) return;
     log::debug("command", {{"peer", context_.peer},
                            {"user", user_},
                            {"command", running_->name},

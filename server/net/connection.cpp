@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "server/base/log.h"
+#include "server/base/metrics.h"
 #include "server/net/io_loop.h"
 #include "server/net/server.h"
 #include "server/net/socket_options.h"
@@ -87,6 +88,7 @@ void Connection::take_over(ConnectionTransfer transfer) {
     deadlines_ = transfer.deadlines;
     opened_at_ = transfer.opened_at;
     moved_ = true;
+    counted_open_ = true;  // counted at start() on the first loop
     const int fd = std::exchange(transfer.fd, -1);
     const int rc = uv_tcp_open(&tcp_, fd);
     host_->attach(loop_.executor(), [this] { on_session_update(); });
@@ -110,6 +112,8 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandReg
     if (options_.implicit_tls) tls_ = std::make_unique<TlsSession>(options_.tls_context);
     log::info("connection_opened",
               {{"peer", peer()}, {"listener", options_.listener}, {"tls", tls_ != nullptr}});
+    metrics().connection_opened(options_.listener);
+    counted_open_ = true;
     host_ = std::make_shared<SessionHost>(loop_.executor(), [this] { on_session_update(); });
     SessionContext context = options_.session_context;
     if (strands != nullptr) {
@@ -326,6 +330,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     // A client waiting for our ACK before it sends the rest of a command
     // (its Nagle algorithm) must not wait for the delayed ACK.
     request_quick_ack(&self->tcp_);
+    metrics().bytes_received(static_cast<std::uint64_t>(nread));
     self->handle_input(std::string_view(buf->base, static_cast<std::size_t>(nread)));
 }
 
@@ -508,6 +513,7 @@ void Connection::write_raw(std::string bytes) {
         return;
     }
     ++writes_in_flight_;
+    metrics().bytes_sent(request->bytes.size());
 }
 
 void Connection::on_write(uv_write_t* req, int status) {
@@ -598,6 +604,8 @@ void Connection::close_now(std::string_view reason) {
                                         {"reason", reason},
                                         {"duration_ms", static_cast<std::int64_t>(seconds)}});
     }
+    // Without host_ only the old handles of a moved connection close.
+    if (host_ && counted_open_) metrics().connection_closed(options_.listener);
     // The session goes on its executor; with it the user's slot in the
     // per-user connection limit, if LOGOUT has not given it back already.
     if (host_) host_->retire();

@@ -268,6 +268,7 @@ class Connection {
     bool in_pump_ = false;
     bool pump_again_ = false;
     bool closing_ = false;        // uv_close called
+    bool counted_open_ = false;   // counted open in metrics() (start): closed once
     bool close_pending_ = false;  // close once everything is flushed
     std::string close_reason_;
     std::chrono::steady_clock::time_point opened_at_;

@@ -7,9 +7,11 @@
 
 #include "server/auth/account_authenticator.h"
 #include "server/base/log.h"
+#include "server/base/metrics.h"
 #include "server/cli/cli.h"
 #include "server/net/certificate.h"
 #include "server/net/connection.h"
+#include "server/net/metrics_endpoint.h"
 #include "store/accounts.h"
 #include "store/backup.h"
 #include "store/data_dir.h"
@@ -161,6 +163,12 @@ void Server::listen(std::ostream& out) {
         out.flush();
         log::info("listening", {{"protocol", protocol}, {"address", endpoint(bound)}});
     }
+    if (config_.metrics_listener) {
+        metrics_ = std::make_unique<MetricsEndpoint>(loop(), *config_.metrics_listener);
+        out << "imapd: listening metrics " << metrics_->bound() << "\n";
+        out.flush();
+        log::info("listening", {{"protocol", "metrics"}, {"address", metrics_->bound()}});
+    }
 }
 
 void Server::run() {
@@ -281,6 +289,7 @@ void Server::stop() {
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
+    if (metrics_) metrics_->close();
     // Its thread is joined here: no report after this.
     external_changes_.reset();
     // Each loop says goodbye to its connections and ends when they are gone.
@@ -386,6 +395,13 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
             mail.defer_syncs(
                 [syncs](std::function<void()> job) { return syncs->try_submit(std::move(job)); });
         }
+        // Read on the first loop at a scrape; UserMailRegistry is thread-safe.
+        metrics().set_gauge_source(
+            "imapd_users_open", "Users whose mail is open now (a session of theirs is logged in).",
+            [&mail] { return static_cast<double>(mail.open_count()); });
+        struct ForgetGauges {
+            ~ForgetGauges() { metrics().set_gauge_source("imapd_users_open", {}, {}); }
+        } forget_gauges;
         try {
             server.listen(out);
         } catch (const std::exception& error) {

@@ -45,6 +45,8 @@
 
 namespace imap::server {
 
+class MetricsEndpoint;
+
 class Connection;
 
 class Server {
@@ -146,6 +148,8 @@ class Server {
     std::vector<std::unique_ptr<IoLoop>> loops_;
     std::size_t next_session_loop_ = 0;
     std::vector<std::unique_ptr<Listener>> listeners_;
+    // [metrics] listen, on the first loop; closed with the listeners.
+    std::unique_ptr<MetricsEndpoint> metrics_;
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};

@@ -1250,6 +1250,95 @@ class LoginChurn(ServerTest):
             db.close()
 
 
+class MetricsEndpoint(ServerTest):
+    """docs/operations.md "Metrics": `[metrics] listen` serves GET /metrics in
+    the Prometheus text format (0.0.4), counting what the server did: the
+    connections, an accepted and a refused login, the commands by name and
+    status with their latency histograms, the users with open mail. Other
+    paths get 404; the limits of server/net/metrics_endpoint.h hold: an
+    oversized request gets 431, more than kMaxClients at once are closed at
+    accept, a request not finished within kRequestTimeout is closed."""
+    config_text = "[metrics]\nlisten = \"127.0.0.1:0\"\n[auth]\nfailed_login_delay = \"0s\"\n"
+
+    def metrics_port(self):
+        wait_for_log(self.server, "protocol=metrics")
+        return int(re.search(r"protocol=metrics address=127\.0\.0\.1:(\d+)", self.server.log()).group(1))
+
+    def http(self, request, port):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        with sock:
+            sock.sendall(request)
+            data = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+
+    def test_scrape_counts_what_the_server_did(self):
+        port = self.metrics_port()
+        m = self.imap()
+        with self.assertRaises(imaplib.IMAP4.error):
+            m.login("alice", "wrong")
+        m.login("alice", "secret")
+        m.noop()
+        m.noop()
+        m.select("INBOX")
+        answer = self.http(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n", port)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"HTTP/1.1 200 OK\r\n"), head)
+        self.assertIn(b"\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n", head)
+        self.assertIn(b"\r\nContent-Length: %d\r\n" % len(body), head)
+        text = body.decode()
+        for line in ('imapd_logins_total{result="accepted"} 1',
+                     'imapd_logins_total{result="refused"} 1',
+                     'imapd_commands_total{command="NOOP",status="ok"} 2',
+                     'imapd_commands_total{command="SELECT",status="ok"} 1',
+                     'imapd_commands_total{command="LOGIN",status="no"} 1',
+                     'imapd_command_duration_seconds_count{command="NOOP"} 2',
+                     'imapd_connections{listener="imap"} 1',
+                     'imapd_users_open 1',
+                     '# TYPE imapd_command_duration_seconds histogram'):
+            self.assertIn("\n" + line + "\n", "\n" + text)
+        self.assertRegex(text, r'\nimapd_connections_accepted_total\{listener="imap"\} [1-9]')
+        self.assertRegex(text, r"\nimapd_received_bytes_total [1-9]")
+        # Every sample is a well-formed Prometheus line.
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                self.assertRegex(line, r'^imapd_[a-z_]+(\{[^}]*\})? [0-9.+Inf-]+$')
+        self.assertTrue(self.http(b"GET / HTTP/1.1\r\n\r\n", port).startswith(b"HTTP/1.1 404 "))
+        self.assert_server_answers()
+
+    def test_limits(self):
+        port = self.metrics_port()
+        big = b"GET /metrics HTTP/1.1\r\nX-Padding: " + b"a" * 9000 + b"\r\n\r\n"
+        self.assertTrue(self.http(big, port).startswith(b"HTTP/1.1 431 "))
+        # kMaxClients (16) idle connections held: the next is closed at once.
+        held = [socket.create_connection(("127.0.0.1", port), timeout=WAIT) for _ in range(16)]
+        try:
+            time.sleep(0.2)
+            extra = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+            with extra:
+                self.assertEqual(extra.recv(100), b"")
+            # kRequestTimeout (5 s): an unfinished request is closed.
+            held[0].sendall(b"GET /metr")
+            held[0].settimeout(WAIT)
+            started = time.monotonic()
+            self.assertEqual(held[0].recv(100), b"")
+            self.assertLess(time.monotonic() - started, WAIT)
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.2)
+        self.assertTrue(self.http(b"GET /metrics HTTP/1.0\r\n\r\n", port).startswith(b"HTTP/1.1 200 "))
+        self.assert_server_answers()
+
+    def assert_server_answers(self):
+        m = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=WAIT)
+        self.assertEqual(m.noop()[0], "OK")
+        m.logout()
+
+
 class BackupRestore(unittest.TestCase):
     """docs/storage.md "Backup and restore": `imapd backup` taken while a
     client writes is one commit's state, and `imapd restore --all` into a

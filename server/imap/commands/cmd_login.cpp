@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "server/base/metrics.h"
 #include "server/imap/commands/handlers.h"
 #include "server/imap/session.h"
 
@@ -35,10 +36,12 @@ CommandResult complete_authentication(Session& session, const std::string& user,
                 return CommandResult::no(Code::Unavailable,
                                          "Your mail cannot be opened just now, try again later");
             }
+            metrics().login(true);
             // The capabilities change with the state (RFC 3501 6.2.3 allows
             // sending them here), so clients need no extra CAPABILITY.
             return CommandResult::ok(ResponseCode::capability(session.capabilities()), "Logged in");
         case AuthResult::Failed: {
+            metrics().login(false);
             // Counted whether or not this attempt waited: the address's next
             // attempt waits longer.
             const milliseconds wait = gate ? gate->failed(peer) : milliseconds::zero();

@@ -1,0 +1,62 @@
+// The Prometheus endpoint (docs/operations.md "Metrics"): `[metrics] listen`
+// names a TCP address where `GET /metrics` answers with metrics().exposition()
+// (server/base/metrics.h). Plain HTTP/1.1, one request per connection, on the
+// first loop; meant for a scraper on loopback or a private network (it shows
+// counts, never users or addresses).
+//
+// Hostile input is bounded (docs/security.md): a request longer than
+// kMaxRequestBytes gets 431, one not complete within kRequestTimeout is
+// closed, at most kMaxClients are served at once (the rest are closed at
+// accept), and nothing but GET or HEAD of /metrics is answered with data.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "server/base/config.h"
+
+namespace imap::server {
+
+class MetricsEndpoint {
+  public:
+    // A GET request with the headers a scraper sends is a few hundred bytes.
+    static constexpr std::size_t kMaxRequestBytes = 8192;
+    static constexpr std::chrono::milliseconds kRequestTimeout{5000};
+    // Prometheus scrapes one at a time; a few more for people with curl.
+    static constexpr std::size_t kMaxClients = 16;
+
+    // Binds and listens on `address` on `loop`. Throws std::runtime_error.
+    MetricsEndpoint(uv_loop_t* loop, const ListenAddress& address);
+    ~MetricsEndpoint();
+    MetricsEndpoint(const MetricsEndpoint&) = delete;
+    MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
+
+    // "127.0.0.1:9143" as bound (port 0 resolved).
+    const std::string& bound() const { return bound_; }
+    // Stops listening and ends the connections (the loop's shutdown).
+    void close();
+
+    // The HTTP answer to `request` (a whole request head), for tests.
+    static std::string respond(std::string_view request);
+
+  private:
+    struct Client;
+    static void on_connection(uv_stream_t* server, int status);
+    void accept();
+    void finish(Client* client, const std::string& response);
+    void drop(Client* client);
+
+    uv_loop_t* loop_;
+    uv_tcp_t listener_{};
+    bool listening_ = false;
+    std::size_t clients_ = 0;
+    std::string bound_;
+    // Clients are freed by their handles' close callbacks; the endpoint must
+    // outlive them (the loop runs them before the Server goes).
+    Client* first_ = nullptr;
+};
+
+}  // namespace imap::server
