@@ -118,6 +118,34 @@ std::optional<Partial> read_partial(Reader& in) {
     return partial;
 }
 
+// Whether `rest` starts with " (LAZY" and then " " or ")", any case.
+bool starts_preview_modifiers(std::string_view rest) {
+    if (rest.size() < 7 || rest.substr(0, 2) != " (") return false;
+    for (std::size_t i = 0; i < 4; ++i) {
+        if (ascii_upper(rest[2 + i]) != "LAZY"[i]) return false;
+    }
+    return rest[6] == ' ' || rest[6] == ')';
+}
+
+// "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod =
+// "LAZY" (RFC 8970 6). A single PREVIEW item may be followed by the
+// command's fetch-modifiers, "(" too (RFC 4466 2.4: "FETCH 1 PREVIEW
+// (CHANGEDSINCE 5)"): the modifier's name decides, and LAZY is the only
+// preview-mod.
+FetchItem read_preview(Reader& in) {
+    FetchItem item = simple(FetchItem::Kind::Preview);
+    if (!starts_preview_modifiers(in.rest_of_line())) return item;
+    in.space();
+    in.expect('(', "'('");
+    for (;;) {
+        const std::string modifier = in.keyword();
+        if (modifier != "LAZY") parse_fail("Unknown PREVIEW modifier " + modifier.substr(0, 40));
+        item.lazy = true;  // RFC 8970 6 allows repeating it
+        if (in.accept(')')) return item;
+        in.space();
+    }
+}
+
 FetchItem read_fetch_att(Reader& in) {
     using K = FetchItem::Kind;
     std::string name = read_att_name(in);
@@ -130,7 +158,11 @@ FetchItem read_fetch_att(Reader& in) {
     if (name == "RFC822.TEXT") return simple(K::Rfc822Text);
     if (name == "BODYSTRUCTURE") return simple(K::BodyStructure);
     if (name == "UID") return simple(K::Uid);
-    if (name == "MODSEQ") return simple(K::ModSeq);  // RFC 7162 3.1.4.2
+    if (name == "MODSEQ") return simple(K::ModSeq);      // RFC 7162 3.1.4.2
+    if (name == "EMAILID") return simple(K::EmailId);    // RFC 8474 5.3
+    if (name == "THREADID") return simple(K::ThreadId);  // RFC 8474 5.3
+    if (name == "SAVEDATE") return simple(K::SaveDate);  // RFC 8514 4.2
+    if (name == "PREVIEW") return read_preview(in);      // RFC 8970 6
     if (name == "BODY" && in.peek() != '[') return simple(K::Body);
     if (name == "BODY" || name == "BODY.PEEK") {
         FetchItem item = simple(K::BodySection);
