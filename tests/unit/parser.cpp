@@ -2431,8 +2431,9 @@ TEST_CASE("Grammar: OBJECTID, SAVEDATE and PREVIEW items", "[parser][objectid]")
     });
     check_all_fail({
         {"A001 STATUS INBOX (MAILBOXID X)", "Unknown status item"},
-        {"A001 FETCH 1 (PREVIEW ())", "Expected fetch attribute"},
-        {"A001 FETCH 1 (PREVIEW (FAST))", ""},
+        {"A001 FETCH 1 (PREVIEW ())", "Expected atom"},
+        {"A001 FETCH 1 (PREVIEW (FUZZY))", "Unknown PREVIEW modifier FUZZY"},
+        {"A001 FETCH 1 PREVIEW (FUZZY)", "Unknown FETCH modifier FUZZY"},
         {"A001 FETCH 1 (PREVIEW (LAZY)", ""},
         {"A001 FETCH 1 PREVIEW (LAZY FUZZY)", "Unknown PREVIEW modifier FUZZY"},
         {"A001 SEARCH EMAILID", "Expected SP"},

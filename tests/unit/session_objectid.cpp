@@ -3,6 +3,7 @@
 // MAILBOXID, EMAILID and THREADID values are the store's (read from it and
 // put into the expected bytes); the RFCs leave their form to the server.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <string>
@@ -12,6 +13,7 @@
 #include "server/imap/user_mail.h"
 #include "store/body_objects.h"
 #include "store/data_dir.h"
+#include "support/hostile_bound.h"
 #include "support/session_driver.h"
 #include "support/store_support.h"
 
@@ -284,4 +286,43 @@ TEST_CASE("RFC 8970 3.2, 4.1: FETCH PREVIEW and PREVIEW (LAZY)", "[session][prev
     CHECK(send_all(d, "C3 FETCH 1 (PREVIEW THREADID)\r\n") ==
           "* 1 FETCH (PREVIEW \"This is message A.\" THREADID (" + server.objects(1).thread_id +
               "))\r\nC3 OK FETCH completed\r\n");
+}
+
+TEST_CASE("RFC 8970 hostile: PREVIEW of huge and deeply nested messages is bounded",
+          "[session][preview][hostile]") {
+    Server server;
+    // 40 MiB of markup before the text, 16 MiB of base64 text, a part 200
+    // multiparts deep: each preview reads at most kPreviewSourceBytes.
+    std::string markup = "Content-Type: text/html\r\n\r\n";
+    while (markup.size() < 40u * 1024 * 1024)
+        markup += "<span class=\"x\"></span>";
+    markup += "late text\r\n";
+    std::string big = "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n";
+    while (big.size() < 16u * 1024 * 1024)
+        big += "aGVsbG8gd29ybGQg\r\n";
+    std::string nested;
+    for (int i = 0; i < 200; ++i) {
+        nested += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\r\n\r\n--b" +
+                  std::to_string(i) + "\r\n";
+    }
+    nested += "Content-Type: text/plain\r\n\r\ndeep\r\n";
+    server.add(markup);
+    server.add(big);
+    server.add(nested);
+    // As the v6 migration leaves them: FETCH computes each from its bytes.
+    server.exec(
+        "DELETE FROM body_object; INSERT INTO object_pending (body_id) SELECT id FROM bodies");
+    SessionDriver d(server.mail);
+    d.login();
+    REQUIRE(d.send("s select inbox\r\n").find("s OK") != std::string::npos);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string reply = send_all(d, "p FETCH 1:3 (PREVIEW)\r\n");
+    CHECK(std::chrono::steady_clock::now() - start < imap::test::kHostileTimeBound);
+    CHECK(reply.starts_with("* 1 FETCH (PREVIEW \"\")\r\n* 2 FETCH (PREVIEW \"hello world hello"));
+    CHECK(reply.ends_with("p OK FETCH completed\r\n"));
+    // The server still answers, this session and a fresh one.
+    CHECK(d.send("n NOOP\r\n") == "n OK NOOP completed\r\n");
+    SessionDriver fresh(server.mail);
+    fresh.login();
+    CHECK(fresh.send("n NOOP\r\n") == "n OK NOOP completed\r\n");
 }
