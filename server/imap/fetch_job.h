@@ -26,9 +26,11 @@
 //
 // EMAILID, THREADID (RFC 8474 5.3), SAVEDATE (RFC 8514 4.2) and PREVIEW
 // (RFC 8970 3) are head items like the others, in the order asked. PREVIEW
-// is a quoted string when it is ASCII, else a literal (UTF-8 text: RFC 8970
-// 3.3; RFC 3501 literals carry 8-bit text, so a client that did not enable
-// UTF8=ACCEPT can read it too).
+// is a quoted string when it is ASCII, else a literal: the text is UTF-8
+// (RFC 8970 3.3), RFC 6855 3 forbids UTF-8 in quoted strings to a client
+// that did not enable UTF8=ACCEPT, and RFC 3501 literals carry 8-bit text
+// (never NUL: the preview holds no control characters). Dovecot 2.3 sends
+// it the same way.
 //
 // CONDSTORE (RFC 7162): MODSEQ is a head item like the others. CHANGEDSINCE
 // (3.1.4.1) fetches only messages whose modseq is above it and adds MODSEQ.
