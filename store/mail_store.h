@@ -221,10 +221,10 @@ struct IndexResult {
 
 // What RFC 8474 and RFC 8970 report about a body (store/body_objects.h).
 struct MessageObjects {
-    std::string email_id;   // RFC 8474 5.1 EMAILID
-    std::string thread_id;  // RFC 8474 5.2 THREADID
-    // RFC 8970 preview; nullopt only when objects() was asked not to
-    // compute a missing one (PREVIEW (LAZY), RFC 8970 4.1).
+    std::string email_id;  // RFC 8474 5.1 EMAILID
+    // RFC 8474 5.2 THREADID and the RFC 8970 preview; nullopt only when
+    // objects() was asked not to compute what is not stored yet.
+    std::optional<std::string> thread_id;
     std::optional<std::string> preview;
 };
 
@@ -347,11 +347,12 @@ class MailStore {
     virtual std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                            const FetchOptions& options = {}) = 0;
 
-    // EMAILID, THREADID and PREVIEW of a body. A body the v6 migration left
-    // queued has them computed here from its bytes (a parse), except the
-    // preview when `lazy` (then nullopt); the queue's batches store them.
-    // NotFound when the body is gone.
-    virtual MessageObjects objects(BodyId body, bool lazy = false) = 0;
+    // EMAILID, THREADID and PREVIEW of a body. EMAILID is always there (it
+    // is the body's hash). A body the v6 migration left queued has the
+    // others computed here from its bytes (a parse) unless `stored_only`
+    // (then nullopt: EMAILID alone, PREVIEW (LAZY)); the queue's batches
+    // store them. NotFound when the body is gone.
+    virtual MessageObjects objects(BodyId body, bool stored_only = false) = 0;
 
     // The parser's result for a body (structure_codec.h: `header` empty).
     virtual ParsedMessage structure(BodyId body) = 0;

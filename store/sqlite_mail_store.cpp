@@ -1616,7 +1616,7 @@ void SqliteMailStore::fill_queued(MailboxId id, std::string_view queue) {
     transaction.commit();
 }
 
-MessageObjects SqliteMailStore::objects(BodyId body, bool lazy) {
+MessageObjects SqliteMailStore::objects(BodyId body, bool stored_only) {
     MessageObjects result;
     bool stored = false;
     std::string hash;
@@ -1634,14 +1634,14 @@ MessageObjects SqliteMailStore::objects(BodyId body, bool lazy) {
         }
     }
     result.email_id = email_id(hash);
-    if (stored) return result;
+    if (stored || stored_only) return result;
     // Queued by the v6 migration and not computed yet: from the bytes, as
     // the queue's batch will (and store) them.
     std::string raw = read_body(body, 0, limits::kMaxMessageSize);
     const ParsedMessage parsed = parse_message(raw);
     const SortKeys keys = compute_sort_keys(parsed);
     result.thread_id = thread_id(keys, hash);
-    if (!lazy) result.preview = compute_preview(raw, parsed);
+    result.preview = compute_preview(raw, parsed);
     return result;
 }
 

@@ -58,7 +58,7 @@ class SqliteMailStore final : public MailStore {
     std::uint32_t append(MailboxId id, const AppendRequest& message) override;
     std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                    const FetchOptions& options = {}) override;
-    MessageObjects objects(BodyId body, bool lazy = false) override;
+    MessageObjects objects(BodyId body, bool stored_only = false) override;
     // Parsed once at APPEND, stored encoded (store/structure_codec.h).
     ParsedMessage structure(BodyId body) override;
     // With sqlite3_blob_read: only the range is read.

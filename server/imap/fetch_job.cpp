@@ -558,7 +558,7 @@ void FetchJob::write_head_item(Session& session, const Item& item) {
             w.atom("EMAILID").sp().open().atom(objects(session, false).email_id).close();
             break;
         case Item::Kind::ThreadId:
-            w.atom("THREADID").sp().open().atom(objects(session, false).thread_id).close();
+            w.atom("THREADID").sp().open().atom(*objects(session, true).thread_id).close();
             break;
         case Item::Kind::SaveDate:
             // RFC 8514 4.2: a date-time, written in UTC (the save date is
@@ -568,7 +568,7 @@ void FetchJob::write_head_item(Session& session, const Item& item) {
         case Item::Kind::Preview:
             // msg-att-dynamic =/ "PREVIEW" SP nstring (RFC 8970 6)
             w.atom("PREVIEW").sp();
-            if (const auto& preview = objects(session, item.lazy).preview) {
+            if (const auto& preview = objects(session, !item.lazy).preview) {
                 w.string(*preview);
             } else {
                 w.nil();
@@ -579,17 +579,18 @@ void FetchJob::write_head_item(Session& session, const Item& item) {
     }
 }
 
-const store::MessageObjects& FetchJob::objects(Session& session, bool lazy) {
-    // A LAZY read leaves a queued body's preview out: read again when a
-    // later item of the same response needs it.
-    if (!objects_ || (!lazy && !objects_->preview)) {
+const store::MessageObjects& FetchJob::objects(Session& session, bool compute) {
+    // EMAILID alone and PREVIEW (LAZY) read what is stored: a FETCH of
+    // EMAILID over a mailbox the backfill has not reached parses nothing.
+    // Read again, computing, when a later item of the response needs more.
+    if (!objects_ || (compute && (!objects_->thread_id || !objects_->preview))) {
         if (!body_readable_) {
             // An expunged message whose body the store no longer keeps
             // (never one a view still shows: those are pinned). Nothing is
             // known about its content.
             objects_ = store::MessageObjects{"M0", "T0", std::string()};
         } else {
-            objects_ = session.mail()->store().objects(message_.body_id, lazy);
+            objects_ = session.mail()->store().objects(message_.body_id, !compute);
         }
     }
     return *objects_;

@@ -140,8 +140,10 @@ class FetchJob {
     // False when it yielded in the middle of the message.
     bool continue_message(Session& session);
     void write_head_item(Session& session, const Item& item);
-    // EMAILID, THREADID, PREVIEW of the message being written, read once.
-    const store::MessageObjects& objects(Session& session, bool lazy);
+    // EMAILID, THREADID, PREVIEW of the message being written, read once;
+    // computed from its bytes only when `compute` and not stored yet (a
+    // body the schema v6 migration left queued).
+    const store::MessageObjects& objects(Session& session, bool compute);
     void write_section(Session& session, const Item& item);
     // RFC 3516 4.2: only leaf parts (RFC 9051 6.4.5) with an encoding
     // TransferDecoder knows; anything else is Unknown.

@@ -152,7 +152,7 @@ TEST_CASE("RFC 8474 5.3: FETCH EMAILID THREADID, the RFC's example with COPY and
     REQUIRE(d.send("s select inbox\r\n").find("s OK") != std::string::npos);
     auto line = [](int seq, const store::MessageObjects& o) {
         return "* " + std::to_string(seq) + " FETCH (EMAILID (" + o.email_id + ") THREADID (" +
-               o.thread_id + "))\r\n";
+               o.thread_id.value() + "))\r\n";
     };
     CHECK(send_all(d, "22 fetch 1:* (emailid threadid)\r\n") ==
           line(1, a) + line(2, b) + line(3, c) + "22 OK FETCH completed\r\n");
@@ -165,7 +165,7 @@ TEST_CASE("RFC 8474 5.3: FETCH EMAILID THREADID, the RFC's example with COPY and
           line(1, b) + "26 OK FETCH completed\r\n");
     // UID FETCH puts UID first; items asked twice answer once.
     CHECK(send_all(d, "27 uid fetch 1 (threadid emailid threadid)\r\n") ==
-          "* 1 FETCH (UID 1 THREADID (" + b.thread_id + ") EMAILID (" + b.email_id +
+          "* 1 FETCH (UID 1 THREADID (" + b.thread_id.value() + ") EMAILID (" + b.email_id +
               "))\r\n27 OK UID FETCH completed\r\n");
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("RFC 8474 6: SEARCH EMAILID and THREADID, the RFC's example", "[sessio
     REQUIRE(d.send("s select inbox\r\n").find("s OK") != std::string::npos);
     CHECK(d.send("27 search emailid " + server.objects(1).email_id + "\r\n") ==
           "* SEARCH 1\r\n27 OK SEARCH completed\r\n");
-    CHECK(d.send("28 search threadid " + server.objects(1).thread_id + "\r\n") ==
+    CHECK(d.send("28 search threadid " + server.objects(1).thread_id.value() + "\r\n") ==
           "* SEARCH 1 2\r\n28 OK SEARCH completed\r\n");
     CHECK(d.send("29 uid search or emailid " + server.objects(1).email_id + " emailid " +
                  server.objects(3).email_id + "\r\n") ==
@@ -283,9 +283,14 @@ TEST_CASE("RFC 8970 3.2, 4.1: FETCH PREVIEW and PREVIEW (LAZY)", "[session][prev
           "* 1 FETCH (PREVIEW NIL)\r\n* 2 FETCH (PREVIEW NIL)\r\nC1 OK FETCH completed\r\n");
     CHECK(send_all(d, "C2 FETCH 1 (PREVIEW (LAZY) PREVIEW)\r\n") ==
           "* 1 FETCH (PREVIEW \"This is message A.\")\r\nC2 OK FETCH completed\r\n");
+    // EMAILID needs nothing computed, LAZY takes what is stored, THREADID
+    // computes: one response with all three.
+    CHECK(send_all(d, "C4 FETCH 1 (EMAILID PREVIEW (LAZY) THREADID)\r\n") ==
+          "* 1 FETCH (EMAILID (" + server.objects(1).email_id + ") PREVIEW NIL THREADID (" +
+              server.objects(1).thread_id.value() + "))\r\nC4 OK FETCH completed\r\n");
     CHECK(send_all(d, "C3 FETCH 1 (PREVIEW THREADID)\r\n") ==
-          "* 1 FETCH (PREVIEW \"This is message A.\" THREADID (" + server.objects(1).thread_id +
-              "))\r\nC3 OK FETCH completed\r\n");
+          "* 1 FETCH (PREVIEW \"This is message A.\" THREADID (" +
+              server.objects(1).thread_id.value() + "))\r\nC3 OK FETCH completed\r\n");
 }
 
 TEST_CASE("RFC 8970 hostile: PREVIEW of huge and deeply nested messages is bounded",
