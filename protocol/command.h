@@ -153,7 +153,8 @@ struct LsubCommand {
     bool operator==(const LsubCommand&) const = default;
 };
 
-// RFC 3501 status-att, RFC 8438 SIZE, RFC 7889 APPENDLIMIT.
+// RFC 3501 status-att, RFC 8438 SIZE, RFC 7889 APPENDLIMIT, RFC 8474 4.3
+// MAILBOXID.
 enum class StatusItem {
     Messages,
     Recent,
@@ -162,7 +163,8 @@ enum class StatusItem {
     Unseen,
     Size,
     AppendLimit,
-    HighestModSeq
+    HighestModSeq,
+    MailboxId
 };
 
 struct StatusCommand {
@@ -215,6 +217,7 @@ struct SearchKey {
         Cc,      // text
         Deleted,
         Draft,
+        EmailId,  // text = objectid (RFC 8474 6)
         Flagged,
         From,     // text
         Header,   // text = field name, text2 = value
@@ -229,6 +232,10 @@ struct SearchKey {
         On,     // date
         Or,     // children[0], children[1]
         Recent,
+        SaveDateSupported,  // RFC 8514 4.3
+        SavedBefore,        // date (RFC 8514 4.3)
+        SavedOn,            // date
+        SavedSince,         // date
         Seen,
         SentBefore,   // date
         SentOn,       // date
@@ -238,6 +245,7 @@ struct SearchKey {
         Smaller,      // number
         Subject,      // text
         Text,         // text
+        ThreadId,     // text = objectid (RFC 8474 6)
         To,           // text
         Uid,          // set
         Unanswered,
@@ -366,9 +374,14 @@ struct FetchItem {
         // "]", so only section.part is used.
         BinarySection,
         BinarySize,
+        EmailId,   // RFC 8474 5.3
+        ThreadId,  // RFC 8474 5.3
+        SaveDate,  // RFC 8514 4.2
+        Preview,   // RFC 8970 3.1; `lazy` for PREVIEW (LAZY)
     };
     Kind kind = Kind::Flags;
     bool peek = false;  // BODY.PEEK, BINARY.PEEK
+    bool lazy = false;  // PREVIEW (LAZY) (RFC 8970 4.1)
     SectionSpec section;
     std::optional<Partial> partial;
     bool operator==(const FetchItem&) const = default;

@@ -39,6 +39,7 @@ constexpr Keyword<StatusItem> kStatusItems[] = {
     {StatusItem::UidNext, "UIDNEXT"},         {StatusItem::UidValidity, "UIDVALIDITY"},
     {StatusItem::Unseen, "UNSEEN"},           {StatusItem::Size, "SIZE"},
     {StatusItem::AppendLimit, "APPENDLIMIT"}, {StatusItem::HighestModSeq, "HIGHESTMODSEQ"},
+    {StatusItem::MailboxId, "MAILBOXID"},
 };
 
 // fetch-att without a section (RFC 3501 9). BodySection is written apart.
@@ -54,6 +55,10 @@ constexpr Keyword<FetchItem::Kind> kFetchItems[] = {
     {FetchItem::Kind::BodyStructure, "BODYSTRUCTURE"},
     {FetchItem::Kind::Uid, "UID"},
     {FetchItem::Kind::ModSeq, "MODSEQ"},
+    {FetchItem::Kind::EmailId, "EMAILID"},
+    {FetchItem::Kind::ThreadId, "THREADID"},
+    {FetchItem::Kind::SaveDate, "SAVEDATE"},
+    {FetchItem::Kind::Preview, "PREVIEW"},
 };
 
 // section-msgtext / "MIME" (RFC 3501 9)
@@ -69,6 +74,7 @@ constexpr Keyword<SectionSpec::Text> kSectionTexts[] = {
 // nameless alternatives, sequence-set and "(" search-key ... ")", are
 // written apart.
 enum class Argument { None, Text, HeaderPair, Keyword, Date, Number, Key, TwoKeys, Set, ModSeq };
+// An objectid (RFC 8474 7) is all atom characters: written as Keyword.
 
 struct SearchKeyRow {
     SearchKey::Kind kind;
@@ -85,6 +91,7 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::Cc, "CC", Argument::Text},
     {SearchKey::Kind::Deleted, "DELETED", Argument::None},
     {SearchKey::Kind::Draft, "DRAFT", Argument::None},
+    {SearchKey::Kind::EmailId, "EMAILID", Argument::Keyword},
     {SearchKey::Kind::Flagged, "FLAGGED", Argument::None},
     {SearchKey::Kind::From, "FROM", Argument::Text},
     {SearchKey::Kind::Header, "HEADER", Argument::HeaderPair},
@@ -98,6 +105,10 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::On, "ON", Argument::Date},
     {SearchKey::Kind::Or, "OR", Argument::TwoKeys},
     {SearchKey::Kind::Recent, "RECENT", Argument::None},
+    {SearchKey::Kind::SaveDateSupported, "SAVEDATESUPPORTED", Argument::None},
+    {SearchKey::Kind::SavedBefore, "SAVEDBEFORE", Argument::Date},
+    {SearchKey::Kind::SavedOn, "SAVEDON", Argument::Date},
+    {SearchKey::Kind::SavedSince, "SAVEDSINCE", Argument::Date},
     {SearchKey::Kind::Seen, "SEEN", Argument::None},
     {SearchKey::Kind::SentBefore, "SENTBEFORE", Argument::Date},
     {SearchKey::Kind::SentOn, "SENTON", Argument::Date},
@@ -106,6 +117,7 @@ constexpr SearchKeyRow kSearchKeys[] = {
     {SearchKey::Kind::Smaller, "SMALLER", Argument::Number},
     {SearchKey::Kind::Subject, "SUBJECT", Argument::Text},
     {SearchKey::Kind::Text, "TEXT", Argument::Text},
+    {SearchKey::Kind::ThreadId, "THREADID", Argument::Keyword},
     {SearchKey::Kind::To, "TO", Argument::Text},
     {SearchKey::Kind::Uid, "UID", Argument::Set},
     {SearchKey::Kind::Unanswered, "UNANSWERED", Argument::None},
@@ -253,6 +265,7 @@ void write_fetch_item(Writer& w, const FetchItem& item) {
         write_section(w, binary_section);
     } else if (item.kind != Kind::BodySection) {
         w.raw(keyword_of(kFetchItems, item.kind));
+        if (item.kind == Kind::Preview && item.lazy) w.raw(" (LAZY)");  // RFC 8970 6
         return;
     } else {
         w.raw(item.peek ? "BODY.PEEK" : "BODY");

@@ -118,7 +118,37 @@ std::optional<Partial> read_partial(Reader& in) {
     return partial;
 }
 
-FetchItem read_fetch_att(Reader& in) {
+// Whether `rest` starts with " (LAZY" and then " " or ")", any case.
+bool starts_preview_modifiers(std::string_view rest) {
+    if (rest.size() < 7 || rest.substr(0, 2) != " (") return false;
+    for (std::size_t i = 0; i < 4; ++i) {
+        if (ascii_upper(rest[2 + i]) != "LAZY"[i]) return false;
+    }
+    return rest[6] == ' ' || rest[6] == ')';
+}
+
+// "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod =
+// "LAZY" (RFC 8970 6). Inside a list of items "(" after PREVIEW can only
+// start its modifiers. A single PREVIEW item may be followed by the
+// command's fetch-modifiers, "(" too (RFC 4466 2.4: "FETCH 1 PREVIEW
+// (CHANGEDSINCE 5)"): there the modifier's name decides, and LAZY is the
+// only preview-mod.
+FetchItem read_preview(Reader& in, bool in_list) {
+    FetchItem item = simple(FetchItem::Kind::Preview);
+    const std::string_view rest = in.rest_of_line();
+    if (in_list ? !rest.starts_with(" (") : !starts_preview_modifiers(rest)) return item;
+    in.space();
+    in.expect('(', "'('");
+    for (;;) {
+        const std::string modifier = in.keyword();
+        if (modifier != "LAZY") parse_fail("Unknown PREVIEW modifier " + modifier.substr(0, 40));
+        item.lazy = true;  // RFC 8970 6 allows repeating it
+        if (in.accept(')')) return item;
+        in.space();
+    }
+}
+
+FetchItem read_fetch_att(Reader& in, bool in_list) {
     using K = FetchItem::Kind;
     std::string name = read_att_name(in);
     if (name == "ENVELOPE") return simple(K::Envelope);
@@ -130,7 +160,11 @@ FetchItem read_fetch_att(Reader& in) {
     if (name == "RFC822.TEXT") return simple(K::Rfc822Text);
     if (name == "BODYSTRUCTURE") return simple(K::BodyStructure);
     if (name == "UID") return simple(K::Uid);
-    if (name == "MODSEQ") return simple(K::ModSeq);  // RFC 7162 3.1.4.2
+    if (name == "MODSEQ") return simple(K::ModSeq);           // RFC 7162 3.1.4.2
+    if (name == "EMAILID") return simple(K::EmailId);         // RFC 8474 5.3
+    if (name == "THREADID") return simple(K::ThreadId);       // RFC 8474 5.3
+    if (name == "SAVEDATE") return simple(K::SaveDate);       // RFC 8514 4.2
+    if (name == "PREVIEW") return read_preview(in, in_list);  // RFC 8970 6
     if (name == "BODY" && in.peek() != '[') return simple(K::Body);
     if (name == "BODY" || name == "BODY.PEEK") {
         FetchItem item = simple(K::BodySection);
@@ -193,7 +227,7 @@ void read_fetch_items(Reader& in, FetchCommand& command) {
     if (in.accept('(')) {
         in.enter_group();
         for (;;) {
-            command.items.push_back(read_fetch_att(in));
+            command.items.push_back(read_fetch_att(in, true));
             if (in.accept(')')) break;
             in.space();
         }
@@ -206,7 +240,7 @@ void read_fetch_items(Reader& in, FetchCommand& command) {
             return;
         }
     }
-    command.items.push_back(read_fetch_att(in));
+    command.items.push_back(read_fetch_att(in, false));
 }
 
 }  // namespace

@@ -22,7 +22,8 @@ enum class Argument {
     Key,
     TwoKeys,
     UidSet,
-    ModSeq
+    ModSeq,
+    ObjectId  // RFC 8474 7
 };
 
 struct KeyEntry {
@@ -41,6 +42,7 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"CC", Kind::Cc, Argument::Text},
     {"DELETED", Kind::Deleted, Argument::None},
     {"DRAFT", Kind::Draft, Argument::None},
+    {"EMAILID", Kind::EmailId, Argument::ObjectId},  // RFC 8474 6
     {"FLAGGED", Kind::Flagged, Argument::None},
     {"FROM", Kind::From, Argument::Text},
     {"HEADER", Kind::Header, Argument::HeaderPair},
@@ -54,6 +56,10 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"ON", Kind::On, Argument::DateArg},
     {"OR", Kind::Or, Argument::TwoKeys},
     {"RECENT", Kind::Recent, Argument::None},
+    {"SAVEDATESUPPORTED", Kind::SaveDateSupported, Argument::None},  // RFC 8514 4.3
+    {"SAVEDBEFORE", Kind::SavedBefore, Argument::DateArg},
+    {"SAVEDON", Kind::SavedOn, Argument::DateArg},
+    {"SAVEDSINCE", Kind::SavedSince, Argument::DateArg},
     {"SEEN", Kind::Seen, Argument::None},
     {"SENTBEFORE", Kind::SentBefore, Argument::DateArg},
     {"SENTON", Kind::SentOn, Argument::DateArg},
@@ -62,6 +68,7 @@ constexpr std::array kSearchKeys = std::to_array<KeyEntry>({
     {"SMALLER", Kind::Smaller, Argument::Number},
     {"SUBJECT", Kind::Subject, Argument::Text},
     {"TEXT", Kind::Text, Argument::Text},
+    {"THREADID", Kind::ThreadId, Argument::ObjectId},  // RFC 8474 6
     {"TO", Kind::To, Argument::Text},
     {"UID", Kind::Uid, Argument::UidSet},
     {"UNANSWERED", Kind::Unanswered, Argument::None},
@@ -111,6 +118,20 @@ std::string read_search_keyword(Reader& in) {
                    "\" (RFC 3501 9: flag-keyword is an atom)");
     }
     return keyword;
+}
+
+// objectid = 1*255(ALPHA / DIGIT / "_" / "-") (RFC 8474 7), case
+// sensitive. Every objectid is an atom; a quoted one is accepted as
+// KEYWORD's are (a client library may quote every argument).
+std::string read_object_id(Reader& in) {
+    std::string id = (in.peek() == '"' || in.peek() == '{') ? in.string() : in.atom();
+    const bool valid =
+        !id.empty() && id.size() <= 255 && std::all_of(id.begin(), id.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) || c == '_' ||
+                   c == '-';
+        });
+    if (!valid) parse_fail("Invalid objectid (RFC 8474 7: 1 to 255 of A-Z a-z 0-9 _ -)");
+    return id;
 }
 
 SearchKey read_group(Reader& in) {
@@ -185,6 +206,10 @@ SearchKey read_key(Reader& in) {
         case Argument::UidSet:
             in.space();
             key.set = read_sequence_set(in);
+            break;
+        case Argument::ObjectId:
+            in.space();
+            key.text = read_object_id(in);
             break;
         case Argument::ModSeq:
             // "MODSEQ" [SP entry-name SP entry-type-req] SP mod-sequence-valzer

@@ -247,6 +247,8 @@ std::vector<StatusItem> read_status_items(Reader& in) {
             command.items.push_back(StatusItem::AppendLimit);
         } else if (item == "HIGHESTMODSEQ") {  // RFC 7162 3.1.7
             command.items.push_back(StatusItem::HighestModSeq);
+        } else if (item == "MAILBOXID") {  // RFC 8474 4.3
+            command.items.push_back(StatusItem::MailboxId);
         } else {
             parse_fail("Unknown status item " + item);
         }

@@ -346,6 +346,11 @@ ResponseWriter& ResponseWriter::status(std::string_view mailbox_name, const Stat
     item("HIGHESTMODSEQ", items.highestmodseq);
     item("SIZE", items.size);
     item("APPENDLIMIT", items.appendlimit);
+    if (items.mailboxid) {
+        // status-att-val =/ "MAILBOXID" SP "(" objectid ")" (RFC 8474 7)
+        if (!first) sp();
+        atom("MAILBOXID").sp().open().atom(*items.mailboxid).close();
+    }
     return close().end();
 }
 

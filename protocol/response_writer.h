@@ -150,6 +150,10 @@ struct ResponseCode {
     static ResponseCode highestmodseq(std::uint64_t modseq) {
         return extension("HIGHESTMODSEQ", std::to_string(modseq));
     }
+    // RFC 8474 4.1, 4.2: "MAILBOXID" SP "(" objectid ")"
+    static ResponseCode mailboxid(std::string_view objectid) {
+        return extension("MAILBOXID", "(" + std::string(objectid) + ")");
+    }
     static ResponseCode modified(std::string_view set) {
         return extension("MODIFIED", std::string(set));
     }
@@ -177,6 +181,7 @@ struct StatusItems {
     std::optional<std::uint64_t> highestmodseq;  // RFC 7162 3.1.1
     std::optional<std::uint64_t> size;           // RFC 8438
     std::optional<std::uint64_t> appendlimit;    // RFC 7889
+    std::optional<std::string> mailboxid;        // RFC 8474 4.3: an objectid
 };
 
 class ResponseWriter {

@@ -132,4 +132,18 @@ inline constexpr std::size_t kMaxThreadDepth = 1000;
 // some tens of milliseconds on the user's executor.
 inline constexpr std::size_t kSortKeyBatchBodies = 200;
 
+// PREVIEW (RFC 8970; store/body_objects.h). Characters of a preview: RFC
+// 8970 3.3 says SHOULD 200, MUST NOT more than 256.
+inline constexpr std::size_t kPreviewCharacters = 200;
+// Bytes of the chosen part's encoded body that are decoded for its
+// preview: a preview needs the first few hundred characters of text, so a
+// 64 MiB text part (or one whose HTML is mostly markup) costs at most this
+// much decoding, charset conversion and tag stripping. 64 KiB holds the
+// markup of a typical newsletter's head and first paragraphs.
+inline constexpr std::size_t kPreviewSourceBytes = 64 * 1024;
+// Bodies whose THREADID and PREVIEW one index batch computes (the v6
+// migration's queue, docs/storage.md "Object ids, save date, preview"),
+// as kSortKeyBatchBodies.
+inline constexpr std::size_t kObjectBatchBodies = 200;
+
 }  // namespace imap::store::limits

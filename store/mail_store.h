@@ -69,6 +69,10 @@ struct MailboxInfo {
     // Messages with uid >= this have not been claimed by a SELECT yet.
     std::uint32_t first_recent_uid = 1;
     std::uint32_t special_use = 0;  // list_attr::kSpecialUseMask bits (RFC 6154)
+    // RFC 8474 MAILBOXID: new whenever the row becomes a mailbox, kept by
+    // RENAME (not by RENAME INBOX: its messages go to a new mailbox, RFC
+    // 8474 4). Empty for a \Noselect placeholder.
+    std::string object_id;
 };
 
 // RFC 3501 6.3.10 STATUS items, plus RFC 7162 HIGHESTMODSEQ, RFC 9051
@@ -178,7 +182,11 @@ struct MessageInfo {
     std::int64_t internal_date = 0;
     int zone_minutes = 0;
     std::uint64_t size = 0;  // RFC822.SIZE
-    BodyId body_id;          // for read_body() / structure()
+    BodyId body_id;          // for read_body() / structure() / objects()
+    // RFC 8514 SAVEDATE (unix seconds): when APPEND, COPY or MOVE saved the
+    // message into this mailbox; the internal date for messages stored
+    // before the store recorded it (schema v6).
+    std::int64_t save_date = 0;
     // From the expunge log (FetchOptions::expunged_after): the message's
     // last state before its expunge. body_id empty when the log row holds
     // nothing to read (then the other values are 0 and empty too).
@@ -209,6 +217,15 @@ struct IndexLimits {
 struct IndexResult {
     std::size_t indexed = 0;
     bool more = false;  // bodies are still queued
+};
+
+// What RFC 8474 and RFC 8970 report about a body (store/body_objects.h).
+struct MessageObjects {
+    std::string email_id;  // RFC 8474 5.1 EMAILID
+    // RFC 8474 5.2 THREADID and the RFC 8970 preview; nullopt only when
+    // objects() was asked not to compute what is not stored yet.
+    std::optional<std::string> thread_id;
+    std::optional<std::string> preview;
 };
 
 // What a collect_garbage() run did.
@@ -329,6 +346,13 @@ class MailStore {
     // Metadata of the messages in `uids`, ascending.
     virtual std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                            const FetchOptions& options = {}) = 0;
+
+    // EMAILID, THREADID and PREVIEW of a body. EMAILID is always there (it
+    // is the body's hash). A body the v6 migration left queued has the
+    // others computed here from its bytes (a parse) unless `stored_only`
+    // (then nullopt: EMAILID alone, PREVIEW (LAZY)); the queue's batches
+    // store them. NotFound when the body is gone.
+    virtual MessageObjects objects(BodyId body, bool stored_only = false) = 0;
 
     // The parser's result for a body (structure_codec.h: `header` empty).
     virtual ParsedMessage structure(BodyId body) = 0;

@@ -277,8 +277,53 @@ void mail_v5(Database& db) {
     )sql");
 }
 
+// OBJECTID (RFC 8474), SAVEDATE (RFC 8514) and PREVIEW (RFC 8970);
+// docs/storage.md "Object ids, save date, preview".
+// - mailboxes.object_id: the MAILBOXID, "F" and 24 random hex digits, new
+//   whenever a row becomes a mailbox (CREATE, a placeholder made a
+//   mailbox, the new mailbox of a RENAME of INBOX), kept by RENAME, NULL
+//   for a \Noselect placeholder. Existing mailboxes get theirs here: one
+//   UPDATE of at most limits::kMaxMailboxesPerUser rows.
+// - messages.save_date (and the expunge log's copy): when the message was
+//   saved into its mailbox (APPEND, COPY, MOVE), unix seconds. NULL for
+//   the messages stored before: read as their internal date (RFC 8514 3
+//   leaves what an old message reports to the server; its internal date is
+//   when it was delivered, unless an APPEND set it), so nothing is
+//   rewritten here.
+// - body_object: per body (like body_sort, it depends only on the bytes)
+//   the THREADID and the PREVIEW text (store/body_objects.h); EMAILID is
+//   the body's hash and needs no column. Existing bodies are queued in
+//   object_pending and computed online, as v5's sort keys: in the index
+//   batches, for a mailbox at once before a SEARCH THREADID, and a FETCH
+//   computes what it needs of a queued body on the spot.
+void mail_v6(Database& db) {
+    db.exec(R"sql(
+        ALTER TABLE mailboxes ADD COLUMN object_id TEXT;
+        UPDATE mailboxes SET object_id = 'F' || lower(hex(randomblob(12))) WHERE selectable = 1;
+        CREATE UNIQUE INDEX mailboxes_object_id ON mailboxes (object_id);
+
+        ALTER TABLE messages ADD COLUMN save_date INTEGER;
+        ALTER TABLE expunged ADD COLUMN save_date INTEGER;
+
+        CREATE TABLE body_object (
+            body_id INTEGER PRIMARY KEY,     -- bodies.id
+            thread_id TEXT NOT NULL,         -- RFC 8474 THREADID
+            preview TEXT NOT NULL            -- RFC 8970 preview, '' when none
+        );
+        CREATE INDEX body_object_thread ON body_object (thread_id);
+        CREATE TABLE object_pending (
+            body_id INTEGER PRIMARY KEY
+        );
+        INSERT INTO object_pending (body_id) SELECT id FROM bodies;
+        CREATE TRIGGER bodies_object_delete AFTER DELETE ON bodies BEGIN
+            DELETE FROM body_object WHERE body_id = old.id;
+            DELETE FROM object_pending WHERE body_id = old.id;
+        END;
+    )sql");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1};
-const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5};
+const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5, mail_v6};
 
 }  // namespace
 

@@ -72,6 +72,14 @@ struct SearchKey {
         // to the second (RFC 5032 2: OLDER and YOUNGER).
         ArrivedAtOrBefore,  // internal date <= number
         ArrivedAtOrAfter,   // internal date >= number
+        // RFC 8514 4.3: the save date's day (in UTC, the zone SAVEDATE is
+        // written in) compared with number.
+        SavedBefore,
+        SavedOn,
+        SavedSince,
+        // RFC 8474 6: EMAILID / THREADID exactly `text` (case sensitive).
+        EmailId,
+        ThreadId,
     };
 
     Kind kind = Kind::All;
@@ -90,7 +98,7 @@ struct SearchKey {
     static SearchKey has_flags(std::uint32_t bits);
     static SearchKey keyword(std::string name);
     static SearchKey uid_set(UidSet set);
-    static SearchKey date(Kind kind, std::int64_t day);  // Before..SentSince
+    static SearchKey date(Kind kind, std::int64_t day);  // Before..SentSince, Saved*
     static SearchKey larger(std::uint64_t size);
     static SearchKey smaller(std::uint64_t size);
     static SearchKey header(std::string field, std::string text);
@@ -102,6 +110,8 @@ struct SearchKey {
     static SearchKey modseq(std::uint64_t value);
     // ArrivedAtOrBefore / ArrivedAtOrAfter `unix_seconds`.
     static SearchKey arrived(Kind kind, std::int64_t unix_seconds);
+    // EmailId / ThreadId `id`.
+    static SearchKey object_id(Kind kind, std::string id);
 };
 
 // One SORT criterion (RFC 5256 3 BASE.6.4.SORT, RFC 5957 DISPLAYFROM and

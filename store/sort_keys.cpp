@@ -308,6 +308,7 @@ SortKeys compute_sort_keys(const ParsedMessage& message) {
             if (!ids.empty()) keys.references.push_back(std::move(ids.front()));
         }
     }
+    keys.thread_root = keys.references.empty() ? keys.message_id : keys.references.front();
     if (keys.references.size() > limits::kMaxThreadReferences) {
         keys.references.erase(keys.references.begin(),
                               keys.references.end() - limits::kMaxThreadReferences);

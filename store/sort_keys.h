@@ -41,6 +41,10 @@ struct SortKeys {
     // limits::kMaxThreadReferences, the last ones (nearest ancestors) kept.
     std::string message_id;
     std::vector<std::string> references;
+    // The thread's root as the message names it (store/body_objects.h
+    // THREADID): the first id of References (before the cut above), else
+    // the first of In-Reply-To, else message_id; empty when none.
+    std::string thread_root;
 };
 
 // The keys of a parsed message (its header fields must still point into the

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "store/body_objects.h"
 #include "store/internal.h"
 #include "store/limits.h"
 #include "store/mailbox_names.h"
@@ -42,7 +43,13 @@ using detail::ReadSnapshot;
 
 constexpr std::string_view kInbox = "INBOX";
 constexpr const char* kMailboxColumns =
-    "id, name, selectable, uidvalidity, uidnext, highestmodseq, first_recent_uid, special_use";
+    "id, name, selectable, uidvalidity, uidnext, highestmodseq, first_recent_uid, special_use, "
+    "coalesce(object_id, '')";
+// A new MAILBOXID (RFC 8474 4; schema v6): "F" and 96 random bits in hex.
+// SQLite's randomblob() is seeded from the operating system; the UNIQUE
+// index mailboxes_object_id turns the impossible collision into an error
+// rather than two mailboxes with one id.
+constexpr std::string_view kNewObjectId = "'F' || lower(hex(randomblob(12)))";
 
 MailboxInfo read_mailbox(const Query& q) {
     MailboxInfo info;
@@ -54,6 +61,7 @@ MailboxInfo read_mailbox(const Query& q) {
     info.highestmodseq = static_cast<std::uint64_t>(q.column_int(5));
     info.first_recent_uid = static_cast<std::uint32_t>(q.column_int(6));
     info.special_use = static_cast<std::uint32_t>(q.column_int(7));
+    info.object_id = q.column_text(8);
     return info;
 }
 
@@ -137,7 +145,9 @@ void create_superiors(Database& db, std::string_view name) {
 }
 
 MailboxId insert_mailbox(Database& db, std::string_view name, std::uint32_t uidvalidity) {
-    db.prepare("INSERT INTO mailboxes (name, selectable, uidvalidity) VALUES (?1, 1, ?2)")
+    db.prepare(
+          "INSERT INTO mailboxes (name, selectable, uidvalidity, object_id) VALUES (?1, 1, ?2, " +
+          std::string(kNewObjectId) + ")")
         .bind(1, name)
         .bind(2, std::int64_t{uidvalidity})
         .run();
@@ -243,15 +253,6 @@ void add_message_keyword(Database& db, MailboxId mailbox, std::uint32_t uid, std
         .run();
 }
 
-std::string sha256(std::string_view bytes) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
-        throw std::runtime_error("SHA-256 failed");
-    }
-    return std::string(reinterpret_cast<const char*>(digest), length);
-}
-
 // Everything about a body computed before the write transaction starts, so
 // parsing a large message never holds the user's write lock.
 struct PreparedBody {
@@ -260,6 +261,7 @@ struct PreparedBody {
     std::string structure;
     std::optional<SentDate> sent;
     SortKeys sort;
+    BodyObjects objects;
     std::string search_header;
     std::string search_body;
 };
@@ -281,6 +283,7 @@ PreparedBody prepare_body(std::string_view raw) {
         }
     }
     body.sort = compute_sort_keys(parsed);
+    body.objects = compute_body_objects(raw, parsed, body.sort, body.hash);
     SearchText text = extract_search_text(raw, parsed);
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
@@ -309,6 +312,17 @@ void insert_sort_keys(Database& db, std::int64_t body, const SortKeys& keys) {
         .bind(10, keys.message_id)
         .bind(11, join_references(keys.references));
     q.run();
+}
+
+// The body_object row of `body` (docs/storage.md "Object ids, save date,
+// preview").
+void insert_body_objects(Database& db, std::int64_t body, const BodyObjects& objects) {
+    db.prepare(
+          "INSERT OR REPLACE INTO body_object (body_id, thread_id, preview) VALUES (?1, ?2, ?3)")
+        .bind(1, body)
+        .bind(2, objects.thread_id)
+        .bind(3, objects.preview)
+        .run();
 }
 
 // The body's id, stored now unless the same bytes are stored already;
@@ -344,6 +358,7 @@ std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) 
     q.run();
     const std::int64_t id = db.last_insert_rowid();
     insert_sort_keys(db, id, body.sort);
+    insert_body_objects(db, id, body.objects);
     return id;
 }
 
@@ -355,12 +370,19 @@ struct MessageRow {
     std::int64_t size = 0;
     std::uint32_t flags = 0;
     std::uint64_t modseq = 0;
+    std::int64_t save_date = 0;  // RFC 8514: set by the caller when it saves the row
 };
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
 
 void insert_message(Database& db, MailboxId mailbox, const MessageRow& m) {
     db.prepare(
           "INSERT INTO messages (mailbox_id, uid, body_id, internal_date, zone_minutes, size, "
-          "flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+          "flags, modseq, save_date) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
         .bind(1, mailbox)
         .bind(2, std::int64_t{m.uid})
         .bind(3, m.body_id)
@@ -369,6 +391,7 @@ void insert_message(Database& db, MailboxId mailbox, const MessageRow& m) {
         .bind(6, m.size)
         .bind(7, std::int64_t{m.flags})
         .bind(8, static_cast<std::int64_t>(m.modseq))
+        .bind(9, m.save_date)
         .run();
 }
 
@@ -407,12 +430,12 @@ UidSet checked_set(UidSpan uids) {
 // views that have not applied the expunge yet (schema v3).
 constexpr const char* kLogExpunged =
     "INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq, body_id, flags, keywords, "
-    "internal_date, zone_minutes, size, message_modseq) "
+    "internal_date, zone_minutes, size, message_modseq, save_date) "
     "SELECT m.mailbox_id, m.uid, ?2, m.body_id, m.flags, "
     "(SELECT group_concat(k.name, ' ') FROM message_keywords mk JOIN keywords k "
     " ON k.mailbox_id = mk.mailbox_id AND k.id = mk.keyword_id "
     " WHERE mk.mailbox_id = m.mailbox_id AND mk.uid = m.uid), "
-    "m.internal_date, m.zone_minutes, m.size, m.modseq FROM messages m ";
+    "m.internal_date, m.zone_minutes, m.size, m.modseq, m.save_date FROM messages m ";
 
 // Logs the UIDs with `modseq` (kLogExpunged) and deletes the rows; their
 // bodies become orphans (collect_garbage).
@@ -460,12 +483,15 @@ CopyResult copy_rows(Database& db, MailboxId source, const UidSet& set, MailboxI
         throw StoreError(StoreErrc::OverLimit, "no UIDs left in the destination mailbox");
     }
     const std::uint64_t modseq = next_modseq(db, destination);
+    // RFC 8514 3: a COPY or MOVE saves the message anew.
+    const std::int64_t saved = unix_now();
     std::uint64_t uid = dest.uidnext;
     for (const MessageRow& row : rows) {
         std::vector<std::string> keywords = message_keyword_names(db, source, row.uid);
         MessageRow copy = row;
         copy.uid = static_cast<std::uint32_t>(uid);
         copy.modseq = modseq;
+        copy.save_date = saved;
         insert_message(db, destination, copy);
         for (std::int64_t id : keyword_ids(db, destination, keywords, true)) {
             add_message_keyword(db, destination, copy.uid, id);
@@ -544,7 +570,8 @@ MailboxInfo SqliteMailStore::create_mailbox(std::string_view name, std::uint32_t
         // name may have been a mailbox before (RFC 3501 2.3.1.1).
         db_.prepare(
                "UPDATE mailboxes SET selectable = 1, uidvalidity = ?2, uidnext = 1, "
-               "highestmodseq = 1, first_recent_uid = 1 WHERE id = ?1")
+               "highestmodseq = 1, first_recent_uid = 1, object_id = " +
+               std::string(kNewObjectId) + " WHERE id = ?1")
             .bind(1, existing->id)
             .bind(2, std::int64_t{allocate_uidvalidity(db_)})
             .run();
@@ -589,7 +616,8 @@ bool SqliteMailStore::ensure_default_mailboxes() {
             create_superiors(db_, d.name);
             insert_mailbox(db_, d.name, allocate_uidvalidity(db_));
         } else if (!existing->selectable) {
-            db_.prepare("UPDATE mailboxes SET selectable = 1, uidvalidity = ?2 WHERE id = ?1")
+            db_.prepare("UPDATE mailboxes SET selectable = 1, uidvalidity = ?2, object_id = " +
+                        std::string(kNewObjectId) + " WHERE id = ?1")
                 .bind(1, existing->id)
                 .bind(2, std::int64_t{allocate_uidvalidity(db_)})
                 .run();
@@ -622,7 +650,10 @@ void SqliteMailStore::delete_mailbox(std::string_view name) {
     garbage_possible_ = true;
     if (children) {
         // RFC 3501 6.3.4: messages go, the name stays as \Noselect.
-        db_.prepare("UPDATE mailboxes SET selectable = 0, special_use = 0 WHERE id = ?1")
+        // RFC 8474 4: no longer a mailbox; made one again, it gets a new id.
+        db_.prepare(
+               "UPDATE mailboxes SET selectable = 0, special_use = 0, object_id = NULL WHERE id = "
+               "?1")
             .bind(1, info->id)
             .run();
     } else {
@@ -959,6 +990,7 @@ AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest
         throw StoreError(StoreErrc::OverLimit, "no UIDs left in this mailbox");
     }
     const std::uint64_t modseq = next_modseq(db_, id);
+    const std::int64_t saved = unix_now();  // RFC 8514 3
     auto uid = static_cast<std::uint32_t>(info.uidnext);
     for (std::size_t i = 0; i < messages.size(); ++i) {
         const AppendRequest& request = messages[i];
@@ -972,6 +1004,7 @@ AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest
         row.size = static_cast<std::int64_t>(request.message.size());
         row.flags = request.flags.system;
         row.modseq = modseq;
+        row.save_date = saved;
         insert_message(db_, id, row);
         for (std::int64_t keyword : keyword_ids(db_, id, request.flags.keywords, true)) {
             add_message_keyword(db_, id, uid, keyword);
@@ -995,7 +1028,8 @@ std::uint32_t SqliteMailStore::append(MailboxId id, const AppendRequest& message
 namespace {
 
 // A MessageInfo from the columns uid, modseq, flags, internal_date,
-// zone_minutes, size, body_id, keywords (space-joined), in this order.
+// zone_minutes, size, body_id, keywords (space-joined), save date, in this
+// order.
 MessageInfo read_message_info(const Query& q) {
     MessageInfo info;
     info.uid = static_cast<std::uint32_t>(q.column_int(0));
@@ -1006,6 +1040,7 @@ MessageInfo read_message_info(const Query& q) {
     info.size = static_cast<std::uint64_t>(q.column_int(5));
     info.body_id = BodyId{q.column_int(6)};
     info.keywords = split_keywords(q.column_text(7));
+    info.save_date = q.column_int(8);
     return info;
 }
 
@@ -1019,7 +1054,8 @@ std::vector<MessageInfo> fetch_expunged(Database& db, MailboxId id, const UidRan
     auto q = db.prepare(
         "SELECT uid, coalesce(message_modseq, modseq), coalesce(flags, 0), "
         "coalesce(internal_date, 0), coalesce(zone_minutes, 0), coalesce(size, 0), "
-        "coalesce(body_id, 0), coalesce(keywords, '') FROM expunged INDEXED BY expunged_modseq "
+        "coalesce(body_id, 0), coalesce(keywords, ''), coalesce(save_date, internal_date, 0) "
+        "FROM expunged INDEXED BY expunged_modseq "
         "WHERE mailbox_id = ?1 AND modseq > ?2 AND uid BETWEEN ?3 AND ?4 "
         "AND coalesce(message_modseq, modseq) > ?5 ORDER BY uid LIMIT ?6");
     q.bind(1, id)
@@ -1052,7 +1088,8 @@ std::vector<MessageInfo> SqliteMailStore::fetch(MailboxId id, UidSpan uids,
             "SELECT m.uid, m.modseq, m.flags, m.internal_date, m.zone_minutes, m.size, m.body_id, "
             "(SELECT group_concat(k.name, ' ') FROM message_keywords mk JOIN keywords k "
             " ON k.mailbox_id = mk.mailbox_id AND k.id = mk.keyword_id "
-            " WHERE mk.mailbox_id = m.mailbox_id AND mk.uid = m.uid) "
+            " WHERE mk.mailbox_id = m.mailbox_id AND mk.uid = m.uid), "
+            "coalesce(m.save_date, m.internal_date) "
             "FROM messages m WHERE m.mailbox_id = ?1 AND m.uid BETWEEN ?2 AND ?3 "
             "AND m.modseq > ?4 ORDER BY m.uid LIMIT ?5");
         q.bind(1, id)
@@ -1459,7 +1496,8 @@ namespace {
 // once an APPEND of the same bytes takes it back (its orphan row goes).
 constexpr const char* kPendingWork =
     "SELECT 1 WHERE EXISTS (SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id "
-    "FROM orphan_bodies)) OR EXISTS (SELECT 1 FROM sort_pending)";
+    "FROM orphan_bodies)) OR EXISTS (SELECT 1 FROM sort_pending) OR EXISTS (SELECT 1 FROM "
+    "object_pending)";
 
 }  // namespace
 
@@ -1494,17 +1532,21 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
         ++result.indexed;
     }
-    // The sort keys the v5 migration queued (docs/storage.md "Sort keys"),
-    // in the time the index left.
+    // The sort keys and objects the v5 and v6 migrations queued
+    // (docs/storage.md "Sort keys", "Object ids, save date, preview"), in
+    // the time the index left.
     if (result.indexed == 0 || std::chrono::steady_clock::now() < deadline) {
-        std::vector<std::int64_t> sort_batch;
+        std::vector<std::int64_t> queued;
         {
-            auto q = db_.prepare("SELECT body_id FROM sort_pending ORDER BY body_id LIMIT ?1");
-            q.bind(1, static_cast<std::int64_t>(limits::kSortKeyBatchBodies));
+            auto q = db_.prepare(
+                "SELECT body_id FROM sort_pending UNION SELECT body_id FROM object_pending "
+                "ORDER BY 1 LIMIT ?1");
+            q.bind(1, static_cast<std::int64_t>(
+                          std::min(limits::kSortKeyBatchBodies, limits::kObjectBatchBodies)));
             while (q.step())
-                sort_batch.push_back(q.column_int(0));
+                queued.push_back(q.column_int(0));
         }
-        compute_queued_sort_keys(sort_batch);
+        compute_queued(queued);
     }
     {
         auto q = db_.prepare(kPendingWork);
@@ -1514,22 +1556,47 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     return result;
 }
 
-void SqliteMailStore::compute_queued_sort_keys(const std::vector<std::int64_t>& bodies) {
+void SqliteMailStore::compute_queued(const std::vector<std::int64_t>& bodies) {
     for (std::int64_t body : bodies) {
         std::string raw;
+        std::string hash;
         {
-            auto q = db_.prepare("SELECT raw FROM bodies WHERE id = ?1");
+            auto q = db_.prepare("SELECT raw, hash FROM bodies WHERE id = ?1");
             q.bind(1, body);
-            if (q.step()) raw = q.column_text(0);
+            if (q.step()) {
+                raw = q.column_text(0);
+                hash = q.column_text(1);
+            }
         }
-        insert_sort_keys(db_, body, compute_sort_keys(parse_message(raw)));
-        db_.prepare("DELETE FROM sort_pending WHERE body_id = ?1").bind(1, body).run();
+        const ParsedMessage parsed = parse_message(raw);
+        const SortKeys keys = compute_sort_keys(parsed);
+        bool sort_queued = false;
+        bool objects_queued = false;
+        {
+            auto q = db_.prepare(
+                "SELECT EXISTS (SELECT 1 FROM sort_pending WHERE body_id = ?1), "
+                "EXISTS (SELECT 1 FROM object_pending WHERE body_id = ?1)");
+            q.bind(1, body);
+            q.step();
+            sort_queued = q.column_int(0) != 0;
+            objects_queued = q.column_int(1) != 0;
+        }
+        if (sort_queued) {
+            insert_sort_keys(db_, body, keys);
+            db_.prepare("DELETE FROM sort_pending WHERE body_id = ?1").bind(1, body).run();
+        }
+        if (objects_queued) {
+            insert_body_objects(db_, body, compute_body_objects(raw, parsed, keys, hash));
+            db_.prepare("DELETE FROM object_pending WHERE body_id = ?1").bind(1, body).run();
+        }
     }
 }
 
-void SqliteMailStore::fill_sort_keys(MailboxId id) {
+void SqliteMailStore::fill_queued(MailboxId id, std::string_view queue) {
+    // The queue is one of two fixed table names, never client text.
+    const std::string table(queue);
     {
-        auto q = db_.prepare("SELECT 1 FROM sort_pending LIMIT 1");
+        auto q = db_.prepare("SELECT 1 FROM " + table + " LIMIT 1");
         if (!q.step()) return;
     }
     // Derived data, like an index batch: a crash leaves the bodies queued.
@@ -1537,15 +1604,45 @@ void SqliteMailStore::fill_sort_keys(MailboxId id) {
     Transaction transaction(db_);
     std::vector<std::int64_t> bodies;
     {
-        auto q = db_.prepare(
-            "SELECT DISTINCT m.body_id FROM sort_pending p CROSS JOIN messages m "
-            "INDEXED BY messages_body ON m.body_id = p.body_id WHERE m.mailbox_id = ?1");
+        auto q = db_.prepare("SELECT DISTINCT m.body_id FROM " + table +
+                             " p CROSS JOIN messages m "
+                             "INDEXED BY messages_body ON m.body_id = p.body_id WHERE "
+                             "m.mailbox_id = ?1");
         q.bind(1, id);
         while (q.step())
             bodies.push_back(q.column_int(0));
     }
-    compute_queued_sort_keys(bodies);
+    compute_queued(bodies);
     transaction.commit();
+}
+
+MessageObjects SqliteMailStore::objects(BodyId body, bool stored_only) {
+    MessageObjects result;
+    bool stored = false;
+    std::string hash;
+    {
+        auto q = db_.prepare(
+            "SELECT b.hash, o.thread_id, o.preview FROM bodies b "
+            "LEFT JOIN body_object o ON o.body_id = b.id WHERE b.id = ?1");
+        q.bind(1, body.key);
+        if (!q.step()) throw StoreError(StoreErrc::NotFound, "message body does not exist");
+        hash = q.column_text(0);
+        stored = !q.column_is_null(1);
+        if (stored) {
+            result.thread_id = q.column_text(1);
+            result.preview = q.column_text(2);
+        }
+    }
+    result.email_id = email_id(hash);
+    if (stored || stored_only) return result;
+    // Queued by the v6 migration and not computed yet: from the bytes, as
+    // the queue's batch will (and store) them.
+    std::string raw = read_body(body, 0, limits::kMaxMessageSize);
+    const ParsedMessage parsed = parse_message(raw);
+    const SortKeys keys = compute_sort_keys(parsed);
+    result.thread_id = thread_id(keys, hash);
+    result.preview = compute_preview(raw, parsed);
+    return result;
 }
 
 void SqliteMailStore::collect_garbage_quietly() noexcept {

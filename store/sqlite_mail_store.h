@@ -58,6 +58,7 @@ class SqliteMailStore final : public MailStore {
     std::uint32_t append(MailboxId id, const AppendRequest& message) override;
     std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                    const FetchOptions& options = {}) override;
+    MessageObjects objects(BodyId body, bool stored_only = false) override;
     // Parsed once at APPEND, stored encoded (store/structure_codec.h).
     ParsedMessage structure(BodyId body) override;
     // With sqlite3_blob_read: only the range is read.
@@ -116,13 +117,16 @@ class SqliteMailStore final : public MailStore {
     // order `order`, calling `row` for each (store/search.cpp).
     void run_search(MailboxId id, const SearchKey& key, std::string_view columns, bool sort_keys,
                     std::string_view order, const std::function<void(Statement&)>& row);
-    // Computes the sort keys the v5 migration queued (sort_pending) for the
-    // bodies of mailbox `id`, so SORT and THREAD can join body_sort
-    // (docs/storage.md "Sort keys"). No write when none is queued.
-    void fill_sort_keys(MailboxId id);
-    // Computes and stores the sort keys of `bodies` and takes them off the
-    // queue, inside the caller's transaction.
-    void compute_queued_sort_keys(const std::vector<std::int64_t>& bodies);
+    // Computes what a migration queued in `queue` (sort_pending, v5:
+    // body_sort; object_pending, v6: body_object) for the bodies of mailbox
+    // `id`, so SORT and THREAD can join body_sort and SEARCH THREADID read
+    // body_object (docs/storage.md "Sort keys"). No write when the queue is
+    // empty.
+    void fill_queued(MailboxId id, std::string_view queue);
+    void fill_sort_keys(MailboxId id) { fill_queued(id, "sort_pending"); }
+    // Computes and stores what either queue holds for `bodies` (one parse
+    // each) and takes them off the queues, inside the caller's transaction.
+    void compute_queued(const std::vector<std::int64_t>& bodies);
 
     Database db_;
     std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle

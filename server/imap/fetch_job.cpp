@@ -150,11 +150,14 @@ std::string filter_header(std::string_view header, const std::vector<std::string
 
 // INTERNALDATE as Dovecot writes it: "02-Jan-2024 10:11:12 -0730", the day
 // with a leading zero (date-day-fixed allows both forms, RFC 3501 9).
-std::string internal_date(const store::MessageInfo& message) {
-    std::string text =
-        format_date_time(DateTime::from_unix(message.internal_date, message.zone_minutes));
+std::string date_time(std::int64_t unix_seconds, int zone_minutes) {
+    std::string text = format_date_time(DateTime::from_unix(unix_seconds, zone_minutes));
     if (!text.empty() && text[0] == ' ') text[0] = '0';
     return text;
+}
+
+std::string internal_date(const store::MessageInfo& message) {
+    return date_time(message.internal_date, message.zone_minutes);
 }
 
 bool is_not_found(const std::exception& error) {
@@ -225,6 +228,29 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
             case FetchItem::Kind::ModSeq:
                 add_head(Item::Kind::ModSeq);
                 continue;
+            case FetchItem::Kind::EmailId:
+                add_head(Item::Kind::EmailId);
+                continue;
+            case FetchItem::Kind::ThreadId:
+                add_head(Item::Kind::ThreadId);
+                continue;
+            case FetchItem::Kind::SaveDate:
+                add_head(Item::Kind::SaveDate);
+                continue;
+            case FetchItem::Kind::Preview: {
+                // PREVIEW asked twice answers once; LAZY only if every one
+                // said so (a plain PREVIEW must never be NIL, RFC 8970 3.2).
+                const bool first =
+                    std::none_of(head_items_.begin(), head_items_.end(),
+                                 [](const Item& head) { return head.kind == Item::Kind::Preview; });
+                add_head(Item::Kind::Preview);
+                for (Item& head : head_items_) {
+                    if (head.kind == Item::Kind::Preview) {
+                        head.lazy = first ? requested.lazy : head.lazy && requested.lazy;
+                    }
+                }
+                continue;
+            }
             case FetchItem::Kind::BinarySection:
             case FetchItem::Kind::BinarySize: {
                 // RFC 3516 4.3: "BINARY[1.2]<0>", "BINARY.SIZE[1.2]".
@@ -450,6 +476,7 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
         return;
     }
     message_ = message;
+    objects_.reset();
     if (message.expunged) {
         selected.view_flags(message_);
         if (asks_content_) expunge_issued_ = true;
@@ -526,9 +553,47 @@ void FetchJob::write_head_item(Session& session, const Item& item) {
             // RFC 7162 3.1.4.2: "MODSEQ" SP "(" permsg-modsequence ")"
             w.atom("MODSEQ").sp().open().number(message_.modseq).close();
             break;
+        case Item::Kind::EmailId:
+            // fetch-emailid-resp = "EMAILID" SP "(" objectid ")" (RFC 8474 7)
+            w.atom("EMAILID").sp().open().atom(objects(session, false).email_id).close();
+            break;
+        case Item::Kind::ThreadId:
+            w.atom("THREADID").sp().open().atom(*objects(session, true).thread_id).close();
+            break;
+        case Item::Kind::SaveDate:
+            // RFC 8514 4.2: a date-time, written in UTC (the save date is
+            // the server's clock; store::MessageInfo::save_date).
+            w.atom("SAVEDATE").sp().string(date_time(message_.save_date, 0));
+            break;
+        case Item::Kind::Preview:
+            // msg-att-dynamic =/ "PREVIEW" SP nstring (RFC 8970 6)
+            w.atom("PREVIEW").sp();
+            if (const auto& preview = objects(session, !item.lazy).preview) {
+                w.string(*preview);
+            } else {
+                w.nil();
+            }
+            break;
         case Item::Kind::Section:
             break;
     }
+}
+
+const store::MessageObjects& FetchJob::objects(Session& session, bool compute) {
+    // EMAILID alone and PREVIEW (LAZY) read what is stored: a FETCH of
+    // EMAILID over a mailbox the backfill has not reached parses nothing.
+    // Read again, computing, when a later item of the response needs more.
+    if (!objects_ || (compute && (!objects_->thread_id || !objects_->preview))) {
+        if (!body_readable_) {
+            // An expunged message whose body the store no longer keeps
+            // (never one a view still shows: those are pinned). Nothing is
+            // known about its content.
+            objects_ = store::MessageObjects{"M0", "T0", std::string()};
+        } else {
+            objects_ = session.mail()->store().objects(message_.body_id, !compute);
+        }
+    }
+    return *objects_;
 }
 
 bool FetchJob::continue_message(Session& session) {

@@ -24,6 +24,14 @@
 //   RFC822.HEADER, RFC822.TEXT) in the order asked, duplicates kept. Body
 //   sections are always literals, "{0}\r\n" included, as Dovecot sends them.
 //
+// EMAILID, THREADID (RFC 8474 5.3), SAVEDATE (RFC 8514 4.2) and PREVIEW
+// (RFC 8970 3) are head items like the others, in the order asked. PREVIEW
+// is a quoted string when it is ASCII, else a literal: the text is UTF-8
+// (RFC 8970 3.3), RFC 6855 3 forbids UTF-8 in quoted strings to a client
+// that did not enable UTF8=ACCEPT, and RFC 3501 literals carry 8-bit text
+// (never NUL: the preview holds no control characters). Dovecot 2.3 sends
+// it the same way.
+//
 // CONDSTORE (RFC 7162): MODSEQ is a head item like the others. CHANGEDSINCE
 // (3.1.4.1) fetches only messages whose modseq is above it and adds MODSEQ.
 // With `condstore` (enabled in the session), every response that carries
@@ -96,6 +104,10 @@ class FetchJob {
             Body,
             BodyStructure,
             ModSeq,
+            EmailId,   // RFC 8474 5.3
+            ThreadId,  // RFC 8474 5.3
+            SaveDate,  // RFC 8514 4.2
+            Preview,   // RFC 8970 3
             Section,
         };
         Kind kind = Kind::Flags;
@@ -108,6 +120,9 @@ class FetchJob {
         std::vector<std::string> fields;
         std::optional<Partial> partial;
         BinaryItem binary = BinaryItem::None;
+        // Preview: every PREVIEW asked had LAZY (RFC 8970 4.1: NIL when the
+        // preview is not stored yet).
+        bool lazy = false;
     };
     // What BINARY[part] decodes: the part's body and its encoding. nullopt:
     // no such part (an empty string, as BODY[]).
@@ -125,6 +140,10 @@ class FetchJob {
     // False when it yielded in the middle of the message.
     bool continue_message(Session& session);
     void write_head_item(Session& session, const Item& item);
+    // EMAILID, THREADID, PREVIEW of the message being written, read once;
+    // computed from its bytes only when `compute` and not stored yet (a
+    // body the schema v6 migration left queued).
+    const store::MessageObjects& objects(Session& session, bool compute);
     void write_section(Session& session, const Item& item);
     // RFC 3516 4.2: only leaf parts (RFC 9051 6.4.5) with an encoding
     // TransferDecoder knows; anything else is Unknown.
@@ -175,6 +194,7 @@ class FetchJob {
     bool in_message_ = false;
     store::MessageInfo message_;
     std::optional<store::ParsedMessage> structure_;
+    std::optional<store::MessageObjects> objects_;
     bool body_readable_ = true;  // false: body sections are NIL
     store::MailStore::BodyPin body_pin_;
     std::size_t body_pos_ = 0;   // next body item

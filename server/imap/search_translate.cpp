@@ -152,6 +152,23 @@ class Translator {
             case K::SentSince:
                 return date(S::Kind::SentSince, key.date);
 
+            // RFC 8514 4.3: every mailbox here records the save date, so
+            // SAVEDATESUPPORTED matches every message.
+            case K::SaveDateSupported:
+                return S::all();
+            case K::SavedBefore:
+                return date(S::Kind::SavedBefore, key.date);
+            case K::SavedOn:
+                return date(S::Kind::SavedOn, key.date);
+            case K::SavedSince:
+                return date(S::Kind::SavedSince, key.date);
+
+            // RFC 8474 6 (the parser checked the objectid syntax).
+            case K::EmailId:
+                return S::object_id(S::Kind::EmailId, key.text);
+            case K::ThreadId:
+                return S::object_id(S::Kind::ThreadId, key.text);
+
             case K::Older:
                 return S::arrived(S::Kind::ArrivedAtOrBefore, now_ - key.number);
             case K::Younger:

@@ -117,6 +117,11 @@ std::vector<std::string> Session::capabilities() const {
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");
+        // RFC 8474: MAILBOXID in SELECT/EXAMINE/CREATE/STATUS, FETCH and
+        // SEARCH EMAILID/THREADID (store/body_objects.h).
+        caps.emplace_back("OBJECTID");
+        caps.emplace_back("SAVEDATE");  // RFC 8514: FETCH SAVEDATE, SEARCH SAVED*
+        caps.emplace_back("PREVIEW");   // RFC 8970: FETCH PREVIEW [(LAZY)]
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;

@@ -12,6 +12,7 @@ or the installed module the tests are skipped with a message.
 import imaplib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,6 +151,35 @@ class DeviceSwitch(FlowTest):
         self.assertEqual(sorted(after["changed"], key=int), ["1", "2", "3", "4"])
         self.assertEqual(after["arrived"], [])
         self.assertEqual(after["cache"], self.server_flags())
+
+
+class ObjectIds(FlowTest):
+    """RFC 8474: imapflow reads MAILBOXID, EMAILID and THREADID and
+    searches by them; the ids survive MOVE and RENAME."""
+
+    def test_object_ids(self):
+        conn = self.admin()
+        conn.append("INBOX", None, None, b"Subject: root\r\nMessage-ID: <r@x>\r\n\r\nroot\r\n")
+        conn.append("INBOX", None, None,
+                    b"Subject: Re: root\r\nMessage-ID: <s@x>\r\nReferences: <r@x>\r\n\r\nre\r\n")
+        conn.append("INBOX", None, None, b"Subject: other\r\nMessage-ID: <o@x>\r\n\r\no\r\n")
+        conn.logout()
+        result = self.flow("objectids")
+        ids = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,254}$")
+        for key in ("createdId", "renamedId", "inboxId"):
+            self.assertRegex(result[key] or "", ids, result)
+        # RFC 8474 4: RENAME keeps the id; distinct mailboxes differ.
+        self.assertEqual(result["renamedId"], result["createdId"])
+        self.assertNotEqual(result["inboxId"], result["createdId"])
+        first, second, third = result["messages"]
+        self.assertEqual(len({first["emailId"], second["emailId"], third["emailId"]}), 3)
+        self.assertEqual(first["threadId"], second["threadId"])
+        self.assertNotEqual(first["threadId"], third["threadId"])
+        self.assertEqual(result["byEmail"], [first["uid"]])
+        self.assertEqual(result["byThread"], [first["uid"], second["uid"]])
+        # RFC 8474 5.1: the moved message keeps both ids.
+        self.assertEqual(result["after"], [{"uid": 1, "emailId": first["emailId"],
+                                            "threadId": first["threadId"]}])
 
 
 def main():

@@ -1321,6 +1321,7 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"CC " + lit("a\r\nb"), text_key(SK::Cc, "a\r\nb")},
         {"DELETED", key(SK::Deleted)},
         {"DRAFT", key(SK::Draft)},
+        {"EMAILID M6d99ac3275bb4e", text_key(SK::EmailId, "M6d99ac3275bb4e")},  // RFC 8474 6
         {"FLAGGED", key(SK::Flagged)},
         {"FROM Smith", text_key(SK::From, "Smith")},
         {"HEADER Message-ID \"<x@y>\"", text_key(SK::Header, "Message-ID", "<x@y>")},
@@ -1335,6 +1336,10 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"ON \"3-Mar-2003\"", date_key(SK::On, Date{2003, 3, 3})},
         {"OR SEEN FLAGGED", or_key(key(SK::Seen), key(SK::Flagged))},
         {"RECENT", key(SK::Recent)},
+        {"SAVEDATESUPPORTED", key(SK::SaveDateSupported)},  // RFC 8514 4.3
+        {"SAVEDBEFORE 1-Jan-2015", date_key(SK::SavedBefore, Date{2015, 1, 1})},
+        {"SAVEDON 28-Dec-2014", date_key(SK::SavedOn, Date{2014, 12, 28})},
+        {"SAVEDSINCE \"28-Dec-2014\"", date_key(SK::SavedSince, Date{2014, 12, 28})},
         {"SEEN", key(SK::Seen)},
         {"SENTBEFORE 01-Jan-2000", date_key(SK::SentBefore, Date{2000, 1, 1})},
         {"SENTON 31-Dec-1999", date_key(SK::SentOn, Date{1999, 12, 31})},
@@ -1343,6 +1348,7 @@ TEST_CASE("Grammar: every search-key", "[parser]") {
         {"SMALLER 0", number_key(SK::Smaller, 0)},
         {"SUBJECT \"\"", text_key(SK::Subject, "")},
         {"TEXT a]b", text_key(SK::Text, "a]b")},
+        {"THREADID T64b478a75b7ea9", text_key(SK::ThreadId, "T64b478a75b7ea9")},
         {"TO " + lit_plus("x y"), text_key(SK::To, "x y")},
         {"UID 1:*", set_key(SK::Uid, "1:*")},
         {"UNANSWERED", key(SK::Unanswered)},
@@ -2389,6 +2395,54 @@ TEST_CASE("Grammar: SEARCH MODSEQ with and without entry-name and entry-type",
          a001(search({or_key(not_key(modseq_key(720162338)), number_key(SK::Larger, 50000))}))},
         {"A001 SEARCH (MODSEQ \"/flags/\\\\seen\" shared 1)",
          a001(search({and_key({modseq_key(1, "/flags/\\seen", "shared")})}))},
+    });
+}
+
+// RFC 8474 7: status-att =/ "MAILBOXID"; fetch-att =/ "EMAILID" /
+// "THREADID"; search-key =/ "EMAILID" SP objectid / "THREADID" SP objectid.
+// RFC 8514 5: fetch-att =/ "SAVEDATE". RFC 8970 6: fetch-att =/ "PREVIEW"
+// [SP "(" preview-mod *(SP preview-mod) ")"].
+TEST_CASE("Grammar: OBJECTID, SAVEDATE and PREVIEW items", "[parser][objectid]") {
+    FetchItem lazy = item(FK::Preview);
+    lazy.lazy = true;
+    FetchCommand modified = fetch("1", {item(FK::Preview)});
+    modified.changed_since = 5;
+    check_all_parse({
+        {"6 status foo (mailboxid)", Command{"6", StatusCommand{"foo", {StatusItem::MailboxId}}}},
+        {"A001 STATUS INBOX (MESSAGES MAILBOXID)",
+         a001(StatusCommand{"INBOX", {StatusItem::Messages, StatusItem::MailboxId}})},
+        {"22 fetch 1:* (emailid threadid)",
+         Command{"22", fetch("1:*", {item(FK::EmailId), item(FK::ThreadId)})}},
+        {"A101 FETCH 998 (SAVEDATE)", Command{"A101", fetch("998", {item(FK::SaveDate)})}},
+        {"A001 FETCH 1 SAVEDATE", a001(fetch("1", {item(FK::SaveDate)}))},
+        {"A1 FETCH 1 (PREVIEW)", Command{"A1", fetch("1", {item(FK::Preview)})}},
+        {"A001 FETCH 1 PREVIEW", a001(fetch("1", {item(FK::Preview)}))},
+        {"B1 FETCH 1:4 (ENVELOPE PREVIEW (LAZY))",
+         Command{"B1", fetch("1:4", {item(FK::Envelope), lazy})}},
+        {"A001 FETCH 1 PREVIEW (lazy LAZY)", a001(fetch("1", {lazy}))},
+        {"A001 FETCH 1 PREVIEW (LAZY)", a001(fetch("1", {lazy}))},
+        {"A001 FETCH 1 (PREVIEW (LAZY) UID)", a001(fetch("1", {lazy, item(FK::Uid)}))},
+        {"C3 FETCH $ (UID PREVIEW (LAZY))", Command{"C3", fetch("$", {item(FK::Uid), lazy})}},
+        // fetch-modifiers after a lone PREVIEW (RFC 4466 2.4), not preview-mods.
+        {"A001 FETCH 1 PREVIEW (CHANGEDSINCE 5)", a001(modified)},
+        {"A001 SEARCH EMAILID \"M1\"", a001(search({text_key(SK::EmailId, "M1")}))},
+        {"A001 SEARCH THREADID " + std::string(255, 'T'),
+         a001(search({text_key(SK::ThreadId, std::string(255, 'T'))}))},
+    });
+    check_all_fail({
+        {"A001 STATUS INBOX (MAILBOXID X)", "Unknown status item"},
+        {"A001 FETCH 1 (PREVIEW ())", "Expected atom"},
+        {"A001 FETCH 1 (PREVIEW (FUZZY))", "Unknown PREVIEW modifier FUZZY"},
+        {"A001 FETCH 1 PREVIEW (FUZZY)", "Unknown FETCH modifier FUZZY"},
+        {"A001 FETCH 1 (PREVIEW (LAZY)", ""},
+        {"A001 FETCH 1 PREVIEW (LAZY FUZZY)", "Unknown PREVIEW modifier FUZZY"},
+        {"A001 SEARCH EMAILID", "Expected SP"},
+        {"A001 SEARCH EMAILID M.1", "Invalid objectid"},
+        {"A001 SEARCH EMAILID \"\"", "Invalid objectid"},
+        {"A001 SEARCH THREADID " + std::string(256, 'T'), "Invalid objectid"},
+        {"A001 SEARCH THREADID \"T 1\"", "Invalid objectid"},
+        {"A001 SEARCH SAVEDON", "Expected SP"},
+        {"A001 SEARCH SAVEDBEFORE 2015-01-01", ""},
     });
 }
 

@@ -74,6 +74,12 @@ std::string highest_line(std::uint64_t modseq) {
     return "* OK [HIGHESTMODSEQ " + n(modseq) + "] Highest\r\n";
 }
 const std::string kClosed = "* OK [CLOSED] Previous mailbox closed.\r\n";
+// RFC 8474 4.2's line, its value masked (SessionDriver::mask_object_ids).
+const std::string kMailboxIdLine = "* OK [MAILBOXID (*)] Ok\r\n";
+// What SELECT sends after UIDNEXT with CONDSTORE on.
+std::string select_highest(std::uint64_t modseq) {
+    return highest_line(modseq) + kMailboxIdLine;
+}
 
 // One server, a session `a` logged in, and INBOX with five messages (UIDs
 // 1-5): 1 \Seen, 2 \Flagged, 3 none, 4 \Seen \Deleted, 5 none. Their
@@ -162,12 +168,12 @@ TEST_CASE("RFC 7162 3.1.2.1 example: SELECT after ENABLE CONDSTORE sends HIGHEST
           "[session][condstore]") {
     Five f;
     // A plain session's SELECT is unchanged.
-    CHECK(f.a.send("a SELECT INBOX\r\n") ==
-          select_lines(5, 2, f.uidvalidity, 6) + "a OK [READ-WRITE] SELECT completed\r\n");
+    CHECK(f.a.send("a SELECT INBOX\r\n") == select_lines(5, 2, f.uidvalidity, 6) + kMailboxIdLine +
+                                                "a OK [READ-WRITE] SELECT completed\r\n");
     f.a.send("u UNSELECT\r\n");
     f.a.send("e ENABLE CONDSTORE\r\n");
     CHECK(f.a.send("A142 SELECT INBOX\r\n") == select_lines(5, 2, f.uidvalidity, 6) +
-                                                   highest_line(highest(f.a)) +
+                                                   select_highest(highest(f.a)) +
                                                    "A142 OK [READ-WRITE] SELECT completed\r\n");
 }
 
@@ -175,7 +181,7 @@ TEST_CASE("RFC 7162 3.1.8 example: SELECT INBOX (CONDSTORE) enables CONDSTORE",
           "[session][condstore]") {
     Five f;
     CHECK(f.a.send("A142 SELECT INBOX (CONDSTORE)\r\n") ==
-          select_lines(5, 2, f.uidvalidity, 6) + highest_line(highest(f.a)) +
+          select_lines(5, 2, f.uidvalidity, 6) + select_highest(highest(f.a)) +
               "A142 OK [READ-WRITE] SELECT completed\r\n");
     CHECK(f.a.session.condstore_enabled());
     CHECK(f.a.send("b EXAMINE INBOX (CONDSTORE)\r\n").find(highest_line(highest(f.a))) !=
@@ -387,7 +393,7 @@ TEST_CASE("RFC 7162 3.2.5 example: a stale UIDVALIDITY gets the plain SELECT res
     f.a.send("t STORE 4 +FLAGS.SILENT (\\Deleted)\r\n");
     f.a.send("t EXPUNGE\r\n");
     CHECK(f.a.send("A02 SELECT INBOX (QRESYNC (" + n(f.uidvalidity + 1) + " 1 1:5))\r\n") ==
-          kClosed + select_lines(4, 2, f.uidvalidity, 6) + highest_line(highest(f.a)) +
+          kClosed + select_lines(4, 2, f.uidvalidity, 6) + select_highest(highest(f.a)) +
               "A02 OK [READ-WRITE] SELECT completed\r\n");
 }
 
@@ -403,7 +409,7 @@ TEST_CASE("RFC 7162 3.2.5.1 example: VANISHED (EARLIER) and FETCH for the known 
     b.send("t STORE 1,4 +FLAGS (\\Deleted)\r\n");
     b.send("t STORE 5 +FLAGS (\\Seen)\r\n");
     b.send("t EXPUNGE\r\n");
-    const std::string head = select_lines(3, 1, f.uidvalidity, 6) + highest_line(highest(f.a));
+    const std::string head = select_lines(3, 1, f.uidvalidity, 6) + select_highest(highest(f.a));
     const std::string fetch2 =
         "* 1 FETCH (UID 2 FLAGS (\\Answered \\Flagged) MODSEQ (" + n(modseq_of(f.a, 2)) + "))\r\n";
     const std::string fetch5 =
@@ -415,7 +421,7 @@ TEST_CASE("RFC 7162 3.2.5.1 example: VANISHED (EARLIER) and FETCH for the known 
               "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n"
               "* OK [UNSEEN 1] First unseen.\r\n* OK [UIDVALIDITY " +
                   n(f.uidvalidity) + "] UIDs valid\r\n* OK [UIDNEXT 6] Predicted next UID\r\n" +
-                  highest_line(highest(f.a)) + "* VANISHED (EARLIER) 1,4\r\n" + fetch2 + fetch5 +
+                  select_highest(highest(f.a)) + "* VANISHED (EARLIER) 1,4\r\n" + fetch2 + fetch5 +
                   "A03 OK [READ-ONLY] EXAMINE completed\r\n");
     }
     SECTION("known-uids ranges limit both VANISHED and FETCH") {
@@ -445,7 +451,7 @@ TEST_CASE("RFC 7162 3.2.5.2: seq-match-data leaves out the UIDs the client prova
     b.send("t STORE 1,4 +FLAGS.SILENT (\\Deleted)\r\n");
     b.send("t EXPUNGE\r\n");
     // Now: seq 1 = UID 2, seq 2 = UID 3, seq 3 = UID 5.
-    const std::string head = select_lines(3, 1, f.uidvalidity, 6) + highest_line(highest(f.a));
+    const std::string head = select_lines(3, 1, f.uidvalidity, 6) + select_highest(highest(f.a));
     const std::string select =
         "SELECT INBOX (QRESYNC (" + n(f.uidvalidity) + " " + n(known) + " 1:5 ";
     // (1,2 -> 2,3) match: the client knows of the expunge of UID 1.
@@ -595,7 +601,7 @@ TEST_CASE("RFC 7162 3.2.5: device switch - B catches up with A's work through QR
           "* 4 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 3] First unseen.\r\n"
           "* OK [UIDVALIDITY " +
               n(f.uidvalidity) + "] UIDs valid\r\n* OK [UIDNEXT " + n(arrived + 1) +
-              "] Predicted next UID\r\n" + highest_line(highest(phone)) +
+              "] Predicted next UID\r\n" + select_highest(highest(phone)) +
               "* VANISHED (EARLIER) 2,4\r\n" + "* 2 FETCH (UID 3 FLAGS (\\Seen) MODSEQ (" +
               n(modseq_of(phone, 3)) + "))\r\n" + "* 3 FETCH (UID 5 FLAGS ($Important) MODSEQ (" +
               n(modseq_of(phone, 5)) + "))\r\n" + "s OK [READ-WRITE] SELECT completed\r\n");
@@ -609,6 +615,6 @@ TEST_CASE("RFC 7162 3.2.5: device switch - B catches up with A's work through QR
               "* 4 EXISTS\r\n* 0 RECENT\r\n* OK [UNSEEN 3] First unseen.\r\n"
               "* OK [UIDVALIDITY " +
               n(f.uidvalidity) + "] UIDs valid\r\n* OK [UIDNEXT " + n(arrived + 1) +
-              "] Predicted next UID\r\n" + highest_line(highest(phone)) +
+              "] Predicted next UID\r\n" + select_highest(highest(phone)) +
               "t OK [READ-WRITE] SELECT completed\r\n");
 }

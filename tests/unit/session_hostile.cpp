@@ -69,7 +69,7 @@ TEST_CASE("RFC 5530 LIMIT: LIST and LSUB patterns past 1024 octets are NO [LIMIT
     UserMailRegistry mail{store::DataDir::in_memory()};
     SessionDriver d{mail};
     d.login();
-    REQUIRE(d.send("c CREATE a/b\r\n") == "c OK CREATE completed\r\n");
+    REQUIRE(d.send("c CREATE a/b\r\n") == "c OK [MAILBOXID (*)] CREATE completed\r\n");
     const std::string stars(32000, '*');
     const std::string refused = " NO [LIMIT] Mailbox pattern too long (at most 1024 octets)\r\n";
     CHECK(d.send("l1 LIST \"\" " + stars + "\r\n") == "l1" + refused);

@@ -158,15 +158,16 @@ TEST_CASE("RFC 6154 5.3: CREATE with USE, and NO [USEATTR]", "[session][special-
     Server server;
     Client c(server);
     CHECK(c.send("t2 CREATE MySpecial (USE (\\Drafts \\Sent))\r\n") ==
-          "t2 OK CREATE completed\r\n");
+          "t2 OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("t3 CREATE Everything (USE (\\All))\r\n") ==
           "t3 NO [USEATTR] Unsupported special-use attribute \\All\r\n");
     CHECK(c.send("t4 CREATE Imp (USE (\\Sent \\Important))\r\n") ==
           "t4 NO [USEATTR] Unsupported special-use attribute \\Important\r\n");
     CHECK(c.send("t5 CREATE Starred (USE (\\Flagged))\r\n") ==
           "t5 NO [USEATTR] Unsupported special-use attribute \\Flagged\r\n");
-    CHECK(c.send("t6 CREATE Bin (use (\\trash))\r\n") == "t6 OK CREATE completed\r\n");
-    CHECK(c.send("t7 CREATE Plain (USE ())\r\n") == "t7 OK CREATE completed\r\n");
+    CHECK(c.send("t6 CREATE Bin (use (\\trash))\r\n") ==
+          "t6 OK [MAILBOXID (*)] CREATE completed\r\n");
+    CHECK(c.send("t7 CREATE Plain (USE ())\r\n") == "t7 OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("t8 CREATE INBOX (USE (\\Sent))\r\n").starts_with("t8 NO [ALREADYEXISTS] "));
     CHECK(c.send("t9 CREATE Sent (USE (\\Sent))\r\n").starts_with("t9 NO [ALREADYEXISTS] "));
     CHECK(c.send("l LIST \"\" \"*\" RETURN (SPECIAL-USE)\r\n") ==
@@ -189,9 +190,9 @@ TEST_CASE("RENAME keeps the special use, DELETE drops it", "[session][special-us
     Client c(server);
     CHECK(c.send("r RENAME Sent \"Sent Items\"\r\n") == "r OK RENAME completed\r\n");
     CHECK(c.send("d DELETE Trash\r\n") == "d OK DELETE completed\r\n");
-    CHECK(c.send("c CREATE Trash\r\n") == "c OK CREATE completed\r\n");
+    CHECK(c.send("c CREATE Trash\r\n") == "c OK [MAILBOXID (*)] CREATE completed\r\n");
     // A placeholder left by DELETE of a mailbox with inferiors has none.
-    CHECK(c.send("c CREATE Junk/old\r\n") == "c OK CREATE completed\r\n");
+    CHECK(c.send("c CREATE Junk/old\r\n") == "c OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("d DELETE Junk\r\n") == "d OK DELETE completed\r\n");
     CHECK(c.send("l LIST \"\" \"*\"\r\n") ==
           "* LIST (\\HasNoChildren \\Unmarked \\Archive) \"/\" Archive\r\n"

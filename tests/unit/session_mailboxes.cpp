@@ -82,7 +82,7 @@ std::string list_all(Client& c) {
 TEST_CASE("RFC 3501 6.3.3: CREATE makes a mailbox that LIST shows", "[session][mailboxes]") {
     Server server;
     Client c(server);
-    CHECK(c.send("a CREATE Work\r\n") == "a OK CREATE completed\r\n");
+    CHECK(c.send("a CREATE Work\r\n") == "a OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(list_all(c) ==
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" INBOX\r\n"
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" Work\r\n"
@@ -95,14 +95,14 @@ TEST_CASE(
     "[session][mailboxes]") {
     Server server;
     Client c(server);
-    CHECK(c.send("a CREATE a/b/\r\n") == "a OK CREATE completed\r\n");
+    CHECK(c.send("a CREATE a/b/\r\n") == "a OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(list_all(c) ==
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" INBOX\r\n"
           "* LIST (\\Noselect \\HasChildren) \"/\" a\r\n"
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" a/b\r\n"
           "l OK LIST completed\r\n");
     // Creating the placeholder's name makes it a mailbox.
-    CHECK(c.send("b CREATE a\r\n") == "b OK CREATE completed\r\n");
+    CHECK(c.send("b CREATE a\r\n") == "b OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("c LIST \"\" a\r\n") ==
           "* LIST (\\HasChildren \\Unmarked) \"/\" a\r\nc OK LIST completed\r\n");
 }
@@ -111,7 +111,7 @@ TEST_CASE("RFC 3501 6.3.3 and RFC 5530: CREATE of an existing name or INBOX is A
           "[session][mailboxes]") {
     Server server;
     Client c(server);
-    CHECK(c.send("a CREATE Work\r\n") == "a OK CREATE completed\r\n");
+    CHECK(c.send("a CREATE Work\r\n") == "a OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("b CREATE Work\r\n") == "b NO [ALREADYEXISTS] mailbox already exists\r\n");
     CHECK(c.send("c CREATE INBOX\r\n") == "c NO [ALREADYEXISTS] mailbox already exists\r\n");
     CHECK(c.send("d CREATE inbox\r\n") == "d NO [ALREADYEXISTS] mailbox already exists\r\n");
@@ -137,8 +137,9 @@ TEST_CASE("RFC 3501 5.1.3: a modified UTF-7 name round trips through CREATE and 
           "[session][mailboxes]") {
     Server server;
     Client c(server);
-    CHECK(c.send("a CREATE \"&AOQ-\"\r\n") == "a OK CREATE completed\r\n");
-    CHECK(c.send("b CREATE \"Entw&APw-rfe/&ZeVnLIqe-\"\r\n") == "b OK CREATE completed\r\n");
+    CHECK(c.send("a CREATE \"&AOQ-\"\r\n") == "a OK [MAILBOXID (*)] CREATE completed\r\n");
+    CHECK(c.send("b CREATE \"Entw&APw-rfe/&ZeVnLIqe-\"\r\n") ==
+          "b OK [MAILBOXID (*)] CREATE completed\r\n");
     // The store keeps UTF-8.
     CHECK(server.store().find_mailbox("\xC3\xA4").has_value());
     CHECK(server.store().find_mailbox("Entw\xC3\xBCrfe/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"));
@@ -154,7 +155,7 @@ TEST_CASE("RFC 3501 5.1.3: a modified UTF-7 name round trips through CREATE and 
           "d OK LIST completed\r\n");
     // Reference and pattern decode separately: "&AOQ-" "&AOQ-" is not one
     // malformed "&AOQ-&AOQ-" sequence.
-    CHECK(c.send("e CREATE \"&AOQA5A-\"\r\n") == "e OK CREATE completed\r\n");
+    CHECK(c.send("e CREATE \"&AOQA5A-\"\r\n") == "e OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("f LIST \"&AOQ-\" \"&AOQ-\"\r\n") ==
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" &AOQA5A-\r\nf OK LIST completed\r\n");
 }
@@ -460,7 +461,7 @@ TEST_CASE("RFC 3501 6.3.8: LIST and the other mailbox commands are valid in the 
     Server server;
     Client c(server);
     c.send("a SELECT INBOX\r\n");
-    CHECK(c.send("b CREATE Work\r\n") == "b OK CREATE completed\r\n");
+    CHECK(c.send("b CREATE Work\r\n") == "b OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("c LIST \"\" Work\r\n") ==
           "* LIST (\\HasNoChildren \\Unmarked) \"/\" Work\r\nc OK LIST completed\r\n");
     CHECK(c.d.session.state() == SessionState::Selected);
@@ -483,7 +484,7 @@ TEST_CASE("A mailbox name literal is limited to 4096 octets", "[session][mailbox
     CHECK(c.send("b LIST \"\" {5000}\r\n") ==
           "b NO [LIMIT] Literal too large for LIST (at most 4096 octets)\r\n");
     CHECK(c.send("c CREATE {4}\r\n") == "+ Ready for literal data\r\n");
-    CHECK(c.send("Work\r\n") == "c OK CREATE completed\r\n");
+    CHECK(c.send("Work\r\n") == "c OK [MAILBOXID (*)] CREATE completed\r\n");
 }
 
 // ---- STATUS (RFC 3501 6.3.10) -----------------------------------------------------
@@ -626,7 +627,7 @@ TEST_CASE("RFC 3501 6.3.11: APPEND to a missing or Noselect mailbox is TRYCREATE
     c.send("b CREATE foo/bar\r\n");
     CHECK(c.send("c APPEND foo " + literal(kMessage) + "\r\n") ==
           "c NO [TRYCREATE] Mailbox does not exist\r\n");
-    CHECK(c.send("d CREATE Nothing\r\n") == "d OK CREATE completed\r\n");
+    CHECK(c.send("d CREATE Nothing\r\n") == "d OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("e APPEND Nothing " + literal(kMessage) + "\r\n") ==
           "e OK [APPENDUID " + server.uidvalidity("Nothing") + " 1] APPEND completed\r\n");
     CHECK(c.send("f APPEND \"&AOQ\" " + literal(kMessage) + "\r\n") ==

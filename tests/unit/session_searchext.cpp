@@ -140,7 +140,7 @@ TEST_CASE("RFC 5182 2.2 SEARCHRES examples: SAVE, then $ in FETCH and SEARCH",
     CHECK(c.send("s2 SEARCH SEEN\r\n") == "* SEARCH 2 4 6 8 10\r\ns2 OK SEARCH completed\r\n");
     CHECK(c.send("s3 UID STORE $ -FLAGS.SILENT (\\Seen)\r\n") == "s3 OK UID STORE completed\r\n");
     CHECK(c.send("s4 SEARCH SEEN\r\n") == "* SEARCH\r\ns4 OK SEARCH completed\r\n");
-    CHECK(c.send("k1 CREATE Other\r\n") == "k1 OK CREATE completed\r\n");
+    CHECK(c.send("k1 CREATE Other\r\n") == "k1 OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("k2 COPY $ Other\r\n").ends_with(" COPY completed\r\n"));
     CHECK(c.send("k3 STATUS Other (MESSAGES)\r\n") ==
           "* STATUS Other (MESSAGES 5)\r\nk3 OK STATUS completed\r\n");
@@ -259,7 +259,7 @@ TEST_CASE("RFC 5182 2.3: commands pipelined after SEARCH SAVE use its result",
     ten(server);
     Client c(server);
     // Example 7 and 2, in one read: each runs after the one before it.
-    CHECK(c.send("k CREATE Spam\r\n") == "k OK CREATE completed\r\n");
+    CHECK(c.send("k CREATE Spam\r\n") == "k OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(c.send("F282 SEARCH RETURN (SAVE) FLAGGED\r\n"
                  "F283 COPY $ Spam\r\n"
                  "F284 STORE $ +FLAGS.SILENT (\\Deleted)\r\n"

@@ -59,6 +59,7 @@ std::string select_reply(const std::string& tag, std::uint32_t exists, std::uint
     if (unseen != 0) r += "* OK [UNSEEN " + std::to_string(unseen) + "] First unseen.\r\n";
     r += "* OK [UIDVALIDITY " + std::to_string(uidvalidity) + "] UIDs valid\r\n";
     r += "* OK [UIDNEXT " + std::to_string(uidnext) + "] Predicted next UID\r\n";
+    r += "* OK [MAILBOXID (*)] Ok\r\n";  // RFC 8474 4.2, masked (SessionDriver)
     r += tag + (read_only ? " OK [READ-ONLY] EXAMINE completed\r\n"
                           : " OK [READ-WRITE] SELECT completed\r\n");
     return r;

@@ -66,7 +66,7 @@ TEST_CASE("RFC 5530 INUSE: a store locked by another process gives NO [INUSE]", 
         other.exec("ROLLBACK");
     }
     // The lock is gone: the same commands work, nothing was half done.
-    CHECK(d.send("d CREATE Work\r\n") == "d OK CREATE completed\r\n");
+    CHECK(d.send("d CREATE Work\r\n") == "d OK [MAILBOXID (*)] CREATE completed\r\n");
     CHECK(d.send("e APPEND INBOX {20+}\r\nSubject: x\r\n\r\nbody\r\n\r\n")
               .starts_with("* 1 EXISTS\r\n"));
 }

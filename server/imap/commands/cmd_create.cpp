@@ -11,7 +11,8 @@
 // server): \Archive, \Drafts, \Junk, \Sent, \Trash. Any other (\All and
 // \Flagged, which name virtual mailboxes we do not have, as in RFC 6154
 // 5.3's example; \Inbox, \Important, any use-attr-ext) is "NO [USEATTR]"
-// and nothing is created. Dovecot without
+// and nothing is created. The tagged OK carries [MAILBOXID (...)] (RFC
+// 8474 4.1). Dovecot without
 // its metadata plugin does not advertise CREATE-SPECIAL-USE and ignores USE.
 #include <cstdint>
 
@@ -38,8 +39,9 @@ CommandResult cmd_create(Session& session, Command& command) {
     }
     auto name = store_mailbox_name(create.mailbox);
     if (!name) return name.refusal();
-    mail->store().create_mailbox(*name, special_use);
-    return CommandResult::ok("CREATE completed");
+    const store::MailboxInfo info = mail->store().create_mailbox(*name, special_use);
+    // RFC 8474 4.1: every successful CREATE names the new mailbox's id.
+    return CommandResult::ok(ResponseCode::mailboxid(info.object_id), "CREATE completed");
 }
 
 }  // namespace imap::server

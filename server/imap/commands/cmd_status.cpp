@@ -3,7 +3,8 @@
 // UIDNEXT UIDVALIDITY UNSEEN), each once, whatever order the client asked
 // for: RFC 3501 7.2.4 does not tie the response to the request's order, and
 // Dovecot answers the same way. SIZE (RFC 8438) and APPENDLIMIT (RFC 7889,
-// the store's message size limit for every mailbox) follow. LIST-STATUS
+// the store's message size limit for every mailbox) and MAILBOXID (RFC
+// 8474 4.3) follow. LIST-STATUS
 // (RFC 5819, cmd_list.cpp) uses status_items() too.
 //
 // STATUS of the selected mailbox is allowed, though RFC 3501 6.3.10 says it
@@ -62,6 +63,9 @@ StatusItems status_items(Session& session, const store::MailboxInfo& info,
                 // RFC 7162 3.1.7; a CONDSTORE enabling command (3.1).
                 items.highestmodseq = counts.highestmodseq;
                 session.enable_condstore();
+                break;
+            case StatusItem::MailboxId:  // RFC 8474 4.3
+                items.mailboxid = info.object_id;
                 break;
         }
     }

@@ -171,6 +171,9 @@ CommandResult select_mailbox(Session& session, std::string_view wire_name, bool 
     if (session.condstore_enabled()) {
         w.untagged(Status::Ok, ResponseCode::highestmodseq(view->reported_modseq()), "Highest");
     }
+    // RFC 8474 4.2: every successful SELECT and EXAMINE, with the text of
+    // the RFC's example.
+    w.untagged(Status::Ok, ResponseCode::mailboxid(info.object_id), "Ok");
     if (params.qresync) qresync_select(session, store, *view, *params.qresync);
     session.select(std::move(view));
     return CommandResult::ok(read_only ? Code::ReadOnly : Code::ReadWrite,

@@ -16,6 +16,8 @@
 //                 STATE_FILE, applies VANISHED and FETCH FLAGS events to the
 //                 cache, fetches new UIDs, and prints what it received and
 //                 the resulting cache.
+//   objectids     RFC 8474: CREATE, SELECT, FETCH, SEARCH, MOVE and RENAME
+//                 with imapflow's mailboxId, emailId and threadId.
 import fs from 'node:fs';
 import net from 'node:net';
 import { ImapFlow } from 'imapflow';
@@ -172,7 +174,40 @@ async function resync() {
     };
 }
 
-const scenarios = { push, snapshot, resync };
+// RFC 8474 OBJECTID as imapflow uses it: the mailboxId of CREATE and of
+// SELECT, the emailId and threadId of FETCH, and SEARCH by them, across a
+// MOVE and a RENAME (the client's cache keys).
+async function objectids() {
+    const device = client();
+    await device.connect();
+    const created = await device.mailboxCreate('Kept');
+    const before = await device.mailboxOpen('INBOX');
+    const messages = [];
+    for await (const message of device.fetch('1:*', { uid: true, emailId: true, threadId: true })) {
+        messages.push({ uid: message.uid, emailId: message.emailId, threadId: message.threadId });
+    }
+    const byEmail = await device.search({ emailId: messages[0].emailId }, { uid: true });
+    const byThread = await device.search({ threadId: messages[0].threadId }, { uid: true });
+    await device.messageMove(String(messages[0].uid), 'Kept', { uid: true });
+    await device.mailboxRename('Kept', 'Renamed');
+    const moved = await device.mailboxOpen('Renamed');
+    const after = [];
+    for await (const message of device.fetch('1:*', { uid: true, emailId: true, threadId: true })) {
+        after.push({ uid: message.uid, emailId: message.emailId, threadId: message.threadId });
+    }
+    await device.logout();
+    return {
+        createdId: created.mailboxId ?? null,
+        renamedId: moved.mailboxId ?? null,
+        inboxId: before.mailboxId ?? null,
+        messages,
+        byEmail,
+        byThread,
+        after,
+    };
+}
+
+const scenarios = { push, snapshot, resync, objectids };
 if (!scenarios[scenario]) {
     console.error(`unknown scenario ${scenario}`);
     process.exit(2);
