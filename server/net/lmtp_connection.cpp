@@ -1,0 +1,279 @@
+#include "server/net/lmtp_connection.h"
+
+#include <exception>
+#include <span>
+#include <utility>
+
+#include "protocol/limits.h"
+#include "server/base/log.h"
+#include "server/net/io_loop.h"
+#include "store/errors.h"
+#include "store/local_delivery.h"
+
+namespace imap::server {
+namespace {
+
+// Reading stops while this much output waits for a client that does not
+// read its replies (a pipelined flood of NOOPs); it resumes once drained.
+constexpr std::size_t kMaxUnsentOutput = 256 * 1024;
+
+// The reply for a copy the store refused: a problem the message will
+// always have bounces (5xx), anything that may go away is retried (4xx),
+// as imapd deliver's exit codes do (docs/cli.md).
+lmtp::Reply refusal(const std::string& shown, const std::exception& error) {
+    if (const auto* store_error = dynamic_cast<const store::StoreError*>(&error)) {
+        switch (store_error->code()) {
+            case store::StoreErrc::TooBig:
+                return {552, "5.3.4 " + shown + " Message too big"};
+            case store::StoreErrc::OverLimit:
+                // RFC 3463 X.2.2 mailbox full: the user may make room.
+                return {452, "4.2.2 " + shown + " Mailbox full, try again later"};
+            default:
+                break;
+        }
+    }
+    return {451, "4.3.0 " + shown + " Temporary failure, try again later"};
+}
+
+}  // namespace
+
+LmtpConnection::LmtpConnection(IoLoop& loop, LmtpContext& context, bool unix_socket)
+    : loop_(loop), context_(context), unix_socket_(unix_socket) {
+    if (unix_socket_) {
+        uv_pipe_init(loop_.loop(), &pipe_, 0);
+        pipe_.data = this;
+    } else {
+        uv_tcp_init(loop_.loop(), &tcp_);
+        tcp_.data = this;
+    }
+    uv_timer_init(loop_.loop(), &timer_);
+    timer_.data = this;
+    open_handles_ = 2;
+}
+
+LmtpConnection::~LmtpConnection() = default;
+
+uv_stream_t* LmtpConnection::stream() {
+    return unix_socket_ ? reinterpret_cast<uv_stream_t*>(&pipe_)
+                        : reinterpret_cast<uv_stream_t*>(&tcp_);
+}
+
+void LmtpConnection::start(std::string peer) {
+    peer_ = std::move(peer);
+    session_.emplace(static_cast<lmtp::Backend&>(*this), context_.options);
+    log::info("lmtp_connect", {{"peer", peer_}});
+    pump();
+}
+
+void LmtpConnection::refuse() {
+    // Closed from on_write once the line is out (no session: nothing else).
+    write("421 4.3.2 Too many connections, try again later\r\n");
+}
+
+void LmtpConnection::shutdown() {
+    shutting_down_ = true;
+    if (!session_) return close();
+    if (session_->delivering()) return;  // pump() closes once they are answered
+    session_->close_with("421 4.3.2 Server shutting down");
+    pump();
+}
+
+void LmtpConnection::close_now() {
+    writes_pending_ = 0;
+    close();
+}
+
+void LmtpConnection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* self = static_cast<LmtpConnection*>(handle->data);
+    std::span<char> buffer = self->loop_.read_buffer();
+    *buf = uv_buf_init(buffer.data(), static_cast<unsigned>(buffer.size()));
+}
+
+void LmtpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+    auto* self = static_cast<LmtpConnection*>(stream->data);
+    if (nread < 0) {
+        // EOF or an error: whatever was not answered the MTA retries.
+        self->close_now();
+        return;
+    }
+    if (nread == 0 || self->closing_) return;
+    self->session_->receive(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+    self->pump();
+}
+
+void LmtpConnection::pump() {
+    if (closing_ || !session_) return;
+    if (session_->has_output()) write(session_->take_output());
+    if (session_->wants_close() || (shutting_down_ && !session_->delivering())) {
+        if (shutting_down_) session_->close_with("421 4.3.2 Server shutting down");
+        if (session_->has_output()) write(session_->take_output());
+        stop_reading();
+        uv_timer_stop(&timer_);
+        if (writes_pending_ == 0) close();
+        return;
+    }
+    if (session_->delivering()) {
+        // Nothing is read, and the client waits on us: no idle timeout.
+        stop_reading();
+        uv_timer_stop(&timer_);
+        return;
+    }
+    if (uv_stream_get_write_queue_size(stream()) > kMaxUnsentOutput) {
+        stop_reading();
+    } else {
+        start_reading();
+    }
+    uv_timer_start(
+        &timer_, &LmtpConnection::on_timeout,
+        static_cast<std::uint64_t>(std::chrono::milliseconds(limits::lmtp::kIdleTimeout).count()),
+        0);
+}
+
+void LmtpConnection::on_timeout(uv_timer_t* timer) {
+    auto* self = static_cast<LmtpConnection*>(timer->data);
+    log::info("lmtp_timeout", {{"peer", self->peer_}});
+    self->session_->close_with("421 4.4.2 Idle timeout, closing connection");
+    self->pump();
+}
+
+void LmtpConnection::start_reading() {
+    if (reading_ || closing_) return;
+    if (uv_read_start(stream(), &LmtpConnection::on_alloc, &LmtpConnection::on_read) == 0) {
+        reading_ = true;
+    }
+}
+
+void LmtpConnection::stop_reading() {
+    if (!reading_) return;
+    uv_read_stop(stream());
+    reading_ = false;
+}
+
+struct LmtpWrite {
+    uv_write_t req{};
+    std::string bytes;
+    LmtpConnection* connection = nullptr;
+};
+
+void LmtpConnection::write(std::string bytes) {
+    if (closing_ || bytes.empty()) return;
+    auto* request = new LmtpWrite;
+    request->bytes = std::move(bytes);
+    request->connection = this;
+    request->req.data = request;
+    uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
+    if (uv_write(&request->req, stream(), &buf, 1, &LmtpConnection::on_write) != 0) {
+        delete request;
+        close_now();
+        return;
+    }
+    ++writes_pending_;
+}
+
+void LmtpConnection::on_write(uv_write_t* req, int status) {
+    auto* request = static_cast<LmtpWrite*>(req->data);
+    LmtpConnection* self = request->connection;
+    delete request;
+    if (self->writes_pending_ > 0) --self->writes_pending_;
+    if (self->closing_) return;
+    if (status < 0) {
+        self->close_now();
+        return;
+    }
+    if (!self->session_ || self->session_->wants_close()) {
+        if (self->writes_pending_ == 0) self->close();
+        return;
+    }
+    self->pump();  // reading may resume now the output drained
+}
+
+void LmtpConnection::close() {
+    if (closing_) return;
+    closing_ = true;
+    *alive_ = false;
+    alive_.reset();
+    reading_ = false;
+    uv_close(reinterpret_cast<uv_handle_t*>(stream()), &LmtpConnection::on_close);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &LmtpConnection::on_close);
+}
+
+void LmtpConnection::on_close(uv_handle_t* handle) {
+    auto* self = static_cast<LmtpConnection*>(handle->data);
+    if (--self->open_handles_ == 0) {
+        log::info("lmtp_disconnect", {{"peer", self->peer_}});
+        self->loop_.lmtp_connection_closed(self);  // frees it
+    }
+}
+
+store::Recipient LmtpConnection::find_recipient(std::string_view user) {
+    return context_.find_recipient(user);
+}
+
+void LmtpConnection::deliver(lmtp::Delivery delivery, std::size_t index) {
+    auto post = context_.poster_for_user(delivery.recipient.user);
+    // Back on this loop with the recipient's reply, unless the connection
+    // is gone (the MTA then retries whatever it did not hear).
+    auto answer = [loop = &loop_, alive = std::weak_ptr<bool>(alive_), this,
+                   index](lmtp::Reply reply) {
+        loop->post([alive, this, index, reply = std::move(reply)]() mutable {
+            if (alive.expired() || closing_) return;
+            session_->delivered(index, std::move(reply));
+            pump();
+        });
+    };
+    MailAccess* mail = context_.mail;
+    post(std::chrono::milliseconds(0), [mail, delivery = std::move(delivery), answer,
+                                        post]() mutable {
+        // On the recipient's executor: the user's strand, or the loop with
+        // one thread.
+        const std::string shown = "<" + delivery.recipient.address + ">";
+        std::shared_ptr<UserMail> user_mail;
+        lmtp::Reply reply;
+        std::shared_ptr<GroupCommit> group;
+        std::uint64_t serial = 0;
+        try {
+            user_mail = mail->open(delivery.recipient.user);
+            std::string message;
+            message.reserve(delivery.trace.size() + delivery.data->size());
+            message += delivery.trace;
+            message += *delivery.data;
+            store::DeliveryTarget target;
+            if (!delivery.recipient.mailbox.empty()) target.mailbox = delivery.recipient.mailbox;
+            target.match = store::MailboxMatch::IgnoreCase;
+            const store::DeliveryResult result = store::deliver_message(
+                user_mail->store(), target, message, {},
+                std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+            reply = {250, "2.0.0 " + shown + " Saved in " + result.mailbox.name + " as UID " +
+                              std::to_string(result.uid)};
+            serial = user_mail->commit_serial();
+            group = user_mail->group_commit();
+            log::info("lmtp_delivered", {{"user", delivery.recipient.user},
+                                         {"mailbox", result.mailbox.name},
+                                         {"uid", static_cast<std::uint64_t>(result.uid)},
+                                         {"size", static_cast<std::uint64_t>(message.size())}});
+        } catch (const std::exception& error) {
+            log::warning("lmtp_delivery_failed",
+                         {{"user", delivery.recipient.user}, {"error", error.what()}});
+            answer(refusal(shown, error));
+            return;
+        }
+        if (!group) {
+            answer(std::move(reply));  // durable on return (one thread)
+            return;
+        }
+        // docs/storage.md "Group commit": the 250 waits for the sync that
+        // covers this commit; a failed sync answers 451 and the MTA keeps
+        // the message. The UserMail is let go on its own executor.
+        auto ready = [answer, reply, post, user_mail, shown](bool durable) mutable {
+            answer(durable
+                       ? std::move(reply)
+                       : lmtp::Reply{451, "4.3.0 " + shown + " Storage failure, try again later"});
+            post(std::chrono::milliseconds(0), [kept = std::move(user_mail)] {});
+        };
+        if (group->when_durable(serial, ready)) {
+            answer(std::move(reply));
+        }
+    });
+}
+
+}  // namespace imap::server
