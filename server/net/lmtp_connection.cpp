@@ -6,9 +6,8 @@
 
 #include "protocol/limits.h"
 #include "server/base/log.h"
+#include "server/lmtp/lmtp_delivery.h"
 #include "server/net/io_loop.h"
-#include "store/errors.h"
-#include "store/local_delivery.h"
 
 namespace imap::server {
 namespace {
@@ -16,24 +15,6 @@ namespace {
 // Reading stops while this much output waits for a client that does not
 // read its replies (a pipelined flood of NOOPs); it resumes once drained.
 constexpr std::size_t kMaxUnsentOutput = 256 * 1024;
-
-// The reply for a copy the store refused: a problem the message will
-// always have bounces (5xx), anything that may go away is retried (4xx),
-// as imapd deliver's exit codes do (docs/cli.md).
-lmtp::Reply refusal(const std::string& shown, const std::exception& error) {
-    if (const auto* store_error = dynamic_cast<const store::StoreError*>(&error)) {
-        switch (store_error->code()) {
-            case store::StoreErrc::TooBig:
-                return {552, "5.3.4 " + shown + " Message too big"};
-            case store::StoreErrc::OverLimit:
-                // RFC 3463 X.2.2 mailbox full: the user may make room.
-                return {452, "4.2.2 " + shown + " Mailbox full, try again later"};
-            default:
-                break;
-        }
-    }
-    return {451, "4.3.0 " + shown + " Temporary failure, try again later"};
-}
 
 }  // namespace
 
@@ -222,57 +203,11 @@ void LmtpConnection::deliver(lmtp::Delivery delivery, std::size_t index) {
         });
     };
     MailAccess* mail = context_.mail;
-    post(std::chrono::milliseconds(0), [mail, delivery = std::move(delivery), answer,
-                                        post]() mutable {
-        // On the recipient's executor: the user's strand, or the loop with
-        // one thread.
-        const std::string shown = "<" + delivery.recipient.address + ">";
-        std::shared_ptr<UserMail> user_mail;
-        lmtp::Reply reply;
-        std::shared_ptr<GroupCommit> group;
-        std::uint64_t serial = 0;
-        try {
-            user_mail = mail->open(delivery.recipient.user);
-            std::string message;
-            message.reserve(delivery.trace.size() + delivery.data->size());
-            message += delivery.trace;
-            message += *delivery.data;
-            store::DeliveryTarget target;
-            if (!delivery.recipient.mailbox.empty()) target.mailbox = delivery.recipient.mailbox;
-            target.match = store::MailboxMatch::IgnoreCase;
-            const store::DeliveryResult result = store::deliver_message(
-                user_mail->store(), target, message, {},
-                std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
-            reply = {250, "2.0.0 " + shown + " Saved in " + result.mailbox.name + " as UID " +
-                              std::to_string(result.uid)};
-            serial = user_mail->commit_serial();
-            group = user_mail->group_commit();
-            log::info("lmtp_delivered", {{"user", delivery.recipient.user},
-                                         {"mailbox", result.mailbox.name},
-                                         {"uid", static_cast<std::uint64_t>(result.uid)},
-                                         {"size", static_cast<std::uint64_t>(message.size())}});
-        } catch (const std::exception& error) {
-            log::warning("lmtp_delivery_failed",
-                         {{"user", delivery.recipient.user}, {"error", error.what()}});
-            answer(refusal(shown, error));
-            return;
-        }
-        if (!group) {
-            answer(std::move(reply));  // durable on return (one thread)
-            return;
-        }
-        // docs/storage.md "Group commit": the 250 waits for the sync that
-        // covers this commit; a failed sync answers 451 and the MTA keeps
-        // the message. The UserMail is let go on its own executor.
-        auto ready = [answer, reply, post, user_mail, shown](bool durable) mutable {
-            answer(durable
-                       ? std::move(reply)
-                       : lmtp::Reply{451, "4.3.0 " + shown + " Storage failure, try again later"});
-            post(std::chrono::milliseconds(0), [kept = std::move(user_mail)] {});
-        };
-        if (group->when_durable(serial, ready)) {
-            answer(std::move(reply));
-        }
+    post(std::chrono::milliseconds(0), [mail, delivery = std::move(delivery),
+                                        answer = std::move(answer), post] {
+        lmtp::store_copy(*mail, delivery,
+                         std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()),
+                         answer, post);
     });
 }
 
