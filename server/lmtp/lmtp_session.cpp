@@ -353,6 +353,7 @@ void LmtpSession::data(std::string_view args) {
     state_ = State::Data;
     message_.clear();
     data_line_start_ = true;
+    previous_crlf_ = true;  // the DATA line's own CRLF
     too_big_ = false;
     data_size_ = 0;
     // 3xx: no enhanced code (RFC 2034 3).
@@ -360,10 +361,14 @@ void LmtpSession::data(std::string_view args) {
 }
 
 bool LmtpSession::read_data() {
-    // RFC 5321 4.5.2: a line "." ends the data; a leading "." of any other
-    // line is removed. Line ends become CRLF (a bare LF too, as imapd
-    // deliver does); a CR not before LF is data. Past the size limit the
-    // data is read and dropped, so memory stays within the limit.
+    // RFC 5321 4.5.2: CRLF "." CRLF ends the data; a leading "." of any
+    // other line is removed. Line ends become CRLF (a bare LF too, as imapd
+    // deliver does); a CR not before LF is data. A "." line next to a bare
+    // LF does not end the data (RFC 5321 4.1.1.4: only CRLF.CRLF does) and
+    // is kept as it is: taking LF.LF for the end is the SMTP smuggling
+    // class (CVE-2023-51764), a second message hidden in the first. Past
+    // the size limit the data is read and dropped, so memory stays within
+    // the limit.
     std::size_t pos = 0;
     bool ended = false;
     auto append = [this](std::string_view text) {
@@ -392,20 +397,29 @@ bool LmtpSession::read_data() {
             if (data_line_start_ && rest.front() == '.') rest.remove_prefix(1);
             append(rest);
             data_line_start_ = false;
+            previous_crlf_ = false;
             pos = input_.size() - keep;
             break;
         }
         std::string_view line(input_.data() + pos, lf - pos);
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        const bool crlf = !line.empty() && line.back() == '\r';
+        if (crlf) line.remove_suffix(1);
         pos = lf + 1;
-        if (data_line_start_ && line == ".") {
-            ended = true;
-            break;
+        const bool whole_line = data_line_start_;
+        const bool after_crlf = previous_crlf_;
+        data_line_start_ = true;
+        previous_crlf_ = crlf;
+        if (whole_line && line == ".") {
+            if (crlf && after_crlf) {
+                ended = true;
+                break;
+            }
+            append(".\r\n");  // not CRLF.CRLF: data, as sent
+            continue;
         }
-        if (data_line_start_ && !line.empty() && line.front() == '.') line.remove_prefix(1);
+        if (whole_line && !line.empty() && line.front() == '.') line.remove_prefix(1);
         append(line);
         append("\r\n");
-        data_line_start_ = true;
     }
     input_.erase(0, pos);
     return ended;

@@ -131,6 +131,7 @@ class LmtpSession {
     std::vector<Recipient> recipients_;
     std::string message_;
     bool data_line_start_ = true;
+    bool previous_crlf_ = true;  // the last line ended with CRLF, not a bare LF
     bool too_big_ = false;
     std::uint64_t data_size_ = 0;
     // Replies of the deliveries, in RCPT order, and how many were written.

@@ -3,15 +3,15 @@
 // 2034/3463 (enhanced codes), RFC 1870 (SIZE), RFC 2920 (PIPELINING) and
 // RFC 6152 (8BITMIME). The backend is a fake that records each delivery
 // and answers when the test says.
-#include <catch2/catch.hpp>
+#include "server/lmtp/lmtp_session.h"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "protocol/limits.h"
-#include "server/lmtp/lmtp_session.h"
 #include "support/hostile_bound.h"
 
 using imap::server::lmtp::Backend;
@@ -152,12 +152,14 @@ TEST_CASE("configured domains: another domain is 550 5.1.2") {
     options.max_message_size = kMax;
     options.domains = {"example.org"};
     LmtpSession session(backend, options);
-    session.receive("LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@Example.ORG>\r\n"
-                    "RCPT TO:<alice@example.net>\r\nRCPT TO:<alice>\r\n");
+    session.receive(
+        "LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@Example.ORG>\r\n"
+        "RCPT TO:<alice@example.net>\r\nRCPT TO:<alice>\r\n");
     const std::string out = session.take_output();
-    CHECK(out.ends_with("250 2.1.5 <alice@Example.ORG> Recipient OK\r\n"
-                        "550 5.1.2 <alice@example.net> Domain not handled here\r\n"
-                        "250 2.1.5 <alice> Recipient OK\r\n"));
+    CHECK(
+        out.ends_with("250 2.1.5 <alice@Example.ORG> Recipient OK\r\n"
+                      "550 5.1.2 <alice@example.net> Domain not handled here\r\n"
+                      "250 2.1.5 <alice> Recipient OK\r\n"));
 }
 
 TEST_CASE("RFC 2033 4.2: one reply per accepted RCPT, in RCPT order, each when it is ready") {
@@ -171,7 +173,8 @@ TEST_CASE("RFC 2033 4.2: one reply per accepted RCPT, in RCPT order, each when i
     f.session.delivered(1, Reply{250, "2.0.0 <bob@x> OK"});
     CHECK(f.session.take_output().empty());
     f.session.delivered(0, Reply{452, "4.2.2 <alice@x> Mailbox full"});
-    CHECK(f.session.take_output() == "452 4.2.2 <alice@x> Mailbox full\r\n250 2.0.0 <bob@x> OK\r\n");
+    CHECK(f.session.take_output() ==
+          "452 4.2.2 <alice@x> Mailbox full\r\n250 2.0.0 <bob@x> OK\r\n");
     CHECK_FALSE(f.session.delivering());
     // A second answer for the same index changes nothing.
     f.session.delivered(1, Reply{250, "again"});
@@ -185,7 +188,8 @@ TEST_CASE("Return-Path and Delivered-To are the trace of each copy") {
     REQUIRE(f.backend.deliveries.size() == 2);
     CHECK(f.backend.deliveries[0].first.trace ==
           "Return-Path: <s@x.org>\r\nDelivered-To: alice+a@x\r\n");
-    CHECK(f.backend.deliveries[1].first.trace == "Return-Path: <s@x.org>\r\nDelivered-To: bob@x\r\n");
+    CHECK(f.backend.deliveries[1].first.trace ==
+          "Return-Path: <s@x.org>\r\nDelivered-To: bob@x\r\n");
     CHECK(*f.backend.deliveries[0].first.data == "S: 1\r\n\r\nb\r\n");
     // One copy of the data, shared.
     CHECK(f.backend.deliveries[0].first.data == f.backend.deliveries[1].first.data);
@@ -215,13 +219,33 @@ TEST_CASE("RFC 5321 4.5.2: dot-unstuffing, the final dot, CRLF, at every split")
     CHECK(*f.backend.deliveries[0].first.data == expected);
 }
 
+TEST_CASE("RFC 5321 4.1.1.4: only CRLF.CRLF ends the data, not a bare LF (SMTP smuggling)") {
+    // CVE-2023-51764 class: "\n.\n" or "\r\n.\n" taken for the end would
+    // let a second message hide inside the first.
+    const std::string sent =
+        "Subject: s\r\n\r\na\n.\nMAIL FROM:<evil@x>\r\nb\r\n.\nc\n.\r\nd\r\n.\r\n";
+    for (std::size_t split = 0; split <= sent.size(); ++split) {
+        Fixture f;
+        f.begin({"alice@x"});
+        f.send("DATA\r\n");
+        f.send(sent.substr(0, split));
+        const std::string out = f.send(sent.substr(split));
+        INFO("split at " << split);
+        REQUIRE(f.backend.deliveries.size() == 1);
+        CHECK(*f.backend.deliveries[0].first.data ==
+              "Subject: s\r\n\r\na\r\n.\r\nMAIL FROM:<evil@x>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n");
+        CHECK(out.find("250 2.1.0") == std::string::npos);
+    }
+}
+
 TEST_CASE("RFC 1870: SIZE= over the limit is 552 5.3.4 at MAIL, bad SIZE and BODY are 501") {
     Fixture f;
     f.send("LHLO c\r\n");
     CHECK(f.send("MAIL FROM:<a@b> SIZE=1001\r\n") ==
           "552 5.3.4 Message size exceeds fixed maximum message size\r\n");
     CHECK(f.send("MAIL FROM:<a@b> SIZE=12x\r\n") == "501 5.5.4 Bad SIZE parameter\r\n");
-    CHECK(f.send("MAIL FROM:<a@b> BODY=BINARYMIME\r\n") == "501 5.5.4 BODY is 7BIT or 8BITMIME\r\n");
+    CHECK(f.send("MAIL FROM:<a@b> BODY=BINARYMIME\r\n") ==
+          "501 5.5.4 BODY is 7BIT or 8BITMIME\r\n");
     CHECK(f.send("MAIL FROM:<a@b> SMTPUTF8\r\n") ==
           "555 5.5.4 Unsupported or repeated parameter\r\n");
     CHECK(f.send("MAIL FROM:<a@b> SIZE=1 SIZE=2\r\n") ==
@@ -262,9 +286,10 @@ TEST_CASE("RFC 2920: a pipelined group is answered in order, commands after DATA
         "LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<nobody@x>\r\n"
         "RCPT TO:<bob@x>\r\nDATA\r\nhello\r\n.\r\nMAIL FROM:<t@x>\r\nRCPT TO:<bob@x>\r\n"
         "DATA\r\nsecond\r\n.\r\nQUIT\r\n");
-    CHECK(out.ends_with("250 2.1.0 Sender OK\r\n250 2.1.5 <alice@x> Recipient OK\r\n"
-                        "550 5.1.1 <nobody@x> User unknown\r\n250 2.1.5 <bob@x> Recipient OK\r\n"
-                        "354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
+    CHECK(
+        out.ends_with("250 2.1.0 Sender OK\r\n250 2.1.5 <alice@x> Recipient OK\r\n"
+                      "550 5.1.1 <nobody@x> User unknown\r\n250 2.1.5 <bob@x> Recipient OK\r\n"
+                      "354 Start mail input; end with <CRLF>.<CRLF>\r\n"));
     CHECK(f.session.delivering());
     CHECK(f.backend.deliveries.size() == 2);
     f.session.delivered(0, Reply{250, "2.0.0 a"});
@@ -275,7 +300,8 @@ TEST_CASE("RFC 2920: a pipelined group is answered in order, commands after DATA
     REQUIRE(f.backend.deliveries.size() == 3);
     CHECK(*f.backend.deliveries[2].first.data == "second\r\n");
     f.session.delivered(0, Reply{250, "2.0.0 c"});
-    CHECK(f.session.take_output() == "250 2.0.0 c\r\n221 2.0.0 mx.example.org closing connection\r\n");
+    CHECK(f.session.take_output() ==
+          "250 2.0.0 c\r\n221 2.0.0 mx.example.org closing connection\r\n");
     CHECK(f.session.wants_close());
 }
 
@@ -290,8 +316,9 @@ TEST_CASE("a backend that answers inside deliver() still gives ordered replies")
     options.max_message_size = kMax;
     LmtpSession session(backend, options);
     backend.session = &session;
-    session.receive("LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\n"
-                    "DATA\r\nx\r\n.\r\nNOOP\r\n");
+    session.receive(
+        "LHLO c\r\nMAIL FROM:<s@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\n"
+        "DATA\r\nx\r\n.\r\nNOOP\r\n");
     CHECK(session.take_output().ends_with(
         "354 Start mail input; end with <CRLF>.<CRLF>\r\n250 2.0.0 alice@x\r\n"
         "250 2.0.0 bob@x\r\n250 2.0.0 OK\r\n"));
