@@ -11,15 +11,6 @@
 namespace imap::store {
 namespace {
 
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 // The mailbox named `canonical`, or with MailboxMatch::IgnoreCase the first
 // (by name) whose name equals it ignoring ASCII case.
 std::optional<MailboxInfo> find_target(MailStore& mail, const std::string& canonical,
