@@ -263,6 +263,7 @@ void LmtpSession::mail(std::string_view args) {
     std::string_view params;
     const auto path = split_path(args.substr(5), params);
     if (!path) return error(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+    if (!printable(*path)) return error(501, "5.1.7", "Bad sender address");
     if (path->size() > lim::kMaxPath) return error(501, "5.1.7", "Sender address too long");
     if (!path->empty() && !parse_address(*path)) return error(501, "5.1.7", "Bad sender address");
     bool have_size = false;
@@ -306,6 +307,7 @@ void LmtpSession::rcpt(std::string_view args) {
     std::string_view params;
     const auto path = split_path(args.substr(3), params);
     if (!path) return error(501, "5.5.4", "Syntax: RCPT TO:<address>");
+    if (!printable(*path)) return error(501, "5.1.3", "Bad recipient address");
     if (!params.empty()) return error(555, "5.5.4", "Unsupported parameter");
     if (path->size() > lim::kMaxPath) return error(501, "5.1.3", "Recipient address too long");
     const auto address = parse_address(*path);

@@ -203,11 +203,19 @@ void LmtpConnection::deliver(lmtp::Delivery delivery, std::size_t index) {
         });
     };
     MailAccess* mail = context_.mail;
+    // What store_copy posts from a sync thread (the UserMail's release)
+    // goes through this loop: the loop outlives the worker pools, so a sync
+    // finishing during shutdown never posts into a pool already joined.
+    auto post_from_loop = [loop = &loop_, post](std::chrono::milliseconds delay,
+                                                std::function<void()> task) {
+        loop->post(
+            [post, delay, task = std::move(task)]() mutable { post(delay, std::move(task)); });
+    };
     post(std::chrono::milliseconds(0), [mail, delivery = std::move(delivery),
-                                        answer = std::move(answer), post] {
+                                        answer = std::move(answer), post_from_loop] {
         lmtp::store_copy(*mail, delivery,
                          std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()),
-                         answer, post);
+                         answer, post_from_loop);
     });
 }
 

@@ -129,6 +129,11 @@ TEST_CASE("RCPT: unknown 550 5.1.1, disabled 550 5.2.1, lookup failure 451 4.3.0
           "451 4.3.0 <bob@example.org> Temporary failure, try again later\r\n");
     CHECK(f.send("RCPT TO:bob@example.org\r\n") == "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
     CHECK(f.send("RCPT TO:<>\r\n") == "501 5.1.3 Bad recipient address\r\n");
+    // Control bytes never reach Delivered-To or Return-Path, not even in a
+    // source route.
+    CHECK(f.send(std::string("RCPT TO:<@a\0b:bob@x>\r\n", 22)) ==
+          "501 5.1.3 Bad recipient address\r\n");
+
     CHECK(f.send("RCPT TO:<bob@x> NOTIFY=NEVER\r\n") == "555 5.5.4 Unsupported parameter\r\n");
     CHECK(f.session.recipient_count() == 1);
 }
@@ -390,6 +395,13 @@ TEST_CASE("hostile: too many errors, commands before LHLO, recipients") {
         CHECK(f.send("RCPT TO:<" + std::string(lim::kMaxPath, 'a') + "@x>\r\n") ==
               "501 5.1.3 Recipient address too long\r\n");
     }
+}
+
+TEST_CASE("a sender path with control bytes is refused before it reaches Return-Path") {
+    Fixture f;
+    f.send("LHLO c\r\n");
+    CHECK(f.send("MAIL FROM:<@a\x01:s@x>\r\n") == "501 5.1.7 Bad sender address\r\n");
+    CHECK(f.send("MAIL FROM:<s\x7f@x>\r\n") == "501 5.1.7 Bad sender address\r\n");
 }
 
 TEST_CASE("close_with: the transport's 421 ends the session") {
