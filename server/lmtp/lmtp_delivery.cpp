@@ -27,7 +27,7 @@ Reply refusal(const std::string& shown, const std::exception& error) {
 }
 
 void store_copy(MailAccess& mail, const Delivery& delivery, std::time_t now, const Answer& answer,
-                const PostToUser& post) {
+                const Release& release) {
     const std::string shown = "<" + delivery.recipient.address + ">";
     std::shared_ptr<UserMail> user_mail;
     Reply reply;
@@ -60,17 +60,21 @@ void store_copy(MailAccess& mail, const Delivery& delivery, std::time_t now, con
     }
     if (!group) {
         answer(std::move(reply));  // every commit durable on return (one thread)
+        release(std::move(user_mail));
         return;
     }
-    // The reply waits for the sync that covers this commit; a failed sync
-    // answers 451 and the MTA keeps the message. The UserMail is let go on
-    // its own executor (its store is only ever used there).
-    auto ready = [answer, reply, post, user_mail, shown](bool durable) mutable {
+    // The reply waits for the sync that covers this commit (the UserMail
+    // stays open meanwhile: its sync tracker is the store's); a failed sync
+    // answers 451 and the MTA keeps the message.
+    auto ready = [answer, reply, release, user_mail, shown](bool durable) mutable {
         answer(durable ? std::move(reply)
                        : Reply{451, "4.3.0 " + shown + " Storage failure, try again later"});
-        post(std::chrono::milliseconds(0), [kept = std::move(user_mail)] {});
+        release(std::move(user_mail));
     };
-    if (group->when_durable(serial, ready)) answer(std::move(reply));
+    if (group->when_durable(serial, ready)) {
+        answer(std::move(reply));
+        release(std::move(user_mail));
+    }
 }
 
 }  // namespace imap::server::lmtp

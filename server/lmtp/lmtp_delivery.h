@@ -14,15 +14,18 @@
 
 namespace imap::server::lmtp {
 
-// Runs a task on the recipient's executor after `delay` (Server::poster_for_user).
-using PostToUser = std::function<void(std::chrono::milliseconds, std::function<void()>)>;
 // Takes the recipient's reply; from any thread (the executor, or a sync
 // thread), exactly once.
 using Answer = std::function<void(Reply)>;
+// Takes the user's mail after a stored copy was answered (from the same
+// thread, right after): the caller may keep it open for the next delivery
+// to that user (opening a store costs more than an append), and must let
+// it go on the user's executor, never elsewhere.
+using Release = std::function<void(std::shared_ptr<UserMail>)>;
 
 // On the recipient's executor. `now`: INTERNALDATE.
 void store_copy(MailAccess& mail, const Delivery& delivery, std::time_t now, const Answer& answer,
-                const PostToUser& post);
+                const Release& release);
 
 // The reply for a copy the store refused: a problem the message will
 // always have bounces (5xx), anything that may go away is retried (4xx),

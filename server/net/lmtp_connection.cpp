@@ -171,6 +171,9 @@ void LmtpConnection::on_write(uv_write_t* req, int status) {
 void LmtpConnection::close() {
     if (closing_) return;
     closing_ = true;
+    for (KeptMail& kept : kept_mail_)
+        let_go(std::move(kept));
+    kept_mail_.clear();
     *alive_ = false;
     alive_.reset();
     reading_ = false;
@@ -202,21 +205,56 @@ void LmtpConnection::deliver(lmtp::Delivery delivery, std::size_t index) {
             pump();
         });
     };
-    MailAccess* mail = context_.mail;
-    // What store_copy posts from a sync thread (the UserMail's release)
-    // goes through this loop: the loop outlives the worker pools, so a sync
-    // finishing during shutdown never posts into a pool already joined.
-    auto post_from_loop = [loop = &loop_, post](std::chrono::milliseconds delay,
-                                                std::function<void()> task) {
-        loop->post(
-            [post, delay, task = std::move(task)]() mutable { post(delay, std::move(task)); });
+    MailAccess* access = context_.mail;
+    // The user's mail comes back to this loop and is kept open for the
+    // next delivery to that user (kKeptMail); let go on the user's
+    // executor. Through the loop, which outlives the worker pools, so a
+    // sync finishing during shutdown never posts into a pool already gone.
+    auto release = [loop = &loop_, alive = std::weak_ptr<bool>(alive_), this, post,
+                    user = delivery.recipient.user](std::shared_ptr<UserMail> mail) {
+        if (!mail) return;
+        loop->post([alive, this, post, user, mail = std::move(mail)]() mutable {
+            if (alive.expired() || closing_) {
+                post(std::chrono::milliseconds(0), [gone = std::move(mail)] {});
+                return;
+            }
+            keep_mail(user, std::move(mail), post);
+        });
     };
-    post(std::chrono::milliseconds(0), [mail, delivery = std::move(delivery),
-                                        answer = std::move(answer), post_from_loop] {
-        lmtp::store_copy(*mail, delivery,
+    post(std::chrono::milliseconds(0), [access, delivery = std::move(delivery),
+                                        answer = std::move(answer), release] {
+        lmtp::store_copy(*access, delivery,
                          std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()),
-                         answer, post_from_loop);
+                         answer, release);
     });
+}
+
+void LmtpConnection::keep_mail(const std::string& user, std::shared_ptr<UserMail> mail,
+                               const UserPost& post) {
+    for (auto it = kept_mail_.begin(); it != kept_mail_.end(); ++it) {
+        if (it->user != user) continue;
+        if (it->mail == mail) {
+            // The same store (the registry hands out the open one): this
+            // reference is not the last, dropping it here closes nothing.
+            mail.reset();
+            KeptMail again = std::move(*it);
+            kept_mail_.erase(it);
+            kept_mail_.push_back(std::move(again));
+            return;
+        }
+        let_go(std::move(*it));
+        kept_mail_.erase(it);
+        break;
+    }
+    kept_mail_.push_back({user, std::move(mail), post});
+    if (kept_mail_.size() > kKeptMail) {
+        let_go(std::move(kept_mail_.front()));
+        kept_mail_.pop_front();
+    }
+}
+
+void LmtpConnection::let_go(KeptMail kept) {
+    kept.post(std::chrono::milliseconds(0), [gone = std::move(kept.mail)] {});
 }
 
 }  // namespace imap::server

@@ -71,17 +71,18 @@ std::string body_of(store::MailStore& store, std::string_view mailbox, std::uint
 TEST_CASE("RFC 2033 4.2: the 250 waits for the sync that makes the copy durable") {
     OneUser user(true);
     std::vector<Reply> replies;
-    std::size_t posted = 0;
+    std::size_t released = 0;
     auto answer = [&](Reply r) { replies.push_back(std::move(r)); };
-    auto post = [&](std::chrono::milliseconds, std::function<void()> task) {
-        ++posted;
-        task();
+    auto release = [&](std::shared_ptr<server::UserMail> mail) {
+        CHECK(mail == user.mail);
+        CHECK(replies.size() == 1);  // after the answer
+        ++released;
     };
     // An IDLE session's listener hears of the new message at once (RFC 2177).
     std::size_t notified = 0;
     auto subscription = user.mail->subscribe([&](store::MailboxId) { ++notified; });
     server::lmtp::store_copy(user, copy_for("alice@x", "", "Subject: a\r\n\r\nx\r\n"), 1700000000,
-                             answer, post);
+                             answer, release);
     CHECK(notified == 1);
     CHECK(replies.empty());  // committed, not yet durable: no reply
     REQUIRE(user.runner.jobs.size() == 1);
@@ -89,7 +90,7 @@ TEST_CASE("RFC 2033 4.2: the 250 waits for the sync that makes the copy durable"
     REQUIRE(replies.size() == 1);
     CHECK(replies[0].code == 250);
     CHECK(replies[0].text == "2.0.0 <alice@x> Saved in INBOX as UID 1");
-    CHECK(posted == 1);  // the UserMail let go on the user's executor
+    CHECK(released == 1);  // the UserMail handed back, to be let go on its executor
     CHECK(body_of(user.mail->store(), "INBOX", 1) ==
           "Return-Path: <s@x>\r\nDelivered-To: alice@x\r\nSubject: a\r\n\r\nx\r\n");
 }
@@ -100,7 +101,7 @@ TEST_CASE("without group commit the reply comes at once (one thread)") {
     server::lmtp::store_copy(
         user, copy_for("alice@x", "", "x\r\n"), 1700000000,
         [&](Reply r) { replies.push_back(std::move(r)); },
-        [](std::chrono::milliseconds, std::function<void()> task) { task(); });
+        [](std::shared_ptr<server::UserMail>) {});
     REQUIRE(replies.size() == 1);
     CHECK(replies[0].code == 250);
 }
@@ -110,7 +111,7 @@ TEST_CASE("+detail: an existing mailbox of that name in any case, else INBOX") {
     user.mail->store().create_mailbox("Lists");
     std::vector<Reply> replies;
     auto answer = [&](Reply r) { replies.push_back(std::move(r)); };
-    auto post = [](std::chrono::milliseconds, std::function<void()> task) { task(); };
+    auto post = [](std::shared_ptr<server::UserMail>) {};
     server::lmtp::store_copy(user, copy_for("alice+lists@x", "lists", "1\r\n"), 1700000000, answer,
                              post);
     server::lmtp::store_copy(user, copy_for("alice+nothere@x", "nothere", "2\r\n"), 1700000000,
@@ -146,7 +147,7 @@ TEST_CASE("a store that cannot be opened is a temporary failure, 451 4.3.0") {
     server::lmtp::store_copy(
         broken, copy_for("alice@x", "", "x\r\n"), 1700000000,
         [&](Reply r) { replies.push_back(std::move(r)); },
-        [](std::chrono::milliseconds, std::function<void()> task) { task(); });
+        [](std::shared_ptr<server::UserMail>) {});
     REQUIRE(replies.size() == 1);
     CHECK(replies[0].code == 451);
 }
