@@ -72,8 +72,17 @@ void LmtpConnection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
 
 void LmtpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     auto* self = static_cast<LmtpConnection*>(stream->data);
+    if (nread == UV_EOF && !self->closing_) {
+        // The client sent all it will (a half-close after QUIT, or after a
+        // pipelined transaction): the replies to what it sent still go
+        // out, then the connection closes.
+        self->peer_done_ = true;
+        self->stop_reading();
+        self->pump();
+        return;
+    }
     if (nread < 0) {
-        // EOF or an error: whatever was not answered the MTA retries.
+        // An error: whatever was not answered the MTA retries.
         self->close_now();
         return;
     }
@@ -85,7 +94,7 @@ void LmtpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*
 void LmtpConnection::pump() {
     if (closing_ || !session_) return;
     if (session_->has_output()) write(session_->take_output());
-    if (session_->wants_close() || (shutting_down_ && !session_->delivering())) {
+    if (session_->wants_close() || ((shutting_down_ || peer_done_) && !session_->delivering())) {
         if (shutting_down_) session_->close_with("421 4.3.2 Server shutting down");
         if (session_->has_output()) write(session_->take_output());
         stop_reading();
@@ -118,7 +127,7 @@ void LmtpConnection::on_timeout(uv_timer_t* timer) {
 }
 
 void LmtpConnection::start_reading() {
-    if (reading_ || closing_) return;
+    if (reading_ || closing_ || peer_done_) return;
     if (uv_read_start(stream(), &LmtpConnection::on_alloc, &LmtpConnection::on_read) == 0) {
         reading_ = true;
     }
@@ -161,7 +170,7 @@ void LmtpConnection::on_write(uv_write_t* req, int status) {
         self->close_now();
         return;
     }
-    if (!self->session_ || self->session_->wants_close()) {
+    if (!self->session_ || self->session_->wants_close() || self->peer_done_) {
         if (self->writes_pending_ == 0) self->close();
         return;
     }

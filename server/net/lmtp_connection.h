@@ -118,6 +118,7 @@ class LmtpConnection : private lmtp::Backend {
     bool reading_ = false;
     bool closing_ = false;
     bool shutting_down_ = false;
+    bool peer_done_ = false;  // EOF read: answer what was sent, then close
     int open_handles_ = 0;
     std::size_t writes_pending_ = 0;
     // Expires with the connection: tasks from other threads check it.

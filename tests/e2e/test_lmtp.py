@@ -249,6 +249,20 @@ class Delivery(LmtpTest):
         self.assertTrue(got.startswith(b"250 2.0.0 <bob@x> Saved in INBOX as UID 2\r\n221 2.0.0 "))
         sock.close()
 
+    def test_half_close_after_pipelined_transaction(self):
+        """A client that sends a whole transaction and QUIT, then shuts
+        down its sending side (printf ... | nc), still gets every reply,
+        the per-recipient ones after the copies are stored."""
+        sock = self.server.raw()
+        sock.sendall(b"LHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<alice@x>\r\nDATA\r\n")
+        recv_until(sock, rb"354 [^\r]*\r\n")
+        sock.sendall(b"Subject: half-close\r\n\r\nx\r\n.\r\nQUIT\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        got = recv_until(sock, rb"221 [^\r]*\r\n")
+        self.assertTrue(got.startswith(b"250 2.0.0 <alice@x> Saved in INBOX as UID 1\r\n221 2.0.0 "),
+                        got)
+        sock.close()
+
     def test_idle_session_sees_exists(self):
         """An IMAP IDLE session of the recipient gets EXISTS as soon as the
         LMTP delivery is acknowledged (RFC 2177), as with imapd deliver."""
