@@ -331,6 +331,34 @@ class Limits(LmtpTest):
         self.assertEqual(list(fetch_all(m).keys()), [1])
         m.logout()
 
+    def test_connection_limit(self):
+        """protocol/limits.h lmtp::kMaxConnections (100): the next
+        connection gets "421 4.3.2" and is closed at once; once some close,
+        a fresh client is served."""
+        started = time.monotonic()
+        held = [self.server.raw() for _ in range(100)]
+        extra = socket.create_connection(("127.0.0.1", self.server.lmtp_port), timeout=WAIT)
+        self.assertEqual(recv_until(extra, rb"\r\n"),
+                         b"421 4.3.2 Too many connections, try again later\r\n")
+        extra.settimeout(WAIT)
+        self.assertEqual(extra.recv(100), b"")  # closed by the server
+        extra.close()
+        self.assertLess(time.monotonic() - started, HOSTILE_BOUND)
+        for sock in held[:10]:
+            sock.close()
+        deadline = time.monotonic() + WAIT
+        while True:  # the server notices the closes a moment later
+            probe = socket.create_connection(("127.0.0.1", self.server.lmtp_port), timeout=WAIT)
+            greeting = recv_until(probe, rb"\r\n")
+            probe.close()
+            if greeting.startswith(b"220 ") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertTrue(greeting.startswith(b"220 "), greeting)
+        self.assert_answers_fresh_client()
+        for sock in held[10:]:
+            sock.close()
+
     def test_long_line_and_errors(self):
         """Over-long command lines (1 MiB without a line end) are refused
         once and skipped; ten refused commands end the connection with
