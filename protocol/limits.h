@@ -2,6 +2,7 @@
 // (never raise past these) the configurable ones through its config.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -65,5 +66,40 @@ inline constexpr std::size_t kMaxTagLength = 64;
 
 // Ranges in one sequence set before it is refused as abusive.
 inline constexpr std::size_t kMaxSequenceRanges = 100000;
+
+// ---- LMTP (RFC 2033; server/lmtp/lmtp_session.h, docs/lmtp.md) ----
+namespace lmtp {
+
+// A command line with its CRLF. RFC 5321 4.5.3.1.4 sets 512 octets and lets
+// extensions add to it; SIZE= and BODY= add about 30. Four times that
+// leaves room for any path an MTA sends; a longer line is answered
+// "500 5.5.2" and skipped to its end, never buffered.
+inline constexpr std::size_t kMaxCommandLine = 2048;
+// A path between < and > (RFC 5321 4.5.3.1.3: 256 octets).
+inline constexpr std::size_t kMaxPath = 256;
+// Recipients of one transaction: RFC 5321 4.5.3.1.8 asks for at least 100
+// (Postfix's lmtp sends at most 50 at once). Past it "452 4.5.3": the MTA
+// sends the rest in another transaction.
+inline constexpr std::size_t kMaxRecipients = 100;
+// What the server prepends to each delivered copy (Return-Path and
+// Delivered-To, each a path and its field name): the message SIZE
+// advertises is the store's limit less this, so every copy still fits.
+inline constexpr std::size_t kTraceReserve = 2 * (kMaxPath + 64);
+// Commands before LHLO (NOOP, RSET, VRFY and refused ones): an MTA sends
+// LHLO first; something that does not is not an MTA ("421 4.7.0").
+inline constexpr std::size_t kMaxCommandsBeforeLhlo = 10;
+// Refused commands (syntax, sequence, unknown) in one connection before
+// "421 4.7.0" and close: Postfix's smtpd uses 20 for the open Internet;
+// an LMTP client is a local MTA that makes none.
+inline constexpr std::size_t kMaxErrors = 10;
+// No byte from the client for this long, outside a delivery the server is
+// running: "421 4.4.2" and close. RFC 5321 4.5.3.2.7 gives a server 5
+// minutes; the same bounds a DATA that stalls.
+inline constexpr std::chrono::seconds kIdleTimeout{300};
+// LMTP connections at once: each MTA delivery process holds one (Postfix's
+// default concurrency is 20 per destination). Past it "421 4.3.2" at once.
+inline constexpr std::size_t kMaxConnections = 100;
+
+}  // namespace lmtp
 
 }  // namespace imap::limits

@@ -73,6 +73,15 @@ std::string canonical_mailbox_name(std::string_view name) {
     return result;
 }
 
+bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+        if (lower(a[i]) != lower(b[i])) return false;
+    }
+    return true;
+}
+
 std::optional<std::string_view> parent_mailbox_name(std::string_view name) {
     std::size_t slash = name.rfind(kHierarchyDelimiter);
     if (slash == std::string_view::npos) return std::nullopt;

@@ -24,6 +24,10 @@ inline constexpr char kHierarchyDelimiter = '/';
 // "inbox" in any case becomes "INBOX" (so "inbox/Sent" is "INBOX/Sent").
 std::string canonical_mailbox_name(std::string_view name);
 
+// Whether two names are equal when ASCII letters are compared without case
+// (special-use names, LMTP's "+detail" mailbox); other bytes exactly.
+bool equal_ignoring_ascii_case(std::string_view a, std::string_view b);
+
 // "a/b/c" -> "a/b"; nullopt for a top-level name.
 std::optional<std::string_view> parent_mailbox_name(std::string_view name);
 

@@ -113,4 +113,9 @@ void AccountAuthenticator::authenticate(AuthRequest request, std::function<void(
     }
 }
 
+store::Recipient AccountAuthenticator::find_recipient(std::string_view user) {
+    std::lock_guard lock(accounts_mutex_);
+    return store::find_recipient(accounts_, user);
+}
+
 }  // namespace imap::server

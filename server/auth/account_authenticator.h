@@ -39,6 +39,7 @@
 #include "server/auth/work_pool.h"
 #include "server/imap/authenticator.h"
 #include "store/accounts.h"
+#include "store/local_delivery.h"
 
 namespace imap::server {
 
@@ -56,6 +57,10 @@ class AccountAuthenticator : public Authenticator {
     void verify_on(WorkPool* pool) { pool_.store(pool); }
 
     void authenticate(AuthRequest request, std::function<void(AuthResult)> done) override;
+
+    // LMTP's RCPT (docs/lmtp.md): the account `user` delivers to, read
+    // under the same lock as the logins' reads. Any thread.
+    store::Recipient find_recipient(std::string_view user);
 
     // Password hash computations so far (a dummy one for an unknown user
     // included); a login answered from the cache adds none. For tests.

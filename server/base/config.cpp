@@ -232,14 +232,40 @@ struct Option {
     Setter set;
 };
 
-void add_listener(FileState& state, std::string_view value, bool implicit_tls) {
+void replace_built_in_listeners(FileState& state) {
     // The first listener in the file replaces the built-in ones, so a file
-    // that names only "imaps" gets only that.
+    // that names only "imaps" gets only that (and no LMTP).
     if (!state.listeners_from_file) {
         state.config.listeners.clear();
+        state.config.lmtp_listeners.clear();
         state.listeners_from_file = true;
     }
+}
+
+void add_listener(FileState& state, std::string_view value, bool implicit_tls) {
+    replace_built_in_listeners(state);
     state.config.listeners.push_back(parse_listen_address(value, implicit_tls));
+}
+
+void add_lmtp_listener(FileState& state, std::string_view value) {
+    replace_built_in_listeners(state);
+    state.config.lmtp_listeners.push_back(parse_lmtp_listen_address(value));
+}
+
+// "0660": octal permission bits, nothing beyond 0777.
+unsigned parse_mode(std::string_view value) {
+    unsigned mode = 0;
+    if (value.empty() || value.size() > 4) {
+        throw ConfigError("expected an octal mode such as 0660, got " + quoted(value));
+    }
+    for (char c : value) {
+        if (c < '0' || c > '7') {
+            throw ConfigError("expected an octal mode such as 0660, got " + quoted(value));
+        }
+        mode = mode * 8 + static_cast<unsigned>(c - '0');
+    }
+    if (mode > 0777) throw ConfigError("mode " + quoted(value) + " sets more than 0777");
+    return mode;
 }
 
 // More loops than this would only share the same cores; more workers than
@@ -263,6 +289,20 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
     {"listen", "imaps", true, Kind::Text,
      [](FileState& s, std::string_view v) { add_listener(s, v, true); }},
+    {"listen", "lmtp", true, Kind::Text,
+     [](FileState& s, std::string_view v) { add_lmtp_listener(s, v); }},
+
+    // A string of octal digits ("0660"): TOML has no leading-zero integers.
+    {"lmtp", "socket_mode", false, Kind::Text,
+     [](FileState& s, std::string_view v) { s.config.lmtp_socket_mode = parse_mode(v); }},
+    {"lmtp", "socket_group", false, Kind::Text,
+     [](FileState& s, std::string_view v) { s.config.lmtp_socket_group = std::string(v); }},
+    {"lmtp", "domains", true, Kind::Text,
+     [](FileState& s, std::string_view v) {
+         for (std::string_view item : split_list(v)) {
+             s.config.lmtp_domains.push_back(lower(item));
+         }
+     }},
 
     // Empty: the self-signed certificate.
     {"tls", "cert", false, Kind::Text,
@@ -358,8 +398,8 @@ const Option kOptions[] = {
      }},
 };
 
-constexpr std::string_view kSections[] = {"server",   "listen", "tls",     "limits",
-                                          "timeouts", "auth",   "metrics", "log"};
+constexpr std::string_view kSections[] = {"server", "listen",   "lmtp", "tls",     "limits",
+                                          "timeouts", "auth", "metrics", "log"};
 
 // "[server], [listen], ..." for the unknown-section error.
 std::string section_list() {
@@ -440,11 +480,17 @@ struct Flag {
 };
 
 constexpr Flag kFlags[] = {
-    {"--config", "FILE"},      {"--data-dir", "DIR"},
-    {"--listen", "ADDR:PORT"}, {"--listen-tls", "ADDR:PORT"},
-    {"--tls-cert", "FILE"},    {"--tls-key", "FILE"},
-    {"--ephemeral", ""},       {"--user", "NAME:PASSWORD"},
-    {"--log-level", "LEVEL"},  {"--threads", "N"},
+    {"--config", "FILE"},
+    {"--data-dir", "DIR"},
+    {"--listen", "ADDR:PORT"},
+    {"--listen-tls", "ADDR:PORT"},
+    {"--listen-lmtp", "ADDR:PORT|unix:PATH"},
+    {"--tls-cert", "FILE"},
+    {"--tls-key", "FILE"},
+    {"--ephemeral", ""},
+    {"--user", "NAME:PASSWORD"},
+    {"--log-level", "LEVEL"},
+    {"--threads", "N"},
     {"--workers", "N"},
 };
 
@@ -496,6 +542,33 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
 
 std::string ListenAddress::to_string() const {
     return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+std::vector<LmtpListenAddress> default_lmtp_listeners() {
+    std::vector<LmtpListenAddress> listeners(2);
+    listeners[0].unix_path = "lmtp.sock";
+    listeners[1].tcp.address = "127.0.0.1";
+    listeners[1].tcp.port = 1024;
+    return listeners;
+}
+
+std::string LmtpListenAddress::to_string() const {
+    return unix_path.empty() ? tcp.to_string() : "unix:" + unix_path.string();
+}
+
+LmtpListenAddress parse_lmtp_listen_address(std::string_view text) {
+    LmtpListenAddress result;
+    if (text.starts_with("unix:")) {
+        const std::string_view path = text.substr(5);
+        if (path.empty()) throw ConfigError("unix: needs a socket path, as in unix:lmtp.sock");
+        // sockaddr_un holds 108 bytes with the NUL; checked again once
+        // resolved against the data directory.
+        if (path.size() >= 108) throw ConfigError("unix socket path " + quoted(path) + " too long");
+        result.unix_path = std::string(path);
+        return result;
+    }
+    result.tcp = parse_listen_address(text, false);
+    return result;
 }
 
 ListenAddress parse_listen_address(std::string_view text, bool implicit_tls) {
@@ -1047,6 +1120,12 @@ ServeFlags parse_serve_flags(std::span<const std::string_view> args) {
             } catch (const ConfigError& error) {
                 throw with_flag(error);
             }
+        } else if (name == "--listen-lmtp") {
+            try {
+                flags.lmtp_listeners.push_back(parse_lmtp_listen_address(value));
+            } catch (const ConfigError& error) {
+                throw with_flag(error);
+            }
         } else if (name == "--tls-cert") {
             set_once(flags.tls_cert, std::filesystem::path(std::string(value)), name);
         } else if (name == "--tls-key") {
@@ -1077,7 +1156,10 @@ ServeFlags parse_serve_flags(std::span<const std::string_view> args) {
 
 void apply_command_line(Config& config, const ServeFlags& flags) {
     if (flags.data_dir) config.data_dir = *flags.data_dir;
-    if (!flags.listeners.empty()) config.listeners = flags.listeners;
+    if (!flags.listeners.empty() || !flags.lmtp_listeners.empty()) {
+        config.listeners = flags.listeners;
+        config.lmtp_listeners = flags.lmtp_listeners;
+    }
     if (flags.tls_cert) config.tls_cert = *flags.tls_cert;
     if (flags.tls_key) config.tls_key = *flags.tls_key;
     if (flags.ephemeral) config.ephemeral = true;
@@ -1096,8 +1178,25 @@ std::vector<std::string> check_config(const Config& config) {
     if (!config.ephemeral && config.data_dir.empty()) {
         problems.push_back("[server] data_dir is empty (set it, or use --ephemeral)");
     }
-    if (config.listeners.empty()) {
-        problems.push_back("no listeners: set [listen] imap or imaps, or --listen or --listen-tls");
+    if (config.listeners.empty() && config.lmtp_listeners.empty()) {
+        problems.push_back(
+            "no listeners: set [listen] imap, imaps or lmtp, or --listen, --listen-tls or "
+            "--listen-lmtp");
+    }
+    for (std::size_t i = 0; i < config.lmtp_listeners.size(); ++i) {
+        const LmtpListenAddress& a = config.lmtp_listeners[i];
+        for (std::size_t j = 0; j < i; ++j) {
+            const LmtpListenAddress& b = config.lmtp_listeners[j];
+            if (a == b && (!a.unix_path.empty() || a.tcp.port != 0)) {
+                problems.push_back("listener " + a.to_string() + " is given twice");
+            }
+        }
+        for (const ListenAddress& imap : config.listeners) {
+            if (a.unix_path.empty() && a.tcp.port != 0 && a.tcp.port == imap.port &&
+                a.tcp.address == imap.address && a.tcp.ipv6 == imap.ipv6) {
+                problems.push_back("listener " + a.to_string() + " is given twice");
+            }
+        }
     }
     for (std::size_t i = 0; i < config.listeners.size(); ++i) {
         const ListenAddress& a = config.listeners[i];

@@ -67,6 +67,23 @@ struct ListenAddress {
     friend bool operator==(const ListenAddress&, const ListenAddress&) = default;
 };
 
+// An LMTP listener (docs/lmtp.md): a unix socket or a TCP address, never
+// TLS (RFC 2033 is for local delivery; a unix socket needs none).
+struct LmtpListenAddress {
+    // Non-empty: a unix socket at this path, relative to the data directory
+    // unless absolute.
+    std::filesystem::path unix_path;
+    ListenAddress tcp;  // when unix_path is empty
+
+    // "unix:/run/imapd/lmtp.sock" or "127.0.0.1:24": the form the parser accepts.
+    std::string to_string() const;
+    friend bool operator==(const LmtpListenAddress&, const LmtpListenAddress&) = default;
+};
+
+// "unix:PATH", "A.B.C.D:PORT" or "[IPv6]:PORT". Throws ConfigError without
+// a location.
+LmtpListenAddress parse_lmtp_listen_address(std::string_view text);
+
 // "A.B.C.D:PORT" or "[IPv6]:PORT". Throws ConfigError with a message that
 // has no location (the caller adds file:line or the flag name).
 ListenAddress parse_listen_address(std::string_view text, bool implicit_tls);
@@ -96,6 +113,10 @@ struct SeedUser {
     Secret password;
 };
 
+// The built-in LMTP listeners: unix:lmtp.sock (in the data directory) and
+// 127.0.0.1:1024.
+std::vector<LmtpListenAddress> default_lmtp_listeners();
+
 inline constexpr std::string_view kDefaultDataDir = "./imapd-data";
 
 struct Config {
@@ -122,6 +143,23 @@ struct Config {
         {"127.0.0.1", 1143, false, false},
         {"127.0.0.1", 1993, false, true},
     };
+
+    // [listen] lmtp = ...: off unless named, except in the built-in
+    // defaults (no configuration file): a socket in the data directory
+    // (none with ephemeral) and 1024 on loopback, the IMAP ports' pattern
+    // (1143 for 143) for LMTP's conventional 24. A file or command line
+    // that names any listener replaces all of these built-in ones.
+    std::vector<LmtpListenAddress> lmtp_listeners = default_lmtp_listeners();
+
+    // [lmtp] (docs/lmtp.md)
+    // The unix socket's permissions: the MTA's delivery agent (Postfix's
+    // lmtp, user postfix) must be able to write to it; 0660 with
+    // socket_group set to its group lets it and nobody else.
+    unsigned lmtp_socket_mode = 0660;
+    std::string lmtp_socket_group;  // empty: the server's own group
+    // Lower-case domains RCPT TO may name; empty: any domain (the local
+    // part alone picks the account, as imapd deliver takes a bare name).
+    std::vector<std::string> lmtp_domains;
 
     // [tls] cert, key: PEM files. Both empty: the self-signed certificate
     // (server/net/certificate.h), made in data_dir or, ephemeral, in memory.
@@ -239,6 +277,7 @@ struct ServeFlags {
     std::optional<std::filesystem::path> config_file;  // --config
     std::optional<std::filesystem::path> data_dir;     // --data-dir
     std::vector<ListenAddress> listeners;              // --listen, --listen-tls
+    std::vector<LmtpListenAddress> lmtp_listeners;     // --listen-lmtp
     std::optional<std::filesystem::path> tls_cert;     // --tls-cert
     std::optional<std::filesystem::path> tls_key;      // --tls-key
     bool ephemeral = false;                            // --ephemeral

@@ -19,7 +19,8 @@ struct Subcommand {
 constexpr std::array kSubcommands = {
     Subcommand{"serve", "run the IMAP server",
                "imapd serve [--config FILE] [--data-dir DIR] [--listen ADDR:PORT]...\n"
-               "            [--listen-tls ADDR:PORT]... [--tls-cert FILE --tls-key FILE]\n"
+               "            [--listen-tls ADDR:PORT]... [--listen-lmtp ADDR:PORT|unix:PATH]...\n"
+               "            [--tls-cert FILE --tls-key FILE]\n"
                "            [--ephemeral] [--user NAME:PASSWORD]... [--log-level LEVEL]",
                true},
     Subcommand{"user", "add, change, delete and list accounts",

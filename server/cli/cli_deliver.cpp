@@ -3,8 +3,6 @@
 // user's mailbox and exits with a sysexits.h code the MTA understands:
 // 75 (retry later) for anything that may go away, a bounce code only when
 // the message or the recipient can never be delivered (docs/cli.md).
-#include <time.h>
-
 #include <array>
 #include <chrono>
 #include <filesystem>
@@ -18,8 +16,8 @@
 #include "store/data_dir.h"
 #include "store/errors.h"
 #include "store/limits.h"
+#include "store/local_delivery.h"
 #include "store/mail_store.h"
-#include "store/mailbox_names.h"
 
 namespace imap::server {
 namespace {
@@ -118,13 +116,6 @@ ReadStatus read_message(std::istream& in, std::string& message) {
     return too_big ? ReadStatus::TooBig : ReadStatus::Ok;
 }
 
-// The local zone's offset east of UTC at `t`, in minutes.
-int local_zone_minutes(std::time_t t) {
-    struct tm local {};
-    if (localtime_r(&t, &local) == nullptr) return 0;
-    return static_cast<int>(local.tm_gmtoff / 60);
-}
-
 int deliver_command(std::span<const std::string_view> args, std::istream& in, std::ostream& err) {
     DeliverArgs parsed;
     try {
@@ -162,17 +153,12 @@ int deliver_command(std::span<const std::string_view> args, std::istream& in, st
         return kExitTempFail;
     }
     const std::string_view name = parsed.positional.front();
-    std::string user;
-    try {
-        user = store::AccountStore::canonical_user_name(name);
-    } catch (const store::StoreError&) {
-        err << "imapd deliver: no such user \"" << name << "\"\n";
-        return kExitNoUser;
-    }
-    const std::optional<store::User> account = accounts->find_user(user);
-    if (!account || account->disabled) {
-        err << "imapd deliver: " << (account ? "disabled user \"" : "no such user \"") << user
-            << "\"\n";
+    const store::Recipient recipient = store::find_recipient(*accounts, name);
+    if (recipient.status != store::RecipientStatus::Ok) {
+        err << "imapd deliver: "
+            << (recipient.status == store::RecipientStatus::Disabled ? "disabled user \""
+                                                                     : "no such user \"")
+            << recipient.user << "\"\n";
         return kExitNoUser;
     }
 
@@ -181,41 +167,16 @@ int deliver_command(std::span<const std::string_view> args, std::istream& in, st
         return kExitDataErr;
     }
 
-    const auto opened = store::open_mail_store(store::DataDir(config.data_dir).user_options(user));
-    store::MailStore& mail = *opened;
-    const std::string requested = parsed.mailbox.value_or("INBOX");
-    std::optional<store::MailboxInfo> target;
-    std::string fallback_reason;
-    try {
-        const std::string canonical = store::canonical_mailbox_name(requested);
-        std::optional<store::MailboxInfo> found = mail.find_mailbox(canonical);
-        if (found && found->selectable) {
-            target = std::move(found);
-        } else if (parsed.create) {
-            try {
-                target = mail.create_mailbox(canonical);
-            } catch (const store::StoreError& e) {
-                // Another delivery may have created it in the meantime.
-                if (e.code() != store::StoreErrc::AlreadyExists) throw;
-                target = mail.open_mailbox(canonical);
-            }
-        } else {
-            fallback_reason = found ? "is not selectable" : "does not exist";
-        }
-    } catch (const store::StoreError& e) {
-        fallback_reason = std::string("cannot be used (") + e.what() + ")";
-    }
-    if (!target) target = mail.open_mailbox("INBOX");
-
-    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    store::AppendRequest request;
-    request.message = message;
-    request.internal_date = static_cast<std::int64_t>(now);
-    request.zone_minutes = local_zone_minutes(now);
-    request.flags = parsed.flags;
-    mail.append(target->id, request);
-    if (!fallback_reason.empty()) {
-        err << "imapd deliver: mailbox \"" << requested << "\" " << fallback_reason
+    const auto opened =
+        store::open_mail_store(store::DataDir(config.data_dir).user_options(recipient.user));
+    store::DeliveryTarget target;
+    target.mailbox = parsed.mailbox.value_or("INBOX");
+    target.create = parsed.create;
+    const store::DeliveryResult delivered = store::deliver_message(
+        *opened, target, message, parsed.flags,
+        std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()));
+    if (!delivered.fallback_reason.empty()) {
+        err << "imapd deliver: mailbox \"" << target.mailbox << "\" " << delivered.fallback_reason
             << "; delivered to INBOX\n";
     }
     return kExitOk;

@@ -8,6 +8,7 @@
 #include "server/base/log.h"
 #include "server/base/thread_name.h"
 #include "server/net/connection.h"
+#include "server/net/lmtp_connection.h"
 #include "server/net/server.h"
 
 namespace imap::server {
@@ -74,10 +75,28 @@ void IoLoop::connection_closed(Connection* connection) {
     finish_if_drained();
 }
 
+LmtpConnection& IoLoop::add_lmtp_connection(LmtpContext& context, bool unix_socket) {
+    auto owned = std::make_unique<LmtpConnection>(*this, context, unix_socket);
+    LmtpConnection& connection = *owned;
+    lmtp_connections_.emplace(&connection, std::move(owned));
+    return connection;
+}
+
+void IoLoop::lmtp_connection_closed(LmtpConnection* connection) {
+    if (lmtp_connections_.erase(connection) == 0) return;
+    finish_if_drained();
+}
+
 void IoLoop::shutdown() {
     if (stopping_) return;
     stopping_ = true;
     for (auto& [raw, connection] : connections_)
+        connection->shutdown();
+    // Each may close (and be freed) at once: collect first.
+    std::vector<LmtpConnection*> lmtp;
+    for (auto& [raw, connection] : lmtp_connections_)
+        lmtp.push_back(raw);
+    for (LmtpConnection* connection : lmtp)
         connection->shutdown();
     uv_timer_start(&deadline_, &IoLoop::on_deadline,
                    static_cast<std::uint64_t>(Server::kShutdownGrace.count()), 0);
@@ -95,10 +114,15 @@ void IoLoop::on_deadline(uv_timer_t* timer) {
         open.push_back(raw);
     for (Connection* connection : open)
         connection->close_now("shutdown deadline");
+    std::vector<LmtpConnection*> lmtp;
+    for (auto& [raw, connection] : self->lmtp_connections_)
+        lmtp.push_back(raw);
+    for (LmtpConnection* connection : lmtp)
+        connection->close_now();
 }
 
 void IoLoop::finish_if_drained() {
-    if (!stopping_ || finished_ || !connections_.empty()) return;
+    if (!stopping_ || finished_ || !connections_.empty() || !lmtp_connections_.empty()) return;
     finished_ = true;
     // Nothing is left for this loop: with its last handles closed, uv_run
     // returns (and the thread ends).

@@ -22,6 +22,8 @@
 namespace imap::server {
 
 class Connection;
+class LmtpConnection;
+struct LmtpContext;
 class Server;
 
 class IoLoop {
@@ -58,6 +60,10 @@ class IoLoop {
             f(*connection);
     }
     std::size_t connection_count() const { return connections_.size(); }
+    // LMTP clients (lmtp_connection.h), on the first loop only.
+    LmtpConnection& add_lmtp_connection(LmtpContext& context, bool unix_socket);
+    void lmtp_connection_closed(LmtpConnection* connection);
+    std::size_t lmtp_connection_count() const { return lmtp_connections_.size(); }
     // Where every connection of this loop reads (Connection::on_alloc): a
     // read is consumed before the next one starts.
     std::span<char> read_buffer() { return {read_buffer_.get(), kReadBufferSize}; }
@@ -82,6 +88,7 @@ class IoLoop {
     bool finished_ = false;
     std::thread thread_;
     std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+    std::unordered_map<LmtpConnection*, std::unique_ptr<LmtpConnection>> lmtp_connections_;
     std::unique_ptr<char[]> read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
 };
 

@@ -1,10 +1,17 @@
 #include "server/net/server.h"
 
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
 #include <csignal>
 #include <exception>
+#include <filesystem>
 #include <stdexcept>
 #include <utility>
 
+#include "protocol/limits.h"
 #include "server/auth/account_authenticator.h"
 #include "server/base/log.h"
 #include "server/base/metrics.h"
@@ -16,6 +23,7 @@
 #include "store/backup.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
+#include "store/limits.h"
 #include "store/password.h"
 
 namespace imap::server {
@@ -169,6 +177,137 @@ void Server::listen(std::ostream& out) {
         out.flush();
         log::info("listening", {{"protocol", "metrics"}, {"address", metrics_->bound()}});
     }
+    if (!lmtp_context_.find_recipient) return;
+    for (const LmtpListenAddress& address : config_.lmtp_listeners) {
+        if (config_.ephemeral && !address.unix_path.empty() && address.unix_path.is_relative()) {
+            // No data directory to put it in (the built-in default's socket).
+            log::info("lmtp_socket_skipped",
+                      {{"path", address.unix_path.string()}, {"reason", "ephemeral"}});
+            continue;
+        }
+        auto listener = std::make_unique<LmtpListener>();
+        listener->address = address;
+        listener->server = this;
+        LmtpListener& added = *listener;
+        lmtp_listeners_.push_back(std::move(listener));
+        listen_lmtp(added, out);
+    }
+}
+
+void Server::set_recipient_lookup(std::function<store::Recipient(std::string_view)> lookup) {
+    lmtp_context_.find_recipient = std::move(lookup);
+    lmtp_context_.mail = &mail_;
+    lmtp_context_.poster_for_user = [this](const std::string& user) {
+        return poster_for_user(user);
+    };
+    std::array<char, 256> host{};
+    if (gethostname(host.data(), host.size() - 1) == 0 && host[0] != '\0') {
+        lmtp_context_.options.hostname = host.data();
+    }
+    lmtp_context_.options.domains = config_.lmtp_domains;
+    // Each copy gets Return-Path and Delivered-To in front
+    // (limits::lmtp::kTraceReserve): the data may be that much smaller
+    // than the store's limit (APPENDLIMIT).
+    lmtp_context_.options.max_message_size =
+        store::limits::kMaxMessageSize - limits::lmtp::kTraceReserve;
+}
+
+void Server::listen_lmtp(LmtpListener& listener, std::ostream& out) {
+    const LmtpListenAddress& address = listener.address;
+    std::string shown;
+    int rc = 0;
+    uv_stream_t* stream = nullptr;
+    if (!address.unix_path.empty()) {
+        std::filesystem::path path = address.unix_path;
+        if (path.is_relative()) path = std::filesystem::absolute(config_.data_dir / path);
+        listener.socket_path = path;
+        shown = "unix:" + path.string();
+        // A socket left by a server that did not stop cleanly would make
+        // the bind fail; anything else at the path is the operator's.
+        struct stat st {};
+        if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+        uv_pipe_init(loop(), &listener.pipe, 0);
+        listener.pipe.data = &listener;
+        listener.open = true;
+        rc = uv_pipe_bind(&listener.pipe, path.c_str());
+        if (rc == 0 && ::chmod(path.c_str(), config_.lmtp_socket_mode) != 0) rc = -errno;
+        if (rc == 0 && !config_.lmtp_socket_group.empty()) {
+            const group* found = getgrnam(config_.lmtp_socket_group.c_str());
+            if (found == nullptr) {
+                throw std::runtime_error("cannot listen on " + shown + ": no group \"" +
+                                         config_.lmtp_socket_group + "\"");
+            }
+            if (::chown(path.c_str(), static_cast<uid_t>(-1), found->gr_gid) != 0) rc = -errno;
+        }
+        stream = reinterpret_cast<uv_stream_t*>(&listener.pipe);
+    } else {
+        uv_tcp_init(loop(), &listener.tcp);
+        listener.tcp.data = &listener;
+        listener.open = true;
+        sockaddr_storage storage{};
+        const ListenAddress& tcp = address.tcp;
+        rc = tcp.ipv6 ? uv_ip6_addr(tcp.address.c_str(), tcp.port,
+                                    reinterpret_cast<sockaddr_in6*>(&storage))
+                      : uv_ip4_addr(tcp.address.c_str(), tcp.port,
+                                    reinterpret_cast<sockaddr_in*>(&storage));
+        if (rc == 0) {
+            rc = uv_tcp_bind(&listener.tcp, reinterpret_cast<const sockaddr*>(&storage),
+                             tcp.ipv6 ? UV_TCP_IPV6ONLY : 0);
+        }
+        stream = reinterpret_cast<uv_stream_t*>(&listener.tcp);
+    }
+    if (rc == 0) rc = uv_listen(stream, SOMAXCONN, &Server::on_lmtp_connection);
+    if (rc < 0) {
+        throw std::runtime_error("cannot listen on " +
+                                 (shown.empty() ? address.to_string() : shown) + ": " +
+                                 uv_strerror(rc));
+    }
+    if (shown.empty()) {
+        sockaddr_storage bound{};
+        int length = sizeof bound;
+        uv_tcp_getsockname(&listener.tcp, reinterpret_cast<sockaddr*>(&bound), &length);
+        shown = endpoint(bound);
+    }
+    out << "imapd: listening lmtp " << shown << "\n";
+    out.flush();
+    log::info("listening", {{"protocol", "lmtp"}, {"address", shown}});
+}
+
+void Server::on_lmtp_connection(uv_stream_t* stream, int status) {
+    auto* listener = static_cast<LmtpListener*>(stream->data);
+    if (status < 0) {
+        log::error("accept_failed", {{"error", uv_strerror(status)}});
+        return;
+    }
+    listener->server->accept_lmtp(*listener);
+}
+
+void Server::accept_lmtp(LmtpListener& listener) {
+    IoLoop& first = *loops_.front();
+    const bool unix_socket = !listener.address.unix_path.empty();
+    const bool over_limit = first.lmtp_connection_count() >= limits::lmtp::kMaxConnections;
+    LmtpConnection& connection = first.add_lmtp_connection(lmtp_context_, unix_socket);
+    if (const int rc =
+            uv_accept(reinterpret_cast<uv_stream_t*>(listener.handle()), connection.stream());
+        rc < 0) {
+        log::error("accept_failed", {{"error", uv_strerror(rc)}});
+        connection.close_now();
+        return;
+    }
+    std::string peer = "unix";
+    if (!unix_socket) {
+        sockaddr_storage address{};
+        int length = sizeof address;
+        uv_tcp_getpeername(reinterpret_cast<uv_tcp_t*>(connection.stream()),
+                           reinterpret_cast<sockaddr*>(&address), &length);
+        peer = ip_of(address);
+    }
+    if (over_limit) {
+        log::warning("connection_limit", {{"peer", peer}, {"listener", "lmtp"}});
+        connection.refuse();
+        return;
+    }
+    connection.start(std::move(peer));
 }
 
 void Server::run() {
@@ -286,6 +425,13 @@ void Server::stop() {
             uv_close(reinterpret_cast<uv_handle_t*>(&listener->tcp), nullptr);
         }
     }
+    for (auto& listener : lmtp_listeners_) {
+        if (listener->open) {
+            listener->open = false;
+            uv_close(listener->handle(), nullptr);
+            if (!listener->socket_path.empty()) ::unlink(listener->socket_path.c_str());
+        }
+    }
     for (uv_signal_t* signal : {&sigterm_, &sigint_, &sighup_}) {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
@@ -391,6 +537,8 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         mail.set_background(
             [&server](const std::string& user) { return server.poster_for_user(user); });
         authenticator.verify_on(&server.verification_pool());
+        server.set_recipient_lookup(
+            [&authenticator](std::string_view user) { return authenticator.find_recipient(user); });
         if (WorkPool* syncs = server.sync_pool()) {
             mail.defer_syncs(
                 [syncs](std::function<void()> job) { return syncs->try_submit(std::move(job)); });

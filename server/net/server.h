@@ -40,6 +40,7 @@
 #include "server/net/delayed_poster.h"
 #include "server/net/executor.h"
 #include "server/net/io_loop.h"
+#include "server/net/lmtp_connection.h"
 #include "server/net/tls.h"
 #include "store/external_change_watcher.h"
 
@@ -63,6 +64,12 @@ class Server {
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
+
+    // LMTP (docs/lmtp.md): how a recipient's local part is looked up
+    // (AccountAuthenticator::find_recipient: the accounts database under
+    // its lock), on the first loop's thread. Set before listen(); without
+    // it the LMTP listeners are not opened.
+    void set_recipient_lookup(std::function<store::Recipient(std::string_view)> lookup);
 
     // Binds and listens on every configured listener and prints the
     // "imapd: listening ..." lines on `out`. Throws std::runtime_error naming
@@ -130,7 +137,23 @@ class Server {
         bool open = false;
     };
 
+    struct LmtpListener {
+        uv_tcp_t tcp{};
+        uv_pipe_t pipe{};
+        LmtpListenAddress address;
+        std::filesystem::path socket_path;  // unix: resolved, unlinked at stop
+        Server* server = nullptr;
+        bool open = false;
+        uv_handle_t* handle() {
+            return address.unix_path.empty() ? reinterpret_cast<uv_handle_t*>(&tcp)
+                                             : reinterpret_cast<uv_handle_t*>(&pipe);
+        }
+    };
+
     static void on_connection(uv_stream_t* stream, int status);
+    static void on_lmtp_connection(uv_stream_t* stream, int status);
+    void listen_lmtp(LmtpListener& listener, std::ostream& out);
+    void accept_lmtp(LmtpListener& listener);
     static void on_signal(uv_signal_t* handle, int signum);
 
     void accept(Listener& listener);
@@ -150,6 +173,8 @@ class Server {
     std::vector<std::unique_ptr<Listener>> listeners_;
     // [metrics] listen, on the first loop; closed with the listeners.
     std::unique_ptr<MetricsEndpoint> metrics_;
+    std::vector<std::unique_ptr<LmtpListener>> lmtp_listeners_;
+    LmtpContext lmtp_context_;
     uv_signal_t sigterm_{};
     uv_signal_t sigint_{};
     uv_signal_t sighup_{};

@@ -751,6 +751,8 @@ TEST_CASE("check_config reports every cross-option problem") {
     SECTION("no listeners, duplicate listeners, port 0 twice is fine") {
         Config config;
         config.listeners.clear();
+        CHECK(!has(check_config(config), "no listeners"));  // the built-in LMTP ones
+        config.lmtp_listeners.clear();
         CHECK(has(check_config(config), "no listeners"));
         config.listeners = {listener("127.0.0.1", 143, false, false),
                             listener("127.0.0.1", 143, false, true),
@@ -904,4 +906,63 @@ TEST_CASE("threads and workers ([server]): file, flags, defaults and bounds") {
                Catch::Contains("--threads: given more than once"));
     CHECK_THAT(flags_error({"--workers", "2000"}),
                Catch::Contains("--workers: must be between 0 and 1024, got 2000"));
+}
+
+// docs/lmtp.md "Configuration".
+TEST_CASE("LMTP listeners: built-in defaults, file, flags, [lmtp] options") {
+    SECTION("the embedded defaults: a socket in the data directory and 127.0.0.1:1024") {
+        const Config config = configure_serve({});
+        REQUIRE(config.lmtp_listeners.size() == 2);
+        CHECK(config.lmtp_listeners[0].to_string() == "unix:lmtp.sock");
+        CHECK(config.lmtp_listeners[1].to_string() == "127.0.0.1:1024");
+        CHECK(config.lmtp_socket_mode == 0660);
+        CHECK(config.lmtp_domains.empty());
+    }
+    SECTION("a file naming only IMAP listeners has no LMTP (off by default)") {
+        const Config config = parse_config("[listen]\nimap = 127.0.0.1:143\n", "f");
+        CHECK(config.lmtp_listeners.empty());
+    }
+    SECTION("a file naming only LMTP has no IMAP listener") {
+        const Config config = parse_config(
+            "[listen]\nlmtp = unix:/run/imapd/lmtp.sock\nlmtp = [::1]:24\n"
+            "[lmtp]\nsocket_mode = 0666\nsocket_group = postfix\n"
+            "domains = Example.org, example.net\n",
+            "f");
+        CHECK(config.listeners.empty());
+        REQUIRE(config.lmtp_listeners.size() == 2);
+        CHECK(config.lmtp_listeners[0].unix_path == "/run/imapd/lmtp.sock");
+        CHECK(config.lmtp_listeners[1].to_string() == "[::1]:24");
+        CHECK(config.lmtp_socket_mode == 0666);
+        CHECK(config.lmtp_socket_group == "postfix");
+        CHECK(config.lmtp_domains == std::vector<std::string>{"example.org", "example.net"});
+        CHECK(check_config(config).empty());
+    }
+    SECTION("bad values name the key") {
+        CHECK_THROWS_WITH(parse_config("[lmtp]\nsocket_mode = 0999\n", "f"),
+                          Catch::Contains("socket_mode") && Catch::Contains("octal"));
+        CHECK_THROWS_WITH(parse_config("[lmtp]\nsocket_mode = \"1777\"\n", "f"),
+                          Catch::Contains("more than 0777"));
+        // TOML: a string of octal digits; an integer (whose 0o660 would be 432) is refused.
+        CHECK_THROWS_WITH(parse_config("[lmtp]\nsocket_mode = 660\n", "f"),
+                          Catch::Contains("f:2:15: socket_mode: expected a string, got an integer"));
+        CHECK(parse_config("[lmtp]\nsocket_mode = \"0640\"\n", "f").lmtp_socket_mode == 0640);
+        CHECK_THROWS_WITH(parse_config("[listen]\nlmtp = unix:\n", "f"),
+                          Catch::Contains("socket path"));
+        CHECK_THROWS_WITH(parse_config("[listen]\nlmtp = localhost:24\n", "f"),
+                          Catch::Contains("not an IPv4 address"));
+    }
+    SECTION("--listen-lmtp, like every listener flag, replaces all the file's listeners") {
+        Config config = parse_config("[listen]\nimap = 127.0.0.1:143\n", "f");
+        const std::string_view args[] = {"--listen-lmtp", "unix:/tmp/x.sock", "--listen-lmtp",
+                                         "127.0.0.1:0"};
+        apply_command_line(config, args);
+        CHECK(config.listeners.empty());
+        REQUIRE(config.lmtp_listeners.size() == 2);
+        CHECK(config.lmtp_listeners[0].unix_path == "/tmp/x.sock");
+    }
+    SECTION("an LMTP port that an IMAP listener has is refused") {
+        Config config;
+        config.lmtp_listeners = {imap::server::parse_lmtp_listen_address("127.0.0.1:1143")};
+        CHECK(has(check_config(config), "listener 127.0.0.1:1143 is given twice"));
+    }
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "protocol/mailbox_name.h"
+#include "store/mailbox_names.h"
 
 namespace imap::server {
 
@@ -193,15 +194,6 @@ constexpr SpecialUse kSpecialUses[] = {
     {store::list_attr::kTrash, "\\Trash"},
 };
 
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 void append_special_use(std::uint32_t attributes, std::vector<std::string_view>& out) {
@@ -212,7 +204,7 @@ void append_special_use(std::uint32_t attributes, std::vector<std::string_view>&
 
 std::uint32_t special_use_bit(std::string_view attribute) {
     for (const SpecialUse& use : kSpecialUses) {
-        if (equal_ignoring_ascii_case(attribute, use.attribute)) return use.bit;
+        if (store::equal_ignoring_ascii_case(attribute, use.attribute)) return use.bit;
     }
     return 0;
 }
