@@ -383,6 +383,10 @@ struct FetchCommand {
     // with UID FETCH and CHANGEDSINCE only, VANISHED (3.2.6).
     std::optional<std::uint64_t> changed_since = std::nullopt;
     bool vanished = false;
+    // UID FETCH only: PARTIAL (RFC 9394 3.3), the messages of the set (in
+    // the view, ascending UIDs) at these positions; applied before
+    // CHANGEDSINCE filters them (3.4).
+    std::optional<PartialRange> partial = std::nullopt;
     bool operator==(const FetchCommand&) const = default;
 };
 

@@ -484,6 +484,13 @@ void write_arguments(Writer& w, const UidExpungeCommand& c) {
     w.sp().sequence_set(c.uids);
 }
 
+// modifier-partial = "PARTIAL" SP partial-range (RFC 9394 4)
+void write_partial(Writer& w, const PartialRange& range) {
+    const std::string minus = range.from_end ? "-" : "";
+    w.raw("PARTIAL " + minus + std::to_string(range.first) + ":" + minus +
+          std::to_string(range.last));
+}
+
 // search-return-opts (RFC 4731, RFC 5267 3, RFC 5182 SAVE); ALL stands for "RETURN ()" too.
 void write_return_options(Writer& w, const SearchReturnOptions& options) {
     w.raw(" RETURN ");
@@ -493,11 +500,8 @@ void write_return_options(Writer& w, const SearchReturnOptions& options) {
                           {options.count, "COUNT"},
                           {options.save, "SAVE"}});
     if (options.partial) {
-        const PartialRange& range = *options.partial;
-        const std::string minus = range.from_end ? "-" : "";
         if (options.min || options.max || options.all || options.count || options.save) w.sp();
-        w.raw("PARTIAL " + minus + std::to_string(range.first) + ":" + minus +
-              std::to_string(range.last));
+        write_partial(w, *options.partial);
     }
     w.raw(")");
 }
@@ -580,12 +584,16 @@ void write_arguments(Writer& w, const FetchCommand& c) {
         }
         w.raw(")");
     }
-    // fetch-modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6)
+    // fetch-modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6; RFC 9394 3.3)
+    if (!c.changed_since && !c.partial) return;
+    w.raw(" (");
     if (c.changed_since) {
-        w.raw(" (CHANGEDSINCE ").number(*c.changed_since);
+        w.raw("CHANGEDSINCE ").number(*c.changed_since);
         if (c.vanished) w.raw(" VANISHED");
-        w.raw(")");
+        if (c.partial) w.sp();
     }
+    if (c.partial) write_partial(w, *c.partial);
+    w.raw(")");
 }
 
 // store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / ...).

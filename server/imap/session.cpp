@@ -116,6 +116,9 @@ std::vector<std::string> Session::capabilities() const {
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");
+        // RFC 9394: SEARCH/SORT RETURN (PARTIAL) and UID FETCH (PARTIAL)
+        // (search_common.cpp, cmd_fetch.cpp).
+        caps.emplace_back("PARTIAL");
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;

@@ -2360,6 +2360,61 @@ TEST_CASE("Grammar: FETCH MODSEQ item and the CHANGEDSINCE and VANISHED modifier
     });
 }
 
+FetchCommand partial_fetch(std::string_view set, std::vector<FetchItem> items,
+                           imap::PartialRange range,
+                           std::optional<std::uint64_t> changed_since = std::nullopt) {
+    FetchCommand command = fetch(set, std::move(items), true);
+    command.partial = range;
+    command.changed_since = changed_since;
+    return command;
+}
+
+TEST_CASE("Grammar: RFC 9394 3.3 and 3.4 UID FETCH with the PARTIAL modifier",
+          "[parser][partial][rfc9394]") {
+    check_all_parse({
+        // The RFC's examples (3.3, 3.4), the modifiers in either order.
+        {"10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)",
+         Command{"10", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                     imap::PartialRange{1, 3, true})}},
+        {"11 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL 1:5)",
+         Command{"11", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                     imap::PartialRange{1, 5, false})}},
+        {"101 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-30 CHANGEDSINCE 98305)",
+         Command{"101", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                      imap::PartialRange{1, 30, true}, 98305)}},
+        {"101 UID FETCH 25900:26600 (UID FLAGS) (CHANGEDSINCE 98305 PARTIAL -1:-30)",
+         Command{"101", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                      imap::PartialRange{1, 30, true}, 98305)}},
+        // Kept as written: 500:400 is 400:500 (RFC 9394 4).
+        {"A001 UID FETCH 1:* FLAGS (partial 500:400)",
+         a001(partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{500, 400, false}))},
+        {"A001 UID FETCH 1:* FLAGS (PARTIAL -4294967295:-1)",
+         a001(partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{4294967295u, 1, true}))},
+    });
+    FetchCommand all = partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{1, 2, false}, 5);
+    all.vanished = true;
+    check_parses("A001 UID FETCH 1:* FLAGS (PARTIAL 1:2 VANISHED CHANGEDSINCE 5)", a001(all));
+}
+
+TEST_CASE("Grammar errors: RFC 9394 4 PARTIAL in UID FETCH", "[parser][error][partial][rfc9394]") {
+    check_all_fail({
+        // RFC 9394 3.3 extends UID FETCH only.
+        {"A001 FETCH 1:* (FLAGS) (PARTIAL 1:5)", "only valid in UID FETCH"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:5 PARTIAL 1:5)",
+         "Duplicate FETCH modifier PARTIAL"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:5 CHANGEDSINCE 1 PARTIAL -1:-2)", "Duplicate"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 0:5)", "nz-number"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL -0:-5)", "nz-number"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL -1:5)", "both ends or neither"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:-5)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:*)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 5)", "':'"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:4294967296)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1,2)", ""},
+    });
+}
+
 TEST_CASE("Grammar: STORE with the UNCHANGEDSINCE modifier", "[parser][condstore]") {
     check_all_parse({
         {"A001 UID STORE 6,4,8 (UNCHANGEDSINCE 12121230045) +FLAGS.SILENT (\\Deleted)",
