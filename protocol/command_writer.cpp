@@ -467,17 +467,42 @@ void write_arguments(Writer& w, const StatusCommand& c) {
 
 // append = "APPEND" SP mailbox 1*append-message (RFC 3502)
 // append-message = [SP flag-list] [SP date-time] SP (literal / literal8)
+// append-message = [SP flag-list] [SP date-time] SP append-data (RFC 4466
+// 2.3); append-data = literal / literal8 / CATENATE (RFC 4469 5).
+void write_append_message(Writer& w, const AppendMessage& message) {
+    // An empty flag list means the same as none; leave it out.
+    if (!message.flags.empty()) w.sp().flag_list(message.flags);
+    // date-time is always DQUOTEd.
+    if (message.internal_date) {
+        w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
+    }
+    if (!message.catenate) {
+        w.sp().literal(message.message, message.binary);
+        return;
+    }
+    w.raw(" CATENATE (");
+    for (std::size_t i = 0; i < message.catenate->size(); ++i) {
+        const CatenatePart& part = (*message.catenate)[i];
+        if (i > 0) w.sp();
+        if (part.url) {
+            w.raw("URL ").astring(part.data);
+        } else {
+            w.raw("TEXT ").literal(part.data, part.binary);
+        }
+    }
+    w.raw(")");
+}
+
 void write_arguments(Writer& w, const AppendCommand& c) {
     w.sp().astring(c.mailbox);
-    for (const AppendMessage& message : c.messages) {
-        // An empty flag list means the same as none; leave it out.
-        if (!message.flags.empty()) w.sp().flag_list(message.flags);
-        // date-time is always DQUOTEd.
-        if (message.internal_date) {
-            w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
-        }
-        w.sp().literal(message.message, message.binary);
-    }
+    for (const AppendMessage& message : c.messages)
+        write_append_message(w, message);
+}
+
+// replace = "REPLACE" SP seq-number SP mailbox append-message (RFC 8508 5)
+void write_arguments(Writer& w, const ReplaceCommand& c) {
+    w.sp().sequence_set(c.set).sp().astring(c.mailbox);
+    write_append_message(w, c.message);
 }
 
 void write_arguments(Writer& w, const UidExpungeCommand& c) {

@@ -125,29 +125,6 @@ store::SectionKind section_kind(SectionSpec::Text text) {
     return store::SectionKind::Whole;
 }
 
-// RFC 3501 6.4.5 HEADER.FIELDS / HEADER.FIELDS.NOT: the fields of `header`
-// whose names are (not) listed, compared without regard to case, as they
-// are in the message (folding kept) and in its order, then the blank line
-// that ends a header. A field that is absent adds nothing, so with no match
-// the result is the blank line alone, as in Dovecot.
-std::string filter_header(std::string_view header, const std::vector<std::string>& names,
-                          bool exclude) {
-    std::string out;
-    for (const store::HeaderField& field :
-         store::parse_header_fields(header, store::ByteRange{0, header.size()})) {
-        const bool listed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-            return iequals(field.name, n);
-        });
-        if (listed == exclude) continue;
-        const std::string_view bytes = header.substr(field.range.begin, field.range.size());
-        out += bytes;
-        // The last field of a header that ends the message without a line end.
-        if (!bytes.ends_with('\n')) out += "\r\n";
-    }
-    out += "\r\n";
-    return out;
-}
-
 // INTERNALDATE as Dovecot writes it: "02-Jan-2024 10:11:12 -0730", the day
 // with a leading zero (date-day-fixed allows both forms, RFC 3501 9).
 std::string internal_date(const store::MessageInfo& message) {
@@ -169,6 +146,24 @@ store::StoreError body_gone() {
 }
 
 }  // namespace
+
+std::string filter_header(std::string_view header, const std::vector<std::string>& names,
+                          bool exclude) {
+    std::string out;
+    for (const store::HeaderField& field :
+         store::parse_header_fields(header, store::ByteRange{0, header.size()})) {
+        const bool listed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+            return iequals(field.name, n);
+        });
+        if (listed == exclude) continue;
+        const std::string_view bytes = header.substr(field.range.begin, field.range.size());
+        out += bytes;
+        // The last field of a header that ends the message without a line end.
+        if (!bytes.ends_with('\n')) out += "\r\n";
+    }
+    out += "\r\n";
+    return out;
+}
 
 FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
                    const SelectedMailbox& view, bool condstore)
