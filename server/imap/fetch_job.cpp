@@ -108,23 +108,6 @@ std::string section_name(const SectionSpec& spec) {
     return out;
 }
 
-store::SectionKind section_kind(SectionSpec::Text text) {
-    switch (text) {
-        case SectionSpec::Text::None:
-            return store::SectionKind::Whole;
-        case SectionSpec::Text::Header:
-            return store::SectionKind::Header;
-        case SectionSpec::Text::HeaderFields:
-        case SectionSpec::Text::HeaderFieldsNot:
-            return store::SectionKind::HeaderFields;
-        case SectionSpec::Text::Text:
-            return store::SectionKind::Text;
-        case SectionSpec::Text::Mime:
-            return store::SectionKind::Mime;
-    }
-    return store::SectionKind::Whole;
-}
-
 // INTERNALDATE as Dovecot writes it: "02-Jan-2024 10:11:12 -0730", the day
 // with a leading zero (date-day-fixed allows both forms, RFC 3501 9).
 std::string internal_date(const store::MessageInfo& message) {
@@ -146,6 +129,23 @@ store::StoreError body_gone() {
 }
 
 }  // namespace
+
+store::SectionKind section_kind(SectionSpec::Text text) {
+    switch (text) {
+        case SectionSpec::Text::None:
+            return store::SectionKind::Whole;
+        case SectionSpec::Text::Header:
+            return store::SectionKind::Header;
+        case SectionSpec::Text::HeaderFields:
+        case SectionSpec::Text::HeaderFieldsNot:
+            return store::SectionKind::HeaderFields;
+        case SectionSpec::Text::Text:
+            return store::SectionKind::Text;
+        case SectionSpec::Text::Mime:
+            return store::SectionKind::Mime;
+    }
+    return store::SectionKind::Whole;
+}
 
 std::string filter_header(std::string_view header, const std::vector<std::string>& names,
                           bool exclude) {

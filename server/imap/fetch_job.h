@@ -66,6 +66,10 @@ namespace imap::server {
 class Session;
 class SelectedMailbox;
 
+// What a section-text names (RFC 3501 6.4.5), as the store resolves it
+// (store::resolve_section); HEADER.FIELDS[.NOT] is the header, filtered.
+store::SectionKind section_kind(SectionSpec::Text text);
+
 // RFC 3501 6.4.5 HEADER.FIELDS / HEADER.FIELDS.NOT: the fields of `header`
 // whose names are (not) listed, compared without regard to case, as they
 // are in the message (folding kept) and in its order, then the blank line

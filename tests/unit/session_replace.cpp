@@ -3,12 +3,14 @@
 // of APPEND, which REPLACE shares, 3.4), atomicity, and what another session
 // of the same user sees.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "server/imap/user_mail.h"
 #include "store/data_dir.h"
 #include "store/sqlite_mail_store.h"
+#include "support/hostile_bound.h"
 #include "support/session_driver.h"
 
 namespace {
@@ -217,4 +219,33 @@ TEST_CASE("RFC 8508 4.5: with QRESYNC the replaced message is VANISHED, with HIG
               "* 1 RECENT\r\n"
               "r OK [HIGHESTMODSEQ " +
               std::to_string(before + 2) + "] UID REPLACE completed\r\n");
+}
+
+TEST_CASE("Hostile: a pipelined flood of REPLACE stays one message at a time",
+          "[session][replace][hostile][rfc8508]") {
+    Server server;
+    server.fill("Drafts", 3);
+    Client c(server);
+    // 2,000 pipelined REPLACEs of the last message, each with a small
+    // literal: each runs as one transaction of one message, in order, and
+    // the mailbox never holds more than it started with.
+    constexpr int kFlood = 2000;
+    std::string flood;
+    for (int i = 0; i < kFlood; ++i)
+        flood += "r" + std::to_string(i) + " REPLACE * Drafts {5+}\r\nflood\r\n";
+    const auto started = std::chrono::steady_clock::now();
+    const std::string out = c.send(flood);
+    CHECK(std::chrono::steady_clock::now() - started < imap::test::kHostileTimeBound);
+    CHECK(out.ends_with("r1999 OK REPLACE completed\r\n"));
+    std::size_t completed = 0;
+    for (std::size_t at = out.find(" OK REPLACE completed"); at != std::string::npos;
+         at = out.find(" OK REPLACE completed", at + 1))
+        ++completed;
+    CHECK(completed == kFlood);
+    CHECK(server.store().uids(server.box("Drafts").id).size() == 3);
+    // The session and a fresh one go on.
+    CHECK(c.send("n NOOP\r\n") == "n OK NOOP completed\r\n");
+    Client fresh(server);
+    CHECK(fresh.send("f FETCH 3 UID\r\n") ==
+          "* 3 FETCH (UID " + std::to_string(3 + kFlood) + ")\r\nf OK FETCH completed\r\n");
 }

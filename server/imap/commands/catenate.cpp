@@ -153,23 +153,6 @@ std::optional<SectionSpec> parse_section(const std::string& section) {
     return fetch.items.front().section;
 }
 
-store::SectionKind section_kind(SectionSpec::Text text) {
-    switch (text) {
-        case SectionSpec::Text::None:
-            return store::SectionKind::Whole;
-        case SectionSpec::Text::Header:
-            return store::SectionKind::Header;
-        case SectionSpec::Text::HeaderFields:
-        case SectionSpec::Text::HeaderFieldsNot:
-            return store::SectionKind::HeaderFields;
-        case SectionSpec::Text::Text:
-            return store::SectionKind::Text;
-        case SectionSpec::Text::Mime:
-            return store::SectionKind::Mime;
-    }
-    return store::SectionKind::Whole;
-}
-
 // One part, resolved to what it adds: TEXT's bytes, or a URL's range of a
 // body (its bytes are read only once every part is known to fit).
 struct ResolvedPart {
