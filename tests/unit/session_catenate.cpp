@@ -168,6 +168,7 @@ TEST_CASE("RFC 5092 and RFC 4469 3: the URL forms resolved, and those refused",
     refused("/Drafts/;UID=0", "/Drafts/;UID=0", invalid);
     refused("/Drafts/;UID=1/;PARTIAL=1.0", "/Drafts/;UID=1/;PARTIAL=1.0", invalid);
     refused("/Dr%zzafts/;UID=1", "/Dr%zzafts/;UID=1", invalid);
+    refused("", "\"\"", invalid);  // url-resp-text is 1*char
     // Relative to the selected mailbox (RFC 4469 3): only when selected.
     refused(";UID=2", ";UID=2", "Mailbox-relative IMAP URL, but no mailbox selected");
     CHECK(d.send("s EXAMINE Drafts\r\n").ends_with("s OK [READ-ONLY] EXAMINE completed\r\n"));

@@ -258,7 +258,7 @@ std::string url_resp_text(std::string_view url) {
             out += c;
         }
     }
-    return out.empty() ? std::string("%22%22") : out;
+    return out.empty() ? std::string("\"\"") : out;  // URL "": 1*char still
 }
 
 }  // namespace
