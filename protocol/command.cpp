@@ -63,6 +63,8 @@ std::string_view command_name(const CommandBody& body) {
                 return command.uid ? "UID COPY" : "COPY";
             } else if constexpr (std::is_same_v<T, MoveCommand>) {
                 return command.uid ? "UID MOVE" : "MOVE";
+            } else if constexpr (std::is_same_v<T, ReplaceCommand>) {
+                return command.uid ? "UID REPLACE" : "REPLACE";
             } else {
                 return Name<T>::value;
             }

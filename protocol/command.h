@@ -173,13 +173,27 @@ struct StatusCommand {
     bool operator==(const StatusCommand&) const = default;
 };
 
+// cat-part = text-literal / url (RFC 4469 5): "TEXT" SP literal, or "URL"
+// SP astring naming a message or part of this user's (RFC 5092 IMAP URL).
+struct CatenatePart {
+    bool url = false;     // URL; otherwise TEXT
+    std::string data;     // the literal's bytes, or the URL as given
+    bool binary = false;  // TEXT sent as literal8 ~{n} (RFC 3516)
+    bool operator==(const CatenatePart&) const = default;
+};
+
 // append = "APPEND" SP mailbox 1*append-message (RFC 3502 MULTIAPPEND; RFC
 // 3501 allows exactly one message, which is the common case).
+// append-message = append-opts SP append-data (RFC 4466 2.3); append-data
+// is a literal, a literal8 (RFC 3516) or "CATENATE" SP "(" cat-part *(SP
+// cat-part) ")" (RFC 4469 5).
 struct AppendMessage {
     std::vector<Flag> flags;
     std::optional<DateTime> internal_date;
-    std::string message;  // the literal, possibly large
+    std::string message;  // the literal, possibly large; empty with CATENATE
     bool binary = false;  // sent as literal8 ~{n} (RFC 3516)
+    // CATENATE (RFC 4469): the parts, at most limits::kMaxCatenateParts.
+    std::optional<std::vector<CatenatePart>> catenate = std::nullopt;
     bool operator==(const AppendMessage&) const = default;
 };
 struct AppendCommand {
@@ -396,6 +410,10 @@ struct FetchCommand {
     // with UID FETCH and CHANGEDSINCE only, VANISHED (3.2.6).
     std::optional<std::uint64_t> changed_since = std::nullopt;
     bool vanished = false;
+    // UID FETCH only: PARTIAL (RFC 9394 3.3), the messages of the set (in
+    // the view, ascending UIDs) at these positions; applied before
+    // CHANGEDSINCE filters them (3.4).
+    std::optional<PartialRange> partial = std::nullopt;
     bool operator==(const FetchCommand&) const = default;
 };
 
@@ -424,6 +442,16 @@ struct MoveCommand {
     SequenceSet set;
     std::string mailbox;
     bool operator==(const MoveCommand&) const = default;
+};
+
+// REPLACE (RFC 8508 5): "REPLACE" SP seq-number SP mailbox append-message,
+// and UID REPLACE with a UID: the one message `set` names (nz-number or "*").
+struct ReplaceCommand {
+    bool uid = false;
+    SequenceSet set;
+    std::string mailbox;
+    AppendMessage message;
+    bool operator==(const ReplaceCommand&) const = default;
 };
 
 // ---- Small extensions ----
@@ -457,13 +485,15 @@ struct IdCommand {
     bool operator==(const IdCommand&) const = default;
 };
 
-using CommandBody = std::variant<
-    CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand, AuthenticateCommand,
-    LoginCommand, SelectCommand, ExamineCommand, CreateCommand, DeleteCommand, RenameCommand,
-    SubscribeCommand, UnsubscribeCommand, ListCommand, LsubCommand, XlistCommand, StatusCommand,
-    AppendCommand, CheckCommand, CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand,
-    FetchCommand, StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
-    NamespaceCommand, EnableCommand, IdCommand, CompressCommand, SortCommand, ThreadCommand>;
+using CommandBody =
+    std::variant<CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand,
+                 AuthenticateCommand, LoginCommand, SelectCommand, ExamineCommand, CreateCommand,
+                 DeleteCommand, RenameCommand, SubscribeCommand, UnsubscribeCommand, ListCommand,
+                 LsubCommand, XlistCommand, StatusCommand, AppendCommand, CheckCommand,
+                 CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
+                 StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
+                 NamespaceCommand, EnableCommand, IdCommand, CompressCommand, SortCommand,
+                 ThreadCommand, ReplaceCommand>;
 
 struct Command {
     std::string tag;

@@ -480,21 +480,53 @@ void write_arguments(Writer& w, const StatusCommand& c) {
 
 // append = "APPEND" SP mailbox 1*append-message (RFC 3502)
 // append-message = [SP flag-list] [SP date-time] SP (literal / literal8)
+// append-message = [SP flag-list] [SP date-time] SP append-data (RFC 4466
+// 2.3); append-data = literal / literal8 / CATENATE (RFC 4469 5).
+void write_append_message(Writer& w, const AppendMessage& message) {
+    // An empty flag list means the same as none; leave it out.
+    if (!message.flags.empty()) w.sp().flag_list(message.flags);
+    // date-time is always DQUOTEd.
+    if (message.internal_date) {
+        w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
+    }
+    if (!message.catenate) {
+        w.sp().literal(message.message, message.binary);
+        return;
+    }
+    w.raw(" CATENATE (");
+    for (std::size_t i = 0; i < message.catenate->size(); ++i) {
+        const CatenatePart& part = (*message.catenate)[i];
+        if (i > 0) w.sp();
+        if (part.url) {
+            w.raw("URL ").astring(part.data);
+        } else {
+            w.raw("TEXT ").literal(part.data, part.binary);
+        }
+    }
+    w.raw(")");
+}
+
 void write_arguments(Writer& w, const AppendCommand& c) {
     w.sp().astring(c.mailbox);
-    for (const AppendMessage& message : c.messages) {
-        // An empty flag list means the same as none; leave it out.
-        if (!message.flags.empty()) w.sp().flag_list(message.flags);
-        // date-time is always DQUOTEd.
-        if (message.internal_date) {
-            w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
-        }
-        w.sp().literal(message.message, message.binary);
-    }
+    for (const AppendMessage& message : c.messages)
+        write_append_message(w, message);
+}
+
+// replace = "REPLACE" SP seq-number SP mailbox append-message (RFC 8508 5)
+void write_arguments(Writer& w, const ReplaceCommand& c) {
+    w.sp().sequence_set(c.set).sp().astring(c.mailbox);
+    write_append_message(w, c.message);
 }
 
 void write_arguments(Writer& w, const UidExpungeCommand& c) {
     w.sp().sequence_set(c.uids);
+}
+
+// modifier-partial = "PARTIAL" SP partial-range (RFC 9394 4)
+void write_partial(Writer& w, const PartialRange& range) {
+    const std::string minus = range.from_end ? "-" : "";
+    w.raw("PARTIAL " + minus + std::to_string(range.first) + ":" + minus +
+          std::to_string(range.last));
 }
 
 // search-return-opts (RFC 4731, RFC 5267 3, RFC 5182 SAVE); ALL stands for "RETURN ()" too.
@@ -506,11 +538,8 @@ void write_return_options(Writer& w, const SearchReturnOptions& options) {
                           {options.count, "COUNT"},
                           {options.save, "SAVE"}});
     if (options.partial) {
-        const PartialRange& range = *options.partial;
-        const std::string minus = range.from_end ? "-" : "";
         if (options.min || options.max || options.all || options.count || options.save) w.sp();
-        w.raw("PARTIAL " + minus + std::to_string(range.first) + ":" + minus +
-              std::to_string(range.last));
+        write_partial(w, *options.partial);
     }
     w.raw(")");
 }
@@ -593,12 +622,16 @@ void write_arguments(Writer& w, const FetchCommand& c) {
         }
         w.raw(")");
     }
-    // fetch-modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6)
+    // fetch-modifiers (RFC 4466 2.4; RFC 7162 3.1.4.1, 3.2.6; RFC 9394 3.3)
+    if (!c.changed_since && !c.partial) return;
+    w.raw(" (");
     if (c.changed_since) {
-        w.raw(" (CHANGEDSINCE ").number(*c.changed_since);
+        w.raw("CHANGEDSINCE ").number(*c.changed_since);
         if (c.vanished) w.raw(" VANISHED");
-        w.raw(")");
+        if (c.partial) w.sp();
     }
+    if (c.partial) write_partial(w, *c.partial);
+    w.raw(")");
 }
 
 // store-att-flags = (["+" / "-"] "FLAGS" [".SILENT"]) SP (flag-list / ...).

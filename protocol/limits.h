@@ -51,6 +51,14 @@ inline constexpr std::uint64_t kMaxPreAuthCommandSize = 64 * 1024;
 // Literals in one command (MULTIAPPEND sends one per message).
 inline constexpr std::size_t kMaxLiteralsPerCommand = 1000;
 
+// Parts of one CATENATE message (RFC 4469 5: TEXT literals and URLs). A
+// client composing a message sends a handful (header, a few bodies and
+// boundaries); each URL part costs the server a message lookup, so a list
+// of thousands of tiny parts is refused before any is resolved. Every part
+// also counts against kMaxArguments, which bounds a MULTIAPPEND of many
+// CATENATE messages.
+inline constexpr std::size_t kMaxCatenateParts = 1000;
+
 // Nesting in one command: parenthesised lists and, in SEARCH, every NOT, OR
 // and group (each recurses in the parser). Clients build long right-nested
 // OR chains ("OR HEADER Message-ID a OR HEADER Message-ID b ..."), so this is

@@ -194,9 +194,11 @@ FetchItem read_fetch_att(Reader& in, bool in_list) {
 }
 
 // fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")" (RFC
-// 4466 2.4): "CHANGEDSINCE" SP mod-sequence-value (RFC 7162 3.1.4.1) and,
-// in UID FETCH only and together with CHANGEDSINCE, "VANISHED" (3.2.6).
-// Each at most once.
+// 4466 2.4): "CHANGEDSINCE" SP mod-sequence-value (RFC 7162 3.1.4.1); in
+// UID FETCH only and together with CHANGEDSINCE, "VANISHED" (3.2.6); in UID
+// FETCH only, "PARTIAL" SP partial-range (RFC 9394 3.3: the section extends
+// UID FETCH, not FETCH, whose sequence numbers already say how many
+// messages they name). Each at most once, in any order (RFC 9394 3.4).
 void read_fetch_modifiers(Reader& in, FetchCommand& command) {
     in.space();
     in.expect('(', "'(' starting the FETCH modifiers");
@@ -209,7 +211,11 @@ void read_fetch_modifiers(Reader& in, FetchCommand& command) {
         } else if (name == "VANISHED" && !command.vanished) {
             if (!command.uid) parse_fail("VANISHED is only valid in UID FETCH (RFC 7162 3.2.6)");
             command.vanished = true;
-        } else if (name == "CHANGEDSINCE" || name == "VANISHED") {
+        } else if (name == "PARTIAL" && !command.partial) {
+            if (!command.uid) parse_fail("PARTIAL is only valid in UID FETCH (RFC 9394 3.3)");
+            in.space();
+            command.partial = read_partial_range(in);
+        } else if (name == "CHANGEDSINCE" || name == "VANISHED" || name == "PARTIAL") {
             parse_fail("Duplicate FETCH modifier " + name);
         } else {
             parse_fail("Unknown FETCH modifier " + name.substr(0, 40));

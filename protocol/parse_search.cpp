@@ -233,23 +233,6 @@ SearchKey read_key(Reader& in) {
     return key;
 }
 
-// partial-range = partial-range-first / partial-range-last (RFC 9394 4):
-// nz-number ":" nz-number, or MINUS nz-number ":" MINUS nz-number.
-PartialRange read_partial_range(Reader& in) {
-    PartialRange range;
-    range.from_end = in.accept('-');
-    auto bound = [&in] {
-        const std::uint32_t value = in.number();
-        if (value == 0) parse_fail("PARTIAL range numbers start at 1 (RFC 9394 4: nz-number)");
-        return value;
-    };
-    range.first = bound();
-    in.expect(':', "':' in the PARTIAL range");
-    if (range.from_end) in.expect('-', "'-' in the PARTIAL range (both ends or neither)");
-    range.last = bound();
-    return range;
-}
-
 // RFC 4731 3.1: MIN, MAX, ALL, COUNT; "()" means ALL. RFC 5182 4: SAVE.
 // RFC 9394 4: PARTIAL partial-range.
 SearchReturnOptions read_search_return_options(Reader& in) {
@@ -287,6 +270,23 @@ SearchReturnOptions read_search_return_options(Reader& in) {
 }
 
 }  // namespace
+
+// partial-range = partial-range-first / partial-range-last (RFC 9394 4):
+// nz-number ":" nz-number, or MINUS nz-number ":" MINUS nz-number.
+PartialRange read_partial_range(Reader& in) {
+    PartialRange range;
+    range.from_end = in.accept('-');
+    auto bound = [&in] {
+        const std::uint32_t value = in.number();
+        if (value == 0) parse_fail("PARTIAL range numbers start at 1 (RFC 9394 4: nz-number)");
+        return value;
+    };
+    range.first = bound();
+    in.expect(':', "':' in the PARTIAL range");
+    if (range.from_end) in.expect('-', "'-' in the PARTIAL range (both ends or neither)");
+    range.last = bound();
+    return range;
+}
 
 namespace {
 

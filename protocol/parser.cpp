@@ -8,6 +8,7 @@
 #include <span>
 
 #include "protocol/framer.h"
+#include "protocol/limits.h"
 #include "protocol/mailbox_name.h"
 #include "protocol/parser_internal.h"
 
@@ -385,34 +386,94 @@ CommandBody parse_list_extended(Reader& in) {
     return command;
 }
 
+// cat-part = text-literal / url; text-literal = "TEXT" SP literal; url =
+// "URL" SP astring (RFC 4469 5). TEXT takes a literal8 as APPEND does.
+std::vector<CatenatePart> read_catenate_parts(Reader& in) {
+    in.expect('(', "'(' starting the CATENATE parts");
+    if (in.peek() == ')') parse_fail("Empty CATENATE list (RFC 4469 5: at least one part)");
+    in.enter_group();
+    std::vector<CatenatePart> parts;
+    for (;;) {
+        if (parts.size() == limits::kMaxCatenateParts) {
+            parse_fail("Too many CATENATE parts (at most " +
+                       std::to_string(limits::kMaxCatenateParts) + ")");
+        }
+        in.count_argument();
+        CatenatePart part;
+        const std::string kind = in.keyword();
+        in.space();
+        if (kind == "TEXT") {
+            part.data = in.literal(/*allow_binary=*/true, /*allow_nul=*/true, &part.binary);
+        } else if (kind == "URL") {
+            part.url = true;
+            part.data = in.astring();
+        } else {
+            parse_fail("Expected TEXT or URL in CATENATE, not " + kind.substr(0, 40));
+        }
+        parts.push_back(std::move(part));
+        if (in.accept(')')) break;
+        in.space();
+    }
+    in.leave_group();
+    return parts;
+}
+
+// append-message = [SP flag-list] [SP date-time] SP append-data (RFC 3501,
+// RFC 4466 2.3); append-data = literal / literal8 / CATENATE (RFC 4469).
+AppendMessage read_append_message(Reader& in) {
+    in.space();
+    AppendMessage message;
+    if (in.peek() == '(') {
+        message.flags = read_flag_list(in);
+        in.space();
+    }
+    if (in.peek() == '"') {
+        std::string text = in.quoted();
+        std::optional<DateTime> date = parse_date_time(text);
+        if (!date) {
+            parse_fail("Invalid date-time \"" + text.substr(0, 40) +
+                       "\" (expected e.g. \"17-Jul-1996 02:44:25 -0700\")");
+        }
+        message.internal_date = *date;
+        in.space();
+    }
+    if (in.accept_keyword("CATENATE")) {
+        in.space();
+        message.catenate = read_catenate_parts(in);
+        return message;
+    }
+    // The message may hold any octet; literal8 (RFC 3516) is how a
+    // client says so, and a plain literal with NULs is stored as given.
+    message.message = in.literal(/*allow_binary=*/true, /*allow_nul=*/true, &message.binary);
+    return message;
+}
+
 // append = "APPEND" SP mailbox 1*append-message          (RFC 3502)
-// append-message = [SP flag-list] [SP date-time] SP literal (RFC 3501)
 CommandBody parse_append(Reader& in) {
     in.space();
     AppendCommand command;
     command.mailbox = read_mailbox(in);
     do {
-        in.space();
-        AppendMessage message;
-        if (in.peek() == '(') {
-            message.flags = read_flag_list(in);
-            in.space();
-        }
-        if (in.peek() == '"') {
-            std::string text = in.quoted();
-            std::optional<DateTime> date = parse_date_time(text);
-            if (!date) {
-                parse_fail("Invalid date-time \"" + text.substr(0, 40) +
-                           "\" (expected e.g. \"17-Jul-1996 02:44:25 -0700\")");
-            }
-            message.internal_date = *date;
-            in.space();
-        }
-        // The message may hold any octet; literal8 (RFC 3516) is how a
-        // client says so, and a plain literal with NULs is stored as given.
-        message.message = in.literal(/*allow_binary=*/true, /*allow_nul=*/true, &message.binary);
-        command.messages.push_back(std::move(message));
+        command.messages.push_back(read_append_message(in));
     } while (!in.at_end());
+    return command;
+}
+
+// replace = "REPLACE" SP seq-number SP mailbox append-message (RFC 8508 5),
+// uid =/ "UID" SP replace: one message, never a range, a list or "$".
+CommandBody parse_replace(Reader& in, bool uid) {
+    in.space();
+    ReplaceCommand command;
+    command.uid = uid;
+    command.set = read_sequence_set(in);
+    const std::vector<SeqRange>& ranges = command.set.ranges();
+    if (ranges.size() != 1 || ranges.front().first != ranges.front().last) {
+        parse_fail(std::string("Expected one message ") + (uid ? "UID" : "sequence number") +
+                   " (RFC 8508 5)");
+    }
+    in.space();
+    command.mailbox = read_mailbox(in);
+    command.message = read_append_message(in);
     return command;
 }
 
@@ -551,6 +612,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"NAMESPACE", no_arguments<NamespaceCommand>},
     {"NOOP", no_arguments<NoopCommand>},
     {"RENAME", parse_rename},
+    {"REPLACE", [](Reader& in) { return parse_replace(in, false); }},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, false); }},
     {"SELECT", parse_select<SelectCommand>},
     {"SORT", [](Reader& in) -> CommandBody { return detail::parse_sort(in, false); }},
@@ -571,6 +633,7 @@ constexpr std::array kUidCommands = std::to_array<CommandEntry>({
     {"EXPUNGE", parse_uid_expunge},
     {"FETCH", [](Reader& in) -> CommandBody { return detail::parse_fetch(in, true); }},
     {"MOVE", [](Reader& in) { return parse_copy_like<MoveCommand>(in, true); }},
+    {"REPLACE", [](Reader& in) { return parse_replace(in, true); }},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, true); }},
     {"SORT", [](Reader& in) -> CommandBody { return detail::parse_sort(in, true); }},
     {"STORE", [](Reader& in) { return parse_store(in, true); }},

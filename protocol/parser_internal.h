@@ -16,6 +16,10 @@ SearchCommand parse_search(Reader& in, bool uid);
 SortCommand parse_sort(Reader& in, bool uid);
 ThreadCommand parse_thread(Reader& in, bool uid);
 
+// partial-range (RFC 9394 4), after "PARTIAL" SP: SEARCH's return option
+// and UID FETCH's modifier.
+PartialRange read_partial_range(Reader& in);
+
 // sequence-set (RFC 3501 9), as a token.
 SequenceSet read_sequence_set(Reader& in);
 

@@ -144,6 +144,12 @@ struct ExpungeResult {
     std::uint64_t modseq = 0;         // the expunge's MODSEQ; 0 when nothing went
 };
 
+// RFC 8508 REPLACE: the new message and the one it replaced.
+struct ReplaceResult {
+    AppendResult appended;   // RFC 4315 APPENDUID of the new message
+    ExpungeResult expunged;  // the replaced UID, from the source
+};
+
 struct MoveResult {
     CopyResult copy;
     ExpungeResult expunged;  // from the source (RFC 6851 3.3)
@@ -342,6 +348,14 @@ class MailStore {
     // limits::kMaxMessageSize, OverLimit when UIDs or keywords run out.
     virtual AppendResult append(MailboxId id, std::span<const AppendRequest> messages) = 0;
     virtual std::uint32_t append(MailboxId id, const AppendRequest& message) = 0;
+    // RFC 8508 REPLACE: appends `message` to `destination` (as append()) and
+    // expunges `uid` from `source` (as UID EXPUNGE, whatever its flags), in
+    // one transaction: either both happen or neither. Expunged when `uid`
+    // no longer exists in `source` (another session expunged it: RFC 2180
+    // 4.4.1 as for MOVE, nothing is appended); `source` may be
+    // `destination`.
+    virtual ReplaceResult replace(MailboxId source, std::uint32_t uid, MailboxId destination,
+                                  const AppendRequest& message) = 0;
 
     // Metadata of the messages in `uids`, ascending.
     virtual std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,

@@ -971,6 +971,21 @@ std::optional<std::uint32_t> SqliteMailStore::first_unseen_uid(MailboxId id) {
 // ---- Messages --------------------------------------------------------------
 
 AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest> messages) {
+    return append_replacing(id, messages, nullptr);
+}
+
+ReplaceResult SqliteMailStore::replace(MailboxId source, std::uint32_t uid, MailboxId destination,
+                                       const AppendRequest& message) {
+    ReplaceResult result;
+    const Replaced replaced{source, uid, &result.expunged};
+    result.appended =
+        append_replacing(destination, std::span<const AppendRequest>(&message, 1), &replaced);
+    return result;
+}
+
+AppendResult SqliteMailStore::append_replacing(MailboxId id,
+                                               std::span<const AppendRequest> messages,
+                                               const Replaced* replaced) {
     std::vector<PreparedBody> bodies;
     bodies.reserve(messages.size());
     for (const AppendRequest& request : messages) {
@@ -1017,6 +1032,19 @@ AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest
         .bind(2, static_cast<std::int64_t>(result.uids.back()) + 1)
         .run();
     transaction.changed(id);
+    if (replaced != nullptr) {
+        // RFC 8508 3.4: the old message goes in the same transaction.
+        require_selectable(db_, replaced->source);
+        const UidRange range{replaced->uid, replaced->uid};
+        if (select_rows(db_, replaced->source, std::span(&range, 1)).empty()) {
+            throw StoreError(StoreErrc::Expunged, "The message to replace no longer exists");
+        }
+        replaced->result->uids = {replaced->uid};
+        replaced->result->modseq = next_modseq(db_, replaced->source);
+        remove_messages(db_, replaced->source, replaced->result->uids, replaced->result->modseq);
+        garbage_possible_ = true;
+        transaction.changed(replaced->source);
+    }
     transaction.commit();  // durable from here (synchronous=FULL)
     return result;
 }

@@ -56,6 +56,8 @@ class SqliteMailStore final : public MailStore {
 
     AppendResult append(MailboxId id, std::span<const AppendRequest> messages) override;
     std::uint32_t append(MailboxId id, const AppendRequest& message) override;
+    ReplaceResult replace(MailboxId source, std::uint32_t uid, MailboxId destination,
+                          const AppendRequest& message) override;
     std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                    const FetchOptions& options = {}) override;
     MessageObjects objects(BodyId body, bool stored_only = false) override;
@@ -100,6 +102,16 @@ class SqliteMailStore final : public MailStore {
 
   private:
     class WriteTransaction;
+    // What a REPLACE removes along with its append (replace()).
+    struct Replaced {
+        MailboxId source = 0;
+        std::uint32_t uid = 0;
+        ExpungeResult* result = nullptr;
+    };
+    // append(), and when `replaced` is given the expunge of REPLACE, in the
+    // append's transaction.
+    AppendResult append_replacing(MailboxId id, std::span<const AppendRequest> messages,
+                                  const Replaced* replaced);
     struct ViewEntry {
         MailboxId mailbox = 0;
         std::uint64_t watermark = 0;

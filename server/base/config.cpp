@@ -398,8 +398,8 @@ const Option kOptions[] = {
      }},
 };
 
-constexpr std::string_view kSections[] = {"server", "listen",   "lmtp", "tls",     "limits",
-                                          "timeouts", "auth", "metrics", "log"};
+constexpr std::string_view kSections[] = {"server",   "listen", "lmtp",    "tls", "limits",
+                                          "timeouts", "auth",   "metrics", "log"};
 
 // "[server], [listen], ..." for the unknown-section error.
 std::string section_list() {

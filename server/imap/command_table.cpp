@@ -76,6 +76,9 @@ constexpr CommandSpec kRows[] = {
     {"STORE", cmd_store, kSel, kUsesSeqs, kAny, ""},
     {"COPY", cmd_copy, kSel, kUsesSeqs, kAny, ""},
     {"MOVE", cmd_move, kSel, kUsesSeqs | kBreaksSeqs, kAny, "MOVE"},
+    // RFC 8508: an APPEND and an EXPUNGE; its capability is advertised by
+    // hand, after CATENATE.
+    {"REPLACE", cmd_replace, kSel, kUsesSeqs | kBreaksSeqs, kAny, ""},
     // UIDPLUS (RFC 4315) also needs APPENDUID and COPYUID: advertised by hand.
     {"UID EXPUNGE", cmd_uid_expunge, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"UID SEARCH", cmd_search, kSel, kBreaksSeqs, kSearchLiteral, ""},
@@ -85,6 +88,7 @@ constexpr CommandSpec kRows[] = {
     {"UID STORE", cmd_store, kSel, kBreaksSeqs, kAny, ""},
     {"UID COPY", cmd_copy, kSel, kBreaksSeqs, kAny, ""},
     {"UID MOVE", cmd_move, kSel, kBreaksSeqs, kAny, ""},
+    {"UID REPLACE", cmd_replace, kSel, kBreaksSeqs, kAny, ""},
 };
 
 }  // namespace

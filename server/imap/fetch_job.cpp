@@ -108,46 +108,6 @@ std::string section_name(const SectionSpec& spec) {
     return out;
 }
 
-store::SectionKind section_kind(SectionSpec::Text text) {
-    switch (text) {
-        case SectionSpec::Text::None:
-            return store::SectionKind::Whole;
-        case SectionSpec::Text::Header:
-            return store::SectionKind::Header;
-        case SectionSpec::Text::HeaderFields:
-        case SectionSpec::Text::HeaderFieldsNot:
-            return store::SectionKind::HeaderFields;
-        case SectionSpec::Text::Text:
-            return store::SectionKind::Text;
-        case SectionSpec::Text::Mime:
-            return store::SectionKind::Mime;
-    }
-    return store::SectionKind::Whole;
-}
-
-// RFC 3501 6.4.5 HEADER.FIELDS / HEADER.FIELDS.NOT: the fields of `header`
-// whose names are (not) listed, compared without regard to case, as they
-// are in the message (folding kept) and in its order, then the blank line
-// that ends a header. A field that is absent adds nothing, so with no match
-// the result is the blank line alone, as in Dovecot.
-std::string filter_header(std::string_view header, const std::vector<std::string>& names,
-                          bool exclude) {
-    std::string out;
-    for (const store::HeaderField& field :
-         store::parse_header_fields(header, store::ByteRange{0, header.size()})) {
-        const bool listed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
-            return iequals(field.name, n);
-        });
-        if (listed == exclude) continue;
-        const std::string_view bytes = header.substr(field.range.begin, field.range.size());
-        out += bytes;
-        // The last field of a header that ends the message without a line end.
-        if (!bytes.ends_with('\n')) out += "\r\n";
-    }
-    out += "\r\n";
-    return out;
-}
-
 // INTERNALDATE as Dovecot writes it: "02-Jan-2024 10:11:12 -0730", the day
 // with a leading zero (date-day-fixed allows both forms, RFC 3501 9).
 std::string date_time(std::int64_t unix_seconds, int zone_minutes) {
@@ -172,6 +132,41 @@ store::StoreError body_gone() {
 }
 
 }  // namespace
+
+store::SectionKind section_kind(SectionSpec::Text text) {
+    switch (text) {
+        case SectionSpec::Text::None:
+            return store::SectionKind::Whole;
+        case SectionSpec::Text::Header:
+            return store::SectionKind::Header;
+        case SectionSpec::Text::HeaderFields:
+        case SectionSpec::Text::HeaderFieldsNot:
+            return store::SectionKind::HeaderFields;
+        case SectionSpec::Text::Text:
+            return store::SectionKind::Text;
+        case SectionSpec::Text::Mime:
+            return store::SectionKind::Mime;
+    }
+    return store::SectionKind::Whole;
+}
+
+std::string filter_header(std::string_view header, const std::vector<std::string>& names,
+                          bool exclude) {
+    std::string out;
+    for (const store::HeaderField& field :
+         store::parse_header_fields(header, store::ByteRange{0, header.size()})) {
+        const bool listed = std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+            return iequals(field.name, n);
+        });
+        if (listed == exclude) continue;
+        const std::string_view bytes = header.substr(field.range.begin, field.range.size());
+        out += bytes;
+        // The last field of a header that ends the message without a line end.
+        if (!bytes.ends_with('\n')) out += "\r\n";
+    }
+    out += "\r\n";
+    return out;
+}
 
 FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
                    const SelectedMailbox& view, bool condstore)

@@ -60,6 +60,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/command.h"
@@ -72,6 +73,19 @@ namespace imap::server {
 
 class Session;
 class SelectedMailbox;
+
+// What a section-text names (RFC 3501 6.4.5), as the store resolves it
+// (store::resolve_section); HEADER.FIELDS[.NOT] is the header, filtered.
+store::SectionKind section_kind(SectionSpec::Text text);
+
+// RFC 3501 6.4.5 HEADER.FIELDS / HEADER.FIELDS.NOT: the fields of `header`
+// whose names are (not) listed, compared without regard to case, as they
+// are in the message (folding kept) and in its order, then the blank line
+// that ends a header. A field that is absent adds nothing, so with no match
+// the result is the blank line alone, as in Dovecot. (Also CATENATE's URL
+// sections, catenate.cpp.)
+std::string filter_header(std::string_view header, const std::vector<std::string>& names,
+                          bool exclude);
 
 class FetchJob {
   public:

@@ -117,6 +117,14 @@ std::vector<std::string> Session::capabilities() const {
         // XLIST: the pre-SPECIAL-USE Gmail command old Outlook and Apple
         // Mail versions look for in CAPABILITY (cmd_xlist.cpp).
         caps.emplace_back("XLIST");
+        // RFC 9394: SEARCH/SORT RETURN (PARTIAL) and UID FETCH (PARTIAL)
+        // (search_common.cpp, cmd_fetch.cpp).
+        caps.emplace_back("PARTIAL");
+        // RFC 4469: APPEND ... CATENATE (catenate.cpp), with RFC 5550's
+        // URL-PARTIAL (";PARTIAL=" in its URLs).
+        caps.emplace_back("CATENATE");
+        caps.emplace_back("REPLACE");  // RFC 8508 (cmd_replace.cpp)
+        caps.emplace_back("URL-PARTIAL");
         // RFC 8474: MAILBOXID in SELECT/EXAMINE/CREATE/STATUS, FETCH and
         // SEARCH EMAILID/THREADID (store/body_objects.h).
         caps.emplace_back("OBJECTID");
@@ -783,15 +791,17 @@ void Session::on_framing_error(const FramingError& error) {
     if (error.kind == FramingErrorKind::LiteralTooLarge && error.tag && !error.fatal) {
         Frame head;
         head.lines.push_back(error.first_line);
-        if (peek_command_name(head) == "APPEND") {
+        const std::string name = peek_command_name(head);
+        if (name == "APPEND" || name == "REPLACE" || name == "UID REPLACE") {
             // RFC 7889 4 and RFC 4469 4.2: a message over the server's size
             // limit is an APPEND error, NO with TOOBIG, and it is said
-            // before the client sends the message (no "+").
+            // before the client sends the message (no "+"). REPLACE takes
+            // its message as APPEND does (RFC 8508 3.4).
             const std::string message = "Message too large (at most " +
                                         std::to_string(context_.framer_limits.max_literal_size) +
                                         " octets)";
             writer_.tagged(*error.tag, Status::No, ResponseCode::extension("TOOBIG"), message);
-            log_refused("APPEND", Status::No, message);
+            log_refused(name, Status::No, message);
             return;
         }
     }

@@ -1454,6 +1454,8 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t UID SORT (DATE) UTF-8 ALL",
         "t THREAD REFERENCES UTF-8 ALL",
         "t UID THREAD REFERENCES UTF-8 ALL",
+        "t REPLACE 1 a {1}\r\nx",
+        "t UID REPLACE 1 a {1}\r\nx",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;
@@ -2364,6 +2366,152 @@ TEST_CASE("Grammar: FETCH MODSEQ item and the CHANGEDSINCE and VANISHED modifier
         {"A001 UID FETCH 300:500 FLAGS (VANISHED CHANGEDSINCE 12345)",
          a001(changed_fetch("300:500", {item(FK::Flags)}, true, 12345, true))},
     });
+}
+
+FetchCommand partial_fetch(std::string_view set, std::vector<FetchItem> items,
+                           imap::PartialRange range,
+                           std::optional<std::uint64_t> changed_since = std::nullopt) {
+    FetchCommand command = fetch(set, std::move(items), true);
+    command.partial = range;
+    command.changed_since = changed_since;
+    return command;
+}
+
+TEST_CASE("Grammar: RFC 9394 3.3 and 3.4 UID FETCH with the PARTIAL modifier",
+          "[parser][partial][rfc9394]") {
+    check_all_parse({
+        // The RFC's examples (3.3, 3.4), the modifiers in either order.
+        {"10 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-3)",
+         Command{"10", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                     imap::PartialRange{1, 3, true})}},
+        {"11 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL 1:5)",
+         Command{"11", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                     imap::PartialRange{1, 5, false})}},
+        {"101 UID FETCH 25900:26600 (UID FLAGS) (PARTIAL -1:-30 CHANGEDSINCE 98305)",
+         Command{"101", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                      imap::PartialRange{1, 30, true}, 98305)}},
+        {"101 UID FETCH 25900:26600 (UID FLAGS) (CHANGEDSINCE 98305 PARTIAL -1:-30)",
+         Command{"101", partial_fetch("25900:26600", {item(FK::Uid), item(FK::Flags)},
+                                      imap::PartialRange{1, 30, true}, 98305)}},
+        // Kept as written: 500:400 is 400:500 (RFC 9394 4).
+        {"A001 UID FETCH 1:* FLAGS (partial 500:400)",
+         a001(partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{500, 400, false}))},
+        {"A001 UID FETCH 1:* FLAGS (PARTIAL -4294967295:-1)",
+         a001(partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{4294967295u, 1, true}))},
+    });
+    FetchCommand all = partial_fetch("1:*", {item(FK::Flags)}, imap::PartialRange{1, 2, false}, 5);
+    all.vanished = true;
+    check_parses("A001 UID FETCH 1:* FLAGS (PARTIAL 1:2 VANISHED CHANGEDSINCE 5)", a001(all));
+}
+
+TEST_CASE("Grammar errors: RFC 9394 4 PARTIAL in UID FETCH", "[parser][error][partial][rfc9394]") {
+    check_all_fail({
+        // RFC 9394 3.3 extends UID FETCH only.
+        {"A001 FETCH 1:* (FLAGS) (PARTIAL 1:5)", "only valid in UID FETCH"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:5 PARTIAL 1:5)",
+         "Duplicate FETCH modifier PARTIAL"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:5 CHANGEDSINCE 1 PARTIAL -1:-2)", "Duplicate"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 0:5)", "nz-number"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL -0:-5)", "nz-number"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL -1:5)", "both ends or neither"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:-5)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:*)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 5)", "':'"},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1:4294967296)", ""},
+        {"A001 UID FETCH 1:* (FLAGS) (PARTIAL 1,2)", ""},
+    });
+}
+
+imap::CatenatePart text_part(std::string data, bool binary = false) {
+    return imap::CatenatePart{false, std::move(data), binary};
+}
+imap::CatenatePart url_part(std::string url) {
+    return imap::CatenatePart{true, std::move(url), false};
+}
+AppendMessage catenated(std::vector<imap::CatenatePart> parts, std::vector<Flag> flags = {}) {
+    AppendMessage m;
+    m.flags = std::move(flags);
+    m.catenate = std::move(parts);
+    return m;
+}
+imap::ReplaceCommand replace(std::string_view set, std::string mailbox, AppendMessage m,
+                             bool uid = false) {
+    return imap::ReplaceCommand{uid, seq(set), std::move(mailbox), std::move(m)};
+}
+
+TEST_CASE("Grammar: RFC 8508 5 REPLACE and UID REPLACE, the RFC's examples",
+          "[parser][replace][rfc8508]") {
+    const std::string body = "Date: Thu, 1 Jan 2015 00:05:00 -0500 (EST)\r\n\r\nhi\r\n";
+    check_all_parse({
+        {"A003 REPLACE 4 Drafts (\\Seen \\Draft) " + lit(body),
+         Command{"A003", replace("4", "Drafts", message(body, {"\\Seen", "\\Draft"}))}},
+        {"A004 UID REPLACE 2000 Drafts (\\Seen \\Draft) " + lit(body),
+         Command{"A004", replace("2000", "Drafts", message(body, {"\\Seen", "\\Draft"}), true)}},
+        // RFC 8508 4.2: with CATENATE.
+        {"A011 UID REPLACE 3002 Drafts CATENATE (TEXT " + lit("To: Mitzy\r\n") +
+             " URL \"/Drafts/;UID=3002\")",
+         Command{"A011",
+                 replace("3002", "Drafts",
+                         catenated({text_part("To: Mitzy\r\n"), url_part("/Drafts/;UID=3002")}),
+                         true)}},
+        {"A001 replace * inbox \"17-Jul-1996 02:44:25 -0700\" ~{2+}\r\na\0"s,
+         a001(replace("*", "INBOX",
+                      message("a\0"s, {}, DateTime{Date{1996, 7, 17}, 2, 44, 25, -420}, true)))},
+    });
+}
+
+TEST_CASE("Grammar: RFC 4469 5 APPEND with CATENATE, the RFC's examples",
+          "[parser][catenate][rfc4469]") {
+    const std::string boundary = "\r\n--------------030308070208000400050907\r\n";
+    check_all_parse({
+        // Appendix A, example 1.
+        {"A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL "
+         "\"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER\" TEXT " +
+             lit(boundary) +
+             " URL \"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME\" URL "
+             "\"/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1\" TEXT " +
+             lit(boundary) + " URL \"/Drafts;UIDVALIDITY=385759045/;UID=30\")",
+         Command{"A003",
+                 AppendCommand{
+                     "Drafts",
+                     {catenated(
+                         {url_part("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"),
+                          text_part(boundary),
+                          url_part("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1.MIME"),
+                          url_part("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=1"),
+                          text_part(boundary), url_part("/Drafts;UIDVALIDITY=385759045/;UID=30")},
+                         {"\\Seen", "\\Draft", "$MDNSent"})}}}},
+        // MULTIAPPEND with CATENATE and a plain message; URL as an atom,
+        // TEXT as a literal8; keywords in any case.
+        {"A001 APPEND INBOX catenate (url /INBOX/;UID=1 text ~{1}\r\n\0) "s + lit("x"),
+         a001(AppendCommand{
+             "INBOX",
+             {catenated({url_part("/INBOX/;UID=1"), text_part("\0"s, true)}), message("x")}})},
+    });
+}
+
+TEST_CASE("Grammar errors: REPLACE and CATENATE", "[parser][error][replace][catenate]") {
+    check_all_fail({
+        {"A001 REPLACE 1:2 INBOX {1}\r\nx", "Expected one message sequence number"},
+        {"A001 UID REPLACE 1,2 INBOX {1}\r\nx", "Expected one message UID"},
+        {"A001 REPLACE $ INBOX {1}\r\nx", "Expected one message"},
+        {"A001 REPLACE 0 INBOX {1}\r\nx", ""},
+        {"A001 REPLACE 1 INBOX", ""},
+        {"A001 REPLACE 1 {1}\r\nx", ""},
+        {"A001 REPLACE 1 INBOX {1}\r\nx {1}\r\ny", ""},
+        {"A001 APPEND INBOX CATENATE ()", "Empty CATENATE list"},
+        {"A001 APPEND INBOX CATENATE (FOO x)", "Expected TEXT or URL in CATENATE, not FOO"},
+        {"A001 APPEND INBOX CATENATE (TEXT \"x\")", ""},
+        {"A001 APPEND INBOX CATENATE (URL)", ""},
+        {"A001 APPEND INBOX CATENATE (URL x", ""},
+        {"A001 APPEND INBOX CATENATE (URL x  URL y)", ""},
+        {"A001 APPEND INBOX CATENATE URL x", ""},
+    });
+    std::string many = "A001 APPEND INBOX CATENATE (URL x";
+    for (std::size_t i = 1; i <= imap::limits::kMaxCatenateParts; ++i)
+        many += " URL x";
+    check_fails(many + ")", "A001"s, "Too many CATENATE parts (at most 1000)");
 }
 
 TEST_CASE("Grammar: STORE with the UNCHANGEDSINCE modifier", "[parser][condstore]") {

@@ -1,18 +1,15 @@
 // APPEND (RFC 3501 6.3.11) with MULTIAPPEND (RFC 3502): adds messages to a
 // mailbox, all of them or none (the store appends them in one transaction).
 //
-// - Flags (RFC 3501 9, flag-list): the system flags and keywords are set on
-//   the new message. \Recent cannot be given (RFC 3501 2.3.2: it "can not be
-//   used as an argument in a STORE or APPEND command"), and other
-//   flag-extensions name no flag this server knows: both are "BAD", as in
-//   Dovecot ("Invalid system flag"). ("\*" never gets here: the parser
-//   refuses it outside PERMANENTFLAGS.)
-// - date-time: the internal date and its zone; without one, now in UTC.
+// - Flags, date-time, an empty message: append_common.h. (\Recent "can not
+//   be used as an argument in a STORE or APPEND command", RFC 3501 2.3.2;
+//   "\*" never gets here: the parser refuses it outside PERMANENTFLAGS.)
+// - CATENATE (RFC 4469): each message may be assembled from TEXT literals
+//   and URLs of this user's messages (catenate.h); MULTIAPPEND takes it too.
 // - A mailbox that does not exist (or is a \Noselect level, which CREATE
 //   would turn into one) is "NO [TRYCREATE]": the server MUST NOT create it.
 //   The literals have been read by then: the session sends "+" before the
 //   handler runs. (Dovecot answers before "+".)
-// - An empty message is refused ("NO [CANNOT]"), as Dovecot refuses it.
 // - Size: a literal over 64 MiB is refused before "+" with "NO [TOOBIG]"
 //   (RFC 7889 4; Session::on_framing_error); the store's own limit is the
 //   same, and its TooBig is also "NO [TOOBIG]" through Session::fail.
@@ -29,57 +26,26 @@
 #include <vector>
 
 #include "protocol/sequence_set.h"
+#include "server/imap/commands/append_common.h"
 #include "server/imap/commands/handlers.h"
 #include "server/imap/commands/mailbox_args.h"
 
 namespace imap::server {
-namespace {
-
-// The store's flags for a flag-list, or the refusal BAD.
-Checked<store::Flags> append_flags(const std::vector<Flag>& flags) {
-    store::Flags result;
-    for (const Flag& flag : flags) {
-        if (flag.starts_with('\\')) {
-            const std::uint32_t bit = store::system_flag_bit(flag);
-            if (bit == 0) {
-                return CommandResult::bad("Invalid system flag " + flag);
-            }
-            result.system |= bit;
-        } else {
-            result.keywords.push_back(flag);
-        }
-    }
-    return result;
-}
-
-}  // namespace
 
 CommandResult cmd_append(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
-    const auto& append = std::get<AppendCommand>(command.body);
+    auto& append = std::get<AppendCommand>(command.body);
     auto name = store_mailbox_name(append.mailbox);
     if (!name) return name.refusal();
 
     const std::int64_t now = std::time(nullptr);
     std::vector<store::AppendRequest> requests;
     requests.reserve(append.messages.size());
-    for (const AppendMessage& message : append.messages) {
-        auto flags = append_flags(message.flags);
-        if (!flags) return flags.refusal();
-        if (message.message.empty()) {
-            return CommandResult::no(Code::Cannot, "Cannot save an empty message");
-        }
-        store::AppendRequest request;
-        request.message = message.message;
-        request.flags = std::move(*flags);
-        if (message.internal_date) {
-            request.internal_date = message.internal_date->to_unix();
-            request.zone_minutes = message.internal_date->zone_minutes;
-        } else {
-            request.internal_date = now;
-        }
-        requests.push_back(std::move(request));
+    for (AppendMessage& message : append.messages) {
+        auto request = append_request(session, message, now);
+        if (!request) return request.refusal();
+        requests.push_back(std::move(*request));
     }
 
     store::MailStore& store = mail->store();

@@ -16,6 +16,13 @@
 // are reported too (VANISHED (EARLIER) may name UIDs the client never saw),
 // and a UID still in the view (its expunge not reported yet) is left to the
 // plain VANISHED of the sync at the end of the command.
+//
+// RFC 9394 3.3: UID FETCH ... (PARTIAL range) answers for the messages of
+// the set at those positions only, counted over the view's messages the set
+// names, in ascending UID order (-1 is the highest UID). With CHANGEDSINCE
+// the range is taken first and CHANGEDSINCE filters it (3.4). A range past
+// the end names no message: a plain OK. The parser refuses PARTIAL in FETCH
+// (the section extends UID FETCH only), twice, and a bad range (BAD).
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -25,10 +32,38 @@
 
 #include "server/imap/commands/handlers.h"
 #include "server/imap/commands/message_set.h"
+#include "server/imap/commands/search_common.h"
 #include "server/imap/fetch_job.h"
 #include "server/imap/session.h"
 
 namespace imap::server {
+
+namespace {
+
+// The UIDs of the view's messages in `set` at the positions `range` names
+// (RFC 9394 3.3), as ranges.
+store::UidSet partial_of_view(const SelectedMailbox& view, const store::UidSet& set,
+                              const PartialRange& range) {
+    std::vector<std::uint32_t> named;
+    const std::vector<std::uint32_t>& in_view = view.uids();
+    for (const store::UidRange& uids : set) {
+        auto first = std::lower_bound(in_view.begin(), in_view.end(), uids.first);
+        auto last = std::upper_bound(first, in_view.end(), uids.last);
+        named.insert(named.end(), first, last);
+    }
+    const auto [begin, end] = partial_slice(range, named.size());
+    store::UidSet result;
+    for (std::size_t i = begin; i < end; ++i) {
+        if (!result.empty() && result.back().last + 1ull == named[i]) {
+            result.back().last = named[i];
+        } else {
+            result.push_back({named[i], named[i]});
+        }
+    }
+    return result;
+}
+
+}  // namespace
 
 CommandResult cmd_fetch(Session& session, Command& command) {
     const FetchCommand& request = std::get<FetchCommand>(command.body);
@@ -39,6 +74,7 @@ CommandResult cmd_fetch(Session& session, Command& command) {
     Checked<store::UidSet> uids =
         resolve_message_set(session, command_name(command.body), request.set, request.uid);
     if (!uids) return uids.refusal();
+    if (request.partial) *uids = partial_of_view(*selected, *uids, *request.partial);
     const bool asks_modseq =
         std::any_of(request.items.begin(), request.items.end(),
                     [](const FetchItem& item) { return item.kind == FetchItem::Kind::ModSeq; });

@@ -44,6 +44,8 @@ CommandResult cmd_thread(Session& session, Command& command);
 CommandResult cmd_store(Session& session, Command& command);
 CommandResult cmd_copy(Session& session, Command& command);
 CommandResult cmd_move(Session& session, Command& command);
+// REPLACE / UID REPLACE (RFC 8508).
+CommandResult cmd_replace(Session& session, Command& command);
 CommandResult cmd_create(Session& session, Command& command);
 CommandResult cmd_delete(Session& session, Command& command);
 CommandResult cmd_rename(Session& session, Command& command);
