@@ -943,8 +943,9 @@ TEST_CASE("LMTP listeners: built-in defaults, file, flags, [lmtp] options") {
         CHECK_THROWS_WITH(parse_config("[lmtp]\nsocket_mode = \"1777\"\n", "f"),
                           Catch::Contains("more than 0777"));
         // TOML: a string of octal digits; an integer (whose 0o660 would be 432) is refused.
-        CHECK_THROWS_WITH(parse_config("[lmtp]\nsocket_mode = 660\n", "f"),
-                          Catch::Contains("f:2:15: socket_mode: expected a string, got an integer"));
+        CHECK_THROWS_WITH(
+            parse_config("[lmtp]\nsocket_mode = 660\n", "f"),
+            Catch::Contains("f:2:15: socket_mode: expected a string, got an integer"));
         CHECK(parse_config("[lmtp]\nsocket_mode = \"0640\"\n", "f").lmtp_socket_mode == 0640);
         CHECK_THROWS_WITH(parse_config("[listen]\nlmtp = unix:\n", "f"),
                           Catch::Contains("socket path"));
