@@ -1153,10 +1153,19 @@ std::vector<std::uint32_t> SqliteMailStore::search(MailboxId id, const SearchKey
 
 namespace {
 
-// Whether `key` has a THREADID term (the nesting is the parser's, bounded).
+// Whether `key` has a THREADID term. Without recursion: a key built by
+// the store's callers may be a chain of thousands of ORs (the parser's
+// nesting is bounded, an OR chain from a SEARCH translation is not).
 bool asks_thread_id(const SearchKey& key) {
-    if (key.kind == SearchKey::Kind::ThreadId) return true;
-    return std::any_of(key.children.begin(), key.children.end(), asks_thread_id);
+    std::vector<const SearchKey*> pending{&key};
+    while (!pending.empty()) {
+        const SearchKey* next = pending.back();
+        pending.pop_back();
+        if (next->kind == SearchKey::Kind::ThreadId) return true;
+        for (const SearchKey& child : next->children)
+            pending.push_back(&child);
+    }
+    return false;
 }
 
 }  // namespace

@@ -178,8 +178,9 @@ TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connectio
     // kCheckpointFrames again (a test of the file's size once checkpointed
     // at every sync: a copy and a database fsync per APPEND).
     for (int n = 0; n < 5; ++n) {
+        const std::string raw = "Subject: small " + std::to_string(n) + "\r\n\r\nhello\r\n";
         AppendRequest small;
-        small.message = "Subject: small " + std::to_string(n) + "\r\n\r\nhello\r\n";
+        small.message = raw;  // a view: the string must outlive the append
         store.append(store.open_mailbox("INBOX").id, small);
         CHECK(store.commit_sync()->sync() == store.commit_serial());
     }
