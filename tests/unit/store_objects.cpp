@@ -46,8 +46,13 @@ std::string preview_of(const std::string& raw) {
     return compute_preview(raw, parse_message(raw));
 }
 
+// The store's clock (system_clock, CLOCK_REALTIME). Not time(): Linux
+// answers it from the coarse clock, which can still say second S when the
+// store has already stamped S + 1 (seen in CI: a save date "in the future").
 std::int64_t now() {
-    return static_cast<std::int64_t>(std::time(nullptr));
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 MessageInfo info_of(MailStore& store, MailboxId box, std::uint32_t uid) {
