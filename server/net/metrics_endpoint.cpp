@@ -4,6 +4,7 @@
 
 #include "server/base/log.h"
 #include "server/base/metrics.h"
+#include "server/net/tcp_listen.h"
 
 namespace imap::server {
 
@@ -35,18 +36,6 @@ std::string http(std::string_view status, std::string_view body, bool head) {
     return out;
 }
 
-std::string address_text(const sockaddr_storage& address) {
-    char host[INET6_ADDRSTRLEN] = {};
-    if (address.ss_family == AF_INET6) {
-        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
-        uv_ip6_name(in6, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
-    }
-    const auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
-    uv_ip4_name(in4, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in4->sin_port));
-}
-
 }  // namespace
 
 std::string MetricsEndpoint::respond(std::string_view request) {
@@ -72,15 +61,7 @@ MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const ListenAddress& address) 
     uv_tcp_init(loop_, &listener_);
     listener_.data = this;
     listening_ = true;
-    sockaddr_storage storage{};
-    int rc = address.ipv6 ? uv_ip6_addr(address.address.c_str(), address.port,
-                                        reinterpret_cast<sockaddr_in6*>(&storage))
-                          : uv_ip4_addr(address.address.c_str(), address.port,
-                                        reinterpret_cast<sockaddr_in*>(&storage));
-    if (rc == 0) {
-        rc = uv_tcp_bind(&listener_, reinterpret_cast<const sockaddr*>(&storage),
-                         address.ipv6 ? UV_TCP_IPV6ONLY : 0);
-    }
+    int rc = bind_tcp(&listener_, address);
     if (rc == 0) {
         rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener_), 16,
                        &MetricsEndpoint::on_connection);
@@ -90,10 +71,7 @@ MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const ListenAddress& address) 
         throw std::runtime_error("cannot listen on " + address.to_string() +
                                  " (metrics): " + uv_strerror(rc));
     }
-    sockaddr_storage bound{};
-    int length = sizeof bound;
-    uv_tcp_getsockname(&listener_, reinterpret_cast<sockaddr*>(&bound), &length);
-    bound_ = address_text(bound);
+    bound_ = bound_endpoint(&listener_);
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

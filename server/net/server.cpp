@@ -19,6 +19,7 @@
 #include "server/net/certificate.h"
 #include "server/net/connection.h"
 #include "server/net/metrics_endpoint.h"
+#include "server/net/tcp_listen.h"
 #include "store/accounts.h"
 #include "store/backup.h"
 #include "store/data_dir.h"
@@ -27,34 +28,6 @@
 #include "store/password.h"
 
 namespace imap::server {
-namespace {
-
-// "127.0.0.1" / "::1" for a peer or local address; empty when unknown.
-std::string ip_of(const sockaddr_storage& address) {
-    char text[64] = {};
-    if (address.ss_family == AF_INET) {
-        uv_ip4_name(reinterpret_cast<const sockaddr_in*>(&address), text, sizeof text);
-    } else if (address.ss_family == AF_INET6) {
-        uv_ip6_name(reinterpret_cast<const sockaddr_in6*>(&address), text, sizeof text);
-    }
-    return text;
-}
-
-int port_of(const sockaddr_storage& address) {
-    if (address.ss_family == AF_INET) {
-        return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-    }
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
-}
-
-// The documented stdout form: 127.0.0.1:1143, [::1]:1993.
-std::string endpoint(const sockaddr_storage& address) {
-    const std::string ip = ip_of(address);
-    const std::string port = std::to_string(port_of(address));
-    return address.ss_family == AF_INET6 ? "[" + ip + "]:" + port : ip + ":" + port;
-}
-
-}  // namespace
 
 Server::Server(const Config& config, Authenticator& authenticator, MailAccess& mail,
                std::shared_ptr<const TlsContext> tls_context, TlsReloader reloader)
@@ -145,16 +118,7 @@ void Server::listen(std::ostream& out) {
         uv_tcp_init(loop(), &listener->tcp);
         listener->open = true;
         const std::string name = address.to_string();
-        sockaddr_storage storage{};
-        int rc = address.ipv6 ? uv_ip6_addr(address.address.c_str(), address.port,
-                                            reinterpret_cast<sockaddr_in6*>(&storage))
-                              : uv_ip4_addr(address.address.c_str(), address.port,
-                                            reinterpret_cast<sockaddr_in*>(&storage));
-        if (rc == 0) {
-            // IPV6ONLY: "[::]" and "0.0.0.0" listeners can coexist.
-            rc = uv_tcp_bind(&listener->tcp, reinterpret_cast<const sockaddr*>(&storage),
-                             address.ipv6 ? UV_TCP_IPV6ONLY : 0);
-        }
+        int rc = bind_tcp(&listener->tcp, address);
         if (rc == 0) {
             rc = uv_listen(reinterpret_cast<uv_stream_t*>(&listener->tcp), SOMAXCONN,
                            &Server::on_connection);
@@ -163,13 +127,11 @@ void Server::listen(std::ostream& out) {
         if (rc < 0) {
             throw std::runtime_error("cannot listen on " + name + ": " + uv_strerror(rc));
         }
-        sockaddr_storage bound{};
-        int length = sizeof bound;
-        uv_tcp_getsockname(&listeners_.back()->tcp, reinterpret_cast<sockaddr*>(&bound), &length);
+        const std::string bound = bound_endpoint(&listeners_.back()->tcp);
         const char* protocol = address.implicit_tls ? "imaps" : "imap";
-        out << "imapd: listening " << protocol << " " << endpoint(bound) << "\n";
+        out << "imapd: listening " << protocol << " " << bound << "\n";
         out.flush();
-        log::info("listening", {{"protocol", protocol}, {"address", endpoint(bound)}});
+        log::info("listening", {{"protocol", protocol}, {"address", bound}});
     }
     if (config_.metrics_listener) {
         metrics_ = std::make_unique<MetricsEndpoint>(loop(), *config_.metrics_listener);
@@ -244,16 +206,7 @@ void Server::listen_lmtp(LmtpListener& listener, std::ostream& out) {
         uv_tcp_init(loop(), &listener.tcp);
         listener.tcp.data = &listener;
         listener.open = true;
-        sockaddr_storage storage{};
-        const ListenAddress& tcp = address.tcp;
-        rc = tcp.ipv6 ? uv_ip6_addr(tcp.address.c_str(), tcp.port,
-                                    reinterpret_cast<sockaddr_in6*>(&storage))
-                      : uv_ip4_addr(tcp.address.c_str(), tcp.port,
-                                    reinterpret_cast<sockaddr_in*>(&storage));
-        if (rc == 0) {
-            rc = uv_tcp_bind(&listener.tcp, reinterpret_cast<const sockaddr*>(&storage),
-                             tcp.ipv6 ? UV_TCP_IPV6ONLY : 0);
-        }
+        rc = bind_tcp(&listener.tcp, address.tcp);
         stream = reinterpret_cast<uv_stream_t*>(&listener.tcp);
     }
     if (rc == 0) rc = uv_listen(stream, SOMAXCONN, &Server::on_lmtp_connection);
@@ -262,12 +215,7 @@ void Server::listen_lmtp(LmtpListener& listener, std::ostream& out) {
                                  (shown.empty() ? address.to_string() : shown) + ": " +
                                  uv_strerror(rc));
     }
-    if (shown.empty()) {
-        sockaddr_storage bound{};
-        int length = sizeof bound;
-        uv_tcp_getsockname(&listener.tcp, reinterpret_cast<sockaddr*>(&bound), &length);
-        shown = endpoint(bound);
-    }
+    if (shown.empty()) shown = bound_endpoint(&listener.tcp);
     out << "imapd: listening lmtp " << shown << "\n";
     out.flush();
     log::info("listening", {{"protocol", "lmtp"}, {"address", shown}});
