@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <system_error>
@@ -133,22 +134,26 @@ std::map<std::string, MailboxState> mailbox_states(sqlite3* db) {
 
 }  // namespace
 
-void backup_database(const fs::path& source, const fs::path& destination) {
-    std::error_code error;
-    if (!fs::is_regular_file(source, error)) {
-        throw StoreError(StoreErrc::NotFound, "no database " + source.string());
-    }
+namespace {
+
+using Place = void (*)(const fs::path& temporary, const fs::path& destination);
+
+// Copies `source` into a temporary file beside `destination`, lets `adjust`
+// (if any) change the copy, then `place`s it; on any failure the temporary
+// goes and nothing is placed.
+void copy_then_place(const fs::path& source, const fs::path& destination,
+                     const std::function<void(const fs::path& copy)>& adjust, Place place) {
     const fs::path temporary = temporary_beside(destination);
     try {
         copy_into(source, temporary);
-        rename_into_place(temporary, destination);
+        if (adjust) adjust(temporary);
+        place(temporary, destination);
     } catch (...) {
-        fs::remove(temporary, error);
+        std::error_code ignored;
+        fs::remove(temporary, ignored);
         throw;
     }
 }
-
-namespace {
 
 void check_backup(const fs::path& backup) {
     std::error_code error;
@@ -170,69 +175,69 @@ void replace_live(const fs::path& temporary, const fs::path& live) {
     rename_into_place(temporary, live);
 }
 
+// Raises UIDVALIDITY in the copy wherever its mailbox differs from the live
+// one of the same name (header comment); what each mailbox got.
+std::vector<RestoredMailbox> raise_changed_uidvalidities(
+    const fs::path& copy_path, const std::map<std::string, MailboxState>& live_states) {
+    std::vector<RestoredMailbox> restored;
+    Handle copy = open(copy_path, SQLITE_OPEN_READWRITE);
+    exec(copy.get(), "BEGIN IMMEDIATE", "restoring");
+    for (const auto& [name, state] : mailbox_states(copy.get())) {
+        RestoredMailbox mailbox{name, static_cast<std::uint32_t>(state.uidvalidity), false};
+        const auto now = live_states.find(name);
+        if (now != live_states.end() &&
+            (now->second.uidvalidity != state.uidvalidity || now->second.uidnext != state.uidnext ||
+             now->second.highestmodseq != state.highestmodseq)) {
+            // RFC 3501 2.3.1.1: greater than any value a client saw.
+            const std::int64_t raised = std::max(now->second.uidvalidity, state.uidvalidity) + 1;
+            if (raised > 0xFFFFFFFFll) fail("UIDVALIDITY of " + name + " cannot be raised");
+            sqlite3_stmt* update = nullptr;
+            sqlite3_prepare_v2(copy.get(), "UPDATE mailboxes SET uidvalidity = ?2 WHERE name = ?1",
+                               -1, &update, nullptr);
+            sqlite3_bind_text(update, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(update, 2, raised);
+            const int code = sqlite3_step(update);
+            sqlite3_finalize(update);
+            if (code != SQLITE_DONE) fail("restoring " + name, copy.get());
+            mailbox.uidvalidity = static_cast<std::uint32_t>(raised);
+            mailbox.uidvalidity_changed = true;
+        }
+        restored.push_back(std::move(mailbox));
+    }
+    exec(copy.get(), "COMMIT", "restoring");
+    copy.reset();
+    sync_path(copy_path, O_RDONLY);
+    return restored;
+}
+
 }  // namespace
+
+void backup_database(const fs::path& source, const fs::path& destination) {
+    std::error_code error;
+    if (!fs::is_regular_file(source, error)) {
+        throw StoreError(StoreErrc::NotFound, "no database " + source.string());
+    }
+    copy_then_place(source, destination, {}, rename_into_place);
+}
 
 void restore_accounts(const fs::path& backup, const fs::path& live) {
     check_backup(backup);
-    const fs::path temporary = temporary_beside(live);
-    std::error_code error;
-    try {
-        copy_into(backup, temporary);
-        replace_live(temporary, live);
-    } catch (...) {
-        fs::remove(temporary, error);
-        throw;
-    }
+    copy_then_place(backup, live, {}, replace_live);
 }
 
 std::vector<RestoredMailbox> restore_database(const fs::path& backup, const fs::path& live) {
-    std::error_code error;
     check_backup(backup);
     std::map<std::string, MailboxState> live_states;
+    std::error_code error;
     if (fs::is_regular_file(live, error)) {
         Handle current = open(live, SQLITE_OPEN_READWRITE);
         live_states = mailbox_states(current.get());
     }
-    const fs::path temporary = temporary_beside(live);
     std::vector<RestoredMailbox> restored;
-    try {
-        copy_into(backup, temporary);
-        Handle copy = open(temporary, SQLITE_OPEN_READWRITE);
-        exec(copy.get(), "BEGIN IMMEDIATE", "restoring");
-        for (const auto& [name, state] : mailbox_states(copy.get())) {
-            RestoredMailbox mailbox{name, static_cast<std::uint32_t>(state.uidvalidity), false};
-            const auto now = live_states.find(name);
-            const bool same = now != live_states.end() &&
-                              now->second.uidvalidity == state.uidvalidity &&
-                              now->second.uidnext == state.uidnext &&
-                              now->second.highestmodseq == state.highestmodseq;
-            if (now != live_states.end() && !same) {
-                // RFC 3501 2.3.1.1: greater than any value a client saw.
-                const std::int64_t raised =
-                    std::max(now->second.uidvalidity, state.uidvalidity) + 1;
-                if (raised > 0xFFFFFFFFll) fail("UIDVALIDITY of " + name + " cannot be raised");
-                sqlite3_stmt* update = nullptr;
-                sqlite3_prepare_v2(copy.get(),
-                                   "UPDATE mailboxes SET uidvalidity = ?2 WHERE name = ?1", -1,
-                                   &update, nullptr);
-                sqlite3_bind_text(update, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-                sqlite3_bind_int64(update, 2, raised);
-                const int code = sqlite3_step(update);
-                sqlite3_finalize(update);
-                if (code != SQLITE_DONE) fail("restoring " + name, copy.get());
-                mailbox.uidvalidity = static_cast<std::uint32_t>(raised);
-                mailbox.uidvalidity_changed = true;
-            }
-            restored.push_back(std::move(mailbox));
-        }
-        exec(copy.get(), "COMMIT", "restoring");
-        copy.reset();
-        sync_path(temporary, O_RDONLY);
-        replace_live(temporary, live);
-    } catch (...) {
-        fs::remove(temporary, error);
-        throw;
-    }
+    copy_then_place(
+        backup, live,
+        [&](const fs::path& copy) { restored = raise_changed_uidvalidities(copy, live_states); },
+        replace_live);
     return restored;
 }
 
