@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -725,31 +726,39 @@ bool looks_like_toml(std::string_view value) {
 // so existing files keep working. A value that starts as a TOML string, array
 // or inline table never meant anything here: the file is TOML with an
 // error, and LooksLikeToml says so, so that the TOML error is reported.
-void parse_old_format(std::string_view text, std::string_view source_name, FileState& state) {
-    std::string section;
-    std::map<std::string, std::size_t> first_seen;  // "section.key" -> line
-    std::size_t line_number = 0;
-    std::size_t position = 0;
-    // A UTF-8 byte order mark, as some Windows editors write, is not content.
-    if (text.starts_with("\xEF\xBB\xBF")) position = 3;
+// Each line of an old-format file, numbered from 1, without its line end
+// (LF or CRLF); a UTF-8 byte order mark, as some Windows editors write, is
+// not content.
+void for_each_old_line(
+    std::string_view text,
+    const std::function<void(std::size_t number, std::string_view line)>& visit) {
+    std::size_t number = 0;
+    std::size_t position = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
     while (position < text.size()) {
         std::size_t end = text.find('\n', position);
         if (end == std::string_view::npos) end = text.size();
         std::string_view line = text.substr(position, end - position);
         position = end + 1;
-        ++line_number;
+        if (line.ends_with('\r')) line.remove_suffix(1);
+        visit(++number, line);
+    }
+}
+
+void parse_old_format(std::string_view text, std::string_view source_name, FileState& state) {
+    std::string section;
+    std::map<std::string, std::size_t> first_seen;  // "section.key" -> line
+    for_each_old_line(text, [&](std::size_t line_number, std::string_view line) {
         auto fail = [&](const std::string& message) {
             throw ConfigError(std::string(source_name) + ":" + std::to_string(line_number) + ": " +
                               message);
         };
-        if (line.ends_with('\r')) line.remove_suffix(1);
         for (char c : line) {
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) {
                 fail("control character in the line (a binary file?)");
             }
         }
         line = trim(strip_comment(line));
-        if (line.empty()) continue;
+        if (line.empty()) return;
 
         if (line.front() == '[') {
             if (line.starts_with("[[")) throw LooksLikeToml{};  // an array of tables
@@ -761,7 +770,7 @@ void parse_old_format(std::string_view text, std::string_view source_name, FileS
                      ")");
             }
             section = name;
-            continue;
+            return;
         }
 
         const std::size_t equals = line.find('=');
@@ -795,7 +804,7 @@ void parse_old_format(std::string_view text, std::string_view source_name, FileS
         } catch (const ConfigError& error) {
             fail(std::string(key) + ": " + error.what());
         }
-    }
+    });
 }
 
 // "FILE:LINE:COLUMN: " for a TOML node or error position.
@@ -1002,19 +1011,13 @@ std::string convert_old_config(std::string_view text, std::string_view source_na
     std::vector<Line> lines;
     std::map<std::string, std::vector<std::string>> values;  // "section.key" -> TOML values
     std::string section;
-    std::size_t position = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
-    while (position < text.size()) {
-        std::size_t end = text.find('\n', position);
-        if (end == std::string_view::npos) end = text.size();
-        std::string_view line = text.substr(position, end - position);
-        position = end + 1;
-        if (line.ends_with('\r')) line.remove_suffix(1);
+    for_each_old_line(text, [&](std::size_t, std::string_view line) {
         const std::string_view content = trim(strip_comment(line));
         const std::string_view comment = line.substr(strip_comment(line).size());
         if (content.empty() || content.front() == '[') {
             if (!content.empty()) section = trim(content.substr(1, content.size() - 2));
             lines.push_back({std::string(line), {}, {}});
-            continue;
+            return;
         }
         const std::size_t equals = content.find('=');
         const std::string key(trim(content.substr(0, equals)));
@@ -1036,7 +1039,7 @@ std::string convert_old_config(std::string_view text, std::string_view source_na
         } else if (!trim(comment).empty()) {
             lines.push_back({std::string(trim(comment)), {}, {}});
         }
-    }
+    });
     std::string out;
     for (const Line& line : lines) {
         if (!line.key.empty()) {
