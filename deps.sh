@@ -10,6 +10,8 @@ packages=(
   libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
   # the configuration file's TOML
   libtomlplusplus-dev
+  # JSON log lines and the control socket (header only)
+  nlohmann-json3-dev
   # i;unicode-casemap (RFC 5051) for SORT and THREAD
   libunistring-dev
   # tests: Catch2, clang with libFuzzer and the sanitizer runtimes, formatting

@@ -397,6 +397,16 @@ const Option kOptions[] = {
          }
          s.config.log_level = *level;
      }},
+    {"log", "format", false, Kind::Text,
+     [](FileState& s, std::string_view v) {
+         if (v == "text") {
+             s.config.log_format = LogFormat::Text;
+         } else if (v == "json") {
+             s.config.log_format = LogFormat::Json;
+         } else {
+             throw ConfigError("expected text or json, got " + quoted(v));
+         }
+     }},
 };
 
 constexpr std::string_view kSections[] = {"server",   "listen", "lmtp",    "tls", "limits",

@@ -47,6 +47,8 @@ class ConfigError : public std::runtime_error {
 };
 
 enum class LogLevel { Error, Warning, Info, Debug };
+// [log] format: key=value lines, or one JSON object per line.
+enum class LogFormat { Text, Json };
 
 // "error", "warning", "info", "debug".
 std::string_view to_string(LogLevel level);
@@ -238,6 +240,7 @@ struct Config {
 
     // [log]
     LogLevel log_level = LogLevel::Info;
+    LogFormat log_format = LogFormat::Text;
 
     // The file was in the format before TOML (docs/configuration.md "The
     // old format"): read as before; `imapd check-config --convert` prints

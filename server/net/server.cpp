@@ -415,6 +415,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         return kExitUsage;
     }
     log::set_level(config.log_level);
+    log::set_format(config.log_format);
     if (config.old_file_format) {
         // Read as before; docs/configuration.md "The old format".
         log::warning("config_old_format",

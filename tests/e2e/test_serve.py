@@ -10,6 +10,7 @@ in tearDown whatever happened. Every wait is bounded.
 """
 import hashlib
 import imaplib
+import json
 import os
 import re
 import select
@@ -805,6 +806,35 @@ class RefusedCommandsLogged(ServerTest):
         self.assertRegex(log, r"debug command peer=127\.0\.0\.1 user=\"\" command=SELECT "
                               r"status=bad error=\"SELECT is not valid in the not "
                               r"authenticated state\"")
+
+
+class JsonLogs(ServerTest):
+    """[log] format = "json" (docs/operations.md "Logs"): every line on
+    stderr is one JSON object (RFC 8259) with time, level and event first,
+    typed fields, and a client's non-UTF-8 bytes replaced, not passed on."""
+    config_text = '[log]\nlevel = "debug"\nformat = "json"\n[auth]\nfailed_login_delay = "0s"\n'
+
+    def test_every_line_is_a_json_object(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        # A user name that is not UTF-8 reaches the "command" line's fields.
+        sock.sendall(b"a LOGIN \"al\xffice\" secret\r\nb NOOP\r\nc LOGOUT\r\n")
+        recv_until(sock, rb"c OK[^\r]*\r\n")
+        wait_for_log(self.server, '"event":"connection_closed"')
+        events = []
+        for line in self.server.log().splitlines():
+            record = json.loads(line)
+            self.assertEqual(list(record)[:3], ["time", "level", "event"], line)
+            self.assertRegex(record["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            events.append(record)
+        opened = [e for e in events if e["event"] == "connection_opened"]
+        self.assertEqual(len(opened), 1, events)
+        self.assertEqual(opened[0]["peer"], "127.0.0.1")
+        self.assertIs(opened[0]["tls"], False)
+        failed = [e for e in events if e["event"] == "login_failed"]
+        self.assertEqual([e["user"] for e in failed], ["al\ufffdice"], events)
+        durations = [e["duration_us"] for e in events if e["event"] == "command"]
+        self.assertTrue(durations and all(isinstance(d, int) for d in durations), events)
 
 
 class TcpLatency(ServerTest):
