@@ -285,6 +285,8 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { s.config.threads = parse_count(v, 0, kMaxThreads); }},
     {"server", "workers", false, Kind::Count,
      [](FileState& s, std::string_view v) { s.config.workers = parse_count(v, 0, kMaxWorkers); }},
+    {"server", "control_socket", false, Kind::Text,
+     [](FileState& s, std::string_view v) { s.config.control_socket = std::string(v); }},
 
     {"listen", "imap", true, Kind::Text,
      [](FileState& s, std::string_view v) { add_listener(s, v, false); }},

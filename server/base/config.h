@@ -139,6 +139,10 @@ struct Config {
     // fsync), so several per core keep the cores busy while some wait.
     // 0: 4 per I/O loop.
     std::size_t workers = 0;
+    // The control socket of `imapd who` and `imapd kick`
+    // (server/net/control_socket.h), relative to data_dir unless absolute;
+    // empty: none. A relative one is not made with ephemeral.
+    std::filesystem::path control_socket{"control.sock"};
 
     // [listen] imap = ... / imaps = ...
     std::vector<ListenAddress> listeners = {
