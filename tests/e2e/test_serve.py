@@ -1419,6 +1419,7 @@ class MetricsEndpoint(ServerTest):
                      'imapd_command_duration_seconds_count{command="NOOP"} 2',
                      'imapd_connections{listener="imap"} 1',
                      'imapd_users_open 1',
+                     'imapd_index_queue_bodies 0',
                      '# TYPE imapd_command_duration_seconds histogram'):
             self.assertIn("\n" + line + "\n", "\n" + text)
         self.assertRegex(text, r'\nimapd_connections_accepted_total\{listener="imap"\} [1-9]')
