@@ -11,16 +11,24 @@ recipients taking turns; the clock runs from the first MAIL to the last
 250. Every message is then counted in the servers' stores: a run with a
 missing message is marked. Nothing is asserted: this is a benchmark.
 
+--kill-after SECONDS adds a crash run: imapd is killed with SIGKILL that
+long into a delivery, restarted on its data, and every message that got its
+250 is looked for by Message-ID (docs/lmtp.md: each 250 is sent only once
+the message is durable, so none may be missing; a message stored without
+its 250 is allowed, the MTA delivers it again).
+
 Python's client is part of what is measured on both sides (on two cores it
 is a third of the CPU): the ratio is conservative for the faster server.
 
 Usage:
   cmake --build build/release --target imapd
   tests/bench/bench_lmtp.py --imapd build/release/server/imapd       # ~1 min
+  tests/bench/bench_lmtp.py --kill-after 0.5 --repeat 1     # and a crash run
 """
 import argparse
 import os
 import platform
+import re
 import shutil
 import smtplib
 import socket
@@ -57,6 +65,7 @@ def deliver(port, users, connections, messages, size):
     `connections` LMTP connections to `users` in turn."""
     per_connection = messages // connections
     done = [0] * connections
+    acked = set()  # message numbers that got their 250
     errors = []
     start = threading.Barrier(connections + 1)
 
@@ -73,6 +82,7 @@ def deliver(port, users, connections, messages, size):
                     errors.append(refused)
                 else:
                     done[index] += 1
+                    acked.add(n)
             client.quit()
         except Exception as error:  # counted, reported
             errors.append(repr(error))
@@ -85,6 +95,7 @@ def deliver(port, users, connections, messages, size):
     for t in threads:
         t.join()
     elapsed = time.monotonic() - began
+    deliver.acked = acked
     return sum(done) / elapsed, sum(done), errors
 
 
@@ -124,9 +135,54 @@ class Imapd:
                 db.close()
         return total
 
+    def stored_numbers(self):
+        """The message numbers (from the Message-IDs) in every user's store."""
+        numbers = set()
+        for name in os.listdir(os.path.join(self.data, "users")):
+            if name.endswith(".db"):
+                db = sqlite3.connect(os.path.join(self.data, "users", name))
+                for (raw,) in db.execute("SELECT b.raw FROM messages m JOIN bodies b "
+                                         "ON b.id = m.body_id"):
+                    found = re.search(rb"Message-ID: <lmtp-(\d+)@bench>", bytes(raw))
+                    if found:
+                        numbers.add(int(found.group(1)))
+                db.close()
+        return numbers
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(15)
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(15)
+
+
+def crash_run(binary, users, args):
+    """Kills imapd args.kill_after seconds into a delivery; returns (acked,
+    stored, missing): 250s the clients got, of those how many are stored
+    after a restart, and the acked message numbers not stored."""
+    work = tempfile.mkdtemp(prefix="imapd-bench-lmtp-kill-")
+    try:
+        server = Imapd(binary, work, users, args.threads)
+        killer = threading.Timer(args.kill_after, server.kill)
+        killer.start()
+        deliver(server.port, users, args.connections, args.messages, args.size)
+        killer.join()
+        acked = deliver.acked
+        # The restart recovers the write-ahead logs as a client's next
+        # login would; then the stores are read directly.
+        server.proc = subprocess.Popen([binary, "serve", "--config",
+                                        os.path.join(server.dir, "imapd.toml")],
+                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        while b"listening lmtp" not in server.proc.stdout.readline():
+            if server.proc.poll() is not None:
+                raise RuntimeError("imapd did not restart")
+        server.stop()
+        stored = server.stored_numbers()
+        return len(acked), len(acked & stored), sorted(acked - stored)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 class DovecotLmtp(dovecot_mod.Dovecot):
@@ -198,6 +254,8 @@ def main():
     parser.add_argument("--size", type=int, default=3072)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="imapd [server] threads")
+    parser.add_argument("--kill-after", type=float, default=0,
+                        help="also kill -9 imapd this many seconds into a delivery")
     args = parser.parse_args()
     ensure_dovecot_lmtp()
     users = ["u%d" % i for i in range(args.users)]
@@ -245,6 +303,13 @@ def main():
           (args.messages, args.size, args.connections, args.users, args.repeat,
            "" if not any(lost.values()) else " (LOST: %s)" % lost, imapd, dovecot,
            ratio))
+    if args.kill_after:
+        acked, kept, missing = crash_run(os.path.abspath(args.imapd), users, args)
+        print()
+        print("kill -9 of imapd %.1f s into delivering %d messages: %d got their 250, "
+              "%d of those stored after the restart, %d lost%s." %
+              (args.kill_after, args.messages, acked, kept, len(missing),
+               (" (" + ", ".join(map(str, missing[:10])) + ")") if missing else ""))
 
 
 if __name__ == "__main__":
