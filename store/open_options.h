@@ -28,6 +28,11 @@ struct OpenOptions {
     // How long a write waits for another writer's lock before the call
     // fails with StoreErrc::Busy.
     int busy_timeout_ms = 5000;
+    // SQLite's page cache for this connection (PRAGMA cache_size), the
+    // largest part of an open store's memory and the same for a mailbox of
+    // 1,000 messages as for one of 1,000,000 (docs/storage.md "Memory").
+    // 2 MiB is SQLite's own default.
+    std::size_t page_cache_bytes = 2 * 1024 * 1024;
     Backend backend = Backend::Sqlite;
 };
 

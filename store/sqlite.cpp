@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "store/errors.h"
 
 namespace imap::store {
@@ -89,6 +91,9 @@ Database::Database(const OpenOptions& options) {
     const bool deferred = options.defer_sync && is_file_path(options.path);
     exec(options.full_sync && !deferred ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
+    // A negative cache_size is in KiB (at least one page's worth).
+    exec("PRAGMA cache_size=-" +
+         std::to_string(std::max<std::size_t>(options.page_cache_bytes / 1024, 64)));
     if (deferred) {
         // synchronous=NORMAL in WAL mode: a commit appends to the log
         // without fsync, the log is synced before every checkpoint and the

@@ -332,6 +332,12 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) {
          s.config.max_output_backlog = parse_size(v, 64 * 1024, 1024ull * 1024 * 1024, "");
      }},
+    // 64 KiB is a few dozen pages: below that SQLite rereads its b-tree
+    // pages on every query; 1 GiB is more than any one user needs.
+    {"limits", "store_cache", false, Kind::Size,
+     [](FileState& s, std::string_view v) {
+         s.config.store_cache = parse_size(v, 64 * 1024, 1024ull * 1024 * 1024, "");
+     }},
     // RFC 7162 4: servers should accept command lines of at least 8192
     // octets; clients such as mbsync send long UID sets.
     {"limits", "max_line_length", false, Kind::Size,

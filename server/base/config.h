@@ -188,6 +188,11 @@ struct Config {
     // changes on a huge mailbox), so only a client that stopped reading
     // stays above it.
     std::size_t max_output_backlog = 8 * 1024 * 1024;
+    // SQLite page cache per open user store (store::OpenOptions::
+    // page_cache_bytes): with max_connections_per_user and the users
+    // logged in, what bounds the store's memory whatever the mailboxes'
+    // sizes (docs/storage.md "Memory").
+    std::size_t store_cache = 2 * 1024 * 1024;
     // May lower, never raise, the wire codec's limits (protocol/limits.h).
     std::size_t max_line_length = limits::kMaxLineLength;
     std::uint64_t max_literal_size = limits::kMaxLiteralSize;

@@ -155,6 +155,7 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     // this user's cannot race it (they run on the user's strand).
     store::OpenOptions options = data_dir_.user_options(name);
     options.defer_sync = static_cast<bool>(run_blocking_);
+    options.page_cache_bytes = page_cache_bytes_;
     auto mail = std::make_shared<UserMail>(name, options, run_blocking_);
     mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
     // Bodies a crash (or the last session's pins) left behind: no view of

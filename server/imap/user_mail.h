@@ -201,6 +201,9 @@ class UserMailRegistry : public MailAccess {
     // The server calls it when it has worker threads; with one loop every
     // commit stays durable on return.
     void defer_syncs(GroupCommit::RunBlocking run_blocking);
+    // Each store opened from now on gets this much page cache
+    // ([limits] store_cache, store::OpenOptions::page_cache_bytes).
+    void set_page_cache(std::size_t bytes) { page_cache_bytes_ = bytes; }
 
     std::shared_ptr<UserMail> open(std::string_view user) override;
     // Posts an index batch for the user's mail if it is open.
@@ -218,9 +221,10 @@ class UserMailRegistry : public MailAccess {
 
   private:
     store::DataDir data_dir_;
-    GroupCommit::RunBlocking run_blocking_;  // set before any open()
-    std::mutex mutex_;                       // the maps
-    PostForUser post_;                       // set before any open()
+    GroupCommit::RunBlocking run_blocking_;                                 // set before any open()
+    std::size_t page_cache_bytes_ = store::OpenOptions{}.page_cache_bytes;  // set before any open()
+    std::mutex mutex_;                                                      // the maps
+    PostForUser post_;                                                      // set before any open()
     // An open user's mail, and the Post of the executor it lives on, so a
     // report from another thread reaches it without taking a reference
     // there (which could be the last one, and close the store off its

@@ -558,6 +558,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
 
         AccountAuthenticator authenticator(accounts);
         UserMailRegistry mail(data_dir);
+        mail.set_page_cache(config.store_cache);
         Server server(config, authenticator, mail, tls, reloader);
         mail.set_background(
             [&server](const std::string& user) { return server.poster_for_user(user); });

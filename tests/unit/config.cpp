@@ -112,6 +112,7 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(config.max_line_length == imap::limits::kMaxLineLength);
     CHECK(config.max_literal_size == imap::limits::kMaxLiteralSize);
     CHECK(config.max_output_backlog == 8 * 1024 * 1024);
+    CHECK(config.store_cache == 2 * 1024 * 1024);
     CHECK(config.pre_auth_timeout == 60s);
     CHECK(config.login_timeout == 3min);  // Dovecot's MASTER_LOGIN_TIMEOUT_SECS
     CHECK(config.autologout == 30min);    // RFC 3501 5.4
@@ -155,6 +156,7 @@ max_connections_per_user = 30
 max_line_length = 16K
 max_literal_size = 32 MiB
 max_output_backlog = 16M
+store_cache = 4M
 
 [timeouts]
 pre_auth = 30s
@@ -198,6 +200,7 @@ max_connections_per_user = 30
 max_line_length = "16K"
 max_literal_size = "32 MiB"
 max_output_backlog = 16_777_216
+store_cache = "4M"
 
 [timeouts]
 pre_auth = "30s"
@@ -234,6 +237,7 @@ void check_every_option(const Config& config) {
     CHECK(config.max_line_length == 16 * 1024);
     CHECK(config.max_literal_size == 32 * 1024 * 1024);
     CHECK(config.max_output_backlog == 16 * 1024 * 1024);
+    CHECK(config.store_cache == 4 * 1024 * 1024);
     CHECK(config.output_backlog_timeout == 2min);
     CHECK(config.pre_auth_timeout == 30s);
     CHECK(config.login_timeout == 90s);

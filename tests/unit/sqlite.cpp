@@ -244,3 +244,21 @@ TEST_CASE("a read batch ends before a setting SQLite refuses inside a transactio
     CHECK_NOTHROW(db.exec("PRAGMA synchronous=NORMAL"));
     db.end_read_batch();
 }
+
+TEST_CASE("the page cache is what OpenOptions says, SQLite's 2 MiB by default") {
+    // docs/storage.md "Memory": [limits] store_cache bounds each store's cache.
+    auto cache_kib = [](Database& db) {
+        auto q = db.prepare("PRAGMA cache_size");
+        REQUIRE(q.step());
+        return q.column_int(0);
+    };
+    Database plain(OpenOptions{});
+    CHECK(cache_kib(plain) == -2048);
+    OpenOptions options;
+    options.page_cache_bytes = 512 * 1024;
+    Database small(options);
+    CHECK(cache_kib(small) == -512);
+    options.page_cache_bytes = 1000;  // never below 64 KiB
+    Database tiny(options);
+    CHECK(cache_kib(tiny) == -64);
+}
