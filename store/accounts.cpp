@@ -31,6 +31,39 @@ std::string hash_new_password(std::string_view password, const PasswordHashing& 
     return hash_password(password, hashing);
 }
 
+// Every hash's credentials for `password`; empty when SASLprep refuses it.
+std::vector<std::pair<ScramHash, ScramCredentials>> derive_all(std::string_view password,
+                                                               std::uint32_t iterations) {
+    std::vector<std::pair<ScramHash, ScramCredentials>> all;
+    for (ScramHash hash : kScramHashes) {
+        std::optional<ScramCredentials> credentials =
+            new_scram_credentials(hash, password, iterations);
+        if (!credentials) return {};
+        all.emplace_back(hash, std::move(*credentials));
+    }
+    return all;
+}
+
+// Replaces the user's SCRAM rows with `credentials`, inside the caller's
+// transaction.
+void write_scram(Database& db, std::int64_t user_id, std::string_view password_hash,
+                 const std::vector<std::pair<ScramHash, ScramCredentials>>& credentials) {
+    db.prepare("DELETE FROM scram_credentials WHERE user_id = ?1").bind(1, user_id).run();
+    for (const auto& [hash, c] : credentials) {
+        db.prepare(
+              "INSERT INTO scram_credentials (user_id, hash, password_hash, salt, iterations, "
+              "stored_key, server_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .bind(1, user_id)
+            .bind(2, scram_hash_name(hash))
+            .bind(3, password_hash)
+            .bind_blob(4, c.salt)
+            .bind(5, std::int64_t{c.iterations})
+            .bind_blob(6, c.stored_key)
+            .bind_blob(7, c.server_key)
+            .run();
+    }
+}
+
 User read_user(const Query& q) {
     User user;
     user.id = q.column_int(0);
@@ -64,7 +97,19 @@ std::string AccountStore::canonical_user_name(std::string_view name) {
 }
 
 User AccountStore::create_user(std::string_view name, std::string_view password) {
-    return create_user_with_hash(name, hash_new_password(password, hashing_));
+    const std::string hash = hash_new_password(password, hashing_);
+    const auto scram = derive_all(password, hashing_.scram_iterations);
+    const std::string canonical = canonical_user_name(name);
+    Transaction transaction(db_);
+    if (find_user(canonical)) throw StoreError(StoreErrc::AlreadyExists, "user already exists");
+    db_.prepare("INSERT INTO users (name, password_hash, created_at) VALUES (?1, ?2, ?3)")
+        .bind(1, canonical)
+        .bind(2, hash)
+        .bind(3, now_seconds())
+        .run();
+    write_scram(db_, db_.last_insert_rowid(), hash, scram);
+    transaction.commit();
+    return *find_user(canonical);
 }
 
 User AccountStore::create_user_with_hash(std::string_view name, std::string_view crypt_hash) {
@@ -83,11 +128,16 @@ User AccountStore::create_user_with_hash(std::string_view name, std::string_view
 void AccountStore::set_password(std::string_view name, std::string_view password) {
     const std::string canonical = canonical_user_name(name);
     const std::string hash = hash_new_password(password, hashing_);
-    db_.prepare("UPDATE users SET password_hash = ?2 WHERE name = ?1")
-        .bind(1, canonical)
+    const auto scram = derive_all(password, hashing_.scram_iterations);
+    Transaction transaction(db_);
+    const std::optional<User> user = find_user(canonical);
+    if (!user) throw StoreError(StoreErrc::NotFound, "no such user");
+    db_.prepare("UPDATE users SET password_hash = ?2 WHERE id = ?1")
+        .bind(1, user->id)
         .bind(2, hash)
         .run();
-    if (db_.changes() == 0) throw StoreError(StoreErrc::NotFound, "no such user");
+    write_scram(db_, user->id, hash, scram);
+    transaction.commit();
 }
 
 void AccountStore::set_disabled(std::string_view name, bool disabled) {
@@ -136,10 +186,65 @@ std::optional<AccountStore::LoginRecord> AccountStore::login_record(std::string_
         return std::nullopt;  // an invalid name is an unknown user: same answer, same cost
     }
     auto q = db_.prepare(
-        "SELECT id, name, created_at, disabled, password_hash FROM users WHERE name = ?1");
+        "SELECT id, name, created_at, disabled, password_hash, "
+        "(SELECT count(*) FROM scram_credentials s WHERE s.user_id = users.id AND "
+        "s.password_hash = users.password_hash) FROM users WHERE name = ?1");
     q.bind(1, canonical);
     if (!q.step()) return std::nullopt;
-    return LoginRecord{read_user(q), q.column_text(4)};
+    const auto scram_rows = static_cast<std::size_t>(q.column_int(5));
+    return LoginRecord{read_user(q), q.column_text(4), scram_rows == std::size(kScramHashes)};
+}
+
+std::optional<ScramCredentials> AccountStore::scram_credentials(std::string_view name,
+                                                                ScramHash hash) {
+    std::string canonical;
+    try {
+        canonical = canonical_user_name(name);
+    } catch (const StoreError&) {
+        return std::nullopt;
+    }
+    auto q = db_.prepare(
+        "SELECT s.salt, s.iterations, s.stored_key, s.server_key FROM users u "
+        "JOIN scram_credentials s ON s.user_id = u.id AND s.password_hash = u.password_hash "
+        "WHERE u.name = ?1 AND s.hash = ?2 AND u.disabled = 0");
+    q.bind(1, canonical).bind(2, scram_hash_name(hash));
+    if (!q.step()) return std::nullopt;
+    ScramCredentials credentials;
+    credentials.salt = q.column_text(0);
+    const std::int64_t iterations = q.column_int(1);
+    credentials.stored_key = q.column_text(2);
+    credentials.server_key = q.column_text(3);
+    // A row this server could not have written is no credential.
+    if (iterations < kMinScramIterations || iterations > kMaxScramIterations ||
+        credentials.stored_key.size() != scram_digest_size(hash) ||
+        credentials.server_key.size() != scram_digest_size(hash)) {
+        return std::nullopt;
+    }
+    credentials.iterations = static_cast<std::uint32_t>(iterations);
+    return credentials;
+}
+
+bool AccountStore::store_scram_credentials(
+    std::string_view name, std::string_view password_hash,
+    const std::vector<std::pair<ScramHash, ScramCredentials>>& credentials) {
+    const std::string canonical = canonical_user_name(name);
+    Transaction transaction(db_);
+    std::int64_t id = 0;
+    {
+        auto q = db_.prepare("SELECT id FROM users WHERE name = ?1 AND password_hash = ?2");
+        q.bind(1, canonical).bind(2, password_hash);
+        if (!q.step()) return false;
+        id = q.column_int(0);
+    }
+    write_scram(db_, id, password_hash, credentials);
+    transaction.commit();
+    return true;
+}
+
+std::string AccountStore::scram_fake_salt_key() {
+    auto q = db_.prepare("SELECT value FROM server_secrets WHERE name = 'scram_fake_salt_key'");
+    if (!q.step()) throw StoreError(StoreErrc::NotFound, "no SCRAM salt key");
+    return q.column_text(0);
 }
 
 }  // namespace imap::store

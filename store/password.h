@@ -22,10 +22,13 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "store/scram.h"
 
 namespace imap::store {
 
@@ -48,9 +51,12 @@ void wipe_string(std::string& s) noexcept;
 // How new hashes are made: a crypt_gensalt(3) prefix and cost. Empty prefix:
 // hash_method_in_use() at the library's default cost, which libxcrypt raises
 // as hardware gets faster. Tests pass a cheap method to stay fast.
+// `scram_iterations`: the PBKDF2 iteration count of new SCRAM credentials
+// (store/scram.h; the [auth] scram_iterations option).
 struct PasswordHashing {
     std::string prefix;
     unsigned long cost = 0;
+    std::uint32_t scram_iterations = kDefaultScramIterations;
 };
 
 // A hash of `password` with a fresh salt: yescrypt by default (SHA-512-crypt

@@ -24,6 +24,36 @@ void accounts_v1(Database& db) {
     )sql");
 }
 
+// SCRAM credentials (RFC 5802 3, store/scram.h) beside the crypt hash: one
+// row per user and hash ("SHA-256", "SHA-1"), written by `imapd user
+// add/passwd` and, for accounts made before, after their next successful
+// PLAIN/LOGIN. `password_hash` is the crypt hash the keys were derived
+// together with: a row whose hash no longer matches the user's (the
+// password changed by a tool that does not know SCRAM) is ignored.
+// server_secrets: per-server random values that must survive restarts,
+// such as the key of the made-up SCRAM salts for unknown users (RFC 5802 9:
+// a salt that changed with every restart would tell a real user from an
+// unknown one).
+void accounts_v2(Database& db) {
+    db.exec(R"sql(
+        CREATE TABLE scram_credentials (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            hash TEXT NOT NULL,              -- "SHA-256" or "SHA-1"
+            password_hash TEXT NOT NULL,     -- users.password_hash when derived
+            salt BLOB NOT NULL,
+            iterations INTEGER NOT NULL,
+            stored_key BLOB NOT NULL,
+            server_key BLOB NOT NULL,
+            PRIMARY KEY (user_id, hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE server_secrets (
+            name TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO server_secrets (name, value) VALUES ('scram_fake_salt_key', randomblob(32));
+    )sql");
+}
+
 void mail_v1(Database& db) {
     db.exec(R"sql(
         -- Per-user counters that must never go backwards.
@@ -322,7 +352,7 @@ void mail_v6(Database& db) {
     )sql");
 }
 
-const Migration kAccountsMigrations[] = {accounts_v1};
+const Migration kAccountsMigrations[] = {accounts_v1, accounts_v2};
 const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5, mail_v6};
 
 }  // namespace

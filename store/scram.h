@@ -41,7 +41,7 @@ inline constexpr std::uint32_t kDefaultScramIterations = 4096;
 inline constexpr std::uint32_t kMinScramIterations = 4096;
 // The most the configuration may ask for, and the most a stored credential
 // may have: each PBKDF2 computation (`imapd user passwd`, or a migration
-// after a PLAIN login, on the auth pool) costs about 0.25 s of CPU at this
+// after a PLAIN login, on the auth pool) costs about 0.5 s of CPU per hash at this
 // count, and a client must spend the same per login. OWASP's 2023 advice
 // for PBKDF2-HMAC-SHA256 is 600,000.
 inline constexpr std::uint32_t kMaxScramIterations = 1000000;

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "server/base/log.h"
 #include "store/errors.h"
@@ -39,7 +40,9 @@ bool is_cancelled(const AuthRequest& request) {
 
 AccountAuthenticator::AccountAuthenticator(store::AccountStore& accounts, WorkPool* pool,
                                            std::unique_ptr<CredentialCache> cache)
-    : accounts_(accounts), pool_(pool), checker_(std::make_shared<Checker>(std::move(cache))) {}
+    : accounts_(accounts),
+      pool_(pool),
+      checker_(std::make_shared<Checker>(accounts, std::move(cache))) {}
 
 bool AccountAuthenticator::Checker::check(const AuthRequest& request, const Record& record) {
     // One hash computation either way (a dummy hash for unknown users), so
@@ -55,13 +58,70 @@ bool AccountAuthenticator::Checker::check(const AuthRequest& request, const Reco
             cache->forget(record->user.name);
         }
     }
+    if (match && record && !record->scram_current) migrate_to_scram(request, *record);
     return match;
+}
+
+void AccountAuthenticator::Checker::migrate_to_scram(
+    const AuthRequest& request, const store::AccountStore::LoginRecord& record) {
+    try {
+        std::vector<std::pair<store::ScramHash, store::ScramCredentials>> credentials;
+        for (store::ScramHash hash : store::kScramHashes) {
+            std::optional<store::ScramCredentials> derived = store::new_scram_credentials(
+                hash, request.password.reveal(), accounts.scram_iterations());
+            // SASLprep refuses the password: PLAIN/LOGIN only for this user.
+            if (!derived) return;
+            credentials.emplace_back(hash, std::move(*derived));
+        }
+        bool stored = false;
+        {
+            const std::lock_guard lock(accounts_mutex);
+            stored = accounts.store_scram_credentials(record.user.name, record.password_hash,
+                                                      credentials);
+        }
+        if (stored) {
+            migrations.fetch_add(1);
+            log::info("scram_keys_stored", {{"user", record.user.name}});
+        }
+    } catch (const std::exception& error) {
+        log::warning("scram_keys_failed", {{"user", record.user.name}, {"error", error.what()}});
+    }
+}
+
+std::optional<store::ScramCredentials> AccountAuthenticator::scram_credentials(
+    std::string_view user, store::ScramHash hash) {
+    try {
+        const std::lock_guard lock(checker_->accounts_mutex);
+        if (std::optional<store::ScramCredentials> real = accounts_.scram_credentials(user, hash)) {
+            return real;
+        }
+        if (!fake_salt_key_) fake_salt_key_ = accounts_.scram_fake_salt_key();
+        std::string name(user);
+        try {
+            name = store::AccountStore::canonical_user_name(user);
+        } catch (const store::StoreError&) {
+            // Not a name the store would accept: salted as sent.
+        }
+        store::ScramCredentials fake;
+        std::string input(store::scram_hash_name(hash));
+        input += '\0';
+        input += name;
+        fake.salt = store::scram_hmac(store::ScramHash::Sha256, *fake_salt_key_, input)
+                        .substr(0, store::kScramSaltBytes);
+        fake.iterations = accounts_.scram_iterations();
+        fake.stored_key = store::random_bytes(store::scram_digest_size(hash));
+        fake.server_key = store::random_bytes(store::scram_digest_size(hash));
+        return fake;
+    } catch (const std::exception& error) {
+        log::error("login_unavailable", {{"user", std::string(user)}, {"error", error.what()}});
+        return std::nullopt;
+    }
 }
 
 void AccountAuthenticator::authenticate(AuthRequest request, std::function<void(AuthResult)> done) {
     Record record;
     try {
-        const std::lock_guard lock(accounts_mutex_);
+        const std::lock_guard lock(checker_->accounts_mutex);
         record = accounts_.login_record(request.user);
     } catch (const std::exception& error) {
         log::error("login_unavailable",
@@ -114,7 +174,7 @@ void AccountAuthenticator::authenticate(AuthRequest request, std::function<void(
 }
 
 store::Recipient AccountAuthenticator::find_recipient(std::string_view user) {
-    std::lock_guard lock(accounts_mutex_);
+    std::lock_guard lock(checker_->accounts_mutex);
     return store::find_recipient(accounts_, user);
 }
 

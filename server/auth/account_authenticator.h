@@ -19,6 +19,13 @@
 // (server/auth/login_limits.h) computes it and the Connection waits it out
 // on a timer (Session::delay), before authenticate() is called, cache or not.
 //
+// SCRAM: scram_credentials() reads the stored keys on the calling thread
+// like login_record(); the proof is checked by the exchange
+// (server/auth/sasl.h: two HMACs and a hash, no PBKDF2). An account made
+// before SCRAM gets its keys after its next successful password check, in
+// the same pool job as the hash (PBKDF2 per SCRAM hash at the configured
+// iteration count) and written by that job: never on an event loop.
+//
 // Threads: authenticate() may be called from several threads (event loops)
 // at once. The AccountStore's SQLite connection is used by one thread at a
 // time (it is opened SQLITE_OPEN_NOMUTEX): reads go through a mutex of this
@@ -58,6 +65,18 @@ class AccountAuthenticator : public Authenticator {
 
     void authenticate(AuthRequest request, std::function<void(AuthResult)> done) override;
 
+    // SCRAM (server/auth/sasl.h): the accounts database keeps SCRAM keys.
+    bool offers_scram() const override { return true; }
+    // The user's keys (AccountStore::scram_credentials), or made-up ones:
+    // salt = the first kScramSaltBytes of HMAC-SHA-256(the database's
+    // scram_fake_salt_key, hash name NUL canonical name), the configured
+    // iteration count, random keys that no proof matches (RFC 5802 9). An
+    // existing account without keys yet gets made-up ones as well, so a
+    // client cannot tell it from an unknown name; it gets real keys at its
+    // next successful PLAIN/LOGIN. Under the same lock as the logins' reads.
+    std::optional<store::ScramCredentials> scram_credentials(std::string_view user,
+                                                             store::ScramHash hash) override;
+
     // LMTP's RCPT (docs/lmtp.md): the account `user` delivers to, read
     // under the same lock as the logins' reads. Any thread.
     store::Recipient find_recipient(std::string_view user);
@@ -65,24 +84,40 @@ class AccountAuthenticator : public Authenticator {
     // Password hash computations so far (a dummy one for an unknown user
     // included); a login answered from the cache adds none. For tests.
     std::uint64_t hashes_computed() const { return checker_->hashes.load(); }
+    // Accounts given SCRAM keys after a successful password check. For
+    // tests.
+    std::uint64_t scram_migrations() const { return checker_->migrations.load(); }
 
   private:
     // What a pool job needs, shared with it, so a job still queued when this
     // object goes does not outlive what it uses.
     struct Checker {
-        explicit Checker(std::unique_ptr<CredentialCache> credential_cache)
-            : cache(std::move(credential_cache)) {}
+        Checker(store::AccountStore& account_store,
+                std::unique_ptr<CredentialCache> credential_cache)
+            : accounts(account_store), cache(std::move(credential_cache)) {}
         // The hash computation, on whichever thread; remembers a match in
-        // the cache and drops the user's entry on a mismatch.
+        // the cache and drops the user's entry on a mismatch. A match for
+        // an account without current SCRAM keys derives and stores them
+        // (migrate_to_scram), on the same thread: never an event loop's
+        // when there is a pool.
         bool check(const AuthRequest& request,
                    const std::optional<store::AccountStore::LoginRecord>& record);
+        // PBKDF2 for every SCRAM hash, then one write under the lock; a
+        // failure is logged, the login goes ahead.
+        void migrate_to_scram(const AuthRequest& request,
+                              const store::AccountStore::LoginRecord& record);
 
+        store::AccountStore& accounts;
+        // The AccountStore's connection is used by one thread at a time.
+        std::mutex accounts_mutex;
         const std::unique_ptr<CredentialCache> cache;
         std::atomic<std::uint64_t> hashes{0};
+        std::atomic<std::uint64_t> migrations{0};
     };
 
     store::AccountStore& accounts_;
-    std::mutex accounts_mutex_;
+    // Read once, under the accounts mutex.
+    std::optional<std::string> fake_salt_key_;
     std::atomic<WorkPool*> pool_;
     const std::shared_ptr<Checker> checker_;
 };

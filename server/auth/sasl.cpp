@@ -148,9 +148,13 @@ std::string xor_bytes(std::string_view a, std::string_view b) {
 
 class ScramExchange : public Exchange {
   public:
-    ScramExchange(store::ScramHash hash, bool plus, std::optional<ChannelBinding> binding,
-                  std::string nonce)
-        : hash_(hash), plus_(plus), binding_(std::move(binding)), server_nonce_(std::move(nonce)) {
+    ScramExchange(store::ScramHash hash, bool plus, bool binding_offered,
+                  std::optional<ChannelBinding> binding, std::string nonce)
+        : hash_(hash),
+          plus_(plus),
+          binding_offered_(binding_offered),
+          binding_(std::move(binding)),
+          server_nonce_(std::move(nonce)) {
         if (server_nonce_.empty()) server_nonce_ = encode_base64(store::random_bytes(24));
     }
 
@@ -234,7 +238,9 @@ class ScramExchange : public Exchange {
             // this server advertised a -PLUS mechanism here, someone removed
             // it from the list (a downgrade).
             if (plus_) return refused("Channel binding required by this mechanism");
-            if (binding_) return refused("Server supports channel binding: downgrade detected");
+            if (binding_offered_) {
+                return refused("Server supports channel binding: downgrade detected");
+            }
         } else if (std::optional<std::string_view> name = attribute_value(flag, 'p')) {
             if (!plus_) return refused("Channel binding not offered by this mechanism");
             if (!binding_ || *name != binding_->type) {
@@ -332,6 +338,7 @@ class ScramExchange : public Exchange {
 
     const store::ScramHash hash_;
     const bool plus_;
+    const bool binding_offered_;
     const std::optional<ChannelBinding> binding_;
     std::string server_nonce_;
     State state_ = State::ClientFirst;
@@ -479,7 +486,7 @@ namespace {
 
 bool offered(const Mechanism& mechanism, const Connection& connection) {
     if (mechanism.plaintext && !connection.plaintext_allowed) return false;
-    if (mechanism.channel_binding && !connection.channel_binding) return false;
+    if (mechanism.channel_binding && !connection.channel_binding_offered) return false;
     if (mechanism.scram && !connection.scram_available) return false;
     return true;
 }
@@ -505,6 +512,8 @@ Registry::Started Registry::start(std::string_view name, const Connection& conne
         return started;
     }
     if (!offered(*found, connection)) return started;
+    // Advertised, but the handshake gave no binding after all.
+    if (found->channel_binding && !connection.channel_binding) return started;
     if (found->name == "PLAIN") {
         started.exchange = std::make_unique<PlainExchange>();
     } else if (found->name == "LOGIN") {
@@ -514,7 +523,8 @@ Registry::Started Registry::start(std::string_view name, const Connection& conne
                                           ? store::ScramHash::Sha256
                                           : store::ScramHash::Sha1;
         started.exchange = std::make_unique<ScramExchange>(
-            hash, found->channel_binding, connection.channel_binding, std::move(nonce));
+            hash, found->channel_binding, connection.channel_binding_offered,
+            connection.channel_binding, std::move(nonce));
     }
     return started;
 }

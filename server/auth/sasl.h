@@ -86,8 +86,13 @@ struct Connection {
     // Plaintext credentials (PLAIN, LOGIN) may be sent: TLS, or a trusted
     // peer (RFC 3501 6.2.3; RFC 5034 6 for POP3's AUTH).
     bool plaintext_allowed = false;
-    // The connection's channel binding, when it is TLS and the transport
-    // can export one; the -PLUS mechanisms are offered only with it.
+    // The connection is TLS and the transport binds to it: the -PLUS
+    // mechanisms are advertised (also in an implicit-TLS greeting, written
+    // before the handshake ends), and a SCRAM client that says "y" (RFC
+    // 5802 6) is told the server binds.
+    bool channel_binding_offered = false;
+    // The binding itself, once the handshake is done; a -PLUS exchange
+    // starts only with it.
     std::optional<ChannelBinding> channel_binding;
     // Whether the account database has SCRAM keys to offer (an
     // Authenticator that keeps none, as in the session tests, offers no

@@ -378,6 +378,11 @@ const Option kOptions[] = {
      }},
     {"auth", "failed_login_reset", false, Kind::Duration,
      [](FileState& s, std::string_view v) { s.config.failed_login_reset = parse_duration(v, 1s); }},
+    {"auth", "scram_iterations", false, Kind::Count,
+     [](FileState& s, std::string_view v) {
+         s.config.scram_iterations = static_cast<std::uint32_t>(
+             parse_count(v, store::kMinScramIterations, store::kMaxScramIterations));
+     }},
     {"auth", "trusted_networks", true, Kind::Text,
      [](FileState& s, std::string_view v) {
          if (!s.networks_from_file) {

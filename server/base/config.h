@@ -36,6 +36,7 @@
 
 #include "protocol/limits.h"
 #include "protocol/secret.h"
+#include "store/scram.h"
 
 namespace imap::server {
 
@@ -235,6 +236,12 @@ struct Config {
     std::chrono::milliseconds failed_login_delay = std::chrono::seconds(2);
     std::chrono::milliseconds failed_login_delay_max = std::chrono::seconds(60);
     std::chrono::milliseconds failed_login_reset = std::chrono::minutes(15);
+    // PBKDF2 iterations of the SCRAM credentials written from now on
+    // (`imapd user add/passwd`, and accounts migrated at their next
+    // PLAIN/LOGIN): RFC 7677's minimum 4096 by default, at most
+    // store::kMaxScramIterations (store/scram.h says why). Existing
+    // credentials keep their count until the password changes.
+    std::uint32_t scram_iterations = store::kDefaultScramIterations;
     // Where plaintext authentication (LOGIN, AUTHENTICATE PLAIN) is allowed
     // on a connection without TLS; elsewhere the server advertises
     // LOGINDISABLED (RFC 3501 6.2.3, 7.2.1) until STARTTLS.

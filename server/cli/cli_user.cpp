@@ -81,7 +81,9 @@ int user_command(std::span<const std::string_view> args, std::istream& in, std::
     }
     const Config config = admin_config(parsed);
     const store::DataDir data_dir(config.data_dir);
-    store::AccountStore accounts(data_dir.accounts_options());
+    store::PasswordHashing hashing;
+    hashing.scram_iterations = config.scram_iterations;
+    store::AccountStore accounts(data_dir.accounts_options(), hashing);
 
     if (action == "list") {
         for (const store::User& user : accounts.users()) {

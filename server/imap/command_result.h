@@ -104,10 +104,15 @@ struct Delay {
 };
 // The credentials go to the Authenticator (which may answer from another
 // thread, later); `then` runs with its answer.
+// `decided`: the mechanism verified the credentials itself (SCRAM's proof,
+// server/auth/sasl.h); the Authenticator is not asked, but the answer takes
+// the same way into the session (SessionContext::run_as_user), so a login
+// opens the user's mail where every other login does.
 struct Verify {
     std::string user;
     Secret password;
     VerifiedHandler then;
+    std::optional<AuthResult> decided;
 };
 
 }  // namespace outcome
@@ -184,7 +189,10 @@ class CommandResult {
     }
     static CommandResult verify(std::string user, Secret password, VerifiedHandler then) {
         return CommandResult(
-            outcome::Verify{std::move(user), std::move(password), std::move(then)});
+            outcome::Verify{std::move(user), std::move(password), std::move(then), std::nullopt});
+    }
+    static CommandResult verified(std::string user, AuthResult result, VerifiedHandler then) {
+        return CommandResult(outcome::Verify{std::move(user), Secret(), std::move(then), result});
     }
 
     // The tagged line is written with this result (nothing runs later).

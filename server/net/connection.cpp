@@ -116,6 +116,10 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandReg
     counted_open_ = true;
     host_ = std::make_shared<SessionHost>(loop_.executor(), [this] { on_session_update(); });
     SessionContext context = options_.session_context;
+    context.channel_binding = [slot = channel_binding_]() -> std::optional<sasl::ChannelBinding> {
+        const std::lock_guard lock(slot->mutex);
+        return slot->binding;
+    };
     if (strands != nullptr) {
         // After login everything of the user runs on the user's strand
         // (executor.h); the host moves there before the session opens the
@@ -360,6 +364,11 @@ void Connection::handle_input(std::string_view bytes) {
     const auto started = std::chrono::steady_clock::now();
     if (tls_) {
         tls_->feed_ciphertext(bytes);
+        if (tls_->handshake_done() && !channel_binding_->published) {
+            const std::lock_guard lock(channel_binding_->mutex);
+            channel_binding_->binding = tls_->channel_binding();
+            channel_binding_->published = true;
+        }
         std::string plaintext;
         tls_->read_plaintext(plaintext);
         if (!plaintext.empty()) take_plaintext(std::move(plaintext));

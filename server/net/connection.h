@@ -60,6 +60,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -257,6 +258,15 @@ class Connection {
     uv_timer_t poll_timer_{};       // IDLE: Session::idle_poll()
     uv_timer_t keepalive_timer_{};  // IDLE: "* OK Still here"
     std::unique_ptr<TlsSession> tls_;
+    // The TLS channel binding, published by this loop once the handshake is
+    // done (before the first decrypted byte reaches the session), read by
+    // the session's SessionContext::channel_binding on its thread.
+    struct ChannelBindingSlot {
+        std::mutex mutex;
+        std::optional<sasl::ChannelBinding> binding;
+        bool published = false;
+    };
+    std::shared_ptr<ChannelBindingSlot> channel_binding_ = std::make_shared<ChannelBindingSlot>();
     std::unique_ptr<Compression> compression_;  // after COMPRESS (RFC 4978)
     std::shared_ptr<SessionHost> host_;         // from start()
     // Serials of tasks posted whose effect the view may not show yet

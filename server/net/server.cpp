@@ -507,7 +507,9 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         // and so never replaces a database under a running server.
         std::optional<store::DataDirLock> data_dir_lock;
         if (!config.ephemeral) data_dir_lock.emplace(store::DataDirLock::shared(config.data_dir));
-        store::AccountStore accounts(data_dir.accounts_options());
+        store::PasswordHashing hashing;
+        hashing.scram_iterations = config.scram_iterations;
+        store::AccountStore accounts(data_dir.accounts_options(), hashing);
 
         for (const SeedUser& user : config.users) {
             try {

@@ -431,6 +431,36 @@ std::string TlsSession::protocol_version() const {
     return handshake_done_ ? SSL_get_version(ssl_.get()) : "";
 }
 
+std::optional<sasl::ChannelBinding> TlsSession::channel_binding() const {
+    if (!handshake_done_) return std::nullopt;
+    SSL* ssl = ssl_.get();
+    if (SSL_version(ssl) >= TLS1_3_VERSION) {
+        static constexpr std::string_view kLabel = "EXPORTER-Channel-Binding";
+        std::string data(32, '\0');
+        if (SSL_export_keying_material(ssl, reinterpret_cast<unsigned char*>(data.data()),
+                                       data.size(), kLabel.data(), kLabel.size(), nullptr, 0,
+                                       0) != 1) {
+            return std::nullopt;
+        }
+        return sasl::ChannelBinding{"tls-exporter", std::move(data)};
+    }
+    X509* certificate = SSL_get_certificate(ssl);
+    if (certificate == nullptr) return std::nullopt;
+    int digest_nid = NID_undef;
+    if (X509_get_signature_info(certificate, &digest_nid, nullptr, nullptr, nullptr) != 1) {
+        return std::nullopt;
+    }
+    const EVP_MD* digest = EVP_get_digestbynid(digest_nid);
+    if (digest == nullptr || digest_nid == NID_md5 || digest_nid == NID_sha1) {
+        digest = EVP_sha256();
+    }
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (X509_digest(certificate, digest, out, &size) != 1) return std::nullopt;
+    return sasl::ChannelBinding{"tls-server-end-point",
+                                std::string(reinterpret_cast<const char*>(out), size)};
+}
+
 std::string TlsSession::cipher() const {
     const char* name = handshake_done_ ? SSL_get_cipher_name(ssl_.get()) : nullptr;
     return name != nullptr ? name : "";

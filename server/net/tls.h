@@ -53,6 +53,8 @@
 #include <string>
 #include <string_view>
 
+#include "server/auth/sasl.h"
+
 namespace imap::server {
 
 // Thrown when a context cannot be built: the message names the file (or the
@@ -237,6 +239,16 @@ class TlsSession {
     // After the handshake: "TLSv1.3", "TLS_AES_128_GCM_SHA256".
     std::string protocol_version() const;
     std::string cipher() const;
+
+    // The connection's channel binding for SCRAM -PLUS (RFC 5056), once the
+    // handshake is done: TLS 1.3 "tls-exporter" (RFC 9266 2: 32 bytes
+    // exported with the label "EXPORTER-Channel-Binding" and no context);
+    // TLS 1.2 "tls-server-end-point" (RFC 5929 4.1: the hash of our
+    // certificate with its signature's hash, SHA-256 for MD5 and SHA-1),
+    // because tls-exporter is not safe on TLS 1.2 without the extended
+    // master secret (RFC 9266 3) and tls-unique is not defined on 1.3.
+    // nullopt before the handshake or when OpenSSL cannot produce it.
+    std::optional<sasl::ChannelBinding> channel_binding() const;
 
     const std::shared_ptr<const TlsContext>& context() const { return context_; }
     SSL* native_handle() const { return ssl_.get(); }

@@ -67,6 +67,7 @@ sasl::Connection tls_with_binding() {
     sasl::Connection connection;
     connection.plaintext_allowed = true;
     connection.scram_available = true;
+    connection.channel_binding_offered = true;
     connection.channel_binding = sasl::ChannelBinding{"tls-exporter", std::string(32, '\x42')};
     return connection;
 }
@@ -142,6 +143,11 @@ TEST_CASE(
     auto plus = registry.start("SCRAM-SHA-256-PLUS", plain_connection());
     CHECK_FALSE(plus.exchange);
     CHECK(plus.refusal == sasl::Registry::Refusal::Unsupported);
+    // Offered (TLS), but the handshake produced no binding: not startable.
+    sasl::Connection no_data = tls_with_binding();
+    no_data.channel_binding.reset();
+    CHECK(names(registry.advertised(no_data)).front() == "SCRAM-SHA-256-PLUS");
+    CHECK_FALSE(registry.start("SCRAM-SHA-256-PLUS", no_data).exchange);
 }
 
 TEST_CASE("Failures map to IMAP (RFC 5530) and POP3 (RFC 3206) codes", "[sasl]") {

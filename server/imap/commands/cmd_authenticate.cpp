@@ -119,7 +119,13 @@ CommandResult drive(Session& session, const Exchange& exchange, sasl::Step step,
             log::info(
                 "login_ok",
                 {{"user", step.authcid}, {"peer", session.context().peer}, {"verified", "scram"}});
-            return finish_authentication(session, step.authcid, AuthResult::Ok, penalised);
+            // Through the session's login path (run_as_user), as a password
+            // check's answer.
+            return CommandResult::verified(
+                step.authcid, AuthResult::Ok,
+                [user = step.authcid, penalised](Session& s, AuthResult result) {
+                    return finish_authentication(s, user, result, penalised);
+                });
         case sasl::Step::Kind::Failure:
             break;
     }
@@ -133,6 +139,7 @@ sasl::Connection sasl_connection(const Session& session) {
     connection.plaintext_allowed = session.plaintext_auth_allowed();
     connection.scram_available = session.authenticator().offers_scram();
     if (session.tls_active() && session.context().channel_binding) {
+        connection.channel_binding_offered = true;
         connection.channel_binding = session.context().channel_binding();
     }
     return connection;
