@@ -8,8 +8,12 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
+  # SASLprep (RFC 4013) for SCRAM credentials
+  libgsasl-dev
   # the configuration file's TOML
   libtomlplusplus-dev
+  # JSON log lines and the control socket (header only)
+  nlohmann-json3-dev
   # i;unicode-casemap (RFC 5051) for SORT and THREAD
   libunistring-dev
   # tests: Catch2, clang with libFuzzer and the sanitizer runtimes, formatting
@@ -21,6 +25,8 @@ packages=(
   # real IMAP clients the end-to-end tests drive; dovecot-core for doveadm's
   # imapc migration test (no Dovecot service is started)
   curl isync offlineimap3 fetchmail getmail6 imapfilter dovecot-core
+  # gsasl: a real SCRAM client (IMAP AUTHENTICATE SCRAM-SHA-*) for the e2e tests
+  gsasl
 )
 
 # Node.js and npm for the imapflow tests: Debian's packages, unless a node

@@ -176,8 +176,9 @@ struct BodyId {
 // messages or flags changed, or that were deleted. Ascending, no repeats.
 struct ChangeSet {
     std::vector<MailboxId> mailboxes;
-    // New bodies joined the search index's queue: index_pending() has work.
-    bool bodies_queued = false;
+    // How many new bodies joined the search index's queue (0: none, and
+    // index_pending() has no new work from this transaction).
+    std::size_t bodies_queued = 0;
 };
 
 struct MessageInfo {
@@ -223,6 +224,9 @@ struct IndexLimits {
 struct IndexResult {
     std::size_t indexed = 0;
     bool more = false;  // bodies are still queued
+    // Bodies waiting for the full-text index after this call (the
+    // imapd_index_queue_bodies gauge, docs/operations.md "Metrics").
+    std::size_t queued = 0;
 };
 
 // What RFC 8474 and RFC 8970 report about a body (store/body_objects.h).

@@ -527,7 +527,7 @@ class SqliteMailStore::WriteTransaction {
     WriteTransaction& operator=(const WriteTransaction&) = delete;
 
     void changed(MailboxId mailbox) { changes_.mailboxes.push_back(mailbox); }
-    void queued_bodies() { changes_.bodies_queued = true; }
+    void queued_bodies() { ++changes_.bodies_queued; }
     void commit() {
         transaction_.commit();
         committed_ = true;
@@ -1630,6 +1630,12 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     {
         auto q = db_.prepare(kPendingWork);
         result.more = q.step();
+    }
+    if (result.more) {
+        auto q = db_.prepare(
+            "SELECT count(*) FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM "
+            "orphan_bodies)");
+        if (q.step()) result.queued = static_cast<std::size_t>(q.column_int(0));
     }
     transaction.commit();
     return result;

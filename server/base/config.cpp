@@ -286,6 +286,8 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { s.config.threads = parse_count(v, 0, kMaxThreads); }},
     {"server", "workers", false, Kind::Count,
      [](FileState& s, std::string_view v) { s.config.workers = parse_count(v, 0, kMaxWorkers); }},
+    {"server", "control_socket", false, Kind::Text,
+     [](FileState& s, std::string_view v) { s.config.control_socket = std::string(v); }},
 
     {"listen", "imap", true, Kind::Text,
      [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
@@ -401,6 +403,16 @@ const Option kOptions[] = {
              throw ConfigError("expected error, warning, info or debug, got " + quoted(v));
          }
          s.config.log_level = *level;
+     }},
+    {"log", "format", false, Kind::Text,
+     [](FileState& s, std::string_view v) {
+         if (v == "text") {
+             s.config.log_format = LogFormat::Text;
+         } else if (v == "json") {
+             s.config.log_format = LogFormat::Json;
+         } else {
+             throw ConfigError("expected text or json, got " + quoted(v));
+         }
      }},
 };
 

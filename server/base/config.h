@@ -47,6 +47,8 @@ class ConfigError : public std::runtime_error {
 };
 
 enum class LogLevel { Error, Warning, Info, Debug };
+// [log] format: key=value lines, or one JSON object per line.
+enum class LogFormat { Text, Json };
 
 // "error", "warning", "info", "debug".
 std::string_view to_string(LogLevel level);
@@ -147,6 +149,10 @@ struct Config {
     // fsync), so several per core keep the cores busy while some wait.
     // 0: 4 per I/O loop.
     std::size_t workers = 0;
+    // The control socket of `imapd who` and `imapd kick`
+    // (server/net/control_socket.h), relative to data_dir unless absolute;
+    // empty: none. A relative one is not made with ephemeral.
+    std::filesystem::path control_socket{"control.sock"};
 
     // [listen] imap = ... / imaps = ... / pop3 = ... / pop3s = ...: the
     // built-in defaults (no configuration file) follow the standard ports
@@ -253,6 +259,7 @@ struct Config {
 
     // [log]
     LogLevel log_level = LogLevel::Info;
+    LogFormat log_format = LogFormat::Text;
 
     // The file was in the format before TOML (docs/configuration.md "The
     // old format"): read as before; `imapd check-config --convert` prints

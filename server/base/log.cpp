@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 
 namespace imap::server::log {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::Info};
+std::atomic<LogFormat> g_format{LogFormat::Text};
 
 // Serialises the writes of whole lines (log.h: threads).
 std::mutex g_write_mutex;
@@ -81,7 +83,17 @@ std::string timestamp() {
     return text;
 }
 
+// `text` as a JSON string (quotes and escapes by nlohmann::json, which
+// replaces bytes that are not UTF-8 with U+FFFD instead of failing).
+void append_json_string(std::string& out, std::string_view text) {
+    out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace
+
+void set_format(LogFormat format) {
+    g_format.store(format, std::memory_order_relaxed);
+}
 
 void set_level(LogLevel level) {
     g_level.store(level, std::memory_order_relaxed);
@@ -104,9 +116,40 @@ std::string format(LogLevel level, std::string_view name, std::initializer_list<
     return line;
 }
 
+std::string format_json(std::string_view time, LogLevel level, std::string_view name,
+                        std::initializer_list<Field> fields) {
+    std::string line = "{\"time\":";
+    append_json_string(line, time);
+    line += ",\"level\":";
+    append_json_string(line, to_string(level));
+    line += ",\"event\":";
+    append_json_string(line, name);
+    for (const Field& field : fields) {
+        line += ',';
+        append_json_string(line, field.key);
+        line += ':';
+        switch (field.kind) {
+            case Field::Kind::Number:
+                line += field.value;  // std::to_string of an integer
+                break;
+            case Field::Kind::Boolean:
+                line += field.value == "yes" ? "true" : "false";
+                break;
+            case Field::Kind::Text:
+                append_json_string(line, field.value);
+                break;
+        }
+    }
+    line += '}';
+    return line;
+}
+
 void event(LogLevel level, std::string_view name, std::initializer_list<Field> fields) {
     if (!enabled(level)) return;
-    const std::string line = timestamp() + " " + format(level, name, fields) + "\n";
+    std::string line = g_format.load(std::memory_order_relaxed) == LogFormat::Json
+                           ? format_json(timestamp(), level, name, fields)
+                           : timestamp() + " " + format(level, name, fields);
+    line += '\n';
     write_line(line);
 }
 

@@ -1,9 +1,15 @@
-// Structured logging: one line per event on stderr,
+// Structured logging: one line per event on stderr, in one of two formats
+// ([log] format, docs/operations.md "Logs"). Text (the default):
 //   2024-05-01T12:00:00.123Z info connection_opened peer=127.0.0.1 listener=imap tls=no
 // a UTC timestamp, the level, the event name, then key=value fields. Values
 // with spaces, quotes, '=' or control characters are double-quoted with
-// backslash escapes, so every line splits unambiguously. Passwords never
-// reach this module (Secret is not streamable).
+// backslash escapes, so every line splits unambiguously. JSON (one object
+// per line, RFC 8259, for log collectors):
+//   {"time":"2024-05-01T12:00:00.123Z","level":"info","event":"connection_opened",
+//    "peer":"127.0.0.1","listener":"imap","tls":false}
+// the same fields in the same order, numbers as JSON numbers and yes/no as
+// true/false; bytes that are not UTF-8 become U+FFFD, so every line parses.
+// Passwords never reach this module (Secret is not streamable).
 //
 // Threads: every function may be called from any thread at once. Each event
 // is formatted on the caller's thread and written with one write(2) per line
@@ -23,21 +29,28 @@
 namespace imap::server::log {
 
 struct Field {
+    // What the value is, for the JSON format (text writes them all alike).
+    enum class Kind { Text, Number, Boolean };
     Field(std::string_view k, std::string_view v) : key(k), value(v) {}
     Field(std::string_view k, const char* v) : key(k), value(v) {}
     Field(std::string_view k, const std::string& v) : key(k), value(v) {}
-    Field(std::string_view k, bool v) : key(k), value(v ? "yes" : "no") {}
-    Field(std::string_view k, std::uint64_t v) : key(k), value(std::to_string(v)) {}
-    Field(std::string_view k, std::int64_t v) : key(k), value(std::to_string(v)) {}
-    Field(std::string_view k, int v) : key(k), value(std::to_string(v)) {}
-    Field(std::string_view k, unsigned v) : key(k), value(std::to_string(v)) {}
+    Field(std::string_view k, bool v) : key(k), value(v ? "yes" : "no"), kind(Kind::Boolean) {}
+    Field(std::string_view k, std::uint64_t v)
+        : key(k), value(std::to_string(v)), kind(Kind::Number) {}
+    Field(std::string_view k, std::int64_t v)
+        : key(k), value(std::to_string(v)), kind(Kind::Number) {}
+    Field(std::string_view k, int v) : key(k), value(std::to_string(v)), kind(Kind::Number) {}
+    Field(std::string_view k, unsigned v) : key(k), value(std::to_string(v)), kind(Kind::Number) {}
     std::string_view key;
     std::string value;
+    Kind kind = Kind::Text;
 };
 
 // Events above `level` are dropped. Default: Info.
 void set_level(LogLevel level);
 bool enabled(LogLevel level);
+// Default: Text. Like the level, may change while other threads log.
+void set_format(LogFormat format);
 
 void event(LogLevel level, std::string_view name, std::initializer_list<Field> fields = {});
 
@@ -54,7 +67,10 @@ inline void debug(std::string_view name, std::initializer_list<Field> fields = {
     event(LogLevel::Debug, name, fields);
 }
 
-// The formatted line without the timestamp and newline (for tests).
+// The text line without the timestamp and newline (for tests).
 std::string format(LogLevel level, std::string_view name, std::initializer_list<Field> fields);
+// The JSON line without the newline, with `time` as its timestamp.
+std::string format_json(std::string_view time, LogLevel level, std::string_view name,
+                        std::initializer_list<Field> fields);
 
 }  // namespace imap::server::log

@@ -50,6 +50,15 @@ constexpr std::array kSubcommands = {
                "SOURCE is a directory made by imapd backup. Mailboxes that changed since\n"
                "get a new UIDVALIDITY, so clients fetch them again.",
                true},
+    Subcommand{"who", "list the running server's connections",
+               "imapd who [--json] [--data-dir DIR | --config FILE]\n"
+               "Asks the running server through its control socket ([server] control_socket).",
+               true},
+    Subcommand{"kick", "end a user's connections on the running server",
+               "imapd kick USER [--data-dir DIR | --config FILE]\n"
+               "Each connection gets \"* BYE Disconnected by the administrator\". To keep the\n"
+               "user out, change the password (imapd user passwd) or delete the user first.",
+               true},
     Subcommand{"check-config", "check a configuration file",
                "imapd check-config [--config FILE [--convert]] [--data-dir DIR]", true},
 };
@@ -104,6 +113,8 @@ int run_cli(std::span<const std::string_view> args, std::istream& in, std::ostre
         if (subcommand.name == "restore") return run_restore(args.subspan(1), out, err);
         if (subcommand.name == "deliver") return run_deliver(args.subspan(1), in, out, err);
         if (subcommand.name == "import") return run_import(args.subspan(1), out, err);
+        if (subcommand.name == "who") return run_who(args.subspan(1), out, err);
+        if (subcommand.name == "kick") return run_kick(args.subspan(1), out, err);
         return kExitSoftware;
     }
     err << "imapd: unknown subcommand '" << first << "'\n";

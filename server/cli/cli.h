@@ -38,6 +38,9 @@ int run_deliver(std::span<const std::string_view> args, std::istream& in, std::o
                 std::ostream& err);
 // server/cli/cli_import.cpp,
 int run_import(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+// server/cli/cli_control.cpp (through the running server's control socket),
+int run_who(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
+int run_kick(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 // server/cli/cli_backup.cpp.
 int run_backup(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);
 int run_restore(std::span<const std::string_view> args, std::ostream& out, std::ostream& err);

@@ -14,10 +14,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "protocol/command.h"
+#include "store/scram.h"
 
 namespace imap::server {
 
@@ -60,6 +62,25 @@ class Authenticator {
     // request.post_to_loop). Unless request.cancelled became true first:
     // then `done` may never be called.
     virtual void authenticate(AuthRequest request, std::function<void(AuthResult)> done) = 0;
+
+    // SCRAM (RFC 5802, server/auth/sasl.h): whether this authenticator
+    // keeps SCRAM credentials at all; false (the default) hides the SCRAM
+    // mechanisms.
+    virtual bool offers_scram() const { return false; }
+
+    // The SCRAM credentials of `user` (as the client sent it) for `hash`,
+    // on the calling thread (one indexed read, as authenticate()'s). For an
+    // unknown user, a disabled account or one without SCRAM keys yet:
+    // made-up credentials that look like real ones and stay the same
+    // across attempts (RFC 5802 9), so the exchange goes on and fails at
+    // the proof, telling nothing about the account. nullopt: the database
+    // cannot answer (NO [UNAVAILABLE]).
+    virtual std::optional<store::ScramCredentials> scram_credentials(std::string_view user,
+                                                                     store::ScramHash hash) {
+        (void)user;
+        (void)hash;
+        return std::nullopt;
+    }
 };
 
 // Consulted by the Session (cmd_login.cpp) around every authentication,

@@ -10,6 +10,7 @@
 #include "protocol/parser.h"
 #include "server/base/log.h"
 #include "server/base/metrics.h"
+#include "server/imap/commands/handlers.h"
 #include "store/errors.h"
 #include "store/limits.h"
 
@@ -135,12 +136,11 @@ std::vector<std::string> Session::capabilities() const {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
         // the plaintext mechanisms are then hidden as well, as Dovecot does,
         // so clients do not offer the password in clear.
-        if (plaintext_auth_allowed()) {
-            caps.emplace_back("AUTH=PLAIN");
-            caps.emplace_back("AUTH=LOGIN");
-        } else {
-            caps.emplace_back("LOGINDISABLED");
+        for (std::string_view mechanism :
+             sasl::Registry::standard().advertised(sasl_connection(*this))) {
+            caps.push_back("AUTH=" + std::string(mechanism));
         }
+        if (!plaintext_auth_allowed()) caps.emplace_back("LOGINDISABLED");
     }
     return caps;
 }

@@ -33,6 +33,7 @@
 #include "protocol/framer.h"
 #include "protocol/output_buffer.h"
 #include "protocol/response_writer.h"
+#include "server/auth/sasl.h"
 #include "server/imap/authenticator.h"
 #include "server/imap/command_result.h"
 #include "server/imap/command_table.h"
@@ -80,6 +81,11 @@ struct SessionContext {
     // outlive the session.
     LoginGate* login_gate = nullptr;
     TurnBudget turn_budget{};
+    // The TLS channel binding (RFC 5056) of the connection once it is
+    // encrypted, for SCRAM's -PLUS mechanisms (server/auth/sasl.h): set by
+    // the transport, asked only while tls_active(). Empty, or nullopt from
+    // it: no -PLUS mechanism is offered.
+    std::function<std::optional<sasl::ChannelBinding>()> channel_binding;
 };
 
 // What the session is doing between two calls from the transport: one mode
@@ -240,6 +246,7 @@ class Session final : public HostedSession {
     const SessionContext& context() const { return context_; }
     const CommandTable& table() const { return table_; }
     Authenticator& authenticator() { return authenticator_; }
+    const Authenticator& authenticator() const { return authenticator_; }
     bool tls_active() const { return tls_; }
     // Plaintext credentials (LOGIN, AUTH=PLAIN, AUTH=LOGIN) may be sent:
     // over TLS, or from a peer the transport trusts (RFC 3501 6.2.3,

@@ -1,5 +1,6 @@
 #include "server/imap/user_mail.h"
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -7,6 +8,29 @@
 #include "store/accounts.h"
 
 namespace imap::server {
+namespace {
+
+// UserMail::index_queue_total(): each UserMail adds the change of its own
+// count, so a scrape reads one atomic instead of visiting every user's
+// strand.
+std::atomic<std::int64_t> g_index_queue_total{0};
+
+}  // namespace
+
+std::int64_t UserMail::index_queue_total() {
+    return g_index_queue_total.load(std::memory_order_relaxed);
+}
+
+void UserMail::set_index_queue(std::size_t bodies) noexcept {
+    g_index_queue_total.fetch_add(
+        static_cast<std::int64_t>(bodies) - static_cast<std::int64_t>(index_queue_),
+        std::memory_order_relaxed);
+    index_queue_ = bodies;
+}
+
+UserMail::~UserMail() {
+    set_index_queue(0);
+}
 
 UserMail::UserMail(std::string user, const store::OpenOptions& options,
                    GroupCommit::RunBlocking run_blocking)
@@ -18,7 +42,10 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     store_->set_change_listener([this](const store::ChangeSet& changes) {
         for (store::MailboxId mailbox : changes.mailboxes)
             notify(mailbox);
-        if (changes.bodies_queued) index_soon();
+        if (changes.bodies_queued > 0) {
+            set_index_queue(index_queue_ + changes.bodies_queued);
+            index_soon();
+        }
     });
 }
 
@@ -75,6 +102,7 @@ void UserMail::index_batch() noexcept {
     queued_since_batch_ = 0;
     try {
         const store::IndexResult result = store_->index_pending();
+        set_index_queue(result.queued);
         if (result.more) index_in_background();
     } catch (const std::exception& error) {
         // Busy (another process holds the lock) or a failing disk: the

@@ -74,6 +74,7 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
              GroupCommit::RunBlocking run_blocking = {});
     UserMail(const UserMail&) = delete;
     UserMail& operator=(const UserMail&) = delete;
+    ~UserMail();
 
     const std::string& user() const { return user_; }
     store::MailStore& store() { return *store_; }
@@ -143,6 +144,16 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // On the user's executor: posts an index batch unless one is waiting.
     void index_in_background();
 
+    // Bodies of this user waiting for the search index, as last known: set
+    // exactly by each index batch, raised by each commit that queued
+    // bodies in between (a body expunged before its batch counts until
+    // then, at most kIndexDelay).
+    std::size_t index_queue() const { return index_queue_; }
+    // The sum over every open UserMail of the process: the
+    // imapd_index_queue_bodies gauge (docs/operations.md "Metrics"). Any
+    // thread.
+    static std::int64_t index_queue_total();
+
   private:
     std::string user_;
     std::unique_ptr<store::MailStore> store_;
@@ -153,6 +164,8 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     bool index_posted_ = false;           // a batch is waiting on the executor
     bool index_delayed_ = false;          // a batch is waiting for kIndexDelay
     std::size_t queued_since_batch_ = 0;  // commits that queued bodies
+    std::size_t index_queue_ = 0;         // index_queue()
+    void set_index_queue(std::size_t bodies) noexcept;
     // A commit queued bodies: a batch now or after kIndexDelay.
     void index_soon();
 

@@ -304,14 +304,34 @@ void Connection::on_keepalive(uv_timer_t* timer) {
 }
 
 void Connection::shutdown() {
+    end_with_bye("Server shutting down", "server shutdown");
+}
+
+void Connection::end_with_bye(std::string_view text, std::string_view reason) {
     if (closing_ || close_pending_) return;
     if (!host_) {
-        close_now("server shutdown");
+        close_now(reason);
         return;
     }
-    host_->post([](HostedSession& session) { session.say_goodbye("Server shutting down"); });
-    close_after_flush("server shutdown");
+    host_->post([text = std::string(text)](HostedSession& session) { session.say_goodbye(text); });
+    close_after_flush(reason);
     pump();
+}
+
+ControlSocket::ConnectionInfo Connection::describe() const {
+    ControlSocket::ConnectionInfo info;
+    if (host_) {
+        info.user = view().user;
+        info.state = state_name(view().state);
+        info.idling = view().idling;
+    }
+    info.listener = options_.listener;
+    info.peer = peer();
+    info.tls = tls_ != nullptr;
+    info.seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::steady_clock::now() - opened_at_)
+                       .count();
+    return info;
 }
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {

@@ -68,6 +68,7 @@
 #include "server/imap/session.h"
 #include "server/net/compression.h"
 #include "server/net/connection_deadlines.h"
+#include "server/net/control_socket.h"
 #include "server/net/session_host.h"
 #include "server/net/tls.h"
 
@@ -178,6 +179,11 @@ class Connection {
 
     // SIGTERM: "* BYE Server shutting down", then close once flushed.
     void shutdown();
+    // "* BYE <text>" (RFC 3501 7.1.5), then close once flushed; `reason`
+    // for the log. `imapd kick` and shutdown.
+    void end_with_bye(std::string_view text, std::string_view reason);
+    // What `imapd who` shows of this connection.
+    ControlSocket::ConnectionInfo describe() const;
     // Closes now, dropping unsent output (fatal errors, shutdown deadline).
     void close_now(std::string_view reason);
 

@@ -1,8 +1,8 @@
 // The Prometheus endpoint (docs/operations.md "Metrics"): `[metrics] listen`
 // names a TCP address where `GET /metrics` answers with metrics().exposition()
-// (server/base/metrics.h). Plain HTTP/1.1, one request per connection, on the
-// first loop; meant for a scraper on loopback or a private network (it shows
-// counts, never users or addresses).
+// (server/base/metrics.h). Plain HTTP/1.1, one request per connection
+// (server/net/request_listener.h), on the first loop; meant for a scraper on loopback or a private
+// network (it shows counts, never users or addresses).
 //
 // Hostile input is bounded (docs/security.md): a request longer than
 // kMaxRequestBytes gets 431, one not complete within kRequestTimeout is
@@ -17,6 +17,7 @@
 #include <string>
 
 #include "server/base/config.h"
+#include "server/net/request_listener.h"
 
 namespace imap::server {
 
@@ -30,33 +31,17 @@ class MetricsEndpoint {
 
     // Binds and listens on `address` on `loop`. Throws std::runtime_error.
     MetricsEndpoint(uv_loop_t* loop, const ListenAddress& address);
-    ~MetricsEndpoint();
-    MetricsEndpoint(const MetricsEndpoint&) = delete;
-    MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
     // "127.0.0.1:9143" as bound (port 0 resolved).
-    const std::string& bound() const { return bound_; }
+    const std::string& bound() const { return listener_.bound(); }
     // Stops listening and ends the connections (the loop's shutdown).
-    void close();
+    void close() { listener_.close(); }
 
     // The HTTP answer to `request` (a whole request head), for tests.
     static std::string respond(std::string_view request);
 
   private:
-    struct Client;
-    static void on_connection(uv_stream_t* server, int status);
-    void accept();
-    void finish(Client* client, const std::string& response);
-    void drop(Client* client);
-
-    uv_loop_t* loop_;
-    uv_tcp_t listener_{};
-    bool listening_ = false;
-    std::size_t clients_ = 0;
-    std::string bound_;
-    // Clients are freed by their handles' close callbacks; the endpoint must
-    // outlive them (the loop runs them before the Server goes).
-    Client* first_ = nullptr;
+    RequestListener listener_;
 };
 
 }  // namespace imap::server

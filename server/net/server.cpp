@@ -8,8 +8,11 @@
 #include <csignal>
 #include <exception>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "protocol/limits.h"
 #include "server/auth/account_authenticator.h"
@@ -18,6 +21,7 @@
 #include "server/cli/cli.h"
 #include "server/net/certificate.h"
 #include "server/net/connection.h"
+#include "server/net/control_socket.h"
 #include "server/net/metrics_endpoint.h"
 #include "server/net/tcp_listen.h"
 #include "server/pop3/pop3_session.h"
@@ -140,6 +144,7 @@ void Server::listen(std::ostream& out) {
         out.flush();
         log::info("listening", {{"protocol", "metrics"}, {"address", metrics_->bound()}});
     }
+    listen_control(out);
     if (!lmtp_context_.find_recipient) return;
     for (const LmtpListenAddress& address : config_.lmtp_listeners) {
         if (config_.ephemeral && !address.unix_path.empty() && address.unix_path.is_relative()) {
@@ -155,6 +160,81 @@ void Server::listen(std::ostream& out) {
         lmtp_listeners_.push_back(std::move(listener));
         listen_lmtp(added, out);
     }
+}
+
+template <class T>
+void Server::gather(std::function<std::optional<T>(Connection&)> visit,
+                    std::function<void(std::vector<T>)> done) {
+    struct Gathering {
+        std::mutex mutex;
+        std::vector<T> found;
+        std::size_t loops_left = 0;
+    };
+    auto gathering = std::make_shared<Gathering>();
+    gathering->loops_left = loops_.size();
+    IoLoop* first = loops_.front().get();
+    for (auto& io : loops_) {
+        io->post([loop = io.get(), first, gathering, visit, done] {
+            // Listed first, visited after: a visit may end its connection,
+            // which takes it out of the loop's table.
+            std::vector<Connection*> connections;
+            loop->for_each_connection(
+                [&](Connection& connection) { connections.push_back(&connection); });
+            std::vector<T> here;
+            for (Connection* connection : connections) {
+                try {
+                    if (auto value = visit(*connection)) here.push_back(std::move(*value));
+                } catch (const std::exception& error) {
+                    // One connection's trouble must not leave the answer
+                    // waiting for this loop forever.
+                    log::warning("control_failed",
+                                 {{"peer", connection->peer()}, {"error", error.what()}});
+                }
+            }
+            const std::lock_guard lock(gathering->mutex);
+            for (T& value : here)
+                gathering->found.push_back(std::move(value));
+            if (--gathering->loops_left > 0) return;
+            first->post([gathering, done] { done(std::move(gathering->found)); });
+        });
+    }
+}
+
+void Server::listen_control(std::ostream& out) {
+    if (config_.control_socket.empty()) return;
+    std::filesystem::path path = config_.control_socket;
+    if (path.is_relative()) {
+        // No data directory to put it in: as the built-in LMTP socket.
+        if (config_.ephemeral) return;
+        path = std::filesystem::absolute(config_.data_dir / path);
+    }
+    ControlSocket::Actions actions;
+    actions.who = [this](std::function<void(std::vector<ControlSocket::ConnectionInfo>)> done) {
+        gather<ControlSocket::ConnectionInfo>(
+            [](Connection& connection) -> std::optional<ControlSocket::ConnectionInfo> {
+                if (!connection.counted() || connection.closing()) return std::nullopt;
+                return connection.describe();
+            },
+            std::move(done));
+    };
+    actions.kick = [this](std::string user, std::function<void(std::size_t)> done) {
+        gather<int>(
+            [user](Connection& connection) -> std::optional<int> {
+                if (!connection.counted() || connection.closing()) return std::nullopt;
+                if (connection.user().empty() ||
+                    store::AccountStore::canonical_user_name(connection.user()) != user) {
+                    return std::nullopt;
+                }
+                log::info("connection_kicked", {{"peer", connection.peer()}, {"user", user}});
+                connection.end_with_bye("Disconnected by the administrator", "kicked");
+                return 1;
+            },
+            [done = std::move(done)](std::vector<int> kicked) { done(kicked.size()); });
+    };
+    control_ = std::make_unique<ControlSocket>(loop(), path, std::move(actions));
+    out << "imapd: listening control unix:" << path.string() << "\n";
+    out.flush();
+    log::info("listening", {{"protocol", "control"}, {"address", "unix:" + path.string()}});
 }
 
 void Server::set_recipient_lookup(std::function<store::Recipient(std::string_view)> lookup) {
@@ -185,15 +265,10 @@ void Server::listen_lmtp(LmtpListener& listener, std::ostream& out) {
         if (path.is_relative()) path = std::filesystem::absolute(config_.data_dir / path);
         listener.socket_path = path;
         shown = "unix:" + path.string();
-        // A socket left by a server that did not stop cleanly would make
-        // the bind fail; anything else at the path is the operator's.
-        struct stat st {};
-        if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
         uv_pipe_init(loop(), &listener.pipe, 0);
         listener.pipe.data = &listener;
         listener.open = true;
-        rc = uv_pipe_bind(&listener.pipe, path.c_str());
-        if (rc == 0 && ::chmod(path.c_str(), config_.lmtp_socket_mode) != 0) rc = -errno;
+        rc = bind_unix(&listener.pipe, path, config_.lmtp_socket_mode);
         if (rc == 0 && !config_.lmtp_socket_group.empty()) {
             const group* found = getgrnam(config_.lmtp_socket_group.c_str());
             if (found == nullptr) {
@@ -397,6 +472,7 @@ void Server::stop() {
         uv_close(reinterpret_cast<uv_handle_t*>(signal), nullptr);
     }
     if (metrics_) metrics_->close();
+    if (control_) control_->close();
     // Its thread is joined here: no report after this.
     external_changes_.reset();
     // Each loop says goodbye to its connections and ends when they are gone.
@@ -428,6 +504,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         return kExitUsage;
     }
     log::set_level(config.log_level);
+    log::set_format(config.log_format);
     if (config.old_file_format) {
         // Read as before; docs/configuration.md "The old format".
         log::warning("config_old_format",
@@ -508,8 +585,15 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         metrics().set_gauge_source(
             "imapd_users_open", "Users whose mail is open now (a session of theirs is logged in).",
             [&mail] { return static_cast<double>(mail.open_count()); });
+        metrics().set_gauge_source(
+            "imapd_index_queue_bodies",
+            "Message bodies waiting for the full-text search index, all open users together.",
+            [] { return static_cast<double>(UserMail::index_queue_total()); });
         struct ForgetGauges {
-            ~ForgetGauges() { metrics().set_gauge_source("imapd_users_open", {}, {}); }
+            ~ForgetGauges() {
+                metrics().set_gauge_source("imapd_users_open", {}, {});
+                metrics().set_gauge_source("imapd_index_queue_bodies", {}, {});
+            }
         } forget_gauges;
         try {
             server.listen(out);

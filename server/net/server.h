@@ -49,6 +49,7 @@
 namespace imap::server {
 
 class MetricsEndpoint;
+class ControlSocket;
 
 class Connection;
 
@@ -175,6 +176,15 @@ class Server {
     std::vector<std::unique_ptr<Listener>> listeners_;
     // [metrics] listen, on the first loop; closed with the listeners.
     std::unique_ptr<MetricsEndpoint> metrics_;
+    // `imapd who` / `imapd kick` ([server] control_socket), on the first
+    // loop; closed with the listeners.
+    std::unique_ptr<ControlSocket> control_;
+    void listen_control(std::ostream& out);
+    // Visits every connection on its own loop, then calls `done` on the
+    // first loop with what `visit` returned for each (nullopt: skipped).
+    template <class T>
+    void gather(std::function<std::optional<T>(Connection&)> visit,
+                std::function<void(std::vector<T>)> done);
     std::vector<std::unique_ptr<LmtpListener>> lmtp_listeners_;
     LmtpContext lmtp_context_;
     uv_signal_t sigterm_{};

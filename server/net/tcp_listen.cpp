@@ -1,8 +1,20 @@
 #include "server/net/tcp_listen.h"
 
 #include <netinet/in.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 namespace imap::server {
+
+int bind_unix(uv_pipe_t* pipe, const std::filesystem::path& path, mode_t mode) {
+    struct stat st {};
+    if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(path.c_str());
+    int rc = uv_pipe_bind(pipe, path.c_str());
+    if (rc == 0 && ::chmod(path.c_str(), mode) != 0) rc = -errno;
+    return rc;
+}
 
 int bind_tcp(uv_tcp_t* tcp, const ListenAddress& address) {
     sockaddr_storage storage{};

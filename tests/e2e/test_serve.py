@@ -10,6 +10,7 @@ in tearDown whatever happened. Every wait is bounded.
 """
 import hashlib
 import imaplib
+import json
 import os
 import re
 import select
@@ -808,6 +809,126 @@ class RefusedCommandsLogged(ServerTest):
                               r"authenticated state\"")
 
 
+class JsonLogs(ServerTest):
+    """[log] format = "json" (docs/operations.md "Logs"): every line on
+    stderr is one JSON object (RFC 8259) with time, level and event first,
+    typed fields, and a client's non-UTF-8 bytes replaced, not passed on."""
+    config_text = '[log]\nlevel = "debug"\nformat = "json"\n[auth]\nfailed_login_delay = "0s"\n'
+
+    def test_every_line_is_a_json_object(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        # A user name that is not UTF-8 reaches the "command" line's fields.
+        sock.sendall(b"a LOGIN \"al\xffice\" secret\r\nb NOOP\r\nc LOGOUT\r\n")
+        recv_until(sock, rb"c OK[^\r]*\r\n")
+        wait_for_log(self.server, '"event":"connection_closed"')
+        events = []
+        for line in self.server.log().splitlines():
+            record = json.loads(line)
+            self.assertEqual(list(record)[:3], ["time", "level", "event"], line)
+            self.assertRegex(record["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            events.append(record)
+        opened = [e for e in events if e["event"] == "connection_opened"]
+        self.assertEqual(len(opened), 1, events)
+        self.assertEqual(opened[0]["peer"], "127.0.0.1")
+        self.assertIs(opened[0]["tls"], False)
+        failed = [e for e in events if e["event"] == "login_failed"]
+        self.assertEqual([e["user"] for e in failed], ["al\ufffdice"], events)
+        durations = [e["duration_us"] for e in events if e["event"] == "command"]
+        self.assertTrue(durations and all(isinstance(d, int) for d in durations), events)
+
+
+class ControlSocketCommands(ServerTest):
+    """`imapd who` and `imapd kick USER` through the running server's control
+    socket (docs/operations.md "Who is connected, and kick")."""
+
+    def setUp(self):
+        self.socket_dir = tempfile.mkdtemp(prefix="imapd-control-")
+        self.addCleanup(shutil.rmtree, self.socket_dir, True)
+        self.socket_path = os.path.join(self.socket_dir, "control.sock")
+        self.config_text = ('[server]\ncontrol_socket = "%s"\n'
+                            '[auth]\nfailed_login_delay = "0s"\n' % self.socket_path)
+        super().setUp()
+        self.config_path = os.path.join(self.server.tmp.name, "imapd.conf")
+        # Bound after the IMAP listeners the server announces first.
+        wait_for_log(self.server, "protocol=control")
+
+    def cli(self, *args):
+        return subprocess.run([IMAPD] + list(args) + ["--config", self.config_path],
+                              capture_output=True, text=True, timeout=WAIT)
+
+    def login(self, tag=b"a"):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        sock.sendall(tag + b" LOGIN alice secret\r\n")
+        recv_until(sock, tag + rb" OK[^\r]*\r\n")
+        return sock
+
+    def test_who_lists_connections_and_kick_ends_the_users(self):
+        # Owner only (the data directory is 0700 too).
+        self.assertEqual(os.stat(self.socket_path).st_mode & 0o777, 0o600)
+        selected = self.login()
+        selected.sendall(b"s SELECT INBOX\r\n")
+        recv_until(selected, rb"s OK[^\r]*\r\n")
+        idling = self.login()
+        idling.sendall(b"i IDLE\r\n")
+        recv_until(idling, rb"\+ [^\r]*\r\n")
+        anonymous = self.raw()
+        recv_until(anonymous, rb"\r\n")
+
+        done = self.cli("who", "--json")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        connections = json.loads(done.stdout)["connections"]
+        self.assertEqual(sorted((c["user"], c["state"], c["idling"]) for c in connections),
+                         [("", "not authenticated", False), ("alice", "authenticated", True),
+                          ("alice", "selected", False)])
+        for c in connections:
+            self.assertEqual((c["listener"], c["peer"], c["tls"]), ("imap", "127.0.0.1", False))
+            self.assertIsInstance(c["seconds"], int)
+        table = self.cli("who")
+        self.assertEqual(table.returncode, 0, table.stderr)
+        lines = table.stdout.splitlines()
+        self.assertRegex(lines[0], r"^USER +LISTENER +PEER +TLS +STATE +IDLE +CONNECTED$")
+        self.assertEqual(len(lines), 4, table.stdout)
+
+        done = self.cli("kick", "Alice")  # the canonical name, as at login
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, "imapd: ended 2 connections of alice\n")
+        # RFC 3501 7.1.5: BYE, then the server closes.
+        for sock in (selected, idling):
+            data = recv_until_closed(sock)
+            self.assertTrue(data.endswith(b"* BYE Disconnected by the administrator\r\n"), data)
+        # The others are not touched.
+        anonymous.sendall(b"n NOOP\r\n")
+        recv_until(anonymous, rb"n OK[^\r]*\r\n")
+        remaining = json.loads(self.cli("who", "--json").stdout)["connections"]
+        self.assertEqual([c["user"] for c in remaining], [""])
+        self.assertEqual(self.cli("kick", "nobody").stdout, "imapd: ended 0 connections of nobody\n")
+
+    def test_bad_requests_and_limits(self):
+        def ask(data):
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.settimeout(WAIT)
+            client.connect(self.socket_path)
+            with client:
+                client.sendall(data)
+                return recv_until_closed(client)
+        self.assertEqual(ask(b"frob\n"),
+                         b'{"error":"unknown request; expected \\"who\\" or \\"kick USER\\""}\n')
+        self.assertEqual(ask(b"x" * 2000), b'{"error":"request too long"}\n')
+        self.assertIn(b'"connections"', ask(b"who\r\n"))
+        m = self.imap()
+        self.assertEqual(m.noop()[0], "OK")
+
+    def test_no_server_running(self):
+        empty = tempfile.mkdtemp(prefix="imapd-control-none-")
+        self.addCleanup(shutil.rmtree, empty, True)
+        done = subprocess.run([IMAPD, "who", "--data-dir", empty], capture_output=True,
+                              text=True, timeout=WAIT)
+        self.assertEqual(done.returncode, 69, done.stderr)  # EX_UNAVAILABLE
+        self.assertIn("no server is running", done.stderr)
+
+
 class TcpLatency(ServerTest):
     """No command waits for a delayed ACK (~40 ms on Linux), whichever side
     splits its writes. imaplib sends an APPEND literal and the CRLF that
@@ -1299,6 +1420,7 @@ class MetricsEndpoint(ServerTest):
                      'imapd_command_duration_seconds_count{command="NOOP"} 2',
                      'imapd_connections{listener="imap"} 1',
                      'imapd_users_open 1',
+                     'imapd_index_queue_bodies 0',
                      '# TYPE imapd_command_duration_seconds histogram'):
             self.assertIn("\n" + line + "\n", "\n" + text)
         self.assertRegex(text, r'\nimapd_connections_accepted_total\{listener="imap"\} [1-9]')

@@ -134,6 +134,7 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     CHECK(config.trusted_networks[0].to_string() == "127.0.0.0/8");
     CHECK(config.trusted_networks[1].to_string() == "::1/128");
     CHECK(config.log_level == LogLevel::Info);
+    CHECK(config.log_format == imap::server::LogFormat::Text);
     CHECK(config.users.empty());
     CHECK(check_config(config).empty());
     CHECK(check_config(Config{}).empty());
@@ -181,6 +182,7 @@ trusted_networks = 192.168.1.0/24 fd00::/8
 
 [log]
 level = debug
+format = json
 )";
 
 // The same in TOML: what the old format's lines become.
@@ -222,6 +224,7 @@ trusted_networks = ["127.0.0.0/8", "::1/128", "192.168.1.0/24", "fd00::/8"]
 
 [log]
 level = "debug"
+format = "json"
 )";
 
 void check_every_option(const Config& config) {
@@ -253,6 +256,7 @@ void check_every_option(const Config& config) {
     CHECK(config.trusted_networks[2].to_string() == "192.168.1.0/24");
     CHECK(config.trusted_networks[3].to_string() == "fd00::/8");
     CHECK(config.log_level == LogLevel::Debug);
+    CHECK(config.log_format == imap::server::LogFormat::Json);
     CHECK(check_config(config).empty());
 }
 
@@ -549,6 +553,7 @@ TEST_CASE("file structure errors name the file and line") {
         {std::string_view("[server]\ndata_dir = /a\0b\n", 25), "imapd.conf:2: control character"},
         {"[log]\r\nlevel = loud\r\n",
          "imapd.conf:2: level: expected error, warning, info or debug, got 'loud'"},
+        {"[log]\nformat = xml\n", "imapd.conf:2: format: expected text or json, got 'xml'"},
     };
     for (const Case& c : cases) {
         INFO("text: " << c.text);

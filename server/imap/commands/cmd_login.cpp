@@ -19,10 +19,10 @@ CommandResult answer_after(Session& session, milliseconds wait, DelayedHandler a
     return answer(session);
 }
 
-// The tagged answer for `result`. `penalised`: the attempt already waited
-// LoginGate::penalty() before it was checked, so its answer waits no more.
-CommandResult complete_authentication(Session& session, const std::string& user, AuthResult result,
-                                      bool penalised) {
+}  // namespace
+
+CommandResult finish_authentication(Session& session, const std::string& user, AuthResult result,
+                                    bool penalised, std::string failure_text) {
     LoginGate* gate = session.context().login_gate;
     const std::string& peer = session.context().peer;
     switch (result) {
@@ -45,9 +45,10 @@ CommandResult complete_authentication(Session& session, const std::string& user,
             // Counted whether or not this attempt waited: the address's next
             // attempt waits longer.
             const milliseconds wait = gate ? gate->failed(peer) : milliseconds::zero();
-            return answer_after(session, penalised ? milliseconds::zero() : wait, [](Session&) {
-                return CommandResult::no(Code::AuthenticationFailed, "Authentication failed");
-            });
+            return answer_after(session, penalised ? milliseconds::zero() : wait,
+                                [text = std::move(failure_text)](Session&) {
+                                    return CommandResult::no(Code::AuthenticationFailed, text);
+                                });
         }
         case AuthResult::Unavailable:
             break;
@@ -58,8 +59,6 @@ CommandResult complete_authentication(Session& session, const std::string& user,
                                  "Authentication is temporarily unavailable, try again later");
     });
 }
-
-}  // namespace
 
 std::optional<CommandResult> refuse_plaintext_if_needed(Session& session) {
     if (session.plaintext_auth_allowed()) return std::nullopt;
@@ -81,7 +80,7 @@ CommandResult authenticate(Session& session, std::string user, Secret password,
                                              if (std::optional<CommandResult> refusal = check(s))
                                                  return std::move(*refusal);
                                          }
-                                         return complete_authentication(s, user, result, penalised);
+                                         return finish_authentication(s, user, result, penalised);
                                      });
     };
     // An address with recent failures waits before its credentials are

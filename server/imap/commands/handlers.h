@@ -10,6 +10,7 @@
 #include <string>
 
 #include "protocol/command.h"
+#include "server/auth/sasl.h"
 #include "server/imap/authenticator.h"
 #include "server/imap/command_result.h"
 
@@ -84,5 +85,22 @@ using AfterPasswordCheck = std::function<std::optional<CommandResult>(Session&)>
 // the authenticated state with the new capabilities in the OK.
 CommandResult authenticate(Session& session, std::string user, Secret password,
                            AfterPasswordCheck check = {});
+
+// The tagged answer for an authentication's `result` (LOGIN, and every
+// SASL mechanism, cmd_authenticate.cpp): on Ok the per-user connection
+// limit (NO [LIMIT]) and the authenticated state with the new
+// capabilities; on Failed the LoginGate's failed-login delay, then
+// "NO [AUTHENTICATIONFAILED] failure_text"; on Unavailable NO
+// [UNAVAILABLE] no sooner than a first failure. `penalised`: the attempt
+// already waited LoginGate::penalty() before it was checked, so its
+// answer waits no more.
+CommandResult finish_authentication(Session& session, const std::string& user, AuthResult result,
+                                    bool penalised,
+                                    std::string failure_text = "Authentication failed");
+
+// What the SASL mechanisms need to know about this session's connection
+// (cmd_authenticate.cpp): plaintext allowed, TLS channel binding, SCRAM
+// keys available. Also what CAPABILITY advertises as AUTH=.
+sasl::Connection sasl_connection(const Session& session);
 
 }  // namespace imap::server
