@@ -57,7 +57,7 @@ std::vector<std::string_view> split_args(std::string_view args) {
 
 std::string uidl(std::uint32_t uid, std::uint32_t uidvalidity) {
     std::array<char, 17> text{};
-    std::snprintf(text.data(), text.size(), "%08X%08X", static_cast<unsigned>(uid),
+    std::snprintf(text.data(), text.size(), "%08x%08x", static_cast<unsigned>(uid),
                   static_cast<unsigned>(uidvalidity));
     return std::string(text.data(), 16);
 }
@@ -204,34 +204,26 @@ void Pop3Session::process() {
             discarding_line_ = false;
             continue;
         }
-        if (lf == std::string::npos) {
-            if (input_.size() >= max_line) {
-                // RFC 2449 4: 255 octets with the CRLF. Answered now and the
-                // rest of the line dropped as it comes, never buffered.
+        if (lf == std::string::npos ? input_.size() >= max_line : lf + 1 > max_line) {
+            // RFC 2449 4: 255 octets with the CRLF. Answered now and the
+            // rest of the line dropped as it comes, never buffered.
+            if (lf == std::string::npos) {
                 input_.clear();
                 discarding_line_ = true;
-                ++commands;
-                if (mode_ == Mode::AuthExchange) {
-                    mode_ = Mode::Ready;
-                    error("Authentication line too long");
-                } else {
-                    error("Command line too long");
-                }
-                continue;
+            } else {
+                input_.erase(0, lf + 1);
             }
-            return;
-        }
-        if (lf + 1 > max_line) {
-            input_.erase(0, lf + 1);
             ++commands;
             if (mode_ == Mode::AuthExchange) {
                 mode_ = Mode::Ready;
+                exchange_.reset();
                 error("Authentication line too long");
             } else {
                 error("Command line too long");
             }
             continue;
         }
+        if (lf == std::string::npos) return;
         std::string line = input_.substr(0, lf);
         input_.erase(0, lf + 1);
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -315,6 +307,17 @@ void Pop3Session::capa() {
     output_.append("CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
     if (phase_ == Phase::Authorization) {
         if (plaintext_auth_allowed()) output_.append("USER\r\n");
+        // RFC 5034 5: the mechanisms AUTH accepts here.
+        const std::vector<std::string_view> mechanisms =
+            sasl::Registry::standard().advertised(sasl_connection());
+        if (!mechanisms.empty()) {
+            output_.append("SASL");
+            for (std::string_view name : mechanisms) {
+                output_.append(' ');
+                output_.append(name);
+            }
+            output_.append("\r\n");
+        }
         if (!tls_ && context_.starttls_available) output_.append("STLS\r\n");
     }
     // Nothing is ever deleted by the server (RFC 2449 6.7), and a client may
@@ -343,15 +346,133 @@ void Pop3Session::pass(std::string_view args) {
     authenticate(std::move(user), Secret(args));
 }
 
+sasl::Connection Pop3Session::sasl_connection() const {
+    sasl::Connection connection;
+    connection.plaintext_allowed = plaintext_auth_allowed();
+    connection.scram_available = authenticator_.offers_scram();
+    if (tls_ && context_.channel_binding) connection.channel_binding = context_.channel_binding();
+    return connection;
+}
+
 void Pop3Session::auth(std::string_view args) {
-    (void)args;
-    error("Unknown command");
+    const sasl::Registry& registry = sasl::Registry::standard();
+    if (args.empty()) {
+        // The mechanism list without a mechanism (RFC 1734's form, which
+        // clients still send; Dovecot answers it the same way).
+        ok("");
+        for (std::string_view name : registry.advertised(sasl_connection())) {
+            output_.append(name);
+            output_.append("\r\n");
+        }
+        output_.append(".\r\n");
+        return;
+    }
+    const std::vector<std::string_view> parts = split_args(args);
+    if (parts.size() > 2 || parts[0].empty()) return error("Invalid AUTH arguments");
+    sasl::Registry::Started started = registry.start(parts[0], sasl_connection());
+    if (!started.exchange) {
+        if (started.refusal == sasl::Registry::Refusal::PlaintextNotAllowed) {
+            // RFC 5034 6, RFC 2595 4: not over a plaintext connection.
+            return error("[AUTH] Plaintext authentication is not allowed without TLS");
+        }
+        return error("Unsupported authentication mechanism");
+    }
+    std::optional<Secret> initial;
+    if (parts.size() == 2) {
+        // RFC 5034 4: "=" is an empty initial response.
+        if (parts[1] == "=") {
+            initial = Secret();
+        } else {
+            initial = sasl::decode_base64(parts[1]);
+            if (!initial) return error("Invalid base64 data");
+        }
+    }
+    exchange_ = std::move(started.exchange);
+    drive(exchange_->start(std::move(initial)));
 }
 
 void Pop3Session::auth_line(std::string_view line) {
-    (void)line;
     mode_ = Mode::Ready;
-    error("Authentication cancelled");
+    if (line == "*") {
+        // RFC 5034 4: the client cancels; the server answers -ERR.
+        exchange_.reset();
+        return error("Authentication cancelled");
+    }
+    std::optional<Secret> response = sasl::decode_base64(line);
+    if (!response) {
+        exchange_.reset();
+        return error("Invalid base64 data");
+    }
+    if (!exchange_->next_response_verifies()) return drive(exchange_->respond(*response));
+    // An address with recent failures waits before a proof is checked, as
+    // before a password check (LoginGate::penalty).
+    LoginGate* gate = context_.login_gate;
+    const milliseconds penalty = gate ? gate->penalty(context_.peer) : milliseconds::zero();
+    answer_after(penalty, [this, response = std::move(*response), penalised = penalty.count() > 0] {
+        if (exchange_) drive(exchange_->respond(response), penalised);
+    });
+}
+
+void Pop3Session::drive(sasl::Step step, bool penalised) {
+    switch (step.kind) {
+        case sasl::Step::Kind::Challenge:
+            // RFC 5034 4: "+" SP base64 challenge.
+            output_.append("+ ");
+            output_.append(sasl::encode_base64(step.challenge));
+            output_.append("\r\n");
+            mode_ = Mode::AuthExchange;
+            return;
+        case sasl::Step::Kind::CheckPassword:
+            exchange_.reset();
+            return authenticate(std::move(step.authcid), std::move(step.password),
+                                std::move(step.authzid));
+        case sasl::Step::Kind::NeedScramCredentials: {
+            std::optional<store::ScramCredentials> credentials =
+                authenticator_.scram_credentials(step.authcid, step.hash);
+            if (!credentials) {
+                exchange_.reset();
+                mode_ = Mode::Verifying;
+                return verified(step.authcid, AuthResult::Unavailable, false);
+            }
+            return drive(exchange_->provide_credentials(*credentials), penalised);
+        }
+        case sasl::Step::Kind::Success:
+            exchange_.reset();
+            return sasl_success(step.authcid, penalised);
+        case sasl::Step::Kind::Failure:
+            break;
+    }
+    exchange_.reset();
+    sasl_failure(step, penalised);
+}
+
+void Pop3Session::sasl_failure(const sasl::Step& step, bool penalised) {
+    switch (step.failure) {
+        case sasl::Failure::Malformed:
+            return error(step.reason);
+        case sasl::Failure::AuthenticationFailed:
+            log::info("login_failed", {{"user", step.authcid}, {"peer", context_.peer}});
+            mode_ = Mode::Verifying;
+            return verified(step.authcid, AuthResult::Failed, penalised);
+        case sasl::Failure::AuthorizationFailed:
+            return error("[AUTH] " + step.reason);
+        case sasl::Failure::Unavailable:
+            mode_ = Mode::Verifying;
+            return verified(step.authcid, AuthResult::Unavailable, penalised);
+    }
+    error(step.reason);
+}
+
+void Pop3Session::sasl_success(const std::string& user, bool penalised) {
+    log::info("login_ok", {{"user", user}, {"peer", context_.peer}, {"verified", "scram"}});
+    mode_ = Mode::Verifying;
+    if (!context_.run_as_user) return verified(user, AuthResult::Ok, penalised);
+    context_.run_as_user(user, [this, gone = gone_, user, penalised] {
+        if (gone->load()) return;
+        verified(user, AuthResult::Ok, penalised);
+        process();
+        if (output_listener_) output_listener_();
+    });
 }
 
 void Pop3Session::answer_after(milliseconds wait, std::function<void()> answer) {
@@ -374,7 +495,7 @@ void Pop3Session::delay_elapsed() {
     process();
 }
 
-void Pop3Session::authenticate(std::string user, Secret password) {
+void Pop3Session::authenticate(std::string user, Secret password, std::string authzid) {
     LoginGate* gate = context_.login_gate;
     // An address with recent failures waits before its credentials are
     // looked at, whatever they turn out to be (LoginGate::penalty), as
@@ -382,12 +503,12 @@ void Pop3Session::authenticate(std::string user, Secret password) {
     const milliseconds penalty = gate ? gate->penalty(context_.peer) : milliseconds::zero();
     const bool penalised = penalty > milliseconds::zero();
     answer_after(penalty, [this, user = std::move(user), password = std::move(password),
-                           penalised]() mutable {
-        verify(std::move(user), std::move(password), penalised);
+                           authzid = std::move(authzid), penalised]() mutable {
+        verify(std::move(user), std::move(password), penalised, std::move(authzid));
     });
 }
 
-void Pop3Session::verify(std::string user, Secret password, bool penalised) {
+void Pop3Session::verify(std::string user, Secret password, bool penalised, std::string authzid) {
     mode_ = Mode::Verifying;
     AuthRequest request{user, std::move(password), context_.peer, context_.post_to_loop, gone_};
     // Whether the answer comes inside authenticate() (a fake, the cache on
@@ -399,18 +520,19 @@ void Pop3Session::verify(std::string user, Secret password, bool penalised) {
         process();
         if (output_listener_) output_listener_();
     };
-    auto on_answer = [this, gone = gone_, user, penalised, in_call, later](AuthResult answer) {
+    auto on_answer = [this, gone = gone_, user, penalised, in_call, later,
+                      authzid](AuthResult answer) {
         if (gone->load()) return;
         if (answer == AuthResult::Ok && context_.run_as_user) {
             // The rest where the user's mail lives (their strand), as IMAP.
-            context_.run_as_user(user, [this, gone, user, answer, penalised, later] {
+            context_.run_as_user(user, [this, gone, user, answer, penalised, later, authzid] {
                 if (gone->load()) return;
-                verified(user, answer, penalised);
+                verified(user, answer, penalised, authzid);
                 later();
             });
             return;
         }
-        verified(user, answer, penalised);
+        verified(user, answer, penalised, authzid);
         if (!*in_call) later();
     };
     try {
@@ -425,13 +547,19 @@ void Pop3Session::verify(std::string user, Secret password, bool penalised) {
     *in_call = false;
 }
 
-void Pop3Session::verified(const std::string& user, AuthResult result, bool penalised) {
+void Pop3Session::verified(const std::string& user, AuthResult result, bool penalised,
+                           const std::string& authzid) {
     if (mode_ != Mode::Verifying) return;
     mode_ = Mode::Ready;
     LoginGate* gate = context_.login_gate;
     const std::string& peer = context_.peer;
     switch (result) {
         case AuthResult::Ok:
+            if (!authzid.empty() && !sasl::authorized(authzid, user)) {
+                // RFC 4616 2: acting as another user is not supported; the
+                // credentials were right (RFC 3206 [AUTH] all the same).
+                return error("[AUTH] Not allowed to act as another user");
+            }
             if (gate && !gate->admit(user, peer)) {
                 // The per-user connection limit (IMAP's NO [LIMIT]).
                 return error("[SYS/TEMP] Too many connections for this user");

@@ -4,11 +4,12 @@
 // backpressure; server/imap/hosted_session.h). docs/pop3.md has the
 // behaviour; in short:
 //
-// - AUTHORIZATION: USER/PASS and AUTH PLAIN/LOGIN (RFC 5034) through the
-//   same Authenticator and LoginGate as IMAP LOGIN (failed-login delay,
-//   per-user limit, credential cache), CAPA (RFC 2449), STLS (RFC 2595),
-//   QUIT. Plaintext passwords only over TLS or from a trusted network, as
-//   IMAP LOGIN.
+// - AUTHORIZATION: USER/PASS and AUTH (RFC 5034: the server's SASL
+//   mechanisms, server/auth/sasl.h, as IMAP AUTHENTICATE) through the same
+//   Authenticator and LoginGate as IMAP LOGIN (failed-login delay, per-user
+//   limit, credential cache), CAPA (RFC 2449), STLS (RFC 2595), QUIT.
+//   Plaintext passwords only over TLS or from a trusted network, as IMAP
+//   LOGIN.
 // - After the password: the maildrop lock (RFC 1939 8, MaildropLocks: a
 //   second POP3 session gets "-ERR [IN-USE]"), then a snapshot of INBOX
 //   (UIDs, sizes) that numbers the messages for the whole session.
@@ -38,6 +39,7 @@
 
 #include "protocol/output_buffer.h"
 #include "protocol/secret.h"
+#include "server/auth/sasl.h"
 #include "server/imap/authenticator.h"
 #include "server/imap/hosted_session.h"
 #include "server/imap/session.h"
@@ -47,10 +49,11 @@
 
 namespace imap::server::pop3 {
 
-// The UIDL of a message (RFC 1939 7): UID and UIDVALIDITY as 8 upper-case
-// hex digits each, "%08X%08X" (Dovecot's default pop3_uidl_format
-// %08Xu%08Xv, so mail moved from Dovecot is not fetched again). Stable
-// while the message stays in INBOX.
+// The UIDL of a message (RFC 1939 7): UID and UIDVALIDITY as 8 lower-case
+// hex digits each, "%08x%08x": what Dovecot's default pop3_uidl_format
+// (%08Xu%08Xv) produces (2.3.19 writes it in lower case), so mail moved
+// from Dovecot with its UIDs is not fetched again. Stable while the
+// message stays in INBOX.
 std::string uidl(std::uint32_t uid, std::uint32_t uidvalidity);
 
 class Pop3Session final : public HostedSession {
@@ -139,9 +142,18 @@ class Pop3Session final : public HostedSession {
     bool plaintext_auth_allowed() const { return tls_ || context_.plaintext_auth_allowed; }
     // The shared login path (cmd_login.cpp's for IMAP): the LoginGate's
     // penalty, the Authenticator, then login().
-    void authenticate(std::string user, Secret password);
-    void verify(std::string user, Secret password, bool penalised);
-    void verified(const std::string& user, AuthResult result, bool penalised);
+    // `authzid`: SASL's authorization identity, checked once the password
+    // is (empty: none).
+    void authenticate(std::string user, Secret password, std::string authzid = {});
+    void verify(std::string user, Secret password, bool penalised, std::string authzid);
+    void verified(const std::string& user, AuthResult result, bool penalised,
+                  const std::string& authzid = {});
+    // AUTH (RFC 5034) over the SASL module (server/auth/sasl.h).
+    sasl::Connection sasl_connection() const;
+    void drive(sasl::Step step, bool penalised = false);
+    void sasl_failure(const sasl::Step& step, bool penalised);
+    // A mechanism that verified the user itself (SCRAM): on to login.
+    void sasl_success(const std::string& user, bool penalised);
     void answer_after(std::chrono::milliseconds wait, std::function<void()> answer);
     void login(const std::string& user);
 
@@ -185,10 +197,8 @@ class Pop3Session final : public HostedSession {
     MaildropLock lock_;
     std::chrono::milliseconds delay_{0};
     std::function<void()> after_delay_;
-    // AUTH: the mechanism waiting for a client line ("PLAIN", "LOGIN"), and
-    // LOGIN's user once given.
-    std::string auth_mechanism_;
-    std::optional<std::string> auth_login_user_;
+    // AUTH: the exchange waiting for the client's next line.
+    std::shared_ptr<sasl::Exchange> exchange_;
 
     std::shared_ptr<UserMail> mail_;
     store::MailboxId inbox_ = 0;

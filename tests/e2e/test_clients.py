@@ -749,10 +749,8 @@ poll 127.0.0.1 port %d protocol POP3 uidl
         self.skipTest("IDLE is IMAP's (RFC 2177); POP3 has no push")
 
 
-class GetmailPop3(ClientTest):
-    """getmail6 over POP3 (SimplePOP3SSLRetriever on pop3s, SimplePOP3Retriever
-    on the plain port): the same bytes as IMAP, read_all = false by UIDL,
-    delete = true removes them for IMAP as well."""
+class GetmailClient(ClientTest):
+    """getmail6 into a Maildir: what its IMAP and POP3 tests share."""
 
     def setUp(self):
         if shutil.which("getmail") is None:
@@ -763,11 +761,30 @@ class GetmailPop3(ClientTest):
             os.makedirs(os.path.join(self.maildir, sub))
         self.user = None
         if os.geteuid() == 0:
+            # getmail refuses to deliver as root: its destination drops to nobody.
             self.user = "nobody"
             os.chmod(self.work.name, 0o755)
             nobody = pwd.getpwnam("nobody")
             for directory, _, _ in os.walk(self.maildir):
                 os.chown(directory, nobody.pw_uid, nobody.pw_gid)
+
+    def delivered(self):
+        """The messages in the Maildir, sorted, without the Return-Path:
+        field getmail writes first, CRLF again."""
+        result = []
+        for sub in ("cur", "new"):
+            for name in os.listdir(os.path.join(self.maildir, sub)):
+                with open(os.path.join(self.maildir, sub, name), "rb") as f:
+                    data = f.read()
+                self.assertTrue(data.startswith(b"Return-Path: <unknown>\n"), data[:100])
+                result.append(crlf(data[data.index(b"\n") + 1:]))
+        return sorted(result)
+
+
+class GetmailPop3(GetmailClient):
+    """getmail6 over POP3 (SimplePOP3SSLRetriever on pop3s, SimplePOP3Retriever
+    on the plain port): the same bytes as IMAP, read_all = false by UIDL,
+    delete = true removes them for IMAP as well."""
 
     def getmail(self, retriever, **options):
         if retriever == "SimplePOP3SSLRetriever":
@@ -787,16 +804,6 @@ class GetmailPop3(ClientTest):
                      "user = %s\n" % self.user if self.user else "",
                      "".join("%s = %s\n" % item for item in settings.items())))
         self.run_client(["getmail", "--getmaildir", self.work.name, "--rcfile", rc])
-
-    def delivered(self):
-        result = []
-        for sub in ("cur", "new"):
-            for name in os.listdir(os.path.join(self.maildir, sub)):
-                with open(os.path.join(self.maildir, sub, name), "rb") as f:
-                    data = f.read()
-                self.assertTrue(data.startswith(b"Return-Path: <unknown>\n"), data[:100])
-                result.append(crlf(data[data.index(b"\n") + 1:]))
-        return sorted(result)
 
     def test_uidl_and_delete(self):
         mail = seed_mail()
@@ -819,27 +826,11 @@ class GetmailPop3(ClientTest):
         self.assertEqual(self.server_state()["INBOX"], [])
 
 
-class Getmail(ClientTest):
+class Getmail(GetmailClient):
     """getmail6 into a Maildir: every message byte for byte; read_all, delete
     and the imap_search/imap_on_delete flag options change the server
     exactly as documented; over SimpleIMAPSSLRetriever and
     SimpleIMAPRetriever."""
-
-    def setUp(self):
-        if shutil.which("getmail") is None:
-            self.skipTest("getmail is not installed (deps.sh installs getmail6)")
-        super().setUp()
-        self.maildir = os.path.join(self.work.name, "Maildir")
-        for sub in ("cur", "new", "tmp"):
-            os.makedirs(os.path.join(self.maildir, sub))
-        self.user = None
-        if os.geteuid() == 0:
-            # getmail refuses to deliver as root: its destination drops to nobody.
-            self.user = "nobody"
-            os.chmod(self.work.name, 0o755)
-            nobody = pwd.getpwnam("nobody")
-            for directory, _, _ in os.walk(self.maildir):
-                os.chown(directory, nobody.pw_uid, nobody.pw_gid)
 
     def getmail(self, retriever, **options):
         if retriever == "SimpleIMAPSSLRetriever":
@@ -862,18 +853,6 @@ class Getmail(ClientTest):
                      "user = %s\n" % self.user if self.user else "",
                      "".join("%s = %s\n" % item for item in settings.items())))
         self.run_client(["getmail", "--getmaildir", self.work.name, "--rcfile", rc])
-
-    def delivered(self):
-        """The messages in the Maildir, sorted, without the Return-Path:
-        field getmail writes first, CRLF again."""
-        result = []
-        for sub in ("cur", "new"):
-            for name in os.listdir(os.path.join(self.maildir, sub)):
-                with open(os.path.join(self.maildir, sub, name), "rb") as f:
-                    data = f.read()
-                self.assertTrue(data.startswith(b"Return-Path: <unknown>\n"), data[:100])
-                result.append(crlf(data[data.index(b"\n") + 1:]))
-        return sorted(result)
 
     def test_read_all_delete_and_flags(self):
         mail = seed_mail()

@@ -5,6 +5,7 @@ checked against what IMAP (imaplib) sees of the same mail.
 
 Usage: test_pop3.py --imapd PATH [unittest args, e.g. a class name]
 """
+import base64
 import imaplib
 import os
 import poplib
@@ -32,8 +33,8 @@ MESSAGES = [
 
 
 def uidl(uid, uidvalidity):
-    """docs/pop3.md: UID and UIDVALIDITY, 8 upper-case hex digits each."""
-    return b"%08X%08X" % (uid, uidvalidity)
+    """docs/pop3.md: UID and UIDVALIDITY, 8 lower-case hex digits each."""
+    return b"%08x%08x" % (uid, uidvalidity)
 
 
 class Pop3Test(unittest.TestCase):
@@ -122,6 +123,16 @@ class Retrieve(Pop3Test):
         sock.sendall(b"QUIT\r\n")
         self.assertEqual(recv_until(sock, rb"\r\n"), b"+OK Logging out, 0 messages deleted\r\n")
         sock.close()
+
+    def test_auth_plain(self):
+        """RFC 5034: AUTH PLAIN with an initial response, SASL in CAPA."""
+        self.seed([MESSAGES[1]])
+        client = poplib.POP3("127.0.0.1", self.server.ports["pop3"], timeout=WAIT)
+        self.assertIn("PLAIN", client.capa()["SASL"])
+        self.assertEqual(client._shortcmd("AUTH PLAIN " + base64.b64encode(
+            b"\0alice\0secret").decode()), b"+OK Logged in")
+        self.assertEqual(client.stat(), (1, len(MESSAGES[1])))
+        client.quit()
 
     def test_retr_sets_seen(self):
         """RETR marks the message \\Seen at QUIT (docs/pop3.md, as Dovecot); TOP does not."""

@@ -136,9 +136,10 @@ TEST_CASE("RFC 1939 7: TOP sends the header, the blank line and n body lines", "
     CHECK((f.flags_of(1) & store::flag::kSeen) == 0);
 }
 
-TEST_CASE("RFC 1939 7: UIDL is UID and UIDVALIDITY in hex (docs/pop3.md)", "[pop3]") {
-    CHECK(server::pop3::uidl(1, 0x5f3a0001) == "000000015F3A0001");
-    CHECK(server::pop3::uidl(0xFFFFFFFF, 7) == "FFFFFFFF00000007");
+TEST_CASE("RFC 1939 7: UIDL is UID and UIDVALIDITY in lower-case hex as Dovecot (docs/pop3.md)",
+          "[pop3]") {
+    CHECK(server::pop3::uidl(1, 0x5f3a0001) == "000000015f3a0001");
+    CHECK(server::pop3::uidl(0xFFFFFFFF, 7) == "ffffffff00000007");
     Fixture f;
     f.add(kFirst);
     f.add(kSecond);
@@ -211,12 +212,12 @@ TEST_CASE("RFC 2449 5: CAPA before and after login, with and without TLS", "[pop
         CHECK(c.send("USER alice\r\n") ==
               "-ERR [AUTH] Plaintext authentication is not allowed without TLS\r\n");
     }
-    SECTION("over TLS: USER, no STLS") {
+    SECTION("over TLS: USER and SASL, no STLS") {
         Pop3Driver c(f.mail, f.locks, {.tls = true});
         c.greeting();
         CHECK(c.send("capa\r\n") ==
               "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\n"
-              "AUTH-RESP-CODE\r\nPIPELINING\r\nUSER\r\nEXPIRE NEVER\r\n"
+              "AUTH-RESP-CODE\r\nPIPELINING\r\nUSER\r\nSASL PLAIN LOGIN\r\nEXPIRE NEVER\r\n"
               "LOGIN-DELAY 0\r\nIMPLEMENTATION imapd\r\n.\r\n");
     }
     SECTION("without a certificate: no STLS") {
@@ -496,4 +497,79 @@ TEST_CASE("The turn budget: a burst yields after max_commands", "[pop3]") {
     session.resume();
     CHECK_FALSE(session.yielded());
     CHECK(test::drain(session.output()) == "-ERR Not logged in\r\n-ERR Not logged in\r\n");
+}
+
+// RFC 5034 AUTH over the SASL module (server/auth/sasl.h).
+namespace {
+std::string b64(std::string_view bytes) {
+    return server::sasl::encode_base64(bytes);
+}
+}  // namespace
+
+TEST_CASE("RFC 5034 4: AUTH PLAIN with an initial response, and with a challenge", "[pop3]") {
+    Fixture f;
+    f.add(kFirst);
+    SECTION("initial response") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        CHECK(c.send("AUTH PLAIN " + b64(std::string("\0alice\0secret", 13)) + "\r\nSTAT\r\n") ==
+              "+OK Logged in\r\n+OK 1 " + std::to_string(kFirst.size()) + "\r\n");
+    }
+    SECTION("an empty challenge first, then the response (pipelined)") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        CHECK(c.send("auth plain\r\n" + b64(std::string("alice\0alice\0secret", 18)) + "\r\n") ==
+              "+ \r\n+OK Logged in\r\n");
+    }
+    SECTION("\"=\" is an empty initial response: PLAIN refuses it as malformed") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        const std::string reply = c.send("AUTH PLAIN =\r\n");
+        CHECK(reply.starts_with("-ERR "));
+        CHECK(c.session.state() == server::SessionState::NotAuthenticated);
+    }
+}
+
+TEST_CASE("RFC 5034 4: AUTH LOGIN, cancel, bad base64, wrong password", "[pop3]") {
+    Fixture f;
+    Pop3Driver c(f.mail, f.locks);
+    c.greeting();
+    CHECK(c.send("AUTH LOGIN\r\n") == "+ " + b64("Username:") + "\r\n");
+    CHECK(c.send("*\r\n") == "-ERR Authentication cancelled\r\n");
+    CHECK(c.send("AUTH LOGIN\r\n!!!\r\n") ==
+          "+ " + b64("Username:") + "\r\n-ERR Invalid base64 data\r\n");
+    CHECK(c.send("AUTH LOGIN " + b64("alice") + "\r\n" + b64("wrong") + "\r\n") ==
+          "+ " + b64("Password:") + "\r\n-ERR [AUTH] Authentication failed\r\n");
+    CHECK(c.send("AUTH LOGIN " + b64("alice") + "\r\n" + b64("secret") + "\r\n") ==
+          "+ " + b64("Password:") + "\r\n+OK Logged in\r\n");
+}
+
+TEST_CASE("RFC 5034: AUTH refusals: unknown mechanism, plaintext, another identity", "[pop3]") {
+    Fixture f;
+    SECTION("the mechanism list and an unknown mechanism") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        CHECK(c.send("AUTH\r\n") == "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n");
+        CHECK(c.send("AUTH X-UNKNOWN\r\n") == "-ERR Unsupported authentication mechanism\r\n");
+    }
+    SECTION("plaintext without TLS from an untrusted address") {
+        Pop3Driver c(f.mail, f.locks, {.loopback = false});
+        c.greeting();
+        CHECK(c.send("AUTH PLAIN " + b64(std::string("\0alice\0secret", 13)) + "\r\n") ==
+              "-ERR [AUTH] Plaintext authentication is not allowed without TLS\r\n");
+    }
+    SECTION("acting as another user") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        CHECK(c.send("AUTH PLAIN " + b64(std::string("bob\0alice\0secret", 16)) + "\r\n") ==
+              "-ERR [AUTH] Not allowed to act as another user\r\n");
+        CHECK(c.session.state() == server::SessionState::NotAuthenticated);
+    }
+    SECTION("an AUTH line past the limit") {
+        Pop3Driver c(f.mail, f.locks);
+        c.greeting();
+        CHECK(c.send("AUTH PLAIN\r\n" + std::string(limits::pop3::kMaxAuthLine, 'A') +
+                     "\r\nNOOP\r\n") ==
+              "+ \r\n-ERR Authentication line too long\r\n-ERR Not logged in\r\n");
+    }
 }
