@@ -78,7 +78,7 @@ class IoLoop;
 
 struct ConnectionOptions {
     bool implicit_tls = false;
-    std::string listener;  // "imap" / "imaps"
+    std::string listener;  // "imap", "imaps", "pop3", "pop3s" (listener_name)
     // Config: the timeouts and the output backlog bound
     // (server/net/connection_deadlines.h).
     DeadlineSettings timeouts;

@@ -3,7 +3,7 @@
 // (docs/architecture.md "Threads").
 //
 //   loop thread                          executor (loop, or the user's strand)
-//   Connection --post(task)--> queue --> task(Session&) ... (in order)
+//   Connection --post(task)--> queue --> task(HostedSession&) ... (in order)
 //   Connection <--deliver-- snapshot <-- publish: output moved out, state copied
 //
 // Every call into the Session is a task on the host's queue, run in the
