@@ -110,4 +110,25 @@ inline constexpr std::size_t kMaxConnections = 100;
 
 }  // namespace lmtp
 
+namespace pop3 {
+
+// A command line with its CRLF: RFC 2449 4 raises RFC 1939's 47 to 255
+// octets. A longer line is answered "-ERR" and skipped to its end, never
+// buffered.
+inline constexpr std::size_t kMaxCommandLine = 255;
+// A line of an AUTH exchange (RFC 5034 4: a base64 response, which may be
+// longer than a command line): one SASL PLAIN response with a user and a
+// password of the sizes IMAP accepts before login.
+inline constexpr std::size_t kMaxAuthLine = 8192;
+// Refused commands (unknown, wrong state, bad arguments, failed logins)
+// before "-ERR" and close: Dovecot's pop3 closes after 20; a real client
+// makes none, and each costs a line of ours.
+inline constexpr std::size_t kMaxErrors = 20;
+// Bytes of a message read from the store per RETR/TOP step: the size of a
+// socket read, so a large message streams without ever being whole in
+// memory and yields to the output high-water mark between steps.
+inline constexpr std::size_t kReadChunk = 64 * 1024;
+
+}  // namespace pop3
+
 }  // namespace imap::limits

@@ -403,6 +403,14 @@ class MailStore {
     // collect_garbage() finds them unpinned.
     virtual ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt) = 0;
 
+    // POP3's UPDATE state (RFC 1939 6, docs/pop3.md): sets \Seen on the
+    // messages `seen` names and removes those `remove` names (whatever
+    // their flags, logged as an expunge), in one transaction: all of it
+    // happens or none. UIDs no longer in the mailbox (another session
+    // expunged them) are skipped. Returns the UIDs removed, ascending.
+    virtual ExpungeResult update_maildrop(MailboxId id, std::span<const std::uint32_t> seen,
+                                          std::span<const std::uint32_t> remove) = 0;
+
     // RFC 7162 3.2.5.2 VANISHED (EARLIER): UIDs expunged with modseq > this.
     virtual std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq) = 0;
 

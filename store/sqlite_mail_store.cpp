@@ -1314,6 +1314,57 @@ ExpungeResult SqliteMailStore::expunge(MailboxId id, std::optional<UidSpan> uids
     return result;
 }
 
+ExpungeResult SqliteMailStore::update_maildrop(MailboxId id, std::span<const std::uint32_t> seen,
+                                               std::span<const std::uint32_t> remove) {
+    WriteTransaction transaction(*this);
+    require_selectable(db_, id);
+    bool changed = false;
+    std::uint64_t seen_modseq = 0;
+    for (std::uint32_t uid : seen) {
+        // A message being removed as well needs no flag: its expunge's
+        // modseq is the one that counts.
+        if (std::find(remove.begin(), remove.end(), uid) != remove.end()) continue;
+        if (seen_modseq == 0) {
+            bool unseen = false;
+            {
+                auto q = db_.prepare(
+                    "SELECT 1 FROM messages WHERE mailbox_id = ?1 AND uid = ?2 AND (flags & ?3) = "
+                    "0");
+                q.bind(1, id).bind(2, std::int64_t{uid}).bind(3, std::int64_t{flag::kSeen});
+                unseen = q.step();
+            }
+            if (!unseen) continue;
+            seen_modseq = next_modseq(db_, id);
+        }
+        auto update = db_.prepare(
+            "UPDATE messages SET flags = flags | ?3, modseq = ?4 "
+            "WHERE mailbox_id = ?1 AND uid = ?2 AND (flags & ?3) = 0");
+        update.bind(1, id)
+            .bind(2, std::int64_t{uid})
+            .bind(3, std::int64_t{flag::kSeen})
+            .bind(4, static_cast<std::int64_t>(seen_modseq))
+            .run();
+        if (db_.changes() > 0) changed = true;
+    }
+    ExpungeResult result;
+    for (std::uint32_t uid : remove) {
+        auto q = db_.prepare("SELECT 1 FROM messages WHERE mailbox_id = ?1 AND uid = ?2");
+        q.bind(1, id).bind(2, std::int64_t{uid});
+        if (q.step()) result.uids.push_back(uid);
+    }
+    std::sort(result.uids.begin(), result.uids.end());
+    result.uids.erase(std::unique(result.uids.begin(), result.uids.end()), result.uids.end());
+    if (!result.uids.empty()) {
+        result.modseq = next_modseq(db_, id);
+        remove_messages(db_, id, result.uids, result.modseq);
+        garbage_possible_ = true;
+        changed = true;
+    }
+    if (changed) transaction.changed(id);
+    transaction.commit();
+    return result;
+}
+
 std::vector<std::uint32_t> SqliteMailStore::expunged_since(MailboxId id, std::uint64_t modseq) {
     ReadSnapshot snapshot(db_);
     require_mailbox(db_, id);

@@ -73,6 +73,8 @@ class SqliteMailStore final : public MailStore {
     MoveResult move(MailboxId source, UidSpan uids, MailboxId destination,
                     std::optional<std::size_t> expected = std::nullopt) override;
     ExpungeResult expunge(MailboxId id, std::optional<UidSpan> uids = std::nullopt) override;
+    ExpungeResult update_maildrop(MailboxId id, std::span<const std::uint32_t> seen,
+                                  std::span<const std::uint32_t> remove) override;
     std::vector<std::uint32_t> expunged_since(MailboxId id, std::uint64_t modseq) override;
     std::vector<std::uint32_t> search(MailboxId id, const SearchKey& key) override;
     std::vector<std::uint32_t> sort(MailboxId id, const SearchKey& key,

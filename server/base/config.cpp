@@ -243,9 +243,10 @@ void replace_built_in_listeners(FileState& state) {
     }
 }
 
-void add_listener(FileState& state, std::string_view value, bool implicit_tls) {
+void add_listener(FileState& state, std::string_view value, bool implicit_tls,
+                  ListenProtocol protocol = ListenProtocol::Imap) {
     replace_built_in_listeners(state);
-    state.config.listeners.push_back(parse_listen_address(value, implicit_tls));
+    state.config.listeners.push_back(parse_listen_address(value, implicit_tls, protocol));
 }
 
 void add_lmtp_listener(FileState& state, std::string_view value) {
@@ -292,6 +293,10 @@ const Option kOptions[] = {
      [](FileState& s, std::string_view v) { add_listener(s, v, false); }},
     {"listen", "imaps", true, Kind::Text,
      [](FileState& s, std::string_view v) { add_listener(s, v, true); }},
+    {"listen", "pop3", true, Kind::Text,
+     [](FileState& s, std::string_view v) { add_listener(s, v, false, ListenProtocol::Pop3); }},
+    {"listen", "pop3s", true, Kind::Text,
+     [](FileState& s, std::string_view v) { add_listener(s, v, true, ListenProtocol::Pop3); }},
     {"listen", "lmtp", true, Kind::Text,
      [](FileState& s, std::string_view v) { add_lmtp_listener(s, v); }},
 
@@ -509,6 +514,8 @@ constexpr Flag kFlags[] = {
     {"--listen", "ADDR:PORT"},
     {"--listen-tls", "ADDR:PORT"},
     {"--listen-lmtp", "ADDR:PORT|unix:PATH"},
+    {"--listen-pop3", "ADDR:PORT"},
+    {"--listen-pop3s", "ADDR:PORT"},
     {"--tls-cert", "FILE"},
     {"--tls-key", "FILE"},
     {"--ephemeral", ""},
@@ -564,6 +571,11 @@ std::optional<LogLevel> parse_log_level(std::string_view text) {
     return std::nullopt;
 }
 
+std::string_view listener_name(const ListenAddress& address) {
+    if (address.protocol == ListenProtocol::Pop3) return address.implicit_tls ? "pop3s" : "pop3";
+    return address.implicit_tls ? "imaps" : "imap";
+}
+
 std::string ListenAddress::to_string() const {
     return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
@@ -595,11 +607,13 @@ LmtpListenAddress parse_lmtp_listen_address(std::string_view text) {
     return result;
 }
 
-ListenAddress parse_listen_address(std::string_view text, bool implicit_tls) {
+ListenAddress parse_listen_address(std::string_view text, bool implicit_tls,
+                                   ListenProtocol protocol) {
     constexpr std::string_view kForm = "expected ADDRESS:PORT, e.g. 127.0.0.1:143 or [::1]:143";
     if (text.empty()) throw ConfigError(std::string(kForm) + ", got nothing");
     ListenAddress result;
     result.implicit_tls = implicit_tls;
+    result.protocol = protocol;
     std::array<std::uint8_t, 16> bytes{};
     std::string_view port_text;
     if (text.front() == '[') {
@@ -1146,6 +1160,13 @@ ServeFlags parse_serve_flags(std::span<const std::string_view> args) {
             } catch (const ConfigError& error) {
                 throw with_flag(error);
             }
+        } else if (name == "--listen-pop3" || name == "--listen-pop3s") {
+            try {
+                flags.listeners.push_back(
+                    parse_listen_address(value, name == "--listen-pop3s", ListenProtocol::Pop3));
+            } catch (const ConfigError& error) {
+                throw with_flag(error);
+            }
         } else if (name == "--listen-lmtp") {
             try {
                 flags.lmtp_listeners.push_back(parse_lmtp_listen_address(value));
@@ -1206,8 +1227,8 @@ std::vector<std::string> check_config(const Config& config) {
     }
     if (config.listeners.empty() && config.lmtp_listeners.empty()) {
         problems.push_back(
-            "no listeners: set [listen] imap, imaps or lmtp, or --listen, --listen-tls or "
-            "--listen-lmtp");
+            "no listeners: set [listen] imap, imaps, pop3, pop3s or lmtp, or --listen, "
+            "--listen-tls, --listen-pop3, --listen-pop3s or --listen-lmtp");
     }
     for (std::size_t i = 0; i < config.lmtp_listeners.size(); ++i) {
         const LmtpListenAddress& a = config.lmtp_listeners[i];

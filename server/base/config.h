@@ -56,6 +56,10 @@ std::string_view to_string(LogLevel level);
 // Accepts the names above and "warn"; nullopt for anything else.
 std::optional<LogLevel> parse_log_level(std::string_view text);
 
+// What a listener serves: IMAP (RFC 3501) or POP3 (RFC 1939,
+// docs/pop3.md), on the same transport.
+enum class ListenProtocol { Imap, Pop3 };
+
 // A socket to listen on. Addresses are numeric: binding to a name would
 // depend on DNS at startup and could pick an address nobody intended.
 struct ListenAddress {
@@ -64,6 +68,8 @@ struct ListenAddress {
     bool ipv6 = false;          //
     bool implicit_tls = false;  // TLS from the first byte (RFC 8314, port 993);
                                 // false: plaintext with STARTTLS (RFC 3501 6.2.1)
+                                // or STLS (RFC 2595 4)
+    ListenProtocol protocol = ListenProtocol::Imap;
 
     // "127.0.0.1:1143", "[::1]:1993": the form the parser accepts.
     std::string to_string() const;
@@ -89,7 +95,11 @@ LmtpListenAddress parse_lmtp_listen_address(std::string_view text);
 
 // "A.B.C.D:PORT" or "[IPv6]:PORT". Throws ConfigError with a message that
 // has no location (the caller adds file:line or the flag name).
-ListenAddress parse_listen_address(std::string_view text, bool implicit_tls);
+ListenAddress parse_listen_address(std::string_view text, bool implicit_tls,
+                                   ListenProtocol protocol = ListenProtocol::Imap);
+// "imap", "imaps", "pop3", "pop3s": the listener's name in logs, metrics
+// and the "imapd: listening" lines.
+std::string_view listener_name(const ListenAddress& address);
 
 // An IPv4 or IPv6 network in CIDR notation.
 struct Network {
@@ -145,10 +155,15 @@ struct Config {
     // empty: none. A relative one is not made with ephemeral.
     std::filesystem::path control_socket{"control.sock"};
 
-    // [listen] imap = ... / imaps = ...
+    // [listen] imap = ... / imaps = ... / pop3 = ... / pop3s = ...: the
+    // built-in defaults (no configuration file) follow the standard ports
+    // plus 1000 (143, 993, 110, 995); POP3 is off unless named, except in
+    // these defaults.
     std::vector<ListenAddress> listeners = {
-        {"127.0.0.1", 1143, false, false},
-        {"127.0.0.1", 1993, false, true},
+        {"127.0.0.1", 1143, false, false, ListenProtocol::Imap},
+        {"127.0.0.1", 1993, false, true, ListenProtocol::Imap},
+        {"127.0.0.1", 1110, false, false, ListenProtocol::Pop3},
+        {"127.0.0.1", 1995, false, true, ListenProtocol::Pop3},
     };
 
     // [listen] lmtp = ...: off unless named, except in the built-in

@@ -5,7 +5,8 @@
 namespace imap::server {
 namespace {
 
-constexpr std::array<std::string_view, 3> kListenerNames = {"imap", "imaps", "lmtp"};
+constexpr std::array<std::string_view, 5> kListenerNames = {"imap", "imaps", "pop3", "pop3s",
+                                                            "lmtp"};
 
 // The shortest text that reads back as `value` (0.0025, not
 // 0.0025000000000000001).

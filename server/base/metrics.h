@@ -43,7 +43,8 @@ class DurationHistogram {
 
 class Metrics {
   public:
-    // A connection accepted / closed on `listener` ("imap", "imaps", "lmtp").
+    // A connection accepted / closed on `listener` ("imap", "imaps", "pop3",
+    // "pop3s", "lmtp").
     void connection_opened(std::string_view listener);
     void connection_closed(std::string_view listener);
     // A LOGIN or AUTHENTICATE that finished: accepted or refused.
@@ -75,7 +76,7 @@ class Metrics {
     };
     Listener* listener(std::string_view name);
 
-    std::array<Listener, 3> listeners_{};  // imap, imaps, lmtp
+    std::array<Listener, 5> listeners_{};  // imap, imaps, pop3, pop3s, lmtp
     std::atomic<std::uint64_t> logins_ok_{0};
     std::atomic<std::uint64_t> logins_failed_{0};
     std::atomic<std::uint64_t> received_{0};

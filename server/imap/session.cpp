@@ -600,6 +600,12 @@ void Session::idle_poll() {
     if (idle_sync() && output_listener_) output_listener_();
 }
 
+void Session::idle_keepalive() {
+    // As Dovecot: nothing when output is still waiting to be sent, which
+    // shows the connection is not idle anyway.
+    if (idling() && unsent() == 0) writer_.untagged(Status::Ok, "Still here");
+}
+
 void Session::process() {
     paused_ = false;
     yielded_ = false;

@@ -37,6 +37,7 @@
 #include "server/imap/authenticator.h"
 #include "server/imap/command_result.h"
 #include "server/imap/command_table.h"
+#include "server/imap/hosted_session.h"
 #include "server/imap/selected_mailbox.h"
 #include "server/imap/user_mail.h"
 
@@ -148,7 +149,7 @@ using Mode = std::variant<Ready, RunningSteps, AwaitingContinuation, Idling, Del
 
 }  // namespace session_mode
 
-class Session {
+class Session final : public HostedSession {
   public:
     // Past this many bytes of pending output, no further command is started
     // until resume(): a client pipelining commands without reading the
@@ -166,22 +167,22 @@ class Session {
 
     // "* OK [CAPABILITY ...] imapd ready." (RFC 3501 7.1.1; the capability
     // code saves clients a round trip).
-    void greeting();
+    void greeting() override;
 
     // Feeds bytes the client sent (after TLS decryption) and runs every
     // command they complete. Ignored once wants_close() or while
     // starttls_requested(): bytes that arrive in plaintext before the TLS
     // handshake must never be executed (RFC 3501 6.2.1, CVE-2011-0411).
-    void receive(std::string_view plaintext);
+    void receive(std::string_view plaintext) override;
 
     // Continues with commands already received after input_paused() or
     // yielded(), and sends an IDLE update held back by idle_update_pending().
-    void resume();
-    bool input_paused() const { return paused_; }
+    void resume() override;
+    bool input_paused() const override { return paused_; }
     // An IDLE update was held back because the client had not read enough
     // (see idling()): the transport calls resume() once its unsent output
     // is low again.
-    bool idle_update_pending() const {
+    bool idle_update_pending() const override {
         const auto* idle = std::get_if<session_mode::Idling>(&mode_);
         return idle != nullptr && idle->update_pending;
     }
@@ -189,29 +190,31 @@ class Session {
     // The bytes the transport accepted from output() but has not sent yet
     // (socket write queue, TLS), so that IDLE updates obey the same
     // high-water mark as commands (kOutputHighWater, on output() plus this).
-    void set_transport_unsent(std::function<std::size_t()> unsent) {
+    void set_transport_unsent(std::function<std::size_t()> unsent) override {
         transport_unsent_ = std::move(unsent);
     }
     // output() plus the transport's unsent bytes.
-    std::size_t unsent() const;
+    std::size_t unsent() const override;
     // The last receive() or resume() used up its TurnBudget with commands
     // possibly left to run: the transport reads nothing more (they are
     // buffered already) and calls resume() on its next turn.
-    bool yielded() const { return yielded_; }
+    bool yielded() const override { return yielded_; }
 
-    OutputBuffer& output() { return output_; }
+    OutputBuffer& output() override { return output_; }
 
     // True after LOGOUT (BYE and the tagged OK are in output()) or a fatal
     // framing error (BYE): flush the output, then close.
-    bool wants_close() const { return std::holds_alternative<session_mode::Closing>(mode_); }
+    bool wants_close() const override {
+        return std::holds_alternative<session_mode::Closing>(mode_);
+    }
 
     // True after a successful STARTTLS: the tagged OK is the last plaintext
     // output; the transport sends it, starts the TLS handshake and calls
     // tls_started(). Bytes received before then are discarded.
-    bool starttls_requested() const {
+    bool starttls_requested() const override {
         return std::holds_alternative<session_mode::StartingTls>(mode_);
     }
-    void tls_started();
+    void tls_started() override;
 
     // COMPRESS (RFC 4978 3), the same way: after its tagged OK,
     // compression_requested() is true and nothing more is read or run until
@@ -226,14 +229,16 @@ class Session {
     // While compression is requested and the transport has not taken the
     // uncompressed output yet: how many bytes of output() go out as they
     // are. The transport calls compressed_output_marked() once it took them.
-    std::optional<std::size_t> compressed_output_offset() const { return plain_output_left_; }
-    void compressed_output_marked() { plain_output_left_.reset(); }
-    void compression_started();
+    std::optional<std::size_t> compressed_output_offset() const override {
+        return plain_output_left_;
+    }
+    void compressed_output_marked() override { plain_output_left_.reset(); }
+    void compression_started() override;
     bool compression_active() const { return compression_; }
 
-    SessionState state() const { return state_; }
+    SessionState state() const override { return state_; }
     // The authenticated user; empty before login.
-    const std::string& user() const { return user_; }
+    const std::string& user() const override { return user_; }
 
     // ---- For command handlers (server/imap/commands/) ----
 
@@ -257,10 +262,10 @@ class Session {
     bool logged_in(std::string user);
 
     // The user's mail; nullptr before login or without MailAccess.
-    UserMail* mail() { return mail_.get(); }
+    UserMail* mail() override { return mail_.get(); }
     // The same, shared: for a caller that must keep the store alive across
     // a call that may log the session out (SessionHost's read batch).
-    std::shared_ptr<UserMail> shared_mail() const { return mail_; }
+    std::shared_ptr<UserMail> shared_mail() const override { return mail_; }
 
     // RFC 5161 ENABLE and RFC 7162 3.1: once CONDSTORE is enabled (by ENABLE
     // or any CONDSTORE enabling command) every FETCH response that carries
@@ -286,7 +291,7 @@ class Session {
     // is written already): an answer still on its way or held back (a
     // password check, a failed login's delay) is dropped, IDLE ends, and
     // nothing more runs or is produced. wants_close() is true after it.
-    void abandon();
+    void abandon() override;
 
     // delayed(): a handler's CommandResult::delay holds the conversation
     // back (the answer to a failed login, LoginGate::failed): no further
@@ -295,10 +300,10 @@ class Session {
     // carries on with the commands received meanwhile. Output written
     // before the delay may be sent at once; the transport reads nothing
     // more while delayed().
-    bool delayed() const { return std::holds_alternative<session_mode::Delayed>(mode_); }
+    bool delayed() const override { return std::holds_alternative<session_mode::Delayed>(mode_); }
     // The duration of the pending delay; zero when not delayed().
-    std::chrono::milliseconds pending_delay() const;
-    void delay_elapsed();
+    std::chrono::milliseconds pending_delay() const override;
+    void delay_elapsed() override;
 
     // verifying(): a handler's CommandResult::verify handed credentials to
     // the Authenticator, which may answer later (the hash runs on a worker
@@ -308,7 +313,7 @@ class Session {
     bool verifying() const { return std::holds_alternative<session_mode::Verifying>(mode_); }
     // delayed() or verifying(): the session waits on the server, not on the
     // client (the transport reads nothing; only the login deadline runs).
-    bool waiting_on_server() const { return delayed() || verifying(); }
+    bool waiting_on_server() const override { return delayed() || verifying(); }
 
     // IDLE (RFC 2177, cmd_idle.cpp, CommandResult::idle): the mailbox's
     // pending updates, then "+ idling"; the client's next line is read raw
@@ -320,16 +325,18 @@ class Session {
     // unsent() is at or above kOutputHighWater no update is made
     // (idle_update_pending()); the next resume() sends one sync of the
     // state by then. A too-long line ends the wait with "tag BAD".
-    bool idling() const { return std::holds_alternative<session_mode::Idling>(mode_); }
+    bool idling() const override { return std::holds_alternative<session_mode::Idling>(mode_); }
     // While idling(): sends what changed in the selected mailbox (EXPUNGE
     // included, RFC 2177 3) and calls the output listener if anything was
     // written. Otherwise does nothing.
-    void idle_poll();
+    void idle_poll() override;
+    void idle_keepalive() override;
+    void say_goodbye(std::string_view text) override { writer_.bye(text); }
     // Called after output() grew, or the session can go on, outside
     // receive(), resume() and delay_elapsed(): an IDLE update pushed by
     // another session's command, a password check's answer. The transport
     // sends the output and looks at the state again.
-    void set_output_listener(std::function<void()> listener) {
+    void set_output_listener(std::function<void()> listener) override {
         output_listener_ = std::move(listener);
     }
 

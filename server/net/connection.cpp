@@ -105,6 +105,15 @@ void Connection::take_over(ConnectionTransfer transfer) {
 
 void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandRegistry* strands,
                        ConnectionOptions options) {
+    start(
+        [&authenticator, &mail](SessionContext context) {
+            return std::make_unique<Session>(std::move(context), authenticator, &mail);
+        },
+        strands, std::move(options));
+}
+
+void Connection::start(const SessionHost::SessionFactory& make, StrandRegistry* strands,
+                       ConnectionOptions options) {
     options_ = std::move(options);
     set_no_delay(&tcp_);
     limit_unsent_in_kernel(&tcp_, kKernelUnsent);
@@ -129,11 +138,11 @@ void Connection::start(Authenticator& authenticator, MailAccess& mail, StrandReg
             auto host = weak.lock();
             if (!host) return;
             host->move_to(strands->of(store::AccountStore::canonical_user_name(std::string(user))));
-            host->post([then = std::move(then)](Session&) { then(); });
+            host->post([then = std::move(then)](HostedSession&) { then(); });
         };
     }
     // Greets, and delivers the greeting (on_session_update) before it returns.
-    host_->start(std::move(context), authenticator, &mail);
+    host_->start(std::move(context), make);
     arm_timer();
     update_reading();
 }
@@ -162,18 +171,18 @@ void Connection::pump() {
 
 void Connection::post_resume() {
     if (resume_serial_ > view().completed) return;  // one is on its way
-    resume_serial_ = host_->post([](Session& session) { session.resume(); });
+    resume_serial_ = host_->post([](HostedSession& session) { session.resume(); });
 }
 
-void Connection::refuse(bool implicit_tls) {
+void Connection::refuse(bool implicit_tls, std::string_view refusal) {
     // Over a connection limit: nothing is kept for this peer beyond this
     // call (no Session, no TLS, no timer). A plain client gets one line
     // (RFC 3501 7.1.5), written only if the socket takes it at once, which
     // a fresh socket's empty send buffer does; a TLS client would need a
     // handshake first, so it gets the close alone.
     if (!implicit_tls) {
-        static constexpr std::string_view kBye = "* BYE Too many connections from your address\r\n";
-        uv_buf_t buf = uv_buf_init(const_cast<char*>(kBye.data()), kBye.size());
+        uv_buf_t buf =
+            uv_buf_init(const_cast<char*>(refusal.data()), static_cast<unsigned>(refusal.size()));
         uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1);
     }
     close_now("connection limit");
@@ -220,7 +229,7 @@ void Connection::on_timer(uv_timer_t* timer) {
     // RFC 3501 7.1.5: BYE says why the server closes.
     auto bye = [self](std::string text) {
         self->host_->post(
-            [text = std::move(text)](Session& session) { session.writer().bye(text); });
+            [text = std::move(text)](HostedSession& session) { session.say_goodbye(text); });
     };
     switch (deadline->kind) {
         case ConnectionDeadlines::Kind::Login:
@@ -248,7 +257,7 @@ void Connection::on_delay(uv_timer_t* timer) {
     self->delay_armed_ = false;
     if (self->closing_ || self->close_pending_) return;
     // Until the view shows this ran, the delay it ends is not armed again.
-    self->delay_elapsed_serial_ = self->host_->post([](Session& session) {
+    self->delay_elapsed_serial_ = self->host_->post([](HostedSession& session) {
         if (session.delayed()) session.delay_elapsed();
     });
     self->pump();
@@ -282,25 +291,19 @@ void Connection::on_idle_poll(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     if (self->closing_ || self->close_pending_) return;
     // Its output comes back with the host's publish.
-    self->host_->post([](Session& session) { session.idle_poll(); });
+    self->host_->post([](HostedSession& session) { session.idle_poll(); });
 }
 
 void Connection::mail_changed_elsewhere(std::string_view user) {
     if (closing_ || close_pending_ || !host_ || !view().idling) return;
     if (store::AccountStore::canonical_user_name(view().user) != user) return;
-    host_->post([](Session& session) { session.idle_poll(); });
+    host_->post([](HostedSession& session) { session.idle_poll(); });
 }
 
 void Connection::on_keepalive(uv_timer_t* timer) {
     auto* self = static_cast<Connection*>(timer->data);
     if (self->closing_ || self->close_pending_ || !self->view().idling) return;
-    // As Dovecot: nothing when output is still waiting to be sent, which
-    // shows the connection is not idle anyway.
-    self->host_->post([](Session& session) {
-        if (session.idling() && session.unsent() == 0) {
-            session.writer().untagged(Status::Ok, "Still here");
-        }
-    });
+    self->host_->post([](HostedSession& session) { session.idle_keepalive(); });
     self->arm_keepalive();
 }
 
@@ -314,7 +317,7 @@ void Connection::end_with_bye(std::string_view text, std::string_view reason) {
         close_now(reason);
         return;
     }
-    host_->post([text = std::string(text)](Session& session) { session.writer().bye(text); });
+    host_->post([text = std::string(text)](HostedSession& session) { session.say_goodbye(text); });
     close_after_flush(reason);
     pump();
 }
@@ -418,7 +421,8 @@ void Connection::inflate_input() {
         if (compression_->failed()) {
             log::info("compression_failed", {{"peer", peer()}, {"error", compression_->error()}});
             // RFC 3501 7.1.5: BYE says why; it goes out compressed.
-            host_->post([](Session& session) { session.writer().bye("Invalid compressed data"); });
+            host_->post(
+                [](HostedSession& session) { session.say_goodbye("Invalid compressed data"); });
             close_after_flush("compression failure");
             return;
         }
@@ -447,7 +451,7 @@ void Connection::write_output() {
             // RFC 4978 3: compressed from the byte after the OK's CRLF,
             // both ways; the session reads again once it knows.
             compression_ = std::make_unique<Compression>();
-            host_->post([](Session& session) { session.compression_started(); });
+            host_->post([](HostedSession& session) { session.compression_started(); });
             log::debug("compress", {{"peer", peer()}});
         }
     } while (compress_after);
@@ -483,7 +487,7 @@ void Connection::pump_once() {
     // and this layer buffers no input of its own.
     if (session.starttls_requested && !tls_ && !close_pending_) {
         tls_ = std::make_unique<TlsSession>(options_.tls_context);
-        host_->post([](Session& started) { started.tls_started(); });
+        host_->post([](HostedSession& started) { started.tls_started(); });
         log::debug("starttls", {{"peer", peer()}});
     }
     if (session.wants_close && !close_pending_) {
@@ -614,7 +618,7 @@ void Connection::close_after_flush(std::string_view reason, std::chrono::millise
     close_pending_ = true;
     close_reason_ = reason;
     // Whatever the session still waits for or would push is not wanted now.
-    if (host_) host_->post([](Session& session) { session.abandon(); });
+    if (host_) host_->post([](HostedSession& session) { session.abandon(); });
     // Bounded: a peer that does not read its last bytes is cut off.
     uv_timer_start(&timer_, &Connection::on_timer, static_cast<std::uint64_t>(flush.count()), 0);
 }

@@ -79,7 +79,7 @@ class IoLoop;
 
 struct ConnectionOptions {
     bool implicit_tls = false;
-    std::string listener;  // "imap" / "imaps"
+    std::string listener;  // "imap", "imaps", "pop3", "pop3s" (listener_name)
     // Config: the timeouts and the output backlog bound
     // (server/net/connection_deadlines.h).
     DeadlineSettings timeouts;
@@ -162,15 +162,21 @@ class Connection {
     // Instead of start(): carries on with a connection another loop moved
     // here after its login (docs/architecture.md "Threads").
     void take_over(ConnectionTransfer transfer);
-    // Builds the Session (in a SessionHost), greets, starts the timer and
-    // reading. `authenticator` and `mail` must outlive the connection;
-    // `strands` (nullptr: the session stays on this loop) too.
+    // Builds the session with `make` (in a SessionHost), greets, starts the
+    // timer and reading. What `make` refers to (the authenticator, the
+    // mail) must outlive the connection; `strands` (nullptr: the session
+    // stays on this loop) too.
+    void start(const SessionHost::SessionFactory& make, StrandRegistry* strands,
+               ConnectionOptions options);
+    // The same with an IMAP Session.
     void start(Authenticator& authenticator, MailAccess& mail, StrandRegistry* strands,
                ConnectionOptions options);
     // Instead of start(), for a client over a connection limit: closes at
-    // once, after a one-line "* BYE" on a plain port when the socket takes
-    // it without waiting. Never counted, never greeted, never read.
-    void refuse(bool implicit_tls);
+    // once, after the one line `refusal` ("* BYE ..." for IMAP, "-ERR ..."
+    // for POP3, CRLF included) on a plain port when the socket takes it
+    // without waiting. Never counted, never greeted, never read.
+    void refuse(bool implicit_tls,
+                std::string_view refusal = "* BYE Too many connections from your address\r\n");
 
     // SIGTERM: "* BYE Server shutting down", then close once flushed.
     void shutdown();

@@ -24,6 +24,7 @@
 #include "server/net/control_socket.h"
 #include "server/net/metrics_endpoint.h"
 #include "server/net/tcp_listen.h"
+#include "server/pop3/pop3_session.h"
 #include "store/accounts.h"
 #include "store/backup.h"
 #include "store/data_dir.h"
@@ -132,7 +133,7 @@ void Server::listen(std::ostream& out) {
             throw std::runtime_error("cannot listen on " + name + ": " + uv_strerror(rc));
         }
         const std::string bound = bound_endpoint(&listeners_.back()->tcp);
-        const char* protocol = address.implicit_tls ? "imaps" : "imap";
+        const std::string_view protocol = listener_name(address);
         out << "imapd: listening " << protocol << " " << bound << "\n";
         out.flush();
         log::info("listening", {{"protocol", protocol}, {"address", bound}});
@@ -365,7 +366,8 @@ void Server::accept(Listener& listener) {
 
     ConnectionOptions options;
     options.implicit_tls = listener.address.implicit_tls;
-    options.listener = listener.address.implicit_tls ? "imaps" : "imap";
+    options.listener = std::string(listener_name(listener.address));
+    const bool pop3 = listener.address.protocol == ListenProtocol::Pop3;
     options.timeouts = {.pre_auth = config_.pre_auth_timeout,
                         .login = config_.login_timeout,
                         .autologout = config_.autologout,
@@ -399,13 +401,24 @@ void Server::accept(Listener& listener) {
             log::warning("connection_limit", {{"peer", options.session_context.peer},
                                               {"listener", options.listener},
                                               {"connections", counted}});
-            connection->refuse(options.implicit_tls);
+            connection->refuse(options.implicit_tls,
+                               pop3 ? "-ERR [SYS/TEMP] Too many connections from your address\r\n"
+                                    : "* BYE Too many connections from your address\r\n");
             return;
         }
         ++from_ip;
         ++counted_;
     }
     // Before login on this loop; after it on a session loop.
+    if (pop3) {
+        connection->start(
+            [this](SessionContext context) {
+                return std::make_unique<pop3::Pop3Session>(std::move(context), authenticator_,
+                                                           &mail_, maildrop_locks_);
+            },
+            strands_.get(), std::move(options));
+        return;
+    }
     connection->start(authenticator_, mail_, strands_.get(), std::move(options));
 }
 

@@ -16,6 +16,7 @@
 // printed and flushed once it accepts connections:
 //   imapd: listening imap 127.0.0.1:1143
 //   imapd: listening imaps [::1]:1993
+//   imapd: listening pop3 127.0.0.1:1110   (pop3s likewise)
 #pragma once
 
 #include <uv.h>
@@ -42,6 +43,7 @@
 #include "server/net/io_loop.h"
 #include "server/net/lmtp_connection.h"
 #include "server/net/tls.h"
+#include "server/pop3/maildrop_locks.h"
 #include "store/external_change_watcher.h"
 
 namespace imap::server {
@@ -204,6 +206,8 @@ class Server {
     // Per-user connection limit and failed-login delay, shared by every
     // connection's Session (SessionContext::login_gate), from any thread.
     LoginLimits login_limits_;
+    // RFC 1939 8: one POP3 session per user (docs/pop3.md).
+    pop3::MaildropLocks maildrop_locks_;
     // threads > 1: the workers that run the users' strands. Bounded by the
     // strands themselves (each has at most one turn waiting), not by a queue
     // limit: nothing ever waits to be refused here.

@@ -31,13 +31,19 @@ void SessionHost::attach(std::shared_ptr<Executor> loop, Delivery deliver) {
 }
 
 void SessionHost::start(SessionContext context, Authenticator& authenticator, MailAccess* mail) {
+    start(std::move(context), [&authenticator, mail](SessionContext completed) {
+        return std::make_unique<Session>(std::move(completed), authenticator, mail);
+    });
+}
+
+void SessionHost::start(SessionContext context, const SessionFactory& make) {
     // Answers of the password check come back as tasks, so they run where
     // the session runs, in order with its input.
     context.post_to_loop = [weak = weak_from_this()](std::function<void()> answer) {
         if (auto self = weak.lock())
-            self->post([answer = std::move(answer)](Session&) { answer(); });
+            self->post([answer = std::move(answer)](HostedSession&) { answer(); });
     };
-    session_.emplace(std::move(context), authenticator, mail);
+    session_ = make(std::move(context));
     session_->set_transport_unsent([this] { return unsent(); });
     // Outside this host's own tasks (an IDLE update another session of the
     // user pushed, on the same strand): publish now. Inside them the drain
@@ -91,7 +97,7 @@ std::uint64_t SessionHost::post(Task task) {
 
 void SessionHost::post_input(std::string bytes) {
     pending_input_ += bytes.size();
-    post([this, bytes = std::move(bytes)](Session& session) {
+    post([this, bytes = std::move(bytes)](HostedSession& session) {
         pending_input_ -= bytes.size();
         session.receive(bytes);
     });
@@ -109,7 +115,7 @@ void SessionHost::retire() {
         if (retired_) return;
         // The last task: abandon() gives back the user's slot in the
         // per-user limit if the session still holds it.
-        tasks_.push_back([](Session& session) { session.abandon(); });
+        tasks_.push_back([](HostedSession& session) { session.abandon(); });
         ++posted_;
         // Under the same lock as the task: the drain that runs it must see
         // retired_, or it would end without destroying the Session, which
@@ -179,7 +185,7 @@ void SessionHost::drain() {
             // It used up its TurnBudget: it goes on after the others waiting
             // for this executor (the loop's other connections; on a strand
             // the user's other sessions, and on the pool the other users).
-            tasks_.push_back([](Session& again) { again.resume(); });
+            tasks_.push_back([](HostedSession& again) { again.resume(); });
             ++posted_;
             executor_->post([self = shared_from_this()] { self->drain(); });
             return;
@@ -195,7 +201,7 @@ void SessionHost::drain() {
 
 void SessionHost::publish() {
     if (!session_) return;
-    Session& session = *session_;
+    HostedSession& session = *session_;
     // Group commit: what the session produced now may depend on any commit
     // of its user's store so far (its own, or another session's).
     std::shared_ptr<GroupCommit> group;
@@ -215,22 +221,26 @@ void SessionHost::publish() {
         bool produced = false;
         // COMPRESS (RFC 4978 3): the chunk that ends with the tagged OK's
         // CRLF is marked; the connection compresses what follows it.
-        std::optional<std::size_t> plain_left = session.compressed_output_offset();
+        // (A count and a flag rather than an optional: through the virtual
+        // call g++ 12 warns the optional's value may be uninitialised.)
+        const std::optional<std::size_t> offset = session.compressed_output_offset();
+        bool marking = offset.has_value();
+        std::size_t plain_left = offset.value_or(0);
         while (!out.empty()) {
             std::string chunk;
             bool compress_after = false;
-            if (plain_left && out.front().size() > *plain_left) {
+            if (marking && out.front().size() > plain_left) {
                 // Coalesced with output written after the OK: split there.
-                chunk = std::string(out.front().substr(0, *plain_left));
-                out.consume(*plain_left);
+                chunk = std::string(out.front().substr(0, plain_left));
+                out.consume(plain_left);
             } else {
                 chunk = out.take_front();
             }
-            if (plain_left) {
-                *plain_left -= chunk.size();
-                if (*plain_left == 0) {
+            if (marking) {
+                plain_left -= chunk.size();
+                if (plain_left == 0) {
                     compress_after = true;
-                    plain_left.reset();
+                    marking = false;
                     session.compressed_output_marked();
                 }
             }

@@ -3,7 +3,7 @@
 // (docs/architecture.md "Threads").
 //
 //   loop thread                          executor (loop, or the user's strand)
-//   Connection --post(task)--> queue --> task(Session&) ... (in order)
+//   Connection --post(task)--> queue --> task(HostedSession&) ... (in order)
 //   Connection <--deliver-- snapshot <-- publish: output moved out, state copied
 //
 // Every call into the Session is a task on the host's queue, run in the
@@ -71,7 +71,10 @@ struct SessionView {
 
 class SessionHost : public std::enable_shared_from_this<SessionHost> {
   public:
-    using Task = std::function<void(Session&)>;
+    using Task = std::function<void(HostedSession&)>;
+    // Makes the connection's session (IMAP's Session, POP3's Pop3Session)
+    // from the context the host completed (post_to_loop).
+    using SessionFactory = std::function<std::unique_ptr<HostedSession>(SessionContext)>;
     // On the loop thread, with the host's output and view ready to take.
     using Delivery = std::function<void()>;
 
@@ -83,6 +86,8 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
 
     // Loop thread, once: builds the Session (on this thread: nothing of the
     // user's is touched before login) and greets.
+    void start(SessionContext context, const SessionFactory& make);
+    // An IMAP Session.
     void start(SessionContext context, Authenticator& authenticator, MailAccess* mail);
 
     // Any thread: `task` runs with the Session on the host's executor,
@@ -175,7 +180,7 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     std::uint64_t completed_ = 0;
 
     // Only on the executor (inside tasks): the Session itself.
-    std::optional<Session> session_;
+    std::unique_ptr<HostedSession> session_;
     // Loop thread only.
     SessionView view_;
 };

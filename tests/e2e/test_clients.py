@@ -126,6 +126,7 @@ class ClientTest(unittest.TestCase):
         # a client used (not only the result).
         self.server = test_serve.ImapdServer(
             extra_args=["--tls-cert", self.certs.cert, "--tls-key", self.certs.key,
+                        "--listen-pop3", "127.0.0.1:0", "--listen-pop3s", "127.0.0.1:0",
                         "--log-level", "debug"])
         self.work = tempfile.TemporaryDirectory(prefix="imapd-client-")
 
@@ -704,11 +705,52 @@ poll 127.0.0.1 port %d protocol IMAP
         self.assertRegex(log, rb"IMAP> DONE")
 
 
-class Getmail(ClientTest):
-    """getmail6 into a Maildir: every message byte for byte; read_all, delete
-    and the imap_search/imap_on_delete flag options change the server
-    exactly as documented; over SimpleIMAPSSLRetriever and
-    SimpleIMAPRetriever."""
+class FetchmailPop3(Fetchmail):
+    """fetchmail over POP3 (docs/pop3.md) with STLS and the certificate
+    checked: the same bytes IMAP serves; a "keep" run leaves the mail, a run
+    without it deletes what it fetched and IMAP sees it gone; what IMAP
+    expunged is not offered to POP3."""
+
+    def rc(self, options):
+        path = os.path.join(self.work.name, "fetchmailrc")
+        with open(path, "w") as f:
+            f.write("""set no syslog
+poll 127.0.0.1 port %d protocol POP3 uidl
+  user "alice" there with password "secret" is "alice" here
+  sslproto tls1.2+ sslcertck sslcertfile "%s" sslcommonname localhost
+  mda "%s %s %s"
+  %s
+""" % (self.server.ports["pop3"], self.certs.cert, sys.executable, self.mda, self.delivered,
+       options))
+        os.chmod(path, 0o600)
+        return path
+
+    def test_keep_then_delete(self):
+        mail = seed_mail()
+        for _, body, flags in mail:
+            self.seed("INBOX", [body], flags=flags)
+        everything = [body for _, body, _ in mail]
+        # POP3 has no \Seen: "fetchall keep" takes every message, IMAP's bytes.
+        self.fetchmail("fetchall keep")
+        self.assertEqual(self.deliveries(), everything)
+        self.assertEqual([body for body, _ in self.server_state()["INBOX"]], sorted(everything))
+        # A deletion over IMAP: POP3 no longer offers that message.
+        conn = self.admin()
+        conn.select("INBOX")
+        conn.store("1", "+FLAGS", "\\Deleted")
+        conn.expunge()
+        conn.logout()
+        # Without keep: fetched, deleted at QUIT, gone for IMAP too.
+        self.fetchmail("fetchall")
+        self.assertEqual(self.deliveries(), everything + everything[1:])
+        self.assertEqual(self.server_state()["INBOX"], [])
+
+    def test_idle_fetches_what_another_client_appends(self):
+        self.skipTest("IDLE is IMAP's (RFC 2177); POP3 has no push")
+
+
+class GetmailClient(ClientTest):
+    """getmail6 into a Maildir: what its IMAP and POP3 tests share."""
 
     def setUp(self):
         if shutil.which("getmail") is None:
@@ -725,6 +767,70 @@ class Getmail(ClientTest):
             nobody = pwd.getpwnam("nobody")
             for directory, _, _ in os.walk(self.maildir):
                 os.chown(directory, nobody.pw_uid, nobody.pw_gid)
+
+    def delivered(self):
+        """The messages in the Maildir, sorted, without the Return-Path:
+        field getmail writes first, CRLF again."""
+        result = []
+        for sub in ("cur", "new"):
+            for name in os.listdir(os.path.join(self.maildir, sub)):
+                with open(os.path.join(self.maildir, sub, name), "rb") as f:
+                    data = f.read()
+                self.assertTrue(data.startswith(b"Return-Path: <unknown>\n"), data[:100])
+                result.append(crlf(data[data.index(b"\n") + 1:]))
+        return sorted(result)
+
+
+class GetmailPop3(GetmailClient):
+    """getmail6 over POP3 (SimplePOP3SSLRetriever on pop3s, SimplePOP3Retriever
+    on the plain port): the same bytes as IMAP, read_all = false by UIDL,
+    delete = true removes them for IMAP as well."""
+
+    def getmail(self, retriever, **options):
+        if retriever == "SimplePOP3SSLRetriever":
+            connection = "port = %d\nca_certs = %s\n" % (self.server.ports["pop3s"],
+                                                         self.certs.cert)
+        else:
+            connection = "port = %d\n" % self.server.ports["pop3"]
+        settings = {"read_all": "false", "delete": "false", "delivered_to": "false",
+                    "received": "false", "verbose": "0"}
+        settings.update(options)
+        rc = os.path.join(self.work.name, "getmailrc")
+        with open(rc, "w") as f:
+            f.write("[retriever]\ntype = %s\nserver = 127.0.0.1\n%susername = alice\n"
+                    "password = secret\n\n[destination]\ntype = Maildir\npath = %s/\n%s\n"
+                    "[options]\n%s" %
+                    (retriever, connection, self.maildir,
+                     "user = %s\n" % self.user if self.user else "",
+                     "".join("%s = %s\n" % item for item in settings.items())))
+        self.run_client(["getmail", "--getmaildir", self.work.name, "--rcfile", rc])
+
+    def test_uidl_and_delete(self):
+        mail = seed_mail()
+        for _, body, flags in mail:
+            self.seed("INBOX", [body], flags=flags)
+        everything = sorted(body for _, body, _ in mail)
+        self.getmail("SimplePOP3SSLRetriever")
+        self.assertEqual(self.delivered(), everything)
+        # read_all = false: its oldmail file (UIDLs) says it has them all.
+        self.getmail("SimplePOP3SSLRetriever")
+        self.assertEqual(self.delivered(), everything)
+        late = message("late", "new since")
+        self.seed("INBOX", [late])
+        self.getmail("SimplePOP3SSLRetriever")
+        self.assertEqual(self.delivered(), sorted(everything + [late]))
+        # Another port is another oldmail file: everything again, deleted.
+        self.getmail("SimplePOP3Retriever", delete="true")
+        self.assertEqual(self.delivered(), sorted(2 * everything + 2 * [late]))
+        # delete = true deletes what it retrieved or had: IMAP sees none left.
+        self.assertEqual(self.server_state()["INBOX"], [])
+
+
+class Getmail(GetmailClient):
+    """getmail6 into a Maildir: every message byte for byte; read_all, delete
+    and the imap_search/imap_on_delete flag options change the server
+    exactly as documented; over SimpleIMAPSSLRetriever and
+    SimpleIMAPRetriever."""
 
     def getmail(self, retriever, **options):
         if retriever == "SimpleIMAPSSLRetriever":
@@ -747,18 +853,6 @@ class Getmail(ClientTest):
                      "user = %s\n" % self.user if self.user else "",
                      "".join("%s = %s\n" % item for item in settings.items())))
         self.run_client(["getmail", "--getmaildir", self.work.name, "--rcfile", rc])
-
-    def delivered(self):
-        """The messages in the Maildir, sorted, without the Return-Path:
-        field getmail writes first, CRLF again."""
-        result = []
-        for sub in ("cur", "new"):
-            for name in os.listdir(os.path.join(self.maildir, sub)):
-                with open(os.path.join(self.maildir, sub, name), "rb") as f:
-                    data = f.read()
-                self.assertTrue(data.startswith(b"Return-Path: <unknown>\n"), data[:100])
-                result.append(crlf(data[data.index(b"\n") + 1:]))
-        return sorted(result)
 
     def test_read_all_delete_and_flags(self):
         mail = seed_mail()

@@ -28,7 +28,7 @@ import unittest
 
 IMAPD = os.environ.get("IMAPD", "")
 WAIT = 10  # seconds: the bound on every wait
-LISTEN_RE = re.compile(rb"^imapd: listening (imaps?) (\S+):(\d+)$")
+LISTEN_RE = re.compile(rb"^imapd: listening (imaps?|pop3s?) (\S+):(\d+)$")
 OPENSSL = shutil.which("openssl")
 
 
@@ -64,7 +64,8 @@ class ImapdServer:
         # maps each protocol to its first listener.
         self.listeners = []
         self.ports = {}
-        expected = sum(1 for a in args if a in ("--listen", "--listen-tls"))
+        expected = sum(1 for a in args
+                       if a in ("--listen", "--listen-tls", "--listen-pop3", "--listen-pop3s"))
         deadline = time.monotonic() + WAIT
         buffered = b""
         while len(self.listeners) < expected:

@@ -22,6 +22,8 @@ using imap::server::Config;
 using imap::server::ConfigError;
 using imap::server::configure_serve;
 using imap::server::ListenAddress;
+using imap::server::listener_name;
+using imap::server::ListenProtocol;
 using imap::server::LogLevel;
 using imap::server::parse_config;
 using imap::server::parse_listen_address;
@@ -78,6 +80,10 @@ ListenAddress listener(std::string address, std::uint16_t port, bool ipv6, bool 
     return ListenAddress{std::move(address), port, ipv6, tls};
 }
 
+ListenAddress pop3_listener(std::string address, std::uint16_t port, bool tls) {
+    return ListenAddress{std::move(address), port, false, tls, ListenProtocol::Pop3};
+}
+
 // A file in a fresh temporary directory, removed with it.
 struct TempFile {
     std::filesystem::path dir;
@@ -101,9 +107,11 @@ TEST_CASE("an empty file gives the documented defaults, which pass every check")
     const Config config = parse_config("", "imapd.conf");
     CHECK(config.data_dir == "./imapd-data");
     CHECK_FALSE(config.ephemeral);
-    REQUIRE(config.listeners.size() == 2);
+    REQUIRE(config.listeners.size() == 4);
     CHECK(config.listeners[0] == listener("127.0.0.1", 1143, false, false));
     CHECK(config.listeners[1] == listener("127.0.0.1", 1993, false, true));
+    CHECK(config.listeners[2] == pop3_listener("127.0.0.1", 1110, false));
+    CHECK(config.listeners[3] == pop3_listener("127.0.0.1", 1995, true));
     CHECK(config.tls_cert.empty());
     CHECK(config.tls_key.empty());
     CHECK(config.max_connections == 1000);
@@ -818,7 +826,39 @@ TEST_CASE("check_config reports every cross-option problem") {
 TEST_CASE("configure_serve: no --config gives the embedded defaults") {
     const Config config = configure_serve({});
     CHECK(config.data_dir == "./imapd-data");
-    CHECK(config.listeners.size() == 2);
+    CHECK(config.listeners.size() == 4);
+}
+
+TEST_CASE("[listen] pop3 and pop3s, --listen-pop3 and --listen-pop3s (docs/pop3.md)") {
+    SECTION("in the file: off unless named, like every listener the file names") {
+        const Config config = parse_config(
+            "[listen]\nimap = [\"127.0.0.1:143\"]\npop3 = [\"127.0.0.1:110\"]\n"
+            "pop3s = [\"0.0.0.0:995\", \"[::]:995\"]\n",
+            "f");
+        REQUIRE(config.listeners.size() == 4);
+        CHECK(config.listeners[1] == pop3_listener("127.0.0.1", 110, false));
+        CHECK(config.listeners[2] == pop3_listener("0.0.0.0", 995, true));
+        CHECK(config.listeners[3].protocol == ListenProtocol::Pop3);
+        CHECK(config.listeners[3].ipv6);
+        CHECK(listener_name(config.listeners[0]) == "imap");
+        CHECK(listener_name(config.listeners[1]) == "pop3");
+        CHECK(listener_name(config.listeners[2]) == "pop3s");
+        CHECK(check_config(config).empty());
+        CHECK(parse_config("[listen]\nimap = 127.0.0.1:143\n", "f").listeners.size() == 1);
+    }
+    SECTION("on the command line") {
+        const Config config = configure_serve(std::vector<std::string_view>{
+            "--listen-pop3", "127.0.0.1:0", "--listen-pop3s", "127.0.0.1:0"});
+        REQUIRE(config.listeners.size() == 2);
+        CHECK(config.listeners[0] == pop3_listener("127.0.0.1", 0, false));
+        CHECK(config.listeners[1] == pop3_listener("127.0.0.1", 0, true));
+    }
+    SECTION("one port for IMAP and POP3 is a clash") {
+        const Config config =
+            parse_config("[listen]\nimap = [\"127.0.0.1:143\"]\npop3 = [\"127.0.0.1:143\"]\n", "f");
+        CHECK(check_config(config) ==
+              std::vector<std::string>{"listener 127.0.0.1:143 is given twice"});
+    }
 }
 
 TEST_CASE("configure_serve reads the file, applies the flags and checks the result") {

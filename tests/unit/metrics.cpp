@@ -28,6 +28,7 @@ TEST_CASE("metrics: counters, gauges and histograms in the exposition format", "
     m.connection_opened("imaps");
     m.connection_opened("imaps");
     m.connection_closed("imaps");
+    m.connection_opened("pop3s");     // POP3 (docs/pop3.md) is counted by its listener too
     m.connection_opened("nonsense");  // an unknown listener is not a label value
     m.login(true);
     m.login(false);
@@ -46,6 +47,8 @@ TEST_CASE("metrics: counters, gauges and histograms in the exposition format", "
     CHECK(has_line(text, "imapd_connections_accepted_total{listener=\"imap\"} 1"));
     CHECK(has_line(text, "imapd_connections_accepted_total{listener=\"imaps\"} 2"));
     CHECK(has_line(text, "imapd_connections{listener=\"imaps\"} 1"));
+    CHECK(has_line(text, "imapd_connections_accepted_total{listener=\"pop3s\"} 1"));
+    CHECK(has_line(text, "imapd_connections{listener=\"pop3\"} 0"));
     CHECK(text.find("nonsense") == std::string::npos);
     CHECK(has_line(text, "imapd_logins_total{result=\"accepted\"} 1"));
     CHECK(has_line(text, "imapd_logins_total{result=\"refused\"} 2"));
