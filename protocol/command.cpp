@@ -41,6 +41,7 @@ IMAP_COMMAND_NAME(NamespaceCommand, "NAMESPACE")
 IMAP_COMMAND_NAME(EnableCommand, "ENABLE")
 IMAP_COMMAND_NAME(IdCommand, "ID")
 IMAP_COMMAND_NAME(CompressCommand, "COMPRESS")
+IMAP_COMMAND_NAME(CancelUpdateCommand, "CANCELUPDATE")
 #undef IMAP_COMMAND_NAME
 
 }  // namespace

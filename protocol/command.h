@@ -296,13 +296,16 @@ struct PartialRange {
 // ESEARCH (RFC 4731) search-return-opt: MIN, MAX, ALL, COUNT; SAVE (RFC
 // 5182 2.4); PARTIAL (RFC 9394 3.1, never with ALL). "RETURN ()" means ALL
 // (RFC 4731 3.1), so the parser sets `all` for it; "RETURN (SAVE)" alone
-// returns nothing.
+// returns nothing. CONTEXT and UPDATE (RFC 5267 4.2, 4.3) return nothing
+// either: CONTEXT is a hint, UPDATE asks for ADDTO / REMOVEFROM later.
 struct SearchReturnOptions {
     bool min = false;
     bool max = false;
     bool all = false;
     bool count = false;
     bool save = false;
+    bool context = false;
+    bool update = false;
     std::optional<PartialRange> partial = std::nullopt;
     bool operator==(const SearchReturnOptions&) const = default;
 };
@@ -485,6 +488,13 @@ struct IdCommand {
     bool operator==(const IdCommand&) const = default;
 };
 
+// CANCELUPDATE (RFC 5267 4.3.5, 5): "CANCELUPDATE" 1*(SP quoted), the
+// tags of searching commands that asked for UPDATE.
+struct CancelUpdateCommand {
+    std::vector<std::string> tags;
+    bool operator==(const CancelUpdateCommand&) const = default;
+};
+
 using CommandBody =
     std::variant<CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand,
                  AuthenticateCommand, LoginCommand, SelectCommand, ExamineCommand, CreateCommand,
@@ -493,7 +503,7 @@ using CommandBody =
                  CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
                  StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
                  NamespaceCommand, EnableCommand, IdCommand, CompressCommand, SortCommand,
-                 ThreadCommand, ReplaceCommand>;
+                 ThreadCommand, ReplaceCommand, CancelUpdateCommand>;
 
 struct Command {
     std::string tag;

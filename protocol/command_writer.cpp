@@ -536,9 +536,14 @@ void write_return_options(Writer& w, const SearchReturnOptions& options) {
                           {options.max, "MAX"},
                           {options.all, "ALL"},
                           {options.count, "COUNT"},
-                          {options.save, "SAVE"}});
+                          {options.save, "SAVE"},
+                          {options.context, "CONTEXT"},
+                          {options.update, "UPDATE"}});
     if (options.partial) {
-        if (options.min || options.max || options.all || options.count || options.save) w.sp();
+        if (options.min || options.max || options.all || options.count || options.save ||
+            options.context || options.update) {
+            w.sp();
+        }
         write_partial(w, *options.partial);
     }
     w.raw(")");
@@ -662,6 +667,12 @@ void write_arguments(Writer& w, const EnableCommand& c) {
 // COMPRESS (RFC 4978 5): "COMPRESS" SP algorithm.
 void write_arguments(Writer& w, const CompressCommand& c) {
     w.sp().raw(c.algorithm);
+}
+
+// CANCELUPDATE (RFC 5267 5): "CANCELUPDATE" 1*(SP quoted).
+void write_arguments(Writer& w, const CancelUpdateCommand& c) {
+    for (const std::string& tag : c.tags)
+        w.sp().string(tag);
 }
 
 // ID (RFC 2971): "ID" SP ("(" #(string SP nstring) ")" / nil)

@@ -75,6 +75,16 @@ inline constexpr std::size_t kMaxTagLength = 64;
 // Ranges in one sequence set before it is refused as abusive.
 inline constexpr std::size_t kMaxSequenceRanges = 100000;
 
+// Searches one session keeps up to date at once (RFC 5267 4.3: SEARCH /
+// SORT RETURN (UPDATE)); past it the search is answered without updates
+// and "* NO [NOUPDATE "tag"]" (4.3.1; the RFC asks for at least one).
+// Each context holds its result (a UID per matching message) and costs one
+// store query per context on every change of the mailbox the session sees
+// (docs/architecture.md "Search contexts"), so their number bounds both the
+// memory (10 x 4 bytes x the mailbox's messages) and the work a change
+// costs. Dovecot 2.3 allows 10 as well.
+inline constexpr std::size_t kMaxSearchUpdateContexts = 10;
+
 // ---- LMTP (RFC 2033; server/lmtp/lmtp_session.h, docs/lmtp.md) ----
 namespace lmtp {
 

@@ -234,7 +234,7 @@ SearchKey read_key(Reader& in) {
 }
 
 // RFC 4731 3.1: MIN, MAX, ALL, COUNT; "()" means ALL. RFC 5182 4: SAVE.
-// RFC 9394 4: PARTIAL partial-range.
+// RFC 9394 4: PARTIAL partial-range. RFC 5267 5: CONTEXT, UPDATE.
 SearchReturnOptions read_search_return_options(Reader& in) {
     in.expect('(', "'(' starting the RETURN options");
     SearchReturnOptions options;
@@ -254,6 +254,10 @@ SearchReturnOptions read_search_return_options(Reader& in) {
             options.count = true;
         } else if (option == "SAVE") {
             options.save = true;
+        } else if (option == "CONTEXT") {
+            options.context = true;
+        } else if (option == "UPDATE") {
+            options.update = true;
         } else if (option == "PARTIAL") {
             if (options.partial) parse_fail("PARTIAL given twice (RFC 9394 3.1)");
             in.space();
@@ -264,7 +268,16 @@ SearchReturnOptions read_search_return_options(Reader& in) {
         if (options.all && options.partial) {
             parse_fail("PARTIAL and ALL cannot be combined (RFC 9394 3.1)");
         }
-        if (in.accept(')')) return options;
+        if (in.accept(')')) {
+            // RFC 5267 4.2: CONTEXT is only a hint, so RETURN (CONTEXT)
+            // asks for what "RETURN ()" does: ALL (RFC 4731 3.1), as
+            // Dovecot answers.
+            if (!options.min && !options.max && !options.all && !options.count && !options.save &&
+                !options.update && !options.partial) {
+                options.all = true;
+            }
+            return options;
+        }
         in.space();
     }
 }

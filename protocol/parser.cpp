@@ -575,6 +575,17 @@ CommandBody parse_id(Reader& in) {
     return command;
 }
 
+// CANCELUPDATE (RFC 5267 5): "CANCELUPDATE" 1*(SP quoted), not astring.
+// Each tag counts as an argument (limits::kMaxArguments bounds how many).
+CommandBody parse_cancelupdate(Reader& in) {
+    CancelUpdateCommand command;
+    do {
+        in.space();
+        command.tags.push_back(in.quoted());
+    } while (!in.at_end());
+    return command;
+}
+
 CommandBody parse_uid_expunge(Reader& in) {
     in.space();
     return UidExpungeCommand{read_sequence_set(in)};
@@ -591,6 +602,7 @@ struct CommandEntry {
 constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"APPEND", parse_append},
     {"AUTHENTICATE", parse_authenticate},
+    {"CANCELUPDATE", parse_cancelupdate},
     {"CAPABILITY", no_arguments<CapabilityCommand>},
     {"CHECK", no_arguments<CheckCommand>},
     {"CLOSE", no_arguments<CloseCommand>},

@@ -72,6 +72,9 @@ constexpr CommandSpec kRows[] = {
     // (SORT, SORT=DISPLAY, ESORT, THREAD=...) are advertised by hand.
     {"SORT", cmd_sort, kSel, kUsesSeqs, kSearchLiteral, ""},
     {"THREAD", cmd_thread, kSel, kUsesSeqs, kSearchLiteral, ""},
+    // RFC 5267 4.3.5; CONTEXT=SEARCH and CONTEXT=SORT are advertised by
+    // hand, after PREVIEW.
+    {"CANCELUPDATE", cmd_cancelupdate, kSel, kNoPipelineFlags, kNoLiteral, ""},
     {"FETCH", cmd_fetch, kSel, kUsesSeqs, kAny, ""},
     {"STORE", cmd_store, kSel, kUsesSeqs, kAny, ""},
     {"COPY", cmd_copy, kSel, kUsesSeqs, kAny, ""},

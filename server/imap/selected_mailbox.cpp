@@ -245,6 +245,8 @@ bool SelectedMailbox::store_expunged(store::MessageInfo& message, store::FlagOp 
 void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, ResponseWriter* w,
                                        bool vanished) {
     if (gone.empty() || uids_.empty()) return;
+    // RFC 5267 4.3.4: REMOVEFROM before the EXPUNGE, while its numbers hold.
+    if (w) contexts_.expunged(gone, *this, *w);
     std::vector<std::uint32_t> removed_uids;
     // `gone` is ascending: one pass over the view, renumbering as we go.
     std::size_t kept = 0;
@@ -328,6 +330,7 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
     const bool flags_due = info.highestmodseq > flags_modseq_;
     if (!expunges_due && !flags_due) {
         announce_recent(w);  // after this session's own EXPUNGE
+        if (options.report_contexts) report_context_changes(w);
         return;
     }
 
@@ -355,6 +358,8 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             keywords_ = std::move(keywords);
             write_flags(w);
         }
+        // Messages whose flags changed or that arrived go to the search
+        // contexts (RFC 5267 4.3), this session's STOREs included.
         if (!uids_.empty()) {
             store::FetchOptions changed;
             changed.changed_since = flags_modseq_;
@@ -364,6 +369,9 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             changed.expunged_after = expunge_modseq_;
             const store::UidRange view{1, uids_.back()};
             for (store::MessageInfo& message : store_.fetch(id_, std::span(&view, 1), changed)) {
+                // One whose EXPUNGE is held back leaves the contexts with it.
+                if (!contexts_.empty() && !message.expunged)
+                    context_changes_.push_back(message.uid);
                 const auto own = std::find(own_changes_.begin(), own_changes_.end(),
                                            std::pair{message.uid, message.modseq});
                 if (own != own_changes_.end()) continue;
@@ -392,10 +400,25 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             w.exists(exists());
             w.recent(recent_count());
             announced_recent_ = recent_count();
+            if (!contexts_.empty())
+                context_changes_.insert(context_changes_.end(), arrived.begin(), arrived.end());
         }
         uidnext_ = std::max(uidnext_, info.uidnext);
     }
     announce_recent(w);
+    // RFC 5267 4.3.3: after the FETCH and EXISTS responses.
+    if (options.report_contexts) report_context_changes(w);
+}
+
+void SelectedMailbox::report_context_changes(ResponseWriter& w) {
+    if (context_changes_.empty()) return;
+    std::vector<std::uint32_t> changed = std::move(context_changes_);
+    context_changes_.clear();
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    // An expunge applied since (this session's EXPUNGE) took it out already.
+    std::erase_if(changed, [this](std::uint32_t uid) { return !sequence_of(uid); });
+    contexts_.changed(changed, *this, store_, w);
 }
 
 }  // namespace imap::server

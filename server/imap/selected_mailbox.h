@@ -31,6 +31,7 @@
 
 #include "protocol/response_writer.h"
 #include "protocol/sequence_set.h"
+#include "server/imap/search_contexts.h"
 #include "store/mail_store.h"
 
 namespace imap::server {
@@ -48,6 +49,11 @@ struct SyncOptions {
     // QRESYNC enabled (RFC 7162 3.2.10.2): "* VANISHED uids" instead of
     // "* n EXPUNGE".
     bool qresync = false;
+    // The search contexts' ADDTO / REMOVEFROM for flag changes and new
+    // messages (RFC 5267 4.3.3) go out now; false (STORE's sync before its
+    // own FETCH responses): they wait for the next sync, so they follow the
+    // FETCH of the change.
+    bool report_contexts = true;
 };
 
 // "* VANISHED uids" or "* VANISHED (EARLIER) uids" (RFC 7162 3.2.10) for
@@ -117,6 +123,11 @@ class SelectedMailbox {
     // bounded by the view's: it is a subset of it, as ranges.
     void save_result(store::UidSet uids) { saved_result_ = std::move(uids); }
     const store::UidSet& saved_result() const { return saved_result_; }
+
+    // The searches kept up to date (RFC 5267 4.3, search_contexts.h): they
+    // live with the view, so a mailbox change drops them, and every change
+    // the view reports (sync(), expunged()) reaches them.
+    SearchContexts& contexts() { return contexts_; }
 
     // The messages of `set` (UIDs of the view) that another session
     // expunged and this view still shows, ascending, their flags as this
@@ -196,6 +207,11 @@ class SelectedMailbox {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
     // Flags of expunged messages changed by this session's STOREs, by UID.
     std::map<std::uint32_t, FlagCopy> flag_copies_;
+    SearchContexts contexts_;
+    // Flag changes and new messages the contexts have not been told of yet
+    // (SyncOptions::report_contexts), UIDs.
+    std::vector<std::uint32_t> context_changes_;
+    void report_context_changes(ResponseWriter& w);
     // RFC 5182 "$", UIDs ascending (save_result()).
     store::UidSet saved_result_;
     // The \Recent count the client was last told (SELECT, EXISTS, expunges).

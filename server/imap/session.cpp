@@ -131,6 +131,10 @@ std::vector<std::string> Session::capabilities() const {
         caps.emplace_back("OBJECTID");
         caps.emplace_back("SAVEDATE");  // RFC 8514: FETCH SAVEDATE, SEARCH SAVED*
         caps.emplace_back("PREVIEW");   // RFC 8970: FETCH PREVIEW [(LAZY)]
+        // RFC 5267 4: SEARCH / SORT RETURN (UPDATE), ADDTO / REMOVEFROM,
+        // CANCELUPDATE (search_contexts.h, cmd_cancelupdate.cpp).
+        caps.emplace_back("CONTEXT=SEARCH");
+        caps.emplace_back("CONTEXT=SORT");
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;

@@ -1930,6 +1930,57 @@ class IdleDeliverWatch(IdleServerTest):
         recv_until(sock, rb"i OK[^\r]*\r\n")
 
 
+class IdleContext(IdleServerTest):
+    """RFC 5267 4.3 (CONTEXT=SEARCH, CONTEXT=SORT): an idling client's
+    searches kept up to date by another connection's APPEND, STORE and
+    EXPUNGE (pushed as each commits) and by `imapd deliver` in another
+    process (the change watcher), byte for byte."""
+    config_text = "[timeouts]\nidle_poll_interval = \"60s\"\nidle_keepalive = \"0s\"\n"
+
+    def test_updates_from_other_sessions_and_deliver(self):
+        a = self.selected(b"s")
+        b = self.selected(b"t")
+        a.sendall(b"u1 UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n"
+                  b"u2 SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL\r\n")
+        self.assertEqual(recv_until(a, rb"u2 OK[^\r]*\r\n"),
+                         b'* ESEARCH (TAG "u1") UID COUNT 0\r\nu1 OK UID SEARCH completed\r\n'
+                         b'* ESEARCH (TAG "u2")\r\nu2 OK SORT completed\r\n')
+        self.idle(a)
+        b.sendall(b"p APPEND INBOX {20+}\r\nSubject: x\r\n\r\nbody\r\n\r\n")
+        recv_until(b, rb"p OK[^\r]*\r\n")
+        self.assertEqual(recv_until(a, rb'u2"\) ADDTO \(1 1\)\r\n', timeout=5),
+                         b"* 1 EXISTS\r\n* 1 RECENT\r\n"
+                         b'* ESEARCH (TAG "u1") UID ADDTO (0 1)\r\n'
+                         b'* ESEARCH (TAG "u2") ADDTO (1 1)\r\n')
+        result = subprocess.run(
+            [IMAPD, "deliver", "alice", "--data-dir", self.server.data_dir],
+            input=b"Subject: delivered\n\nhello\n", capture_output=True, timeout=WAIT)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # By subject "delivered" comes before "x": position 1.
+        self.assertEqual(recv_until(a, rb'u2"\) ADDTO \(1 2\)\r\n', timeout=3),
+                         b"* 2 EXISTS\r\n* 2 RECENT\r\n"
+                         b'* ESEARCH (TAG "u1") UID ADDTO (0 2)\r\n'
+                         b'* ESEARCH (TAG "u2") ADDTO (1 2)\r\n')
+        # b's view takes in the delivered message first.
+        b.sendall(b"n NOOP\r\nf STORE 1:2 +FLAGS.SILENT (\\Seen)\r\n")
+        recv_until(b, rb"f OK[^\r]*\r\n")
+        self.assertEqual(recv_until(a, rb'u1"\) UID REMOVEFROM \(0 1:2\)\r\n', timeout=5),
+                         b"* 1 FETCH (FLAGS (\\Seen \\Recent))\r\n"
+                         b"* 2 FETCH (FLAGS (\\Seen \\Recent))\r\n"
+                         b'* ESEARCH (TAG "u1") UID REMOVEFROM (0 1:2)\r\n')
+        b.sendall(b"g STORE 1 -FLAGS.SILENT (\\Seen)\r\ng2 STORE 2 +FLAGS.SILENT (\\Deleted)\r\n"
+                  b"h EXPUNGE\r\n")
+        recv_until(b, rb"h OK[^\r]*\r\n")
+        # The REMOVEFROM before the EXPUNGE whose number it uses (4.3.4).
+        data = recv_until(a, rb"\* 2 EXPUNGE\r\n\* 1 RECENT\r\n", timeout=5)
+        self.assertTrue(data.endswith(b'* ESEARCH (TAG "u2") REMOVEFROM (1 2)\r\n'
+                                      b"* 2 EXPUNGE\r\n* 1 RECENT\r\n"), data)
+        self.assertIn(b'* ESEARCH (TAG "u1") UID ADDTO (0 1)\r\n', data)
+        a.sendall(b"DONE\r\nc CANCELUPDATE \"u1\" \"u2\"\r\n")
+        self.assertEqual(recv_until(a, rb"c OK[^\r]*\r\n"),
+                         b"i OK IDLE completed\r\nc OK Updates cancelled\r\n")
+
+
 class BackgroundIndex(ServerTest):
     """docs/storage.md "The search index": the server indexes the bodies an
     APPEND queued on the user's executor after the commit (the strand, or

@@ -1456,6 +1456,7 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t UID THREAD REFERENCES UTF-8 ALL",
         "t REPLACE 1 a {1}\r\nx",
         "t UID REPLACE 1 a {1}\r\nx",
+        "t CANCELUPDATE \"a\"",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;
@@ -2771,4 +2772,55 @@ TEST_CASE("Grammar: RFC 5256 SORT and THREAD, RFC 5957 DISPLAYFROM/DISPLAYTO, RF
         {"A001 THREAD UTF-8 ALL", ""},           // the algorithm is missing
         {"A001 THREAD REFERENCES UTF-8", ""},
     });
+}
+
+TEST_CASE("Grammar: RFC 5267 5 CONTEXT, UPDATE and CANCELUPDATE", "[parser][context][rfc5267]") {
+    SearchReturnOptions context_count;
+    context_count.context = context_count.count = true;
+    SearchReturnOptions update_count;
+    update_count.update = update_count.count = true;
+    SearchReturnOptions update;
+    update.update = true;
+    // RETURN (CONTEXT) alone asks for what RETURN () does: ALL (4.2).
+    SearchReturnOptions context_only;
+    context_only.context = context_only.all = true;
+    SearchReturnOptions update_partial;
+    update_partial.update = true;
+    update_partial.partial = imap::PartialRange{23500, 24000, false};
+    using imap::CancelUpdateCommand;
+    check_all_parse({
+        // 4.2, 4.3, 4.3.1, 4.4 examples (the SORT ones with the criteria and
+        // charset their lines lack), 4.3.5.
+        {"A01 SEARCH RETURN (CONTEXT COUNT) UNDELETED UNKEYWORD $Junk",
+         Command{"A01", with_options(search({key(SK::Undeleted), text_key(SK::Unkeyword, "$Junk")}),
+                                     context_count)}},
+        {"B01 UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk",
+         Command{"B01", with_options(search({key(SK::Deleted), text_key(SK::Keyword, "$Junk")},
+                                            std::nullopt, true),
+                                     update_count)}},
+        {"B01 SORT RETURN (UPDATE) (DATE) UTF-8 FLAGGED",
+         Command{"B01", sort_command({{SortKey::Date, false}}, "UTF-8", {key(SK::Flagged)}, false,
+                                     update)}},
+        {"B02 UID SORT RETURN (UPDATE COUNT) (DATE) UTF-8 KEYWORD $Junk",
+         Command{"B02", sort_command({{SortKey::Date, false}}, "UTF-8",
+                                     {text_key(SK::Keyword, "$Junk")}, true, update_count)}},
+        {"A02 UID SEARCH RETURN (UPDATE PARTIAL 23500:24000) UNDELETED",
+         Command{"A02",
+                 with_options(search({key(SK::Undeleted)}, std::nullopt, true), update_partial)}},
+        {"A00 SEARCH RETURN (context) ALL",
+         Command{"A00", with_options(search({key(SK::All)}), context_only)}},
+        {"B04 CANCELUPDATE \"B01\"", Command{"B04", CancelUpdateCommand{{"B01"}}}},
+        {"B04 canCELupdate \"B01\" \"x y\" \"\"",
+         Command{"B04", CancelUpdateCommand{{"B01", "x y", ""}}}},
+    });
+    check_all_fail({
+        // 1*(SP quoted): not an atom, not a literal, at least one.
+        {"A001 CANCELUPDATE B01", "quoted"},
+        {"A001 CANCELUPDATE", ""},
+        {"A001 CANCELUPDATE \"B01\" B02", "quoted"},
+        {"A001 UID CANCELUPDATE \"B01\"", ""},
+        {"A001 SEARCH RETURN (UPDATES) ALL", "UPDATES"},
+    });
+    CHECK(write_command(Command{"T", CancelUpdateCommand{{"a", "b"}}}) ==
+          "T CANCELUPDATE \"a\" \"b\"\r\n");
 }

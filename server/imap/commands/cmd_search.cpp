@@ -27,6 +27,11 @@
 // alone -> the MAX message's, MIN and MAX -> the higher of the two, and with
 // ALL or COUNT every matching message's.
 //
+// CONTEXT=SEARCH (RFC 5267 4): RETURN (UPDATE) keeps the search up to date
+// (search_contexts.h: ADDTO / REMOVEFROM as the mailbox changes); the tag
+// of an active one is refused with BAD "Tag reuse". CONTEXT is a hint and
+// changes nothing.
+//
 // Message numbers past EXISTS in a sequence-set key match nothing, in
 // SEARCH and UID SEARCH, ESEARCH forms and inside OR / NOT (as Dovecot;
 // SelectedMailbox::resolve_search).
@@ -45,6 +50,8 @@ namespace imap::server {
 CommandResult cmd_search(Session& session, Command& command) {
     const SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
+    if (auto refused = refuse_tag_reuse(session, command.tag, search.return_options))
+        return std::move(*refused);
     auto key = saving_search_key(session, name, search.charset, search.key, search.return_options);
     if (!key) return key.refusal();
 
@@ -71,6 +78,8 @@ CommandResult cmd_search(Session& session, Command& command) {
     } else {
         session.writer().search(numbers);
     }
+    keep_up_to_date(session, command.tag, search.uid, search.return_options, search.key, {}, false,
+                    std::move(uids));
     return CommandResult::ok(name + " completed");
 }
 

@@ -10,6 +10,10 @@
 // order. SAVE (RFC 5182) keeps the messages returned as "$", as SEARCH
 // does (cmd_search.cpp).
 //
+// CONTEXT=SORT (RFC 5267 4): RETURN (UPDATE) keeps the sorted result up to
+// date with ADDTO / REMOVEFROM at non-zero positions in sort order
+// (search_contexts.h).
+//
 // CONDSTORE (RFC 7162 3.1.9, 3.1.10): with a MODSEQ criterion a non-empty
 // result ends with "(MODSEQ m)", or carries "MODSEQ m" in ESEARCH, m the
 // highest modseq of the messages returned.
@@ -67,15 +71,17 @@ store::SortCriterion to_store(const SortCriterion& criterion) {
 CommandResult cmd_sort(Session& session, Command& command) {
     const SortCommand& sort = std::get<SortCommand>(command.body);
     const std::string name(command_name(command.body));
+    if (auto refused = refuse_tag_reuse(session, command.tag, sort.return_options))
+        return std::move(*refused);
     auto key = saving_search_key(session, name, sort.charset, sort.key, sort.return_options);
     if (!key) return key.refusal();
 
     std::vector<std::uint32_t> numbers;
     std::vector<std::uint32_t> uids;  // the matches in the view, sorted
+    std::vector<store::SortCriterion> criteria;
+    for (const SortCriterion& criterion : sort.criteria)
+        criteria.push_back(to_store(criterion));
     if (*key) {
-        std::vector<store::SortCriterion> criteria;
-        for (const SortCriterion& criterion : sort.criteria)
-            criteria.push_back(to_store(criterion));
         numbers =
             view_numbers(*session.selected(),
                          session.mail()->store().sort(session.selected()->id(), **key, criteria),
@@ -97,6 +103,8 @@ CommandResult cmd_sort(Session& session, Command& command) {
         if (highest) w.sp().open().atom("MODSEQ").sp().number(*highest).close();
         w.end();
     }
+    keep_up_to_date(session, command.tag, sort.uid, sort.return_options, sort.key,
+                    std::move(criteria), true, std::move(uids));
     return CommandResult::ok(name + " completed");
 }
 

@@ -142,7 +142,8 @@ CommandResult cmd_store(Session& session, Command& command) {
     selected->sync(w, SyncOptions{.allow_expunge = false,
                                   .with_uid = request.uid,
                                   .condstore = condstore,
-                                  .qresync = session.qresync_enabled()});
+                                  .qresync = session.qresync_enabled(),
+                                  .report_contexts = false});
     // A keyword this STORE defined for the view's copies of expunged
     // messages changed no modseq, so the sync did not look.
     if (!copies.empty() && !flags.keywords.empty()) selected->refresh_keywords(w);

@@ -31,6 +31,7 @@ CommandResult cmd_select(Session& session, Command& command);
 CommandResult cmd_examine(Session& session, Command& command);
 CommandResult cmd_close(Session& session, Command& command);
 CommandResult cmd_unselect(Session& session, Command& command);
+CommandResult cmd_cancelupdate(Session& session, Command& command);
 CommandResult cmd_check(Session& session, Command& command);
 CommandResult cmd_expunge(Session& session, Command& command);
 CommandResult cmd_uid_expunge(Session& session, Command& command);

@@ -55,25 +55,6 @@ std::vector<std::uint32_t> view_numbers(const SelectedMailbox& view,
     return numbers;
 }
 
-namespace {
-
-// `uids` (any order, repeats allowed) as ascending ranges.
-store::UidSet uid_ranges(std::vector<std::uint32_t> uids) {
-    std::sort(uids.begin(), uids.end());
-    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
-    store::UidSet set;
-    for (std::uint32_t uid : uids) {
-        if (!set.empty() && set.back().last + 1ull == uid) {
-            set.back().last = uid;
-        } else {
-            set.push_back({uid, uid});
-        }
-    }
-    return set;
-}
-
-}  // namespace
-
 std::pair<std::size_t, std::size_t> partial_slice(const PartialRange& range, std::size_t count) {
     const std::size_t low = std::min(range.first, range.last);
     const std::size_t high = std::max(range.first, range.last);
@@ -135,10 +116,41 @@ std::optional<std::uint64_t> highest_modseq(Session& session,
     return highest;
 }
 
+std::optional<CommandResult> refuse_tag_reuse(Session& session, const std::string& tag,
+                                              const std::optional<SearchReturnOptions>& options) {
+    if (!options || !options->update || !session.selected()->contexts().has(tag)) {
+        return std::nullopt;
+    }
+    return CommandResult::bad("Tag reuse");
+}
+
+void keep_up_to_date(Session& session, const std::string& tag, bool uid,
+                     const std::optional<SearchReturnOptions>& options, const SearchKey& key,
+                     std::vector<store::SortCriterion> criteria, bool sorted,
+                     std::vector<std::uint32_t> results) {
+    if (!options || !options->update) return;
+    SelectedMailbox& view = *session.selected();
+    if (view.contexts().full()) {
+        write_noupdate(session.writer(), tag, "Too many contexts");
+        return;
+    }
+    SearchContexts::Context context;
+    context.tag = tag;
+    context.uid = uid;
+    context.sorted = sorted;
+    context.criteria = std::move(criteria);
+    context.key = freeze_message_sets(key, view);
+    context.results = std::move(results);
+    view.contexts().add(std::move(context));
+}
+
 void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
                    const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
                    std::optional<std::uint64_t> modseq) {
-    if (!options.min && !options.max && !options.all && !options.count && !options.partial) return;
+    if (!options.min && !options.max && !options.all && !options.count && !options.partial &&
+        !options.update) {
+        return;
+    }
     w.begin_untagged().atom("ESEARCH").sp().open().atom("TAG").sp().string(tag).close();
     if (uid) w.sp().atom("UID");
     if (!numbers.empty()) {

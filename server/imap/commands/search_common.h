@@ -78,6 +78,21 @@ std::optional<std::uint64_t> highest_modseq(Session& session,
                                             const std::vector<std::uint32_t>& uids,
                                             const std::optional<SearchReturnOptions>& options);
 
+// RFC 5267 4.3: a searching command with UPDATE whose tag names an active
+// context is refused with BAD and has no effect. The refusal, or nullopt.
+std::optional<CommandResult> refuse_tag_reuse(Session& session, const std::string& tag,
+                                              const std::optional<SearchReturnOptions>& options);
+
+// RFC 5267 4.3, 4.3.1: after the command's ESEARCH response, keeps the
+// search up to date when `options` has UPDATE: `key` (its message sets
+// fixed now), `criteria` for SORT (empty for SEARCH), `results` the
+// matching UIDs of the view in the requested order. With
+// limits::kMaxSearchUpdateContexts active, "* NO [NOUPDATE "tag"]" instead.
+void keep_up_to_date(Session& session, const std::string& tag, bool uid,
+                     const std::optional<SearchReturnOptions>& options, const SearchKey& key,
+                     std::vector<store::SortCriterion> criteria, bool sorted,
+                     std::vector<std::uint32_t> results);
+
 // ESEARCH (RFC 4731 3.1, RFC 5267 3.1 for SORT): "* ESEARCH (TAG "a") [UID]
 // MIN 2 MAX 9 COUNT 4 ALL 2:4,9", or PARTIAL (1:10 2:4,9) in ALL's place
 // (RFC 9394 4: the range as requested, then the results it names or NIL),
@@ -88,7 +103,8 @@ std::optional<std::uint64_t> highest_modseq(Session& session,
 // ascending run written as a range (RFC 5267 3.2: never "12:10"). With no
 // match MIN, MAX and ALL are left out and COUNT is 0; MODSEQ when given
 // (RFC 7162 3.1.10). SAVE alone returns no item: nothing is written
-// (RFC 5182 2.2 example 1).
+// (RFC 5182 2.2 example 1); UPDATE without a result option writes the
+// line with the correlator only (RFC 5267 4.3; as Dovecot).
 void write_esearch(ResponseWriter& w, const std::string& tag, bool uid,
                    const SearchReturnOptions& options, const std::vector<std::uint32_t>& numbers,
                    std::optional<std::uint64_t> modseq);
