@@ -176,6 +176,30 @@ class Tls(Pop3Test):
         self.assertEqual(b"\r\n".join(lines) + b"\r\n", MESSAGES[1])
         client.quit()
 
+    def test_scram_plus_over_pop3s(self):
+        """RFC 5034 AUTH with SCRAM-SHA-256-PLUS (RFC 7677, RFC 5802 6),
+        bound to TLS 1.2 by tls-server-end-point (RFC 5929 4): the POP3
+        transport hands its channel binding to the session as IMAP's does."""
+        import ssl
+        import test_scram
+        ctx = client_tls_context()
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        sock = ctx.wrap_socket(socket.create_connection(
+            ("127.0.0.1", self.server.ports["pop3s"]), timeout=WAIT))
+        recv_until(sock, rb"\r\n")
+        sock.sendall(b"CAPA\r\n")
+        capa = recv_until(sock, rb"\r\n\.\r\n")
+        self.assertRegex(capa, rb"\r\nSASL [^\r]*SCRAM-SHA-256-PLUS ")
+        client = test_scram.ScramClient(sock, "SCRAM-SHA-256-PLUS", "sha256", command="AUTH",
+                                        final=rb"[+-](OK|ERR)[^\r\n]*\r\n")
+        _, answer = client.authenticate(
+            "alice", "secret", gs2_header="p=tls-server-end-point,,",
+            cbind_data=test_scram.tls_server_end_point(sock))
+        self.assertTrue(answer.startswith(b"+OK"), answer)
+        sock.sendall(b"STAT\r\n")
+        self.assertRegex(recv_until(sock, rb"\r\n"), rb"^\+OK \d+ \d+\r\n$")
+        sock.close()
+
     def test_stls_drops_pipelined_commands(self):
         """RFC 2595 4: what follows STLS before the handshake is not a command."""
         sock = self.raw()

@@ -40,12 +40,16 @@ def b64(data):
 
 class ScramClient:
     """RFC 5802 client side over one IMAP connection (socket already open,
-    greeting read)."""
+    greeting read); with `command` and `final`, over POP3's AUTH (RFC 5034,
+    the same "+ " continuations)."""
 
-    def __init__(self, sock, mechanism="SCRAM-SHA-256", hash_name="sha256"):
+    def __init__(self, sock, mechanism="SCRAM-SHA-256", hash_name="sha256",
+                 command="a AUTHENTICATE", final=rb"a (OK|NO|BAD)[^\r\n]*\r\n"):
         self.sock = sock
         self.mechanism = mechanism
         self.hash_name = hash_name
+        self.command = command
+        self.final = final
 
     def send(self, line):
         self.sock.sendall(line.encode() + b"\r\n")
@@ -58,8 +62,8 @@ class ScramClient:
                      nonce="clientnonce123"):
         """Runs the exchange; returns (server-first or None, final line)."""
         first_bare = "n=%s,r=%s" % (user, nonce)
-        self.send("a AUTHENTICATE %s %s" % (self.mechanism,
-                                              b64((gs2_header + first_bare).encode())))
+        self.send("%s %s %s" % (self.command, self.mechanism,
+                                  b64((gs2_header + first_bare).encode())))
         reply = self.challenge()
         if not reply.startswith(b"+ "):
             return None, reply
@@ -83,7 +87,7 @@ class ScramClient:
         if base64.b64decode(reply[2:].strip()).decode() != expected:
             raise AssertionError("server signature does not verify: %r" % reply)
         self.send("")
-        return server_first, recv_until(self.sock, rb"a (OK|NO|BAD)[^\r\n]*\r\n")
+        return server_first, recv_until(self.sock, self.final)
 
 
 def connect_plain(port):
