@@ -322,6 +322,46 @@ class Deletion(Pop3Test):
         client.quit()
 
 
+class Kick(Pop3Test):
+    """`imapd who` lists POP3 connections and `imapd kick` ends them without
+    entering UPDATE (RFC 1939 6: only QUIT commits the DELEs)."""
+
+    def setUp(self):
+        import shutil
+        import subprocess
+        import tempfile
+        self.subprocess = subprocess
+        socket_dir = tempfile.mkdtemp(prefix="imapd-pop3-control-")
+        self.addCleanup(shutil.rmtree, socket_dir, True)
+        self.server = test_serve.ImapdServer(
+            extra_args=["--listen-pop3", "127.0.0.1:0", "--threads", self.threads],
+            config_text='[server]\ncontrol_socket = "%s/control.sock"\n' % socket_dir)
+        test_serve.wait_for_log(self.server, "protocol=control")
+        self.config = os.path.join(self.server.tmp.name, "imapd.conf")
+
+    def cli(self, *args):
+        return self.subprocess.run([IMAPD] + list(args) + ["--config", self.config],
+                                   capture_output=True, text=True, timeout=WAIT)
+
+    def test_who_and_kick(self):
+        self.seed([MESSAGES[1]])
+        client = self.pop()
+        client.dele(1)
+        import json
+        who = json.loads(self.cli("who", "--json").stdout)["connections"]
+        self.assertEqual([(c["user"], c["listener"]) for c in who], [("alice", "pop3")])
+        done = self.cli("kick", "alice")
+        self.assertEqual(done.stdout, "imapd: ended 1 connection of alice\n", done.stderr)
+        with self.assertRaises(poplib.error_proto) as caught:
+            client.noop()
+        self.assertIn(b"Disconnected by the administrator", str(caught.exception).encode())
+        client.close()
+        # The DELE was not applied, and the maildrop lock is free again.
+        again = self.pop()
+        self.assertEqual(again.stat()[0], 1)
+        again.quit()
+
+
 class Hostile(Pop3Test):
     """Bounded hostile input: long lines, a pipelined flood, TOP with huge
     numbers; each under HOSTILE_BOUND seconds, and a fresh client is served
