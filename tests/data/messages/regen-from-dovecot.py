@@ -3,9 +3,9 @@
 
 The unit tests never need Dovecot: they read the .expected files this writes.
 
-    /work/shared/reference-dovecot/start.sh /tmp/dovecot-ref 10143 alice
+    # a Dovecot 2.3 on 127.0.0.1:10143 with the user alice, password "pass"
+    # (tests/bench/dovecot.py sets one up in a scratch directory), then:
     tests/data/messages/regen-from-dovecot.py [--host 127.0.0.1] [--port 10143]
-    kill -TERM "$(cat /tmp/dovecot-ref/run/master.pid)"
 
 Each message is APPENDed byte for byte (imaplib's CRLF normalisation is
 switched off) to a scratch mailbox and fetched back. NAME.expected holds one
