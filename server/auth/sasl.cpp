@@ -438,6 +438,18 @@ Step Step::make_challenge(std::string bytes) {
     return step;
 }
 
+Connection describe_connection(bool plaintext_allowed, bool scram_available, bool tls,
+                               const std::function<std::optional<ChannelBinding>()>& binding) {
+    Connection connection;
+    connection.plaintext_allowed = plaintext_allowed;
+    connection.scram_available = scram_available;
+    if (tls && binding) {
+        connection.channel_binding_offered = true;
+        connection.channel_binding = binding();
+    }
+    return connection;
+}
+
 Step Step::fail(Failure failure, std::string reason) {
     Step step;
     step.kind = Kind::Failure;

@@ -33,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,12 @@ struct Connection {
     // SCRAM).
     bool scram_available = false;
 };
+
+// The Connection a framing (IMAP AUTHENTICATE, POP3 AUTH) describes: on TLS
+// with a transport that binds (`binding` set), the -PLUS mechanisms are
+// offered, and bound once `binding` returns the handshake's data.
+Connection describe_connection(bool plaintext_allowed, bool scram_available, bool tls,
+                               const std::function<std::optional<ChannelBinding>()>& binding);
 
 // One response step of an exchange.
 struct Step {

@@ -347,16 +347,8 @@ void Pop3Session::pass(std::string_view args) {
 }
 
 sasl::Connection Pop3Session::sasl_connection() const {
-    sasl::Connection connection;
-    connection.plaintext_allowed = plaintext_auth_allowed();
-    connection.scram_available = authenticator_.offers_scram();
-    // As IMAP's AUTHENTICATE: on TLS the -PLUS mechanisms are offered (RFC
-    // 5802 6), and bound once the handshake has published the binding.
-    if (tls_ && context_.channel_binding) {
-        connection.channel_binding_offered = true;
-        connection.channel_binding = context_.channel_binding();
-    }
-    return connection;
+    return sasl::describe_connection(plaintext_auth_allowed(), authenticator_.offers_scram(), tls_,
+                                     context_.channel_binding);
 }
 
 void Pop3Session::auth(std::string_view args) {

@@ -135,14 +135,9 @@ CommandResult drive(Session& session, const Exchange& exchange, sasl::Step step,
 }  // namespace
 
 sasl::Connection sasl_connection(const Session& session) {
-    sasl::Connection connection;
-    connection.plaintext_allowed = session.plaintext_auth_allowed();
-    connection.scram_available = session.authenticator().offers_scram();
-    if (session.tls_active() && session.context().channel_binding) {
-        connection.channel_binding_offered = true;
-        connection.channel_binding = session.context().channel_binding();
-    }
-    return connection;
+    return sasl::describe_connection(session.plaintext_auth_allowed(),
+                                     session.authenticator().offers_scram(), session.tls_active(),
+                                     session.context().channel_binding);
 }
 
 CommandResult cmd_authenticate(Session& session, Command& command) {
