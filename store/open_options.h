@@ -33,6 +33,11 @@ struct OpenOptions {
     // 1,000 messages as for one of 1,000,000 (docs/storage.md "Memory").
     // 2 MiB is SQLite's own default.
     std::size_t page_cache_bytes = 2 * 1024 * 1024;
+    // A reader beside the database's writer (docs/architecture.md "Reads
+    // beside the strand"): PRAGMA query_only, so a write through it fails
+    // instead of taking the write lock; never creates the file, never
+    // migrates (the writer, opened first, did), no group commit.
+    bool read_only = false;
     Backend backend = Backend::Sqlite;
 };
 

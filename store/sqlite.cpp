@@ -67,9 +67,9 @@ void throw_sqlite_error(int code, const std::string& message) {
 
 Database::Database(const OpenOptions& options) {
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (options.create) flags |= SQLITE_OPEN_CREATE;
+    if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
     if (is_file_path(options.path)) {
-        make_private(options.path, options.create);
+        make_private(options.path, options.create && !options.read_only);
         // Companions an older imapd left world-readable; new ones copy the
         // database file's mode.
         for (const char* suffix : {"-wal", "-shm", "-journal"}) {
@@ -88,7 +88,10 @@ Database::Database(const OpenOptions& options) {
     // WAL: readers never block the writer; an in-memory database stays in
     // its "memory" journal mode, which is fine for tests.
     exec("PRAGMA journal_mode=WAL");
-    const bool deferred = options.defer_sync && is_file_path(options.path);
+    // A reader opens read-write (a WAL reader must be able to write the
+    // -shm index) but may not change the database.
+    if (options.read_only) exec("PRAGMA query_only=1");
+    const bool deferred = options.defer_sync && !options.read_only && is_file_path(options.path);
     exec(options.full_sync && !deferred ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
     exec("PRAGMA foreign_keys=ON");
     // A negative cache_size is in KiB (at least one page's worth).

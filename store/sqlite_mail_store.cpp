@@ -541,7 +541,14 @@ class SqliteMailStore::WriteTransaction {
 };
 
 SqliteMailStore::SqliteMailStore(const OpenOptions& options) : db_(options) {
-    db_.migrate(mail_migrations());
+    if (options.read_only) {
+        // A reader reads what its writer migrated; it cannot migrate.
+        if (db_.user_version() != static_cast<int>(mail_migrations().size())) {
+            throw StoreError(StoreErrc::Busy, "a reader needs the current schema");
+        }
+    } else {
+        db_.migrate(mail_migrations());
+    }
     detail::register_search_functions(db_);
 }
 

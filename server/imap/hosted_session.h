@@ -86,6 +86,10 @@ class HostedSession {
     // through one batch per task and holds output until commits are durable.
     virtual UserMail* mail() = 0;
     virtual std::shared_ptr<UserMail> shared_mail() const = 0;
+    // A command runs off the user's strand (IMAP's reads beside the strand,
+    // docs/architecture.md): the transport publishes nothing until it is
+    // back, since what it wrote may show commits not yet counted there.
+    virtual bool holds_output() const { return false; }
 };
 
 }  // namespace imap::server

@@ -10,6 +10,7 @@
 #include "protocol/parser.h"
 #include "server/base/log.h"
 #include "server/base/metrics.h"
+#include "server/imap/beside_strand.h"
 #include "server/imap/commands/handlers.h"
 #include "store/errors.h"
 #include "store/limits.h"
@@ -515,8 +516,63 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_uid_ = spec.name.starts_with("UID ");
     running_since_ = std::chrono::steady_clock::now();
     completed_status_ = Status::Ok;
+    if (context_.beside_strand.away && mail_ && reads_beside_strand(command.body)) {
+        // No reader free (kMaxReaders lent): here, as always.
+        if (auto lease = mail_->lease_reader())
+            return read_beside(spec, command, std::move(*lease));
+    }
     CommandResult result = guarded([&] { return spec.handler(*this, command); });
     apply(command.tag, std::move(result));
+}
+
+void Session::read_beside(const CommandSpec& spec, Command& command, UserMail::ReaderLease lease) {
+    mode_ = session_mode::ReadingBeside{command.tag, std::move(lease), &spec, std::move(command),
+                                        std::nullopt};
+    context_.beside_strand.away([this] { read_away(); });
+}
+
+void Session::read_away() {
+    // On a worker, the session's only task there (SessionHost::run_away):
+    // nothing else touches the session meanwhile. The strand goes on with
+    // the user's other sessions; this command reads through its own
+    // connection, one snapshot for all its reads (a read batch), which
+    // shows every commit made before the command started.
+    if (auto* reading = std::get_if<session_mode::ReadingBeside>(&mode_)) {
+        // Out of the mode while the handler runs (it could end the mode).
+        UserMail::ReaderLease lease = std::move(reading->lease);
+        const CommandSpec& spec = *reading->spec;
+        Command command = std::move(reading->command);
+        std::optional<CommandResult> result;
+        {
+            UserMail::ReaderScope scope(*mail_, lease.store());
+            store::ReadBatch batch(mail_->store());
+            result = guarded([&] { return spec.handler(*this, command); });
+            // A command in steps (FETCH) goes on here while its output
+            // stays below the high-water mark; the rest runs on the strand
+            // once the client has read (reading there with the writer).
+            while (auto* steps = std::get_if<outcome::Steps>(&result->outcome())) {
+                if (output_.size() >= kOutputHighWater) break;
+                std::optional<CommandResult> next = guarded([&] { return steps->step(*this); });
+                if (next) result = std::move(next);
+            }
+        }
+        if (auto* still = std::get_if<session_mode::ReadingBeside>(&mode_)) {
+            still->result = std::move(result);
+        }
+    }
+    context_.beside_strand.home([this] { back_from_reading(); });
+}
+
+void Session::back_from_reading() {
+    auto* reading = std::get_if<session_mode::ReadingBeside>(&mode_);
+    if (reading == nullptr || !reading->result) return;  // abandoned meanwhile
+    std::string tag = std::move(reading->tag);
+    CommandResult result = std::move(*reading->result);
+    mode_ = session_mode::Ready{};
+    // The tagged line, after the mailbox updates, from the strand: the
+    // view syncs with the writer, as for every command.
+    apply(std::move(tag), std::move(result));
+    process();
 }
 
 std::chrono::milliseconds Session::pending_delay() const {

@@ -86,6 +86,17 @@ struct SessionContext {
     // the transport, asked only while tls_active(). Empty, or nullopt from
     // it: no -PLUS mechanism is offered.
     std::function<std::optional<sasl::ChannelBinding>()> channel_binding;
+    // Reads beside the strand (docs/architecture.md): `away` runs `task`
+    // with this session on a worker off its user's strand, before anything
+    // else queued for the session; `home` brings the session back to the
+    // strand and runs `task` there first. Called from inside a task of the
+    // session. Empty (one thread, session tests): every command runs where
+    // the session does.
+    struct BesideStrand {
+        std::function<void(std::function<void()> task)> away;
+        std::function<void(std::function<void()> task)> home;
+    };
+    BesideStrand beside_strand;
 };
 
 // What the session is doing between two calls from the transport: one mode
@@ -137,6 +148,17 @@ struct Verifying {
     VerifiedHandler then;
     bool in_call = false;
 };
+// A read-only command runs on a worker beside the user's strand, through
+// a reader connection of its own (docs/architecture.md "Reads beside the
+// strand"). `result` is how it ended there, or its steps left to run on
+// the strand once the client has read what it wrote.
+struct ReadingBeside {
+    std::string tag;
+    UserMail::ReaderLease lease;
+    const CommandSpec* spec = nullptr;
+    Command command;
+    std::optional<CommandResult> result;
+};
 // STARTTLS answered: nothing is read until tls_started().
 struct StartingTls {};
 // COMPRESS answered: nothing is read until compression_started().
@@ -145,7 +167,7 @@ struct StartingCompression {};
 struct Closing {};
 
 using Mode = std::variant<Ready, RunningSteps, AwaitingContinuation, Idling, Delayed, Verifying,
-                          StartingTls, StartingCompression, Closing>;
+                          ReadingBeside, StartingTls, StartingCompression, Closing>;
 
 }  // namespace session_mode
 
@@ -313,7 +335,15 @@ class Session final : public HostedSession {
     bool verifying() const { return std::holds_alternative<session_mode::Verifying>(mode_); }
     // delayed() or verifying(): the session waits on the server, not on the
     // client (the transport reads nothing; only the login deadline runs).
-    bool waiting_on_server() const override { return delayed() || verifying(); }
+    bool waiting_on_server() const override { return delayed() || verifying() || reading_beside(); }
+    // A read-only command (reads_beside_strand()) runs on a worker with a
+    // reader of the user's store (SessionContext::beside_strand); nothing
+    // else of the session runs until it is back on the strand, where its
+    // tagged line (and the mailbox updates before it) is written.
+    bool reading_beside() const {
+        return std::holds_alternative<session_mode::ReadingBeside>(mode_);
+    }
+    bool holds_output() const override { return reading_beside(); }
 
     // IDLE (RFC 2177, cmd_idle.cpp, CommandResult::idle): the mailbox's
     // pending updates, then "+ idling"; the client's next line is read raw
@@ -352,6 +382,11 @@ class Session final : public HostedSession {
     // "tag BAD/NO" when `spec` may not run now; true when it may.
     bool check_runnable(const CommandSpec* spec, std::string_view name, const std::string& tag);
     void run_handler(const CommandSpec& spec, Command& command);
+    // Reads beside the strand: the command goes to a worker with `lease`
+    // (on the strand), runs there (away), and ends back on the strand.
+    void read_beside(const CommandSpec& spec, Command& command, UserMail::ReaderLease lease);
+    void read_away();
+    void back_from_reading();
     // Carries out what a handler (or an exchange's callback) returned for
     // the running command `tag`: the tagged line, or the mode that waits
     // for the rest. The one place a tagged line of a command is written.

@@ -49,6 +49,54 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     });
 }
 
+void UserMail::enable_readers(store::OpenOptions options) {
+    options.read_only = true;
+    options.create = false;
+    options.defer_sync = false;
+    std::lock_guard lock(readers_mutex_);
+    // A lease coming back never allocates (its destructor cannot throw).
+    idle_readers_.reserve(kMaxReaders);
+    reader_options_ = std::move(options);
+}
+
+std::optional<UserMail::ReaderLease> UserMail::lease_reader() {
+    std::unique_ptr<store::MailStore> reader;
+    store::OpenOptions options;
+    {
+        std::lock_guard lock(readers_mutex_);
+        if (!reader_options_) return std::nullopt;
+        if (!idle_readers_.empty()) {
+            reader = std::move(idle_readers_.back());
+            idle_readers_.pop_back();
+            return ReaderLease(*this, std::move(reader));
+        }
+        if (readers_open_ >= kMaxReaders) return std::nullopt;
+        ++readers_open_;
+        options = *reader_options_;
+    }
+    try {
+        reader = store::open_mail_store(options);
+    } catch (const std::exception& error) {
+        std::lock_guard lock(readers_mutex_);
+        --readers_open_;
+        log::warning("reader_open_failed", {{"user", user_}, {"error", error.what()}});
+        return std::nullopt;
+    }
+    return ReaderLease(*this, std::move(reader));
+}
+
+void UserMail::ReaderLease::give_back() noexcept {
+    if (mail_ == nullptr || !reader_) return;
+    std::lock_guard lock(mail_->readers_mutex_);
+    mail_->idle_readers_.push_back(std::move(reader_));  // reserved: no allocation
+    mail_ = nullptr;
+}
+
+std::size_t UserMail::readers_open() {
+    std::lock_guard lock(readers_mutex_);
+    return readers_open_;
+}
+
 void UserMail::set_background(Post post) {
     post_ = std::move(post);
     if (!post_) return;
@@ -157,6 +205,9 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     options.defer_sync = static_cast<bool>(run_blocking_);
     options.page_cache_bytes = page_cache_bytes_;
     auto mail = std::make_shared<UserMail>(name, options, run_blocking_);
+    // Readers beside the strand only where there are workers to run them
+    // (the same condition as group commit) and a file to open twice.
+    if (run_blocking_ && !data_dir_.is_in_memory()) mail->enable_readers(options);
     mail->store().ensure_default_mailboxes();  // RFC 6154 defaults, once per store
     // Bodies a crash (or the last session's pins) left behind: no view of
     // this user exists in the process yet, so none is pinned. Only this

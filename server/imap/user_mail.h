@@ -35,9 +35,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "server/imap/group_commit.h"
 #include "store/data_dir.h"
@@ -77,7 +79,87 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     ~UserMail();
 
     const std::string& user() const { return user_; }
-    store::MailStore& store() { return *store_; }
+    // The user's store: its writer connection, except on a thread inside a
+    // ReaderScope of this UserMail, where it is that scope's reader (so a
+    // command handler reads through whichever connection its command was
+    // given, without knowing).
+    store::MailStore& store() {
+        const ReaderScope* scope = current_reader_;
+        return scope != nullptr && scope->mail_ == this ? scope->reader_ : *store_;
+    }
+
+    // ---- Reads beside the strand (docs/architecture.md "Reads beside the
+    // strand") ----
+    //
+    // A read-only command of one session may run on a worker beside the
+    // user's strand, on a reader connection of its own (SQLite WAL: readers
+    // see the last commit and never block the writer), so ten devices of
+    // one user reading do not queue behind each other's writes.
+    //
+    // Reader connections per user: each is one more SQLite connection with
+    // its own page cache (up to store_cache), opened on first use and kept
+    // while the UserMail lives. Two let two reads run beside the writer,
+    // which is all two cores can use; a command that finds none free runs
+    // on the strand as it always did.
+    static constexpr std::size_t kMaxReaders = 2;
+
+    // Readers from now on, opened with `options` (the writer's, made
+    // read-only). Called once, before the UserMail is shared; without it
+    // lease_reader() lends nothing (one thread, tests, in-memory stores,
+    // whose ":memory:" cannot be opened twice).
+    void enable_readers(store::OpenOptions options);
+
+    // A reader lent to one command; back in the pool when destroyed (any
+    // thread). The UserMail must outlive it.
+    class ReaderLease {
+      public:
+        ReaderLease(ReaderLease&& other) noexcept
+            : mail_(std::exchange(other.mail_, nullptr)), reader_(std::move(other.reader_)) {}
+        ReaderLease& operator=(ReaderLease&& other) noexcept {
+            if (this != &other) {
+                give_back();
+                mail_ = std::exchange(other.mail_, nullptr);
+                reader_ = std::move(other.reader_);
+            }
+            return *this;
+        }
+        ReaderLease(const ReaderLease&) = delete;
+        ReaderLease& operator=(const ReaderLease&) = delete;
+        ~ReaderLease() { give_back(); }
+        store::MailStore& store() { return *reader_; }
+
+      private:
+        friend class UserMail;
+        ReaderLease(UserMail& mail, std::unique_ptr<store::MailStore> reader)
+            : mail_(&mail), reader_(std::move(reader)) {}
+        void give_back() noexcept;
+        UserMail* mail_;
+        std::unique_ptr<store::MailStore> reader_;
+    };
+    // On the user's strand: a free reader, opened if fewer than kMaxReaders
+    // are; nullopt when readers are off, all are lent, or one cannot be
+    // opened (the command then runs on the strand).
+    std::optional<ReaderLease> lease_reader();
+    // Readers opened so far (for tests).
+    std::size_t readers_open();
+
+    // While it lives, store() on this thread is `reader` (a lease's).
+    class ReaderScope {
+      public:
+        ReaderScope(UserMail& mail, store::MailStore& reader)
+            : mail_(&mail), reader_(reader), outer_(current_reader_) {
+            current_reader_ = this;
+        }
+        ~ReaderScope() { current_reader_ = outer_; }
+        ReaderScope(const ReaderScope&) = delete;
+        ReaderScope& operator=(const ReaderScope&) = delete;
+
+      private:
+        friend class UserMail;
+        const UserMail* mail_;
+        store::MailStore& reader_;
+        const ReaderScope* outer_;
+    };
     // Group commit (docs/storage.md "Group commit"): nullptr when the store
     // makes every commit durable before returning. Otherwise a session's
     // output produced now may be sent once group_commit()->sync() reports
@@ -155,8 +237,16 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     static std::int64_t index_queue_total();
 
   private:
+    static inline thread_local const ReaderScope* current_reader_ = nullptr;
+
     std::string user_;
     std::unique_ptr<store::MailStore> store_;
+    // Reads beside the strand: guarded by readers_mutex_ (leases come back
+    // on any thread).
+    std::mutex readers_mutex_;
+    std::optional<store::OpenOptions> reader_options_;
+    std::vector<std::unique_ptr<store::MailStore>> idle_readers_;
+    std::size_t readers_open_ = 0;
     std::shared_ptr<GroupCommit> group_commit_;
     std::map<std::uint64_t, Listener> listeners_;
     std::uint64_t next_handle_ = 1;

@@ -140,6 +140,17 @@ void Connection::start(const SessionHost::SessionFactory& make, StrandRegistry* 
             host->move_to(strands->of(store::AccountStore::canonical_user_name(std::string(user))));
             host->post([then = std::move(then)](HostedSession&) { then(); });
         };
+        // A read-only command runs on a worker beside the user's strand
+        // (docs/architecture.md "Reads beside the strand"). Called from the
+        // session's own tasks, while the host is alive.
+        context.beside_strand.away = [weak = std::weak_ptr<SessionHost>(host_),
+                                      strands](std::function<void()> task) {
+            if (auto host = weak.lock()) host->run_away(strands->spare(), std::move(task));
+        };
+        context.beside_strand.home =
+            [weak = std::weak_ptr<SessionHost>(host_)](std::function<void()> task) {
+                if (auto host = weak.lock()) host->come_home(std::move(task));
+            };
     }
     // Greets, and delivers the greeting (on_session_update) before it returns.
     host_->start(std::move(context), make);

@@ -83,6 +83,10 @@ class StrandRegistry {
     // The strand of `user` (its canonical name): the same one for as long
     // as anything holds it, a fresh one after.
     std::shared_ptr<Strand> of(std::string_view user);
+    // A strand of no user on the same pool: where one session's read runs
+    // beside its user's strand (docs/architecture.md "Reads beside the
+    // strand").
+    std::shared_ptr<Strand> spare() { return std::make_shared<Strand>(pool_); }
     // Users with a live strand (for tests).
     std::size_t size();
 

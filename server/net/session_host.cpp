@@ -108,6 +108,22 @@ void SessionHost::move_to(std::shared_ptr<Executor> executor) {
     executor_ = std::move(executor);
 }
 
+void SessionHost::run_away(std::shared_ptr<Executor> away, std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    home_ = executor_;
+    executor_ = std::move(away);
+    away_ = true;
+    first_.push_back(std::move(task));
+}
+
+void SessionHost::come_home(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    executor_ = std::move(home_);
+    home_.reset();
+    away_ = false;
+    first_.push_back(std::move(task));
+}
+
 void SessionHost::retire() {
     std::shared_ptr<Executor> executor;
     {
@@ -138,33 +154,45 @@ void SessionHost::drain() {
     }
     for (;;) {
         Task task;
+        std::function<void()> first;
         bool moved = false;
+        bool away = false;
         {
             std::lock_guard lock(mutex_);
             if (executor_ != running_on) {
                 moved = true;
+            } else if (!first_.empty()) {
+                first = std::move(first_.front());
+                first_.pop_front();
+                away = away_;
             } else if (!tasks_.empty()) {
                 task = std::move(tasks_.front());
                 tasks_.pop_front();
             }
         }
-        if (task) {
+        if (task || first) {
             if (session_) {
                 try {
                     // The task's reads (often several commands of a turn)
                     // share one snapshot of the user's store: one read
                     // transaction instead of one per query. `mail` keeps the
-                    // store alive if the task logs the session out.
+                    // store alive if the task logs the session out. Away
+                    // from the strand the writer is not ours to touch.
                     std::shared_ptr<UserMail> mail = session_->shared_mail();
                     std::optional<store::ReadBatch> batch;
-                    if (mail) batch.emplace(mail->store());
-                    task(*session_);
+                    if (mail && !away) batch.emplace(mail->store());
+                    if (first) {
+                        first();
+                    } else {
+                        task(*session_);
+                    }
                 } catch (const std::exception& error) {
                     // Handlers catch their own errors (Session::fail); this
                     // is the transport's task itself failing.
                     log::error("session_task_failed", {{"error", error.what()}});
                 }
             }
+            if (first) continue;
             std::lock_guard lock(mutex_);
             ++completed_;
             continue;
@@ -179,7 +207,7 @@ void SessionHost::drain() {
             executor_->post([self = shared_from_this()] { self->drain(); });
             return;
         }
-        if (!tasks_.empty()) continue;
+        if (!tasks_.empty() || !first_.empty()) continue;
         draining_ = false;
         if (session_ && session_->yielded() && !retired_) {
             // It used up its TurnBudget: it goes on after the others waiting
@@ -202,6 +230,9 @@ void SessionHost::drain() {
 void SessionHost::publish() {
     if (!session_) return;
     HostedSession& session = *session_;
+    // Away from the strand, nothing of the user's mail may be read here,
+    // nor output sent before the strand has counted the commits it shows.
+    if (session.holds_output()) return;
     // Group commit: what the session produced now may depend on any commit
     // of its user's store so far (its own, or another session's).
     std::shared_ptr<GroupCommit> group;

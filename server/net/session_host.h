@@ -100,6 +100,14 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     std::size_t pending_input() const { return pending_input_.load(); }
     // Within a task: the tasks after this one run on `executor`.
     void move_to(std::shared_ptr<Executor> executor);
+    // Reads beside the strand (docs/architecture.md), within a task:
+    // `task` runs next on `away`, before anything queued, without the
+    // host's read batch (it reads through its own connection), and nothing
+    // is published while the session holds_output(). come_home(), from
+    // `task`, moves back to the executor the host left and runs its `task`
+    // there first. Neither counts as a posted task (SessionView::completed).
+    void run_away(std::shared_ptr<Executor> away, std::function<void()> task);
+    void come_home(std::function<void()> task);
     // Loop thread: the connection moves to another loop (after login,
     // Connection::move_to_session_loop). Deliveries wait until attach(),
     // called on the new loop's thread, which delivers what was published
@@ -160,6 +168,11 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     bool attached_ = true;
     std::deque<Task> tasks_;
     std::shared_ptr<Executor> executor_;
+    // run_away() / come_home(): their tasks, run before tasks_; the
+    // executor to come back to, and whether the host is away from it.
+    std::deque<std::function<void()>> first_;
+    std::shared_ptr<Executor> home_;
+    bool away_ = false;
     bool scheduled_ = false;
     bool draining_ = false;
     std::deque<Chunk> outbox_;

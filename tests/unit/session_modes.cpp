@@ -64,7 +64,7 @@ struct GatedDriver {
 void check_one_mode(const Session& s) {
     const int waiting = int(s.idling()) + int(s.delayed()) + int(s.verifying()) +
                         int(s.starttls_requested()) + int(s.compression_requested()) +
-                        int(s.wants_close());
+                        int(s.wants_close()) + int(s.reading_beside());
     CHECK(waiting <= 1);
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("CommandResult: which results end the command", "[session][modes]") {
         CommandResult::delay(1ms, [](Session&) { return CommandResult::ok("x"); }).ends_command());
     // The mode type holds exactly one alternative: IDLE during a delay, a
     // step during a password check and the like cannot be represented.
-    STATIC_REQUIRE(std::variant_size_v<mode::Mode> == 9);
+    STATIC_REQUIRE(std::variant_size_v<mode::Mode> == 10);
 }
 
 TEST_CASE("RFC 3501 6.2.1: an AUTHENTICATE pipelined behind STARTTLS never starts its exchange",
