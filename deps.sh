@@ -8,6 +8,8 @@ packages=(
   # build
   build-essential cmake ninja-build pkg-config
   libuv1-dev libssl-dev libsqlite3-dev libcrypt-dev zlib1g-dev
+  # compressed message bodies (zstd)
+  libzstd-dev
   # SASLprep (RFC 4013) for SCRAM credentials
   libgsasl-dev
   # the configuration file's TOML

@@ -205,6 +205,11 @@ std::vector<RestoredMailbox> raise_changed_uidvalidities(
         restored.push_back(std::move(mailbox));
     }
     exec(copy.get(), "COMMIT", "restoring");
+    // The restored file is rewritten compact: the pages freed since it was
+    // made (expunged mail, bodies the v7 migration recompressed) go back to
+    // the file system instead of staying in the free list (docs/storage.md
+    // "Compressed bodies"). The copy is private until it is put in place.
+    exec(copy.get(), "VACUUM", "compacting the restored copy");
     copy.reset();
     sync_path(copy_path, O_RDONLY);
     return restored;

@@ -352,8 +352,45 @@ void mail_v6(Database& db) {
     )sql");
 }
 
+// Compressed bodies (docs/storage.md "Compressed bodies", store/body_codec.h).
+// - body_raw: a body's bytes as a zstd container of independently
+//   compressed blocks (format 1); a body with a row here has an empty
+//   bodies.raw. Bodies without one (stored before v7, not recompressed
+//   yet) keep their bytes in bodies.raw: the row says how it is stored,
+//   and both are read the same way (SqliteMailStore::read_body).
+// - bodies.search_header / search_body of a compressed body hold one zstd
+//   frame each (a BLOB) unless the text is short or does not shrink (TEXT,
+//   as before): imap_text() returns the text either way. The FTS 'delete'
+//   needs the indexed text, so the trigger now decompresses it.
+// - compress_pending: the bodies stored before v7, recompressed in the
+//   background in small batches (MailStore::index_pending) and readable
+//   throughout; each batch is one transaction, so a crash part-way leaves
+//   the rest queued. The migration itself is one INSERT ... SELECT of ids.
+void mail_v7(Database& db) {
+    db.exec(R"sql(
+        CREATE TABLE body_raw (
+            body_id INTEGER PRIMARY KEY,     -- bodies.id
+            format INTEGER NOT NULL,         -- 1: zstd blocks (store/body_codec.h)
+            data BLOB NOT NULL
+        );
+        CREATE TABLE compress_pending (
+            body_id INTEGER PRIMARY KEY
+        );
+        INSERT INTO compress_pending (body_id) SELECT id FROM bodies;
+        DROP TRIGGER bodies_fts_delete;
+        CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN
+            INSERT INTO body_fts (body_fts, rowid, search_header, search_body)
+                SELECT 'delete', old.id, imap_text(old.search_header), imap_text(old.search_body)
+                WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE body_id = old.id);
+            DELETE FROM fts_pending WHERE body_id = old.id;
+            DELETE FROM body_raw WHERE body_id = old.id;
+            DELETE FROM compress_pending WHERE body_id = old.id;
+        END;
+    )sql");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1, accounts_v2};
-const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5, mail_v6};
+const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5, mail_v6, mail_v7};
 
 }  // namespace
 

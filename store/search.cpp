@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "store/body_codec.h"
 #include "store/body_objects.h"
 #include "store/errors.h"
 #include "store/internal.h"
@@ -388,6 +389,7 @@ struct SearchWork {
     std::uint64_t scan_left = 0;
     std::uint64_t steps_left = 0;
     bool exceeded = false;
+    bool corrupt = false;  // a stored search text did not decompress
 };
 // The running search's, on this thread (a statement runs where it steps).
 thread_local SearchWork* current_work = nullptr;
@@ -457,6 +459,38 @@ std::string_view text_arg(sqlite3_value* value) {
              : std::string_view();
 }
 
+// A search column's value as text: the value itself, or the text of its
+// zstd frame (a BLOB: schema v7, store/body_codec.h), decompressed into
+// `buffer`. nullopt, with the call's result set to an error, when the frame
+// is damaged.
+std::optional<std::string_view> column_text_arg(sqlite3_context* context, sqlite3_value* value,
+                                                std::string& buffer) {
+    if (sqlite3_value_type(value) != SQLITE_BLOB) return text_arg(value);
+    const auto* p = static_cast<const char*>(sqlite3_value_blob(value));
+    try {
+        buffer = decompress_text(
+            std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(value))));
+    } catch (const StoreError& e) {
+        if (current_work != nullptr) current_work->corrupt = true;
+        sqlite3_result_error(context, e.what(), -1);
+        return std::nullopt;
+    } catch (const std::bad_alloc&) {
+        sqlite3_result_error_nomem(context);
+        return std::nullopt;
+    }
+    return std::string_view(buffer);
+}
+
+// imap_text(column): a search column's text (column_text_arg), for the
+// index: FTS5 is given, and its 'delete' must be given again, the text
+// itself.
+void text_of(sqlite3_context* context, int, sqlite3_value** argv) {
+    std::string buffer;
+    const std::optional<std::string_view> text = column_text_arg(context, argv[0], buffer);
+    if (!text) return;
+    sqlite3_result_text64(context, text->data(), text->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
 bool equals_ascii_folded(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return ascii_fold(x) == ascii_fold(y);
@@ -518,7 +552,10 @@ bool field_has(std::string_view lines, std::string_view field, const SubstringMa
 // imap_header_has(search_header, field, needle): some field named `field`
 // has a decoded value containing `needle` (HEADER).
 void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
-    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    std::string buffer;
+    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    if (!column) return;
+    const std::string_view fields = split_header_column(*column).first;
     if (!charge_scan(context, fields.size())) return;
     sqlite3_result_int(context, field_has(fields, text_arg(argv[1]), matcher_arg(argv, 2)));
 }
@@ -527,7 +564,10 @@ void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
 // field named `field` contain `needle` (FROM, TO, CC, BCC). A body stored
 // before address lines existed has none: its decoded field text stands in.
 void address_has(sqlite3_context* context, int, sqlite3_value** argv) {
-    const auto [fields, addresses] = split_header_column(text_arg(argv[0]));
+    std::string buffer;
+    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    if (!column) return;
+    const auto [fields, addresses] = split_header_column(*column);
     const std::string_view lines = addresses.empty() ? fields : addresses;
     if (!charge_scan(context, lines.size())) return;
     sqlite3_result_int(context, field_has(lines, text_arg(argv[1]), matcher_arg(argv, 2)));
@@ -536,14 +576,20 @@ void address_has(sqlite3_context* context, int, sqlite3_value** argv) {
 // imap_header_contains(search_header, needle): the header field lines
 // (names and decoded values) contain `needle` (TEXT).
 void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
-    const std::string_view fields = split_header_column(text_arg(argv[0])).first;
+    std::string buffer;
+    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    if (!column) return;
+    const std::string_view fields = split_header_column(*column).first;
     if (!charge_scan(context, fields.size())) return;
     sqlite3_result_int(context, matcher_arg(argv, 1).found_in(fields) ? 1 : 0);
 }
 
 // imap_contains(text, needle): for BODY and TEXT.
 void contains(sqlite3_context* context, int, sqlite3_value** argv) {
-    const std::string_view text = text_arg(argv[0]);
+    std::string buffer;
+    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    if (!column) return;
+    const std::string_view text = *column;
     if (!charge_scan(context, text.size())) return;
     sqlite3_result_int(context, matcher_arg(argv, 1).found_in(text) ? 1 : 0);
 }
@@ -567,6 +613,12 @@ void detail::register_search_functions(Database& db) {
                                        function.second, nullptr, nullptr, nullptr);
         if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
     }
+    // Not SQLITE_DIRECTONLY: the trigger bodies_fts_delete calls it (schema
+    // v7). It only decodes its argument.
+    const int code = sqlite3_create_function_v2(
+        db.handle(), "imap_text", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+        text_of, nullptr, nullptr, nullptr);
+    if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
 }
 
 // ---- Translation to SQL --------------------------------------------------------
@@ -1232,6 +1284,7 @@ void SqliteMailStore::run_search(MailboxId id, const SearchKey& key, std::string
             row(statement);
     } catch (const SqliteError&) {
         if (work.exceeded) throw too_costly();
+        if (work.corrupt) throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
         throw;
     }
 }

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "store/body_codec.h"
 #include "store/body_objects.h"
 #include "store/internal.h"
 #include "store/limits.h"
@@ -264,7 +265,22 @@ struct PreparedBody {
     BodyObjects objects;
     std::string search_header;
     std::string search_body;
+    // store/body_codec.h: the container stored in body_raw, and the search
+    // columns' frames (empty: store the text itself).
+    std::string container;
+    std::string search_header_frame;
+    std::string search_body_frame;
 };
+
+// Binds the search column value of `text`: its zstd frame as a BLOB, or
+// the text itself when it has none (docs/storage.md "Compressed bodies").
+void bind_search_text(Query& q, int index, const std::string& text, const std::string& frame) {
+    if (frame.empty()) {
+        q.bind(index, text);
+    } else {
+        q.bind_blob(index, frame);
+    }
+}
 
 PreparedBody prepare_body(std::string_view raw) {
     if (raw.size() > limits::kMaxMessageSize) {
@@ -287,6 +303,9 @@ PreparedBody prepare_body(std::string_view raw) {
     SearchText text = extract_search_text(raw, parsed);
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
+    body.container = compress_body(raw);
+    body.search_header_frame = compress_text(body.search_header);
+    body.search_body_frame = compress_text(body.search_body);
     return body;
 }
 
@@ -345,7 +364,7 @@ std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) 
     inserted = true;
     auto q = db.prepare(
         "INSERT INTO bodies (hash, size, structure, sent_time, sent_day, search_header, "
-        "search_body, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        "search_body, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, x'')");
     q.bind_blob(1, body.hash)
         .bind(2, static_cast<std::int64_t>(body.raw.size()))
         .bind_blob(3, body.structure);
@@ -354,9 +373,16 @@ std::int64_t store_body(Database& db, const PreparedBody& body, bool& inserted) 
     } else {
         q.bind_null(4).bind_null(5);
     }
-    q.bind(6, body.search_header).bind(7, body.search_body).bind_blob(8, body.raw);
+    bind_search_text(q, 6, body.search_header, body.search_header_frame);
+    bind_search_text(q, 7, body.search_body, body.search_body_frame);
+    // The bytes are in body_raw (schema v7); raw stays empty.
     q.run();
     const std::int64_t id = db.last_insert_rowid();
+    db.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
+        .bind(1, id)
+        .bind(2, kBodyFormatZstdBlocks)
+        .bind_blob(3, body.container)
+        .run();
     insert_sort_keys(db, id, body.sort);
     insert_body_objects(db, id, body.objects);
     return id;
@@ -1160,25 +1186,60 @@ ParsedMessage SqliteMailStore::structure(BodyId body) {
     return decode_structure(q.column_text(0));
 }
 
-std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::uint64_t length) {
-    sqlite3_blob* blob = nullptr;
-    int code = sqlite3_blob_open(db_.handle(), "main", "bodies", "raw", body.key, 0, &blob);
-    if (code != SQLITE_OK) {
-        sqlite3_blob_close(blob);
-        if (code == SQLITE_ERROR) {  // "no such rowid"
-            throw StoreError(StoreErrc::NotFound, "message body does not exist");
-        }
-        throw_sqlite_error(code, std::string("blob open: ") + sqlite3_errmsg(db_.handle()));
+namespace {
+
+// An open sqlite3_blob handle, closed on scope exit.
+class BlobHandle {
+  public:
+    BlobHandle() = default;
+    ~BlobHandle() { sqlite3_blob_close(blob_); }
+    BlobHandle(const BlobHandle&) = delete;
+    BlobHandle& operator=(const BlobHandle&) = delete;
+    // False when the row does not exist.
+    bool open(sqlite3* db, const char* table, const char* column, std::int64_t row) {
+        const int code = sqlite3_blob_open(db, "main", table, column, row, 0, &blob_);
+        if (code == SQLITE_OK) return true;
+        sqlite3_blob_close(blob_);
+        blob_ = nullptr;
+        if (code == SQLITE_ERROR) return false;  // "no such rowid"
+        throw_sqlite_error(code, std::string("blob open: ") + sqlite3_errmsg(db));
     }
-    const auto size = static_cast<std::uint64_t>(sqlite3_blob_bytes(blob));
+    std::uint64_t size() const { return static_cast<std::uint64_t>(sqlite3_blob_bytes(blob_)); }
+    void read(std::uint64_t offset, char* out, std::size_t count) const {
+        if (count == 0) return;
+        if (offset + count > size()) {
+            throw StoreError(StoreErrc::Corrupt, "stored message body is damaged: cut short");
+        }
+        const int code =
+            sqlite3_blob_read(blob_, out, static_cast<int>(count), static_cast<int>(offset));
+        if (code != SQLITE_OK) throw_sqlite_error(code, "blob read");
+    }
+
+  private:
+    sqlite3_blob* blob_ = nullptr;
+};
+
+}  // namespace
+
+std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::uint64_t length) {
+    // Compressed (schema v7): only the blocks that hold the range.
+    BlobHandle blob;
+    if (blob.open(db_.handle(), "body_raw", "data", body.key)) {
+        return read_container_range(
+            blob.size(),
+            [&](std::uint64_t at, char* out, std::size_t count) { blob.read(at, out, count); },
+            offset, length);
+    }
+    // Stored before v7 and not recompressed yet: the bytes as they are.
+    if (!blob.open(db_.handle(), "bodies", "raw", body.key)) {
+        throw StoreError(StoreErrc::NotFound, "message body does not exist");
+    }
+    const std::uint64_t size = blob.size();
     std::string out;
     if (offset < size) {
         out.resize(static_cast<std::size_t>(std::min(length, size - offset)));
-        code = sqlite3_blob_read(blob, out.data(), static_cast<int>(out.size()),
-                                 static_cast<int>(offset));
+        blob.read(offset, out.data(), out.size());
     }
-    sqlite3_blob_close(blob);
-    if (code != SQLITE_OK) throw_sqlite_error(code, "blob read");
     return out;
 }
 
@@ -1587,7 +1648,7 @@ namespace {
 constexpr const char* kPendingWork =
     "SELECT 1 WHERE EXISTS (SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id "
     "FROM orphan_bodies)) OR EXISTS (SELECT 1 FROM sort_pending) OR EXISTS (SELECT 1 FROM "
-    "object_pending)";
+    "object_pending) OR EXISTS (SELECT 1 FROM compress_pending)";
 
 }  // namespace
 
@@ -1616,7 +1677,8 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
         db_.prepare(
                "INSERT INTO body_fts (rowid, search_header, search_body) "
-               "SELECT id, search_header, search_body FROM bodies WHERE id = ?1")
+               "SELECT id, imap_text(search_header), imap_text(search_body) FROM bodies "
+               "WHERE id = ?1")
             .bind(1, body)
             .run();
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
@@ -1638,6 +1700,22 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         }
         compute_queued(queued);
     }
+    // The bodies the v7 migration queued for compression, likewise.
+    if (result.indexed == 0 || std::chrono::steady_clock::now() < deadline) {
+        std::vector<std::int64_t> queued;
+        {
+            auto q = db_.prepare("SELECT body_id FROM compress_pending ORDER BY 1 LIMIT ?1");
+            q.bind(1, static_cast<std::int64_t>(limits::kCompressBatchBodies));
+            while (q.step())
+                queued.push_back(q.column_int(0));
+        }
+        std::size_t compressed = 0;
+        for (std::int64_t body : queued) {
+            if (compressed > 0 && std::chrono::steady_clock::now() >= deadline) break;
+            compress_stored(body);
+            ++compressed;
+        }
+    }
     {
         auto q = db_.prepare(kPendingWork);
         result.more = q.step();
@@ -1652,18 +1730,50 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     return result;
 }
 
+void SqliteMailStore::compress_stored(std::int64_t id) {
+    std::int64_t body = id;
+    std::string raw;
+    std::string search_header;
+    std::string search_body;
+    {
+        // Only a body still in the old form: raw bytes, text columns.
+        auto q = db_.prepare(
+            "SELECT raw, imap_text(search_header), imap_text(search_body) FROM bodies "
+            "WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1)");
+        q.bind(1, body);
+        if (q.step()) {
+            raw = q.column_text(0);
+            search_header = q.column_text(1);
+            search_body = q.column_text(2);
+        } else {
+            body = 0;
+        }
+    }
+    if (body != 0) {
+        db_.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
+            .bind(1, body)
+            .bind(2, kBodyFormatZstdBlocks)
+            .bind_blob(3, compress_body(raw))
+            .run();
+        auto q = db_.prepare(
+            "UPDATE bodies SET raw = x'', search_header = ?2, search_body = ?3 WHERE id = ?1");
+        q.bind(1, body);
+        bind_search_text(q, 2, search_header, compress_text(search_header));
+        bind_search_text(q, 3, search_body, compress_text(search_body));
+        q.run();
+    }
+    db_.prepare("DELETE FROM compress_pending WHERE body_id = ?1").bind(1, id).run();
+}
+
 void SqliteMailStore::compute_queued(const std::vector<std::int64_t>& bodies) {
     for (std::int64_t body : bodies) {
-        std::string raw;
         std::string hash;
         {
-            auto q = db_.prepare("SELECT raw, hash FROM bodies WHERE id = ?1");
+            auto q = db_.prepare("SELECT hash FROM bodies WHERE id = ?1");
             q.bind(1, body);
-            if (q.step()) {
-                raw = q.column_text(0);
-                hash = q.column_text(1);
-            }
+            if (q.step()) hash = q.column_text(0);
         }
+        const std::string raw = read_body(BodyId{body}, 0, limits::kMaxMessageSize);
         const ParsedMessage parsed = parse_message(raw);
         const SortKeys keys = compute_sort_keys(parsed);
         bool sort_queued = false;

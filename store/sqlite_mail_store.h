@@ -63,7 +63,8 @@ class SqliteMailStore final : public MailStore {
     MessageObjects objects(BodyId body, bool stored_only = false) override;
     // Parsed once at APPEND, stored encoded (store/structure_codec.h).
     ParsedMessage structure(BodyId body) override;
-    // With sqlite3_blob_read: only the range is read.
+    // With sqlite3_blob_read: only the range is read, and of a compressed
+    // body (schema v7) only the blocks that hold it are decompressed.
     std::string read_body(BodyId body, std::uint64_t offset, std::uint64_t length) override;
     StoreFlagsResult store_flags(
         MailboxId id, UidSpan uids, FlagOp op, const Flags& flags,
@@ -141,6 +142,11 @@ class SqliteMailStore final : public MailStore {
     // Computes and stores what either queue holds for `bodies` (one parse
     // each) and takes them off the queues, inside the caller's transaction.
     void compute_queued(const std::vector<std::int64_t>& bodies);
+    // The v7 migration's work for one body (compress_pending): its bytes
+    // moved into body_raw as a zstd container and its search text
+    // compressed, inside the caller's transaction (docs/storage.md
+    // "Compressed bodies"); takes it off the queue.
+    void compress_stored(std::int64_t body);
 
     Database db_;
     std::map<std::int64_t, ViewEntry> views_;  // by ViewPin handle

@@ -141,9 +141,11 @@ class Imapd:
         for name in os.listdir(os.path.join(self.data, "users")):
             if name.endswith(".db"):
                 db = sqlite3.connect(os.path.join(self.data, "users", name))
-                for (raw,) in db.execute("SELECT b.raw FROM messages m JOIN bodies b "
-                                         "ON b.id = m.body_id"):
-                    found = re.search(rb"Message-ID: <lmtp-(\d+)@bench>", bytes(raw))
+                # The stored Message-ID (body_sort; the bytes themselves are
+                # compressed since schema v7, docs/storage.md).
+                for (message_id,) in db.execute("SELECT s.message_id FROM messages m JOIN "
+                                                "body_sort s ON s.body_id = m.body_id"):
+                    found = re.search(r"lmtp-(\d+)@bench", message_id)
                     if found:
                         numbers.add(int(found.group(1)))
                 db.close()

@@ -404,11 +404,24 @@ def proc_kb(pid, field):
     return dovecot.proc_status_kb(pid, field)
 
 
+def tree_bytes(root):
+    """Sum of the sizes of the files under `root`."""
+    total = 0
+    for directory, _, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(directory, name))
+            except OSError:
+                pass
+    return total
+
+
 class ImapdServer:
     name = "imapd"
 
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, port=0):
         self.binary = binary
+        self.listen_port = port
         self.data_dir = os.path.join(work, "imapd-data")
         self.proc = None
         self.port = None
@@ -437,10 +450,16 @@ class ImapdServer:
                                  (path, out.returncode, out.stderr.strip()))
             log("imapd import: " + out.stdout.strip())
 
+    def disk_bytes(self):
+        """Bytes of the user databases (with any -wal): the mail, its
+        search text and the full-text index."""
+        return tree_bytes(os.path.join(self.data_dir, "users"))
+
     def start(self):
         self.stderr = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
+            [self.binary, "serve", "--data-dir", self.data_dir, "--listen",
+             "127.0.0.1:%d" % self.listen_port,
              "--user", "%s:%s" % (USER, PASSWORD), "--log-level", "warning"],
             stdout=subprocess.PIPE, stderr=self.stderr)
         buffered = b""
@@ -955,6 +974,16 @@ def report(args, n, big_n, big_bytes, data_bytes, info, versions, suites, setup)
     out.append("- setup (not compared): generating the data %.0f s; imapd import %.1f s; "
                "Dovecot gets its Maildir written directly" % (setup["generate"],
                                                              setup["import"]))
+    if setup.get("imapd_disk") or setup.get("dovecot_disk"):
+        parts = []
+        if setup.get("imapd_disk"):
+            parts.append("imapd's database after import %.0f MB (%.2f x the mail, full-text "
+                         "index included)" % (setup["imapd_disk"] / 1e6,
+                                              setup["imapd_disk"] / (data_bytes + big_bytes)))
+        if setup.get("dovecot_disk"):
+            parts.append("Dovecot's Maildir files %.0f MB (%.2f x, before its index)" % (
+                setup["dovecot_disk"] / 1e6, setup["dovecot_disk"] / (data_bytes + big_bytes)))
+        out.append("- disk: " + "; ".join(parts))
     out.append("")
     out.append("| scenario | imapd | Dovecot | imapd/Dovecot | imapd peak RSS | "
                "Dovecot peak RSS | result |")
@@ -1067,6 +1096,8 @@ def main():
                    help="size of the streamed mailbox in MB (1 MB messages; default 1024)")
     p.add_argument("--append", type=int, default=1000, help="messages per APPEND batch")
     p.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    p.add_argument("--imapd-port", type=int, default=0,
+                   help="imapd's port on 127.0.0.1 (default: one the kernel picks)")
     p.add_argument("--slow-sleep-ms", type=int, default=10,
                    help="slow reader: sleep after each 64 KiB (default 10)")
     p.add_argument("--quick", action="store_true",
@@ -1088,7 +1119,7 @@ def main():
     work = args.work_dir or tempfile.mkdtemp(prefix="imapd-bench-")
     os.makedirs(work, exist_ok=True)
     log("work directory %s" % work)
-    imapd = ImapdServer(os.path.abspath(args.imapd), work)
+    imapd = ImapdServer(os.path.abspath(args.imapd), work, args.imapd_port)
     dc = DovecotServer(work)
     info = machine_info()
     versions = {"imapd": imapd.version(), "Dovecot": dc.version()}
@@ -1117,6 +1148,9 @@ def main():
         if big_n:
             mboxes.append((os.path.join(work, "big.mbox"), "Big"))
         dc.loaded()
+        # The Maildir as written: one file per message (Dovecot adds its
+        # index, a few MB, at the first SELECT).
+        setup["dovecot_disk"] = tree_bytes(dc.maildir(None))
 
         for server in (imapd, dc):
             if args.only and server.name.lower() != args.only:
@@ -1125,6 +1159,7 @@ def main():
                 log("importing into imapd")
                 imapd.load(mboxes)
                 setup["import"] = imapd.import_seconds
+                setup["imapd_disk"] = imapd.disk_bytes()
             server.start()
             suite = Suite(server, args, n, big_n, append_msgs, since_date)
             suites[server.name] = suite

@@ -68,8 +68,38 @@ inline void index_all(MailStore& store) {
     }
 }
 
-// SQL that takes a database of the current schema back to version 5 (the
-// tests of older migrations start from there): what mail_v6 added, removed.
+// Takes a database of the current schema back to version 6 (the tests of
+// older migrations start from there): every body's bytes back in
+// bodies.raw and its search text back as text, what mail_v7 added removed.
+inline void undo_schema_v7(SqliteMailStore& store) {
+    Database& db = store.database();
+    std::vector<std::int64_t> bodies;
+    {
+        auto q = db.prepare("SELECT body_id FROM body_raw");
+        while (q.step())
+            bodies.push_back(q.column_int(0));
+    }
+    for (std::int64_t body : bodies) {
+        const std::string raw = store.read_body(BodyId{body}, 0, limits::kMaxMessageSize);
+        db.prepare(
+              "UPDATE bodies SET raw = ?2, search_header = imap_text(search_header), "
+              "search_body = imap_text(search_body) WHERE id = ?1")
+            .bind(1, body)
+            .bind_blob(2, raw)
+            .run();
+    }
+    db.exec(
+        "DROP TABLE body_raw; DROP TABLE compress_pending; DROP TRIGGER bodies_fts_delete;"
+        "CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN "
+        "INSERT INTO body_fts (body_fts, rowid, search_header, search_body) "
+        "SELECT 'delete', old.id, old.search_header, old.search_body "
+        "WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE body_id = old.id); "
+        "DELETE FROM fts_pending WHERE body_id = old.id; END;"
+        "PRAGMA user_version=6;");
+}
+
+// SQL that takes a database of schema version 6 (undo_schema_v7) back to
+// version 5: what mail_v6 added, removed.
 inline constexpr const char* kUndoSchemaV6 =
     "DROP TRIGGER bodies_object_delete; DROP TABLE object_pending; DROP TABLE body_object;"
     "DROP INDEX mailboxes_object_id; ALTER TABLE mailboxes DROP COLUMN object_id;"

@@ -365,6 +365,7 @@ TEST_CASE("Schema version 5 queues every body's sort keys and fills them online"
         store.append(box, request(raw("Subject: c\r\n")));
         test::index_all(store);
         // As version 4 left it: no sort keys.
+        test::undo_schema_v7(store);
         store.database().exec(
             std::string(test::kUndoSchemaV6) +
             "DROP TRIGGER bodies_sort_delete; DROP TABLE sort_pending; DROP TABLE body_sort;"

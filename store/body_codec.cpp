@@ -1,0 +1,185 @@
+#include "store/body_codec.h"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "store/errors.h"
+#include "store/limits.h"
+
+namespace imap::store {
+namespace {
+
+constexpr std::size_t kWord = 4;
+// raw size, block size, block count.
+constexpr std::size_t kFixedHeader = 3 * kWord;
+
+void put_u32(std::string& out, std::uint64_t value) {
+    for (std::size_t i = 0; i < kWord; ++i)
+        out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_u32(const char* p) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < kWord; ++i)
+        value |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+    return value;
+}
+
+[[noreturn]] void corrupt(const char* what) {
+    throw StoreError(StoreErrc::Corrupt, std::string("stored message body is damaged: ") + what);
+}
+
+struct CompressContextFree {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DecompressContextFree {
+    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+
+// One context per thread, reused: creating one costs more than compressing
+// a small message. A store runs on one thread at a time (its strand).
+ZSTD_CCtx* compress_context() {
+    thread_local std::unique_ptr<ZSTD_CCtx, CompressContextFree> context(ZSTD_createCCtx());
+    if (!context) throw std::bad_alloc();
+    return context.get();
+}
+
+ZSTD_DCtx* decompress_context() {
+    thread_local std::unique_ptr<ZSTD_DCtx, DecompressContextFree> context(ZSTD_createDCtx());
+    if (!context) throw std::bad_alloc();
+    return context.get();
+}
+
+// Appends one frame of `data` to `out`.
+void append_frame(std::string& out, std::string_view data) {
+    const std::size_t at = out.size();
+    out.resize(at + ZSTD_compressBound(data.size()));
+    const std::size_t written =
+        ZSTD_compressCCtx(compress_context(), out.data() + at, out.size() - at, data.data(),
+                          data.size(), limits::kBodyCompressionLevel);
+    if (ZSTD_isError(written)) throw std::runtime_error(ZSTD_getErrorName(written));
+    out.resize(at + written);
+}
+
+// Decompresses `frame`, which must hold exactly `expected` bytes, into `out`.
+void decompress_exactly(std::string_view frame, char* out, std::size_t expected) {
+    const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (declared != expected) corrupt("a block's size is wrong");
+    const std::size_t n =
+        ZSTD_decompressDCtx(decompress_context(), out, expected, frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != expected) corrupt("a block does not decompress");
+}
+
+}  // namespace
+
+std::string compress_body(std::string_view raw) {
+    const std::size_t block = limits::kBodyBlockBytes;
+    const std::size_t blocks = (raw.size() + block - 1) / block;
+    std::string out;
+    out.reserve(kFixedHeader + kWord * blocks + ZSTD_compressBound(raw.size()));
+    put_u32(out, raw.size());
+    put_u32(out, block);
+    put_u32(out, blocks);
+    const std::size_t ends_at = out.size();
+    out.resize(ends_at + kWord * blocks);
+    const std::size_t data_at = out.size();
+    for (std::size_t i = 0; i < blocks; ++i) {
+        append_frame(out, raw.substr(i * block, block));
+        const std::uint64_t end = out.size() - data_at;
+        for (std::size_t b = 0; b < kWord; ++b)
+            out[ends_at + kWord * i + b] = static_cast<char>((end >> (8 * b)) & 0xff);
+    }
+    out.shrink_to_fit();
+    return out;
+}
+
+std::uint64_t container_raw_size(std::uint64_t container_size, const ContainerReader& read) {
+    if (container_size < kFixedHeader) corrupt("the header is cut short");
+    char header[kFixedHeader];
+    read(0, header, sizeof header);
+    return get_u32(header);
+}
+
+std::string read_container_range(std::uint64_t container_size, const ContainerReader& read,
+                                 std::uint64_t offset, std::uint64_t length) {
+    if (container_size < kFixedHeader) corrupt("the header is cut short");
+    char header[kFixedHeader];
+    read(0, header, sizeof header);
+    const std::uint64_t raw_size = get_u32(header);
+    const std::uint64_t block = get_u32(header + kWord);
+    const std::uint64_t blocks = get_u32(header + 2 * kWord);
+    if (raw_size > limits::kMaxMessageSize || block == 0 || block > limits::kMaxMessageSize ||
+        blocks != (raw_size + block - 1) / block) {
+        corrupt("the header is inconsistent");
+    }
+    const std::uint64_t data_at = kFixedHeader + kWord * blocks;
+    if (container_size < data_at) corrupt("the block table is cut short");
+    if (offset >= raw_size || length == 0) return {};
+    length = std::min(length, raw_size - offset);
+    const std::uint64_t first = offset / block;
+    const std::uint64_t last = (offset + length - 1) / block;
+    // The end offsets of blocks first-1 .. last: where each needed frame
+    // starts and ends.
+    const std::uint64_t table_from = first == 0 ? first : first - 1;
+    std::vector<char> table(static_cast<std::size_t>(kWord * (last - table_from + 1)));
+    read(kFixedHeader + kWord * table_from, table.data(), table.size());
+    auto end_of = [&](std::uint64_t i) { return get_u32(table.data() + kWord * (i - table_from)); };
+    const std::uint64_t begin = first == 0 ? 0 : end_of(first - 1);
+    const std::uint64_t end = end_of(last);
+    if (end < begin || data_at + end > container_size) corrupt("the block table is inconsistent");
+    std::string frames(static_cast<std::size_t>(end - begin), '\0');
+    read(data_at + begin, frames.data(), frames.size());
+
+    std::string out(static_cast<std::size_t>(length), '\0');
+    std::string scratch;
+    for (std::uint64_t i = first; i <= last; ++i) {
+        const std::uint64_t frame_begin = (i == 0 ? 0 : end_of(i - 1)) - begin;
+        const std::uint64_t frame_end = end_of(i) - begin;
+        if (frame_end < frame_begin || frame_end > frames.size()) {
+            corrupt("the block table is inconsistent");
+        }
+        const std::string_view frame(frames.data() + frame_begin, frame_end - frame_begin);
+        const std::uint64_t block_start = i * block;
+        const std::uint64_t block_size = std::min(block, raw_size - block_start);
+        const std::uint64_t from = std::max(offset, block_start);
+        const std::uint64_t to = std::min(offset + length, block_start + block_size);
+        char* target = out.data() + (from - offset);
+        if (from == block_start && to == block_start + block_size) {
+            decompress_exactly(frame, target, static_cast<std::size_t>(block_size));
+        } else {
+            scratch.resize(static_cast<std::size_t>(block_size));
+            decompress_exactly(frame, scratch.data(), scratch.size());
+            std::copy(scratch.begin() + static_cast<std::ptrdiff_t>(from - block_start),
+                      scratch.begin() + static_cast<std::ptrdiff_t>(to - block_start), target);
+        }
+    }
+    return out;
+}
+
+std::string compress_text(std::string_view text) {
+    if (text.size() < limits::kTextCompressionMinBytes) return {};
+    std::string out;
+    append_frame(out, text);
+    if (out.size() >= text.size()) return {};
+    return out;
+}
+
+std::string decompress_text(std::string_view frame) {
+    const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
+        size > 2 * limits::kMaxMessageSize) {
+        throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
+    }
+    std::string out(static_cast<std::size_t>(size), '\0');
+    const std::size_t n = ZSTD_decompressDCtx(decompress_context(), out.data(), out.size(),
+                                              frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != out.size()) {
+        throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
+    }
+    return out;
+}
+
+}  // namespace imap::store
