@@ -262,14 +262,14 @@ TEST_CASE("RFC 9051 Appendix E 12, 10, 21: no Recent flag, LIST in SELECT, UID i
     const std::string mailboxid = server.store().open_mailbox("INBOX").object_id;
     const std::string uidvalidity =
         std::to_string(server.store().open_mailbox("INBOX").uidvalidity);
-    // RFC 9051 6.3.2: no RECENT, a LIST response; no \Recent flag.
+    // RFC 9051 6.3.2: no RECENT, a LIST response; no \Recent flag, no
+    // [UNSEEN] (Appendix E 11).
     CHECK(d.send("s SELECT INBOX\r\n") ==
           "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
           "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Flags "
           "permitted.\r\n"
           "* 1 EXISTS\r\n"
           "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
-          "* OK [UNSEEN 1] First unseen.\r\n"
           "* OK [UIDVALIDITY " +
               uidvalidity +
               "] UIDs valid\r\n"

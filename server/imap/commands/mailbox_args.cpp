@@ -206,7 +206,9 @@ CommandResult select_mailbox(Session& session, std::string_view wire_name, bool 
     } else {
         w.recent(view->recent_count());
     }
-    if (auto unseen = store.first_unseen_uid(info.id)) {
+    // RFC 9051 Appendix E 11: [UNSEEN] is deprecated in IMAP4rev2 (not in
+    // its grammar); its clients get STATUS UNSEEN or SEARCH instead.
+    if (auto unseen = rev2 ? std::nullopt : store.first_unseen_uid(info.id)) {
         if (auto sequence = view->sequence_of(*unseen)) {
             w.untagged(Status::Ok, ResponseCode::unseen(*sequence), "First unseen.");
         }
