@@ -251,8 +251,9 @@ TEST_CASE("RFC 9051 6.4.4: after ENABLE IMAP4rev2 SEARCH answers ESEARCH, the RF
           "* ESEARCH (TAG \"A286\") ALL 2,10:11\r\nA286 OK SEARCH completed\r\n");
 }
 
-TEST_CASE("RFC 9051 Appendix E 12, 10, 21: no Recent flag, LIST in SELECT, UID in unsolicited FETCH",
-          "[session][rev2][select]") {
+TEST_CASE(
+    "RFC 9051 Appendix E 12, 10, 21: no Recent flag, LIST in SELECT, UID in unsolicited FETCH",
+    "[session][rev2][select]") {
     Server server;
     server.add("Subject: one\r\n\r\nbody\r\n");
     SessionDriver d(server.mail);
