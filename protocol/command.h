@@ -154,7 +154,7 @@ struct LsubCommand {
 };
 
 // RFC 3501 status-att, RFC 8438 SIZE, RFC 7889 APPENDLIMIT, RFC 8474 4.3
-// MAILBOXID.
+// MAILBOXID, RFC 9051 6.3.11 DELETED.
 enum class StatusItem {
     Messages,
     Recent,
@@ -164,7 +164,8 @@ enum class StatusItem {
     Size,
     AppendLimit,
     HighestModSeq,
-    MailboxId
+    MailboxId,
+    Deleted
 };
 
 struct StatusCommand {
@@ -175,23 +176,27 @@ struct StatusCommand {
 
 // cat-part = text-literal / url (RFC 4469 5): "TEXT" SP literal, or "URL"
 // SP astring naming a message or part of this user's (RFC 5092 IMAP URL).
+// RFC 6855 4 adds cat-part =/ utf8-literal: "UTF8" SP "(" literal8 ")".
 struct CatenatePart {
-    bool url = false;     // URL; otherwise TEXT
+    bool url = false;     // URL; otherwise TEXT (or UTF8)
     std::string data;     // the literal's bytes, or the URL as given
     bool binary = false;  // TEXT sent as literal8 ~{n} (RFC 3516)
+    bool utf8 = false;    // sent as "UTF8 (~{n}...)" (RFC 6855 4); binary too
     bool operator==(const CatenatePart&) const = default;
 };
 
 // append = "APPEND" SP mailbox 1*append-message (RFC 3502 MULTIAPPEND; RFC
 // 3501 allows exactly one message, which is the common case).
 // append-message = append-opts SP append-data (RFC 4466 2.3); append-data
-// is a literal, a literal8 (RFC 3516) or "CATENATE" SP "(" cat-part *(SP
-// cat-part) ")" (RFC 4469 5).
+// is a literal, a literal8 (RFC 3516), "CATENATE" SP "(" cat-part *(SP
+// cat-part) ")" (RFC 4469 5) or utf8-literal = "UTF8" SP "(" literal8 ")"
+// (RFC 6855 4: a message with UTF-8 header fields).
 struct AppendMessage {
     std::vector<Flag> flags;
     std::optional<DateTime> internal_date;
     std::string message;  // the literal, possibly large; empty with CATENATE
     bool binary = false;  // sent as literal8 ~{n} (RFC 3516)
+    bool utf8 = false;    // sent as "UTF8 (~{n}...)" (RFC 6855 4); binary too
     // CATENATE (RFC 4469): the parts, at most limits::kMaxCatenateParts.
     std::optional<std::vector<CatenatePart>> catenate = std::nullopt;
     bool operator==(const AppendMessage&) const = default;

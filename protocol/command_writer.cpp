@@ -39,7 +39,7 @@ constexpr Keyword<StatusItem> kStatusItems[] = {
     {StatusItem::UidNext, "UIDNEXT"},         {StatusItem::UidValidity, "UIDVALIDITY"},
     {StatusItem::Unseen, "UNSEEN"},           {StatusItem::Size, "SIZE"},
     {StatusItem::AppendLimit, "APPENDLIMIT"}, {StatusItem::HighestModSeq, "HIGHESTMODSEQ"},
-    {StatusItem::MailboxId, "MAILBOXID"},
+    {StatusItem::MailboxId, "MAILBOXID"},     {StatusItem::Deleted, "DELETED"},
 };
 
 // fetch-att without a section (RFC 3501 9). BodySection is written apart.
@@ -490,7 +490,12 @@ void write_append_message(Writer& w, const AppendMessage& message) {
         w.raw(" \"").raw(format_date_time(*message.internal_date)).raw("\"");
     }
     if (!message.catenate) {
-        w.sp().literal(message.message, message.binary);
+        // utf8-literal = "UTF8" SP "(" literal8 ")" (RFC 6855 4)
+        if (message.utf8) {
+            w.raw(" UTF8 (").literal(message.message, true).raw(")");
+        } else {
+            w.sp().literal(message.message, message.binary);
+        }
         return;
     }
     w.raw(" CATENATE (");
@@ -499,6 +504,8 @@ void write_append_message(Writer& w, const AppendMessage& message) {
         if (i > 0) w.sp();
         if (part.url) {
             w.raw("URL ").astring(part.data);
+        } else if (part.utf8) {
+            w.raw("UTF8 (").literal(part.data, true).raw(")");
         } else {
             w.raw("TEXT ").literal(part.data, part.binary);
         }

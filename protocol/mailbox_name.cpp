@@ -181,6 +181,25 @@ std::string normalize_inbox(std::string_view name, char delimiter) {
     return std::string(name);
 }
 
+bool is_utf8(std::string_view s) {
+    std::size_t pos = 0;
+    std::uint32_t cp = 0;
+    while (pos < s.size()) {
+        if (!next_code_point(s, pos, cp)) return false;
+    }
+    return true;
+}
+
+bool is_utf8_mailbox_name(std::string_view name) {
+    std::size_t pos = 0;
+    std::uint32_t cp = 0;
+    while (pos < name.size()) {
+        if (!next_code_point(name, pos, cp)) return false;
+        if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029) return false;
+    }
+    return true;
+}
+
 std::optional<std::string> mutf7_decode(std::string_view encoded) {
     std::string out;
     out.reserve(encoded.size());

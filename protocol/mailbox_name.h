@@ -26,6 +26,17 @@ bool is_inbox(std::string_view name);
 // mutf7_encode() produces, so each name has one spelling on the wire.
 std::optional<std::string> mutf7_decode(std::string_view encoded);
 
+// Whether `s` is well-formed UTF-8 (RFC 3629 4: no overlong forms,
+// surrogates or code points past U+10FFFF).
+bool is_utf8(std::string_view s);
+
+// A mailbox name as UTF-8 on the wire (RFC 6855 3 after ENABLE UTF8=ACCEPT,
+// RFC 9051 5.1 for IMAP4rev2): well-formed UTF-8 without the characters
+// RFC 6855 3 forbids in names: controls (U+0000-U+001F, U+0080-U+009F),
+// DELETE (U+007F), LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR
+// (U+2029).
+bool is_utf8_mailbox_name(std::string_view name);
+
 // UTF-8 to modified UTF-7. Returns nullopt if `utf8` is not valid UTF-8
 // (overlong forms, surrogates and code points past U+10FFFF are invalid).
 std::optional<std::string> mutf7_encode(std::string_view utf8);

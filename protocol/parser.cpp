@@ -250,6 +250,8 @@ std::vector<StatusItem> read_status_items(Reader& in) {
             command.items.push_back(StatusItem::HighestModSeq);
         } else if (item == "MAILBOXID") {  // RFC 8474 4.3
             command.items.push_back(StatusItem::MailboxId);
+        } else if (item == "DELETED") {  // RFC 9051 6.3.11
+            command.items.push_back(StatusItem::Deleted);
         } else {
             parse_fail("Unknown status item " + item);
         }
@@ -386,8 +388,20 @@ CommandBody parse_list_extended(Reader& in) {
     return command;
 }
 
-// cat-part = text-literal / url; text-literal = "TEXT" SP literal; url =
-// "URL" SP astring (RFC 4469 5). TEXT takes a literal8 as APPEND does.
+// utf8-literal = "UTF8" SP "(" literal8 ")" (RFC 6855 4), after "UTF8":
+// the message (or part) with UTF-8 header fields. literal8 only, as the
+// grammar says: "UTF8 ({n}" is a syntax error.
+std::string read_utf8_literal(Reader& in) {
+    in.expect('(', "'(' after UTF8 (RFC 6855 4)");
+    if (in.peek() != '~') parse_fail("UTF8 data takes a literal8 ~{n} (RFC 6855 4)");
+    std::string data = in.literal(/*allow_binary=*/true, /*allow_nul=*/true);
+    in.expect(')', "')' closing the UTF8 data");
+    return data;
+}
+
+// cat-part = text-literal / url / utf8-literal; text-literal = "TEXT" SP
+// literal; url = "URL" SP astring (RFC 4469 5, RFC 6855 4). TEXT takes a
+// literal8 as APPEND does.
 std::vector<CatenatePart> read_catenate_parts(Reader& in) {
     in.expect('(', "'(' starting the CATENATE parts");
     if (in.peek() == ')') parse_fail("Empty CATENATE list (RFC 4469 5: at least one part)");
@@ -407,8 +421,11 @@ std::vector<CatenatePart> read_catenate_parts(Reader& in) {
         } else if (kind == "URL") {
             part.url = true;
             part.data = in.astring();
+        } else if (kind == "UTF8") {
+            part.utf8 = part.binary = true;
+            part.data = read_utf8_literal(in);
         } else {
-            parse_fail("Expected TEXT or URL in CATENATE, not " + kind.substr(0, 40));
+            parse_fail("Expected TEXT, URL or UTF8 in CATENATE, not " + kind.substr(0, 40));
         }
         parts.push_back(std::move(part));
         if (in.accept(')')) break;
@@ -440,6 +457,12 @@ AppendMessage read_append_message(Reader& in) {
     if (in.accept_keyword("CATENATE")) {
         in.space();
         message.catenate = read_catenate_parts(in);
+        return message;
+    }
+    if (in.accept_keyword("UTF8")) {
+        in.space();
+        message.utf8 = message.binary = true;
+        message.message = read_utf8_literal(in);
         return message;
     }
     // The message may hold any octet; literal8 (RFC 3516) is how a

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "protocol/chars.h"
+#include "protocol/mailbox_name.h"
 
 namespace imap {
 
@@ -16,12 +17,18 @@ constexpr bool is_quotable_char(char c) {
     return u != 0 && u < 0x80 && c != '\r' && c != '\n';
 }
 
-bool is_quotable(std::string_view s) {
+// `utf8`: the client enabled UTF-8 in quoted strings (RFC 6855 3, RFC
+// 9051 4.3: uQUOTED-CHAR adds UTF8-2 / UTF8-3 / UTF8-4), so 8-bit bytes may
+// be quoted when the whole string is well-formed UTF-8.
+bool is_quotable(std::string_view s, bool utf8 = false) {
     if (s.size() > ResponseWriter::kMaxQuotedLength) return false;
+    bool eight_bit = false;
     for (char c : s) {
-        if (!is_quotable_char(c)) return false;
+        if (is_quotable_char(c)) continue;
+        if (!utf8 || static_cast<unsigned char>(c) < 0x80) return false;
+        eight_bit = true;
     }
-    return true;
+    return !eight_bit || is_utf8(s);
 }
 
 bool is_nil(std::string_view s) {
@@ -343,6 +350,7 @@ ResponseWriter& ResponseWriter::status(std::string_view mailbox_name, const Stat
     item("UIDNEXT", items.uidnext);
     item("UIDVALIDITY", items.uidvalidity);
     item("UNSEEN", items.unseen);
+    item("DELETED", items.deleted);
     item("HIGHESTMODSEQ", items.highestmodseq);
     item("SIZE", items.size);
     item("APPENDLIMIT", items.appendlimit);
@@ -436,7 +444,7 @@ ResponseWriter& ResponseWriter::astring(std::string_view s) {
 }
 
 ResponseWriter& ResponseWriter::string(std::string_view s) {
-    if (!is_quotable(s)) return literal(s);
+    if (!is_quotable(s, utf8_quoted_)) return literal(s);
     emit_quoted(s, [this](std::string_view piece) { out_.append(piece); });
     return *this;
 }

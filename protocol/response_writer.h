@@ -178,6 +178,7 @@ struct StatusItems {
     std::optional<std::uint32_t> uidnext;
     std::optional<std::uint32_t> uidvalidity;
     std::optional<std::uint32_t> unseen;
+    std::optional<std::uint32_t> deleted;        // RFC 9051 6.3.11
     std::optional<std::uint64_t> highestmodseq;  // RFC 7162 3.1.1
     std::optional<std::uint64_t> size;           // RFC 8438
     std::optional<std::uint64_t> appendlimit;    // RFC 7889
@@ -193,6 +194,13 @@ class ResponseWriter {
 
     // Appends to `out`, which must outlive the writer.
     explicit ResponseWriter(OutputBuffer& out) : out_(out) {}
+
+    // The client enabled UTF8=ACCEPT or IMAP4rev2: from now on strings of
+    // well-formed UTF-8 may be quoted strings (RFC 6855 3, RFC 9051 4.3).
+    // Until then no 8-bit byte is ever quoted ("MUST NOT send UTF-8 in
+    // quoted-strings to the client unless the client has indicated
+    // support", RFC 6855 3): such strings are literals.
+    void allow_utf8_quoted() { utf8_quoted_ = true; }
 
     // --- Status responses (RFC 3501 7.1) ---------------------------------
     //
@@ -305,8 +313,9 @@ class ResponseWriter {
     // nil); otherwise string().
     ResponseWriter& astring(std::string_view s);
     // string = quoted / literal. Quoted when `s` is at most kMaxQuotedLength
-    // bytes of TEXT-CHAR (%x01-7F less CR and LF), with DQUOTE and "\"
-    // escaped; otherwise a literal. A NUL goes into the literal as given,
+    // bytes of TEXT-CHAR (%x01-7F less CR and LF), or also of UTF-8 once
+    // allow_utf8_quoted(), with DQUOTE and "\" escaped; otherwise a
+    // literal. A NUL goes into the literal as given,
     // though CHAR8 excludes it: content with NULs belongs in literal8.
     ResponseWriter& string(std::string_view s);
     // nstring = string / nil
@@ -358,6 +367,7 @@ class ResponseWriter {
     void delimiter(std::optional<char> d);
 
     OutputBuffer& out_;
+    bool utf8_quoted_ = false;
 };
 
 // --- Template definitions ---------------------------------------------------

@@ -30,7 +30,11 @@
 // (RFC 8970 3.3), RFC 6855 3 forbids UTF-8 in quoted strings to a client
 // that did not enable UTF8=ACCEPT, and RFC 3501 literals carry 8-bit text
 // (never NUL: the preview holds no control characters). Dovecot 2.3 sends
-// it the same way.
+// it the same way. The same holds for ENVELOPE and BODYSTRUCTURE strings
+// from RFC 6532 header fields (RFC 6855 8: no downgrade, the bytes as
+// stored, in literals). Once the client enabled UTF8=ACCEPT or IMAP4rev2
+// the ResponseWriter quotes UTF-8 strings (ResponseWriter::
+// allow_utf8_quoted).
 //
 // CONDSTORE (RFC 7162): MODSEQ is a head item like the others. CHANGEDSINCE
 // (3.1.4.1) fetches only messages whose modseq is above it and adds MODSEQ.

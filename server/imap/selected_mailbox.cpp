@@ -23,10 +23,11 @@ void write_vanished(ResponseWriter& w, std::vector<std::uint32_t> uids, bool ear
 }
 
 SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info,
-                                 bool read_only)
+                                 bool read_only, bool track_recent)
     : store_(store),
       id_(info.id),
       read_only_(read_only),
+      track_recent_(track_recent),
       uidvalidity_(info.uidvalidity),
       uidnext_(info.uidnext),
       flags_modseq_(info.highestmodseq),
@@ -39,7 +40,9 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
     uids_ = store_.uids(id_);
     if (!uids_.empty()) uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
     keywords_ = store_.keywords(id_);
-    if (read_only_) {
+    if (!track_recent_) {
+        // No \Recent: nothing claimed, nothing recent.
+    } else if (read_only_) {
         if (info.first_recent_uid < uidnext_) {
             add_recent(info.first_recent_uid, static_cast<std::uint32_t>(uidnext_ - 1));
         }
@@ -55,6 +58,7 @@ void SelectedMailbox::set_expunge_modseq(std::uint64_t modseq) {
 }
 
 void SelectedMailbox::announce_recent(ResponseWriter& w) {
+    if (!track_recent_) return;
     const std::uint32_t recent = recent_count();
     if (recent == announced_recent_) return;
     w.recent(recent);
@@ -389,16 +393,18 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         const std::uint32_t from = uids_.empty() ? 1 : uids_.back() + 1;
         std::vector<std::uint32_t> arrived = store_.uids(id_, from);
         if (!arrived.empty()) {
-            if (read_only_) {
+            if (!track_recent_) {
+                // RFC 9051: no \Recent, nothing claimed.
+            } else if (read_only_) {
                 add_recent(std::max(info.first_recent_uid, arrived.front()), arrived.back());
             } else if (auto claimed = store_.claim_recent(id_)) {
                 add_recent(claimed->first, claimed->last);
             }
             uids_.insert(uids_.end(), arrived.begin(), arrived.end());
             uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
-            // RFC 3501 7.3.1 and 7.3.2.
+            // RFC 3501 7.3.1 and 7.3.2 (RFC 9051 7.4.1: EXISTS only).
             w.exists(exists());
-            w.recent(recent_count());
+            if (track_recent_) w.recent(recent_count());
             announced_recent_ = recent_count();
             if (!contexts_.empty())
                 context_changes_.insert(context_changes_.end(), arrived.begin(), arrived.end());

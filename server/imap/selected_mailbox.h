@@ -70,8 +70,12 @@ class SelectedMailbox {
     // Loads the view of `info`. SELECT (read_only false) claims the
     // mailbox's unclaimed messages as this session's \Recent ones (RFC 3501
     // 2.3.2: exactly one session sees each as recent); EXAMINE claims
-    // nothing and sees the unclaimed ones as recent.
-    SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info, bool read_only);
+    // nothing and sees the unclaimed ones as recent. Without `track_recent`
+    // (an IMAP4rev2 session, RFC 9051 Appendix E 12: no \Recent) the view
+    // claims nothing, has no \Recent message and never writes RECENT; the
+    // messages stay unclaimed for a later IMAP4rev1 session.
+    SelectedMailbox(store::MailStore& store, const store::MailboxInfo& info, bool read_only,
+                    bool track_recent = true);
 
     store::MailboxId id() const { return id_; }
     bool read_only() const { return read_only_; }
@@ -194,6 +198,7 @@ class SelectedMailbox {
     store::MailStore& store_;
     store::MailboxId id_;
     bool read_only_;
+    bool track_recent_;
     std::uint32_t uidvalidity_;
     std::uint64_t uidnext_;
     std::vector<std::uint32_t> uids_;

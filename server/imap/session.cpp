@@ -71,8 +71,11 @@ std::vector<std::string> Session::capabilities() const {
     // RFC 7888: every command takes {n+}. Before login LITERAL- (at most
     // 4096 octets each: nothing an anonymous client sends needs more, and a
     // {n} can be refused before its bytes come), LITERAL+ after.
+    // RFC 9051 7.2.2: a server speaking both versions lists both;
+    // IMAP4rev2 is switched on per session by ENABLE (cmd_enable.cpp).
     std::vector<std::string> caps = {
-        "IMAP4rev1", state_ == SessionState::NotAuthenticated ? "LITERAL-" : "LITERAL+"};
+        "IMAP4rev1", "IMAP4rev2",
+        state_ == SessionState::NotAuthenticated ? "LITERAL-" : "LITERAL+"};
     for (const CommandSpec& row : table_.rows()) {
         if (row.handler == nullptr || row.capability.empty()) continue;
         // Before login, what can be used before login; after it, everything
@@ -136,6 +139,10 @@ std::vector<std::string> Session::capabilities() const {
         // CANCELUPDATE (search_contexts.h, cmd_cancelupdate.cpp).
         caps.emplace_back("CONTEXT=SEARCH");
         caps.emplace_back("CONTEXT=SORT");
+        // RFC 6855: ENABLE UTF8=ACCEPT (UTF-8 mailbox names and quoted
+        // strings, APPEND UTF8). Not UTF8=ONLY: IMAP4rev1 clients keep
+        // their modified UTF-7 names.
+        caps.emplace_back("UTF8=ACCEPT");
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
@@ -211,7 +218,8 @@ void Session::sync_selected() {
     // (and, as RFC 9051 7.5.1 adds, COPY and MOVE) by sequence number: the
     // client may have pipelined more commands whose numbers must not shift.
     options.allow_expunge = running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0;
-    options.with_uid = running_uid_;
+    // RFC 9051 7.5.2 (Appendix E 21): every unsolicited FETCH carries UID.
+    options.with_uid = running_uid_ || imap4rev2_;
     options.condstore = condstore_;
     options.qresync = qresync_;
     try {
@@ -267,6 +275,16 @@ void Session::enable_condstore() {
 void Session::enable_qresync() {
     enable_condstore();
     qresync_ = true;
+}
+
+void Session::enable_utf8_accept() {
+    utf8_accept_ = true;
+    writer_.allow_utf8_quoted();
+}
+
+void Session::enable_imap4rev2() {
+    imap4rev2_ = true;
+    writer_.allow_utf8_quoted();
 }
 
 void Session::complete_expunge(const std::string& tag, bool expunged, std::string_view text) {

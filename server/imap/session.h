@@ -300,6 +300,22 @@ class Session final : public HostedSession {
     // selected sends "* OK [HIGHESTMODSEQ n]" (RFC 7162 3.1).
     void enable_condstore();
     void enable_qresync();
+    // RFC 6855 3: after "ENABLE UTF8=ACCEPT" mailbox names are UTF-8 on the
+    // wire both ways, quoted strings may carry UTF-8, SEARCH may not name a
+    // CHARSET and APPEND may carry UTF-8 header fields. Lasts until the
+    // connection closes.
+    bool utf8_accept_enabled() const { return utf8_accept_; }
+    void enable_utf8_accept();
+    // RFC 9051 after "ENABLE IMAP4rev2": UTF-8 mailbox names and quoted
+    // strings as above, no \Recent and no RECENT responses, SEARCH
+    // answered with ESEARCH, SELECT/EXAMINE with a LIST response (Appendix
+    // E; docs/rfc-coverage.md lists each item). Lasts until the connection
+    // closes.
+    bool imap4rev2_enabled() const { return imap4rev2_; }
+    void enable_imap4rev2();
+    // Mailbox names travel as UTF-8 rather than modified UTF-7 (RFC 6855 3,
+    // RFC 9051 5.1).
+    bool utf8_mailbox_names() const { return utf8_accept_ || imap4rev2_; }
     // The selected mailbox's view; nullptr unless in the Selected state.
     SelectedMailbox* selected() { return selected_.get(); }
     // Authenticated/Selected -> Selected with `view` (SELECT, EXAMINE).
@@ -446,6 +462,8 @@ class Session final : public HostedSession {
     std::optional<std::size_t> plain_output_left_;
     bool condstore_ = false;
     bool qresync_ = false;
+    bool utf8_accept_ = false;
+    bool imap4rev2_ = false;
     // The transport's flow, not modes (see session_mode): set by the last
     // receive() or resume() in Ready or RunningSteps alike.
     bool paused_ = false;

@@ -249,6 +249,51 @@ class Imaplib(ClientTest):
                                  ssl_context=test_serve.client_tls_context())
         self.exercise(conn)
 
+    def test_utf8_accept(self):
+        """RFC 6855: imaplib's enable("UTF8=ACCEPT") switches it to UTF-8;
+        a UTF-8 mailbox name, an APPEND with RFC 6532 header fields and a
+        SEARCH by UTF-8 strings (no CHARSET) then work, and a client that
+        did not enable it sees modified UTF-7 (RFC 3501 5.1.3)."""
+        conn = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        self.assertEqual(conn.login("alice", "secret")[0], "OK")
+        # imaplib keeps the greeting's list; ENABLE comes after login.
+        conn._get_capabilities()
+        self.assertIn("UTF8=ACCEPT", conn.capabilities)
+        self.assertIn("IMAP4REV2", conn.capabilities)
+        self.assertEqual(conn.enable("UTF8=ACCEPT"), ("OK", [b"ENABLE completed"]))
+        self.assertEqual(conn.untagged_responses.get("ENABLED"), [b"UTF8=ACCEPT"])
+        self.assertTrue(conn.utf8_enabled)
+        # imaplib quotes nothing itself; the quoted string carries UTF-8.
+        self.assertEqual(conn.create('"Entw\u00fcrfe"')[0], "OK")
+        typ, data = conn.list('""', '"Entw*"')
+        self.assertEqual((typ, data),
+                         ("OK", ['(\\HasNoChildren \\Unmarked) "/" "Entw\u00fcrfe"'.encode()]))
+        raw = ("From: J\u00f6rg <j\u00f6rg@b\u00fccher.example>\r\n"
+               "Subject: Gr\u00fc\u00dfe\r\n\r\nGr\u00fc\u00dfe aus M\u00fcnchen.\r\n"
+               ).encode()
+        # imaplib's append() puts "UTF8 (" inside the literal once UTF-8 is
+        # enabled (CPython gh-78319), which stores those bytes in the
+        # message; the plain literal RFC 9051 uses is sent instead.
+        conn.literal = raw
+        typ, data = conn._simple_command("APPEND", '"Entw\u00fcrfe"')
+        self.assertEqual(typ, "OK", data)
+        typ, data = conn.select('"Entw\u00fcrfe"')
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        typ, data = conn.search(None, "SUBJECT", '"Gr\u00fc\u00dfe"', "FROM", '"j\u00f6rg"')
+        self.assertEqual((typ, data), ("OK", [b"1"]))
+        # RFC 6855 3: CHARSET is BAD now (imaplib itself refuses to send
+        # one in UTF-8 mode, so it goes out by hand).
+        with self.assertRaisesRegex(imaplib.IMAP4.error, "CHARSET after ENABLE UTF8=ACCEPT"):
+            conn._simple_command("SEARCH", "CHARSET", "UTF-8", "ALL")
+        typ, data = conn.fetch("1", "(BODY.PEEK[])")
+        self.assertEqual(data[0][1], raw)
+        conn.logout()
+        legacy = imaplib.IMAP4("127.0.0.1", self.server.ports["imap"], timeout=WAIT)
+        legacy.login("alice", "secret")
+        typ, data = legacy.list('""', "Entw*")
+        self.assertEqual((typ, data), ("OK", [b'(\\HasNoChildren \\Unmarked) "/" Entw&APw-rfe']))
+        legacy.logout()
+
     def exercise(self, conn):
         self.assertEqual(conn.login("alice", "secret")[0], "OK")
         self.assertEqual(conn.create("Archive/2024")[0], "OK")

@@ -182,6 +182,40 @@ class ObjectIds(FlowTest):
                                             "threadId": first["threadId"]}])
 
 
+class Utf8Accept(FlowTest):
+    """RFC 6855: imapflow enables UTF8=ACCEPT when offered and then sends
+    and reads mailbox names and strings as UTF-8: a UTF-8 mailbox name,
+    an APPEND with RFC 6532 header fields, a SEARCH by UTF-8 strings. An
+    IMAP4rev1 client (imaplib without ENABLE) sees the same mailbox in
+    modified UTF-7 (RFC 3501 5.1.3)."""
+
+    def test_utf8_names_append_search(self):
+        result = self.flow("utf8")
+        self.assertIn("UTF8=ACCEPT", result["enabled"])
+        name = "Entw\u00fcrfe"
+        self.assertEqual(result["listed"], [name])
+        self.assertEqual(result["openedPath"], name)
+        self.assertEqual(result["exists"], 1)
+        self.assertEqual(result["appendedUid"], 1)
+        self.assertEqual(result["bySubject"], [1])
+        self.assertEqual(result["byFrom"], [1])
+        self.assertEqual(result["byTo"], [1])
+        self.assertEqual(result["none"], [])
+        self.assertEqual(result["subject"], "Gr\u00fc\u00dfe")
+        self.assertEqual(result["from"], [{"name": "J\u00f6rg",
+                                           "address": "j\u00f6rg@b\u00fccher.example"}])
+        self.assertEqual(result["to"], [{"name": "\u535a\u58eb",
+                                         "address": "\u535a\u58eb@example.org"}])
+        # The debug log has imapflow's ENABLE and no SEARCH CHARSET.
+        log = self.server.log()
+        self.assertNotIn("CHARSET", log)
+        conn = self.admin()
+        typ, data = conn.list('""', "Entw*")
+        self.assertEqual(typ, "OK")
+        self.assertEqual(data, [b'(\\HasNoChildren \\Unmarked) "/" Entw&APw-rfe'])
+        conn.logout()
+
+
 def main():
     args = test_serve.take_imapd_argument("test_imapflow.py")
     unittest.main(argv=[sys.argv[0]] + args, verbosity=2)

@@ -1816,7 +1816,7 @@ class PreLoginLiteral(HostileTest):
                          b"(LITERAL-); use a synchronising one\r\n")
         sock.sendall(b"x" * 5000 + b"\r\nb LOGIN alice {6+}\r\nsecret\r\n")
         self.assertRegex(recv_until(sock, rb"b OK[^\r]*\r\n"),
-                         rb"^b OK \[CAPABILITY IMAP4rev1 LITERAL\+ ")
+                         rb"^b OK \[CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ ")
         self.assert_server_unharmed()
 
 

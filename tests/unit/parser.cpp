@@ -2502,7 +2502,7 @@ TEST_CASE("Grammar errors: REPLACE and CATENATE", "[parser][error][replace][cate
         {"A001 REPLACE 1 {1}\r\nx", ""},
         {"A001 REPLACE 1 INBOX {1}\r\nx {1}\r\ny", ""},
         {"A001 APPEND INBOX CATENATE ()", "Empty CATENATE list"},
-        {"A001 APPEND INBOX CATENATE (FOO x)", "Expected TEXT or URL in CATENATE, not FOO"},
+        {"A001 APPEND INBOX CATENATE (FOO x)", "Expected TEXT, URL or UTF8 in CATENATE, not FOO"},
         {"A001 APPEND INBOX CATENATE (TEXT \"x\")", ""},
         {"A001 APPEND INBOX CATENATE (URL)", ""},
         {"A001 APPEND INBOX CATENATE (URL x", ""},
@@ -2513,6 +2513,49 @@ TEST_CASE("Grammar errors: REPLACE and CATENATE", "[parser][error][replace][cate
     for (std::size_t i = 1; i <= imap::limits::kMaxCatenateParts; ++i)
         many += " URL x";
     check_fails(many + ")", "A001"s, "Too many CATENATE parts (at most 1000)");
+}
+
+AppendMessage utf8_message(std::string body, std::vector<Flag> flags = {}) {
+    AppendMessage m = message(std::move(body), std::move(flags), std::nullopt, true);
+    m.utf8 = true;
+    return m;
+}
+
+TEST_CASE("Grammar: RFC 6855 4 APPEND UTF8 data extension, also as a cat-part",
+          "[parser][utf8][rfc6855]") {
+    const std::string header =
+        "Subject: Gr\xC3\xBC\xC3\x9F"
+        "e\r\n\r\nx\r\n";
+    imap::CatenatePart utf8_part{false, header, true, true};
+    check_all_parse({
+        {"A001 APPEND INBOX UTF8 (~{" + std::to_string(header.size()) + "+}\r\n" + header + ")",
+         a001(AppendCommand{"INBOX", {utf8_message(header)}})},
+        // Flags and date first, keyword in any case, MULTIAPPEND after it.
+        {"A001 APPEND INBOX (\\Seen) utf8 (~{" + std::to_string(header.size()) + "}\r\n" + header +
+             ") " + lit("x"),
+         a001(AppendCommand{"INBOX", {utf8_message(header, {"\\Seen"}), message("x")}})},
+        {"A001 APPEND INBOX CATENATE (UTF8 (~{" + std::to_string(header.size()) + "+}\r\n" +
+             header + ") URL /INBOX/;UID=1)",
+         a001(AppendCommand{"INBOX", {catenated({utf8_part, url_part("/INBOX/;UID=1")})}})},
+    });
+}
+
+TEST_CASE("Grammar errors: RFC 6855 4 UTF8 data takes a literal8 in parentheses",
+          "[parser][error][utf8][rfc6855]") {
+    check_all_fail({
+        {"A001 APPEND INBOX UTF8 ({1+}\r\nx)", "UTF8 data takes a literal8"},
+        {"A001 APPEND INBOX UTF8 ~{1+}\r\nx", "'(' after UTF8"},
+        {"A001 APPEND INBOX UTF8 (~{1+}\r\nx", "')' closing the UTF8 data"},
+        {"A001 APPEND INBOX UTF8(~{1+}\r\nx)", ""},
+        {"A001 APPEND INBOX CATENATE (UTF8 {1+}\r\nx)", ""},
+    });
+}
+
+TEST_CASE("Grammar: RFC 9051 6.3.11 STATUS DELETED", "[parser][rev2]") {
+    check_all_parse({
+        {"A001 STATUS INBOX (DELETED MESSAGES)",
+         a001(StatusCommand{"INBOX", {StatusItem::Deleted, StatusItem::Messages}})},
+    });
 }
 
 TEST_CASE("Grammar: STORE with the UNCHANGEDSINCE modifier", "[parser][condstore]") {

@@ -16,15 +16,17 @@ namespace {
 
 // Capability lists per situation (RFC 3501 7.2.1, 6.2.1, 6.2.3; RFC 7888 5:
 // LITERAL- before login, LITERAL+ after).
-const std::string kCapsPlain = "IMAP4rev1 LITERAL- SASL-IR ID STARTTLS LOGINDISABLED";
-const std::string kCapsLoopback = "IMAP4rev1 LITERAL- SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN";
-const std::string kCapsTls = "IMAP4rev1 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN";
+const std::string kCapsPlain = "IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID STARTTLS LOGINDISABLED";
+const std::string kCapsLoopback =
+    "IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID STARTTLS AUTH=PLAIN AUTH=LOGIN";
+const std::string kCapsTls = "IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN";
 const std::string kCapsAuthenticated =
-    "IMAP4rev1 LITERAL+ ID NAMESPACE IDLE ENABLE COMPRESS=DEFLATE UNSELECT MOVE UIDPLUS "
+    "IMAP4rev1 IMAP4rev2 LITERAL+ ID NAMESPACE IDLE ENABLE COMPRESS=DEFLATE UNSELECT MOVE UIDPLUS "
     "MULTIAPPEND CHILDREN CONDSTORE QRESYNC LIST-EXTENDED LIST-STATUS SPECIAL-USE "
     "CREATE-SPECIAL-USE STATUS=SIZE APPENDLIMIT=67108864 ESEARCH BINARY SORT SORT=DISPLAY "
     "THREAD=ORDEREDSUBJECT THREAD=REFERENCES THREAD=REFS ESORT WITHIN SEARCHRES XLIST PARTIAL "
-    "CATENATE REPLACE URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT";
+    "CATENATE REPLACE URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT "
+    "UTF8=ACCEPT";
 
 const std::string kLoggedIn = "OK [CAPABILITY " + kCapsAuthenticated + "] Logged in\r\n";
 
@@ -56,7 +58,8 @@ TEST_CASE("RFC 3501 6.2.1: no STARTTLS over TLS", "[session][capability]") {
 TEST_CASE("RFC 3501 6.2.1: no STARTTLS when the server has no TLS", "[session][capability]") {
     SessionDriver d(Transport{.loopback = true, .starttls_available = false});
     CHECK(d.greeting() ==
-          "* OK [CAPABILITY IMAP4rev1 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN] imapd ready.\r\n");
+          "* OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR ID AUTH=PLAIN AUTH=LOGIN] imapd "
+          "ready.\r\n");
 }
 
 TEST_CASE("RFC 3501 6.1.1: CAPABILITY before and after login", "[session][capability]") {

@@ -18,7 +18,9 @@ namespace imap::server {
 // - date-time: the internal date and its zone; without one, `now` in UTC;
 // - CATENATE (RFC 4469): the parts are assembled into `message.message`
 //   first (catenate.h), with its BADURL and TOOBIG refusals;
-// - an empty message is "NO [CANNOT]", as Dovecot refuses it.
+// - an empty message is "NO [CANNOT]", as Dovecot refuses it;
+// - 8-bit bytes in the header fields are "NO [CANNOT]" unless the session
+//   enabled UTF8=ACCEPT or IMAP4rev2 (RFC 6855 4).
 // The request's bytes are a view of `message.message`, which must outlive it.
 Checked<store::AppendRequest> append_request(Session& session, AppendMessage& message,
                                              std::int64_t now);

@@ -36,7 +36,7 @@ CommandResult cmd_append(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
     auto& append = std::get<AppendCommand>(command.body);
-    auto name = store_mailbox_name(append.mailbox);
+    auto name = store_mailbox_name(session, append.mailbox);
     if (!name) return name.refusal();
 
     const std::int64_t now = std::time(nullptr);

@@ -37,7 +37,7 @@ CommandResult cmd_create(Session& session, Command& command) {
         }
         special_use |= bit;
     }
-    auto name = store_mailbox_name(create.mailbox);
+    auto name = store_mailbox_name(session, create.mailbox);
     if (!name) return name.refusal();
     const store::MailboxInfo info = mail->store().create_mailbox(*name, special_use);
     // RFC 8474 4.1: every successful CREATE names the new mailbox's id.

@@ -19,7 +19,7 @@ namespace imap::server {
 CommandResult cmd_delete(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
-    auto name = store_mailbox_name(std::get<DeleteCommand>(command.body).mailbox);
+    auto name = store_mailbox_name(session, std::get<DeleteCommand>(command.body).mailbox);
     if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     const std::optional<store::MailboxInfo> info = store.find_mailbox(*name);

@@ -57,7 +57,7 @@ namespace attr = store::list_attr;
 
 void list_basic(Session& session, UserMail& mail, const ListCommand& list) {
     ResponseWriter& w = session.writer();
-    auto pattern = joined_list_pattern(list.reference, list.pattern);
+    auto pattern = joined_list_pattern(session, list.reference, list.pattern);
     if (!pattern) return;
     std::vector<std::string_view> attributes;
     for (const store::ListEntry& entry : mail.store().list(*pattern)) {
@@ -69,7 +69,7 @@ void list_basic(Session& session, UserMail& mail, const ListCommand& list) {
             attributes.push_back("\\Unmarked");
         }
         append_special_use(entry.attributes, attributes);
-        w.list(attributes, kHierarchyDelimiter, wire_mailbox_name(entry.name));
+        w.list(attributes, kHierarchyDelimiter, wire_mailbox_name(session, entry.name));
     }
 }
 
@@ -87,7 +87,7 @@ void list_extended(Session& session, UserMail& mail, const ListCommand& list) {
     for (std::size_t i = 0; i <= list.more_patterns.size(); ++i) {
         const std::string& p = i == 0 ? list.pattern : list.more_patterns[i - 1];
         if (p.empty()) continue;
-        if (auto joined = joined_list_pattern(list.reference, p)) {
+        if (auto joined = joined_list_pattern(session, list.reference, p)) {
             patterns.push_back(std::move(*joined));
         }
     }
@@ -153,7 +153,7 @@ void list_extended(Session& session, UserMail& mail, const ListCommand& list) {
         if (select.special_use || returns.special_use) {
             append_special_use(node.attributes, attributes);
         }
-        const std::string wire_name = wire_mailbox_name(name);
+        const std::string wire_name = wire_mailbox_name(session, name);
         w.begin_untagged().atom("LIST").sp().flag_list(attributes).sp();
         w.string(std::string_view(&kHierarchyDelimiter, 1)).sp().mailbox(wire_name);
         // mbox-list-extended (RFC 5258 6), written as its examples do.

@@ -19,11 +19,11 @@ CommandResult cmd_lsub(Session& session, Command& command) {
     if (mail == nullptr) return mail_unavailable();
     const auto& lsub = std::get<LsubCommand>(command.body);
     ResponseWriter& w = session.writer();
-    if (auto pattern = joined_list_pattern(lsub.reference, lsub.pattern)) {
+    if (auto pattern = joined_list_pattern(session, lsub.reference, lsub.pattern)) {
         for (const store::ListEntry& entry : mail->store().list_subscribed(*pattern)) {
             std::vector<std::string_view> attributes;
             if (entry.attributes & store::list_attr::kNoselect) attributes.push_back("\\Noselect");
-            w.lsub(attributes, kHierarchyDelimiter, wire_mailbox_name(entry.name));
+            w.lsub(attributes, kHierarchyDelimiter, wire_mailbox_name(session, entry.name));
         }
     }
     return CommandResult::ok("LSUB completed");

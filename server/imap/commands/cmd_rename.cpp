@@ -18,9 +18,9 @@ CommandResult cmd_rename(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
     const auto& rename = std::get<RenameCommand>(command.body);
-    auto from = store_mailbox_name(rename.from);
+    auto from = store_mailbox_name(session, rename.from);
     if (!from) return from.refusal();
-    auto to = store_mailbox_name(rename.to);
+    auto to = store_mailbox_name(session, rename.to);
     if (!to) return to.refusal();
     store::MailStore& store = mail->store();
     store.rename_mailbox(*from, *to);

@@ -32,6 +32,13 @@
 // of an active one is refused with BAD "Tag reuse". CONTEXT is a hint and
 // changes nothing.
 //
+// RFC 6855 3: once the client enabled UTF8=ACCEPT a SEARCH with CHARSET is
+// "BAD" (the strings are UTF-8 now; the labels would conflict). SORT and
+// THREAD keep their mandatory charset.
+//
+// IMAP4rev2 (RFC 9051 6.4.4, Appendix E 4): once enabled, every SEARCH is
+// answered with "* ESEARCH", a SEARCH without RETURN as RETURN (ALL).
+//
 // Message numbers past EXISTS in a sequence-set key match nothing, in
 // SEARCH and UID SEARCH, ESEARCH forms and inside OR / NOT (as Dovecot;
 // SelectedMailbox::resolve_search).
@@ -48,8 +55,15 @@
 namespace imap::server {
 
 CommandResult cmd_search(Session& session, Command& command) {
-    const SearchCommand& search = std::get<SearchCommand>(command.body);
+    SearchCommand& search = std::get<SearchCommand>(command.body);
     const std::string name(command_name(command.body));
+    if (search.charset && session.utf8_accept_enabled()) {
+        return CommandResult::bad("SEARCH takes no CHARSET after ENABLE UTF8=ACCEPT (RFC 6855 3)");
+    }
+    if (session.imap4rev2_enabled() && !search.return_options) {
+        search.return_options = SearchReturnOptions{};
+        search.return_options->all = true;
+    }
     if (auto refused = refuse_tag_reuse(session, command.tag, search.return_options))
         return std::move(*refused);
     auto key = saving_search_key(session, name, search.charset, search.key, search.return_options);

@@ -1,6 +1,6 @@
 // STATUS (RFC 3501 6.3.10): the requested counters of a mailbox without
 // selecting it. The items are written in one fixed order (MESSAGES RECENT
-// UIDNEXT UIDVALIDITY UNSEEN), each once, whatever order the client asked
+// UIDNEXT UIDVALIDITY UNSEEN DELETED), each once, whatever order the client asked
 // for: RFC 3501 7.2.4 does not tie the response to the request's order, and
 // Dovecot answers the same way. SIZE (RFC 8438) and APPENDLIMIT (RFC 7889,
 // the store's message size limit for every mailbox) and MAILBOXID (RFC
@@ -67,6 +67,9 @@ StatusItems status_items(Session& session, const store::MailboxInfo& info,
             case StatusItem::MailboxId:  // RFC 8474 4.3
                 items.mailboxid = info.object_id;
                 break;
+            case StatusItem::Deleted:  // RFC 9051 6.3.11: messages with \Deleted
+                items.deleted = counts.deleted;
+                break;
         }
     }
     return items;
@@ -76,7 +79,7 @@ CommandResult cmd_status(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
     const auto& status = std::get<StatusCommand>(command.body);
-    auto name = store_mailbox_name(status.mailbox);
+    auto name = store_mailbox_name(session, status.mailbox);
     if (!name) return name.refusal();
     const store::MailboxInfo info = mail->store().open_mailbox(*name);
     const SelectedMailbox* selected = session.selected();

@@ -11,7 +11,7 @@ namespace imap::server {
 CommandResult cmd_subscribe(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
-    auto name = store_mailbox_name(std::get<SubscribeCommand>(command.body).mailbox);
+    auto name = store_mailbox_name(session, std::get<SubscribeCommand>(command.body).mailbox);
     if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     if (!store.find_mailbox(*name)) {

@@ -11,7 +11,7 @@ namespace imap::server {
 CommandResult cmd_unsubscribe(Session& session, Command& command) {
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
-    auto name = store_mailbox_name(std::get<UnsubscribeCommand>(command.body).mailbox);
+    auto name = store_mailbox_name(session, std::get<UnsubscribeCommand>(command.body).mailbox);
     if (!name) return name.refusal();
     mail->store().unsubscribe(*name);
     return CommandResult::ok("UNSUBSCRIBE completed");

@@ -49,14 +49,14 @@ CommandResult cmd_xlist(Session& session, Command& command) {
     };
     if (xlist.pattern.empty()) {
         line({"\\Noselect"}, list_root(xlist.reference));
-    } else if (auto pattern = joined_list_pattern(xlist.reference, xlist.pattern)) {
+    } else if (auto pattern = joined_list_pattern(session, xlist.reference, xlist.pattern)) {
         std::vector<std::string_view> attributes;
         for (const store::ListEntry& entry : mail->store().list(*pattern)) {
             attributes.clear();
             append_structure_attributes(entry.attributes, attributes);
             if (entry.name == "INBOX") attributes.push_back("\\Inbox");
             append_xlist_special_use(entry.attributes, attributes);
-            line(attributes, wire_mailbox_name(entry.name));
+            line(attributes, wire_mailbox_name(session, entry.name));
         }
     }
     return CommandResult::ok("XLIST completed");

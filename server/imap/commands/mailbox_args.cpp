@@ -25,7 +25,29 @@ CommandResult mail_unavailable() {
     return CommandResult::no(Code::Unavailable, "Mail storage is not available");
 }
 
-Checked<std::string> store_mailbox_name(std::string_view wire_name) {
+namespace {
+
+// A name or pattern from the wire as UTF-8: modified UTF-7 decoded, or the
+// UTF-8 itself once the session uses UTF-8 names.
+std::optional<std::string> decode_wire_name(const Session& session, std::string_view wire) {
+    if (!session.utf8_mailbox_names()) return mutf7_decode(wire);
+    if (!is_utf8_mailbox_name(wire)) return std::nullopt;
+    return std::string(wire);
+}
+
+}  // namespace
+
+Checked<std::string> store_mailbox_name(const Session& session, std::string_view wire_name) {
+    if (session.utf8_mailbox_names()) {
+        if (!is_utf8(wire_name)) {
+            return CommandResult::bad("Mailbox name is not valid UTF-8 (RFC 6855 3)");
+        }
+        if (!is_utf8_mailbox_name(wire_name)) {
+            return CommandResult::no(
+                Code::Cannot, "Mailbox name holds a control or separator character (RFC 6855 3)");
+        }
+        return normalize_inbox(wire_name, kHierarchyDelimiter);
+    }
     auto decoded = mutf7_decode(wire_name);
     if (!decoded) {
         return CommandResult::no(Code::Cannot,
@@ -34,17 +56,18 @@ Checked<std::string> store_mailbox_name(std::string_view wire_name) {
     return normalize_inbox(*decoded, kHierarchyDelimiter);
 }
 
-std::string wire_mailbox_name(std::string_view store_name) {
+std::string wire_mailbox_name(const Session& session, std::string_view store_name) {
+    if (session.utf8_mailbox_names()) return std::string(store_name);
     // Store names are valid UTF-8 (they came through store_mailbox_name or
     // the CLI's checks), so encoding cannot fail; fall back to the bytes.
     auto encoded = mutf7_encode(store_name);
     return encoded ? *encoded : std::string(store_name);
 }
 
-std::optional<std::string> joined_list_pattern(std::string_view reference,
+std::optional<std::string> joined_list_pattern(const Session& session, std::string_view reference,
                                                std::string_view pattern) {
-    auto decoded_reference = mutf7_decode(reference);
-    auto decoded_pattern = mutf7_decode(pattern);
+    auto decoded_reference = decode_wire_name(session, reference);
+    auto decoded_pattern = decode_wire_name(session, pattern);
     if (!decoded_reference || !decoded_pattern) return std::nullopt;
     return *decoded_reference + *decoded_pattern;
 }
@@ -128,6 +151,23 @@ void qresync_select(Session& session, store::MailStore& store, const SelectedMai
         view.write_flag_update(w, message, true, true);
 }
 
+// RFC 9051 6.3.2: "The server MUST return a LIST response with the mailbox
+// name. The list of mailbox attributes MUST be accurate": those of a plain
+// LIST of the name, \Marked and \Unmarked aside (they are optional, RFC
+// 9051 7.3.1, and say nothing a client selecting the mailbox needs).
+void write_own_list(Session& session, store::MailStore& store, const std::string& name) {
+    std::vector<std::string_view> attributes;
+    // The name as a pattern: a "%" or "*" in it may match more, the exact
+    // name is the one written.
+    for (const store::ListEntry& entry : store.list(name)) {
+        if (entry.name != name) continue;
+        append_structure_attributes(entry.attributes, attributes);
+        append_special_use(entry.attributes, attributes);
+        break;
+    }
+    session.writer().list(attributes, kHierarchyDelimiter, wire_mailbox_name(session, name));
+}
+
 }  // namespace
 
 CommandResult select_mailbox(Session& session, std::string_view wire_name, bool read_only,
@@ -150,17 +190,25 @@ CommandResult select_mailbox(Session& session, std::string_view wire_name, bool 
     if (params.condstore || params.qresync) session.enable_condstore();
     UserMail* mail = session.mail();
     if (mail == nullptr) return mail_unavailable();
-    auto name = store_mailbox_name(wire_name);
+    auto name = store_mailbox_name(session, wire_name);
     if (!name) return name.refusal();
     store::MailStore& store = mail->store();
     const store::MailboxInfo info = store.open_mailbox(*name);
-    auto view = std::make_unique<SelectedMailbox>(store, info, read_only);
+    const bool rev2 = session.imap4rev2_enabled();
+    auto view = std::make_unique<SelectedMailbox>(store, info, read_only, /*track_recent=*/!rev2);
 
     ResponseWriter& w = session.writer();
     view->write_flags(w);
     w.exists(view->exists());
-    w.recent(view->recent_count());
-    if (auto unseen = store.first_unseen_uid(info.id)) {
+    // RFC 9051 6.3.2: no RECENT, but the mailbox's LIST response.
+    if (rev2) {
+        write_own_list(session, store, *name);
+    } else {
+        w.recent(view->recent_count());
+    }
+    // RFC 9051 Appendix E 11: [UNSEEN] is deprecated in IMAP4rev2 (not in
+    // its grammar); its clients get STATUS UNSEEN or SEARCH instead.
+    if (auto unseen = rev2 ? std::nullopt : store.first_unseen_uid(info.id)) {
         if (auto sequence = view->sequence_of(*unseen)) {
             w.untagged(Status::Ok, ResponseCode::unseen(*sequence), "First unseen.");
         }

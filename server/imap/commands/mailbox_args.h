@@ -20,23 +20,29 @@ inline constexpr char kHierarchyDelimiter = '/';
 // (no MailAccess): "NO [UNAVAILABLE]".
 CommandResult mail_unavailable();
 
-// A mailbox name from a command (modified UTF-7, RFC 3501 5.1.3) as the
-// store's UTF-8 name, or the refusal "NO [CANNOT]" when the name is not
-// valid modified UTF-7 (RFC 3501 5.1.3: the server may refuse such names).
-// INBOX in any case is "INBOX".
-Checked<std::string> store_mailbox_name(std::string_view wire_name);
+// A mailbox name from a command as the store's UTF-8 name. INBOX in any
+// case is "INBOX". The wire form is modified UTF-7 (RFC 3501 5.1.3) until
+// the session enabled UTF8=ACCEPT or IMAP4rev2, UTF-8 from then on (RFC
+// 6855 3, RFC 9051 5.1; a "&" is then just "&"). Refusals: "NO [CANNOT]"
+// for a name that is not valid modified UTF-7 (RFC 3501 5.1.3: the server
+// may refuse such names) or, in UTF-8, holds a character RFC 6855 3
+// forbids in names; "BAD" for bytes that are not UTF-8 at all (RFC 6855 3:
+// "MUST reject, with a BAD response").
+Checked<std::string> store_mailbox_name(const Session& session, std::string_view wire_name);
 
-// A store name in its wire form (modified UTF-7).
-std::string wire_mailbox_name(std::string_view store_name);
+// A store name in the session's wire form: modified UTF-7, or the UTF-8
+// name itself once the session enabled UTF8=ACCEPT or IMAP4rev2.
+std::string wire_mailbox_name(const Session& session, std::string_view store_name);
 
 // LIST and LSUB (RFC 3501 6.3.8, 6.3.9): the reference and the pattern
 // joined into the canonical pattern the store matches, in UTF-8. There are
 // no break-out characters (one personal namespace), so the canonical form is
 // the reference with the pattern appended, as the RFC suggests and Dovecot
 // does. Each is decoded on its own ("&AOQ-" + "&AOQ-" is two characters).
-// nullopt when either is not valid modified UTF-7: no mailbox name can match
-// it, and like Dovecot the command then lists nothing.
-std::optional<std::string> joined_list_pattern(std::string_view reference,
+// nullopt when either is not valid modified UTF-7 (or, with UTF-8 names,
+// not UTF-8): no mailbox name can match it, and like Dovecot the command
+// then lists nothing.
+std::optional<std::string> joined_list_pattern(const Session& session, std::string_view reference,
                                                std::string_view pattern);
 
 // The root LIST returns for an empty pattern (RFC 3501 6.3.8): the first

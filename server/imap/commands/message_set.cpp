@@ -44,7 +44,7 @@ std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set) {
 }
 
 Checked<store::MailboxInfo> copy_destination(Session& session, std::string_view wire_name) {
-    Checked<std::string> name = store_mailbox_name(wire_name);
+    Checked<std::string> name = store_mailbox_name(session, wire_name);
     if (!name) return name.refusal();
     try {
         return session.mail()->store().open_mailbox(*name);

@@ -18,6 +18,10 @@
 //                 the resulting cache.
 //   objectids     RFC 8474: CREATE, SELECT, FETCH, SEARCH, MOVE and RENAME
 //                 with imapflow's mailboxId, emailId and threadId.
+//   utf8          RFC 6855: imapflow enables UTF8=ACCEPT when offered, then
+//                 CREATEs, LISTs and opens a UTF-8 mailbox name, APPENDs a
+//                 message with UTF-8 header fields (RFC 6532) and SEARCHes
+//                 it by UTF-8 strings (no CHARSET once enabled).
 import fs from 'node:fs';
 import net from 'node:net';
 import { ImapFlow } from 'imapflow';
@@ -207,7 +211,48 @@ async function objectids() {
     };
 }
 
-const scenarios = { push, snapshot, resync, objectids };
+// RFC 6855 as imapflow uses it (UTF-8 names and strings once enabled).
+async function utf8() {
+    const device = client();
+    await device.connect();
+    const enabled = [...device.enabled];
+    const name = 'Entw\u00fcrfe';
+    await device.mailboxCreate(name);
+    const listed = (await device.list()).map((box) => box.path).filter((path) => path.startsWith('Entw'));
+    const message = [
+        'From: J\u00f6rg <j\u00f6rg@b\u00fccher.example>',
+        'To: \u535a\u58eb <\u535a\u58eb@example.org>',
+        'Subject: Gr\u00fc\u00dfe',
+        'Message-ID: <flow@b\u00fccher.example>',
+        '',
+        'Gr\u00fc\u00dfe aus M\u00fcnchen.',
+        '',
+    ].join('\r\n');
+    const appended = await device.append(name, Buffer.from(message, 'utf8'), ['\\Seen']);
+    const opened = await device.mailboxOpen(name);
+    const bySubject = await device.search({ subject: 'Gr\u00fc\u00dfe' }, { uid: true });
+    const byFrom = await device.search({ from: 'j\u00f6rg@b\u00fccher' }, { uid: true });
+    const byTo = await device.search({ to: '\u535a\u58eb' }, { uid: true });
+    const none = await device.search({ subject: 'Gr\u00fc\u00dfe nicht' }, { uid: true });
+    const envelope = (await device.fetchOne('1', { envelope: true })).envelope;
+    await device.logout();
+    return {
+        enabled,
+        listed,
+        appendedUid: appended.uid ?? null,
+        openedPath: opened.path,
+        exists: opened.exists,
+        bySubject,
+        byFrom,
+        byTo,
+        none,
+        subject: envelope.subject,
+        from: envelope.from,
+        to: envelope.to,
+    };
+}
+
+const scenarios = { push, snapshot, resync, objectids, utf8 };
 if (!scenarios[scenario]) {
     console.error(`unknown scenario ${scenario}`);
     process.exit(2);
