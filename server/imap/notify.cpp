@@ -118,15 +118,31 @@ void Notifier::queued() {
     recheck_all_ = false;
 }
 
-void Notifier::mailbox_changed(store::MailboxId mailbox) {
+void Notifier::mailbox_changed(store::MailboxId mailbox, bool own) {
     if (overflowed_) return;
+    if (own) {
+        own_.insert(mailbox);  // at most one per mailbox: bounded by them
+        return;
+    }
     mailboxes_.insert(mailbox);
     queued();
 }
 
-void Notifier::name_changed(const store::NameChange& change) {
+void Notifier::learn(store::MailStore& store, const store::MailboxInfo& info) {
+    const store::MailboxStatus status = store.status(info.id);
+    known_[info.id] = {status.uidvalidity, status.uidnext, status.messages, status.unseen,
+                       status.highestmodseq};
+}
+
+void Notifier::name_changed(const store::NameChange& change, bool own) {
     using Kind = store::NameChange::Kind;
     if (overflowed_) return;
+    if ((change.kind == Kind::Created || change.kind == Kind::Renamed) &&
+        match(change.name).messages) {
+        // Learnt at the next write_pending(), which this makes due: a
+        // delivery by another process right after must find it known.
+        to_learn_.insert(change.name);
+    }
     // RFC 5465 6.4: SUBSCRIBED follows the subscription list as it changes.
     bool watched = false;
     switch (change.kind) {
@@ -156,7 +172,7 @@ void Notifier::name_changed(const store::NameChange& change) {
             watched = match(change.name).names;
             break;
     }
-    if (!watched) return;
+    if (!watched || own) return;
     names_.push_back(change);
     queued();
 }
@@ -166,6 +182,27 @@ void Notifier::write_pending(store::MailStore& store, ResponseWriter& writer,
     std::vector<store::NameChange> names = std::exchange(names_, {});
     for (const store::NameChange& change : names)
         write_name(store, writer, change);
+    for (const std::string& name : std::exchange(to_learn_, {})) {
+        std::optional<store::MailboxInfo> info = store.find_mailbox(name);
+        // A change queued for it already is reported as a first STATUS.
+        if (!info || !info->selectable || known_.contains(info->id) ||
+            mailboxes_.contains(info->id)) {
+            continue;
+        }
+        learn(store, *info);
+    }
+    // The session's own changes (RFC 5465 5: not reported) are learnt, unless
+    // another's change to the same mailbox is to be reported with them.
+    for (store::MailboxId id : std::exchange(own_, {})) {
+        if (mailboxes_.contains(id) || !known_.contains(id)) continue;
+        try {
+            const store::MailboxInfo info = store.mailbox(id);
+            if (info.selectable) learn(store, info);
+        } catch (const store::StoreError& error) {
+            if (error.code() != store::StoreErrc::NotFound) throw;
+            known_.erase(id);
+        }
+    }
     if (std::exchange(recheck_all_, false)) {
         for (const auto& [id, known] : known_)
             mailboxes_.insert(id);

@@ -88,13 +88,21 @@ class Notifier {
 
     // From the change feed. Other sessions' and processes' changes only:
     // the caller leaves out the session's own (RFC 5465 5).
-    void mailbox_changed(store::MailboxId mailbox);
-    void name_changed(const store::NameChange& change);
+    // `own`: the session's own change, not written, but learnt, so that a
+    // later look at the mailbox does not report it.
+    void mailbox_changed(store::MailboxId mailbox, bool own = false);
+    // `own`: the session's own change: nothing is written, but the
+    // subscriptions SUBSCRIBED follows and the mailboxes watched change
+    // all the same.
+    void name_changed(const store::NameChange& change, bool own = false);
     // Another process committed (changes not in the feed): every watched
     // mailbox is looked at again at the next write_pending().
     void changed_elsewhere() { recheck_all_ = true; }
 
-    bool pending() const { return !mailboxes_.empty() || !names_.empty() || recheck_all_; }
+    bool pending() const {
+        return !mailboxes_.empty() || !names_.empty() || !to_learn_.empty() || !own_.empty() ||
+               recheck_all_;
+    }
     bool overflowed() const { return overflowed_; }
 
     // Writes what is queued. `selected`: the selected mailbox, whose
@@ -115,6 +123,12 @@ class Notifier {
     std::map<store::MailboxId, Known> known_;
     std::set<store::MailboxId> mailboxes_;  // queued STATUS
     std::vector<store::NameChange> names_;  // queued LIST
+    // Watched mailboxes created or renamed since start(): their state is
+    // learnt at the next write_pending(), so that another process's
+    // delivery to them is seen (changed_elsewhere).
+    std::set<std::string> to_learn_;
+    std::set<store::MailboxId> own_;  // changed by the session itself
+    void learn(store::MailStore& store, const store::MailboxInfo& info);
     bool recheck_all_ = false;
     bool overflowed_ = false;
 };

@@ -276,7 +276,13 @@ void Session::set_notify(std::optional<NotifyRules> rules, bool write_status) {
 void Session::notify_mailbox_changed(store::MailboxId mailbox) {
     // RFC 5465 5: not the session's own changes (its command reports what
     // it did to the selected mailbox anyway).
-    if (!notifier_ || mail_->actor() == this) return;
+    if (!notifier_) return;
+    if (mail_->actor() == this) {
+        // Not reported, but learnt (at the command's end), so that a later
+        // look at the mailbox does not report it either.
+        if (!selected_ || selected_->id() != mailbox) notifier_->mailbox_changed(mailbox, true);
+        return;
+    }
     if (selected_ && selected_->id() == mailbox) {
         if (notifier_->rules().selected == NotifyRules::Selected::None) return;
         notify_selected_pending_ = true;
@@ -287,9 +293,12 @@ void Session::notify_mailbox_changed(store::MailboxId mailbox) {
 }
 
 void Session::notify_name_changed(const store::NameChange& change) {
-    if (!notifier_ || mail_->actor() == this) return;
-    notifier_->name_changed(change);
-    push_notifications();
+    if (!notifier_) return;
+    // The own change is not written, but SUBSCRIBED and the watched
+    // mailboxes follow it.
+    const bool own = mail_->actor() == this;
+    notifier_->name_changed(change, own);
+    if (!own) push_notifications();
 }
 
 bool Session::can_push() const {

@@ -1457,6 +1457,7 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t REPLACE 1 a {1}\r\nx",
         "t UID REPLACE 1 a {1}\r\nx",
         "t CANCELUPDATE \"a\"",
+        "t NOTIFY NONE",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;

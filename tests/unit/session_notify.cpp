@@ -191,6 +191,11 @@ TEST_CASE("RFC 5465 5: the session's own changes are not notified", "[session][n
     CHECK(a.send("s SUBSCRIBE mine\r\n") == "s OK SUBSCRIBE completed\r\n");
     CHECK(pushed(a) == "");
     CHECK(x.listened == 0);
+    // Nor when another process's delivery makes the session look at every
+    // watched mailbox again: only Lists, which that delivery changed.
+    x.server.deliver("Lists");
+    a.session.changed_elsewhere();
+    CHECK(pushed(a) == "* STATUS Lists (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n");
 }
 
 TEST_CASE("RFC 5465 5.1: FlagChange in another mailbox, with and without CONDSTORE",
@@ -304,6 +309,28 @@ TEST_CASE(
     x.b.send("u UNSUBSCRIBE misc\r\n");
     x.b.send(append("misc"));
     CHECK(pushed(a) == "");
+    // The session's own SUBSCRIBE counts too (not notified, but followed).
+    CHECK(a.send("s SUBSCRIBE misc\r\n") == "s OK SUBSCRIBE completed\r\n");
+    x.b.send(append("misc"));
+    CHECK(pushed(a) == "* STATUS misc (MESSAGES 4 UIDNEXT 5 UNSEEN 4)\r\n");
+}
+
+TEST_CASE("RFC 5465 6.5: a mailbox created after NOTIFY SET is watched, deliveries included",
+          "[session][notify]") {
+    Example x;
+    SessionDriver& a = x.a;
+    a.send("n NOTIFY SET (subtree Lists (MessageNew MessageExpunge))\r\n");
+    // Created by this session: no event, but watched from now on.
+    CHECK(a.send("c CREATE Lists/New\r\n").starts_with("c OK "));
+    x.server.deliver("Lists/New");
+    a.session.changed_elsewhere();
+    CHECK(pushed(a) == "* STATUS Lists/New (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n");
+    // Created by another session, then delivered to by another process.
+    x.b.send("c CREATE Lists/Other\r\n");
+    CHECK(pushed(a) == "");
+    x.server.deliver("Lists/Other");
+    a.session.changed_elsewhere();
+    CHECK(pushed(a) == "* STATUS Lists/Other (MESSAGES 1 UIDNEXT 2 UNSEEN 1)\r\n");
 }
 
 TEST_CASE("RFC 5465 4: with NOTIFY, IDLE sends what NOTIFY asked for", "[session][notify][idle]") {
