@@ -8,7 +8,6 @@ and a client that stops reading until its queue overflows (5.8).
 Usage: test_notify.py --imapd PATH [unittest args, e.g. a class name]
 """
 import os
-import re
 import socket
 import subprocess
 import sys

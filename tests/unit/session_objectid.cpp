@@ -84,7 +84,8 @@ TEST_CASE("RFC 8474 3, RFC 8514 4.1, RFC 8970: OBJECTID SAVEDATE PREVIEW are adv
     d.mask_object_ids = false;
     d.login();
     const std::string reply = d.send("a CAPABILITY\r\n");
-    CHECK(reply.find(" URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT NOTIFY\r\n") !=
+    CHECK(reply.find(
+              " URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT NOTIFY\r\n") !=
           std::string::npos);
 }
 
