@@ -42,9 +42,35 @@ IMAP_COMMAND_NAME(EnableCommand, "ENABLE")
 IMAP_COMMAND_NAME(IdCommand, "ID")
 IMAP_COMMAND_NAME(CompressCommand, "COMPRESS")
 IMAP_COMMAND_NAME(CancelUpdateCommand, "CANCELUPDATE")
+IMAP_COMMAND_NAME(NotifyCommand, "NOTIFY")
 #undef IMAP_COMMAND_NAME
 
 }  // namespace
+
+std::string_view notify_event_name(NotifyEvent::Kind kind) {
+    using Kind = NotifyEvent::Kind;
+    switch (kind) {
+        case Kind::MessageNew:
+            return "MessageNew";
+        case Kind::MessageExpunge:
+            return "MessageExpunge";
+        case Kind::FlagChange:
+            return "FlagChange";
+        case Kind::AnnotationChange:
+            return "AnnotationChange";
+        case Kind::MailboxName:
+            return "MailboxName";
+        case Kind::SubscriptionChange:
+            return "SubscriptionChange";
+        case Kind::MailboxMetadataChange:
+            return "MailboxMetadataChange";
+        case Kind::ServerMetadataChange:
+            return "ServerMetadataChange";
+        case Kind::Other:
+            break;
+    }
+    return {};
+}
 
 std::string_view command_name(const CommandBody& body) {
     return std::visit(

@@ -500,6 +500,58 @@ struct CancelUpdateCommand {
     bool operator==(const CancelUpdateCommand&) const = default;
 };
 
+// NOTIFY (RFC 5465 8):
+//   notify = "NOTIFY" SP (notify-set / notify-none)
+//   notify-set = "SET" [SP "STATUS"] SP event-groups
+//   event-group = "(" filter-mailboxes SP events ")"
+//   events = ( "(" event *(SP event) ")" ) / "NONE"
+// The parser checks the grammar only; which combinations are allowed (RFC
+// 5465 5, 6.1) is the handler's answer (cmd_notify.cpp).
+struct NotifyEvent {
+    enum class Kind {
+        MessageNew,
+        MessageExpunge,
+        FlagChange,
+        AnnotationChange,
+        MailboxName,
+        SubscriptionChange,
+        MailboxMetadataChange,
+        ServerMetadataChange,
+        Other,  // event-ext: an atom not defined by RFC 5465
+    };
+    Kind kind = Kind::MessageNew;
+    std::string other;  // Other: the atom as sent
+    // MessageNew only: "(" fetch-att *(SP fetch-att) ")"; empty when absent.
+    std::vector<FetchItem> fetch;
+    bool operator==(const NotifyEvent&) const = default;
+};
+// The event's name as RFC 5465 8 spells it ("MessageNew"); empty for Other.
+std::string_view notify_event_name(NotifyEvent::Kind kind);
+
+struct NotifyEventGroup {
+    enum class Filter {
+        Selected,
+        SelectedDelayed,
+        Inboxes,
+        Personal,
+        Subscribed,
+        Subtree,
+        Mailboxes
+    };
+    Filter filter = Filter::Selected;
+    // SUBTREE and MAILBOXES: one-or-more-mailbox, INBOX normalised.
+    std::vector<std::string> mailboxes;
+    // Empty for "NONE".
+    std::vector<NotifyEvent> events;
+    bool operator==(const NotifyEventGroup&) const = default;
+};
+struct NotifyCommand {
+    bool none = false;    // NOTIFY NONE; otherwise NOTIFY SET
+    bool status = false;  // SET STATUS
+    std::vector<NotifyEventGroup> groups;
+    bool operator==(const NotifyCommand&) const = default;
+};
+
 using CommandBody =
     std::variant<CapabilityCommand, NoopCommand, LogoutCommand, StartTlsCommand,
                  AuthenticateCommand, LoginCommand, SelectCommand, ExamineCommand, CreateCommand,
@@ -508,7 +560,7 @@ using CommandBody =
                  CloseCommand, ExpungeCommand, UidExpungeCommand, SearchCommand, FetchCommand,
                  StoreCommand, CopyCommand, MoveCommand, UnselectCommand, IdleCommand,
                  NamespaceCommand, EnableCommand, IdCommand, CompressCommand, SortCommand,
-                 ThreadCommand, ReplaceCommand, CancelUpdateCommand>;
+                 ThreadCommand, ReplaceCommand, CancelUpdateCommand, NotifyCommand>;
 
 struct Command {
     std::string tag;

@@ -682,6 +682,76 @@ void write_arguments(Writer& w, const CancelUpdateCommand& c) {
         w.sp().string(tag);
 }
 
+// NOTIFY (RFC 5465 8). One mailbox of SUBTREE/MAILBOXES is written bare,
+// several as a list; event names in the RFC's spelling.
+void write_arguments(Writer& w, const NotifyCommand& c) {
+    using Filter = NotifyEventGroup::Filter;
+    using Kind = NotifyEvent::Kind;
+    if (c.none) {
+        w.raw(" NONE");
+        return;
+    }
+    w.raw(c.status ? " SET STATUS" : " SET");
+    for (const NotifyEventGroup& group : c.groups) {
+        w.raw(" (");
+        switch (group.filter) {
+            case Filter::Selected:
+                w.raw("SELECTED");
+                break;
+            case Filter::SelectedDelayed:
+                w.raw("SELECTED-DELAYED");
+                break;
+            case Filter::Inboxes:
+                w.raw("INBOXES");
+                break;
+            case Filter::Personal:
+                w.raw("PERSONAL");
+                break;
+            case Filter::Subscribed:
+                w.raw("SUBSCRIBED");
+                break;
+            case Filter::Subtree:
+                w.raw("SUBTREE");
+                break;
+            case Filter::Mailboxes:
+                w.raw("MAILBOXES");
+                break;
+        }
+        if (group.filter == Filter::Subtree || group.filter == Filter::Mailboxes) {
+            w.sp();
+            if (group.mailboxes.size() == 1) {
+                w.astring(group.mailboxes.front());
+            } else {
+                w.raw("(");
+                for (std::size_t i = 0; i < group.mailboxes.size(); ++i) {
+                    if (i > 0) w.sp();
+                    w.astring(group.mailboxes[i]);
+                }
+                w.raw(")");
+            }
+        }
+        if (group.events.empty()) {
+            w.raw(" NONE)");
+            continue;
+        }
+        w.raw(" (");
+        for (std::size_t i = 0; i < group.events.size(); ++i) {
+            const NotifyEvent& event = group.events[i];
+            if (i > 0) w.sp();
+            w.raw(event.kind == Kind::Other ? std::string_view(event.other)
+                                            : notify_event_name(event.kind));
+            if (event.fetch.empty()) continue;
+            w.raw(" (");
+            for (std::size_t j = 0; j < event.fetch.size(); ++j) {
+                if (j > 0) w.sp();
+                write_fetch_item(w, event.fetch[j]);
+            }
+            w.raw(")");
+        }
+        w.raw("))");
+    }
+}
+
 // ID (RFC 2971): "ID" SP ("(" #(string SP nstring) ")" / nil)
 void write_arguments(Writer& w, const IdCommand& c) {
     if (!c.fields) {

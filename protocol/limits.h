@@ -85,6 +85,17 @@ inline constexpr std::size_t kMaxSequenceRanges = 100000;
 // costs. Dovecot 2.3 allows 10 as well.
 inline constexpr std::size_t kMaxSearchUpdateContexts = 10;
 
+// NOTIFY (RFC 5465 5.8): events for other mailboxes a session may have
+// queued while it cannot write them (a command is running, or the client
+// has kOutputHighWater unread). STATUS events coalesce per mailbox, so this
+// is reached by a client that stops reading while a thousand of its
+// mailboxes change or names are created, renamed or (un)subscribed; past
+// it the queue is dropped, the client gets "* OK [NOTIFICATIONOVERFLOW]"
+// and NOTIFY is off, as the RFC asks: resynchronising with LIST and STATUS
+// is cheaper for both sides than a backlog. Bounds the queue to a thousand
+// names (at most 1000 x a mailbox name's bytes) per session.
+inline constexpr std::size_t kMaxQueuedNotifications = 1000;
+
 // ---- LMTP (RFC 2033; server/lmtp/lmtp_session.h, docs/lmtp.md) ----
 namespace lmtp {
 

@@ -251,6 +251,10 @@ void read_fetch_items(Reader& in, FetchCommand& command) {
 
 }  // namespace
 
+FetchItem read_fetch_att_in_list(Reader& in) {
+    return read_fetch_att(in, true);
+}
+
 FetchCommand parse_fetch(Reader& in, bool uid) {
     FetchCommand command;
     command.uid = uid;

@@ -609,6 +609,137 @@ CommandBody parse_cancelupdate(Reader& in) {
     return command;
 }
 
+// NOTIFY (RFC 5465 8):
+//   one-or-more-mailbox = mailbox / many-mailboxes
+//   many-mailboxes = "(" mailbox *(SP mailbox) ")"
+std::vector<std::string> read_one_or_more_mailbox(Reader& in) {
+    std::vector<std::string> mailboxes;
+    if (!in.accept('(')) {
+        mailboxes.push_back(read_mailbox(in));
+        return mailboxes;
+    }
+    in.enter_group();
+    for (;;) {
+        mailboxes.push_back(read_mailbox(in));
+        if (in.accept(')')) break;
+        in.space();
+    }
+    in.leave_group();
+    return mailboxes;
+}
+
+// event = message-event / mailbox-event / user-event / event-ext
+// message-event = ("MessageNew" [SP "(" fetch-att *(SP fetch-att) ")"]) /
+//     "MessageExpunge" / "FlagChange" / "AnnotationChange"
+// mailbox-event = "MailboxName" / "SubscriptionChange" / "MailboxMetadataChange"
+// user-event = "ServerMetadataChange"; event-ext = atom
+NotifyEvent read_notify_event(Reader& in) {
+    using Kind = NotifyEvent::Kind;
+    static constexpr std::array kNames = std::to_array<std::pair<std::string_view, Kind>>({
+        {"MESSAGENEW", Kind::MessageNew},
+        {"MESSAGEEXPUNGE", Kind::MessageExpunge},
+        {"FLAGCHANGE", Kind::FlagChange},
+        {"ANNOTATIONCHANGE", Kind::AnnotationChange},
+        {"MAILBOXNAME", Kind::MailboxName},
+        {"SUBSCRIPTIONCHANGE", Kind::SubscriptionChange},
+        {"MAILBOXMETADATACHANGE", Kind::MailboxMetadataChange},
+        {"SERVERMETADATACHANGE", Kind::ServerMetadataChange},
+    });
+    NotifyEvent event;
+    in.count_argument();
+    const std::string name = in.keyword();
+    const auto* known = std::find_if(kNames.begin(), kNames.end(),
+                                     [&](const auto& entry) { return entry.first == name; });
+    if (known == kNames.end()) {
+        event.kind = Kind::Other;
+        event.other = name;
+        return event;
+    }
+    event.kind = known->second;
+    // The attributes' "(" follows MessageNew's SP; another event follows
+    // an SP as an atom, never "(".
+    if (event.kind == Kind::MessageNew && in.rest_of_line().starts_with(" (")) {
+        in.space();
+        in.expect('(', "'(' starting MessageNew's fetch attributes");
+        in.enter_group();
+        for (;;) {
+            event.fetch.push_back(detail::read_fetch_att_in_list(in));
+            if (in.accept(')')) break;
+            in.space();
+        }
+        in.leave_group();
+    }
+    return event;
+}
+
+// event-group = "(" filter-mailboxes SP events ")"
+// filter-mailboxes = "selected" / "selected-delayed" / "inboxes" /
+//     "personal" / "subscribed" / ("subtree" SP one-or-more-mailbox) /
+//     ("mailboxes" SP one-or-more-mailbox)
+// events = ("(" event *(SP event) ")") / "NONE"
+NotifyEventGroup read_notify_event_group(Reader& in) {
+    using Filter = NotifyEventGroup::Filter;
+    NotifyEventGroup group;
+    in.expect('(', "'(' starting an event group");
+    in.enter_group();
+    const std::string filter = in.keyword();
+    if (filter == "SELECTED") {
+        group.filter = Filter::Selected;
+    } else if (filter == "SELECTED-DELAYED") {
+        group.filter = Filter::SelectedDelayed;
+    } else if (filter == "INBOXES") {
+        group.filter = Filter::Inboxes;
+    } else if (filter == "PERSONAL") {
+        group.filter = Filter::Personal;
+    } else if (filter == "SUBSCRIBED") {
+        group.filter = Filter::Subscribed;
+    } else if (filter == "SUBTREE" || filter == "MAILBOXES") {
+        group.filter = filter == "SUBTREE" ? Filter::Subtree : Filter::Mailboxes;
+        in.space();
+        group.mailboxes = read_one_or_more_mailbox(in);
+    } else {
+        parse_fail("Unknown NOTIFY mailbox filter " + filter.substr(0, 40));
+    }
+    in.space();
+    if (!in.accept_keyword("NONE")) {
+        in.expect('(', "'(' starting the events, or NONE");
+        in.enter_group();
+        for (;;) {
+            group.events.push_back(read_notify_event(in));
+            if (in.accept(')')) break;
+            in.space();
+        }
+        in.leave_group();
+    }
+    in.expect(')', "')' ending the event group");
+    in.leave_group();
+    return group;
+}
+
+// notify = "NOTIFY" SP (notify-set / notify-none)          (RFC 5465 8)
+// notify-set = "SET" [SP "STATUS"] SP event-groups; notify-none = "NONE"
+// event-groups = event-group *(SP event-group)
+CommandBody parse_notify(Reader& in) {
+    in.space();
+    NotifyCommand command;
+    const std::string verb = in.keyword();
+    if (verb == "NONE") {
+        command.none = true;
+        return command;
+    }
+    if (verb != "SET") parse_fail("Expected SET or NONE");
+    in.space();
+    if (in.accept_keyword("STATUS")) {
+        command.status = true;
+        in.space();
+    }
+    for (;;) {
+        command.groups.push_back(read_notify_event_group(in));
+        if (in.at_end()) return command;
+        in.space();
+    }
+}
+
 CommandBody parse_uid_expunge(Reader& in) {
     in.space();
     return UidExpungeCommand{read_sequence_set(in)};
@@ -646,6 +777,7 @@ constexpr std::array kCommands = std::to_array<CommandEntry>({
     {"MOVE", [](Reader& in) { return parse_copy_like<MoveCommand>(in, false); }},
     {"NAMESPACE", no_arguments<NamespaceCommand>},
     {"NOOP", no_arguments<NoopCommand>},
+    {"NOTIFY", parse_notify},
     {"RENAME", parse_rename},
     {"REPLACE", [](Reader& in) { return parse_replace(in, false); }},
     {"SEARCH", [](Reader& in) -> CommandBody { return detail::parse_search(in, false); }},

@@ -11,6 +11,10 @@ namespace imap::detail {
 // After "FETCH" SP: sequence-set SP (macro / fetch-att / list).
 FetchCommand parse_fetch(Reader& in, bool uid);
 
+// fetch-att (RFC 3501 9) inside a parenthesised list: NOTIFY's MessageNew
+// attributes (RFC 5465 8).
+FetchItem read_fetch_att_in_list(Reader& in);
+
 // After "SEARCH": [SP "CHARSET" SP astring] 1*(SP search-key).
 SearchCommand parse_search(Reader& in, bool uid);
 SortCommand parse_sort(Reader& in, bool uid);

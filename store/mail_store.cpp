@@ -8,7 +8,7 @@
 namespace imap::store {
 
 void MailStore::report_changes(const ChangeSet& changes) noexcept {
-    if (changes.mailboxes.empty() || !change_listener_) return;
+    if ((changes.mailboxes.empty() && changes.names.empty()) || !change_listener_) return;
     // A copy: the listener may replace itself while it runs.
     const ChangeListener listener = change_listener_;
     listener(changes);

@@ -172,10 +172,22 @@ struct BodyId {
     auto operator<=>(const BodyId&) const = default;
 };
 
+// A change of the mailbox names or subscriptions (RFC 5465 5.4, 5.5: what
+// NOTIFY's MailboxName and SubscriptionChange report). Names canonical.
+struct NameChange {
+    enum class Kind { Created, Deleted, Renamed, Subscribed, Unsubscribed };
+    Kind kind = Kind::Created;
+    std::string name;      // the mailbox (after a rename: its new name)
+    std::string old_name;  // Renamed: the name before; inferiors moved with it
+    bool operator==(const NameChange&) const = default;
+};
+
 // What one committed write transaction changed: the mailboxes whose
-// messages or flags changed, or that were deleted. Ascending, no repeats.
+// messages or flags changed, or that were deleted (ascending, no repeats),
+// and the names created, deleted, renamed, (un)subscribed (in order).
 struct ChangeSet {
     std::vector<MailboxId> mailboxes;
+    std::vector<NameChange> names;
     // How many new bodies joined the search index's queue (0: none, and
     // index_pending() has no new work from this transaction).
     std::size_t bodies_queued = 0;

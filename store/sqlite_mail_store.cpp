@@ -554,6 +554,9 @@ class SqliteMailStore::WriteTransaction {
 
     void changed(MailboxId mailbox) { changes_.mailboxes.push_back(mailbox); }
     void queued_bodies() { ++changes_.bodies_queued; }
+    void name_changed(NameChange::Kind kind, std::string name, std::string old_name = {}) {
+        changes_.names.push_back({kind, std::move(name), std::move(old_name)});
+    }
     void commit() {
         transaction_.commit();
         committed_ = true;
@@ -594,7 +597,7 @@ MailboxInfo SqliteMailStore::create_mailbox(std::string_view name, std::uint32_t
     if (special_use != 0 && canonical == kInbox) {
         throw StoreError(StoreErrc::AlreadyExists, "mailbox already exists");
     }
-    Transaction transaction(db_);
+    WriteTransaction transaction(*this);
     if (auto existing = load_by_name(db_, canonical)) {
         if (existing->selectable) {
             throw StoreError(StoreErrc::AlreadyExists, "mailbox already exists");
@@ -619,6 +622,7 @@ MailboxInfo SqliteMailStore::create_mailbox(std::string_view name, std::uint32_t
             .run();
     }
     MailboxInfo info = *load_by_name(db_, canonical);
+    transaction.name_changed(NameChange::Kind::Created, canonical);
     transaction.commit();
     return info;
 }
@@ -692,6 +696,7 @@ void SqliteMailStore::delete_mailbox(std::string_view name) {
     } else {
         db_.prepare("DELETE FROM mailboxes WHERE id = ?1").bind(1, info->id).run();
     }
+    transaction.name_changed(NameChange::Kind::Deleted, canonical);
     transaction.commit();
 }
 
@@ -738,6 +743,8 @@ void SqliteMailStore::rename_mailbox(std::string_view from, std::string_view to)
             .run();
         garbage_possible_ = true;       // the log rows hold values for INBOX's views
         transaction.changed(info->id);  // INBOX's views see its messages vanish
+        // RFC 5465 5.4: a new INBOX is assumed, and `target` is INBOX renamed.
+        transaction.name_changed(NameChange::Kind::Renamed, target, source);
         transaction.commit();
         return;
     }
@@ -780,6 +787,9 @@ void SqliteMailStore::rename_mailbox(std::string_view from, std::string_view to)
             .bind(1, target + old_name.substr(source.size()))
             .run();
     }
+    // One change for the inferiors too (RFC 5465 5.4: they are renamed
+    // with it, no event of their own).
+    transaction.name_changed(NameChange::Kind::Renamed, target, source);
     transaction.commit();
 }
 
@@ -905,14 +915,22 @@ std::vector<ListEntry> SqliteMailStore::list_subscribed(std::string_view pattern
 
 bool SqliteMailStore::subscribe(std::string_view name) {
     const std::string canonical = canonical_mailbox_name(name);
+    WriteTransaction transaction(*this);
     db_.prepare("INSERT OR IGNORE INTO subscriptions (name) VALUES (?1)").bind(1, canonical).run();
-    return db_.changes() > 0;
+    const bool changed = db_.changes() > 0;
+    if (changed) transaction.name_changed(NameChange::Kind::Subscribed, canonical);
+    transaction.commit();
+    return changed;
 }
 
 bool SqliteMailStore::unsubscribe(std::string_view name) {
     const std::string canonical = canonical_mailbox_name(name);
+    WriteTransaction transaction(*this);
     db_.prepare("DELETE FROM subscriptions WHERE name = ?1").bind(1, canonical).run();
-    return db_.changes() > 0;
+    const bool changed = db_.changes() > 0;
+    if (changed) transaction.name_changed(NameChange::Kind::Unsubscribed, canonical);
+    transaction.commit();
+    return changed;
 }
 
 MailboxStatus SqliteMailStore::status(MailboxId id) {

@@ -62,6 +62,9 @@ constexpr CommandSpec kRows[] = {
     {"ENABLE", cmd_enable, kAuth, kNoPipelineFlags, kNoLiteral, "ENABLE"},
     // RFC 4978 5: command-auth, so authenticated and selected.
     {"COMPRESS", cmd_compress, kAuthSel, kNoPipelineFlags, kNoLiteral, "COMPRESS=DEFLATE"},
+    // RFC 5465 8: command-auth. It breaks sequence numbers: its implicit
+    // NOOP (3.1) sends pending EXPUNGEs. NOTIFY is advertised by hand, last.
+    {"NOTIFY", cmd_notify, kAuthSel, kBreaksSeqs, kMaxMailboxNameLiteral, ""},
     // RFC 3501 6.4: selected.
     {"CHECK", cmd_check, kSel, kBreaksSeqs, kNoLiteral, ""},
     {"CLOSE", cmd_close, kSel, kBreaksMailbox, kNoLiteral, ""},

@@ -315,6 +315,10 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
     if (!body_items_.empty()) needs_structure_ = true;
 }
 
+bool FetchJob::full(const OutputBuffer& out) const {
+    return !write_whole_ && out.size() >= Session::kOutputHighWater;
+}
+
 std::optional<CommandResult> FetchJob::step(Session& session) {
     for (;;) {
         try {
@@ -344,7 +348,7 @@ std::optional<CommandResult> FetchJob::run(Session& session) {
             if (!continue_message(session)) return std::nullopt;
             continue;
         }
-        if (session.output().size() >= Session::kOutputHighWater) return std::nullopt;
+        if (full(session.output())) return std::nullopt;
         if (batch_pos_ == batch_.size()) {
             if (!load_batch(session)) return finish();
             continue;
@@ -603,7 +607,7 @@ bool FetchJob::continue_message(Session& session) {
                 continue;
             }
             while (literal_pos_ < literal_end_) {
-                if (out.size() >= Session::kOutputHighWater) return false;
+                if (full(out)) return false;
                 const std::uint64_t length =
                     std::min<std::uint64_t>(literal_end_ - literal_pos_, kBodyChunk);
                 std::string chunk = store.read_body(message_.body_id, literal_pos_, length);
@@ -621,7 +625,7 @@ bool FetchJob::continue_message(Session& session) {
             body_pin_ = {};
             return true;
         }
-        if (out.size() >= Session::kOutputHighWater) return false;
+        if (full(out)) return false;
         write_section(session, body_items_[body_pos_]);
     }
 }
@@ -823,7 +827,7 @@ bool FetchJob::continue_binary(Session& session) {
     OutputBuffer& out = session.output();
     store::MailStore& store = session.mail()->store();
     while (binary_left_ > 0) {
-        if (out.size() >= Session::kOutputHighWater) return false;
+        if (full(out)) return false;
         // Shorter than the first pass found: the body is not the one measured.
         if (literal_pos_ >= literal_end_) throw body_gone();
         const std::uint64_t n = std::min<std::uint64_t>(kBodyChunk, literal_end_ - literal_pos_);

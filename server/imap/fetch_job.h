@@ -68,6 +68,7 @@
 #include <vector>
 
 #include "protocol/command.h"
+#include "protocol/output_buffer.h"
 #include "server/imap/command_result.h"
 #include "store/mail_store.h"
 #include "store/message/message.h"
@@ -107,6 +108,12 @@ class FetchJob {
     // the high-water mark (nullopt) or every message is done (how the
     // command ends).
     std::optional<CommandResult> step(Session& session);
+
+    // Never yield: the first step writes every response whole. For NOTIFY's
+    // MessageNew FETCH (RFC 5465 5.2), an unsolicited response that must not
+    // leave a literal half written while commands run; its size is the new
+    // messages' items.
+    void write_whole() { write_whole_ = true; }
 
   private:
     // RFC 3516: BINARY[...] (decoded content) and BINARY.SIZE[...].
@@ -183,6 +190,10 @@ class FetchJob {
     // The tagged OK, EXPUNGEISSUED when messages went missing.
     CommandResult finish() const;
 
+    // The output reached Session::kOutputHighWater: yield (unless
+    // write_whole()).
+    bool full(const OutputBuffer& out) const;
+    bool write_whole_ = false;
     bool uid_command_ = false;
     std::vector<Item> head_items_;  // non-body items, in response order
     std::vector<Item> body_items_;  // body sections, in response order

@@ -73,6 +73,13 @@ class HostedSession {
 
     // IMAP IDLE (RFC 2177); a protocol without it never idles.
     virtual bool idling() const { return false; }
+    // NOTIFY (RFC 5465) is on: other processes' commits are reported to
+    // idle_poll() even when not idling.
+    virtual bool notifying() const { return false; }
+    // Another process committed to this user's mail (the server's
+    // store::ExternalChangeWatcher): what idle_poll() does, and for NOTIFY
+    // a look at every watched mailbox.
+    virtual void changed_elsewhere() { idle_poll(); }
     virtual bool idle_update_pending() const { return false; }
     virtual void idle_poll() {}
     // The keepalive while idling ("* OK Still here").

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <set>
 #include <stdexcept>
 #include <utility>
 #include <variant>
@@ -12,6 +13,7 @@
 #include "server/base/metrics.h"
 #include "server/imap/beside_strand.h"
 #include "server/imap/commands/handlers.h"
+#include "server/imap/fetch_job.h"
 #include "store/errors.h"
 #include "store/limits.h"
 
@@ -143,6 +145,8 @@ std::vector<std::string> Session::capabilities() const {
         // strings, APPEND UTF8). Not UTF8=ONLY: IMAP4rev1 clients keep
         // their modified UTF-7 names.
         caps.emplace_back("UTF8=ACCEPT");
+        // RFC 5465 (cmd_notify.cpp, notify.h).
+        caps.emplace_back("NOTIFY");
     }
     if (state_ == SessionState::NotAuthenticated) {
         // RFC 3501 6.2.3 and 7.2.1: LOGINDISABLED when LOGIN would be refused;
@@ -159,11 +163,17 @@ std::vector<std::string> Session::capabilities() const {
 
 void Session::receive(std::string_view plaintext) {
     if (wants_close() || starttls_requested() || compression_requested()) return;
+    const UserMail::Acting acting(mail_.get(), this);  // RFC 5465 5: our own changes
     framer_.feed(plaintext);
     process();
 }
 
 void Session::resume() {
+    const UserMail::Acting acting(mail_.get(), this);
+    if (notify_output_pending_) {
+        push_notifications();
+        if (notify_output_pending_) return;  // still behind
+    }
     if (idle_update_pending()) idle_sync();  // the caller sends the output
     process();
 }
@@ -211,13 +221,14 @@ void Session::deselect() {
     if (state_ == SessionState::Selected) state_ = SessionState::Authenticated;
 }
 
-void Session::sync_selected() {
+void Session::sync_selected(bool hold_expunges) {
     if (!selected_) return;
     SyncOptions options;
     // RFC 3501 7.4.1: no EXPUNGE while responding to FETCH, STORE or SEARCH
     // (and, as RFC 9051 7.5.1 adds, COPY and MOVE) by sequence number: the
     // client may have pipelined more commands whose numbers must not shift.
-    options.allow_expunge = running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0;
+    options.allow_expunge =
+        !hold_expunges && (running_ == nullptr || (running_->pipelining & kUsesSeqs) == 0);
     // RFC 9051 7.5.2 (Appendix E 21): every unsolicited FETCH carries UID.
     options.with_uid = running_uid_ || imap4rev2_;
     options.condstore = condstore_;
@@ -246,6 +257,121 @@ void Session::sync_before_tagged() {
     } catch (const std::exception& error) {
         log::error("sync_failed", {{"user", user_}, {"error", error.what()}});
     }
+    // The sync reported the selected mailbox as the command allows.
+    notify_selected_pending_ = false;
+    if (notifier_ && !wants_close()) write_notifications(false);
+}
+
+void Session::set_notify(std::optional<NotifyRules> rules, bool write_status) {
+    notify_subscription_.reset();
+    notifier_.reset();
+    notify_selected_pending_ = false;
+    notify_output_pending_ = false;
+    if (!rules || !mail_) return;
+    std::set<std::string> subscribed;
+    if (rules->watches_subscribed()) {
+        for (const store::ListEntry& entry : mail_->store().list_subscribed("*"))
+            subscribed.insert(entry.name);
+    }
+    notifier_ = std::make_unique<Notifier>(std::move(*rules), std::move(subscribed));
+    std::optional<store::MailboxId> selected;
+    if (selected_) selected = selected_->id();
+    notifier_->start(mail_->store(), selected, write_status ? &writer_ : nullptr, condstore_);
+    notify_subscription_ =
+        mail_->subscribe([this](store::MailboxId mailbox) { notify_mailbox_changed(mailbox); },
+                         [this](const store::NameChange& change) { notify_name_changed(change); });
+}
+
+void Session::notify_mailbox_changed(store::MailboxId mailbox) {
+    // RFC 5465 5: not the session's own changes (its command reports what
+    // it did to the selected mailbox anyway).
+    if (!notifier_) return;
+    if (mail_->actor() == this) {
+        // Not reported, but learnt (at the command's end), so that a later
+        // look at the mailbox does not report it either.
+        if (!selected_ || selected_->id() != mailbox) notifier_->mailbox_changed(mailbox, true);
+        return;
+    }
+    if (selected_ && selected_->id() == mailbox) {
+        if (notifier_->rules().selected == NotifyRules::Selected::None) return;
+        notify_selected_pending_ = true;
+    } else {
+        notifier_->mailbox_changed(mailbox);
+    }
+    push_notifications();
+}
+
+void Session::notify_name_changed(const store::NameChange& change) {
+    if (!notifier_) return;
+    // The own change is not written, but SUBSCRIBED and the watched
+    // mailboxes follow it.
+    const bool own = mail_->actor() == this;
+    notifier_->name_changed(change, own);
+    if (!own) push_notifications();
+}
+
+bool Session::can_push() const {
+    if (idling()) return true;
+    return std::holds_alternative<session_mode::Ready>(mode_) && running_ == nullptr &&
+           state_ != SessionState::NotAuthenticated;
+}
+
+void Session::push_notifications() {
+    if (!notifier_ || !can_push()) return;  // the running command's end writes it
+    if (!notifier_->pending() && !notifier_->overflowed() && !notify_selected_pending_) return;
+    if (unsent() >= kOutputHighWater) {
+        // The client is behind: like IDLE, nothing more until it has read
+        // (resume()); the queue meanwhile is bounded (kMaxQueuedNotifications).
+        notify_output_pending_ = true;
+        return;
+    }
+    notify_output_pending_ = false;
+    const std::size_t before = output_.size();
+    write_notifications(true);
+    if (output_.size() != before && output_listener_) output_listener_();
+}
+
+void Session::write_notifications(bool selected_too) {
+    if (notifier_->overflowed()) {
+        // RFC 5465 5.8: as if NOTIFY NONE had been received.
+        set_notify(std::nullopt, false);
+        writer_.untagged(Status::Ok, ResponseCode::extension("NOTIFICATIONOVERFLOW"),
+                         "Too many notifications queued, NOTIFY is now off");
+        return;
+    }
+    try {
+        std::optional<store::MailboxId> selected;
+        if (selected_) selected = selected_->id();
+        notifier_->write_pending(mail_->store(), writer_, selected, condstore_);
+        if (!selected_too || !std::exchange(notify_selected_pending_, false) || !selected_) return;
+        const NotifyRules& rules = notifier_->rules();
+        const std::uint32_t last_uid = selected_->uids().empty() ? 0 : selected_->uids().back();
+        // RFC 5465 6.1.2: SELECTED-DELAYED holds expunges until a command
+        // that allows them; IDLE is one (RFC 2177 3).
+        sync_selected(rules.selected == NotifyRules::Selected::Delayed && !idling());
+        if (wants_close() || !selected_ || rules.fetch.empty()) return;
+        fetch_new_messages(last_uid);
+    } catch (const std::exception& error) {
+        // Not fatal: the next change or command tries again.
+        log::error("notify_failed", {{"user", user_}, {"error", error.what()}});
+    }
+}
+
+void Session::fetch_new_messages(std::uint32_t after) {
+    const std::vector<std::uint32_t>& uids = selected_->uids();
+    const auto first = std::upper_bound(uids.begin(), uids.end(), after);
+    if (first == uids.end()) return;
+    // RFC 5465 5.2: one FETCH per new message with the attributes asked,
+    // UID first (as in the RFC's example); they never set \Seen
+    // (cmd_notify.cpp made them PEEK).
+    FetchCommand request;
+    request.uid = true;
+    request.items = notifier_->rules().fetch;
+    store::UidSet set;
+    set.push_back({*first, uids.back()});
+    FetchJob job(request, set, *selected_, condstore_);
+    job.write_whole();
+    job.step(*this);
 }
 
 void Session::complete(const std::string& tag, Status status, std::string_view text) {
@@ -534,7 +660,10 @@ void Session::run_handler(const CommandSpec& spec, Command& command) {
     running_uid_ = spec.name.starts_with("UID ");
     running_since_ = std::chrono::steady_clock::now();
     completed_status_ = Status::Ok;
-    if (context_.beside_strand.away && mail_ && reads_beside_strand(command.body)) {
+    // Not with NOTIFY on: other sessions' commits reach this session's
+    // notifier from the strand at any time, which must not race a handler
+    // running away.
+    if (context_.beside_strand.away && mail_ && !notifier_ && reads_beside_strand(command.body)) {
         // No reader free (kMaxReaders lent): here, as always.
         if (auto lease = mail_->lease_reader())
             return read_beside(spec, command, std::move(*lease));
@@ -587,6 +716,7 @@ void Session::back_from_reading() {
     std::string tag = std::move(reading->tag);
     CommandResult result = std::move(*reading->result);
     mode_ = session_mode::Ready{};
+    const UserMail::Acting acting(mail_.get(), this);  // RFC 5465 5: our own changes
     // The tagged line, after the mailbox updates, from the strand: the
     // view syncs with the writer, as for every command.
     apply(std::move(tag), std::move(result));
@@ -604,6 +734,7 @@ void Session::delay_elapsed() {
     std::string tag = std::move(delayed->tag);
     DelayedHandler then = std::move(delayed->then);
     mode_ = session_mode::Ready{};
+    const UserMail::Acting acting(mail_.get(), this);
     apply(std::move(tag), guarded([&] { return then(*this); }));
     process();
 }
@@ -638,7 +769,9 @@ void Session::begin_idle(std::string tag, ContinuationHandler on_line) {
     if (wants_close()) return;  // the mailbox was deleted: BYE
     writer_.continuation("idling");
     session_mode::Idling idle{std::move(tag), std::move(on_line), {}, false};
-    if (mail_) {
+    // RFC 5465 4: with NOTIFY, IDLE sends exactly what NOTIFY asked for,
+    // through NOTIFY's own subscription.
+    if (mail_ && !notifier_) {
         idle.subscription = mail_->subscribe([this](store::MailboxId mailbox) {
             if (selected_ && selected_->id() == mailbox) idle_poll();
         });
@@ -675,7 +808,22 @@ bool Session::idle_sync() {
 }
 
 void Session::idle_poll() {
+    if (notifier_) {
+        // The IDLE timer: the selected mailbox as NOTIFY asks (RFC 5465 4).
+        if (selected_ && notifier_->rules().selected != NotifyRules::Selected::None) {
+            notify_selected_pending_ = true;
+        }
+        push_notifications();
+        return;
+    }
     if (idle_sync() && output_listener_) output_listener_();
+}
+
+void Session::changed_elsewhere() {
+    // Another process's changes are not in the feed: every watched mailbox
+    // is looked at again (one row read each), then as idle_poll().
+    if (notifier_) notifier_->changed_elsewhere();
+    idle_poll();
 }
 
 void Session::idle_keepalive() {

@@ -38,6 +38,7 @@
 #include "server/imap/command_result.h"
 #include "server/imap/command_table.h"
 #include "server/imap/hosted_session.h"
+#include "server/imap/notify.h"
 #include "server/imap/selected_mailbox.h"
 #include "server/imap/user_mail.h"
 
@@ -206,7 +207,7 @@ class Session final : public HostedSession {
     // is low again.
     bool idle_update_pending() const override {
         const auto* idle = std::get_if<session_mode::Idling>(&mode_);
-        return idle != nullptr && idle->update_pending;
+        return (idle != nullptr && idle->update_pending) || notify_output_pending_;
     }
 
     // The bytes the transport accepted from output() but has not sent yet
@@ -323,6 +324,19 @@ class Session final : public HostedSession {
     // Selected -> Authenticated (CLOSE, UNSELECT, a failed SELECT).
     void deselect();
 
+    // NOTIFY (RFC 5465, notify.h, cmd_notify.cpp): `rules` replace what
+    // the session was told to report (nullopt: NOTIFY NONE). With
+    // `write_status`, the STATUS of every watched mailbox is written now
+    // (SET STATUS). From then on events of other sessions and processes go
+    // out as they happen whenever no command runs (between commands and in
+    // IDLE; RFC 5465 3.1: the client listens all the time), else at the end
+    // of the command that runs.
+    void set_notify(std::optional<NotifyRules> rules, bool write_status);
+    bool notify_active() const { return notifier_ != nullptr; }
+    // NOTIFY is on: the transport tells the session of other processes'
+    // commits (idle_poll) even when it is not idling.
+    bool notifying() const override { return notifier_ != nullptr; }
+
     // ---- For the transport: the session's mode (session_mode) ----
 
     // The transport is closing the connection (shutdown, a timeout; its BYE
@@ -376,6 +390,7 @@ class Session final : public HostedSession {
     // included, RFC 2177 3) and calls the output listener if anything was
     // written. Otherwise does nothing.
     void idle_poll() override;
+    void changed_elsewhere() override;
     void idle_keepalive() override;
     void say_goodbye(std::string_view text) override { writer_.bye(text); }
     // Called after output() grew, or the session can go on, outside
@@ -418,9 +433,29 @@ class Session final : public HostedSession {
     // (SelectedMailbox::sync: no EXPUNGE during FETCH, STORE, SEARCH and
     // COPY by sequence number, RFC 3501 7.4.1). A deleted mailbox ends the
     // session with BYE (Closing).
-    void sync_selected();
+    // `hold_expunges`: keep EXPUNGE back whatever runs (NOTIFY SELECTED-DELAYED).
+    void sync_selected(bool hold_expunges = false);
     // sync_selected(), its errors logged: the command is answered anyway.
+    // Also writes the NOTIFY events queued for other mailboxes.
     void sync_before_tagged();
+    // NOTIFY: the change feed's calls (another session's or process's
+    // change; the session's own are left out, RFC 5465 5).
+    void notify_mailbox_changed(store::MailboxId mailbox);
+    void notify_name_changed(const store::NameChange& change);
+    // No command runs and the client may be told now (Ready between
+    // commands, or Idling).
+    bool can_push() const;
+    // Writes what NOTIFY queued when it can_push() and the client is not
+    // behind (else at the next command end, or resume()), and tells the
+    // transport.
+    void push_notifications();
+    // Writes what NOTIFY queued: the overflow, events of other mailboxes,
+    // and with `selected_too` the selected mailbox's (a sync with its
+    // expunges held for SELECTED-DELAYED, then MessageNew's FETCH).
+    void write_notifications(bool selected_too);
+    // MessageNew's fetch attributes (RFC 5465 5.2) for the view's messages
+    // with a UID above `after`.
+    void fetch_new_messages(std::uint32_t after);
     // The tagged line after the sync; nothing when the sync closed.
     void complete(const std::string& tag, Status status, std::string_view text);
     void complete(const std::string& tag, Status status, const ResponseCode& code,
@@ -482,6 +517,13 @@ class Session final : public HostedSession {
     session_mode::Mode mode_;
     std::function<void()> output_listener_;
     std::function<std::size_t()> transport_unsent_;
+    // NOTIFY (RFC 5465): its rules and queue, the change feed's
+    // subscription that fills it, a selected-mailbox event not written yet,
+    // and output held back because the client is behind.
+    std::unique_ptr<Notifier> notifier_;
+    UserMail::Subscription notify_subscription_;
+    bool notify_selected_pending_ = false;
+    bool notify_output_pending_ = false;
     // The command running now (for the sync rules of complete()), from its
     // handler until its tagged line, across the modes it waits in.
     const CommandSpec* running_ = nullptr;

@@ -42,6 +42,8 @@ UserMail::UserMail(std::string user, const store::OpenOptions& options,
     store_->set_change_listener([this](const store::ChangeSet& changes) {
         for (store::MailboxId mailbox : changes.mailboxes)
             notify(mailbox);
+        for (const store::NameChange& change : changes.names)
+            notify(change);
         if (changes.bodies_queued > 0) {
             set_index_queue(index_queue_ + changes.bodies_queued);
             index_soon();
@@ -160,9 +162,9 @@ void UserMail::index_batch() noexcept {
     }
 }
 
-std::uint64_t UserMail::add_listener(Listener listener) {
+std::uint64_t UserMail::add_listener(Listener listener, NameListener on_name) {
     const std::uint64_t handle = next_handle_++;
-    listeners_.emplace(handle, std::move(listener));
+    listeners_.emplace(handle, Listeners{std::move(listener), std::move(on_name)});
     return handle;
 }
 
@@ -170,7 +172,8 @@ void UserMail::remove_listener(std::uint64_t handle) {
     listeners_.erase(handle);
 }
 
-void UserMail::notify(store::MailboxId mailbox) noexcept {
+template <class Call>
+void UserMail::call_listeners(Call&& call) noexcept {
     try {
         // Copy the handles: a listener may remove itself or others.
         std::vector<std::uint64_t> handles;
@@ -180,8 +183,8 @@ void UserMail::notify(store::MailboxId mailbox) noexcept {
         for (std::uint64_t handle : handles) {
             auto it = listeners_.find(handle);
             if (it == listeners_.end()) continue;
-            Listener listener = it->second;  // survives its own removal
-            listener(mailbox);
+            Listeners listener = it->second;  // survives its own removal
+            call(listener);
         }
     } catch (const std::exception& error) {
         // Called after a commit, from the session that made it: its command
@@ -189,6 +192,18 @@ void UserMail::notify(store::MailboxId mailbox) noexcept {
         // again (idle_poll_interval).
         log::error("notify_failed", {{"user", user_}, {"error", error.what()}});
     }
+}
+
+void UserMail::notify(store::MailboxId mailbox) noexcept {
+    call_listeners([mailbox](const Listeners& listener) {
+        if (listener.on_mailbox) listener.on_mailbox(mailbox);
+    });
+}
+
+void UserMail::notify(const store::NameChange& change) noexcept {
+    call_listeners([&change](const Listeners& listener) {
+        if (listener.on_name) listener.on_name(change);
+    });
 }
 
 std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {

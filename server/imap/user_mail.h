@@ -169,22 +169,48 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
 
     // Called with the mailbox whose messages or flags changed.
     using Listener = std::function<void(store::MailboxId)>;
-    // Returns a handle for remove_listener().
-    std::uint64_t add_listener(Listener listener);
+    // Called with a mailbox name created, deleted, renamed or
+    // (un)subscribed (RFC 5465 MailboxName, SubscriptionChange).
+    using NameListener = std::function<void(const store::NameChange&)>;
+    // Returns a handle for remove_listener(). `on_name` may be empty.
+    std::uint64_t add_listener(Listener listener, NameListener on_name = {});
     void remove_listener(std::uint64_t handle);
     // Tells every listener that `mailbox` changed. Listeners may add or
     // remove listeners while being called. The store's change feed calls
     // it for each mailbox of a committed transaction (so a listener may
     // read the store at once); handlers never do.
     void notify(store::MailboxId mailbox) noexcept;
+    // The same for a name change, to the listeners that have an `on_name`.
+    void notify(const store::NameChange& change) noexcept;
+
+    // The session whose command is running on this user's strand now
+    // (nullptr: none, e.g. `imapd deliver` or LMTP), so a listener can tell
+    // its own changes from others' (RFC 5465 5: a client SHOULD NOT be told
+    // of the changes it caused). Set for the length of a scope by Acting.
+    const void* actor() const { return actor_; }
+    class Acting {
+      public:
+        Acting(UserMail* mail, const void* actor)
+            : mail_(mail),
+              previous_(mail != nullptr ? std::exchange(mail->actor_, actor) : nullptr) {}
+        Acting(const Acting&) = delete;
+        Acting& operator=(const Acting&) = delete;
+        ~Acting() {
+            if (mail_ != nullptr) mail_->actor_ = previous_;
+        }
+
+      private:
+        UserMail* mail_;
+        const void* previous_;
+    };
 
     // A listener registration that removes itself when destroyed (an IDLE
     // session's, Session::begin_idle). The UserMail must outlive it.
     class Subscription {
       public:
         Subscription() = default;
-        Subscription(UserMail& mail, Listener listener)
-            : mail_(&mail), handle_(mail.add_listener(std::move(listener))) {}
+        Subscription(UserMail& mail, Listener listener, NameListener on_name = {})
+            : mail_(&mail), handle_(mail.add_listener(std::move(listener), std::move(on_name))) {}
         Subscription(Subscription&& other) noexcept
             : mail_(std::exchange(other.mail_, nullptr)), handle_(other.handle_) {}
         Subscription& operator=(Subscription&& other) noexcept {
@@ -209,7 +235,9 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
         std::uint64_t handle_ = 0;
     };
     // add_listener() with automatic removal.
-    Subscription subscribe(Listener listener) { return Subscription(*this, std::move(listener)); }
+    Subscription subscribe(Listener listener, NameListener on_name = {}) {
+        return Subscription(*this, std::move(listener), std::move(on_name));
+    }
 
     // Listeners registered now (for tests).
     std::size_t listener_count() const { return listeners_.size(); }
@@ -248,7 +276,12 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     std::vector<std::unique_ptr<store::MailStore>> idle_readers_;
     std::size_t readers_open_ = 0;
     std::shared_ptr<GroupCommit> group_commit_;
-    std::map<std::uint64_t, Listener> listeners_;
+    struct Listeners {
+        Listener on_mailbox;
+        NameListener on_name;
+    };
+    std::map<std::uint64_t, Listeners> listeners_;
+    const void* actor_ = nullptr;
     std::uint64_t next_handle_ = 1;
     Post post_;
     bool index_posted_ = false;           // a batch is waiting on the executor
@@ -260,6 +293,10 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     void index_soon();
 
     void index_batch() noexcept;
+    // Calls `call` with each listener, a copy (it may remove itself);
+    // catches and logs.
+    template <class Call>
+    void call_listeners(Call&& call) noexcept;
     void collect_garbage() noexcept;
 };
 

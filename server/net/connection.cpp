@@ -306,9 +306,9 @@ void Connection::on_idle_poll(uv_timer_t* timer) {
 }
 
 void Connection::mail_changed_elsewhere(std::string_view user) {
-    if (closing_ || close_pending_ || !host_ || !view().idling) return;
+    if (closing_ || close_pending_ || !host_ || !(view().idling || view().notifying)) return;
     if (store::AccountStore::canonical_user_name(view().user) != user) return;
-    host_->post([](HostedSession& session) { session.idle_poll(); });
+    host_->post([](HostedSession& session) { session.changed_elsewhere(); });
 }
 
 void Connection::on_keepalive(uv_timer_t* timer) {

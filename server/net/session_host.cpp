@@ -297,6 +297,7 @@ void SessionHost::publish() {
         published_.input_paused = session.input_paused();
         published_.idle_update_pending = session.idle_update_pending();
         published_.idling = session.idling();
+        published_.notifying = session.notifying();
         published_.completed = completed_;
         if (retired_ || !attached_) {
             // attach() delivers

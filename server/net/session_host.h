@@ -63,6 +63,7 @@ struct SessionView {
     bool input_paused = false;
     bool idle_update_pending = false;
     bool idling = false;
+    bool notifying = false;
     // How many of the host's tasks had run at this publish: a task posted
     // with serial n has run (and its effect is in this view) once
     // completed >= n.

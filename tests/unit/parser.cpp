@@ -1457,6 +1457,7 @@ TEST_CASE("Grammar: every CommandBody alternative and UID form has a parse", "[p
         "t REPLACE 1 a {1}\r\nx",
         "t UID REPLACE 1 a {1}\r\nx",
         "t CANCELUPDATE \"a\"",
+        "t NOTIFY NONE",
     };
     std::set<std::size_t> alternatives;
     std::set<std::string> names;
@@ -2866,4 +2867,119 @@ TEST_CASE("Grammar: RFC 5267 5 CONTEXT, UPDATE and CANCELUPDATE", "[parser][cont
     });
     CHECK(write_command(Command{"T", CancelUpdateCommand{{"a", "b"}}}) ==
           "T CANCELUPDATE \"a\" \"b\"\r\n");
+}
+
+namespace {
+
+using imap::NotifyCommand;
+using imap::NotifyEvent;
+using imap::NotifyEventGroup;
+using NotifyKind = imap::NotifyEvent::Kind;
+using NotifyFilter = imap::NotifyEventGroup::Filter;
+
+NotifyEvent event(NotifyKind kind, std::vector<FetchItem> fetch = {}) {
+    return NotifyEvent{kind, {}, std::move(fetch)};
+}
+
+NotifyEventGroup group(NotifyFilter filter, std::vector<NotifyEvent> events,
+                       std::vector<std::string> mailboxes = {}) {
+    return NotifyEventGroup{filter, std::move(mailboxes), std::move(events)};
+}
+
+NotifyCommand notify_set(std::vector<NotifyEventGroup> groups, bool status = false) {
+    return NotifyCommand{false, status, std::move(groups)};
+}
+
+FetchItem header_fields(std::vector<std::string> fields) {
+    FetchItem item;
+    item.kind = FetchItem::Kind::BodySection;
+    item.peek = true;
+    item.section.text = imap::SectionSpec::Text::HeaderFields;
+    item.section.fields = std::move(fields);
+    return item;
+}
+
+FetchItem simple_item(FetchItem::Kind kind) {
+    FetchItem item;
+    item.kind = kind;
+    return item;
+}
+
+}  // namespace
+
+TEST_CASE("Grammar: RFC 5465 8 NOTIFY SET and NOTIFY NONE", "[parser][notify][rfc5465]") {
+    const NotifyEvent message_new = event(NotifyKind::MessageNew);
+    const NotifyEvent message_expunge = event(NotifyKind::MessageExpunge);
+    check_all_parse({
+        {"a NOTIFY NONE", Command{"a", NotifyCommand{true, false, {}}}},
+        {"a notify none", Command{"a", NotifyCommand{true, false, {}}}},
+        // RFC 5465 3.1's example e (its b writes "(subtree Lists
+        // MessageNew)", which the ABNF does not allow: events is a list or
+        // NONE; see the failures below).
+        {"e notify set (selected (MessageNew (uid body.peek[header.fields (from to subject)]) "
+         "MessageExpunge)) (subtree Lists (MessageNew)) (mailboxes misc (MessageNew))",
+         Command{"e", notify_set({group(NotifyFilter::Selected,
+                                        {event(NotifyKind::MessageNew,
+                                               {simple_item(FetchItem::Kind::Uid),
+                                                header_fields({"from", "to", "subject"})}),
+                                         message_expunge}),
+                                  group(NotifyFilter::Subtree, {message_new}, {"Lists"}),
+                                  group(NotifyFilter::Mailboxes, {message_new}, {"misc"})})}},
+        // 6: the two examples.
+        {"a notify set (mailboxes INBOX (Messagenew messageExpunge)) (personal "
+         "(SubscriptionChange))",
+         Command{
+             "a",
+             notify_set({group(NotifyFilter::Mailboxes, {message_new, message_expunge}, {"INBOX"}),
+                         group(NotifyFilter::Personal, {event(NotifyKind::SubscriptionChange)})})}},
+        {"a notify set (selected (Messagenew (uid flags) messageExpunge)) (personal (MessageNew "
+         "FlagChange MessageExpunge))",
+         Command{"a",
+                 notify_set(
+                     {group(NotifyFilter::Selected,
+                            {event(NotifyKind::MessageNew, {simple_item(FetchItem::Kind::Uid),
+                                                            simple_item(FetchItem::Kind::Flags)}),
+                             message_expunge}),
+                      group(NotifyFilter::Personal,
+                            {message_new, event(NotifyKind::FlagChange), message_expunge})})}},
+        // Every filter, STATUS, NONE as the events, a list of mailboxes
+        // (INBOX normalised), every event name, an event-ext atom.
+        {"a NOTIFY SET STATUS (SELECTED-DELAYED NONE) (INBOXES (MailboxName)) (SUBSCRIBED "
+         "(MailboxMetadataChange ServerMetadataChange)) (SUBTREE (inbox \"a b\") "
+         "(AnnotationChange)) (MAILBOXES (x y) (X-Future))",
+         Command{
+             "a",
+             notify_set({group(NotifyFilter::SelectedDelayed, {}),
+                         group(NotifyFilter::Inboxes, {event(NotifyKind::MailboxName)}),
+                         group(NotifyFilter::Subscribed, {event(NotifyKind::MailboxMetadataChange),
+                                                          event(NotifyKind::ServerMetadataChange)}),
+                         group(NotifyFilter::Subtree, {event(NotifyKind::AnnotationChange)},
+                               {"INBOX", "a b"}),
+                         group(NotifyFilter::Mailboxes,
+                               {NotifyEvent{NotifyKind::Other, "X-FUTURE", {}}}, {"x", "y"})},
+                        true)}},
+    });
+    check_all_fail({
+        {"A001 NOTIFY", ""},
+        {"A001 NOTIFY ALL", "SET or NONE"},
+        {"A001 NOTIFY SET", ""},
+        {"A001 NOTIFY SET STATUS", ""},
+        {"A001 NOTIFY NONE (selected (MessageNew))", ""},
+        // RFC 5465 3.1's example b: the events of a group are a list.
+        {"A001 notify set (subtree Lists MessageNew)", "NONE"},
+        {"A001 NOTIFY SET (elsewhere (MessageNew MessageExpunge))", "filter"},
+        {"A001 NOTIFY SET (selected)", ""},
+        {"A001 NOTIFY SET (selected ())", ""},
+        {"A001 NOTIFY SET (subtree (MessageNew))", ""},
+        {"A001 NOTIFY SET (mailboxes () (MessageNew))", ""},
+        {"A001 NOTIFY SET (selected (MessageNew ()))", ""},
+        {"A001 NOTIFY SET (selected (MessageNew (BOGUS)))", "BOGUS"},
+        {"A001 NOTIFY SET (selected (MessageNew MessageExpunge)", ""},
+        {"A001 NOTIFY SET (selected (MessageNew MessageExpunge))(personal NONE)", ""},
+    });
+    CHECK(write_command(Command{"T", notify_set({group(NotifyFilter::Subtree,
+                                                       {message_new, message_expunge}, {"Lists"})},
+                                                true)}) ==
+          "T NOTIFY SET STATUS (SUBTREE Lists (MessageNew MessageExpunge))\r\n");
+    CHECK(write_command(Command{"T", NotifyCommand{true, false, {}}}) == "T NOTIFY NONE\r\n");
 }

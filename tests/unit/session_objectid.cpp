@@ -86,7 +86,7 @@ TEST_CASE("RFC 8474 3, RFC 8514 4.1, RFC 8970: OBJECTID SAVEDATE PREVIEW are adv
     const std::string reply = d.send("a CAPABILITY\r\n");
     CHECK(
         reply.find(
-            " URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT UTF8=ACCEPT\r\n") !=
+            " URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT UTF8=ACCEPT NOTIFY\r\n") !=
         std::string::npos);
 }
 

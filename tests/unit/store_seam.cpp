@@ -22,10 +22,14 @@ namespace {
 
 // Records every report and what the store said when it came.
 struct Recorder {
+    // The mailboxes of each report that changed any, and every name change.
     std::vector<std::vector<MailboxId>> reports;
+    std::vector<NameChange> names;
     void install(MailStore& store) {
-        store.set_change_listener(
-            [this](const ChangeSet& changes) { reports.push_back(changes.mailboxes); });
+        store.set_change_listener([this](const ChangeSet& changes) {
+            if (!changes.mailboxes.empty()) reports.push_back(changes.mailboxes);
+            names.insert(names.end(), changes.names.begin(), changes.names.end());
+        });
     }
 };
 
@@ -123,6 +127,33 @@ TEST_CASE("change feed: batched operations report once per transaction", "[store
     CHECK(recorder.reports == std::vector<std::vector<MailboxId>>{{work}, {inbox}});
 }
 
+TEST_CASE("change feed: name changes (RFC 5465 5.4, 5.5 MailboxName, SubscriptionChange)",
+          "[store][seam][feed]") {
+    using Kind = NameChange::Kind;
+    SqliteMailStore store(memory());
+    const MailboxId inbox = store.open_mailbox("INBOX").id;
+    Recorder recorder;
+    recorder.install(store);
+    store.create_mailbox("Work/");  // the trailing delimiter is dropped
+    const MailboxId year = store.create_mailbox("Work/2024").id;
+    CHECK(store.subscribe("Work"));
+    CHECK_FALSE(store.subscribe("Work"));  // nothing changed: nothing reported
+    store.rename_mailbox("Work", "Done");  // one change for the subtree
+    CHECK(store.unsubscribe("Done"));
+    CHECK_FALSE(store.unsubscribe("Done"));
+    store.delete_mailbox("Done/2024");
+    store.rename_mailbox("INBOX", "Old");  // RFC 5465 5.4: a new INBOX is assumed
+    CHECK(recorder.names == std::vector<NameChange>{{Kind::Created, "Work", ""},
+                                                    {Kind::Created, "Work/2024", ""},
+                                                    {Kind::Subscribed, "Work", ""},
+                                                    {Kind::Renamed, "Done", "Work"},
+                                                    {Kind::Unsubscribed, "Done", ""},
+                                                    {Kind::Deleted, "Done/2024", ""},
+                                                    {Kind::Renamed, "Old", "INBOX"}});
+    // Only DELETE and RENAME INBOX change a mailbox's messages.
+    CHECK(recorder.reports == std::vector<std::vector<MailboxId>>{{year}, {inbox}});
+}
+
 TEST_CASE("change feed: nothing changed, nothing reported", "[store][seam][feed]") {
     SqliteMailStore store(memory());
     const MailboxId inbox = store.open_mailbox("INBOX").id;
@@ -137,7 +168,7 @@ TEST_CASE("change feed: nothing changed, nothing reported", "[store][seam][feed]
     store.create_mailbox("Work");
     store.subscribe("Work");
     store.list("*");
-    CHECK(recorder.reports.empty());
+    CHECK(recorder.reports.empty());  // (the name changes: the test above)
 }
 
 TEST_CASE("change feed: a rolled-back transaction reports nothing", "[store][seam][feed]") {

@@ -58,6 +58,8 @@ CommandResult cmd_lsub(Session& session, Command& command);
 CommandResult cmd_xlist(Session& session, Command& command);
 CommandResult cmd_namespace(Session& session, Command& command);
 CommandResult cmd_status(Session& session, Command& command);
+// NOTIFY (RFC 5465).
+CommandResult cmd_notify(Session& session, Command& command);
 CommandResult cmd_append(Session& session, Command& command);
 CommandResult cmd_idle(Session& session, Command& command);
 // The largest literal a mailbox name (or LIST pattern) may be sent in: a
