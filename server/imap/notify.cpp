@@ -18,13 +18,14 @@ bool in_subtree(std::string_view name, std::string_view root) {
                             name[root.size()] == kHierarchyDelimiter);
 }
 
-void write_list(ResponseWriter& writer, const std::vector<std::string_view>& attributes,
-                std::string_view name, std::string_view old_name = {}) {
+void write_list(const Session& session, ResponseWriter& writer,
+                const std::vector<std::string_view>& attributes, std::string_view name,
+                std::string_view old_name = {}) {
     writer.begin_untagged().atom("LIST").sp().flag_list(attributes).sp();
-    writer.string(std::string_view(&kHierarchyDelimiter, 1)).sp().mailbox(wire_mailbox_name(name));
+    writer.string(std::string_view(&kHierarchyDelimiter, 1)).sp().mailbox(wire_mailbox_name(session, name));
     // RFC 5465 5.4 / 10.1: OLDNAME, an mbox-list-extended-item (RFC 5258 9).
     if (!old_name.empty()) {
-        writer.sp().raw("(\"OLDNAME\" (").mailbox(wire_mailbox_name(old_name)).raw("))");
+        writer.sp().raw("(\"OLDNAME\" (").mailbox(wire_mailbox_name(session, old_name)).raw("))");
     }
     writer.end();
 }
@@ -41,8 +42,8 @@ bool NotifyRules::watches_subscribed() const {
                        [](const Group& group) { return group.filter == Filter::Subscribed; });
 }
 
-Notifier::Notifier(NotifyRules rules, std::set<std::string> subscribed)
-    : rules_(std::move(rules)), subscribed_(std::move(subscribed)) {}
+Notifier::Notifier(const Session& session, NotifyRules rules, std::set<std::string> subscribed)
+    : session_(session), rules_(std::move(rules)), subscribed_(std::move(subscribed)) {}
 
 NotifyRules::Group Notifier::match(std::string_view name) const {
     NotifyRules::Group result;
@@ -106,7 +107,7 @@ void Notifier::start(store::MailStore& store, std::optional<store::MailboxId> se
         items.uidvalidity = status.uidvalidity;
         items.unseen = status.unseen;
         if (condstore) items.highestmodseq = status.highestmodseq;
-        write_status->status(wire_mailbox_name(entry.name), items);
+        write_status->status(wire_mailbox_name(session_, entry.name), items);
     }
 }
 
@@ -274,7 +275,7 @@ void Notifier::write_status(store::MailStore& store, ResponseWriter& writer,
     }
     // 5.2, 5.3: HIGHESTMODSEQ whenever CONDSTORE (or QRESYNC) is enabled.
     if (condstore) items.highestmodseq = status.highestmodseq;
-    writer.status(wire_mailbox_name(info.name), items);
+    writer.status(wire_mailbox_name(session_, info.name), items);
 }
 
 void Notifier::write_name(store::MailStore& store, ResponseWriter& writer,
@@ -290,7 +291,7 @@ void Notifier::write_name(store::MailStore& store, ResponseWriter& writer,
         attributes.push_back("\\Noselect");
     }
     if (change.kind == Kind::Subscribed) attributes.push_back("\\Subscribed");  // 5.5
-    write_list(writer, attributes, change.name,
+    write_list(session_, writer, attributes, change.name,
                change.kind == Kind::Renamed ? change.old_name : "");
 }
 

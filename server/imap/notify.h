@@ -31,6 +31,10 @@
 #include "store/mail_store.h"
 
 namespace imap::server {
+class Session;
+}
+
+namespace imap::server {
 
 // A NOTIFY SET command's event groups, checked (cmd_notify.cpp).
 struct NotifyRules {
@@ -72,7 +76,10 @@ class Notifier {
 
     // `subscribed`: the user's subscriptions now, when a SUBSCRIBED group
     // needs them (kept up to date from the name changes after).
-    Notifier(NotifyRules rules, std::set<std::string> subscribed);
+    // `session`: whose wire form mailbox names take (modified UTF-7, or
+    // UTF-8 once it enabled UTF8=ACCEPT or IMAP4rev2); it owns the
+    // Notifier.
+    Notifier(const Session& session, NotifyRules rules, std::set<std::string> subscribed);
 
     const NotifyRules& rules() const { return rules_; }
 
@@ -112,6 +119,7 @@ class Notifier {
                        std::optional<store::MailboxId> selected, bool condstore);
 
   private:
+    const Session& session_;
     void queued();
     void write_status(store::MailStore& store, ResponseWriter& writer,
                       const store::MailboxInfo& info, bool condstore);

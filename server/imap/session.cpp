@@ -273,7 +273,7 @@ void Session::set_notify(std::optional<NotifyRules> rules, bool write_status) {
         for (const store::ListEntry& entry : mail_->store().list_subscribed("*"))
             subscribed.insert(entry.name);
     }
-    notifier_ = std::make_unique<Notifier>(std::move(*rules), std::move(subscribed));
+    notifier_ = std::make_unique<Notifier>(*this, std::move(*rules), std::move(subscribed));
     std::optional<store::MailboxId> selected;
     if (selected_) selected = selected_->id();
     notifier_->start(mail_->store(), selected, write_status ? &writer_ : nullptr, condstore_);

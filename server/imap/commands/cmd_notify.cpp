@@ -153,7 +153,7 @@ CommandResult cmd_notify(Session& session, Command& command) {
         NotifyRules::Group watched;
         watched.filter = group.filter;
         for (const std::string& name : group.mailboxes) {
-            Checked<std::string> store_name = store_mailbox_name(name);
+            Checked<std::string> store_name = store_mailbox_name(session, name);
             // Not valid modified UTF-7: no mailbox has that name (3.1).
             if (store_name) watched.mailboxes.push_back(std::move(*store_name));
         }
