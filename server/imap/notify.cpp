@@ -22,7 +22,9 @@ void write_list(const Session& session, ResponseWriter& writer,
                 const std::vector<std::string_view>& attributes, std::string_view name,
                 std::string_view old_name = {}) {
     writer.begin_untagged().atom("LIST").sp().flag_list(attributes).sp();
-    writer.string(std::string_view(&kHierarchyDelimiter, 1)).sp().mailbox(wire_mailbox_name(session, name));
+    writer.string(std::string_view(&kHierarchyDelimiter, 1))
+        .sp()
+        .mailbox(wire_mailbox_name(session, name));
     // RFC 5465 5.4 / 10.1: OLDNAME, an mbox-list-extended-item (RFC 5258 9).
     if (!old_name.empty()) {
         writer.sp().raw("(\"OLDNAME\" (").mailbox(wire_mailbox_name(session, old_name)).raw("))");

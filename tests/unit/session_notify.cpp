@@ -440,3 +440,18 @@ TEST_CASE("RFC 5465 5.8: past kMaxQueuedNotifications the client gets NOTIFICATI
     CHECK(fresh.send("y NOOP\r\n") == "y OK NOOP completed\r\n");
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
 }
+
+TEST_CASE("RFC 5465 5.4 with RFC 6855 3: names in the session's wire form",
+          "[session][notify][utf8]") {
+    Example x;
+    SessionDriver& a = x.a;
+    CHECK(a.send("n NOTIFY SET (personal (MailboxName))\r\n") == "n OK NOTIFY completed\r\n");
+    // Before ENABLE UTF8=ACCEPT: modified UTF-7 (RFC 3501 5.1.3).
+    x.b.send("c CREATE Entw&APw-rfe\r\n");
+    CHECK(pushed(a) == "* LIST () \"/\" Entw&APw-rfe\r\n");
+    // After: UTF-8, as every other name this session sees (RFC 6855 3).
+    CHECK(a.send("e ENABLE UTF8=ACCEPT\r\n") ==
+          "* ENABLED UTF8=ACCEPT\r\ne OK ENABLE completed\r\n");
+    x.b.send("r RENAME Entw&APw-rfe K&APY-rbe\r\n");
+    CHECK(pushed(a) == "* LIST () \"/\" \"K\xC3\xB6rbe\" (\"OLDNAME\" (\"Entw\xC3\xBCrfe\"))\r\n");
+}
