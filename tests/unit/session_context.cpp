@@ -83,7 +83,8 @@ TEST_CASE("RFC 5267 4.1: CONTEXT=SEARCH and CONTEXT=SORT are advertised after lo
     CHECK(d.send("c CAPABILITY\r\n").find("CONTEXT=") == std::string::npos);
     d.login();
     const std::string caps = d.send("c CAPABILITY\r\n");
-    CHECK(caps.find(" PREVIEW CONTEXT=SEARCH CONTEXT=SORT UTF8=ACCEPT NOTIFY\r\n") != std::string::npos);
+    CHECK(caps.find(" PREVIEW CONTEXT=SEARCH CONTEXT=SORT UTF8=ACCEPT NOTIFY\r\n") !=
+          std::string::npos);
     // 4.1: CONTEXT=SORT servers advertise SORT; ESORT alongside.
     CHECK(caps.find(" SORT ") != std::string::npos);
     CHECK(caps.find(" ESORT ") != std::string::npos);

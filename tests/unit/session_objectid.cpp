@@ -84,10 +84,8 @@ TEST_CASE("RFC 8474 3, RFC 8514 4.1, RFC 8970: OBJECTID SAVEDATE PREVIEW are adv
     d.mask_object_ids = false;
     d.login();
     const std::string reply = d.send("a CAPABILITY\r\n");
-    CHECK(
-        reply.find(
-            " URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT UTF8=ACCEPT NOTIFY\r\n") !=
-        std::string::npos);
+    CHECK(reply.find(" URL-PARTIAL OBJECTID SAVEDATE PREVIEW CONTEXT=SEARCH CONTEXT=SORT "
+                     "UTF8=ACCEPT NOTIFY\r\n") != std::string::npos);
 }
 
 TEST_CASE("RFC 8474 4.1-4.3: MAILBOXID in CREATE, SELECT, EXAMINE, STATUS and LIST-STATUS",
