@@ -868,6 +868,11 @@ bool FetchJob::close_broken_message(Session& session) {
     in_literal_ = false;
     binary_ = false;
     decoder_.reset();
+    if (!item_written_) {
+        // The failure came before any item (a body section's first read):
+        // msg-att holds at least one (RFC 3501 9), and UID is always true.
+        session.writer().atom("UID").sp().number(message_.uid);
+    }
     session.writer().fetch_end();
     in_message_ = false;
     structure_.reset();
