@@ -206,7 +206,7 @@ void Server::listen_control(std::ostream& out) {
     if (path.is_relative()) {
         // No data directory to put it in: as the built-in LMTP socket.
         if (config_.ephemeral) return;
-        path = std::filesystem::absolute(config_.data_dir / path);
+        path = std::filesystem::absolute(config_.data_dir / path).lexically_normal();
     }
     ControlSocket::Actions actions;
     actions.who = [this](std::function<void(std::vector<ControlSocket::ConnectionInfo>)> done) {
@@ -262,7 +262,9 @@ void Server::listen_lmtp(LmtpListener& listener, std::ostream& out) {
     uv_stream_t* stream = nullptr;
     if (!address.unix_path.empty()) {
         std::filesystem::path path = address.unix_path;
-        if (path.is_relative()) path = std::filesystem::absolute(config_.data_dir / path);
+        if (path.is_relative()) {
+            path = std::filesystem::absolute(config_.data_dir / path).lexically_normal();
+        }
         listener.socket_path = path;
         shown = "unix:" + path.string();
         uv_pipe_init(loop(), &listener.pipe, 0);

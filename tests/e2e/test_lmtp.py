@@ -227,6 +227,35 @@ class Delivery(LmtpTest):
         self.assertEqual(fetch_all(b), {1: trace("", "bob@x") + b"Subject: unix\r\n\r\nx\r\n"})
         b.logout()
 
+    def test_relative_data_dir_prints_a_normal_socket_path(self):
+        """A data directory given as ./data (the embedded default is
+        ./imapd-data): the socket's path is printed, and bound, without the
+        "./" step (it used to read /tmp/x/./data/lmtp.sock)."""
+        with tempfile.TemporaryDirectory(prefix="imapd-lmtp-rel-") as tmp:
+            proc = subprocess.Popen(
+                [IMAPD, "serve", "--data-dir", "./data", "--listen", "127.0.0.1:0",
+                 "--listen-lmtp", "unix:lmtp.sock", "--user", "alice:secret"],
+                cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                shown = None
+                deadline = time.monotonic() + WAIT
+                while shown is None and time.monotonic() < deadline:
+                    line = proc.stdout.readline()
+                    if not line:
+                        break
+                    m = LISTEN_RE.match(line.rstrip(b"\n"))
+                    if m and m.group(1) == b"lmtp" and m.group(2).startswith(b"unix:"):
+                        shown = m.group(2)[5:].decode()
+                expected = os.path.join(os.path.realpath(tmp), "data", "lmtp.sock")
+                self.assertEqual(os.path.realpath(os.path.dirname(shown)),
+                                 os.path.dirname(expected))
+                self.assertNotIn("/./", shown)
+                self.assertEqual(shown, os.path.normpath(shown))
+                self.assertTrue(stat.S_ISSOCK(os.stat(shown).st_mode))
+            finally:
+                proc.terminate()
+                proc.wait(timeout=WAIT)
+
     def test_pipelining(self):
         """RFC 2920: a whole transaction (and a second one) sent in one
         write is answered in order, with the data replies between."""
