@@ -371,7 +371,8 @@ void SessionHost::deliver_on_loop() {
 
 bool SessionHost::busy() const {
     std::lock_guard lock(mutex_);
-    return completed_ < posted_;
+    // A read beside the strand counts too: its output is still to come.
+    return completed_ < posted_ || away_ || !first_.empty();
 }
 
 void SessionHost::refresh_view() {
