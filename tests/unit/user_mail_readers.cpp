@@ -178,6 +178,14 @@ TEST_CASE("Reads beside the strand: STATUS runs away, its tagged line comes from
     // \Marked: messages arrived since the mailbox was last selected.
     CHECK(s.run_home() ==
           "* LIST (\\HasNoChildren \\Marked) \"/\" INBOX\r\nc OK LIST completed\r\n");
+    // With NOTIFY on (RFC 5465), other sessions' commits reach this
+    // session's notifier from the strand at any time: it reads there.
+    CHECK(s.send("n NOTIFY SET (personal (MessageNew MessageExpunge))\r\n") ==
+          "n OK NOTIFY completed\r\n");
+    CHECK(s.send("e STATUS INBOX (MESSAGES)\r\n") ==
+          "* STATUS INBOX (MESSAGES 2)\r\ne OK STATUS completed\r\n");
+    CHECK(s.away.empty());
+    CHECK(s.send("o NOTIFY NONE\r\n") == "o OK NOTIFY completed\r\n");
     const std::string created = s.send("d CREATE Work\r\n");
     CHECK(created == "d OK [MAILBOXID (" + mail.mail->store().open_mailbox("Work").object_id +
                          ")] CREATE completed\r\n");
