@@ -384,7 +384,17 @@ class Limits(LmtpTest):
                 break
             time.sleep(0.05)
         self.assertTrue(greeting.startswith(b"220 "), greeting)
-        self.assert_answers_fresh_client()
+        # One probe served shows one close noticed, not all ten (slow under
+        # the sanitizers): a fresh client may still be one too many for a
+        # moment, and is served once the server has caught up.
+        while True:
+            try:
+                self.assert_answers_fresh_client()
+                break
+            except smtplib.SMTPConnectError as refused:
+                if refused.smtp_code != 421 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         for sock in held[10:]:
             sock.close()
 
