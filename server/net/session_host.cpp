@@ -112,7 +112,6 @@ void SessionHost::run_away(std::shared_ptr<Executor> away, std::function<void()>
     std::lock_guard lock(mutex_);
     home_ = executor_;
     executor_ = std::move(away);
-    away_ = true;
     first_.push_back(std::move(task));
 }
 
@@ -120,7 +119,6 @@ void SessionHost::come_home(std::function<void()> task) {
     std::lock_guard lock(mutex_);
     executor_ = std::move(home_);
     home_.reset();
-    away_ = false;
     first_.push_back(std::move(task));
 }
 
@@ -164,7 +162,7 @@ void SessionHost::drain() {
             } else if (!first_.empty()) {
                 first = std::move(first_.front());
                 first_.pop_front();
-                away = away_;
+                away = home_ != nullptr;
             } else if (!tasks_.empty()) {
                 task = std::move(tasks_.front());
                 tasks_.pop_front();
@@ -372,7 +370,7 @@ void SessionHost::deliver_on_loop() {
 bool SessionHost::busy() const {
     std::lock_guard lock(mutex_);
     // A read beside the strand counts too: its output is still to come.
-    return completed_ < posted_ || away_ || !first_.empty();
+    return completed_ < posted_ || home_ != nullptr || !first_.empty();
 }
 
 void SessionHost::refresh_view() {

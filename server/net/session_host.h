@@ -170,10 +170,9 @@ class SessionHost : public std::enable_shared_from_this<SessionHost> {
     std::deque<Task> tasks_;
     std::shared_ptr<Executor> executor_;
     // run_away() / come_home(): their tasks, run before tasks_; the
-    // executor to come back to, and whether the host is away from it.
+    // executor to come back to, set while the host is away from it.
     std::deque<std::function<void()>> first_;
     std::shared_ptr<Executor> home_;
-    bool away_ = false;
     bool scheduled_ = false;
     bool draining_ = false;
     std::deque<Chunk> outbox_;
