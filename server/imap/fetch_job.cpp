@@ -175,11 +175,9 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
       changed_since_(command.changed_since),
       uids_(store::normalize(uids)) {
     if (!uids_.empty()) next_uid_ = uids_.front().first;
-    const std::vector<std::uint32_t>& in_view = view.uids();
+    const ViewUids& in_view = view.uids();
     for (const store::UidRange& range : uids_) {
-        auto first = std::lower_bound(in_view.begin(), in_view.end(), range.first);
-        auto last = std::upper_bound(first, in_view.end(), range.last);
-        expected_ += static_cast<std::size_t>(last - first);
+        expected_ += in_view.count_between(range.first, range.last);
     }
     const auto add_head = [this](Item::Kind kind) {
         for (const Item& item : head_items_) {

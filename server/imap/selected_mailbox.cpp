@@ -37,7 +37,7 @@ SelectedMailbox::SelectedMailbox(store::MailStore& store, const store::MailboxIn
     // pin is registered before the UIDs are read, so no message of the view
     // can lose its body before the view applies its expunge.
     pin_ = store_.pin_view(id_, expunge_modseq_);
-    uids_ = store_.uids(id_);
+    uids_ = ViewUids(store_.uids(id_));
     if (!uids_.empty()) uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
     keywords_ = store_.keywords(id_);
     if (!track_recent_) {
@@ -68,17 +68,15 @@ void SelectedMailbox::announce_recent(ResponseWriter& w) {
 std::uint32_t SelectedMailbox::recent_count() const {
     std::uint32_t count = 0;
     for (const store::UidRange& range : recent_) {
-        auto first = std::lower_bound(uids_.begin(), uids_.end(), range.first);
-        auto last = std::upper_bound(first, uids_.end(), range.last);
-        count += static_cast<std::uint32_t>(last - first);
+        count += static_cast<std::uint32_t>(uids_.count_between(range.first, range.last));
     }
     return count;
 }
 
 std::optional<std::uint32_t> SelectedMailbox::sequence_of(std::uint32_t uid) const {
-    auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
-    if (it == uids_.end() || *it != uid) return std::nullopt;
-    return static_cast<std::uint32_t>(it - uids_.begin() + 1);
+    const std::size_t index = uids_.lower_bound(uid);
+    if (index == uids_.size() || uids_[index] != uid) return std::nullopt;
+    return static_cast<std::uint32_t>(index + 1);
 }
 
 bool SelectedMailbox::is_recent(std::uint32_t uid) const {
@@ -104,13 +102,13 @@ store::UidSet SelectedMailbox::saved_in_view() const {
     store::UidSet result;
     std::size_t previous = uids_.size();
     for (const store::UidRange& range : saved_result_) {
-        auto it = std::lower_bound(uids_.begin(), uids_.end(), range.first);
-        for (; it != uids_.end() && *it <= range.last; ++it) {
-            const auto index = static_cast<std::size_t>(it - uids_.begin());
+        for (std::size_t index = uids_.lower_bound(range.first);
+             index < uids_.size() && uids_[index] <= range.last; ++index) {
+            const std::uint32_t uid = uids_[index];
             if (!result.empty() && index == previous + 1) {
-                result.back().last = *it;
+                result.back().last = uid;
             } else {
-                result.push_back({*it, *it});
+                result.push_back({uid, uid});
             }
             previous = index;
         }
@@ -130,9 +128,9 @@ std::optional<store::UidSet> SelectedMailbox::resolve(const SequenceSet& set, bo
             if (range.first > last_uid) continue;
             const std::uint32_t last = std::min(range.last, last_uid);
             // Skip ranges that fall between two UIDs of the view.
-            auto it = std::lower_bound(uids_.begin(), uids_.end(), range.first);
-            if (it == uids_.end() || *it > last) continue;
-            result.push_back({*it, last});
+            const std::size_t first = uids_.lower_bound(range.first);
+            if (first == uids_.size() || uids_[first] > last) continue;
+            result.push_back({uids_[first], last});
         }
         return result;
     }
@@ -252,26 +250,17 @@ void SelectedMailbox::remove_from_view(const std::vector<std::uint32_t>& gone, R
     // RFC 5267 4.3.4: REMOVEFROM before the EXPUNGE, while its numbers hold.
     if (w) contexts_.expunged(gone, *this, *w);
     std::vector<std::uint32_t> removed_uids;
-    // `gone` is ascending: one pass over the view, renumbering as we go.
-    std::size_t kept = 0;
-    std::size_t next_gone = 0;
+    // `gone` is ascending: the view names each removed message by its
+    // position before any removal, in ascending order.
     std::uint32_t removed = 0;
-    for (std::size_t i = 0; i < uids_.size(); ++i) {
-        const std::uint32_t uid = uids_[i];
-        while (next_gone < gone.size() && gone[next_gone] < uid)
-            ++next_gone;
-        if (next_gone < gone.size() && gone[next_gone] == uid) {
-            // RFC 3501 7.4.1: each EXPUNGE renumbers the messages after it.
-            // VANISHED names only messages of the view (RFC 7162 3.2.10.2).
-            if (w && vanished) removed_uids.push_back(uid);
-            if (w && !vanished) w->expunge(static_cast<std::uint32_t>(i + 1 - removed));
-            ++removed;
-            flag_copies_.erase(uid);
-            continue;
-        }
-        uids_[kept++] = uid;
-    }
-    uids_.resize(kept);
+    uids_.erase(gone, [&](std::size_t index, std::uint32_t uid) {
+        // RFC 3501 7.4.1: each EXPUNGE renumbers the messages after it.
+        // VANISHED names only messages of the view (RFC 7162 3.2.10.2).
+        if (w && vanished) removed_uids.push_back(uid);
+        if (w && !vanished) w->expunge(static_cast<std::uint32_t>(index + 1 - removed));
+        ++removed;
+        flag_copies_.erase(uid);
+    });
     if (w && vanished) write_vanished(*w, std::move(removed_uids), false);
 }
 
@@ -345,7 +334,7 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         // not lag behind.
         const std::vector<std::uint32_t> gone = store_.expunged_since(id_, expunge_modseq_);
         const bool pending = std::any_of(gone.begin(), gone.end(), [this](std::uint32_t uid) {
-            return std::binary_search(uids_.begin(), uids_.end(), uid);
+            return uids_.contains(uid);
         });
         if (!pending) set_expunge_modseq(info.highestmodseq);
     }
@@ -400,7 +389,7 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
             } else if (auto claimed = store_.claim_recent(id_)) {
                 add_recent(claimed->first, claimed->last);
             }
-            uids_.insert(uids_.end(), arrived.begin(), arrived.end());
+            uids_.append(arrived);
             uidnext_ = std::max<std::uint64_t>(uidnext_, uids_.back() + 1ull);
             // RFC 3501 7.3.1 and 7.3.2 (RFC 9051 7.4.1: EXISTS only).
             w.exists(exists());

@@ -32,6 +32,7 @@
 #include "protocol/response_writer.h"
 #include "protocol/sequence_set.h"
 #include "server/imap/search_contexts.h"
+#include "server/imap/view_uids.h"
 #include "store/mail_store.h"
 
 namespace imap::server {
@@ -95,7 +96,7 @@ class SelectedMailbox {
     std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
     std::uint32_t recent_count() const;
     // UIDs by sequence number - 1.
-    const std::vector<std::uint32_t>& uids() const { return uids_; }
+    const ViewUids& uids() const { return uids_; }
     std::uint32_t uid_at(std::uint32_t sequence) const { return uids_[sequence - 1]; }
     // The sequence number of `uid`, nullopt when it is not in the view.
     std::optional<std::uint32_t> sequence_of(std::uint32_t uid) const;
@@ -201,7 +202,7 @@ class SelectedMailbox {
     bool track_recent_;
     std::uint32_t uidvalidity_;
     std::uint64_t uidnext_;
-    std::vector<std::uint32_t> uids_;
+    ViewUids uids_;
     std::vector<store::UidRange> recent_;  // ascending, disjoint
     std::vector<std::string> keywords_;
     // Flag changes with a modseq up to this have been reported.

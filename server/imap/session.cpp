@@ -358,7 +358,7 @@ void Session::write_notifications(bool selected_too) {
 }
 
 void Session::fetch_new_messages(std::uint32_t after) {
-    const std::vector<std::uint32_t>& uids = selected_->uids();
+    const ViewUids& uids = selected_->uids();
     const auto first = std::upper_bound(uids.begin(), uids.end(), after);
     if (first == uids.end()) return;
     // RFC 5465 5.2: one FETCH per new message with the attributes asked,

@@ -212,7 +212,11 @@ def make_message(corpus, rnd, i, t, size, big=False):
 class Dataset:
     """Writes mailbox `name` both ways: mbox_path (for imapd import) and the
     Maildir folder `maildir` (cur/, names with S=, W= and :2,FLAGS as
-    Dovecot itself writes them; mtime = internal date)."""
+    Dovecot itself writes them; mtime = internal date). With `maildir`
+    None (an imapd-only run) no Maildir is written. With `copies`, every
+    `copies.every`-th message is written a second time, byte for byte, to
+    the `copies` folder (the same message filed in two mailboxes, which
+    imapd stores once)."""
 
     def __init__(self, corpus, seed, count, t0, span, big_size=None):
         self.corpus, self.seed, self.count = corpus, seed, count
@@ -220,29 +224,55 @@ class Dataset:
         self.total_bytes = 0  # with CRLF line ends, as a client sees them
         self.times = []
 
-    def write(self, mbox_path, maildir):
+    def write(self, mbox_path, maildir, copies=None):
         rnd = random.Random(self.seed)
         step = self.span / max(1, self.count)
         pid = os.getpid()
-        cur = os.path.join(maildir, "cur")
         with open(mbox_path, "wb", buffering=1 << 20) as mbox:
             for i in range(self.count):
                 t = int(self.t0 + i * step + rnd.random() * step * 0.5)
                 size = self.big_size if self.big_size else size_class(rnd)
                 text, flags = make_message(self.corpus, rnd, i, t, size, big=bool(self.big_size))
                 data = text.encode()
-                mbox.write(("From %s %s\n" % ("sender@bench.example", ctime_date(t))).encode())
-                mbox.write(data)
-                mbox.write(b"\n")
-                vsize = len(data) + data.count(b"\n")
-                name = "%d.M%dP%d.bench,S=%d,W=%d:2,%s" % (t, i, pid, len(data), vsize,
-                                                          "".join(sorted(flags)))
-                path = os.path.join(cur, name)
-                with open(path, "wb") as f:
-                    f.write(data)
-                os.utime(path, (t, t))
-                self.total_bytes += vsize
+                self.total_bytes += _write_one(mbox, maildir, data, t, i, pid, flags)
                 self.times.append(t)
+                if copies and i % copies.every == 0:
+                    copies.add(data, t, i, pid, flags)
+
+
+class Copies:
+    """The second folder of Dataset.write(copies=...): an mbox and, unless
+    None, a Maildir folder."""
+
+    def __init__(self, every, mbox_path, maildir):
+        self.every, self.maildir = every, maildir
+        self.mbox = open(mbox_path, "wb", buffering=1 << 20)
+        self.count = 0
+        self.total_bytes = 0
+
+    def add(self, data, t, i, pid, flags):
+        self.total_bytes += _write_one(self.mbox, self.maildir, data, t, i, pid, flags)
+        self.count += 1
+
+    def close(self):
+        self.mbox.close()
+
+
+def _write_one(mbox, maildir, data, t, i, pid, flags):
+    """Appends one message to the mbox and, unless maildir is None, writes
+    its Maildir file; returns its size with CRLF line ends."""
+    mbox.write(("From %s %s\n" % ("sender@bench.example", ctime_date(t))).encode())
+    mbox.write(data)
+    mbox.write(b"\n")
+    vsize = len(data) + data.count(b"\n")
+    if maildir is not None:
+        name = "%d.M%dP%d.bench,S=%d,W=%d:2,%s" % (t, i, pid, len(data), vsize,
+                                                  "".join(sorted(flags)))
+        path = os.path.join(maildir, "cur", name)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.utime(path, (t, t))
+    return vsize
 
 
 def append_messages(corpus, seed, count):
@@ -974,15 +1004,21 @@ def report(args, n, big_n, big_bytes, data_bytes, info, versions, suites, setup)
     out.append("- setup (not compared): generating the data %.0f s; imapd import %.1f s; "
                "Dovecot gets its Maildir written directly" % (setup["generate"],
                                                              setup["import"]))
+    copies, copies_bytes = setup.get("copies", (0, 0))
+    if copies:
+        out.append("- data: Archive holds %d of the INBOX messages again, %.0f MB (the same "
+                   "bytes in two mailboxes), counted in the raw bytes below" % (
+                       copies, copies_bytes / 1e6))
+    raw_bytes = data_bytes + big_bytes + copies_bytes
     if setup.get("imapd_disk") or setup.get("dovecot_disk"):
         parts = []
         if setup.get("imapd_disk"):
             parts.append("imapd's database after import %.0f MB (%.2f x the mail, full-text "
                          "index included)" % (setup["imapd_disk"] / 1e6,
-                                              setup["imapd_disk"] / (data_bytes + big_bytes)))
+                                              setup["imapd_disk"] / raw_bytes))
         if setup.get("dovecot_disk"):
             parts.append("Dovecot's Maildir files %.0f MB (%.2f x, before its index)" % (
-                setup["dovecot_disk"] / 1e6, setup["dovecot_disk"] / (data_bytes + big_bytes)))
+                setup["dovecot_disk"] / 1e6, setup["dovecot_disk"] / raw_bytes))
         out.append("- disk: " + "; ".join(parts))
     out.append("")
     out.append("| scenario | imapd | Dovecot | imapd/Dovecot | imapd peak RSS | "
@@ -1103,6 +1139,9 @@ def main():
     p.add_argument("--quick", action="store_true",
                    help="5,000 messages and a 100 MB big mailbox (a sanity run)")
     p.add_argument("--only", choices=["imapd", "dovecot"], help="run one server only")
+    p.add_argument("--copies-every", type=int, default=0, metavar="K",
+                   help="file every K-th INBOX message a second time in mailbox Archive "
+                        "(the same bytes in two mailboxes; default 0: none)")
     p.add_argument("--work-dir", default=None, help="where to put the data (default: a temp dir)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
     p.add_argument("--out", default=None, help="Markdown file to add this run's section to")
@@ -1129,16 +1168,29 @@ def main():
         t = time.monotonic()
         log("generating %d messages + %d big ones" % (n, big_n))
         corpus = Corpus()
+        # An imapd-only run writes no Maildir (a million files of 14 GB at 1M).
+        maildirs = args.only != "imapd"
+        copies = None
+        if args.copies_every > 0:
+            copies = Copies(args.copies_every, os.path.join(work, "archive.mbox"),
+                            dc.maildir("Archive") if maildirs else None)
         inbox = Dataset(corpus, SEED + 1, n, START_TIME, SPAN)
-        inbox.write(os.path.join(work, "inbox.mbox"), dc.maildir(None))
+        inbox.write(os.path.join(work, "inbox.mbox"), dc.maildir(None) if maildirs else None,
+                    copies)
+        if copies:
+            copies.close()
         big = Dataset(corpus, SEED + 2, big_n, START_TIME, SPAN, big_size=big_size)
         if big_n:
-            big.write(os.path.join(work, "big.mbox"), dc.maildir("Big"))
+            big.write(os.path.join(work, "big.mbox"), dc.maildir("Big") if maildirs else None)
         append_msgs = append_messages(corpus, SEED + 3, args.append)
         setup["generate"] = time.monotonic() - t
         log("data: INBOX %.0f MB, Big %.0f MB, in %.0f s" % (inbox.total_bytes / 1e6,
                                                           big.total_bytes / 1e6,
                                                           setup["generate"]))
+        if copies:
+            setup["copies"] = (copies.count, copies.total_bytes)
+            log("data: Archive %d copies of INBOX messages, %.0f MB" % (
+                copies.count, copies.total_bytes / 1e6))
         # SINCE: a day that about 10% of the INBOX is on or after.
         since_t = inbox.times[int(len(inbox.times) * 0.9)] if inbox.times else START_TIME
         d = datetime.datetime.fromtimestamp(since_t, datetime.timezone.utc)
@@ -1147,10 +1199,13 @@ def main():
         mboxes = [(os.path.join(work, "inbox.mbox"), None)]
         if big_n:
             mboxes.append((os.path.join(work, "big.mbox"), "Big"))
+        if copies:
+            mboxes.append((os.path.join(work, "archive.mbox"), "Archive"))
         dc.loaded()
         # The Maildir as written: one file per message (Dovecot adds its
         # index, a few MB, at the first SELECT).
-        setup["dovecot_disk"] = tree_bytes(dc.maildir(None))
+        if maildirs:
+            setup["dovecot_disk"] = tree_bytes(dc.maildir(None))
 
         for server in (imapd, dc):
             if args.only and server.name.lower() != args.only:

@@ -45,7 +45,7 @@ namespace {
 store::UidSet partial_of_view(const SelectedMailbox& view, const store::UidSet& set,
                               const PartialRange& range) {
     std::vector<std::uint32_t> named;
-    const std::vector<std::uint32_t>& in_view = view.uids();
+    const ViewUids& in_view = view.uids();
     for (const store::UidRange& uids : set) {
         auto first = std::lower_bound(in_view.begin(), in_view.end(), uids.first);
         auto last = std::upper_bound(first, in_view.end(), uids.last);

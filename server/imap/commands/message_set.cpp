@@ -33,12 +33,10 @@ std::string uid_set_string(std::span<const std::uint32_t> uids) {
 }
 
 std::size_t count_in_view(const SelectedMailbox& view, store::UidSpan set) {
-    const std::vector<std::uint32_t>& uids = view.uids();
+    const ViewUids& uids = view.uids();
     std::size_t count = 0;
     for (const store::UidRange& range : set) {
-        auto first = std::lower_bound(uids.begin(), uids.end(), range.first);
-        auto last = std::upper_bound(first, uids.end(), range.last);
-        count += static_cast<std::size_t>(last - first);
+        count += uids.count_between(range.first, range.last);
     }
     return count;
 }

@@ -27,7 +27,7 @@ Checked<std::optional<store::SearchKey>> view_search_key(Session& session,
     }
     // RFC 7162 3.1: a MODSEQ criterion is a CONDSTORE enabling command.
     if (has_modseq(key)) session.enable_condstore();
-    const std::vector<std::uint32_t>& view = selected.uids();
+    const ViewUids& view = selected.uids();
     if (view.empty()) return std::optional<store::SearchKey>();
     std::vector<store::SearchKey> keys;
     keys.push_back(store::SearchKey::uid_set({{view.front(), view.back()}}));
