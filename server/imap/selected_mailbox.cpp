@@ -333,9 +333,8 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         // (RFC 7162 3.2: HIGHESTMODSEQ below any held-back expunge) need
         // not lag behind.
         const std::vector<std::uint32_t> gone = store_.expunged_since(id_, expunge_modseq_);
-        const bool pending = std::any_of(gone.begin(), gone.end(), [this](std::uint32_t uid) {
-            return uids_.contains(uid);
-        });
+        const bool pending = std::any_of(gone.begin(), gone.end(),
+                                         [this](std::uint32_t uid) { return uids_.contains(uid); });
         if (!pending) set_expunge_modseq(info.highestmodseq);
     }
 

@@ -64,9 +64,9 @@ std::size_t ViewUids::lower_bound(std::uint32_t uid) const {
             break;
     }
     const auto first = uids32_.begin() + found.data;
-    return base + static_cast<std::size_t>(
-                      std::lower_bound(first, first + static_cast<std::ptrdiff_t>(count), uid) -
-                      first);
+    return base +
+           static_cast<std::size_t>(
+               std::lower_bound(first, first + static_cast<std::ptrdiff_t>(count), uid) - first);
 }
 
 std::size_t ViewUids::count_between(std::uint32_t first, std::uint32_t last) const {

@@ -40,9 +40,9 @@ void check_lookups(const ViewUids& view, const std::vector<std::uint32_t>& refer
                                          view.begin()) == expected);
         REQUIRE(view.contains(uid) == std::binary_search(reference.begin(), reference.end(), uid));
         const std::uint32_t last = uid + pick(random) % 1000;
-        const auto count = static_cast<std::size_t>(
-            std::upper_bound(reference.begin(), reference.end(), last) -
-            std::lower_bound(reference.begin(), reference.end(), uid));
+        const auto count =
+            static_cast<std::size_t>(std::upper_bound(reference.begin(), reference.end(), last) -
+                                     std::lower_bound(reference.begin(), reference.end(), uid));
         REQUIRE(view.count_between(uid, last) == count);
     }
 }
@@ -59,8 +59,7 @@ std::vector<std::uint32_t> gappy(std::size_t count, std::uint32_t max_gap, std::
 
 }  // namespace
 
-TEST_CASE("A view's UIDs read back by position and by UID, for every block layout",
-          "[view_uids]") {
+TEST_CASE("A view's UIDs read back by position and by UID, for every block layout", "[view_uids]") {
     std::mt19937 random(7);
     // Consecutive, within 2-byte offsets, and wider than 65,536 a block;
     // sizes around the block boundary.
