@@ -1006,7 +1006,7 @@ def report(args, n, big_n, big_bytes, data_bytes, info, versions, suites, setup)
                                                              setup["import"]))
     copies, copies_bytes = setup.get("copies", (0, 0))
     if copies:
-        out.append("- data: Archive holds %d of the INBOX messages again, %.0f MB (the same "
+        out.append("- data: Archive holds %d of the INBOX messages again, %.1f MB (the same "
                    "bytes in two mailboxes), counted in the raw bytes below" % (
                        copies, copies_bytes / 1e6))
     raw_bytes = data_bytes + big_bytes + copies_bytes

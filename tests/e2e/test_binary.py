@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_serve  # noqa: E402
-from test_serve import WAIT, HostileTest, recv_until, rss_bytes  # noqa: E402
+from test_serve import WAIT, HostileTest, cpu_seconds, recv_until, rss_bytes  # noqa: E402
 
 RSS_BOUND = 64 * 1024 * 1024
 # 16 MiB: decoded twice and sent within the hostile bound under ASan too.
@@ -64,6 +64,7 @@ class BinaryLargePart(HostileTest):
         self.sock = sock
         # The bounds count from here: the APPEND is not what is measured.
         self.started = time.monotonic()
+        self.cpu_before = cpu_seconds(self.server.proc.pid)
         self.rss_before = rss_bytes(self.server.proc.pid)
 
     def test_binary_size_and_streamed_content(self):

@@ -396,6 +396,14 @@ class Limits(ServerTest):
         self.assertRegex(recv_until(fourth, rb"\r\n"), rb"^\* OK")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time process `pid` (all its threads) has used so far
+    (Linux /proc/PID/stat fields 14 and 15, in clock ticks)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid):
     """The resident set size of process `pid` (Linux /proc)."""
     with open("/proc/%d/status" % pid) as f:
@@ -566,11 +574,15 @@ class Autologout(ServerTest):
     def test_authenticated_connection_is_logged_out(self):
         sock = self.raw()
         recv_until(sock, rb"\r\n")
-        self.assertIn(b"l OK", login_raw(sock, b"l"))
         start = time.monotonic()
+        self.assertIn(b"l OK", login_raw(sock, b"l"))
         data = recv_until(sock, rb"\* BYE[^\r]*\r\n")
         self.assertIn(b"* BYE Autologout; idle for too long", data)
-        self.assertGreater(time.monotonic() - start, 0.8)
+        # Not before the timeout (1 s): counted from before the LOGIN was
+        # sent, since the server's timer starts when it reads the command,
+        # so a loaded machine can only make this longer. (From the OK
+        # instead, it once measured 0.79 s: the OK took 0.2 s to arrive.)
+        self.assertGreater(time.monotonic() - start, 0.9)
         self.assertEqual(recv_quiet(sock, WAIT), b"")
         wait_for_log(self.server, "connection_timeout")
         self.assertIn("state=authenticated", self.server.log())
@@ -975,12 +987,17 @@ class TcpLatency(ServerTest):
 
 
 class HostileTest(ServerTest):
-    """Hostile input: each test finishes in under 2 s, and afterwards the
-    server's RSS grew by less than RSS_BOUND and a fresh client is served.
-    Under AddressSanitizer (a build with IMAPD_SANITIZE, which is several
-    times slower) the time bound is TIME_BOUND * SANITIZER_SLOWDOWN, and
-    the allocator's quarantine of freed memory is kept small so RSS
-    measures what the server holds, not what ASan keeps for its checks."""
+    """Hostile input: each attack costs the server under 2 s of CPU time,
+    and afterwards the server's RSS grew by less than RSS_BOUND and a fresh
+    client is served. CPU time, not wall time: the bound is about the work
+    an attack can make the server do (a quadratic parse, a decompression
+    bomb), which a loaded machine does not change, while wall time on a
+    shared 2-core machine measures the other processes too (these tests
+    once failed at 2.4 s of wall time while CI built beside them). Under
+    AddressSanitizer (a build with IMAPD_SANITIZE, which is several times
+    slower) the bound is TIME_BOUND * SANITIZER_SLOWDOWN, and the
+    allocator's quarantine of freed memory is kept small so RSS measures
+    what the server holds, not what ASan keeps for its checks."""
     TIME_BOUND = 2.0
     SANITIZER_SLOWDOWN = 5
 
@@ -993,15 +1010,17 @@ class HostileTest(ServerTest):
         self.time_bound = self.TIME_BOUND * (
             self.SANITIZER_SLOWDOWN if os.environ.get("IMAPD_SANITIZED") else 1)
         self.started = time.monotonic()
+        self.cpu_before = cpu_seconds(self.server.proc.pid)
         self.rss_before = rss_bytes(self.server.proc.pid)
 
     def assert_server_unharmed(self, login=True):
-        """RSS, time, and a fresh client served: logged in and a NOOP, or,
+        """RSS, CPU time, and a fresh client served: logged in and a NOOP, or,
         with `login` false (while logins are deliberately held back by a
         flood), greeted and a NOOP."""
         grown = rss_bytes(self.server.proc.pid) - self.rss_before
         self.assertLess(grown, RSS_BOUND, "RSS grew by %d bytes" % grown)
-        self.assertLess(time.monotonic() - self.started, self.time_bound)
+        used = cpu_seconds(self.server.proc.pid) - self.cpu_before
+        self.assertLess(used, self.time_bound, "the server used %.2f s of CPU" % used)
         m = self.imap()
         if login:
             self.assertEqual(m.login("alice", "secret")[0], "OK")
@@ -1717,8 +1736,9 @@ class OutputBacklog(IdleFloodTest):
         idler = self.idler()
         n = 0
         while "timeout=output_backlog" not in self.server.log():
-            self.assertLess(time.monotonic() - self.started, 0.75 * self.time_bound,
-                            "the idler was never ended")
+            # A guard against a server that never ends it, not a timing
+            # bound: [timeouts] output_backlog is 200 ms.
+            self.assertLess(time.monotonic() - self.started, WAIT, "the idler was never ended")
             self.toggle(writer, n)
             n += 1
         # The server closes it: whatever it reads now ends.
