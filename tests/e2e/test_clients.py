@@ -669,7 +669,12 @@ poll 127.0.0.1 port %d protocol IMAP
 
     def fetchmail(self, options, *args, expect_mail=True):
         env = dict(os.environ, HOME=self.work.name, FETCHMAILHOME=self.work.name)
-        proc = subprocess.run(["fetchmail", "-f", self.rc(options)] + list(args),
+        # Its own lock file: run as root, fetchmail locks /var/run/fetchmail.pid
+        # whatever FETCHMAILHOME says, and the IMAP and POP3 tests run at once
+        # under ctest -j ("another foreground fetchmail is running", exit 8).
+        pidfile = os.path.join(self.work.name, "fetchmail.pid")
+        proc = subprocess.run(["fetchmail", "--pidfile", pidfile, "-f", self.rc(options)] +
+                              list(args),
                               capture_output=True, timeout=WAIT, env=env)
         # Exit 0: mail was delivered; 1: there was none (fetchmail(1)).
         if proc.returncode != (0 if expect_mail else 1):
@@ -724,7 +729,9 @@ poll 127.0.0.1 port %d protocol IMAP
         log_path = os.path.join(self.work.name, "fetchmail.log")
         with open(log_path, "wb") as log:
             # -v: fetchmail shows its IMAP commands, so the test can wait for IDLE.
-            proc = subprocess.Popen(["fetchmail", "-f", self.rc("keep idle"), "-v"],
+            proc = subprocess.Popen(["fetchmail", "--pidfile",
+                                     os.path.join(self.work.name, "fetchmail.pid"), "-f",
+                                     self.rc("keep idle"), "-v"],
                                     stdout=log, stderr=subprocess.STDOUT, env=env)
         try:
             def idling():
