@@ -45,9 +45,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One append() call takes at most this many messages or bytes.
+// One batch (one transaction) takes at most this many messages or bytes.
+// Few enough that a batch of large messages, held with its prepared
+// (compressed) form, stays small beside the batches in flight
+// (kBatchesInFlight); many enough that a commit's fsync is spread over
+// 200 messages.
 constexpr std::size_t kBatchMessages = 200;
-constexpr std::size_t kBatchBytes = 32 * 1024 * 1024;
+constexpr std::size_t kBatchBytes = 8 * 1024 * 1024;
 
 struct ImportArgs {
     std::vector<std::string_view> positional;  // NAME FORMAT PATH
@@ -239,11 +243,13 @@ bool read_file(int fd, std::string& out, std::size_t limit, bool& too_big) {
 // has cores) prepare the next batches while the importing thread reads the
 // input and writes the prepared batches, one transaction each, in the
 // order they were read: UIDs follow the input's order. At most
-// kBatchesInFlight batches are held at once (read, being prepared or
-// prepared), which bounds the memory to about kBatchesInFlight *
-// kBatchBytes and their prepared (compressed) forms.
+// kBatchesInFlight batches are handed over at once (being prepared or
+// prepared, not yet written), beside the one being read, which bounds the
+// memory to about (kBatchesInFlight + 1) * kBatchBytes and the prepared
+// forms, whatever the size of the input. Three keep two threads busy
+// while the oldest is written.
 constexpr std::size_t kMaxPrepareThreads = 4;
-constexpr std::size_t kBatchesInFlight = 4;
+constexpr std::size_t kBatchesInFlight = 3;
 
 // --index: bodies per index transaction, and the time one may take. Larger
 // than the server's batches (store::limits::kIndexBatchBodies), which must

@@ -445,7 +445,7 @@ TEST_CASE("import exit codes for missing input and bad format and unknown users"
 TEST_CASE("import mbox keeps the file's order in UIDs across many batches prepared in parallel") {
     DataDirWithUser d;
     const fs::path mbox = d.dir.path / "many.mbox";
-    constexpr int kMessages = 2345;  // more than 4 batches in flight of 200 each
+    constexpr int kMessages = 2345;  // more than 3 batches in flight of 200 each
     std::string text;
     for (int i = 0; i < kMessages; ++i) {
         // Sizes vary, so batches take different times to prepare.
