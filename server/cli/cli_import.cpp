@@ -1170,11 +1170,21 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
     // holding the lock too long), the bodies stay queued for the server.
     if (parsed.index) {
         try {
-            while (mail.index_pending({kImportIndexBatch, kImportIndexBatchTime}).more) {
+            for (;;) {
+                const store::IndexResult done =
+                    mail.index_pending({kImportIndexBatch, kImportIndexBatchTime});
+                if (!done.more) break;
+                if (progress_line) {
+                    progress_line->draw(
+                        "indexing for search, " + std::to_string(done.queued) + " messages left",
+                        std::chrono::steady_clock::now());
+                }
             }
         } catch (const std::exception& e) {
+            if (progress_line) progress_line->clear();
             err << "imapd import: indexing left to the server: " << e.what() << "\n";
         }
+        if (progress_line) progress_line->clear();
     }
     return exit.code;
 }

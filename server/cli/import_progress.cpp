@@ -41,8 +41,12 @@ std::string format_import_progress(const ImportProgress& progress) {
 bool ProgressLine::update(const ImportProgress& progress,
                           std::chrono::steady_clock::time_point now) {
     if (drawn_ && now - last_ < kProgressRedrawInterval) return false;
-    out_ << '\r' << "imapd import: " << format_import_progress(progress) << kEraseToEnd
-         << std::flush;
+    return draw(format_import_progress(progress), now);
+}
+
+bool ProgressLine::draw(const std::string& text, std::chrono::steady_clock::time_point now) {
+    if (drawn_ && now - last_ < kProgressRedrawInterval) return false;
+    out_ << '\r' << "imapd import: " << text << kEraseToEnd << std::flush;
     drawn_ = true;
     last_ = now;
     return true;

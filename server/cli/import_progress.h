@@ -36,6 +36,8 @@ class ProgressLine {
     // Draws `progress` unless the last drawing is less than
     // kProgressRedrawInterval before `now`; true when it drew.
     bool update(const ImportProgress& progress, std::chrono::steady_clock::time_point now);
+    // The same for any text (the --index phase's).
+    bool draw(const std::string& text, std::chrono::steady_clock::time_point now);
     // Erases the line (before other output and at the end), if drawn.
     void clear();
 

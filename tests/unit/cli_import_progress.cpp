@@ -55,6 +55,10 @@ TEST_CASE("import progress line redraws in place at most every redraw interval")
     const std::string after = out.str();
     line.clear();
     CHECK(out.str() == after);
+    // Any text, as often: the --index phase's.
+    CHECK(line.draw("indexing for search, 7 messages left", start + seconds(10)));
+    CHECK(out.str().ends_with("\rimapd import: indexing for search, 7 messages left\x1b[K"));
+    CHECK_FALSE(line.draw("indexing for search, 6 messages left", start + seconds(10)));
 }
 
 }  // namespace
