@@ -128,6 +128,30 @@ struct AppendResult {
     std::vector<std::uint32_t> uids;  // in request order
 };
 
+// The part of an append() that needs no database: each message parsed,
+// hashed, its sort keys, preview and compressed forms computed. Made by
+// MailStore::prepare_append(), which reads nothing of the store and so may
+// run on any thread, and written by append_prepared(): `imapd import`
+// prepares batches on several threads while one thread writes
+// (docs/cli.md). Holds views of the requests' messages, which must outlive
+// it. Bodies is the backend's own (store/sqlite_mail_store.cpp).
+class PreparedAppend {
+  public:
+    struct Bodies;
+    PreparedAppend();
+    PreparedAppend(std::span<const AppendRequest> requests, std::unique_ptr<Bodies> bodies);
+    PreparedAppend(PreparedAppend&&) noexcept;
+    PreparedAppend& operator=(PreparedAppend&&) noexcept;
+    ~PreparedAppend();
+
+    std::span<const AppendRequest> requests() const { return requests_; }
+    const Bodies* bodies() const { return bodies_.get(); }
+
+  private:
+    std::span<const AppendRequest> requests_;
+    std::unique_ptr<Bodies> bodies_;
+};
+
 struct UidMapping {
     std::uint32_t source = 0;
     std::uint32_t destination = 0;
@@ -364,6 +388,12 @@ class MailStore {
     // limits::kMaxMessageSize, OverLimit when UIDs or keywords run out.
     virtual AppendResult append(MailboxId id, std::span<const AppendRequest> messages) = 0;
     virtual std::uint32_t append(MailboxId id, const AppendRequest& message) = 0;
+    // append() in two steps (PreparedAppend): prepare_append() may run on
+    // any thread, beside calls on the store, and throws what append()
+    // throws for a message (TooBig, an unknown flag, a bad keyword);
+    // append_prepared() writes one transaction, as append().
+    virtual PreparedAppend prepare_append(std::span<const AppendRequest> messages) const = 0;
+    virtual AppendResult append_prepared(MailboxId id, const PreparedAppend& prepared) = 0;
     // RFC 8508 REPLACE: appends `message` to `destination` (as append()) and
     // expunges `uid` from `source` (as UID EXPUNGE, whatever its flags), in
     // one transaction: either both happen or neither. Expunged when `uid`

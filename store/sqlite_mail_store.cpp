@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "store/body_codec.h"
@@ -1021,31 +1022,57 @@ std::optional<std::uint32_t> SqliteMailStore::first_unseen_uid(MailboxId id) {
 
 // ---- Messages --------------------------------------------------------------
 
-AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest> messages) {
-    return append_replacing(id, messages, nullptr);
-}
+struct PreparedAppend::Bodies {
+    std::vector<PreparedBody> list;  // one per request, in order
+};
 
-ReplaceResult SqliteMailStore::replace(MailboxId source, std::uint32_t uid, MailboxId destination,
-                                       const AppendRequest& message) {
-    ReplaceResult result;
-    const Replaced replaced{source, uid, &result.expunged};
-    result.appended =
-        append_replacing(destination, std::span<const AppendRequest>(&message, 1), &replaced);
-    return result;
-}
+PreparedAppend::PreparedAppend() = default;
+PreparedAppend::PreparedAppend(std::span<const AppendRequest> requests,
+                               std::unique_ptr<Bodies> bodies)
+    : requests_(requests), bodies_(std::move(bodies)) {}
+PreparedAppend::PreparedAppend(PreparedAppend&&) noexcept = default;
+PreparedAppend& PreparedAppend::operator=(PreparedAppend&&) noexcept = default;
+PreparedAppend::~PreparedAppend() = default;
 
-AppendResult SqliteMailStore::append_replacing(MailboxId id,
-                                               std::span<const AppendRequest> messages,
-                                               const Replaced* replaced) {
-    std::vector<PreparedBody> bodies;
-    bodies.reserve(messages.size());
+PreparedAppend SqliteMailStore::prepare_append(std::span<const AppendRequest> messages) const {
+    auto bodies = std::make_unique<PreparedAppend::Bodies>();
+    bodies->list.reserve(messages.size());
     for (const AppendRequest& request : messages) {
         if (request.flags.system & ~flag::kAll) {
             throw StoreError(StoreErrc::InvalidName, "unknown system flag");
         }
         for (const std::string& keyword : request.flags.keywords)
             check_keyword(keyword);
-        bodies.push_back(prepare_body(request.message));
+        bodies->list.push_back(prepare_body(request.message));
+    }
+    return PreparedAppend(messages, std::move(bodies));
+}
+
+AppendResult SqliteMailStore::append_prepared(MailboxId id, const PreparedAppend& prepared) {
+    return append_replacing(id, prepared, nullptr);
+}
+
+AppendResult SqliteMailStore::append(MailboxId id, std::span<const AppendRequest> messages) {
+    return append_replacing(id, prepare_append(messages), nullptr);
+}
+
+ReplaceResult SqliteMailStore::replace(MailboxId source, std::uint32_t uid, MailboxId destination,
+                                       const AppendRequest& message) {
+    ReplaceResult result;
+    const Replaced replaced{source, uid, &result.expunged};
+    result.appended = append_replacing(
+        destination, prepare_append(std::span<const AppendRequest>(&message, 1)), &replaced);
+    return result;
+}
+
+AppendResult SqliteMailStore::append_replacing(MailboxId id, const PreparedAppend& prepared,
+                                               const Replaced* replaced) {
+    static const std::vector<PreparedBody> kNoBodies;  // a default-constructed PreparedAppend
+    const std::span<const AppendRequest> messages = prepared.requests();
+    const std::vector<PreparedBody>& bodies =
+        prepared.bodies() != nullptr ? prepared.bodies()->list : kNoBodies;
+    if (bodies.size() != messages.size()) {
+        throw std::logic_error("append_prepared: not prepared by prepare_append()");
     }
     WriteTransaction transaction(*this);
     MailboxInfo info = require_selectable(db_, id);

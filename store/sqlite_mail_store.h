@@ -56,6 +56,8 @@ class SqliteMailStore final : public MailStore {
 
     AppendResult append(MailboxId id, std::span<const AppendRequest> messages) override;
     std::uint32_t append(MailboxId id, const AppendRequest& message) override;
+    PreparedAppend prepare_append(std::span<const AppendRequest> messages) const override;
+    AppendResult append_prepared(MailboxId id, const PreparedAppend& prepared) override;
     ReplaceResult replace(MailboxId source, std::uint32_t uid, MailboxId destination,
                           const AppendRequest& message) override;
     std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
@@ -113,7 +115,7 @@ class SqliteMailStore final : public MailStore {
     };
     // append(), and when `replaced` is given the expunge of REPLACE, in the
     // append's transaction.
-    AppendResult append_replacing(MailboxId id, std::span<const AppendRequest> messages,
+    AppendResult append_replacing(MailboxId id, const PreparedAppend& prepared,
                                   const Replaced* replaced);
     struct ViewEntry {
         MailboxId mailbox = 0;

@@ -12,14 +12,19 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,6 +32,7 @@
 #include "protocol/mailbox_name.h"
 #include "server/cli/cli.h"
 #include "server/cli/cli_common.h"
+#include "server/cli/import_progress.h"
 #include "store/data_dir.h"
 #include "store/errors.h"
 #include "store/limits.h"
@@ -39,14 +45,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// One append() call takes at most this many messages or bytes.
+// One batch (one transaction) takes at most this many messages or bytes.
+// Few enough that a batch of large messages, held with its prepared
+// (compressed) form, stays small beside the batches in flight
+// (kBatchesInFlight); many enough that a commit's fsync is spread over
+// 200 messages.
 constexpr std::size_t kBatchMessages = 200;
-constexpr std::size_t kBatchBytes = 32 * 1024 * 1024;
+constexpr std::size_t kBatchBytes = 8 * 1024 * 1024;
 
 struct ImportArgs {
     std::vector<std::string_view> positional;  // NAME FORMAT PATH
     cli::DataDirFlags data_dir;
     std::optional<std::string> mailbox;
+    bool index = false;  // --index: build the search index before exiting
 };
 
 ImportArgs parse_import_args(std::span<const std::string_view> args) {
@@ -54,7 +65,9 @@ ImportArgs parse_import_args(std::span<const std::string_view> args) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string_view arg = args[i];
         if (parsed.data_dir.parse(args, i)) continue;
-        if (auto m = cli::flag_value(args, i, "--mailbox")) {
+        if (arg == "--index") {
+            parsed.index = true;
+        } else if (auto m = cli::flag_value(args, i, "--mailbox")) {
             parsed.mailbox = std::string(*m);
         } else if (arg.starts_with("-") && arg.size() > 1) {
             throw ConfigError("unknown option " + std::string(arg));
@@ -224,11 +237,94 @@ bool read_file(int fd, std::string& out, std::size_t limit, bool& too_big) {
     }
 }
 
+// Preparing a batch (parsing, hashing, compression:
+// MailStore::prepare_append) costs more than writing it and needs no
+// database, so up to kMaxPrepareThreads threads (no more than the machine
+// has cores) prepare the next batches while the importing thread reads the
+// input and writes the prepared batches, one transaction each, in the
+// order they were read: UIDs follow the input's order. At most
+// kBatchesInFlight batches are handed over at once (being prepared or
+// prepared, not yet written), beside the one being read, which bounds the
+// memory to about (kBatchesInFlight + 1) * kBatchBytes and the prepared
+// forms, whatever the size of the input. Three keep two threads busy
+// while the oldest is written.
+constexpr std::size_t kMaxPrepareThreads = 4;
+constexpr std::size_t kBatchesInFlight = 3;
+
+// --index: bodies per index transaction, and the time one may take. Larger
+// than the server's batches (store::limits::kIndexBatchBodies), which must
+// leave the user's commands their turn; no command waits on an import.
+constexpr std::size_t kImportIndexBatch = 1000;
+constexpr std::chrono::milliseconds kImportIndexBatchTime{2000};
+
+// Runs jobs on a few threads. Jobs not started when it is destroyed are
+// dropped (a std::packaged_task's future then reports a broken promise);
+// jobs running are waited for.
+class PreparePool {
+  public:
+    explicit PreparePool(std::size_t threads) {
+        for (std::size_t i = 0; i < threads; ++i)
+            threads_.emplace_back([this] { run(); });
+    }
+    ~PreparePool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        for (std::thread& thread : threads_)
+            thread.join();
+    }
+    PreparePool(const PreparePool&) = delete;
+    PreparePool& operator=(const PreparePool&) = delete;
+
+    void post(std::packaged_task<store::PreparedAppend()> job) {
+        {
+            std::lock_guard lock(mutex_);
+            jobs_.push_back(std::move(job));
+        }
+        wake_.notify_one();
+    }
+
+  private:
+    void run() {
+        for (;;) {
+            std::packaged_task<store::PreparedAppend()> job;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+                if (stopping_) return;
+                job = std::move(jobs_.front());
+                jobs_.pop_front();
+            }
+            job();  // an exception goes to the job's future
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::packaged_task<store::PreparedAppend()>> jobs_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+std::size_t prepare_threads() {
+    const std::size_t cores = std::thread::hardware_concurrency();
+    return std::clamp<std::size_t>(cores, 1, kMaxPrepareThreads);
+}
+
 // Collects messages for one mailbox at a time and appends them in batches.
 class Importer {
   public:
-    Importer(store::MailStore& mail, std::ostream& out, std::ostream& err, ExitCode& exit)
-        : mail_(mail), out_(out), err_(err), exit_(exit) {}
+    Importer(store::MailStore& mail, std::ostream& out, std::ostream& err, ExitCode& exit,
+             cli::ProgressLine* progress_line = nullptr)
+        : mail_(mail),
+          out_(out),
+          err_(err),
+          exit_(exit),
+          progress_line_(progress_line),
+          started_(std::chrono::steady_clock::now()),
+          pool_(prepare_threads()) {}
 
     // Opens `name` for the following add() calls, creating it (and any
     // missing superiors) if needed. False, with a warning, when the name
@@ -246,7 +342,8 @@ class Importer {
                 e.code() != store::StoreErrc::OverLimit) {
                 throw;
             }
-            err_ << "imapd import: cannot create mailbox \"" << name << "\": " << e.what() << "\n";
+            message_line() << "imapd import: cannot create mailbox \"" << name << "\": " << e.what()
+                           << "\n";
             exit_.note(kExitCantCreate);
             return false;
         }
@@ -256,29 +353,47 @@ class Importer {
 
     void add(std::string message, std::int64_t internal_date, int zone_minutes,
              store::Flags flags) {
-        pending_bytes_ += message.size();
-        pending_.push_back({std::move(message), internal_date, zone_minutes, std::move(flags)});
-        if (pending_.size() >= kBatchMessages || pending_bytes_ >= kBatchBytes) flush();
+        if (!filling_) filling_ = std::make_unique<Batch>();
+        filling_->bytes += message.size();
+        filling_->messages.push_back(
+            {std::move(message), internal_date, zone_minutes, std::move(flags)});
+        if (filling_->messages.size() >= kBatchMessages || filling_->bytes >= kBatchBytes) {
+            submit();
+        }
+        show_progress();
     }
+
+    // `bytes` more of the input have been read (for the progress line).
+    void read_input(std::uint64_t bytes) { bytes_read_ += bytes; }
+    // The input's total size, for the progress line's percentage.
+    void set_input_size(std::uint64_t bytes) { total_bytes_ = bytes; }
 
     // A message that is not imported: named `what`, for the warning.
     void skip(const std::string& what, const std::string& reason) {
-        err_ << "imapd import: skipped " << what << ": " << reason << "\n";
+        message_line() << "imapd import: skipped " << what << ": " << reason << "\n";
         exit_.note(kExitDataErr);
     }
 
-    // Flushes and prints the mailbox's summary line.
+    // Writes every batch and prints the mailbox's summary line.
     void end() {
         if (!open_) return;
-        flush();
+        submit();
+        while (!in_flight_.empty())
+            write_oldest();
         open_ = false;
-        out_ << "imapd: imported " << cli::count_messages(count_) << " into " << name_ << "\n";
+        message_line(out_) << "imapd: imported " << cli::count_messages(count_) << " into " << name_
+                           << "\n";
     }
 
-    // For the message of a fatal error.
+    // For the message of a fatal error: what was written (committed).
     std::string progress() const {
         if (!open_) return "";
         return " (after " + cli::count_messages(count_) + " into " + name_ + ")";
+    }
+
+    // The progress line's last words: erased, so the summary stands alone.
+    void finish_progress() {
+        if (progress_line_ != nullptr) progress_line_->clear();
     }
 
   private:
@@ -288,30 +403,80 @@ class Importer {
         int zone_minutes;
         store::Flags flags;
     };
-
-    void flush() {
-        if (pending_.empty()) return;
+    // Never moved once submitted: its requests and prepared bodies view
+    // the messages' bytes (a short std::string keeps them inline).
+    struct Batch {
+        std::vector<Pending> messages;
+        std::size_t bytes = 0;
         std::vector<store::AppendRequest> requests;
-        requests.reserve(pending_.size());
-        for (const Pending& p : pending_) {
-            requests.push_back({p.message, p.internal_date, p.zone_minutes, p.flags});
+        std::future<store::PreparedAppend> prepared;
+    };
+
+    // Hands the batch being filled to the pool; writes the oldest batch
+    // first when kBatchesInFlight are held.
+    void submit() {
+        if (!filling_ || filling_->messages.empty()) return;
+        if (in_flight_.size() >= kBatchesInFlight) write_oldest();
+        std::unique_ptr<Batch> batch = std::move(filling_);
+        batch->requests.reserve(batch->messages.size());
+        for (const Pending& p : batch->messages) {
+            batch->requests.push_back({p.message, p.internal_date, p.zone_minutes, p.flags});
         }
-        mail_.append(mailbox_, requests);
-        count_ += pending_.size();
-        pending_.clear();
-        pending_bytes_ = 0;
+        const store::MailStore& mail = mail_;
+        const std::span<const store::AppendRequest> requests = batch->requests;
+        std::packaged_task<store::PreparedAppend()> job(
+            [&mail, requests] { return mail.prepare_append(requests); });
+        batch->prepared = job.get_future();
+        in_flight_.push_back(std::move(batch));
+        pool_.post(std::move(job));
     }
+
+    // Waits for the oldest batch's preparation (rethrowing its error) and
+    // writes it in one transaction.
+    void write_oldest() {
+        Batch& batch = *in_flight_.front();
+        {
+            const store::PreparedAppend prepared = batch.prepared.get();
+            mail_.append_prepared(mailbox_, prepared);
+        }
+        count_ += batch.messages.size();
+        total_ += batch.messages.size();
+        in_flight_.pop_front();
+        show_progress();
+    }
+
+    void show_progress() {
+        if (progress_line_ == nullptr) return;
+        const auto now = std::chrono::steady_clock::now();
+        progress_line_->update({total_, bytes_read_, total_bytes_, now - started_}, now);
+    }
+
+    // A stream to write a whole line to, the progress line erased first
+    // (it is drawn again at the next update).
+    std::ostream& message_line(std::ostream& stream) {
+        finish_progress();
+        return stream;
+    }
+    std::ostream& message_line() { return message_line(err_); }
 
     store::MailStore& mail_;
     std::ostream& out_;
     std::ostream& err_;
     ExitCode& exit_;
+    cli::ProgressLine* progress_line_;
+    std::chrono::steady_clock::time_point started_;
     std::string name_;
     store::MailboxId mailbox_ = 0;
     bool open_ = false;
-    std::size_t count_ = 0;
-    std::vector<Pending> pending_;
-    std::size_t pending_bytes_ = 0;
+    std::size_t count_ = 0;  // written into this mailbox
+    std::size_t total_ = 0;  // written by this import
+    std::uint64_t bytes_read_ = 0;
+    std::uint64_t total_bytes_ = 0;
+    std::unique_ptr<Batch> filling_;
+    std::deque<std::unique_ptr<Batch>> in_flight_;
+    // Last, so it is destroyed first: its threads stop before the batches
+    // they read are freed.
+    PreparePool pool_;
 };
 
 // ---- mbox -------------------------------------------------------------------
@@ -535,6 +700,7 @@ bool import_mbox_stream(int fd, const std::string& display, const std::string& m
     // Blank lines before the first From_ line are tolerated.
     bool have_piece = false;
     while (lines.next(piece, line_start)) {
+        importer.read_input(piece.size());
         if (line_start && is_blank_line(piece)) continue;
         have_piece = true;
         break;
@@ -603,6 +769,7 @@ bool import_mbox_stream(int fd, const std::string& display, const std::string& m
             }
         }
         have_piece = lines.next(piece, line_start);
+        if (have_piece) importer.read_input(piece.size());
     }
     if (lines.failed()) {
         throw fs::filesystem_error("cannot read", fs::path(display),
@@ -844,6 +1011,7 @@ void import_maildir_folder(int folder, const fs::path& display, const std::strin
             warn_link(message.path, err, exit);
             continue;
         }
+        importer.read_input(message.size);
         std::string raw;
         raw.reserve(static_cast<std::size_t>(message.size));
         bool too_big = false;
@@ -966,7 +1134,16 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
     const auto opened = store::open_mail_store(store::DataDir(config.data_dir).user_options(user));
     store::MailStore& mail = *opened;
     ExitCode exit;
-    Importer importer(mail, out, err, exit);
+    // Only on the process's own standard error, and only on a terminal:
+    // scripts and logs get the summary lines alone.
+    std::optional<cli::ProgressLine> progress_line;
+    if (&err == &std::cerr && ::isatty(STDERR_FILENO) == 1) progress_line.emplace(err);
+    Importer importer(mail, out, err, exit, progress_line ? &*progress_line : nullptr);
+    if (type == EntryType::File) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) == 0)
+            importer.set_input_size(static_cast<std::uint64_t>(st.st_size));
+    }
     try {
         if (format == "maildir") {
             import_maildir(directory.get(), path, parsed.mailbox, importer, err, exit);
@@ -978,18 +1155,36 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
                              importer, exit, err);
         }
     } catch (const std::exception&) {
+        importer.finish_progress();
         progress = importer.progress();
         throw;
     }
-    // The search index of what was imported, in batches (each its own
-    // transaction; docs/storage.md "The search index"). Should it fail (the
-    // server holding the lock too long), the bodies stay queued: SEARCH
-    // still finds them and the server indexes them when it opens the mail.
-    try {
-        while (mail.index_pending().more) {
+    importer.finish_progress();
+    // The search index costs about three times what storing the mail does
+    // (docs/benchmarks.md), so by default it is left to the server, which
+    // indexes a user's queue in the background once it opens the mail or
+    // sees another process's change; SEARCH is exact meanwhile (a queued
+    // body is a candidate of every search: docs/storage.md "The search
+    // index"). --index builds it here, in batches of kImportIndexBatch
+    // bodies (each its own transaction). Should that fail (the server
+    // holding the lock too long), the bodies stay queued for the server.
+    if (parsed.index) {
+        try {
+            for (;;) {
+                const store::IndexResult done =
+                    mail.index_pending({kImportIndexBatch, kImportIndexBatchTime});
+                if (!done.more) break;
+                if (progress_line) {
+                    progress_line->draw(
+                        "indexing for search, " + std::to_string(done.queued) + " messages left",
+                        std::chrono::steady_clock::now());
+                }
+            }
+        } catch (const std::exception& e) {
+            if (progress_line) progress_line->clear();
+            err << "imapd import: indexing left to the server: " << e.what() << "\n";
         }
-    } catch (const std::exception& e) {
-        err << "imapd import: indexing left to the server: " << e.what() << "\n";
+        if (progress_line) progress_line->clear();
     }
     return exit.code;
 }

@@ -34,6 +34,17 @@ std::string sanitize_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size();) {
+        // A run of ASCII, most of most mail's text, is valid as it stands:
+        // copied at once rather than byte by byte (imapd import spends a
+        // tenth of its time here otherwise).
+        std::size_t ascii_end = i;
+        while (ascii_end < s.size() && static_cast<unsigned char>(s[ascii_end]) < 0x80)
+            ++ascii_end;
+        if (ascii_end > i) {
+            out.append(s.substr(i, ascii_end - i));
+            i = ascii_end;
+            continue;
+        }
         const std::size_t n = utf8::decode(s, i).length;
         if (n == 0) {
             out += kReplacement;

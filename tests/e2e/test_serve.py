@@ -8,11 +8,13 @@ Each test starts the real binary with --ephemeral and ports chosen by the
 kernel, reads the "imapd: listening ..." lines from its stdout, and kills it
 in tearDown whatever happened. Every wait is bounded.
 """
+import base64
 import hashlib
 import imaplib
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import signal
@@ -2128,6 +2130,155 @@ class IdleTimeout(ServerTest):
         self.assertGreater(time.monotonic() - start, 2.0)
         self.assertEqual(recv_quiet(sock, WAIT), b"")
 
+
+
+class ImportCommand(unittest.TestCase):
+    """docs/cli.md "imapd import": a progress line on standard error only
+    when it is a terminal (a pty here), erased at the end; nothing but the
+    summary when it is not. kill -9 part way loses no message the progress
+    line counted as imported: the batches committed stay, in the file's
+    order, queued for the search index, which a later `--index` empties."""
+
+    def setUp(self):
+        work = tempfile.TemporaryDirectory(prefix="imapd-import-e2e-")
+        self.addCleanup(work.cleanup)
+        self.work = work.name
+        self.data = os.path.join(self.work, "data")
+        added = subprocess.run([IMAPD, "user", "add", "alice", "--password-stdin", "--data-dir",
+                                self.data], input="secret\n", capture_output=True, text=True,
+                               timeout=60)
+        self.assertEqual(added.returncode, 0, added.stderr)
+
+    def mbox(self, name, count, size):
+        path = os.path.join(self.work, name)
+        with open(path, "w") as f:
+            for i in range(count):
+                f.write("From a@example.com Sat Jan  3 01:05:34 1996\nSubject: m%d\n"
+                        "Message-ID: <%d.%s@example.com>\n\n%s\n\n" % (i, i, name, "x" * size))
+        return path
+
+    def database(self):
+        users = os.path.join(self.data, "users")
+        names = [n for n in os.listdir(users) if n.endswith(".db")]
+        self.assertEqual(len(names), 1, names)
+        return sqlite3.connect(os.path.join(users, names[0]), timeout=WAIT)
+
+    def inbox_message_ids(self, db):
+        return [row[0] for row in db.execute(
+            "SELECT s.message_id FROM messages m JOIN mailboxes b ON b.id = m.mailbox_id "
+            "JOIN body_sort s ON s.body_id = m.body_id WHERE b.name = 'INBOX' ORDER BY m.uid")]
+
+    def import_on_pty(self, path, *extra):
+        """Starts `imapd import` with standard error on a pty; returns the
+        process and the pty's reading end."""
+        import pty
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        proc = subprocess.Popen([IMAPD, "import", "alice", "mbox", path, "--data-dir", self.data]
+                                + list(extra), stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        return proc, master
+
+    def read_pty(self, master, until, timeout=60):
+        """What the pty gave until `until(text)` holds or the writer closed it."""
+        text = b""
+        deadline = time.monotonic() + timeout
+        while not until(text) and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: every writer closed the pty
+                break
+            if not chunk:
+                break
+            text += chunk
+        return text
+
+    def test_no_progress_line_when_standard_error_is_not_a_terminal(self):
+        path = self.mbox("small.mbox", 3, 10)
+        done = subprocess.run([IMAPD, "import", "alice", "mbox", path, "--data-dir", self.data],
+                              capture_output=True, timeout=60)
+        self.assertEqual(done.returncode, 0)
+        self.assertEqual(done.stdout, b"imapd: imported 3 messages into INBOX\n")
+        self.assertEqual(done.stderr, b"")
+
+    def test_progress_line_on_a_terminal_is_redrawn_then_erased(self):
+        path = self.mbox("one.mbox", 500, 2000)
+        proc, master = self.import_on_pty(path)
+        text = self.read_pty(master, lambda t: False)
+        self.assertEqual(proc.wait(timeout=60), 0)
+        self.assertEqual(proc.stdout.read(), b"imapd: imported 500 messages into INBOX\n")
+        lines = re.findall(rb"\rimapd import: (\d+) messages?, (\d+\.\d) MiB(?:, \d+ msgs/s)?, "
+                           rb"(\d+)%\x1b\[K", text)
+        self.assertTrue(lines, text)
+        self.assertTrue(text.endswith(b"\r\x1b[K"), text)
+        # Drawn once and erased: nothing else on standard error.
+        self.assertEqual(re.sub(rb"\rimapd import: [^\r\x1b]*\x1b\[K", b"", text), b"\r\x1b[K")
+        counts = [int(m[0]) for m in lines]
+        self.assertEqual(counts, sorted(counts))
+        self.assertLessEqual(int(lines[-1][2]), 100)
+
+    def test_memory_stays_bounded_by_the_batches_in_flight(self):
+        # 240 messages of 1 MiB (base64 of random bytes: compression saves
+        # little): batches of 8 MiB, 3 handed over beside the one read,
+        # about 4 x 8 MiB and their prepared forms (each message's search
+        # text and compressed bytes, up to 3 MiB more). Reading ahead
+        # without a bound would hold the whole 240 MiB and more.
+        path = os.path.join(self.work, "large.mbox")
+        with open(path, "wb") as f:
+            for i in range(240):
+                data = base64.encodebytes(os.urandom(780 * 1024))
+                f.write(b"From a@example.com Sat Jan  3 01:05:34 1996\nSubject: big %d\n"
+                        b"Content-Transfer-Encoding: base64\n\n%s\n" % (i, data))
+        proc = subprocess.Popen([IMAPD, "import", "alice", "mbox", path, "--data-dir",
+                                 self.data], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        out, err = proc.communicate(timeout=300)
+        # The child's peak RSS, in KiB on Linux.
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(out, b"imapd: imported 240 messages into INBOX\n")
+        self.assertLess(peak_kib, 200 * 1024)
+
+    def test_kill_9_keeps_every_message_the_progress_line_counted(self):
+        count = 40000
+        path = self.mbox("big.mbox", count, 1500)
+        proc, master = self.import_on_pty(path)
+        shown = []
+
+        def counted(text):
+            shown[:] = [int(n) for n in re.findall(rb"imapd import: (\d+) messages?", text)]
+            return bool(shown) and shown[-1] >= 600
+        self.read_pty(master, counted)
+        proc.kill()
+        proc.wait(timeout=WAIT)
+        self.assertTrue(shown, "no progress line")
+        db = self.database()
+        try:
+            ids = self.inbox_message_ids(db)
+            # Every counted message is there, and only whole batches, in order.
+            self.assertGreaterEqual(len(ids), shown[-1])
+            self.assertEqual(ids, ["%d.big.mbox@example.com" % i for i in range(len(ids))])
+            # Queued for the search index (nothing indexed it).
+            (queued,) = db.execute("SELECT count(*) FROM fts_pending").fetchone()
+            self.assertEqual(queued, len(ids))
+        finally:
+            db.close()
+        # The queue catches up: --index of the next import indexes it all.
+        more = self.mbox("more.mbox", 2, 10)
+        done = subprocess.run([IMAPD, "import", "alice", "mbox", more, "--index", "--data-dir",
+                               self.data], capture_output=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        db = self.database()
+        try:
+            self.assertEqual(db.execute("SELECT count(*) FROM fts_pending").fetchone()[0], 0)
+            self.assertEqual(len(self.inbox_message_ids(db)), len(ids) + 2)
+        finally:
+            db.close()
 
 def take_imapd_argument(program):
     """Removes "--imapd PATH" from sys.argv into IMAPD (or uses $IMAPD) and
