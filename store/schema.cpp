@@ -389,8 +389,33 @@ void mail_v7(Database& db) {
     )sql");
 }
 
+// Search text compressed against its own message (docs/storage.md
+// "Compressed bodies", store/body_codec.h "prefixed" frames): a search
+// column may now hold a frame that can only be read with the start of its
+// body's raw bytes, so imap_text() takes the body's id, and the FTS
+// 'delete' trigger gives it (body_raw is deleted after the 'delete' read
+// the text). Nothing else changes and nothing is rewritten: the plain
+// frames and TEXT values of v7 keep being read as they are. The version
+// itself is what matters: an imapd that knows only v7 refuses the
+// database (Database::migrate) instead of failing on every prefixed frame.
+void mail_v8(Database& db) {
+    db.exec(R"sql(
+        DROP TRIGGER bodies_fts_delete;
+        CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN
+            INSERT INTO body_fts (body_fts, rowid, search_header, search_body)
+                SELECT 'delete', old.id, imap_text(old.search_header, old.id),
+                       imap_text(old.search_body, old.id)
+                WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE body_id = old.id);
+            DELETE FROM fts_pending WHERE body_id = old.id;
+            DELETE FROM body_raw WHERE body_id = old.id;
+            DELETE FROM compress_pending WHERE body_id = old.id;
+        END;
+    )sql");
+}
+
 const Migration kAccountsMigrations[] = {accounts_v1, accounts_v2};
-const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4, mail_v5, mail_v6, mail_v7};
+const Migration kMailMigrations[] = {mail_v1, mail_v2, mail_v3, mail_v4,
+                                     mail_v5, mail_v6, mail_v7, mail_v8};
 
 }  // namespace
 

@@ -304,8 +304,9 @@ PreparedBody prepare_body(std::string_view raw) {
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     body.container = compress_body(raw);
-    body.search_header_frame = compress_text(body.search_header);
-    body.search_body_frame = compress_text(body.search_body);
+    SearchTextFrames frames = compress_search_text(raw, body.search_header, body.search_body);
+    body.search_header_frame = std::move(frames.header);
+    body.search_body_frame = std::move(frames.body);
     return body;
 }
 
@@ -1695,7 +1696,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
         db_.prepare(
                "INSERT INTO body_fts (rowid, search_header, search_body) "
-               "SELECT id, imap_text(search_header), imap_text(search_body) FROM bodies "
+               "SELECT id, imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
                "WHERE id = ?1")
             .bind(1, body)
             .run();
@@ -1756,7 +1757,7 @@ void SqliteMailStore::compress_stored(std::int64_t id) {
     {
         // Only a body still in the old form: raw bytes, text columns.
         auto q = db_.prepare(
-            "SELECT raw, imap_text(search_header), imap_text(search_body) FROM bodies "
+            "SELECT raw, imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
             "WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1)");
         q.bind(1, body);
         if (q.step()) {
@@ -1776,8 +1777,9 @@ void SqliteMailStore::compress_stored(std::int64_t id) {
         auto q = db_.prepare(
             "UPDATE bodies SET raw = x'', search_header = ?2, search_body = ?3 WHERE id = ?1");
         q.bind(1, body);
-        bind_search_text(q, 2, search_header, compress_text(search_header));
-        bind_search_text(q, 3, search_body, compress_text(search_body));
+        const SearchTextFrames frames = compress_search_text(raw, search_header, search_body);
+        bind_search_text(q, 2, search_header, frames.header);
+        bind_search_text(q, 3, search_body, frames.body);
         q.run();
     }
     db_.prepare("DELETE FROM compress_pending WHERE body_id = ?1").bind(1, id).run();

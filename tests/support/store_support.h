@@ -70,7 +70,8 @@ inline void index_all(MailStore& store) {
 
 // Takes a database of the current schema back to version 6 (the tests of
 // older migrations start from there): every body's bytes back in
-// bodies.raw and its search text back as text, what mail_v7 added removed.
+// bodies.raw and its search text back as text, what mail_v7 and mail_v8
+// added removed.
 inline void undo_schema_v7(SqliteMailStore& store) {
     Database& db = store.database();
     std::vector<std::int64_t> bodies;
@@ -82,8 +83,8 @@ inline void undo_schema_v7(SqliteMailStore& store) {
     for (std::int64_t body : bodies) {
         const std::string raw = store.read_body(BodyId{body}, 0, limits::kMaxMessageSize);
         db.prepare(
-              "UPDATE bodies SET raw = ?2, search_header = imap_text(search_header), "
-              "search_body = imap_text(search_body) WHERE id = ?1")
+              "UPDATE bodies SET raw = ?2, search_header = imap_text(search_header, id), "
+              "search_body = imap_text(search_body, id) WHERE id = ?1")
             .bind(1, body)
             .bind_blob(2, raw)
             .run();

@@ -312,7 +312,7 @@ TEST_CASE("Schema version 7 compresses a version 6 database online, in batches",
     make_v6_database(options, raws);
     {
         SqliteMailStore store(options);
-        CHECK(store.database().user_version() == 7);
+        CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
         const MailboxId box = store.open_mailbox("INBOX").id;
         // The migration only queued them: every body still readable as it was.
         CHECK(count(store, "SELECT count(*) FROM compress_pending") == 41);
