@@ -264,7 +264,8 @@ std::string decompress_prefixed_text(std::string_view frame, std::string_view pr
     return decompress_frame(frame.substr(kPrefixedHeader), prefix);
 }
 
-SearchTextFrames compress_search_text(std::string_view raw, std::string_view search_header,
+SearchTextFrames compress_search_text(std::string_view raw, std::size_t text_end,
+                                      std::string_view search_header,
                                       std::string_view search_body) {
     SearchTextFrames frames;
     std::size_t header_end = raw.find("\r\n\r\n");
@@ -272,9 +273,10 @@ SearchTextFrames compress_search_text(std::string_view raw, std::string_view sea
     header_end = header_end == std::string_view::npos ? raw.size() : header_end + 2;
     frames.header = compress_text_with_prefix(
         search_header, raw.substr(0, std::min(header_end, limits::kTextPrefixMaxBytes)));
-    frames.body =
-        compress_text_with_prefix(search_body, raw.substr(0, limits::kTextPrefixMaxBytes));
-    if (raw.size() > limits::kTextPrefixMaxBytes) {
+    text_end = std::min(text_end, raw.size());
+    frames.body = compress_text_with_prefix(
+        search_body, raw.substr(0, std::min(text_end, limits::kTextPrefixMaxBytes)));
+    if (text_end > limits::kTextPrefixMaxBytes) {
         std::string plain = compress_text(search_body);
         if (frames.body.empty() || (!plain.empty() && plain.size() <= frames.body.size())) {
             frames.body = std::move(plain);

@@ -86,15 +86,16 @@ std::string decompress_prefixed_text(std::string_view frame, std::string_view pr
 // a prefixed frame, a plain frame, or empty (store the text itself).
 // - search_header: compressed against the raw header (up to the first
 //   empty line; at most limits::kTextPrefixMaxBytes of it).
-// - search_body: compressed against the body's first
-//   limits::kTextPrefixMaxBytes bytes (all of it, for most mail); for a
-//   longer body the plain frame is kept when the prefix does not make the
-//   frame smaller (the text was not near the start).
+// - search_body: compressed against the body's first `text_end` bytes
+//   (where its last text part ends: what a reader decompresses, so the
+//   attachments after it are not), at most limits::kTextPrefixMaxBytes;
+//   when `text_end` is over that limit the plain frame is kept if the
+//   prefix does not make the frame smaller.
 struct SearchTextFrames {
     std::string header;
     std::string body;
 };
-SearchTextFrames compress_search_text(std::string_view raw, std::string_view search_header,
-                                      std::string_view search_body);
+SearchTextFrames compress_search_text(std::string_view raw, std::size_t text_end,
+                                      std::string_view search_header, std::string_view search_body);
 
 }  // namespace imap::store

@@ -282,6 +282,19 @@ void bind_search_text(Query& q, int index, const std::string& text, const std::s
     }
 }
 
+// Where the last part whose text goes into search_body ends (extract_search_text:
+// text parts, and the header of an embedded message), 0 when none: the
+// prefix its frame is compressed against (store/body_codec.h).
+std::size_t search_text_end(const MimePart& part, std::size_t depth = 0) {
+    if (depth > MessageLimits::kMaxMimeDepth) return 0;
+    std::size_t end = 0;
+    if (part.is_message()) end = part.children.front().header.end;
+    for (const MimePart& child : part.children)
+        end = std::max(end, search_text_end(child, depth + 1));
+    if (part.children.empty() && part.is_text()) end = std::max(end, part.body.end);
+    return end;
+}
+
 PreparedBody prepare_body(std::string_view raw) {
     if (raw.size() > limits::kMaxMessageSize) {
         throw StoreError(StoreErrc::TooBig, "message too large");
@@ -304,7 +317,8 @@ PreparedBody prepare_body(std::string_view raw) {
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     body.container = compress_body(raw);
-    SearchTextFrames frames = compress_search_text(raw, body.search_header, body.search_body);
+    SearchTextFrames frames = compress_search_text(raw, search_text_end(parsed.root),
+                                                   body.search_header, body.search_body);
     body.search_header_frame = std::move(frames.header);
     body.search_body_frame = std::move(frames.body);
     return body;
@@ -1777,7 +1791,10 @@ void SqliteMailStore::compress_stored(std::int64_t id) {
         auto q = db_.prepare(
             "UPDATE bodies SET raw = x'', search_header = ?2, search_body = ?3 WHERE id = ?1");
         q.bind(1, body);
-        const SearchTextFrames frames = compress_search_text(raw, search_header, search_body);
+        // Not parsed here: the text is compressed against the whole body
+        // (up to the limit).
+        const SearchTextFrames frames =
+            compress_search_text(raw, raw.size(), search_header, search_body);
         bind_search_text(q, 2, search_header, frames.header);
         bind_search_text(q, 3, search_body, frames.body);
         q.run();

@@ -167,6 +167,35 @@ TEST_CASE("A body longer than kTextPrefixMaxBytes: its text against its first Mi
     CHECK(store.search(box, SearchKey::body("quokka")) == Uids{1});
 }
 
+TEST_CASE("The body text's prefix ends with the last text part, before an attachment",
+          "[store][compression][prefix][search]") {
+    SqliteMailStore store(memory());
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    const std::string text = text_of_size(3000, 7);
+    std::string attachment;
+    for (int line = 0; line < 3000; ++line)
+        attachment +=
+            "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n";
+    const std::string raw =
+        test::message("attached",
+                      "--b\r\nContent-Type: text/plain\r\n\r\n" + text +
+                          "--b\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Transfer-Encoding: base64\r\n\r\n" +
+                          attachment + "--b--\r\n",
+                      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n");
+    store.append(box, request(raw));
+    const std::string frame = stored(store, "search_body", 1);
+    REQUIRE(is_prefixed_text(frame));
+    // Up to the end of the text part: the attachment is never decompressed
+    // to read the text.
+    const std::size_t text_end = raw.find("\r\n--b\r\nContent-Type: application");
+    CHECK(text_prefix_size(frame) == text_end);
+    CHECK(text_prefix_size(stored(store, "search_header", 1)) == raw.find("\r\n\r\n") + 4);
+    test::index_all(store);
+    CHECK(store.search(box, SearchKey::body("quokka")) == Uids{1});
+    CHECK(store.search(box, SearchKey::body("QUJDREVG")).empty());
+}
+
 TEST_CASE("Deleting bodies with prefixed frames leaves the FTS index consistent",
           "[store][compression][prefix]") {
     SqliteMailStore store(memory());
