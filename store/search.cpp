@@ -716,12 +716,12 @@ std::vector<std::size_t> character_starts(std::string_view s) {
     return starts;
 }
 
-// The FTS5 query narrowing `text` to the bodies whose `columns` hold up to
-// kSearchIndexTrigrams of its distinct trigrams, spread over it: each
-// trigram a one-token phrase (double quotes, inner quotes doubled), ANDed.
-// Empty when `text` has fewer than three characters (the trigram
+// The FTS5 query narrowing `text` to the bodies whose indexed column holds
+// up to kSearchIndexTrigrams of its distinct trigrams, spread over it:
+// each trigram a one-token phrase (double quotes, inner quotes doubled),
+// ANDed. Empty when `text` has fewer than three characters (the trigram
 // tokenizer indexes nothing shorter).
-std::string trigram_query(std::string_view columns, std::string_view text) {
+std::string trigram_query(std::string_view text) {
     const std::vector<std::size_t> starts = character_starts(text);
     if (starts.size() < 4) return {};
     const std::size_t positions = starts.size() - 3;
@@ -740,9 +740,7 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
             }
         }
     }
-    std::string query = "{";
-    query += columns;
-    query += "} : (";
+    std::string query;
     for (std::size_t k = 0; k < chosen.size(); ++k) {
         if (k > 0) query += " AND ";
         query += '"';
@@ -752,7 +750,6 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
         }
         query += '"';
     }
-    query += ')';
     return query;
 }
 
@@ -1096,7 +1093,8 @@ class SqlBuilder {
         }
     }
 
-    // The index columns a text key searches.
+    // The index columns a text key searches (schema v9: one index table
+    // per column).
     static std::string_view index_columns(const SearchKey& key) {
         using K = SearchKey::Kind;
         switch (key.kind) {
@@ -1114,20 +1112,33 @@ class SqlBuilder {
 
     // The bodies that may hold `text` in `columns` by the index, or nullptr
     // when the index cannot tell (text too short, query limit reached).
+    // Both columns (TEXT): the bodies either table names, since the
+    // matchers look for the whole string in one column or the other.
     const Candidates* candidates(std::string_view columns, std::string_view text) {
-        std::string query = trigram_query(columns, text);
+        const std::string query = trigram_query(text);
         if (query.empty()) return nullptr;
-        auto it = candidates_.find(query);
+        std::string key = std::string(columns) + '\n' + query;
+        auto it = candidates_.find(key);
         if (it == candidates_.end()) {
             if (candidates_.size() >= limits::kMaxSearchIndexQueries) return nullptr;
-            it = candidates_.emplace(std::move(query), Candidates{}).first;
+            it = candidates_.emplace(std::move(key), Candidates{}).first;
             Candidates& found = it->second;
             found.queued = &queued();
-            auto q = db_.prepare("SELECT rowid FROM body_fts WHERE body_fts MATCH ?1");
-            q.bind(1, std::string_view(it->first));
-            while (q.step())
-                add_candidate(found.indexed, q.column_int(0));
+            auto ask = [&](std::string_view sql) {
+                auto q = db_.prepare(sql);
+                q.bind(1, std::string_view(query));
+                while (q.step())
+                    add_candidate(found.indexed, q.column_int(0));
+            };
+            if (columns != "search_body") {
+                ask("SELECT rowid FROM body_fts_header WHERE body_fts_header MATCH ?1");
+            }
+            if (columns != "search_header") {
+                ask("SELECT rowid FROM body_fts_body WHERE body_fts_body MATCH ?1");
+            }
             std::sort(found.indexed.begin(), found.indexed.end());
+            found.indexed.erase(std::unique(found.indexed.begin(), found.indexed.end()),
+                                found.indexed.end());
         }
         return &it->second;
     }

@@ -1627,7 +1627,7 @@ GarbageResult SqliteMailStore::collect_garbage() {
             continue;
         }
         if (!referenced) {
-            // body_fts follows through bodies_fts_delete.
+            // The index follows through bodies_fts_delete.
             db_.prepare("DELETE FROM bodies WHERE id = ?1").bind(1, body).run();
             ++result.bodies_deleted;
         }
@@ -1709,9 +1709,13 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     for (std::int64_t body : batch) {
         if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
         db_.prepare(
-               "INSERT INTO body_fts (rowid, search_header, search_body) "
-               "SELECT id, imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
-               "WHERE id = ?1")
+               "INSERT INTO body_fts_header (rowid, search_header) "
+               "SELECT id, imap_text(search_header, id) FROM bodies WHERE id = ?1")
+            .bind(1, body)
+            .run();
+        db_.prepare(
+               "INSERT INTO body_fts_body (rowid, search_body) "
+               "SELECT id, imap_text(search_body, id) FROM bodies WHERE id = ?1")
             .bind(1, body)
             .run();
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();

@@ -12,6 +12,7 @@
 
 #include "store/body_codec.h"
 #include "store/body_objects.h"
+#include "store/internal.h"
 #include "store/message/message.h"
 #include "store/schema.h"
 #include "store/search.h"
@@ -53,19 +54,24 @@ std::string stored(MailStore& store, const std::string& column, std::int64_t bod
 }
 
 // Every term the index holds (fts5vocab 'row': one row per term with at
-// least one document): none once every body is gone, if each 'delete' was
-// given exactly the text that was indexed.
+// least one document, over both index tables): none once every body is
+// gone, if each 'delete' was given exactly the text that was indexed.
 std::int64_t index_terms(MailStore& store) {
     test::sqlite_database(store).exec(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.terms USING fts5vocab(main, body_fts, 'row')");
-    return count(store, "SELECT count(*) FROM temp.terms");
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.header_terms USING "
+        "fts5vocab(main, body_fts_header, 'row');"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.body_terms USING "
+        "fts5vocab(main, body_fts_body, 'row')");
+    return count(store, "SELECT count(*) FROM temp.header_terms") +
+           count(store, "SELECT count(*) FROM temp.body_terms");
 }
 
 // FTS5's own check of the index's structure (rank 0: not against the
 // content table, whose columns hold frames, not the indexed text).
 void check_index_integrity(MailStore& store) {
     CHECK_NOTHROW(test::sqlite_database(store).exec(
-        "INSERT INTO body_fts (body_fts, rank) VALUES ('integrity-check', 0)"));
+        "INSERT INTO body_fts_header (body_fts_header, rank) VALUES ('integrity-check', 0);"
+        "INSERT INTO body_fts_body (body_fts_body, rank) VALUES ('integrity-check', 0)"));
 }
 
 void delete_all(MailStore& store, MailboxId box) {
@@ -223,7 +229,7 @@ TEST_CASE("Deleting bodies with prefixed frames leaves the FTS index consistent"
     delete_all(store, box);
     CHECK(count(store, "SELECT count(*) FROM body_raw") == 0);
     CHECK(index_terms(store) == 0);
-    CHECK(count(store, "SELECT count(*) FROM body_fts_docsize") == 0);
+    CHECK(count(store, "SELECT count(*) FROM body_fts_body_docsize") == 0);
     check_index_integrity(store);
 }
 
@@ -337,7 +343,7 @@ TEST_CASE("Schema version 8 reads a version 7 database's plain frames as they ar
     make_v7_database(options, raws);
     {
         SqliteMailStore store(options);
-        CHECK(store.database().user_version() == 8);
+        CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
         const MailboxId box = store.open_mailbox("INBOX").id;
         CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{9});  // queued
         test::index_all(store);
@@ -366,4 +372,55 @@ TEST_CASE("Schema version 8 reads a version 7 database's plain frames as they ar
     Database db(options);
     CHECK_THROWS_WITH(db.migrate(mail_migrations().first(7)),
                       Catch::Contains("newer than this imapd supports"));
+}
+
+TEST_CASE("Schema version 9 splits the index and queues every body of a version 8 database",
+          "[store][compression][prefix][migrate]") {
+    imap::test::UniqueTempDir dir("imapd-store-compression-v9");
+    OpenOptions options;
+    options.path = (dir.path / "user.db").string();
+    std::vector<std::string> raws;
+    for (unsigned i = 0; i < 5; ++i)
+        raws.push_back(test::message("old " + std::to_string(i), text_of_size(2000, i)));
+    raws.push_back(test::message("needle", "the word marmalade is here\r\n"));
+    make_v7_database(options, raws);
+    {
+        // Version 8, every body indexed in its one detail=column table.
+        Database db(options);
+        imap::store::detail::register_search_functions(db);
+        db.migrate(mail_migrations().first(8));
+        db.exec(
+            "INSERT INTO body_fts (rowid, search_header, search_body) SELECT id, "
+            "imap_text(search_header, id), imap_text(search_body, id) FROM bodies;"
+            "DELETE FROM fts_pending;");
+    }
+    SqliteMailStore store(options);
+    CHECK(store.database().user_version() == 9);
+    CHECK(count(store, "SELECT count(*) FROM sqlite_schema WHERE name = 'body_fts'") == 0);
+    // Queued again: SEARCH reads them until the new tables hold them.
+    CHECK(count(store, "SELECT count(*) FROM fts_pending") == 6);
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    auto check = [&] {
+        CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{6});
+        CHECK(store.search(box, SearchKey::text_("marmalade")) == Uids{6});
+        CHECK(store.search(box, SearchKey::header("Subject", "needle")) == Uids{6});
+        CHECK(store.search(box, SearchKey::header("Subject", "marmalade")).empty());
+        CHECK(store.search(box, SearchKey::body("needle")).empty());
+        CHECK(store.search(box, SearchKey::text_("needle")) == Uids{6});
+        CHECK(store.search(box, SearchKey::body("quokka")).size() == 5);
+    };
+    check();
+    test::index_all(store);
+    CHECK(count(store, "SELECT count(*) FROM fts_pending") == 0);
+    // Each table holds its column only.
+    CHECK(count(store,
+                "SELECT count(*) FROM body_fts_header WHERE body_fts_header MATCH "
+                "'\"eed\" AND \"dle\"'") == 1);
+    CHECK(count(store,
+                "SELECT count(*) FROM body_fts_body WHERE body_fts_body MATCH "
+                "'\"eed\" AND \"dle\"'") == 0);
+    check();
+    delete_all(store, box);
+    CHECK(index_terms(store) == 0);
+    check_index_integrity(store);
 }
