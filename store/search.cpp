@@ -390,6 +390,13 @@ struct SearchWork {
     std::uint64_t steps_left = 0;
     bool exceeded = false;
     bool corrupt = false;  // a stored search text did not decompress
+    // The start of the last body a prefixed frame was read with (schema
+    // v8): TEXT reads a body's header column and then its body column, and
+    // both need the body's first block, decompressed once. Body ids are
+    // never reused (AUTOINCREMENT) and a body's bytes never change, but
+    // the cache lives only as long as the search.
+    std::int64_t prefix_body = 0;
+    std::string prefix_bytes;
 };
 // The running search's, on this thread (a statement runs where it steps).
 thread_local SearchWork* current_work = nullptr;
@@ -459,11 +466,14 @@ std::string_view text_arg(sqlite3_value* value) {
              : std::string_view();
 }
 
-// The first `length` bytes of body `body_id`'s raw bytes, read on the
-// statement's own connection: from its container (only the blocks that
-// hold them), or from bodies.raw for a body not compressed yet.
-// StoreError(Corrupt) when the body is missing or shorter.
-std::string body_prefix(sqlite3* db, std::int64_t body_id, std::uint64_t length) {
+// The first `length` bytes of body `body_id`'s raw bytes, or more, up to
+// `wanted` when the body has them, read on the statement's own connection:
+// from its container (only the blocks that hold them), or from bodies.raw
+// for a body not compressed yet. StoreError(Corrupt) when the body is
+// missing or shorter than `length`.
+std::string body_prefix(sqlite3* db, std::int64_t body_id, std::uint64_t length,
+                        std::uint64_t wanted) {
+    wanted = std::max(wanted, length);
     struct Blob {
         sqlite3_blob* handle = nullptr;
         ~Blob() { sqlite3_blob_close(handle); }
@@ -493,12 +503,12 @@ std::string body_prefix(sqlite3* db, std::int64_t body_id, std::uint64_t length)
         out = read_container_range(
             blob.size(),
             [&](std::uint64_t at, char* into, std::size_t count) { blob.read(at, into, count); }, 0,
-            length);
+            wanted);
     } else if (blob.open(db, "bodies", "raw", body_id) && blob.size() >= length) {
-        out.resize(static_cast<std::size_t>(length));
+        out.resize(static_cast<std::size_t>(std::min(wanted, blob.size())));
         blob.read(0, out.data(), out.size());
     }
-    if (out.size() != length) {
+    if (out.size() < length) {
         throw StoreError(StoreErrc::Corrupt, "the body of stored search text is missing or short");
     }
     return out;
@@ -520,10 +530,23 @@ std::optional<std::string_view> column_text_arg(sqlite3_context* context, sqlite
             if (body_id == nullptr || sqlite3_value_type(body_id) != SQLITE_INTEGER) {
                 throw StoreError(StoreErrc::Corrupt, "stored search text without its body");
             }
-            const std::string prefix =
-                body_prefix(sqlite3_context_db_handle(context), sqlite3_value_int64(body_id),
-                            text_prefix_size(frame));
-            buffer = decompress_prefixed_text(frame, prefix);
+            const std::int64_t id = sqlite3_value_int64(body_id);
+            const std::uint64_t length = text_prefix_size(frame);
+            sqlite3* db = sqlite3_context_db_handle(context);
+            SearchWork* work = current_work;
+            if (work == nullptr) {
+                buffer = decompress_prefixed_text(frame, body_prefix(db, id, length, 0));
+            } else {
+                if (work->prefix_body != id || work->prefix_bytes.size() < length) {
+                    // At least the first block: it is decompressed whole
+                    // anyway, and holds the header and most bodies' text.
+                    work->prefix_body = 0;
+                    work->prefix_bytes = body_prefix(db, id, length, limits::kBodyBlockBytes);
+                    work->prefix_body = id;
+                }
+                buffer = decompress_prefixed_text(
+                    frame, std::string_view(work->prefix_bytes).substr(0, length));
+            }
         } else {
             buffer = decompress_text(frame);
         }
