@@ -424,8 +424,11 @@ void mail_v8(Database& db) {
 // The new tables start empty and every existing body is queued again, as
 // version 4 did: the server rebuilds the index in the background, batch
 // by batch, SEARCH scanning the queued bodies meanwhile, and a crash
-// part-way leaves the rest queued. The migration itself is one DROP and
-// one INSERT ... SELECT of ids.
+// part-way leaves the rest queued. Every body is queued in
+// compress_pending too, so the same batches rewrite v7's plain search text
+// frames as prefixed ones (v8) while they pass: the text stays the same,
+// byte for byte, so the index's 'delete' is unaffected. The migration
+// itself is one DROP and two INSERT ... SELECTs of ids.
 void mail_v9(Database& db) {
     db.exec(R"sql(
         DROP TRIGGER bodies_fts_delete;
@@ -437,6 +440,7 @@ void mail_v9(Database& db) {
             search_body,
             content='bodies', content_rowid='id', tokenize='trigram', detail=none);
         INSERT OR IGNORE INTO fts_pending (body_id) SELECT id FROM bodies;
+        INSERT OR IGNORE INTO compress_pending (body_id) SELECT id FROM bodies;
         CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN
             INSERT INTO body_fts_header (body_fts_header, rowid, search_header)
                 SELECT 'delete', old.id, imap_text(old.search_header, old.id)

@@ -1768,37 +1768,51 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
 }
 
 void SqliteMailStore::compress_stored(std::int64_t id) {
-    std::int64_t body = id;
-    std::string raw;
-    std::string search_header;
-    std::string search_body;
+    // A body in the old form (raw bytes, text columns: queued by v7), or
+    // compressed with a search column still a plain frame (queued by v9,
+    // docs/storage.md "Compressed bodies"); anything else is done already.
+    bool compressed = false;
+    bool plain_frames = false;
+    bool found = false;
     {
-        // Only a body still in the old form: raw bytes, text columns.
         auto q = db_.prepare(
-            "SELECT raw, imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
-            "WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1)");
-        q.bind(1, body);
+            "SELECT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1), "
+            "(typeof(search_header) = 'blob' AND substr(search_header, 1, 1) <> x'01') OR "
+            "(typeof(search_body) = 'blob' AND substr(search_body, 1, 1) <> x'01') "
+            "FROM bodies WHERE id = ?1");
+        q.bind(1, id);
         if (q.step()) {
-            raw = q.column_text(0);
-            search_header = q.column_text(1);
-            search_body = q.column_text(2);
-        } else {
-            body = 0;
+            found = true;
+            compressed = q.column_int(0) != 0;
+            plain_frames = q.column_int(1) != 0;
         }
     }
-    if (body != 0) {
-        db_.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
-            .bind(1, body)
-            .bind(2, kBodyFormatZstdBlocks)
-            .bind_blob(3, compress_body(raw))
-            .run();
+    if (found && (!compressed || plain_frames)) {
+        std::string search_header;
+        std::string search_body;
+        {
+            auto q = db_.prepare(
+                "SELECT imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
+                "WHERE id = ?1");
+            q.bind(1, id);
+            q.step();
+            search_header = q.column_text(0);
+            search_body = q.column_text(1);
+        }
+        // read_body reads bodies.raw for a body in the old form.
+        const std::string raw = read_body(BodyId{id}, 0, limits::kMaxMessageSize);
+        if (!compressed) {
+            db_.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
+                .bind(1, id)
+                .bind(2, kBodyFormatZstdBlocks)
+                .bind_blob(3, compress_body(raw))
+                .run();
+        }
+        const SearchTextFrames frames = compress_search_text(
+            raw, search_text_end(parse_message(raw).root), search_header, search_body);
         auto q = db_.prepare(
             "UPDATE bodies SET raw = x'', search_header = ?2, search_body = ?3 WHERE id = ?1");
-        q.bind(1, body);
-        // Not parsed here: the text is compressed against the whole body
-        // (up to the limit).
-        const SearchTextFrames frames =
-            compress_search_text(raw, raw.size(), search_header, search_body);
+        q.bind(1, id);
         bind_search_text(q, 2, search_header, frames.header);
         bind_search_text(q, 3, search_body, frames.body);
         q.run();

@@ -7,6 +7,7 @@
 // migration (nothing rewritten; an imapd that knows only v7 refuses v8).
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -335,7 +336,7 @@ void make_v7_database(const OpenOptions& options, const std::vector<std::string>
 
 }  // namespace
 
-TEST_CASE("Schema version 8 reads a version 7 database's plain frames as they are",
+TEST_CASE("A version 7 database's plain frames are read, then rewritten by the v9 batches",
           "[store][compression][prefix][migrate]") {
     imap::test::UniqueTempDir dir("imapd-store-compression-v8");
     OpenOptions options;
@@ -349,12 +350,35 @@ TEST_CASE("Schema version 8 reads a version 7 database's plain frames as they ar
         SqliteMailStore store(options);
         CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
         const MailboxId box = store.open_mailbox("INBOX").id;
-        CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{9});  // queued
-        test::index_all(store);
-        // Nothing was rewritten: v7's plain frames, read as before.
+        // v7's plain frames, read as they are until the batches pass.
         CHECK(count(store,
                     "SELECT count(*) FROM bodies WHERE substr(search_body, 1, 4) = "
                     "x'28b52ffd'") == 8);
+        CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{9});  // queued
+        CHECK(store.search(box, SearchKey::body("quokka")).size() == 8);
+        // Batches of one body: the index first (so these bodies are indexed
+        // with their plain frames, and the 'delete' must get the same text
+        // back from the prefixed ones), then four rewritten.
+        IndexLimits one;
+        one.max_bodies = 1;
+        one.max_time = std::chrono::milliseconds(0);
+        for (int batch = 0;
+             batch < 100 && count(store, "SELECT count(*) FROM compress_pending") > 5; ++batch)
+            store.index_pending(one);
+        CHECK(count(store, "SELECT count(*) FROM fts_pending") == 0);
+        CHECK(count(store, "SELECT count(*) FROM compress_pending") == 5);
+        CHECK(count(store,
+                    "SELECT count(*) FROM bodies WHERE substr(search_body, 1, 1) = "
+                    "x'01'") == 4);
+        // Half-way: both kinds searched through the index.
+        CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{9});
+        CHECK(store.search(box, SearchKey::body("quokka")).size() == 8);
+        CHECK(store.search(box, SearchKey::text_("quokka")).size() == 8);
+        test::index_all(store);
+        CHECK(count(store, "SELECT count(*) FROM compress_pending") == 0);
+        CHECK(count(store,
+                    "SELECT count(*) FROM bodies WHERE substr(search_body, 1, 1) = "
+                    "x'01'") == 8);
         CHECK(store.search(box, SearchKey::body("marmalade")) == Uids{9});
         CHECK(store.search(box, SearchKey::body("quokka")).size() == 8);
         CHECK(store.search(box, SearchKey::header("Subject", "needle")) == Uids{9});
