@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "store/errors.h"
@@ -167,19 +169,120 @@ std::string compress_text(std::string_view text) {
     return out;
 }
 
-std::string decompress_text(std::string_view frame) {
+namespace {
+
+[[noreturn]] void text_corrupt() {
+    throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
+}
+
+// The text of zstd frame `frame`, decompressed with `prefix` as its
+// prefix (empty: none). The prefix is referenced right before the one
+// decompression it is for, after every check that could throw: zstd keeps a
+// referenced prefix for the next frame decompressed with the context.
+std::string decompress_frame(std::string_view frame, std::string_view prefix) {
     const unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
     if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN ||
         size > 2 * limits::kMaxMessageSize) {
-        throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
+        text_corrupt();
     }
     std::string out(static_cast<std::size_t>(size), '\0');
-    const std::size_t n = ZSTD_decompressDCtx(decompress_context(), out.data(), out.size(),
-                                              frame.data(), frame.size());
-    if (ZSTD_isError(n) || n != out.size()) {
-        throw StoreError(StoreErrc::Corrupt, "stored search text is damaged");
+    ZSTD_DCtx* context = decompress_context();
+    struct Reset {
+        ZSTD_DCtx* context;
+        ~Reset() { ZSTD_DCtx_reset(context, ZSTD_reset_session_and_parameters); }
+    };
+    std::optional<Reset> reset;
+    if (!prefix.empty()) {
+        reset.emplace(Reset{context});
+        const std::size_t code = ZSTD_DCtx_refPrefix(context, prefix.data(), prefix.size());
+        if (ZSTD_isError(code)) throw std::runtime_error(ZSTD_getErrorName(code));
     }
+    const std::size_t n =
+        ZSTD_decompressDCtx(context, out.data(), out.size(), frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != out.size()) text_corrupt();
     return out;
+}
+
+constexpr std::size_t kPrefixedHeader = 1 + kWord;
+
+}  // namespace
+
+std::string decompress_text(std::string_view frame) {
+    return decompress_frame(frame, {});
+}
+
+std::string compress_text_with_prefix(std::string_view text, std::string_view prefix) {
+    if (text.size() < limits::kTextCompressionMinBytes) return {};
+    if (prefix.size() > limits::kTextPrefixMaxBytes) {
+        throw std::logic_error("compress_text_with_prefix: prefix over kTextPrefixMaxBytes");
+    }
+    std::string out;
+    out.push_back(kPrefixedTextTag);
+    put_u32(out, prefix.size());
+    out.resize(kPrefixedHeader + ZSTD_compressBound(text.size()));
+    ZSTD_CCtx* context = compress_context();
+    // compress_context() is shared with append_frame's one-shot calls:
+    // the parameters set here must not outlive this frame.
+    struct Reset {
+        ZSTD_CCtx* context;
+        ~Reset() { ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters); }
+    } reset{context};
+    std::size_t code =
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, limits::kBodyCompressionLevel);
+    // The frame's text depends on bytes stored elsewhere: a checksum (4
+    // bytes) makes a body that is not the one the text was compressed
+    // against a Corrupt error instead of wrong text (given to FTS5's
+    // 'delete', wrong text would silently damage the index).
+    if (!ZSTD_isError(code)) code = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1);
+    if (!ZSTD_isError(code) && !prefix.empty()) {
+        code = ZSTD_CCtx_refPrefix(context, prefix.data(), prefix.size());
+    }
+    if (ZSTD_isError(code)) throw std::runtime_error(ZSTD_getErrorName(code));
+    const std::size_t written =
+        ZSTD_compress2(context, out.data() + kPrefixedHeader, out.size() - kPrefixedHeader,
+                       text.data(), text.size());
+    if (ZSTD_isError(written)) throw std::runtime_error(ZSTD_getErrorName(written));
+    out.resize(kPrefixedHeader + written);
+    if (out.size() >= text.size()) return {};
+    out.shrink_to_fit();
+    return out;
+}
+
+bool is_prefixed_text(std::string_view frame) {
+    return !frame.empty() && frame.front() == kPrefixedTextTag;
+}
+
+std::uint64_t text_prefix_size(std::string_view frame) {
+    if (frame.size() < kPrefixedHeader || !is_prefixed_text(frame)) text_corrupt();
+    const std::uint64_t size = get_u32(frame.data() + 1);
+    if (size > limits::kTextPrefixMaxBytes) text_corrupt();
+    return size;
+}
+
+std::string decompress_prefixed_text(std::string_view frame, std::string_view prefix) {
+    if (text_prefix_size(frame) != prefix.size()) text_corrupt();
+    return decompress_frame(frame.substr(kPrefixedHeader), prefix);
+}
+
+SearchTextFrames compress_search_text(std::string_view raw, std::size_t text_end,
+                                      std::string_view search_header,
+                                      std::string_view search_body) {
+    SearchTextFrames frames;
+    std::size_t header_end = raw.find("\r\n\r\n");
+    header_end = header_end == std::string_view::npos ? raw.find("\n\n") : header_end + 2;
+    header_end = header_end == std::string_view::npos ? raw.size() : header_end + 2;
+    frames.header = compress_text_with_prefix(
+        search_header, raw.substr(0, std::min(header_end, limits::kTextPrefixMaxBytes)));
+    text_end = std::min(text_end, raw.size());
+    frames.body = compress_text_with_prefix(
+        search_body, raw.substr(0, std::min(text_end, limits::kTextPrefixMaxBytes)));
+    if (text_end > limits::kTextPrefixMaxBytes) {
+        std::string plain = compress_text(search_body);
+        if (frames.body.empty() || (!plain.empty() && plain.size() <= frames.body.size())) {
+            frames.body = std::move(plain);
+        }
+    }
+    return frames;
 }
 
 }  // namespace imap::store

@@ -167,5 +167,13 @@ inline constexpr std::size_t kTextCompressionMinBytes = 64;
 // (compress_pending): a body takes about 0.1-1 ms to read, compress and
 // write, so a batch stays within kIndexBatchTime like the others.
 inline constexpr std::size_t kCompressBatchBodies = 100;
+// Search text is compressed against the body's own raw bytes (schema v8,
+// store/body_codec.h "prefixed" frames) only when the part of the body it
+// needs is at most this long: reading the text back (SEARCH confirming a
+// candidate, the index's 'delete') decompresses that part of the body, so
+// this bounds what one candidate costs (about 0.2 ms for 1 MiB). Bigger
+// bodies keep the plain frame of schema v7. In the benchmark corpus every
+// message is under 1 MiB; a body's header is always much shorter.
+inline constexpr std::size_t kTextPrefixMaxBytes = 1024 * 1024;
 
 }  // namespace imap::store::limits

@@ -390,6 +390,13 @@ struct SearchWork {
     std::uint64_t steps_left = 0;
     bool exceeded = false;
     bool corrupt = false;  // a stored search text did not decompress
+    // The start of the last body a prefixed frame was read with (schema
+    // v8): TEXT reads a body's header column and then its body column, and
+    // both need the body's first block, decompressed once. Body ids are
+    // never reused (AUTOINCREMENT) and a body's bytes never change, but
+    // the cache lives only as long as the search.
+    std::int64_t prefix_body = 0;
+    std::string prefix_bytes;
 };
 // The running search's, on this thread (a statement runs where it steps).
 thread_local SearchWork* current_work = nullptr;
@@ -459,17 +466,90 @@ std::string_view text_arg(sqlite3_value* value) {
              : std::string_view();
 }
 
+// The first `length` bytes of body `body_id`'s raw bytes, or more, up to
+// `wanted` when the body has them, read on the statement's own connection:
+// from its container (only the blocks that hold them), or from bodies.raw
+// for a body not compressed yet. StoreError(Corrupt) when the body is
+// missing or shorter than `length`.
+std::string body_prefix(sqlite3* db, std::int64_t body_id, std::uint64_t length,
+                        std::uint64_t wanted) {
+    wanted = std::max(wanted, length);
+    struct Blob {
+        sqlite3_blob* handle = nullptr;
+        ~Blob() { sqlite3_blob_close(handle); }
+        bool open(sqlite3* connection, const char* table, const char* column, std::int64_t row) {
+            if (sqlite3_blob_open(connection, "main", table, column, row, 0, &handle) ==
+                SQLITE_OK) {
+                return true;
+            }
+            sqlite3_blob_close(handle);
+            handle = nullptr;
+            return false;
+        }
+        std::uint64_t size() const {
+            return static_cast<std::uint64_t>(sqlite3_blob_bytes(handle));
+        }
+        void read(std::uint64_t offset, char* out, std::size_t count) const {
+            if (count == 0) return;
+            if (offset + count > size() ||
+                sqlite3_blob_read(handle, out, static_cast<int>(count), static_cast<int>(offset)) !=
+                    SQLITE_OK) {
+                throw StoreError(StoreErrc::Corrupt, "stored message body is damaged: cut short");
+            }
+        }
+    } blob;
+    std::string out;
+    if (blob.open(db, "body_raw", "data", body_id)) {
+        out = read_container_range(
+            blob.size(),
+            [&](std::uint64_t at, char* into, std::size_t count) { blob.read(at, into, count); }, 0,
+            wanted);
+    } else if (blob.open(db, "bodies", "raw", body_id) && blob.size() >= length) {
+        out.resize(static_cast<std::size_t>(std::min(wanted, blob.size())));
+        blob.read(0, out.data(), out.size());
+    }
+    if (out.size() < length) {
+        throw StoreError(StoreErrc::Corrupt, "the body of stored search text is missing or short");
+    }
+    return out;
+}
+
 // A search column's value as text: the value itself, or the text of its
 // zstd frame (a BLOB: schema v7, store/body_codec.h), decompressed into
-// `buffer`. nullopt, with the call's result set to an error, when the frame
-// is damaged.
+// `buffer`; a prefixed frame (schema v8) reads the start of its body,
+// `body_id` (NULL: none given, so such a frame cannot be read). nullopt,
+// with the call's result set to an error, when the frame or the body is
+// damaged.
 std::optional<std::string_view> column_text_arg(sqlite3_context* context, sqlite3_value* value,
-                                                std::string& buffer) {
+                                                sqlite3_value* body_id, std::string& buffer) {
     if (sqlite3_value_type(value) != SQLITE_BLOB) return text_arg(value);
     const auto* p = static_cast<const char*>(sqlite3_value_blob(value));
+    const std::string_view frame(p, static_cast<std::size_t>(sqlite3_value_bytes(value)));
     try {
-        buffer = decompress_text(
-            std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(value))));
+        if (is_prefixed_text(frame)) {
+            if (body_id == nullptr || sqlite3_value_type(body_id) != SQLITE_INTEGER) {
+                throw StoreError(StoreErrc::Corrupt, "stored search text without its body");
+            }
+            const std::int64_t id = sqlite3_value_int64(body_id);
+            const std::uint64_t length = text_prefix_size(frame);
+            sqlite3* db = sqlite3_context_db_handle(context);
+            SearchWork* work = current_work;
+            if (work == nullptr) {
+                buffer = decompress_prefixed_text(frame, body_prefix(db, id, length, 0));
+            } else {
+                if (work->prefix_body != id || work->prefix_bytes.size() < length) {
+                    // At least the first block: it is decompressed whole
+                    // anyway, and holds the header and most bodies' text.
+                    work->prefix_body = 0;
+                    work->prefix_bytes = body_prefix(db, id, length, limits::kBodyBlockBytes);
+                    work->prefix_body = id;
+                }
+                buffer = decompress_prefixed_text(
+                    frame, std::string_view(work->prefix_bytes).substr(0, length));
+            }
+        } else {
+            buffer = decompress_text(frame);
+        }
     } catch (const StoreError& e) {
         if (current_work != nullptr) current_work->corrupt = true;
         sqlite3_result_error(context, e.what(), -1);
@@ -481,12 +561,14 @@ std::optional<std::string_view> column_text_arg(sqlite3_context* context, sqlite
     return std::string_view(buffer);
 }
 
-// imap_text(column): a search column's text (column_text_arg), for the
-// index: FTS5 is given, and its 'delete' must be given again, the text
-// itself.
-void text_of(sqlite3_context* context, int, sqlite3_value** argv) {
+// imap_text(column [, body id]): a search column's text (column_text_arg),
+// for the index: FTS5 is given, and its 'delete' must be given again, the
+// text itself. The one-argument form (the v7 trigger, until the v8
+// migration replaces it) cannot read a prefixed frame.
+void text_of(sqlite3_context* context, int argc, sqlite3_value** argv) {
     std::string buffer;
-    const std::optional<std::string_view> text = column_text_arg(context, argv[0], buffer);
+    const std::optional<std::string_view> text =
+        column_text_arg(context, argv[0], argc > 1 ? argv[1] : nullptr, buffer);
     if (!text) return;
     sqlite3_result_text64(context, text->data(), text->size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
@@ -549,49 +631,54 @@ bool field_has(std::string_view lines, std::string_view field, const SubstringMa
     return found;
 }
 
-// imap_header_has(search_header, field, needle): some field named `field`
-// has a decoded value containing `needle` (HEADER).
+// imap_header_has(search_header, body id, field, needle): some field named
+// `field` has a decoded value containing `needle` (HEADER).
 void header_has(sqlite3_context* context, int, sqlite3_value** argv) {
     std::string buffer;
-    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    const std::optional<std::string_view> column =
+        column_text_arg(context, argv[0], argv[1], buffer);
     if (!column) return;
     const std::string_view fields = split_header_column(*column).first;
     if (!charge_scan(context, fields.size())) return;
-    sqlite3_result_int(context, field_has(fields, text_arg(argv[1]), matcher_arg(argv, 2)));
+    sqlite3_result_int(context, field_has(fields, text_arg(argv[2]), matcher_arg(argv, 3)));
 }
 
-// imap_address_has(search_header, field, needle): the addresses of some
-// field named `field` contain `needle` (FROM, TO, CC, BCC). A body stored
-// before address lines existed has none: its decoded field text stands in.
+// imap_address_has(search_header, body id, field, needle): the addresses
+// of some field named `field` contain `needle` (FROM, TO, CC, BCC). A body
+// stored before address lines existed has none: its decoded field text
+// stands in.
 void address_has(sqlite3_context* context, int, sqlite3_value** argv) {
     std::string buffer;
-    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    const std::optional<std::string_view> column =
+        column_text_arg(context, argv[0], argv[1], buffer);
     if (!column) return;
     const auto [fields, addresses] = split_header_column(*column);
     const std::string_view lines = addresses.empty() ? fields : addresses;
     if (!charge_scan(context, lines.size())) return;
-    sqlite3_result_int(context, field_has(lines, text_arg(argv[1]), matcher_arg(argv, 2)));
+    sqlite3_result_int(context, field_has(lines, text_arg(argv[2]), matcher_arg(argv, 3)));
 }
 
-// imap_header_contains(search_header, needle): the header field lines
-// (names and decoded values) contain `needle` (TEXT).
+// imap_header_contains(search_header, body id, needle): the header field
+// lines (names and decoded values) contain `needle` (TEXT).
 void header_contains(sqlite3_context* context, int, sqlite3_value** argv) {
     std::string buffer;
-    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    const std::optional<std::string_view> column =
+        column_text_arg(context, argv[0], argv[1], buffer);
     if (!column) return;
     const std::string_view fields = split_header_column(*column).first;
     if (!charge_scan(context, fields.size())) return;
-    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(fields) ? 1 : 0);
+    sqlite3_result_int(context, matcher_arg(argv, 2).found_in(fields) ? 1 : 0);
 }
 
-// imap_contains(text, needle): for BODY and TEXT.
+// imap_contains(search_body, body id, needle): for BODY and TEXT.
 void contains(sqlite3_context* context, int, sqlite3_value** argv) {
     std::string buffer;
-    const std::optional<std::string_view> column = column_text_arg(context, argv[0], buffer);
+    const std::optional<std::string_view> column =
+        column_text_arg(context, argv[0], argv[1], buffer);
     if (!column) return;
     const std::string_view text = *column;
     if (!charge_scan(context, text.size())) return;
-    sqlite3_result_int(context, matcher_arg(argv, 1).found_in(text) ? 1 : 0);
+    sqlite3_result_int(context, matcher_arg(argv, 2).found_in(text) ? 1 : 0);
 }
 
 }  // namespace
@@ -602,10 +689,10 @@ void detail::register_search_functions(Database& db) {
     const std::pair<const char*, std::pair<int, Function>> functions[] = {
         {"imap_uid_in", {2, uid_in}},
         {"imap_id_in", {2, id_in}},
-        {"imap_header_has", {3, header_has}},
-        {"imap_address_has", {3, address_has}},
-        {"imap_header_contains", {2, header_contains}},
-        {"imap_contains", {2, contains}},
+        {"imap_header_has", {4, header_has}},
+        {"imap_address_has", {4, address_has}},
+        {"imap_header_contains", {3, header_contains}},
+        {"imap_contains", {3, contains}},
     };
     for (const auto& [name, function] : functions) {
         const int code =
@@ -614,11 +701,15 @@ void detail::register_search_functions(Database& db) {
         if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
     }
     // Not SQLITE_DIRECTONLY: the trigger bodies_fts_delete calls it (schema
-    // v7). It only decodes its argument.
-    const int code = sqlite3_create_function_v2(
-        db.handle(), "imap_text", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
-        text_of, nullptr, nullptr, nullptr);
-    if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
+    // v7 with one argument, v8 with two). It only decodes its argument,
+    // reading the body a prefixed frame needs, and changes nothing.
+    for (const int arguments : {1, 2}) {
+        const int code =
+            sqlite3_create_function_v2(db.handle(), "imap_text", arguments,
+                                       SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                       nullptr, text_of, nullptr, nullptr, nullptr);
+        if (code != SQLITE_OK) throw SqliteError(code, "register search functions");
+    }
 }
 
 // ---- Translation to SQL --------------------------------------------------------
@@ -648,12 +739,12 @@ std::vector<std::size_t> character_starts(std::string_view s) {
     return starts;
 }
 
-// The FTS5 query narrowing `text` to the bodies whose `columns` hold up to
-// kSearchIndexTrigrams of its distinct trigrams, spread over it: each
-// trigram a one-token phrase (double quotes, inner quotes doubled), ANDed.
-// Empty when `text` has fewer than three characters (the trigram
+// The FTS5 query narrowing `text` to the bodies whose indexed column holds
+// up to kSearchIndexTrigrams of its distinct trigrams, spread over it:
+// each trigram a one-token phrase (double quotes, inner quotes doubled),
+// ANDed. Empty when `text` has fewer than three characters (the trigram
 // tokenizer indexes nothing shorter).
-std::string trigram_query(std::string_view columns, std::string_view text) {
+std::string trigram_query(std::string_view text) {
     const std::vector<std::size_t> starts = character_starts(text);
     if (starts.size() < 4) return {};
     const std::size_t positions = starts.size() - 3;
@@ -672,9 +763,7 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
             }
         }
     }
-    std::string query = "{";
-    query += columns;
-    query += "} : (";
+    std::string query;
     for (std::size_t k = 0; k < chosen.size(); ++k) {
         if (k > 0) query += " AND ";
         query += '"';
@@ -684,7 +773,6 @@ std::string trigram_query(std::string_view columns, std::string_view text) {
         }
         query += '"';
     }
-    query += ')';
     return query;
 }
 
@@ -873,8 +961,8 @@ class SqlBuilder {
                 bodies_ = true;
                 sql_ += "(";
                 prefilter("search_header", key.text);
-                sql_ += key.kind == K::Header ? "imap_header_has(b.search_header, "
-                                              : "imap_address_has(b.search_header, ";
+                sql_ += key.kind == K::Header ? "imap_header_has(b.search_header, b.id, "
+                                              : "imap_address_has(b.search_header, b.id, ";
                 param(key.field);
                 sql_ += ", ";
                 param(matcher(key.text));
@@ -893,11 +981,11 @@ class SqlBuilder {
                 sql_ += "(";
                 prefilter(text ? "search_header search_body" : "search_body", key.text);
                 if (text) {
-                    sql_ += "(imap_header_contains(b.search_header, ";
+                    sql_ += "(imap_header_contains(b.search_header, b.id, ";
                     param(matcher(key.text));
                     sql_ += ") OR ";
                 }
-                sql_ += "imap_contains(b.search_body, ";
+                sql_ += "imap_contains(b.search_body, b.id, ";
                 param(matcher(key.text));
                 sql_ += text ? ")))" : "))";
                 break;
@@ -1028,7 +1116,8 @@ class SqlBuilder {
         }
     }
 
-    // The index columns a text key searches.
+    // The index columns a text key searches (schema v9: one index table
+    // per column).
     static std::string_view index_columns(const SearchKey& key) {
         using K = SearchKey::Kind;
         switch (key.kind) {
@@ -1046,20 +1135,33 @@ class SqlBuilder {
 
     // The bodies that may hold `text` in `columns` by the index, or nullptr
     // when the index cannot tell (text too short, query limit reached).
+    // Both columns (TEXT): the bodies either table names, since the
+    // matchers look for the whole string in one column or the other.
     const Candidates* candidates(std::string_view columns, std::string_view text) {
-        std::string query = trigram_query(columns, text);
+        const std::string query = trigram_query(text);
         if (query.empty()) return nullptr;
-        auto it = candidates_.find(query);
+        std::string key = std::string(columns) + '\n' + query;
+        auto it = candidates_.find(key);
         if (it == candidates_.end()) {
             if (candidates_.size() >= limits::kMaxSearchIndexQueries) return nullptr;
-            it = candidates_.emplace(std::move(query), Candidates{}).first;
+            it = candidates_.emplace(std::move(key), Candidates{}).first;
             Candidates& found = it->second;
             found.queued = &queued();
-            auto q = db_.prepare("SELECT rowid FROM body_fts WHERE body_fts MATCH ?1");
-            q.bind(1, std::string_view(it->first));
-            while (q.step())
-                add_candidate(found.indexed, q.column_int(0));
+            auto ask = [&](std::string_view sql) {
+                auto q = db_.prepare(sql);
+                q.bind(1, std::string_view(query));
+                while (q.step())
+                    add_candidate(found.indexed, q.column_int(0));
+            };
+            if (columns != "search_body") {
+                ask("SELECT rowid FROM body_fts_header WHERE body_fts_header MATCH ?1");
+            }
+            if (columns != "search_header") {
+                ask("SELECT rowid FROM body_fts_body WHERE body_fts_body MATCH ?1");
+            }
             std::sort(found.indexed.begin(), found.indexed.end());
+            found.indexed.erase(std::unique(found.indexed.begin(), found.indexed.end()),
+                                found.indexed.end());
         }
         return &it->second;
     }

@@ -283,6 +283,19 @@ void bind_search_text(Query& q, int index, const std::string& text, const std::s
     }
 }
 
+// Where the last part whose text goes into search_body ends (extract_search_text:
+// text parts, and the header of an embedded message), 0 when none: the
+// prefix its frame is compressed against (store/body_codec.h).
+std::size_t search_text_end(const MimePart& part, std::size_t depth = 0) {
+    if (depth > MessageLimits::kMaxMimeDepth) return 0;
+    std::size_t end = 0;
+    if (part.is_message()) end = part.children.front().header.end;
+    for (const MimePart& child : part.children)
+        end = std::max(end, search_text_end(child, depth + 1));
+    if (part.children.empty() && part.is_text()) end = std::max(end, part.body.end);
+    return end;
+}
+
 PreparedBody prepare_body(std::string_view raw) {
     if (raw.size() > limits::kMaxMessageSize) {
         throw StoreError(StoreErrc::TooBig, "message too large");
@@ -305,8 +318,10 @@ PreparedBody prepare_body(std::string_view raw) {
     body.search_header = search_header_column(text);
     body.search_body = std::move(text.body);
     body.container = compress_body(raw);
-    body.search_header_frame = compress_text(body.search_header);
-    body.search_body_frame = compress_text(body.search_body);
+    SearchTextFrames frames = compress_search_text(raw, search_text_end(parsed.root),
+                                                   body.search_header, body.search_body);
+    body.search_header_frame = std::move(frames.header);
+    body.search_body_frame = std::move(frames.body);
     return body;
 }
 
@@ -1639,7 +1654,7 @@ GarbageResult SqliteMailStore::collect_garbage() {
             continue;
         }
         if (!referenced) {
-            // body_fts follows through bodies_fts_delete.
+            // The index follows through bodies_fts_delete.
             db_.prepare("DELETE FROM bodies WHERE id = ?1").bind(1, body).run();
             ++result.bodies_deleted;
         }
@@ -1721,9 +1736,13 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     for (std::int64_t body : batch) {
         if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
         db_.prepare(
-               "INSERT INTO body_fts (rowid, search_header, search_body) "
-               "SELECT id, imap_text(search_header), imap_text(search_body) FROM bodies "
-               "WHERE id = ?1")
+               "INSERT INTO body_fts_header (rowid, search_header) "
+               "SELECT id, imap_text(search_header, id) FROM bodies WHERE id = ?1")
+            .bind(1, body)
+            .run();
+        db_.prepare(
+               "INSERT INTO body_fts_body (rowid, search_body) "
+               "SELECT id, imap_text(search_body, id) FROM bodies WHERE id = ?1")
             .bind(1, body)
             .run();
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
@@ -1776,35 +1795,53 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
 }
 
 void SqliteMailStore::compress_stored(std::int64_t id) {
-    std::int64_t body = id;
-    std::string raw;
-    std::string search_header;
-    std::string search_body;
+    // A body in the old form (raw bytes, text columns: queued by v7), or
+    // compressed with a search column still a plain frame (queued by v9,
+    // docs/storage.md "Compressed bodies"); anything else is done already.
+    bool compressed = false;
+    bool plain_frames = false;
+    bool found = false;
     {
-        // Only a body still in the old form: raw bytes, text columns.
         auto q = db_.prepare(
-            "SELECT raw, imap_text(search_header), imap_text(search_body) FROM bodies "
-            "WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1)");
-        q.bind(1, body);
+            "SELECT EXISTS (SELECT 1 FROM body_raw WHERE body_id = ?1), "
+            "(typeof(search_header) = 'blob' AND substr(search_header, 1, 1) <> x'01') OR "
+            "(typeof(search_body) = 'blob' AND substr(search_body, 1, 1) <> x'01') "
+            "FROM bodies WHERE id = ?1");
+        q.bind(1, id);
         if (q.step()) {
-            raw = q.column_text(0);
-            search_header = q.column_text(1);
-            search_body = q.column_text(2);
-        } else {
-            body = 0;
+            found = true;
+            compressed = q.column_int(0) != 0;
+            plain_frames = q.column_int(1) != 0;
         }
     }
-    if (body != 0) {
-        db_.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
-            .bind(1, body)
-            .bind(2, kBodyFormatZstdBlocks)
-            .bind_blob(3, compress_body(raw))
-            .run();
+    if (found && (!compressed || plain_frames)) {
+        std::string search_header;
+        std::string search_body;
+        {
+            auto q = db_.prepare(
+                "SELECT imap_text(search_header, id), imap_text(search_body, id) FROM bodies "
+                "WHERE id = ?1");
+            q.bind(1, id);
+            q.step();
+            search_header = q.column_text(0);
+            search_body = q.column_text(1);
+        }
+        // read_body reads bodies.raw for a body in the old form.
+        const std::string raw = read_body(BodyId{id}, 0, limits::kMaxMessageSize);
+        if (!compressed) {
+            db_.prepare("INSERT INTO body_raw (body_id, format, data) VALUES (?1, ?2, ?3)")
+                .bind(1, id)
+                .bind(2, kBodyFormatZstdBlocks)
+                .bind_blob(3, compress_body(raw))
+                .run();
+        }
+        const SearchTextFrames frames = compress_search_text(
+            raw, search_text_end(parse_message(raw).root), search_header, search_body);
         auto q = db_.prepare(
             "UPDATE bodies SET raw = x'', search_header = ?2, search_body = ?3 WHERE id = ?1");
-        q.bind(1, body);
-        bind_search_text(q, 2, search_header, compress_text(search_header));
-        bind_search_text(q, 3, search_body, compress_text(search_body));
+        q.bind(1, id);
+        bind_search_text(q, 2, search_header, frames.header);
+        bind_search_text(q, 3, search_body, frames.body);
         q.run();
     }
     db_.prepare("DELETE FROM compress_pending WHERE body_id = ?1").bind(1, id).run();

@@ -144,9 +144,10 @@ class SqliteMailStore final : public MailStore {
     // Computes and stores what either queue holds for `bodies` (one parse
     // each) and takes them off the queues, inside the caller's transaction.
     void compute_queued(const std::vector<std::int64_t>& bodies);
-    // The v7 migration's work for one body (compress_pending): its bytes
-    // moved into body_raw as a zstd container and its search text
-    // compressed, inside the caller's transaction (docs/storage.md
+    // The v7 and v9 migrations' work for one body (compress_pending): its
+    // bytes moved into body_raw as a zstd container if they are not there
+    // yet, and its search text compressed against them (prefixed frames)
+    // unless it is already, inside the caller's transaction (docs/storage.md
     // "Compressed bodies"); takes it off the queue.
     void compress_stored(std::int64_t body);
 

@@ -60,6 +60,17 @@ inline std::int64_t count(MailStore& store, const std::string& sql) {
     return q.column_int(0);
 }
 
+// How many bodies the search index (schema v9: body_fts_header and
+// body_fts_body) finds for FTS5 query `query` in either column.
+inline std::int64_t indexed_matching(MailStore& store, const std::string& query) {
+    auto q = sqlite_database(store).prepare(
+        "SELECT count(*) FROM (SELECT rowid FROM body_fts_header WHERE body_fts_header MATCH ?1 "
+        "UNION SELECT rowid FROM body_fts_body WHERE body_fts_body MATCH ?1)");
+    q.bind(1, query);
+    q.step();
+    return q.column_int(0);
+}
+
 // Indexes every body queued for the search index (MailStore::index_pending),
 // as the server's background indexer does: the tests that mean to exercise
 // the index's narrowing run their searches after it.
@@ -70,7 +81,8 @@ inline void index_all(MailStore& store) {
 
 // Takes a database of the current schema back to version 6 (the tests of
 // older migrations start from there): every body's bytes back in
-// bodies.raw and its search text back as text, what mail_v7 added removed.
+// bodies.raw and its search text back as text, what mail_v7, mail_v8 and
+// mail_v9 added removed.
 inline void undo_schema_v7(SqliteMailStore& store) {
     Database& db = store.database();
     std::vector<std::int64_t> bodies;
@@ -82,12 +94,18 @@ inline void undo_schema_v7(SqliteMailStore& store) {
     for (std::int64_t body : bodies) {
         const std::string raw = store.read_body(BodyId{body}, 0, limits::kMaxMessageSize);
         db.prepare(
-              "UPDATE bodies SET raw = ?2, search_header = imap_text(search_header), "
-              "search_body = imap_text(search_body) WHERE id = ?1")
+              "UPDATE bodies SET raw = ?2, search_header = imap_text(search_header, id), "
+              "search_body = imap_text(search_body, id) WHERE id = ?1")
             .bind(1, body)
             .bind_blob(2, raw)
             .run();
     }
+    // v9's index tables back to v4's one, holding every body (none queued).
+    db.exec(
+        "DROP TABLE body_fts_header; DROP TABLE body_fts_body;"
+        "CREATE VIRTUAL TABLE body_fts USING fts5(search_header, search_body, "
+        "content='bodies', content_rowid='id', tokenize='trigram', detail=column);"
+        "INSERT INTO body_fts (body_fts) VALUES ('rebuild'); DELETE FROM fts_pending;");
     db.exec(
         "DROP TABLE body_raw; DROP TABLE compress_pending; DROP TRIGGER bodies_fts_delete;"
         "CREATE TRIGGER bodies_fts_delete AFTER DELETE ON bodies BEGIN "

@@ -233,7 +233,7 @@ TEST_CASE("RFC 3501 6.4.4: SEARCH BODY/TEXT/HEADER over compressed search text",
     store.store_flags(box, UidSet{{1, 1}}, FlagOp::Add, Flags{flag::kDeleted, {}});
     store.expunge(box);
     store.collect_garbage();
-    CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH '\"quo\"'") == 0);
+    CHECK(test::indexed_matching(store, "\"quo\"") == 0);
     CHECK(count(store, "SELECT count(*) FROM body_raw") == 1);
     CHECK(store.search(box, SearchKey::body("quokka")).empty());
 }
@@ -312,7 +312,7 @@ TEST_CASE("Schema version 7 compresses a version 6 database online, in batches",
     make_v6_database(options, raws);
     {
         SqliteMailStore store(options);
-        CHECK(store.database().user_version() == 7);
+        CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
         const MailboxId box = store.open_mailbox("INBOX").id;
         // The migration only queued them: every body still readable as it was.
         CHECK(count(store, "SELECT count(*) FROM compress_pending") == 41);
@@ -349,8 +349,9 @@ TEST_CASE("Schema version 7 compresses a version 6 database online, in batches",
         store.collect_garbage();
         CHECK(count(store, "SELECT count(*) FROM bodies") == 0);
         CHECK(count(store, "SELECT count(*) FROM body_raw") == 0);
-        CHECK(count(store, "SELECT count(*) FROM body_fts WHERE body_fts MATCH '\"mar\"'") == 0);
-        CHECK(count(store, "SELECT count(*) FROM body_fts_docsize") == 0);
+        CHECK(test::indexed_matching(store, "\"mar\"") == 0);
+        CHECK(count(store, "SELECT count(*) FROM body_fts_header_docsize") == 0);
+        CHECK(count(store, "SELECT count(*) FROM body_fts_body_docsize") == 0);
     }
 }
 

@@ -446,7 +446,8 @@ TEST_CASE("Schema version 6 migrates a version 5 database online", "[store][obje
         db.exec("UPDATE mailboxes SET uidnext = 3 WHERE name = 'INBOX'");
     }
     SqliteMailStore store(options);
-    CHECK(store.database().user_version() == 7);  // v6, then v7 (store_compression.cpp)
+    // v6, then v7 (store_compression.cpp) and later versions.
+    CHECK(store.database().user_version() == static_cast<int>(mail_migrations().size()));
     const MailboxId inbox = store.open_mailbox("INBOX").id;
 
     // Every mailbox got its MAILBOXID; the placeholder none.

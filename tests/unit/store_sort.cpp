@@ -386,7 +386,9 @@ TEST_CASE("Schema version 5 queues every body's sort keys and fills them online"
         SqliteMailStore store(options);
         IndexLimits one;
         one.max_bodies = 1;
-        CHECK(store.index_pending(one).more == false);  // one batch: 3 < kSortKeyBatchBodies
+        // One batch: 3 < kSortKeyBatchBodies. (It indexes one body too: the
+        // v9 migration queued every body for the index again.)
+        store.index_pending(one);
         CHECK(count(store, "SELECT count(*) FROM sort_pending") == 0);
         CHECK(count(store, "SELECT count(*) FROM body_sort") == 3);
     }
