@@ -127,4 +127,24 @@ inline UidSet all() {
     return {{1, 0xffffffffu}};
 }
 
+// What a message of INBOX has besides its body in a database of schema
+// version 6 or 7, as those versions wrote it (tests of the migrations from
+// them): its object row, its queued sort keys and its messages row with
+// UID `uid` (the body, id `body`, already inserted).
+inline void insert_legacy_message_rows(Database& db, std::int64_t body, std::int64_t uid,
+                                       std::size_t size) {
+    db.prepare("INSERT INTO body_object (body_id, thread_id, preview) VALUES (?1, 'T', '')")
+        .bind(1, body)
+        .run();
+    db.prepare("INSERT INTO sort_pending (body_id) VALUES (?1)").bind(1, body).run();
+    db.prepare(
+          "INSERT INTO messages (mailbox_id, uid, body_id, internal_date, zone_minutes, "
+          "size, flags, modseq, save_date) SELECT id, ?1, ?2, 760686745, -480, ?3, 0, 2, "
+          "760686745 FROM mailboxes WHERE name = 'INBOX'")
+        .bind(1, uid)
+        .bind(2, body)
+        .bind(3, static_cast<std::int64_t>(size))
+        .run();
+}
+
 }  // namespace imap::store::test

@@ -29,6 +29,7 @@
 
 using namespace imap::store;
 using imap::store::test::count;
+using imap::store::test::insert_legacy_message_rows;
 using imap::store::test::memory;
 using imap::store::test::request;
 using Uids = std::vector<std::uint32_t>;
@@ -261,19 +262,7 @@ void make_v6_database(const OpenOptions& options, const std::vector<std::string>
             .bind_blob(6, raw)
             .run();
         const std::int64_t body = db.last_insert_rowid();
-        db.prepare("INSERT INTO body_object (body_id, thread_id, preview) VALUES (?1, 'T', '')")
-            .bind(1, body)
-            .run();
-        db.prepare("INSERT INTO sort_pending (body_id) VALUES (?1)").bind(1, body).run();
-        db.prepare(
-              "INSERT INTO messages (mailbox_id, uid, body_id, internal_date, zone_minutes, "
-              "size, flags, modseq, save_date) SELECT id, ?1, ?2, 760686745, -480, ?3, 0, 2, "
-              "760686745 FROM mailboxes WHERE name = 'INBOX'")
-            .bind(1, uid)
-            .bind(2, body)
-            .bind(3, static_cast<std::int64_t>(raw.size()))
-            .run();
-        ++uid;
+        insert_legacy_message_rows(db, body, uid++, raw.size());
     }
     db.prepare("UPDATE mailboxes SET uidnext = ?1 WHERE name = 'INBOX'").bind(1, uid).run();
 }
