@@ -1,5 +1,7 @@
 #include "server/net/executor.h"
 
+#include <malloc.h>
+
 #include <utility>
 #include <vector>
 
@@ -44,7 +46,9 @@ void Strand::run_turn() {
             tasks_.pop_front();
             running_on_ = std::this_thread::get_id();
         }
+        const auto started = std::chrono::steady_clock::now();
         task();
+        if (std::chrono::steady_clock::now() - started >= kTrimAfterTask) malloc_trim(0);
     }
     {
         std::lock_guard lock(mutex_);

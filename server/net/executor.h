@@ -13,6 +13,7 @@
 //                 never a loop and never another user.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -59,6 +60,14 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     // worker get theirs in between (a session yields after its TurnBudget,
     // so a closure is itself bounded).
     static constexpr std::size_t kTasksPerTurn = 16;
+    // A closure that ran this long has usually built something big and let
+    // it go (THREAD of 100,000 messages: ~120 MB of strings and nodes, freed
+    // when the answer is written); glibc keeps freed memory in its arenas,
+    // so without malloc_trim(0) afterwards the process stays at that peak
+    // for good (docs/storage.md "Memory"). Trimming costs a few ms; after a
+    // closure of this length that is a few per cent, and short closures,
+    // the common case, never pay it.
+    static constexpr std::chrono::milliseconds kTrimAfterTask{50};
 
     explicit Strand(WorkPool& pool) : pool_(pool) {}
     void post(Task task) override;

@@ -38,8 +38,10 @@ WAIT = 15  # seconds: bound on starting and stopping
 
 
 def ensure_installed():
-    """Installs Debian's dovecot-imapd when `dovecot` is missing (root only)."""
-    if shutil.which("dovecot"):
+    """Installs Debian's dovecot-imapd when it is missing (root only).
+    `dovecot` alone is not enough: the test suite installs dovecot-core (for
+    doveadm), which has the master binary but not the imap service."""
+    if shutil.which("dovecot") and os.path.exists("/usr/lib/dovecot/imap"):
         return
     if os.geteuid() != 0:
         raise RuntimeError("dovecot is not installed; run: apt-get install -y dovecot-imapd")
