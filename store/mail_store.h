@@ -182,9 +182,10 @@ struct MoveResult {
 enum class FlagOp { Add, Remove, Replace };  // +FLAGS, -FLAGS, FLAGS
 
 struct StoreFlagsResult {
-    std::uint64_t modseq = 0;             // given to every changed message; 0 if none
-    std::vector<std::uint32_t> changed;   // ascending
-    std::vector<std::uint32_t> modified;  // RFC 7162 3.1.3 UNCHANGEDSINCE failures
+    std::uint64_t modseq = 0;                    // given to every changed message; 0 if none
+    std::vector<std::uint32_t> changed;          // ascending
+    std::vector<std::uint32_t> modified;         // RFC 7162 3.1.3 UNCHANGEDSINCE failures
+    std::vector<std::uint64_t> modified_modseq;  // the modseq of each, in the same order
 };
 
 // A message body as the store names it: opaque to the server, which gets it
@@ -406,6 +407,21 @@ class MailStore {
     // Metadata of the messages in `uids`, ascending.
     virtual std::vector<MessageInfo> fetch(MailboxId id, UidSpan uids,
                                            const FetchOptions& options = {}) = 0;
+
+    // The messages of `id` with a UID up to `max_uid` whose modseq is above
+    // `changed_since` (RFC 7162 3.1.4.1), as (uid, modseq) pairs in no
+    // particular order, with `expunged` telling which come from the expunge
+    // log, without reading their rows: a view's sync learns
+    // which changed, leaves out its session's own changes and fetches the
+    // rest in batches, so a change to a million messages costs neither a
+    // million MessageInfo at once nor a scan of the mailbox. With
+    // `expunged_after`, also the expunge log's messages expunged with a
+    // modseq above it whose last modseq is above `changed_since` (what
+    // fetch() returns as `expunged` rows). `visit` must not call the store.
+    virtual void changed_messages(MailboxId id, std::uint32_t max_uid, std::uint64_t changed_since,
+                                  std::optional<std::uint64_t> expunged_after,
+                                  const std::function<void(std::uint32_t uid, std::uint64_t modseq,
+                                                           bool expunged)>& visit) = 0;
 
     // EMAILID, THREADID and PREVIEW of a body. EMAILID is always there (it
     // is the body's hash). A body the v6 migration left queued has the

@@ -1251,6 +1251,39 @@ std::vector<MessageInfo> SqliteMailStore::fetch(MailboxId id, UidSpan uids,
     return result;
 }
 
+void SqliteMailStore::changed_messages(
+    MailboxId id, std::uint32_t max_uid, std::uint64_t changed_since,
+    std::optional<std::uint64_t> expunged_after,
+    const std::function<void(std::uint32_t uid, std::uint64_t modseq, bool expunged)>& visit) {
+    ReadSnapshot snapshot(db_);
+    require_selectable(db_, id);
+    // Both read their modseq index only (its entries carry the uid, the
+    // tables being WITHOUT ROWID), in index order: no row, no sort.
+    auto live = db_.prepare(
+        "SELECT uid, modseq FROM messages INDEXED BY messages_modseq "
+        "WHERE mailbox_id = ?1 AND modseq > ?2 AND uid <= ?3");
+    live.bind(1, id)
+        .bind(2, static_cast<std::int64_t>(changed_since))
+        .bind(3, std::int64_t{max_uid});
+    while (live.step()) {
+        visit(static_cast<std::uint32_t>(live.column_int(0)),
+              static_cast<std::uint64_t>(live.column_int(1)), false);
+    }
+    if (!expunged_after) return;
+    auto gone = db_.prepare(
+        "SELECT uid, coalesce(message_modseq, modseq) FROM expunged INDEXED BY expunged_modseq "
+        "WHERE mailbox_id = ?1 AND modseq > ?2 AND uid <= ?3 "
+        "AND coalesce(message_modseq, modseq) > ?4");
+    gone.bind(1, id)
+        .bind(2, static_cast<std::int64_t>(*expunged_after))
+        .bind(3, std::int64_t{max_uid})
+        .bind(4, static_cast<std::int64_t>(changed_since));
+    while (gone.step()) {
+        visit(static_cast<std::uint32_t>(gone.column_int(0)),
+              static_cast<std::uint64_t>(gone.column_int(1)), true);
+    }
+}
+
 ParsedMessage SqliteMailStore::structure(BodyId body) {
     auto q = db_.prepare("SELECT structure FROM bodies WHERE id = ?1");
     q.bind(1, body.key);
@@ -1334,6 +1367,7 @@ StoreFlagsResult SqliteMailStore::store_flags(MailboxId id, UidSpan uids, FlagOp
     for (const MessageRow& row : rows) {
         if (unchanged_since && row.modseq > *unchanged_since) {
             result.modified.push_back(row.uid);
+            result.modified_modseq.push_back(row.modseq);
             continue;
         }
         std::uint32_t new_flags = row.flags;

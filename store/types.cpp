@@ -55,6 +55,42 @@ bool contains(UidSpan normalized, std::uint32_t uid) {
     return it != normalized.begin() && uid <= std::prev(it)->last;
 }
 
+UidSet uid_set_of(std::span<const std::uint32_t> ascending) {
+    UidSet set;
+    for (std::uint32_t uid : ascending) {
+        if (!set.empty() && std::uint64_t{set.back().last} + 1 >= uid) {
+            set.back().last = std::max(set.back().last, uid);
+        } else {
+            set.push_back({uid, uid});
+        }
+    }
+    return set;
+}
+
+UidSet UidWindows::next(std::size_t max) {
+    UidSet window;
+    std::size_t count = 0;
+    while (!done() && count < max) {
+        const UidRange& range = set_[range_];
+        const std::uint32_t first = std::max(range.first, next_uid_);
+        const std::uint64_t room = max - count;
+        const auto last =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(range.last, first + room - 1));
+        window.push_back({first, last});
+        count += std::size_t{last} - first + 1;
+        skip_through(last);
+    }
+    return window;
+}
+
+void UidWindows::skip_through(std::uint32_t uid) {
+    while (!done() && set_[range_].last <= uid) {
+        ++range_;
+        if (!done()) next_uid_ = set_[range_].first;
+    }
+    if (!done() && next_uid_ <= uid) next_uid_ = uid + 1;
+}
+
 std::uint32_t system_flag_bit(std::string_view name) {
     for (const SystemFlag& f : kSystemFlags) {
         if (iequals(f.name, name)) return f.bit;

@@ -2,6 +2,7 @@
 // the server resolves sequence sets, '*' and modified UTF-7 before calling.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -27,6 +28,28 @@ using UidSpan = std::span<const UidRange>;
 // operation does to a set before using it.
 UidSet normalize(UidSpan set);
 bool contains(UidSpan normalized, std::uint32_t uid);
+// Ascending UIDs (duplicates allowed) as a normalized set.
+UidSet uid_set_of(std::span<const std::uint32_t> ascending);
+
+// Walks a normalized set in windows of at most `max` UIDs each, for reading
+// a large set's rows a batch at a time: each window costs what it holds,
+// however many ranges the set has.
+class UidWindows {
+  public:
+    explicit UidWindows(UidSpan normalized) : set_(normalized) {
+        if (!set_.empty()) next_uid_ = set_.front().first;
+    }
+    bool done() const { return range_ == set_.size(); }
+    // The next window (empty once done()).
+    UidSet next(std::size_t max);
+    // Skips the UIDs up to `uid`: the caller got rows up to it.
+    void skip_through(std::uint32_t uid);
+
+  private:
+    UidSpan set_;
+    std::size_t range_ = 0;
+    std::uint32_t next_uid_ = 0;
+};
 
 // RFC 3501 2.3.2 system flags as bits. \Recent is not stored: it is derived
 // from the mailbox's first_recent_uid (see MailStore::claim_recent).

@@ -1,6 +1,7 @@
 #include "server/imap/selected_mailbox.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 
 #include "protocol/sequence_set.h"
@@ -293,7 +294,39 @@ void SelectedMailbox::write_flag_update(ResponseWriter& w, const store::MessageI
 }
 
 void SelectedMailbox::flags_reported(std::uint32_t uid, std::uint64_t modseq) {
-    own_changes_.emplace_back(uid, modseq);
+    const store::UidRange one{uid, uid};
+    flags_reported(std::span(&one, 1), modseq);
+}
+
+void SelectedMailbox::flags_reported(store::UidSpan uids, std::uint64_t modseq) {
+    if (uids.empty()) return;
+    auto entry = std::find_if(own_changes_.rbegin(), own_changes_.rend(),
+                              [modseq](const OwnChange& own) { return own.modseq == modseq; });
+    if (entry == own_changes_.rend()) {
+        own_changes_.push_back(OwnChange{modseq, store::normalize(uids)});
+        return;
+    }
+    store::UidSet& set = entry->uids;
+    // The usual case, a FETCH's or STORE's messages in ascending order,
+    // extends the set at its end.
+    if (uids.size() == 1 && uids.front().first <= uids.front().last &&
+        uids.front().first > set.back().last) {
+        if (set.back().last + 1ull == uids.front().first) {
+            set.back().last = uids.front().last;
+        } else {
+            set.push_back(uids.front());
+        }
+        return;
+    }
+    set.insert(set.end(), uids.begin(), uids.end());
+    set = store::normalize(set);
+}
+
+bool SelectedMailbox::is_own_change(std::uint32_t uid, std::uint64_t modseq) const {
+    for (const OwnChange& own : own_changes_) {
+        if (own.modseq == modseq && store::contains(own.uids, uid)) return true;
+    }
+    return false;
 }
 
 void SelectedMailbox::write_flags(ResponseWriter& w) const {
@@ -353,25 +386,36 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
         // Messages whose flags changed or that arrived go to the search
         // contexts (RFC 5267 4.3), this session's STOREs included.
         if (!uids_.empty()) {
-            store::FetchOptions changed;
-            changed.changed_since = flags_modseq_;
-            // A message expunged with its EXPUNGE held back is still in the
+            // Which messages changed, from the modseq indexes alone; this
+            // session's own changes are left out before any row is read, so
+            // the sync after a STORE of a million messages reads none. A
+            // message expunged with its EXPUNGE held back is still in the
             // view: a flag change made before the expunge is reported too,
             // as Dovecot does (its last flags are in the expunge log).
-            changed.expunged_after = expunge_modseq_;
-            const store::UidRange view{1, uids_.back()};
-            for (store::MessageInfo& message : store_.fetch(id_, std::span(&view, 1), changed)) {
-                // One whose EXPUNGE is held back leaves the contexts with it.
-                if (!contexts_.empty() && !message.expunged)
-                    context_changes_.push_back(message.uid);
-                const auto own = std::find(own_changes_.begin(), own_changes_.end(),
-                                           std::pair{message.uid, message.modseq});
-                if (own != own_changes_.end()) continue;
-                if (message.expunged) view_flags(message);
-                // RFC 3501 7.4.2: an unsolicited FETCH with the new flags;
-                // RFC 7162 3.2.4: with UID and MODSEQ once CONDSTORE is on.
-                write_flag_update(w, message, options.with_uid || options.condstore,
-                                  options.condstore);
+            std::vector<std::uint32_t> to_report;
+            store_.changed_messages(id_, uids_.back(), flags_modseq_, expunge_modseq_,
+                                    [&](std::uint32_t uid, std::uint64_t modseq, bool expunged) {
+                                        // One whose EXPUNGE is held back leaves the contexts
+                                        // with it.
+                                        if (!contexts_.empty() && !expunged)
+                                            context_changes_.push_back(uid);
+                                        if (!is_own_change(uid, modseq)) to_report.push_back(uid);
+                                    });
+            std::sort(to_report.begin(), to_report.end());
+            const store::UidSet rest = store::uid_set_of(to_report);
+            to_report = {};
+            // Their rows in batches, ascending: RFC 3501 7.4.2, an
+            // unsolicited FETCH with the new flags; RFC 7162 3.2.4: with UID
+            // and MODSEQ once CONDSTORE is on.
+            store::FetchOptions current;
+            current.expunged_after = expunge_modseq_;
+            for (store::UidWindows windows(rest); !windows.done();) {
+                const store::UidSet batch = windows.next(kSyncBatch);
+                for (store::MessageInfo& message : store_.fetch(id_, batch, current)) {
+                    if (message.expunged) view_flags(message);
+                    write_flag_update(w, message, options.with_uid || options.condstore,
+                                      options.condstore);
+                }
             }
         }
         own_changes_.clear();

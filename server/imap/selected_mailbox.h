@@ -22,6 +22,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -163,6 +164,13 @@ class SelectedMailbox {
     void expunged(const std::vector<std::uint32_t>& uids, ResponseWriter& w, bool vanished = false);
     // - STORE: `uid` got `modseq`; the next sync does not report it again.
     void flags_reported(std::uint32_t uid, std::uint64_t modseq);
+    // - the same for every UID of `uids`, all of which got `modseq` (one
+    //   transaction's changes).
+    void flags_reported(store::UidSpan uids, std::uint64_t modseq);
+
+    // Messages a sync fetches from the store at a time: what it holds in
+    // memory however many messages changed.
+    static constexpr std::size_t kSyncBatch = 1024;
 
     // The "* FLAGS" and "* OK [PERMANENTFLAGS]" pair of SELECT (RFC 3501
     // 6.3.1), also sent again when a new keyword appears (7.2.6).
@@ -209,8 +217,15 @@ class SelectedMailbox {
     std::uint64_t flags_modseq_;
     // Expunges with a modseq up to this have been applied.
     std::uint64_t expunge_modseq_;
-    // Own STORE results, not to be reported again by the next sync.
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> own_changes_;
+    // Own STORE results, not to be reported again by the next sync: the
+    // UIDs that got one modseq, as ranges, so a STORE of a million
+    // messages is one entry of one range and each lookup a binary search.
+    struct OwnChange {
+        std::uint64_t modseq = 0;
+        store::UidSet uids;  // normalized
+    };
+    std::vector<OwnChange> own_changes_;
+    bool is_own_change(std::uint32_t uid, std::uint64_t modseq) const;
     // Flags of expunged messages changed by this session's STOREs, by UID.
     std::map<std::uint32_t, FlagCopy> flag_copies_;
     SearchContexts contexts_;

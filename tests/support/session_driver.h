@@ -12,6 +12,8 @@
 //   CHECK(d.send("a NOOP\r\n") == "a OK NOOP completed\r\n");
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <optional>
@@ -96,6 +98,47 @@ inline std::string drain(OutputBuffer& out) {
         out.consume(out.front().size());
     }
     return bytes;
+}
+
+// What drive() saw.
+struct Drained {
+    std::string bytes;
+    std::size_t max_output = 0;
+    int pauses = 0;
+};
+
+// Sends `client` to `d`, then drains it as the Connection does: takes
+// `slice` bytes of output at a time and calls resume() once the output is
+// below `low_water`. Records the largest output size seen and how often the
+// session paused. `on_pause` runs at each pause, before the resume (another
+// session's change between two steps of a command).
+template <typename Driver>
+Drained drive(Driver& d, const std::string& client, std::size_t slice, std::size_t low_water,
+              const std::function<void()>& on_pause = {}) {
+    Drained r;
+    OutputBuffer& out = d.session.output();
+    d.session.receive(client);
+    for (;;) {
+        r.max_output = std::max(r.max_output, out.size());
+        std::size_t taken = 0;
+        while (taken < slice && !out.empty()) {
+            const std::string_view front = out.front();
+            const std::size_t n = std::min(front.size(), slice - taken);
+            r.bytes.append(front.substr(0, n));
+            out.consume(n);
+            taken += n;
+        }
+        if (d.session.input_paused()) {
+            if (out.size() < low_water) {
+                ++r.pauses;
+                if (on_pause) on_pause();
+                d.session.resume();
+            }
+            continue;
+        }
+        if (out.empty()) break;
+    }
+    return r;
 }
 
 // `bytes` with every RFC 8474 MAILBOXID value ("MAILBOXID (F...)" in

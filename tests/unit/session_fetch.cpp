@@ -646,45 +646,8 @@ TEST_CASE("RFC 3501 5.5: pipelined FETCHes answer in order", "[session][fetch][p
     CHECK(bytewise.send_bytewise(script) == expected);
 }
 
-namespace {
-
-// Drives `d` as the Connection does: takes `slice` bytes of output at a
-// time and calls resume() once the output is below `low_water`. Records the
-// largest output size seen and how often the session paused.
-struct Drained {
-    std::string bytes;
-    std::size_t max_output = 0;
-    int pauses = 0;
-};
-
-Drained drive(SessionDriver& d, const std::string& client, std::size_t slice,
-              std::size_t low_water) {
-    Drained r;
-    imap::OutputBuffer& out = d.session.output();
-    d.session.receive(client);
-    for (;;) {
-        r.max_output = std::max(r.max_output, out.size());
-        std::size_t taken = 0;
-        while (taken < slice && !out.empty()) {
-            const std::string_view front = out.front();
-            const std::size_t n = std::min(front.size(), slice - taken);
-            r.bytes.append(front.substr(0, n));
-            out.consume(n);
-            taken += n;
-        }
-        if (d.session.input_paused()) {
-            if (out.size() < low_water) {
-                ++r.pauses;
-                d.session.resume();
-            }
-            continue;
-        }
-        if (out.empty()) break;
-    }
-    return r;
-}
-
-}  // namespace
+using imap::test::Drained;
+using imap::test::drive;
 
 TEST_CASE("Bounded memory: a 20 MB BODY section streams in chunks below the high-water mark",
           "[session][fetch][memory]") {

@@ -45,8 +45,21 @@
 // names the messages that failed the test, if any: a conditional change
 // promises a durable state. (Dovecot applies both to its view with a
 // made-up mod-sequence and answers OK.)
+//
+// The FETCH responses are written in steps (CommandResult::steps), a batch
+// of messages read from the store at a time, pausing whenever the output
+// reaches Session::kOutputHighWater: STORE 1:* on a million messages holds
+// one batch and the changed UIDs (as ranges), not a million responses.
+// Each response shows the message's flags when it is written; a change
+// another session made in between is then the one reported, with its own
+// modseq (RFC 7162 3.2.4 asks for the current value).
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "server/imap/commands/handlers.h"
@@ -54,6 +67,92 @@
 #include "server/imap/session.h"
 
 namespace imap::server {
+
+namespace {
+
+// The untagged FETCH responses of one STORE, then its tagged result.
+class StoreReport {
+  public:
+    // Messages read from the store at a time.
+    static constexpr std::size_t kBatchSize = 256;
+
+    struct Form {
+        bool with_uid = false;  // UID STORE, or CONDSTORE on
+        bool silent = false;
+        bool condstore = false;
+    };
+
+    StoreReport(store::UidSet reported, std::vector<std::uint32_t> failed,
+                std::vector<store::MessageInfo> copies, Form form, CommandResult outcome)
+        : reported_(std::move(reported)),
+          windows_(reported_),
+          failed_(std::move(failed)),
+          copies_(std::move(copies)),
+          form_(form),
+          outcome_(std::move(outcome)) {}
+
+    std::optional<CommandResult> step(Session& session) {
+        SelectedMailbox& selected = *session.selected();
+        ResponseWriter& w = session.writer();
+        for (;;) {
+            if (batch_pos_ == batch_.size()) {
+                if (windows_.done()) break;
+                batch_ = session.mail()->store().fetch(selected.id(), windows_.next(kBatchSize));
+                batch_pos_ = 0;
+                continue;
+            }
+            if (session.output().size() >= Session::kOutputHighWater) return std::nullopt;
+            const store::MessageInfo& message = batch_[batch_pos_++];
+            write_copies_before(selected, w, message.uid);
+            report(selected, w, message);
+        }
+        write_copies_before(selected, w, UINT32_MAX);
+        batch_ = {};
+        return std::move(outcome_);
+    }
+
+  private:
+    void report(SelectedMailbox& selected, ResponseWriter& w, const store::MessageInfo& message) {
+        // Changed again by another session since this STORE: reported here
+        // with its new modseq, so not by the next sync as well.
+        if (message.modseq > selected.highestmodseq()) {
+            selected.flags_reported(message.uid, message.modseq);
+        }
+        const bool failed = std::binary_search(failed_.begin(), failed_.end(), message.uid);
+        if (failed) {
+            selected.write_flag_update(w, message, form_.with_uid, true);
+        } else if (!form_.silent) {
+            selected.write_flag_update(w, message, form_.with_uid, form_.condstore);
+        } else if (form_.condstore) {
+            selected.write_flag_update(w, message, form_.with_uid, true, /*with_flags=*/false);
+        }
+    }
+
+    // The view's copies of expunged messages this STORE changed (never
+    // with CONDSTORE), in UID order among the others.
+    void write_copies_before(const SelectedMailbox& selected, ResponseWriter& w,
+                             std::uint32_t uid) {
+        while (next_copy_ < copies_.size() && copies_[next_copy_].uid < uid) {
+            if (!form_.silent) {
+                selected.write_flag_update(w, copies_[next_copy_], form_.with_uid, false);
+            }
+            ++next_copy_;
+        }
+    }
+
+    const store::UidSet reported_;  // changed and failed UIDs
+    store::UidWindows windows_;     // over reported_
+    std::vector<store::MessageInfo> batch_;
+    std::size_t batch_pos_ = 0;
+    const std::vector<std::uint32_t> failed_;  // RFC 7162 MODIFIED, ascending
+    const std::vector<store::MessageInfo> copies_;
+    std::size_t next_copy_ = 0;
+    const Form form_;
+    CommandResult outcome_;
+};
+
+}  // namespace
+
 CommandResult cmd_store(Session& session, Command& command) {
     const StoreCommand& request = std::get<StoreCommand>(command.body);
     const std::string name(command_name(command.body));
@@ -96,8 +195,22 @@ CommandResult cmd_store(Session& session, Command& command) {
     store::MailStore& store = session.mail()->store();
     std::vector<store::MessageInfo> expunged = selected->expunged_messages(*uids);
     // Also defines a new keyword, which the view's copies may use.
-    const store::StoreFlagsResult result = store.store_flags(selected->id(), store::UidSpan(*uids),
-                                                             op, flags, request.unchanged_since);
+    store::StoreFlagsResult result = store.store_flags(selected->id(), store::UidSpan(*uids), op,
+                                                       flags, request.unchanged_since);
+    // Every message this STORE changed got result.modseq: reported below,
+    // so not by the sync.
+    store::UidSet changed = store::uid_set_of(result.changed);
+    result.changed = {};
+    selected->flags_reported(changed, result.modseq);
+    // RFC 7162 3.1.3 Example 10: a message that failed UNCHANGEDSINCE gets
+    // a FETCH of its current flags and modseq ("It is RECOMMENDED that the
+    // server avoids the need for the client to [poll]"; Dovecot sends
+    // none), in UID order with the others: not from the sync.
+    for (std::size_t i = 0; i < result.modified.size(); ++i) {
+        if (result.modified_modseq[i] > selected->highestmodseq()) {
+            selected->flags_reported(result.modified[i], result.modified_modseq[i]);
+        }
+    }
     std::vector<store::MessageInfo> copies;  // expunged messages whose view copy changed
     if (!condstore && !expunged.empty()) {
         for (store::MessageInfo& message : expunged) {
@@ -107,31 +220,6 @@ CommandResult cmd_store(Session& session, Command& command) {
                 selected->flags_reported(message.uid, message.modseq);
             }
             copies.push_back(std::move(message));
-        }
-    }
-
-    // The messages this command reports: those it changed and those that
-    // failed the UNCHANGEDSINCE test (RFC 7162 3.1.3: "It is RECOMMENDED
-    // that the server avoids the need for the client to [poll] by sending an
-    // unsolicited FETCH response", Example 10; Dovecot sends none).
-    std::vector<std::uint32_t> reported = result.changed;
-    reported.insert(reported.end(), result.modified.begin(), result.modified.end());
-    std::sort(reported.begin(), reported.end());
-    store::UidSet reported_set;
-    for (std::uint32_t uid : reported) {
-        if (!reported_set.empty() && reported_set.back().last + 1ull == uid) {
-            reported_set.back().last = uid;
-        } else {
-            reported_set.push_back({uid, uid});
-        }
-    }
-    std::vector<store::MessageInfo> messages;
-    if (!reported_set.empty()) messages = store.fetch(selected->id(), store::UidSpan(reported_set));
-    // Not to be reported again by the sync below; only changes it would
-    // report are noted (a failed message may be long known).
-    for (const store::MessageInfo& message : messages) {
-        if (message.modseq > selected->highestmodseq()) {
-            selected->flags_reported(message.uid, message.modseq);
         }
     }
 
@@ -147,33 +235,15 @@ CommandResult cmd_store(Session& session, Command& command) {
     // A keyword this STORE defined for the view's copies of expunged
     // messages changed no modseq, so the sync did not look.
     if (!copies.empty() && !flags.keywords.empty()) selected->refresh_keywords(w);
-    if (!copies.empty()) {
-        messages.insert(messages.end(), copies.begin(), copies.end());
-        std::sort(
-            messages.begin(), messages.end(),
-            [](const store::MessageInfo& a, const store::MessageInfo& b) { return a.uid < b.uid; });
-    }
 
-    // RFC 7162 3.1.3 and 3.2.4: with CONDSTORE on, every FETCH carries UID
-    // and MODSEQ, and .SILENT still reports the new MODSEQ (RFC 7162
-    // Examples 3 and 14, as Dovecot does).
-    const bool with_uid = request.uid || condstore;
-    for (const store::MessageInfo& message : messages) {
-        const bool failed =
-            std::binary_search(result.modified.begin(), result.modified.end(), message.uid);
-        if (failed) {
-            selected->write_flag_update(w, message, with_uid, true);
-        } else if (!request.silent) {
-            selected->write_flag_update(w, message, with_uid, condstore);
-        } else if (condstore && !message.expunged) {
-            selected->write_flag_update(w, message, with_uid, true, /*with_flags=*/false);
-        }
-    }
+    // How the command ends, decided now: the view's numbers do not change
+    // while it reports.
     // RFC 7162 3.1.1 and 3.1.3 Example 11: with CONDSTORE on, an expunged
     // message makes the STORE a NO; MODIFIED, if any, still names the
     // failed ones.
     const bool refused = condstore && !expunged.empty();
     const std::string refusal = "Some of the requested messages no longer exist";
+    CommandResult outcome = CommandResult::ok(name + " completed");
     if (!result.modified.empty()) {
         // MODIFIED: sequence numbers for STORE, UIDs for UID STORE.
         std::vector<std::uint32_t> failed;
@@ -185,14 +255,27 @@ CommandResult cmd_store(Session& session, Command& command) {
             }
         }
         std::sort(failed.begin(), failed.end());
-        return CommandResult::done(refused ? Status::No : Status::Ok,
-                                   ResponseCode::modified(uid_set_string(failed)),
-                                   refused ? refusal : "Conditional " + name + " failed");
+        outcome = CommandResult::done(refused ? Status::No : Status::Ok,
+                                      ResponseCode::modified(uid_set_string(failed)),
+                                      refused ? refusal : "Conditional " + name + " failed");
+    } else if (refused) {
+        outcome = CommandResult::no(Code::ExpungeIssued, refusal);
     }
-    if (refused) {
-        return CommandResult::no(Code::ExpungeIssued, refusal);
-    }
-    return CommandResult::ok(name + " completed");
+
+    // The messages this command reports: those it changed and those that
+    // failed the UNCHANGEDSINCE test.
+    store::UidSet reported = std::move(changed);
+    for (std::uint32_t uid : result.modified)
+        reported.push_back({uid, uid});
+    if (!result.modified.empty()) reported = store::normalize(reported);
+    // RFC 7162 3.1.3 and 3.2.4: with CONDSTORE on, every FETCH carries UID
+    // and MODSEQ, and .SILENT still reports the new MODSEQ (RFC 7162
+    // Examples 3 and 14, as Dovecot does).
+    const StoreReport::Form form{
+        .with_uid = request.uid || condstore, .silent = request.silent, .condstore = condstore};
+    auto report = std::make_shared<StoreReport>(std::move(reported), std::move(result.modified),
+                                                std::move(copies), form, std::move(outcome));
+    return CommandResult::steps([report](Session& s) { return report->step(s); });
 }
 
 }  // namespace imap::server
