@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -32,15 +33,47 @@ bool Strand::running_here() const {
     return running_on_ == std::this_thread::get_id();
 }
 
+bool Strand::trim_if_hoarding(bool ignore_interval) {
+    using Clock = std::chrono::steady_clock;
+    static std::atomic<Clock::rep> next_check{0};
+    // The free bytes the arenas kept right after the last trim: trimming
+    // leaves the released pages in the free lists (as MADV_DONTNEED), so
+    // only growth beyond it is memory to give back.
+    static std::atomic<std::size_t> baseline{0};
+    const Clock::rep now = Clock::now().time_since_epoch().count();
+    Clock::rep due = next_check.load(std::memory_order_relaxed);
+    if (!ignore_interval) {
+        if (now < due) return false;
+        const Clock::rep next =
+            now + std::chrono::duration_cast<Clock::duration>(kTrimCheckInterval).count();
+        if (!next_check.compare_exchange_strong(due, next, std::memory_order_relaxed)) {
+            return false;  // another worker looks now
+        }
+    }
+    const std::size_t free_bytes = mallinfo2().fordblks;
+    std::size_t kept = baseline.load(std::memory_order_relaxed);
+    if (free_bytes < kept) {
+        // Reused since: the baseline follows it down.
+        baseline.store(free_bytes, std::memory_order_relaxed);
+        return false;
+    }
+    if (free_bytes - kept < kTrimFreeBytes) return false;
+    malloc_trim(0);
+    baseline.store(mallinfo2().fordblks, std::memory_order_relaxed);
+    return true;
+}
+
 void Strand::run_turn() {
-    for (std::size_t done = 0; done < kTasksPerTurn; ++done) {
+    bool idle = false;
+    for (std::size_t done = 0; done < kTasksPerTurn && !idle; ++done) {
         Task task;
         {
             std::lock_guard lock(mutex_);
             if (tasks_.empty()) {
                 scheduled_ = false;
                 running_on_ = {};
-                return;
+                idle = true;
+                continue;
             }
             task = std::move(tasks_.front());
             tasks_.pop_front();
@@ -50,13 +83,19 @@ void Strand::run_turn() {
         task();
         if (std::chrono::steady_clock::now() - started >= kTrimAfterTask) malloc_trim(0);
     }
-    {
+    if (!idle) {
         std::lock_guard lock(mutex_);
         running_on_ = {};
         if (tasks_.empty()) {
             scheduled_ = false;
-            return;
+            idle = true;
         }
+    }
+    if (idle) {
+        // Nothing of this user's runs here any more: a moment to see what
+        // the arenas kept (kTrimFreeBytes).
+        trim_if_hoarding();
+        return;
     }
     // More to do: to the back of the pool's queue, behind the other users.
     submit_turn();

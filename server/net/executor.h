@@ -68,6 +68,18 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     // closure of this length that is a few per cent, and short closures,
     // the common case, never pay it.
     static constexpr std::chrono::milliseconds kTrimAfterTask{50};
+    // A command that runs in many short closures (STORE or FETCH in steps,
+    // each resumed when the output drains) never has a long one, and each
+    // of the pool's workers keeps its own glibc arena, so what the steps
+    // freed stayed in up to one arena per worker: STORE 1:* of 100,000
+    // messages left the server at 110 MiB. So when a strand runs out of
+    // work, the free memory the arenas keep (mallinfo2) is looked at, at
+    // most every kTrimCheckInterval for the whole process, and trimmed once
+    // it is kTrimFreeBytes more than after the last trim.
+    static constexpr std::size_t kTrimFreeBytes = 16 * 1024 * 1024;
+    static constexpr std::chrono::milliseconds kTrimCheckInterval{100};
+    // What trim_if_hoarding() would do now (tests): whether it trimmed.
+    static bool trim_if_hoarding(bool ignore_interval = false);
 
     explicit Strand(WorkPool& pool) : pool_(pool) {}
     void post(Task task) override;
