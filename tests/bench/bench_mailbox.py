@@ -775,12 +775,14 @@ class Suite:
             store_error = "%s: %s" % (type(e).__name__, e)
             log("  FAILED: " + store_error)
         rss = self.mem.peak_kb()
+        time.sleep(0.2)
+        rss_after = self.mem.current_kb()
         self.results["STORE 1:* +FLAGS (\\Seen)"] = {
-            "time": min(times_add) if times_add else None, "rss": rss,
+            "time": min(times_add) if times_add else None, "rss": rss, "rss_after": rss_after,
             "note": notes.get("+", ""), "error": store_error if not times_add else None}
         self.results["STORE 1:* -FLAGS (\\Seen)"] = {
             "time": min(times_del) if len(times_del) == len(times_add) and times_del else None,
-            "rss": rss, "note": notes.get("-", ""),
+            "rss": rss, "rss_after": rss_after, "note": notes.get("-", ""),
             "error": store_error if len(times_del) < self.args.repeat else None}
 
         k = min(1000, n)
@@ -850,11 +852,15 @@ class Suite:
                 log("  FAILED: " + errors["n"])
                 break
         rss = self.mem.peak_kb()
+        time.sleep(0.2)
+        rss_after = self.mem.current_kb()
         self.results["APPEND %d messages (LITERAL+, pipelined)" % len(self.append_msgs)] = {
-            "time": min(t_app) if t_app else None, "rss": rss, "note": notes.get("a", ""),
+            "time": min(t_app) if t_app else None, "rss": rss, "rss_after": rss_after,
+            "note": notes.get("a", ""),
             "error": errors.get("a")}
         self.results["second session NOOP sees EXISTS"] = {
-            "time": min(t_noop) if t_noop else None, "rss": rss, "note": notes.get("n", ""),
+            "time": min(t_noop) if t_noop else None, "rss": rss, "rss_after": rss_after,
+            "note": notes.get("n", ""),
             "error": errors.get("n") or (errors.get("a") and "not run")}
         other.close()
 
