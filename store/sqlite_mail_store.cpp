@@ -459,6 +459,34 @@ std::vector<MessageRow> select_rows(Database& db, MailboxId mailbox, UidSpan set
     return rows;
 }
 
+// What STORE needs of a message: its flags and modseq.
+struct FlagRow {
+    std::uint32_t uid = 0;
+    std::uint32_t flags = 0;
+    std::uint64_t modseq = 0;
+};
+
+// The FlagRows of `mailbox` with a UID in [first, last], ascending, at most
+// `limit` of them.
+std::vector<FlagRow> select_flag_rows(Database& db, MailboxId mailbox, std::uint64_t first,
+                                      std::uint32_t last, std::size_t limit) {
+    auto q = db.prepare(
+        "SELECT uid, flags, modseq FROM messages "
+        "WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid LIMIT ?4");
+    q.bind(1, mailbox)
+        .bind(2, static_cast<std::int64_t>(first))
+        .bind(3, std::int64_t{last})
+        .bind(4, static_cast<std::int64_t>(limit));
+    std::vector<FlagRow> rows;
+    rows.reserve(limit);
+    while (q.step()) {
+        rows.push_back(FlagRow{static_cast<std::uint32_t>(q.column_int(0)),
+                               static_cast<std::uint32_t>(q.column_int(1)),
+                               static_cast<std::uint64_t>(q.column_int(2))});
+    }
+    return rows;
+}
+
 UidSet checked_set(UidSpan uids) {
     if (uids.size() > limits::kMaxUidRanges) {
         throw StoreError(StoreErrc::OverLimit, "too many UID ranges");
@@ -1357,74 +1385,85 @@ StoreFlagsResult SqliteMailStore::store_flags(MailboxId id, UidSpan uids, FlagOp
     const UidSet set = checked_set(uids);
     WriteTransaction transaction(*this);
     require_selectable(db_, id);
-    const std::vector<MessageRow> rows = select_rows(db_, id, set);
     // Removing a keyword the mailbox never defined changes nothing, so it
     // is not created.
     const std::vector<std::int64_t> keywords =
         keyword_ids(db_, id, flags.keywords, op != FlagOp::Remove);
     StoreFlagsResult result;
     const bool touches_keywords = op == FlagOp::Replace || !keywords.empty();
-    for (const MessageRow& row : rows) {
-        if (unchanged_since && row.modseq > *unchanged_since) {
-            result.modified.push_back(row.uid);
-            result.modified_modseq.push_back(row.modseq);
-            continue;
-        }
-        std::uint32_t new_flags = row.flags;
-        switch (op) {
-            case FlagOp::Add:
-                new_flags |= flags.system;
-                break;
-            case FlagOp::Remove:
-                new_flags &= ~flags.system;
-                break;
-            case FlagOp::Replace:
-                new_flags = flags.system;
-                break;
-        }
-        std::vector<std::int64_t> add, remove;
-        if (touches_keywords) {
-            const std::vector<std::int64_t> current = message_keyword_ids(db_, id, row.uid);
-            auto has = [](const std::vector<std::int64_t>& v, std::int64_t x) {
-                return std::binary_search(v.begin(), v.end(), x);
-            };
-            if (op != FlagOp::Remove) {
-                for (std::int64_t k : keywords) {
-                    if (!has(current, k)) add.push_back(k);
+    // The rows a batch at a time (limits::kStoreFlagsBatchRows), read before
+    // they are changed: STORE 1:* on a million messages held all of them
+    // (64 bytes each, twice while the vector grew).
+    for (const UidRange& range : set) {
+        for (std::uint64_t next = range.first; next <= range.last;) {
+            const std::vector<FlagRow> rows =
+                select_flag_rows(db_, id, next, range.last, limits::kStoreFlagsBatchRows);
+            for (const FlagRow& row : rows) {
+                if (unchanged_since && row.modseq > *unchanged_since) {
+                    result.modified.push_back(row.uid);
+                    result.modified_modseq.push_back(row.modseq);
+                    continue;
                 }
+                std::uint32_t new_flags = row.flags;
+                switch (op) {
+                    case FlagOp::Add:
+                        new_flags |= flags.system;
+                        break;
+                    case FlagOp::Remove:
+                        new_flags &= ~flags.system;
+                        break;
+                    case FlagOp::Replace:
+                        new_flags = flags.system;
+                        break;
+                }
+                std::vector<std::int64_t> add, remove;
+                if (touches_keywords) {
+                    const std::vector<std::int64_t> current = message_keyword_ids(db_, id, row.uid);
+                    auto has = [](const std::vector<std::int64_t>& v, std::int64_t x) {
+                        return std::binary_search(v.begin(), v.end(), x);
+                    };
+                    if (op != FlagOp::Remove) {
+                        for (std::int64_t k : keywords) {
+                            if (!has(current, k)) add.push_back(k);
+                        }
+                    }
+                    if (op == FlagOp::Remove) {
+                        for (std::int64_t k : keywords) {
+                            if (has(current, k)) remove.push_back(k);
+                        }
+                    } else if (op == FlagOp::Replace) {
+                        for (std::int64_t k : current) {
+                            if (!has(keywords, k)) remove.push_back(k);
+                        }
+                    }
+                }
+                if (new_flags == row.flags && add.empty() && remove.empty()) continue;
+                // RFC 7162 3.2: only a real change gets a MODSEQ.
+                if (result.modseq == 0) result.modseq = next_modseq(db_, id);
+                db_.prepare(
+                       "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid "
+                       "= ?2")
+                    .bind(1, id)
+                    .bind(2, std::int64_t{row.uid})
+                    .bind(3, std::int64_t{new_flags})
+                    .bind(4, static_cast<std::int64_t>(result.modseq))
+                    .run();
+                for (std::int64_t k : add)
+                    add_message_keyword(db_, id, row.uid, k);
+                for (std::int64_t k : remove) {
+                    db_.prepare(
+                           "DELETE FROM message_keywords WHERE mailbox_id = ?1 AND uid = ?2 AND "
+                           "keyword_id = ?3")
+                        .bind(1, id)
+                        .bind(2, std::int64_t{row.uid})
+                        .bind(3, k)
+                        .run();
+                }
+                result.changed.push_back(row.uid);
             }
-            if (op == FlagOp::Remove) {
-                for (std::int64_t k : keywords) {
-                    if (has(current, k)) remove.push_back(k);
-                }
-            } else if (op == FlagOp::Replace) {
-                for (std::int64_t k : current) {
-                    if (!has(keywords, k)) remove.push_back(k);
-                }
-            }
+            if (rows.size() < limits::kStoreFlagsBatchRows) break;
+            next = rows.back().uid + 1ull;
         }
-        if (new_flags == row.flags && add.empty() && remove.empty()) continue;
-        // RFC 7162 3.2: only a real change gets a MODSEQ.
-        if (result.modseq == 0) result.modseq = next_modseq(db_, id);
-        db_.prepare(
-               "UPDATE messages SET flags = ?3, modseq = ?4 WHERE mailbox_id = ?1 AND uid = ?2")
-            .bind(1, id)
-            .bind(2, std::int64_t{row.uid})
-            .bind(3, std::int64_t{new_flags})
-            .bind(4, static_cast<std::int64_t>(result.modseq))
-            .run();
-        for (std::int64_t k : add)
-            add_message_keyword(db_, id, row.uid, k);
-        for (std::int64_t k : remove) {
-            db_.prepare(
-                   "DELETE FROM message_keywords WHERE mailbox_id = ?1 AND uid = ?2 AND "
-                   "keyword_id = ?3")
-                .bind(1, id)
-                .bind(2, std::int64_t{row.uid})
-                .bind(3, k)
-                .run();
-        }
-        result.changed.push_back(row.uid);
     }
     if (!result.changed.empty()) transaction.changed(id);
     transaction.commit();

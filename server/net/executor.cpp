@@ -36,30 +36,26 @@ bool Strand::running_here() const {
 bool Strand::trim_if_hoarding(bool ignore_interval) {
     using Clock = std::chrono::steady_clock;
     static std::atomic<Clock::rep> next_check{0};
-    // The free bytes the arenas kept right after the last trim: trimming
-    // leaves the released pages in the free lists (as MADV_DONTNEED), so
-    // only growth beyond it is memory to give back.
-    static std::atomic<std::size_t> baseline{0};
+    static std::atomic<Clock::rep> last_trim{0};
     const Clock::rep now = Clock::now().time_since_epoch().count();
-    Clock::rep due = next_check.load(std::memory_order_relaxed);
     if (!ignore_interval) {
+        Clock::rep due = next_check.load(std::memory_order_relaxed);
         if (now < due) return false;
         const Clock::rep next =
             now + std::chrono::duration_cast<Clock::duration>(kTrimCheckInterval).count();
         if (!next_check.compare_exchange_strong(due, next, std::memory_order_relaxed)) {
             return false;  // another worker looks now
         }
+        const Clock::rep quiet =
+            std::chrono::duration_cast<Clock::duration>(kTrimMinInterval).count();
+        if (now - last_trim.load(std::memory_order_relaxed) < quiet) return false;
     }
-    const std::size_t free_bytes = mallinfo2().fordblks;
-    std::size_t kept = baseline.load(std::memory_order_relaxed);
-    if (free_bytes < kept) {
-        // Reused since: the baseline follows it down.
-        baseline.store(free_bytes, std::memory_order_relaxed);
-        return false;
-    }
-    if (free_bytes - kept < kTrimFreeBytes) return false;
+    // Free bytes in the arenas, pages already given back included (a trim
+    // leaves them in the free lists): at most a second's trim walks over
+    // them again, which costs little next to what a big command frees.
+    if (mallinfo2().fordblks < kTrimFreeBytes) return false;
     malloc_trim(0);
-    baseline.store(mallinfo2().fordblks, std::memory_order_relaxed);
+    last_trim.store(now, std::memory_order_relaxed);
     return true;
 }
 

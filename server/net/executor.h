@@ -74,11 +74,13 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     // freed stayed in up to one arena per worker: STORE 1:* of 100,000
     // messages left the server at 110 MiB. So when a strand runs out of
     // work, the free memory the arenas keep (mallinfo2) is looked at, at
-    // most every kTrimCheckInterval for the whole process, and trimmed once
-    // it is kTrimFreeBytes more than after the last trim.
+    // most every kTrimCheckInterval for the whole process, and trimmed when
+    // it is kTrimFreeBytes or more, at most every kTrimMinInterval.
     static constexpr std::size_t kTrimFreeBytes = 16 * 1024 * 1024;
     static constexpr std::chrono::milliseconds kTrimCheckInterval{100};
-    // What trim_if_hoarding() would do now (tests): whether it trimmed.
+    static constexpr std::chrono::milliseconds kTrimMinInterval{1000};
+    // What the idle check does; `ignore_interval` (tests): now, whatever
+    // the intervals. Whether it trimmed.
     static bool trim_if_hoarding(bool ignore_interval = false);
 
     explicit Strand(WorkPool& pool) : pool_(pool) {}
