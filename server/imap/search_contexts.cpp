@@ -279,16 +279,7 @@ SearchKey freeze_message_sets(const SearchKey& key, const SelectedMailbox& view)
 
 store::UidSet uid_ranges(std::vector<std::uint32_t> uids) {
     std::sort(uids.begin(), uids.end());
-    uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
-    store::UidSet set;
-    for (std::uint32_t uid : uids) {
-        if (!set.empty() && set.back().last + 1ull == uid) {
-            set.back().last = uid;
-        } else {
-            set.push_back({uid, uid});
-        }
-    }
-    return set;
+    return store::uid_set_of(uids);
 }
 
 void write_noupdate(ResponseWriter& w, std::string_view tag, std::string_view text) {

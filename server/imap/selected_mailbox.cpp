@@ -293,31 +293,32 @@ void SelectedMailbox::write_flag_update(ResponseWriter& w, const store::MessageI
     w.fetch_end();
 }
 
+store::UidSet& SelectedMailbox::own_changes_of(std::uint64_t modseq) {
+    auto entry = std::find_if(own_changes_.rbegin(), own_changes_.rend(),
+                              [modseq](const OwnChange& own) { return own.modseq == modseq; });
+    if (entry != own_changes_.rend()) return entry->uids;
+    return own_changes_.emplace_back(OwnChange{modseq, {}}).uids;
+}
+
 void SelectedMailbox::flags_reported(std::uint32_t uid, std::uint64_t modseq) {
+    store::UidSet& set = own_changes_of(modseq);
+    // The usual case, a FETCH's messages in ascending order, extends the set
+    // at its end without normalizing it again for each message.
+    if (set.empty() || uid > set.back().last) {
+        if (!set.empty() && set.back().last + 1ull == uid) {
+            set.back().last = uid;
+        } else {
+            set.push_back({uid, uid});
+        }
+        return;
+    }
     const store::UidRange one{uid, uid};
     flags_reported(std::span(&one, 1), modseq);
 }
 
 void SelectedMailbox::flags_reported(store::UidSpan uids, std::uint64_t modseq) {
     if (uids.empty()) return;
-    auto entry = std::find_if(own_changes_.rbegin(), own_changes_.rend(),
-                              [modseq](const OwnChange& own) { return own.modseq == modseq; });
-    if (entry == own_changes_.rend()) {
-        own_changes_.push_back(OwnChange{modseq, store::normalize(uids)});
-        return;
-    }
-    store::UidSet& set = entry->uids;
-    // The usual case, a FETCH's or STORE's messages in ascending order,
-    // extends the set at its end.
-    if (uids.size() == 1 && uids.front().first <= uids.front().last &&
-        uids.front().first > set.back().last) {
-        if (set.back().last + 1ull == uids.front().first) {
-            set.back().last = uids.front().last;
-        } else {
-            set.push_back(uids.front());
-        }
-        return;
-    }
+    store::UidSet& set = own_changes_of(modseq);
     set.insert(set.end(), uids.begin(), uids.end());
     set = store::normalize(set);
 }
@@ -401,9 +402,7 @@ void SelectedMailbox::sync(ResponseWriter& w, const SyncOptions& options) {
                                             context_changes_.push_back(uid);
                                         if (!is_own_change(uid, modseq)) to_report.push_back(uid);
                                     });
-            std::sort(to_report.begin(), to_report.end());
-            const store::UidSet rest = store::uid_set_of(to_report);
-            to_report = {};
+            const store::UidSet rest = uid_ranges(std::move(to_report));
             // Their rows in batches, ascending: RFC 3501 7.4.2, an
             // unsolicited FETCH with the new flags; RFC 7162 3.2.4: with UID
             // and MODSEQ once CONDSTORE is on.

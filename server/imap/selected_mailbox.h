@@ -225,6 +225,8 @@ class SelectedMailbox {
         store::UidSet uids;  // normalized
     };
     std::vector<OwnChange> own_changes_;
+    // The entry of `modseq`, added empty if there is none.
+    store::UidSet& own_changes_of(std::uint64_t modseq);
     bool is_own_change(std::uint32_t uid, std::uint64_t modseq) const;
     // Flags of expunged messages changed by this session's STOREs, by UID.
     std::map<std::uint32_t, FlagCopy> flag_copies_;

@@ -33,30 +33,26 @@ bool Strand::running_here() const {
     return running_on_ == std::this_thread::get_id();
 }
 
-bool Strand::trim_if_hoarding(bool ignore_interval) {
+void Strand::trim_if_hoarding() {
     using Clock = std::chrono::steady_clock;
     static std::atomic<Clock::rep> next_check{0};
     static std::atomic<Clock::rep> last_trim{0};
     const Clock::rep now = Clock::now().time_since_epoch().count();
-    if (!ignore_interval) {
-        Clock::rep due = next_check.load(std::memory_order_relaxed);
-        if (now < due) return false;
-        const Clock::rep next =
-            now + std::chrono::duration_cast<Clock::duration>(kTrimCheckInterval).count();
-        if (!next_check.compare_exchange_strong(due, next, std::memory_order_relaxed)) {
-            return false;  // another worker looks now
-        }
-        const Clock::rep quiet =
-            std::chrono::duration_cast<Clock::duration>(kTrimMinInterval).count();
-        if (now - last_trim.load(std::memory_order_relaxed) < quiet) return false;
+    Clock::rep due = next_check.load(std::memory_order_relaxed);
+    if (now < due) return;
+    const Clock::rep next =
+        now + std::chrono::duration_cast<Clock::duration>(kTrimCheckInterval).count();
+    if (!next_check.compare_exchange_strong(due, next, std::memory_order_relaxed)) {
+        return;  // another worker looks now
     }
+    const Clock::rep quiet = std::chrono::duration_cast<Clock::duration>(kTrimMinInterval).count();
+    if (now - last_trim.load(std::memory_order_relaxed) < quiet) return;
     // Free bytes in the arenas, pages already given back included (a trim
     // leaves them in the free lists): at most a second's trim walks over
     // them again, which costs little next to what a big command frees.
-    if (mallinfo2().fordblks < kTrimFreeBytes) return false;
+    if (mallinfo2().fordblks < kTrimFreeBytes) return;
     malloc_trim(0);
     last_trim.store(now, std::memory_order_relaxed);
-    return true;
 }
 
 void Strand::run_turn() {

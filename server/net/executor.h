@@ -79,9 +79,6 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     static constexpr std::size_t kTrimFreeBytes = 16 * 1024 * 1024;
     static constexpr std::chrono::milliseconds kTrimCheckInterval{100};
     static constexpr std::chrono::milliseconds kTrimMinInterval{1000};
-    // What the idle check does; `ignore_interval` (tests): now, whatever
-    // the intervals. Whether it trimmed.
-    static bool trim_if_hoarding(bool ignore_interval = false);
 
     explicit Strand(WorkPool& pool) : pool_(pool) {}
     void post(Task task) override;
@@ -90,6 +87,8 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
   private:
     void submit_turn();
     void run_turn();
+    // The idle check above (kTrimFreeBytes).
+    static void trim_if_hoarding();
 
     WorkPool& pool_;
     mutable std::mutex mutex_;

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,15 +53,7 @@ store::UidSet partial_of_view(const SelectedMailbox& view, const store::UidSet& 
         named.insert(named.end(), first, last);
     }
     const auto [begin, end] = partial_slice(range, named.size());
-    store::UidSet result;
-    for (std::size_t i = begin; i < end; ++i) {
-        if (!result.empty() && result.back().last + 1ull == named[i]) {
-            result.back().last = named[i];
-        } else {
-            result.push_back({named[i], named[i]});
-        }
-    }
-    return result;
+    return store::uid_set_of(std::span(named).subspan(begin, end - begin));
 }
 
 }  // namespace
