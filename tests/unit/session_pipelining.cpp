@@ -2,6 +2,7 @@
 // RFC 7888), the command table's states (RFC 3501 3 and 6), errors (RFC 3501
 // 7.1.3, 7.1.5) and framing limits, checked byte for byte.
 #include <catch2/catch.hpp>
+#include <regex>
 #include <string>
 
 #include "protocol/parser.h"
@@ -69,8 +70,14 @@ TEST_CASE("RFC 3501 5.5: output does not depend on how the bytes are split",
         "g NOOP\r\n";
     SessionDriver whole(kTls);
     SessionDriver bytewise(kTls);
-    const std::string expected = whole.send(script);
-    CHECK(bytewise.send_bytewise(script) == expected);
+    // Each session has a store of its own, whose INBOX took its UIDVALIDITY
+    // from the clock when it was created (RFC 3501 2.3.1.1): a second may
+    // pass between the two.
+    const auto same_uidvalidity = [](std::string out) {
+        return std::regex_replace(out, std::regex("UIDVALIDITY [0-9]+"), "UIDVALIDITY n");
+    };
+    const std::string expected = same_uidvalidity(whole.send(script));
+    CHECK(same_uidvalidity(bytewise.send_bytewise(script)) == expected);
     CHECK(expected.ends_with("* BYE Logging out\r\nf OK LOGOUT completed\r\n"));
 
     SessionDriver auth_whole(kTls);
