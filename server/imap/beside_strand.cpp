@@ -6,7 +6,7 @@
 namespace imap::server {
 namespace {
 
-bool metadata_only(const FetchCommand& fetch) {
+bool reads_only(const FetchCommand& fetch) {
     return std::all_of(fetch.items.begin(), fetch.items.end(), [](const FetchItem& item) {
         switch (item.kind) {
             case FetchItem::Kind::Envelope:
@@ -18,7 +18,12 @@ bool metadata_only(const FetchCommand& fetch) {
             case FetchItem::Kind::Uid:
             case FetchItem::Kind::ModSeq:
             case FetchItem::Kind::SaveDate:
+            // Sections that never set \Seen (RFC 3501 6.4.5): BODY.PEEK[...]
+            // and RFC822.HEADER, each at most the message's size.
+            case FetchItem::Kind::Rfc822Header:
                 return true;
+            case FetchItem::Kind::BodySection:
+                return item.peek;
             default:
                 return false;
         }
@@ -33,7 +38,7 @@ bool reads_beside_strand(const CommandBody& command) {
         std::holds_alternative<LsubCommand>(command)) {
         return true;
     }
-    if (const auto* fetch = std::get_if<FetchCommand>(&command)) return metadata_only(*fetch);
+    if (const auto* fetch = std::get_if<FetchCommand>(&command)) return reads_only(*fetch);
     return false;
 }
 

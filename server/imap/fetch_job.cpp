@@ -314,10 +314,18 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
 }
 
 bool FetchJob::full(const OutputBuffer& out) const {
-    return !write_whole_ && out.size() >= Session::kOutputHighWater;
+    return !write_whole_ && !(beside_ && in_message_) && out.size() >= Session::kOutputHighWater;
+}
+
+bool FetchJob::fits_beside(const store::MessageInfo& message) const {
+    if (body_items_.empty()) return true;
+    // Every body item beside the strand is a section of the message or its
+    // header (reads_beside_strand), so none is longer than the message.
+    return message.size * body_items_.size() <= kBodyChunk;
 }
 
 std::optional<CommandResult> FetchJob::step(Session& session) {
+    beside_ = session.mail()->reading_beside();
     for (;;) {
         try {
             return run(session);
@@ -351,6 +359,7 @@ std::optional<CommandResult> FetchJob::run(Session& session) {
             if (!load_batch(session)) return finish();
             continue;
         }
+        if (beside_ && !fits_beside(batch_[batch_pos_])) return std::nullopt;  // the strand's
         start_message(session, batch_[batch_pos_++]);
     }
 }
@@ -478,7 +487,9 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
         selected.view_flags(message_);
         if (asks_content_) expunge_issued_ = true;
     }
-    if (body_readable_ && !body_items_.empty()) body_pin_ = store.pin_body(message.body_id);
+    if (body_readable_ && !body_items_.empty() && !beside_) {
+        body_pin_ = store.pin_body(message.body_id);
+    }
     in_message_ = true;
     in_literal_ = false;
     body_pos_ = 0;

@@ -191,9 +191,17 @@ class FetchJob {
     CommandResult finish() const;
 
     // The output reached Session::kOutputHighWater: yield (unless
-    // write_whole()).
+    // write_whole(), or inside a message while reading beside the strand).
     bool full(const OutputBuffer& out) const;
+    // Beside the strand (UserMail::reading_beside) a message is written
+    // whole, with no body pin: its body stays readable in the reader's
+    // snapshot until the response ends, and nothing may be left half sent
+    // for the strand, where the writer holds no pin for it. So a message
+    // starts there only when all its body items together are at most
+    // kBodyChunk; a bigger one is left to the strand (the step yields).
+    bool fits_beside(const store::MessageInfo& message) const;
     bool write_whole_ = false;
+    bool beside_ = false;  // this step runs on a reader beside the strand
     bool uid_command_ = false;
     std::vector<Item> head_items_;  // non-body items, in response order
     std::vector<Item> body_items_;  // body sections, in response order

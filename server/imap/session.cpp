@@ -694,13 +694,16 @@ void Session::read_away() {
             UserMail::ReaderScope scope(*mail_, lease.store());
             store::ReadBatch batch(mail_->store());
             result = guarded([&] { return spec.handler(*this, command); });
-            // A command in steps (FETCH) goes on here while its output
-            // stays below the high-water mark; the rest runs on the strand
-            // once the client has read (reading there with the writer).
+            // A command in steps (FETCH) goes on here until a step yields:
+            // at the high-water mark, or before a message too big to write
+            // whole here (FetchJob::fits_beside). The rest runs on the
+            // strand, once the client has read (reading there with the
+            // writer).
             while (auto* steps = std::get_if<outcome::Steps>(&result->outcome())) {
                 if (output_.size() >= kOutputHighWater) break;
                 std::optional<CommandResult> next = guarded([&] { return steps->step(*this); });
-                if (next) result = std::move(next);
+                if (!next) break;
+                result = std::move(next);
             }
         }
         if (auto* still = std::get_if<session_mode::ReadingBeside>(&mode_)) {

@@ -88,6 +88,14 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
         return scope != nullptr && scope->mail_ == this ? scope->reader_ : *store_;
     }
 
+    // True on a thread inside a ReaderScope of this UserMail: store() is a
+    // reader, and a FETCH takes no body pin (the reader's snapshot keeps
+    // the body; a pin is the writer's bookkeeping).
+    bool reading_beside() const {
+        const ReaderScope* scope = current_reader_;
+        return scope != nullptr && scope->mail_ == this;
+    }
+
     // ---- Reads beside the strand (docs/architecture.md "Reads beside the
     // strand") ----
     //

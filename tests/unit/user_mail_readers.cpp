@@ -192,7 +192,7 @@ TEST_CASE("Reads beside the strand: STATUS runs away, its tagged line comes from
     CHECK(s.away.empty());
 }
 
-TEST_CASE("Reads beside the strand: FETCH of metadata runs away, a body section does not",
+TEST_CASE("Reads beside the strand: FETCH of metadata runs away, a section that sets Seen does not",
           "[session][readers]") {
     imap::test::UniqueTempDir dir("imapd-readers");
     const store::DataDir data(dir.path);
@@ -201,9 +201,10 @@ TEST_CASE("Reads beside the strand: FETCH of metadata runs away, a body section 
     ReadingSession s(mail);
     REQUIRE(s.send("s SELECT INBOX\r\n").ends_with("s OK [READ-WRITE] SELECT completed\r\n"));
 
-    // A body section may set \Seen (RFC 3501 6.4.5): on the strand, at once.
-    CHECK(s.send("a FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n") ==
-          "* 1 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {25}\r\nSubject: xxxxxxxxxx 1\r\n\r\n)\r\n"
+    // BODY[...] sets \Seen (RFC 3501 6.4.5), a write: on the strand, at once.
+    CHECK(s.send("a FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])\r\n") ==
+          "* 1 FETCH (FLAGS (\\Seen \\Recent) BODY[HEADER.FIELDS (SUBJECT)] {25}\r\n"
+          "Subject: xxxxxxxxxx 1\r\n\r\n)\r\n"
           "a OK FETCH completed\r\n");
     CHECK(s.away.empty());
 
@@ -217,10 +218,10 @@ TEST_CASE("Reads beside the strand: FETCH of metadata runs away, a body section 
     other.login();
     REQUIRE(other.send("o SELECT INBOX\r\n").ends_with("o OK [READ-WRITE] SELECT completed\r\n"));
     REQUIRE(other.send("p STORE 1 +FLAGS (\\Flagged)\r\n") ==
-            "* 1 FETCH (FLAGS (\\Flagged))\r\np OK STORE completed\r\n");
+            "* 1 FETCH (FLAGS (\\Flagged \\Seen))\r\np OK STORE completed\r\n");
     CHECK(s.run_home() ==
-          "* 1 FETCH (UID 1 FLAGS (\\Recent))\r\n"
-          "* 1 FETCH (FLAGS (\\Flagged \\Recent))\r\n"
+          "* 1 FETCH (UID 1 FLAGS (\\Seen \\Recent))\r\n"
+          "* 1 FETCH (FLAGS (\\Flagged \\Seen \\Recent))\r\n"
           "b OK FETCH completed\r\n");
 }
 
@@ -258,4 +259,71 @@ TEST_CASE("Reads beside the strand: a FETCH past the high-water mark goes on fro
     CHECK(responses == kMessages);
     CHECK(out.find("* 400 FETCH (UID 400 ENVELOPE") != std::string::npos);
     CHECK(out.ends_with("f OK FETCH completed\r\nn OK NOOP completed\r\n"));
+}
+
+TEST_CASE("Reads beside the strand: BODY.PEEK goes away, a body too big to write whole there does not",
+          "[session][readers]") {
+    imap::test::UniqueTempDir dir("imapd-readers");
+    const store::DataDir data(dir.path);
+    MailWithReaders mail(data);
+    append(*mail.mail, 1);
+    // UID 2: past FetchJob::kBodyChunk, so it is not written beside.
+    const std::string big = "Subject: big\r\n\r\n" + std::string(300 * 1024, 'b') + "\r\n";
+    const store::MailboxInfo inbox = mail.mail->store().open_mailbox("INBOX");
+    mail.mail->store().append(inbox.id, store::AppendRequest{big, 1700000000, 0, {}});
+    const std::string small = message(3);
+    mail.mail->store().append(inbox.id, store::AppendRequest{small, 1700000000, 0, {}});
+    ReadingSession s(mail);
+    REQUIRE(s.send("s SELECT INBOX\r\n").ends_with("s OK [READ-WRITE] SELECT completed\r\n"));
+
+    // RFC 3501 6.4.5: BODY.PEEK[] and RFC822.HEADER never set \Seen, so
+    // they read beside the strand.
+    CHECK(s.send("a UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n").empty());
+    CHECK(s.run_away().empty());
+    CHECK(s.run_home() ==
+          "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {25}\r\nSubject: xxxxxxxxxx 1\r\n\r\n)\r\n"
+          "a OK UID FETCH completed\r\n");
+    CHECK(s.send("h FETCH 1 (RFC822.HEADER)\r\n").empty());
+    s.run_away();
+    CHECK(s.run_home().starts_with("* 1 FETCH (RFC822.HEADER {"));
+
+    // 1:* stops before UID 2: the first message was written away, the big
+    // one and the rest come from the strand, in order, with no \Seen set.
+    CHECK(s.send("b FETCH 1:* (UID BODY.PEEK[])\r\n").empty());
+    s.run_away();
+    CHECK(s.session.output().size() < 1024);  // message 1 alone, held
+    std::string out = s.run_home();
+    CHECK(s.away.empty());
+    for (int turn = 0; turn < 100 && !out.ends_with("b OK FETCH completed\r\n"); ++turn) {
+        s.session.resume();
+        out += s.drain_allowed();
+    }
+    const std::string expected = "* 1 FETCH (UID 1 BODY[] {" + std::to_string(message(1).size()) +
+                                 "}\r\n" + message(1) + ")\r\n* 2 FETCH (UID 2 BODY[] {" +
+                                 std::to_string(big.size()) + "}\r\n" + big +
+                                 ")\r\n* 3 FETCH (UID 3 BODY[] {" +
+                                 std::to_string(small.size()) + "}\r\n" + small +
+                                 ")\r\nb OK FETCH completed\r\n";
+    CHECK(out == expected);
+    CHECK(s.send("f FETCH 1:3 FLAGS\r\n").empty());
+    s.run_away();
+    CHECK(s.run_home() ==
+          "* 1 FETCH (FLAGS (\\Recent))\r\n* 2 FETCH (FLAGS (\\Recent))\r\n"
+          "* 3 FETCH (FLAGS (\\Recent))\r\nf OK FETCH completed\r\n");
+
+    // Expunged by another session after the FETCH went away and before its
+    // reader began: the view still shows the message, and the reader reads
+    // what the store keeps for it (RFC 2180 4.1.1), as the strand would,
+    // and the EXPUNGE follows from the strand (RFC 3501 7.4.1).
+    CHECK(s.send("c UID FETCH 3 (BODY.PEEK[TEXT])\r\n").empty());
+    imap::test::SessionDriver other(mail);
+    other.login();
+    REQUIRE(other.send("o SELECT INBOX\r\n").ends_with("o OK [READ-WRITE] SELECT completed\r\n"));
+    REQUIRE(other.send("p UID STORE 3 +FLAGS.SILENT (\\Deleted)\r\n") == "p OK UID STORE completed\r\n");
+    REQUIRE(other.send("q EXPUNGE\r\n") == "* 3 EXPUNGE\r\nq OK EXPUNGE completed\r\n");
+    s.run_away();
+    CHECK(s.run_home() ==
+          "* 3 FETCH (UID 3 BODY[TEXT] {6}\r\nbody\r\n)\r\n"
+          "* 3 EXPUNGE\r\n* 2 RECENT\r\n"
+          "c OK [EXPUNGEISSUED] Some messages were already expunged\r\n");
 }
