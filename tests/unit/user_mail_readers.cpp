@@ -261,8 +261,9 @@ TEST_CASE("Reads beside the strand: a FETCH past the high-water mark goes on fro
     CHECK(out.ends_with("f OK FETCH completed\r\nn OK NOOP completed\r\n"));
 }
 
-TEST_CASE("Reads beside the strand: BODY.PEEK goes away, a body too big to write whole there does not",
-          "[session][readers]") {
+TEST_CASE(
+    "Reads beside the strand: BODY.PEEK goes away, a body too big to write whole there does not",
+    "[session][readers]") {
     imap::test::UniqueTempDir dir("imapd-readers");
     const store::DataDir data(dir.path);
     MailWithReaders mail(data);
@@ -280,9 +281,10 @@ TEST_CASE("Reads beside the strand: BODY.PEEK goes away, a body too big to write
     // they read beside the strand.
     CHECK(s.send("a UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n").empty());
     CHECK(s.run_away().empty());
-    CHECK(s.run_home() ==
-          "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {25}\r\nSubject: xxxxxxxxxx 1\r\n\r\n)\r\n"
-          "a OK UID FETCH completed\r\n");
+    CHECK(
+        s.run_home() ==
+        "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {25}\r\nSubject: xxxxxxxxxx 1\r\n\r\n)\r\n"
+        "a OK UID FETCH completed\r\n");
     CHECK(s.send("h FETCH 1 (RFC822.HEADER)\r\n").empty());
     s.run_away();
     CHECK(s.run_home().starts_with("* 1 FETCH (RFC822.HEADER {"));
@@ -301,9 +303,8 @@ TEST_CASE("Reads beside the strand: BODY.PEEK goes away, a body too big to write
     const std::string expected = "* 1 FETCH (UID 1 BODY[] {" + std::to_string(message(1).size()) +
                                  "}\r\n" + message(1) + ")\r\n* 2 FETCH (UID 2 BODY[] {" +
                                  std::to_string(big.size()) + "}\r\n" + big +
-                                 ")\r\n* 3 FETCH (UID 3 BODY[] {" +
-                                 std::to_string(small.size()) + "}\r\n" + small +
-                                 ")\r\nb OK FETCH completed\r\n";
+                                 ")\r\n* 3 FETCH (UID 3 BODY[] {" + std::to_string(small.size()) +
+                                 "}\r\n" + small + ")\r\nb OK FETCH completed\r\n";
     CHECK(out == expected);
     CHECK(s.send("f FETCH 1:3 FLAGS\r\n").empty());
     s.run_away();
@@ -319,7 +320,8 @@ TEST_CASE("Reads beside the strand: BODY.PEEK goes away, a body too big to write
     imap::test::SessionDriver other(mail);
     other.login();
     REQUIRE(other.send("o SELECT INBOX\r\n").ends_with("o OK [READ-WRITE] SELECT completed\r\n"));
-    REQUIRE(other.send("p UID STORE 3 +FLAGS.SILENT (\\Deleted)\r\n") == "p OK UID STORE completed\r\n");
+    REQUIRE(other.send("p UID STORE 3 +FLAGS.SILENT (\\Deleted)\r\n") ==
+            "p OK UID STORE completed\r\n");
     REQUIRE(other.send("q EXPUNGE\r\n") == "* 3 EXPUNGE\r\nq OK EXPUNGE completed\r\n");
     s.run_away();
     CHECK(s.run_home() ==
