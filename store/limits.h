@@ -108,6 +108,14 @@ inline constexpr std::size_t kSearchIndexTrigrams = 16;
 // whatever its size, up to kMaxMessageSize of text).
 inline constexpr std::size_t kIndexBatchBodies = 100;
 inline constexpr std::chrono::milliseconds kIndexBatchTime{50};
+// A batch stops early, after this many bodies, once the user's commands are
+// waiting for the executor it runs on (IndexLimits::yield_when): a command
+// then waits for a few milliseconds of indexing, not for a whole 50 ms
+// batch (which was the p99 of APPEND under load, docs/benchmarks.md). Not
+// one: the index's cost per body nearly halves from one body to a few in a
+// transaction, and under steady load the index still moves on by this
+// many at every turn.
+inline constexpr std::size_t kIndexBatchMinBodies = 8;
 
 // SORT and THREAD (RFC 5256; store/sort_keys.h, store/thread.h).
 // Message ids kept per message for THREAD REFERENCES: the last ones of its

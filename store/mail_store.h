@@ -251,10 +251,14 @@ struct FetchOptions {
 
 // How much one index_pending() call may do. It stops after `max_bodies`
 // bodies or once `max_time` has passed, whichever comes first, and always
-// indexes at least one body when the queue holds one.
+// indexes at least one body when the queue holds one. With `yield_when`,
+// it also stops once `min_bodies` are done and yield_when() is true
+// (asked after each body: other work is waiting for the thread).
 struct IndexLimits {
     std::size_t max_bodies = limits::kIndexBatchBodies;
     std::chrono::milliseconds max_time = limits::kIndexBatchTime;
+    std::size_t min_bodies = limits::kIndexBatchMinBodies;
+    std::function<bool()> yield_when;
 };
 
 // What an index_pending() call did.

@@ -1818,8 +1818,14 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         while (q.step())
             batch.push_back(q.column_int(0));
     }
+    bool yielded = false;  // others wait: the rest of the batch is for later
     for (std::int64_t body : batch) {
         if (result.indexed > 0 && std::chrono::steady_clock::now() >= deadline) break;
+        if (result.indexed >= std::max<std::size_t>(limits.min_bodies, 1) && limits.yield_when &&
+            limits.yield_when()) {
+            yielded = true;
+            break;
+        }
         db_.prepare(
                "INSERT INTO body_fts_header (rowid, search_header) "
                "SELECT id, imap_text(search_header, id) FROM bodies WHERE id = ?1")
@@ -1836,7 +1842,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
     // The sort keys and objects the v5 and v6 migrations queued
     // (docs/storage.md "Sort keys", "Object ids, save date, preview"), in
     // the time the index left.
-    if (result.indexed == 0 || std::chrono::steady_clock::now() < deadline) {
+    if (!yielded && (result.indexed == 0 || std::chrono::steady_clock::now() < deadline)) {
         std::vector<std::int64_t> queued;
         {
             auto q = db_.prepare(
@@ -1850,7 +1856,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         compute_queued(queued);
     }
     // The bodies the v7 migration queued for compression, likewise.
-    if (result.indexed == 0 || std::chrono::steady_clock::now() < deadline) {
+    if (!yielded && (result.indexed == 0 || std::chrono::steady_clock::now() < deadline)) {
         std::vector<std::int64_t> queued;
         {
             auto q = db_.prepare("SELECT body_id FROM compress_pending ORDER BY 1 LIMIT ?1");

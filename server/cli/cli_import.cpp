@@ -1171,8 +1171,10 @@ int import_command(std::span<const std::string_view> args, std::ostream& out, st
     if (parsed.index) {
         try {
             for (;;) {
-                const store::IndexResult done =
-                    mail.index_pending({kImportIndexBatch, kImportIndexBatchTime});
+                store::IndexLimits limits;
+                limits.max_bodies = kImportIndexBatch;
+                limits.max_time = kImportIndexBatchTime;
+                const store::IndexResult done = mail.index_pending(limits);
                 if (!done.more) break;
                 if (progress_line) {
                     progress_line->draw(

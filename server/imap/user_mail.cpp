@@ -99,7 +99,8 @@ std::size_t UserMail::readers_open() {
     return readers_open_;
 }
 
-void UserMail::set_background(Post post) {
+void UserMail::set_background(Post post, std::function<bool()> others_waiting) {
+    others_waiting_ = std::move(others_waiting);
     post_ = std::move(post);
     if (!post_) return;
     // The store calls this on this UserMail's executor (a pin changes in a
@@ -151,7 +152,9 @@ void UserMail::index_soon() {
 void UserMail::index_batch() noexcept {
     queued_since_batch_ = 0;
     try {
-        const store::IndexResult result = store_->index_pending();
+        store::IndexLimits limits;
+        limits.yield_when = others_waiting_;
+        const store::IndexResult result = store_->index_pending(limits);
         set_index_queue(result.queued);
         if (result.more) index_in_background();
     } catch (const std::exception& error) {
@@ -231,7 +234,7 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     UserMail::Post post;
     if (post_) {
         post = post_(name);
-        mail->set_background(post);
+        mail->set_background(post, waiting_ ? waiting_(name) : std::function<bool()>());
         // Bodies queued by a crash before indexing, `imapd deliver`, or the
         // migration that rebuilds the index.
         mail->index_in_background();
@@ -246,8 +249,9 @@ void UserMailRegistry::defer_syncs(GroupCommit::RunBlocking run_blocking) {
     run_blocking_ = std::move(run_blocking);
 }
 
-void UserMailRegistry::set_background(PostForUser post) {
+void UserMailRegistry::set_background(PostForUser post, WaitingForUser waiting) {
     post_ = std::move(post);
+    waiting_ = std::move(waiting);
 }
 
 void UserMailRegistry::changed_elsewhere(std::string_view user) {

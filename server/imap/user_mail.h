@@ -258,7 +258,10 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // new strand while this UserMail still has work queued on the old one,
     // and its SQLite connection must never be used from two threads.
     // Also where the garbage collection is deferred to (kGarbageDelay).
-    void set_background(Post post);
+    // `others_waiting`, when given, tells from a background task whether
+    // the user's commands wait behind it on that executor: an index batch
+    // then stops early (store::IndexLimits::yield_when).
+    void set_background(Post post, std::function<bool()> others_waiting = {});
     // On the user's executor: posts an index batch unless one is waiting.
     void index_in_background();
 
@@ -292,6 +295,7 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     const void* actor_ = nullptr;
     std::uint64_t next_handle_ = 1;
     Post post_;
+    std::function<bool()> others_waiting_;
     bool index_posted_ = false;           // a batch is waiting on the executor
     bool index_delayed_ = false;          // a batch is waiting for kIndexDelay
     std::size_t queued_since_batch_ = 0;  // commits that queued bodies
@@ -347,9 +351,11 @@ class UserMailRegistry : public MailAccess {
     // Called on the user's executor while a UserMail is opened there: the
     // Post for that executor itself (UserMail::set_background).
     using PostForUser = std::function<UserMail::Post(const std::string& user)>;
+    // And whether tasks wait on that executor (UserMail::set_background).
+    using WaitingForUser = std::function<std::function<bool()>(const std::string& user)>;
     // The server's, set before it serves (server/net/server.cpp); without
     // one nothing runs in the background.
-    void set_background(PostForUser post);
+    void set_background(PostForUser post, WaitingForUser waiting = {});
 
     // Users with mail open now (for tests and limits).
     std::size_t open_count();
@@ -360,6 +366,7 @@ class UserMailRegistry : public MailAccess {
     std::size_t page_cache_bytes_ = store::OpenOptions{}.page_cache_bytes;  // set before any open()
     std::mutex mutex_;                                                      // the maps
     PostForUser post_;                                                      // set before any open()
+    WaitingForUser waiting_;                                                // set before any open()
     // An open user's mail, and the Post of the executor it lives on, so a
     // report from another thread reaches it without taking a reference
     // there (which could be the last one, and close the store off its

@@ -33,6 +33,11 @@ bool Strand::running_here() const {
     return running_on_ == std::this_thread::get_id();
 }
 
+bool Strand::has_waiting() const {
+    std::lock_guard lock(mutex_);
+    return !tasks_.empty();
+}
+
 void Strand::trim_if_hoarding() {
     using Clock = std::chrono::steady_clock;
     static std::atomic<Clock::rep> next_check{0};

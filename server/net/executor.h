@@ -83,6 +83,9 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     explicit Strand(WorkPool& pool) : pool_(pool) {}
     void post(Task task) override;
     bool running_here() const override;
+    // Tasks posted and not started yet (any thread): from a task, whether
+    // others of this user wait behind it.
+    bool has_waiting() const;
 
   private:
     void submit_turn();

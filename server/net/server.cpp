@@ -96,6 +96,13 @@ std::function<void(std::chrono::milliseconds, std::function<void()>)> Server::po
     };
 }
 
+std::function<bool()> Server::waiting_for_user(const std::string& user) {
+    // With one loop the background runs there, between every connection's
+    // I/O: nothing to ask, the batch keeps its time budget.
+    if (!strands_) return {};
+    return [strand = strands_->of(user)] { return strand->has_waiting(); };
+}
+
 void Server::mail_changed_elsewhere(const std::string& user) {
     mail_.changed_elsewhere(user);
     for (auto& io : loops_) {
@@ -578,7 +585,8 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         mail.set_page_cache(config.store_cache);
         Server server(config, authenticator, mail, tls, reloader);
         mail.set_background(
-            [&server](const std::string& user) { return server.poster_for_user(user); });
+            [&server](const std::string& user) { return server.poster_for_user(user); },
+            [&server](const std::string& user) { return server.waiting_for_user(user); });
         authenticator.verify_on(&server.verification_pool());
         server.set_recipient_lookup(
             [&authenticator](std::string_view user) { return authenticator.find_recipient(user); });

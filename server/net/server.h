@@ -113,6 +113,9 @@ class Server {
     // (zero: now) waits on delayed_ (a thread of its own).
     std::function<void(std::chrono::milliseconds, std::function<void()>)> poster_for_user(
         const std::string& user);
+    // Whether tasks wait on the strand poster_for_user(user) posts to (the
+    // same one, kept alike); empty with one thread.
+    std::function<bool()> waiting_for_user(const std::string& user);
 
     // Two threads: a yescrypt check costs 30-50 ms of one core, so two
     // answer 40-60 logins a second, while the loop keeps a core; more would

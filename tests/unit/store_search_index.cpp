@@ -289,3 +289,46 @@ TEST_CASE("Schema version 4 queues every body of a version 3 database and rebuil
     CHECK(test::indexed_matching(store, "num AND ers") == 2);
     check_cases(store, box);
 }
+
+TEST_CASE("index_pending: a batch stops after min_bodies once others wait, and not before",
+          "[store][search][index]") {
+    SqliteMailStore store(memory());
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    for (int round = 0; round < 4; ++round) {
+        for (const std::string& raw : corpus())
+            store.append(box, request(raw + "\r\nround " + std::to_string(round) + "\r\n"));
+    }
+    REQUIRE(queued(store) == 24);
+    IndexLimits limits;
+    limits.min_bodies = 5;
+    int asked = 0;
+    bool waiting = false;
+    limits.yield_when = [&] {
+        ++asked;
+        return waiting;
+    };
+    // Nobody waits: the whole queue in one batch (kIndexBatchBodies).
+    waiting = false;
+    IndexResult all = store.index_pending(limits);
+    CHECK(all.indexed == 24);
+    CHECK_FALSE(all.more);
+    CHECK(asked == 24 - 5);  // asked only once min_bodies are done
+
+    for (int round = 4; round < 8; ++round) {
+        for (const std::string& raw : corpus())
+            store.append(box, request(raw + "\r\nround " + std::to_string(round) + "\r\n"));
+    }
+    // Commands wait: min_bodies per batch, until the queue is empty.
+    waiting = true;
+    IndexResult first = store.index_pending(limits);
+    CHECK(first.indexed == 5);
+    CHECK(first.more);
+    CHECK(first.queued == 19);
+    std::size_t batches = 1;
+    for (IndexResult r = first; r.more; ++batches)
+        r = store.index_pending(limits);
+    CHECK(batches == 5);  // 5 + 5 + 5 + 5 + 4
+    CHECK(queued(store) == 0);
+    // Every body is searchable through the index (RFC 3501 6.4.4).
+    CHECK(test::indexed_matching(store, "\"d 7\"") == 6);  // a trigram of "round 7"
+}
