@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "store/errors.h"
+#include "store/sqlite.h"
 
 namespace imap::store {
 namespace {
@@ -31,6 +32,7 @@ using Handle = std::unique_ptr<sqlite3, CloseDatabase>;
 }
 
 Handle open(const fs::path& path, int flags) {
+    configure_sqlite();
     sqlite3* raw = nullptr;
     const int code = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     Handle db(raw);

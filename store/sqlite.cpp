@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "store/errors.h"
 
@@ -65,7 +66,17 @@ void throw_sqlite_error(int code, const std::string& message) {
     throw SqliteError(code, message);
 }
 
+void configure_sqlite() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        // SQLITE_MISUSE once the library is initialised (something opened a
+        // connection first): then the defaults stay, which only cost time.
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    });
+}
+
 Database::Database(const OpenOptions& options) {
+    configure_sqlite();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
     if (is_file_path(options.path)) {
