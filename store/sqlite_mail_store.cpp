@@ -1839,10 +1839,15 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         db_.prepare("DELETE FROM fts_pending WHERE body_id = ?1").bind(1, body).run();
         ++result.indexed;
     }
+    // Whether the index left time for the other queued work (none once
+    // the batch gave way to waiting commands).
+    const auto time_left = [&] {
+        return !yielded && (result.indexed == 0 || std::chrono::steady_clock::now() < deadline);
+    };
     // The sort keys and objects the v5 and v6 migrations queued
     // (docs/storage.md "Sort keys", "Object ids, save date, preview"), in
     // the time the index left.
-    if (!yielded && (result.indexed == 0 || std::chrono::steady_clock::now() < deadline)) {
+    if (time_left()) {
         std::vector<std::int64_t> queued;
         {
             auto q = db_.prepare(
@@ -1856,7 +1861,7 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         compute_queued(queued);
     }
     // The bodies the v7 migration queued for compression, likewise.
-    if (!yielded && (result.indexed == 0 || std::chrono::steady_clock::now() < deadline)) {
+    if (time_left()) {
         std::vector<std::int64_t> queued;
         {
             auto q = db_.prepare("SELECT body_id FROM compress_pending ORDER BY 1 LIMIT ?1");

@@ -99,9 +99,9 @@ std::size_t UserMail::readers_open() {
     return readers_open_;
 }
 
-void UserMail::set_background(Post post, std::function<bool()> others_waiting) {
-    others_waiting_ = std::move(others_waiting);
-    post_ = std::move(post);
+void UserMail::set_background(Background background) {
+    others_waiting_ = std::move(background.others_waiting);
+    post_ = std::move(background.post);
     if (!post_) return;
     // The store calls this on this UserMail's executor (a pin changes in a
     // session's command) and owns no reference: it is ours.
@@ -232,9 +232,10 @@ std::shared_ptr<UserMail> UserMailRegistry::open(std::string_view user) {
     // process serves IMAP for the data directory (docs/storage.md).
     mail->store().collect_garbage();
     UserMail::Post post;
-    if (post_) {
-        post = post_(name);
-        mail->set_background(post, waiting_ ? waiting_(name) : std::function<bool()>());
+    if (background_) {
+        UserMail::Background background = background_(name);
+        post = background.post;
+        mail->set_background(std::move(background));
         // Bodies queued by a crash before indexing, `imapd deliver`, or the
         // migration that rebuilds the index.
         mail->index_in_background();
@@ -249,13 +250,12 @@ void UserMailRegistry::defer_syncs(GroupCommit::RunBlocking run_blocking) {
     run_blocking_ = std::move(run_blocking);
 }
 
-void UserMailRegistry::set_background(PostForUser post, WaitingForUser waiting) {
-    post_ = std::move(post);
-    waiting_ = std::move(waiting);
+void UserMailRegistry::set_background(BackgroundForUser background) {
+    background_ = std::move(background);
 }
 
 void UserMailRegistry::changed_elsewhere(std::string_view user) {
-    if (!post_) return;
+    if (!background_) return;
     const std::string name = store::AccountStore::canonical_user_name(user);
     OpenMail open;
     {

@@ -258,10 +258,14 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // new strand while this UserMail still has work queued on the old one,
     // and its SQLite connection must never be used from two threads.
     // Also where the garbage collection is deferred to (kGarbageDelay).
-    // `others_waiting`, when given, tells from a background task whether
-    // the user's commands wait behind it on that executor: an index batch
-    // then stops early (store::IndexLimits::yield_when).
-    void set_background(Post post, std::function<bool()> others_waiting = {});
+    // `others_waiting`, when the executor can tell, says from a background
+    // task whether the user's commands wait behind it there: an index
+    // batch then stops early (store::IndexLimits::yield_when).
+    struct Background {
+        Post post;
+        std::function<bool()> others_waiting;
+    };
+    void set_background(Background background);
     // On the user's executor: posts an index batch unless one is waiting.
     void index_in_background();
 
@@ -349,13 +353,11 @@ class UserMailRegistry : public MailAccess {
     void changed_elsewhere(std::string_view user) override;
 
     // Called on the user's executor while a UserMail is opened there: the
-    // Post for that executor itself (UserMail::set_background).
-    using PostForUser = std::function<UserMail::Post(const std::string& user)>;
-    // And whether tasks wait on that executor (UserMail::set_background).
-    using WaitingForUser = std::function<std::function<bool()>(const std::string& user)>;
+    // Background of that executor itself (UserMail::set_background).
+    using BackgroundForUser = std::function<UserMail::Background(const std::string& user)>;
     // The server's, set before it serves (server/net/server.cpp); without
     // one nothing runs in the background.
-    void set_background(PostForUser post, WaitingForUser waiting = {});
+    void set_background(BackgroundForUser background);
 
     // Users with mail open now (for tests and limits).
     std::size_t open_count();
@@ -365,8 +367,7 @@ class UserMailRegistry : public MailAccess {
     GroupCommit::RunBlocking run_blocking_;                                 // set before any open()
     std::size_t page_cache_bytes_ = store::OpenOptions{}.page_cache_bytes;  // set before any open()
     std::mutex mutex_;                                                      // the maps
-    PostForUser post_;                                                      // set before any open()
-    WaitingForUser waiting_;                                                // set before any open()
+    BackgroundForUser background_;                                          // set before any open()
     // An open user's mail, and the Post of the executor it lives on, so a
     // report from another thread reaches it without taking a reference
     // there (which could be the last one, and close the store off its

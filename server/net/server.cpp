@@ -75,11 +75,17 @@ Server::Server(const Config& config, Authenticator& authenticator, MailAccess& m
     }
 }
 
+std::shared_ptr<Strand> Server::strand_for(const std::string& user) {
+    return strands_ ? strands_->of(user) : nullptr;
+}
+
 std::function<void(std::chrono::milliseconds, std::function<void()>)> Server::poster_for_user(
     const std::string& user) {
-    std::shared_ptr<Executor> executor;
-    if (strands_) executor = strands_->of(user);
-    auto post_now = [this, executor](std::function<void()> task) {
+    return poster_on(strand_for(user));
+}
+
+UserMail::Post Server::poster_on(std::shared_ptr<Strand> strand) {
+    auto post_now = [this, executor = std::move(strand)](std::function<void()> task) {
         if (executor) {
             executor->post(std::move(task));
         } else {
@@ -96,11 +102,13 @@ std::function<void(std::chrono::milliseconds, std::function<void()>)> Server::po
     };
 }
 
-std::function<bool()> Server::waiting_for_user(const std::string& user) {
+UserMail::Background Server::background_for_user(const std::string& user) {
+    std::shared_ptr<Strand> strand = strand_for(user);
+    UserMail::Background background{poster_on(strand), {}};
     // With one loop the background runs there, between every connection's
     // I/O: nothing to ask, the batch keeps its time budget.
-    if (!strands_) return {};
-    return [strand = strands_->of(user)] { return strand->has_waiting(); };
+    if (strand) background.others_waiting = [strand] { return strand->has_waiting(); };
+    return background;
 }
 
 void Server::mail_changed_elsewhere(const std::string& user) {
@@ -585,8 +593,7 @@ int run_serve(std::span<const std::string_view> args, std::ostream& out, std::os
         mail.set_page_cache(config.store_cache);
         Server server(config, authenticator, mail, tls, reloader);
         mail.set_background(
-            [&server](const std::string& user) { return server.poster_for_user(user); },
-            [&server](const std::string& user) { return server.waiting_for_user(user); });
+            [&server](const std::string& user) { return server.background_for_user(user); });
         authenticator.verify_on(&server.verification_pool());
         server.set_recipient_lookup(
             [&authenticator](std::string_view user) { return authenticator.find_recipient(user); });

@@ -113,9 +113,9 @@ class Server {
     // (zero: now) waits on delayed_ (a thread of its own).
     std::function<void(std::chrono::milliseconds, std::function<void()>)> poster_for_user(
         const std::string& user);
-    // Whether tasks wait on the strand poster_for_user(user) posts to (the
-    // same one, kept alike); empty with one thread.
-    std::function<bool()> waiting_for_user(const std::string& user);
+    // That poster, and whether tasks wait on the same executor (empty with
+    // one thread: the loop cannot tell).
+    UserMail::Background background_for_user(const std::string& user);
 
     // Two threads: a yescrypt check costs 30-50 ms of one core, so two
     // answer 40-60 logins a second, while the loop keeps a core; more would
@@ -136,6 +136,11 @@ class Server {
     static constexpr std::size_t kSyncThreads = 4;
 
   private:
+    // The user's strand, or nullptr with one thread (the first loop).
+    std::shared_ptr<Strand> strand_for(const std::string& user);
+    // What poster_for_user() gives for that strand (null: the first loop).
+    UserMail::Post poster_on(std::shared_ptr<Strand> strand);
+
     struct Listener {
         uv_tcp_t tcp{};
         ListenAddress address;

@@ -19,8 +19,9 @@ TEST_CASE("UserMail: the index queue gauge follows commits and batches", "[index
     const std::int64_t before = UserMail::index_queue_total();
     std::vector<std::function<void()>> posted;
     auto mail = std::make_shared<UserMail>("alice", test::memory());
-    mail->set_background(
-        [&](std::chrono::milliseconds, UserMail::Task task) { posted.push_back(std::move(task)); });
+    mail->set_background(UserMail::Background{
+        [&](std::chrono::milliseconds, UserMail::Task task) { posted.push_back(std::move(task)); },
+        {}});
     const auto box = mail->store().open_mailbox("INBOX").id;
 
     mail->store().append(box, test::request(test::message("one")));
