@@ -308,9 +308,19 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
         }
     }
     if (!body_items_.empty()) asks_content_ = true;
-    // Every body item needs the structure, for its byte range or at least to
-    // learn that the body still exists before the response starts.
-    if (!body_items_.empty()) needs_structure_ = true;
+    // A section's byte range comes from the message's structure, except the
+    // whole message's: [0, RFC822.SIZE), from the message row. So the usual
+    // download (BODY.PEEK[], BODY[], RFC822, partial or not) decodes no
+    // structure for a live message; decoding it cost a tenth of a FETCH
+    // 1:1000 BODY.PEEK[] (docs/benchmarks.md).
+    for (const Item& item : body_items_) {
+        if (!is_whole_message(item)) needs_structure_ = true;
+    }
+}
+
+bool FetchJob::is_whole_message(const Item& item) {
+    return item.binary == BinaryItem::None && item.part.empty() &&
+           item.section == store::SectionKind::Whole;
 }
 
 bool FetchJob::full(const OutputBuffer& out) const {
@@ -457,7 +467,11 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
     store::MailStore& store = session.mail()->store();
     structure_.reset();
     body_readable_ = !message.expunged || static_cast<bool>(message.body_id);
-    if (needs_structure_ && body_readable_) {
+    // An expunged message's body may be gone (RFC 2180 4.1.3: its sections
+    // are then NIL): reading the structure finds out before the response
+    // starts. A live message's body is there (a view's messages are pinned).
+    const bool read_structure = needs_structure_ || (message.expunged && !body_items_.empty());
+    if (read_structure && body_readable_) {
         try {
             structure_ = store.structure(message.body_id);
         } catch (const store::StoreError& error) {
@@ -468,14 +482,14 @@ void FetchJob::start_message(Session& session, const store::MessageInfo& message
             body_readable_ = false;
         }
     }
-    if (needs_structure_ && !body_readable_) {
+    if (read_structure && !body_readable_) {
         // What the view still knows without the body: nothing; an empty
         // message's ENVELOPE and BODYSTRUCTURE keep the response valid.
         structure_ = store::parse_message("");
     }
     // RFC 3516 4.2: a part BINARY cannot decode fails the FETCH with NO
     // [UNKNOWN-CTE], before this message's response starts.
-    if (body_readable_ && !binary_decodable(*structure_)) {
+    if (body_readable_ && asks_binary_ && !binary_decodable(*structure_)) {
         unknown_cte_ = true;
         exhausted_ = true;
         batch_pos_ = batch_.size();
@@ -647,7 +661,8 @@ void FetchJob::write_section(Session& session, const Item& item) {
     // HEADER of a part that is not a message/rfc822, MIME of the message) is
     // an empty string, as in Dovecot.
     const std::optional<store::ByteRange> range =
-        store::resolve_section(*structure_, item.part, item.section);
+        structure_ ? store::resolve_section(*structure_, item.part, item.section)
+                   : std::optional<store::ByteRange>(store::ByteRange{0, message_.size});
     const auto begin_item = [&] {
         if (item_written_) w.sp();
         item_written_ = true;

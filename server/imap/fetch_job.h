@@ -200,6 +200,9 @@ class FetchJob {
     // starts there only when all its body items together are at most
     // kBodyChunk; a bigger one is left to the strand (the step yields).
     bool fits_beside(const store::MessageInfo& message) const;
+    // BODY[] / RFC822 of the message itself (partial or not): its range
+    // needs no structure.
+    static bool is_whole_message(const Item& item);
     bool write_whole_ = false;
     bool beside_ = false;  // this step runs on a reader beside the strand
     bool uid_command_ = false;

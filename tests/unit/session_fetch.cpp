@@ -872,3 +872,28 @@ TEST_CASE("A body that goes away in the middle of its literal ends the connectio
     CHECK(out[head.size() + raw.size() - 1] == ' ');
     CHECK(d.session.wants_close());
 }
+
+// The whole message's range is [0, RFC822.SIZE): BODY[], BODY.PEEK[] and
+// RFC822, partial or not, decode no stored structure (FetchJob::
+// is_whole_message). Shown with a structure that no longer decodes: the
+// message still downloads, byte for byte; a part section, which needs the
+// structure, fails.
+TEST_CASE("RFC 3501 6.4.5: the whole message is sent without its structure",
+          "[session][fetch][store]") {
+    Server server;
+    server.add(kMixed);
+    store::test::sqlite_database(server.store()).exec("UPDATE bodies SET structure = 'damaged'");
+    SessionDriver d(server.mail);
+    d.login();
+    select(d);
+    CHECK(send_all(d, "a FETCH 1 (UID BODY.PEEK[])\r\n") ==
+          "* 1 FETCH (UID 1 BODY[] " + literal(kMixed) + ")\r\na OK FETCH completed\r\n");
+    CHECK(send_all(d, "b FETCH 1 (BODY.PEEK[]<611.20>)\r\n") ==
+          "* 1 FETCH (BODY[]<611> {10}\r\nepilogue\r\n)\r\nb OK FETCH completed\r\n");
+    CHECK(send_all(d, "c FETCH 1 (RFC822.SIZE RFC822)\r\n") ==
+          "* 1 FETCH (RFC822.SIZE " + std::to_string(kMixed.size()) +
+              " FLAGS (\\Seen \\Recent) RFC822 " + literal(kMixed) +
+              ")\r\nc OK FETCH completed\r\n");
+    const std::string part = send_all(d, "d FETCH 1 (BODY.PEEK[1])\r\n");
+    CHECK(part == "d NO [CORRUPTION] stored message structure is damaged\r\n");
+}
