@@ -170,6 +170,13 @@ inline constexpr std::size_t kStoreFlagsBatchRows = 4096;
 // decompresses in about 25-60 us. 85 % of messages (under 10 KB) are one
 // block, one frame.
 inline constexpr std::size_t kBodyBlockBytes = 64 * 1024;
+// A compressed body of at most this many bytes is read whole with one
+// cached statement (SqliteMailStore::read_body) instead of through a blob
+// handle, which SQLite builds anew for every read. A body of one block
+// (raw at most kBodyBlockBytes) is decompressed whole for any range anyway,
+// so reading its few pages whole costs nothing more; a bigger one is read
+// block by block.
+inline constexpr std::size_t kBodyReadWholeBytes = kBodyBlockBytes;
 // zstd's level: 3 (its default) compresses the corpus to 0.566, level 1 to
 // 0.575, level 6 to 0.554 at about half the speed; compression runs at
 // APPEND outside the write lock, but on the user's strand.

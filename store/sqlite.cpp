@@ -295,6 +295,13 @@ std::string Statement::column_text(int index) const {
                 : std::string();
 }
 
+std::string_view Statement::column_blob(int index) const {
+    const void* bytes = sqlite3_column_blob(stmt_, index);
+    const int size = sqlite3_column_bytes(stmt_, index);
+    return bytes ? std::string_view(static_cast<const char*>(bytes), static_cast<std::size_t>(size))
+                 : std::string_view();
+}
+
 bool Statement::column_is_null(int index) const {
     return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }
@@ -338,6 +345,9 @@ std::int64_t Query::column_int(int index) const {
 }
 std::string Query::column_text(int index) const {
     return statement_->column_text(index);
+}
+std::string_view Query::column_blob(int index) const {
+    return statement_->column_blob(index);
 }
 bool Query::column_is_null(int index) const {
     return statement_->column_is_null(index);

@@ -158,6 +158,8 @@ class Statement {
 
     std::int64_t column_int(int index) const;
     std::string column_text(int index) const;
+    // The column's bytes without a copy, valid until the next step or reset.
+    std::string_view column_blob(int index) const;
     bool column_is_null(int index) const;
     int column_bytes(int index) const;
 
@@ -184,6 +186,8 @@ class Query {
     void run();
     std::int64_t column_int(int index) const;
     std::string column_text(int index) const;
+    // Valid until the next step() or the Query's end.
+    std::string_view column_blob(int index) const;
     bool column_is_null(int index) const;
     int column_bytes(int index) const;
 

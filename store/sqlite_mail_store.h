@@ -111,6 +111,8 @@ class SqliteMailStore final : public MailStore {
 
   private:
     class WriteTransaction;
+    // read_body() of a body stored before schema v7, not compressed yet.
+    std::string read_uncompressed_body(BodyId body, std::uint64_t offset, std::uint64_t length);
     // What a REPLACE removes along with its append (replace()).
     struct Replaced {
         MailboxId source = 0;
