@@ -590,6 +590,11 @@ class MailStore {
     // no more remain (UserMail); `imapd import` calls it at its end.
     // Any process may call it: a batch is one transaction.
     virtual IndexResult index_pending(const IndexLimits& limits = {}) = 0;
+    // Bodies queued for the full-text index that a message still refers
+    // to: what the next batch would index and what SEARCH scans meanwhile.
+    // Not those every message of which was expunged since (orphans, never
+    // indexed). IndexResult::queued counts the same way.
+    virtual std::size_t bodies_awaiting_index() = 0;
 
   protected:
     // For backends: a pin handle on this store, and its bookkeeping, which

@@ -1912,14 +1912,16 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         auto q = db_.prepare(kPendingWork);
         result.more = q.step();
     }
-    if (result.more) {
-        auto q = db_.prepare(
-            "SELECT count(*) FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM "
-            "orphan_bodies)");
-        if (q.step()) result.queued = static_cast<std::size_t>(q.column_int(0));
-    }
+    if (result.more) result.queued = bodies_awaiting_index();
     transaction.commit();
     return result;
+}
+
+std::size_t SqliteMailStore::bodies_awaiting_index() {
+    auto q = db_.prepare(
+        "SELECT count(*) FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM "
+        "orphan_bodies)");
+    return q.step() ? static_cast<std::size_t>(q.column_int(0)) : 0;
 }
 
 void SqliteMailStore::compress_stored(std::int64_t id) {

@@ -57,7 +57,8 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     // docs/storage.md "The search index": bodies a commit queued are
     // indexed kIndexDelay later, in one batch with whatever else was queued
     // meanwhile (FTS5 costs about half as much per body in batches of tens
-    // as one at a time), or at once when kIndexEagerBodies are waiting, so
+    // as one at a time), or at once when kIndexEagerBodies commits queued
+    // bodies and as many are still waiting (not expunged since), so
     // a batch stays short (about half a millisecond a body) and the queue
     // SEARCH has to scan stays small.
     static constexpr std::chrono::milliseconds kIndexDelay{200};
@@ -302,11 +303,18 @@ class UserMail : public std::enable_shared_from_this<UserMail> {
     std::function<bool()> others_waiting_;
     bool index_posted_ = false;           // a batch is waiting on the executor
     bool index_delayed_ = false;          // a batch is waiting for kIndexDelay
+    bool index_check_posted_ = false;     // index_if_waiting() is waiting on the executor
     std::size_t queued_since_batch_ = 0;  // commits that queued bodies
     std::size_t index_queue_ = 0;         // index_queue()
     void set_index_queue(std::size_t bodies) noexcept;
-    // A commit queued bodies: a batch now or after kIndexDelay.
+    // A commit queued bodies: a batch after kIndexDelay, or sooner when
+    // kIndexEagerBodies such commits came and as many bodies still wait.
     void index_soon();
+    void delay_index_batch();
+    // Posts index_if_waiting() unless it or a batch is waiting already.
+    void check_index_waiting();
+    // A batch now if kIndexEagerBodies bodies wait, else after the delay.
+    void index_if_waiting() noexcept;
 
     void index_batch() noexcept;
     // Calls `call` with each listener, a copy (it may remove itself);
