@@ -591,10 +591,12 @@ class MailStore {
     // Any process may call it: a batch is one transaction.
     virtual IndexResult index_pending(const IndexLimits& limits = {}) = 0;
     // Bodies queued for the full-text index that a message still refers
-    // to: what the next batch would index and what SEARCH scans meanwhile.
-    // Not those every message of which was expunged since (orphans, never
-    // indexed). IndexResult::queued counts the same way.
-    virtual std::size_t bodies_awaiting_index() = 0;
+    // to, counted up to `at_most` (a queue of 100,000 after an import is
+    // not counted whole to learn that it holds 32): what the next batch
+    // would index and what SEARCH scans meanwhile. Not those every message
+    // of which was expunged since (orphans, never indexed).
+    // IndexResult::queued counts the same way.
+    virtual std::size_t bodies_awaiting_index(std::size_t at_most) = 0;
 
   protected:
     // For backends: a pin handle on this store, and its bookkeeping, which

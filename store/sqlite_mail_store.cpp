@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -1928,15 +1929,18 @@ IndexResult SqliteMailStore::index_pending(const IndexLimits& limits) {
         auto q = db_.prepare(kPendingWork);
         result.more = q.step();
     }
-    if (result.more) result.queued = bodies_awaiting_index();
+    if (result.more) result.queued = bodies_awaiting_index(SIZE_MAX);
     transaction.commit();
     return result;
 }
 
-std::size_t SqliteMailStore::bodies_awaiting_index() {
+std::size_t SqliteMailStore::bodies_awaiting_index(std::size_t at_most) {
     auto q = db_.prepare(
-        "SELECT count(*) FROM fts_pending WHERE body_id NOT IN (SELECT body_id FROM "
-        "orphan_bodies)");
+        "SELECT count(*) FROM (SELECT 1 FROM fts_pending WHERE body_id NOT IN (SELECT body_id "
+        "FROM orphan_bodies) LIMIT ?1)");
+    // LIMIT -1: no limit.
+    q.bind(1, at_most >= static_cast<std::size_t>(INT64_MAX) ? std::int64_t{-1}
+                                                             : static_cast<std::int64_t>(at_most));
     return q.step() ? static_cast<std::size_t>(q.column_int(0)) : 0;
 }
 

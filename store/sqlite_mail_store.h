@@ -97,7 +97,7 @@ class SqliteMailStore final : public MailStore {
     std::shared_ptr<CommitSync> commit_sync() override { return db_.commit_sync(); }
     std::uint64_t commit_serial() override { return db_.commit_serial(); }
     IndexResult index_pending(const IndexLimits& limits = {}) override;
-    std::size_t bodies_awaiting_index() override;
+    std::size_t bodies_awaiting_index(std::size_t at_most) override;
 
     // For tests: how many collect_garbage() runs did their queries.
     std::uint64_t garbage_runs() const { return garbage_runs_; }

@@ -176,7 +176,7 @@ void UserMail::index_if_waiting() noexcept {
     // then deleted again (docs/storage.md "The search index").
     std::size_t waiting = kIndexEagerBodies;  // not known: as if enough
     try {
-        waiting = store_->bodies_awaiting_index();
+        waiting = store_->bodies_awaiting_index(kIndexEagerBodies);
     } catch (const std::exception& error) {
         log::warning("index_failed", {{"user", user_}, {"error", error.what()}});
     }
