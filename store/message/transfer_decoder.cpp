@@ -1,6 +1,7 @@
 #include "store/message/transfer_decoder.h"
 
 #include <algorithm>
+#include <array>
 
 #include "store/message/message.h"
 
@@ -20,14 +21,20 @@ int hex_value(char c) {
     return -1;
 }
 
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
+// Each byte's base64 value (RFC 2045 6.8, Table 1), or -1 for a byte that
+// is not in the alphabet ("=" included: the caller handles padding). A
+// table, not comparisons: FETCH BINARY decodes attachments of many
+// megabytes, and a branch per byte made that the server's hottest loop.
+constexpr std::array<std::int8_t, 256> kBase64Values = [] {
+    std::array<std::int8_t, 256> values{};
+    values.fill(-1);
+    constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (std::size_t i = 0; i < alphabet.size(); ++i) {
+        values[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    }
+    return values;
+}();
 
 // Quoted-printable (RFC 2045 6.7) of `in` into `out`. Not `final`: stops at
 // an "=" whose meaning depends on bytes after `in` and returns its index;
@@ -83,19 +90,27 @@ void TransferDecoder::decode(std::string_view piece, std::string& out) {
 
 void TransferDecoder::fix_line_ends(std::string& out, std::size_t from) {
     if (line_ends_ != LineEnds::Crlf || from == out.size()) return;
-    // The CR may have ended the previous piece.
-    std::string fixed;
-    fixed.reserve(out.size() - from + 16);
-    bool cr = last_was_cr_;
+    // The CR may have ended the previous piece. Counted first, so a piece
+    // already in CRLF form (the usual case) is left as it is, and otherwise
+    // the CRs go in place from the back, without a copy of the piece.
+    const auto bare_lf_at = [&](std::size_t i) {
+        return out[i] == '\n' && !(i == from ? last_was_cr_ : out[i - 1] == '\r');
+    };
+    std::size_t missing = 0;
     for (std::size_t i = from; i < out.size(); ++i) {
-        const char c = out[i];
-        if (c == '\n' && !cr) fixed += '\r';
-        fixed += c;
-        cr = c == '\r';
+        if (bare_lf_at(i)) ++missing;
     }
-    last_was_cr_ = cr;
-    out.resize(from);
-    out += fixed;
+    const std::size_t old_end = out.size();
+    const bool ends_with_cr = out.back() == '\r';
+    if (missing > 0) {
+        out.resize(old_end + missing);
+        for (std::size_t i = old_end; i-- > from && missing > 0;) {
+            const bool bare = bare_lf_at(i);
+            out[i + missing] = out[i];
+            if (bare) out[i + --missing] = '\r';
+        }
+    }
+    last_was_cr_ = ends_with_cr;
 }
 
 void TransferDecoder::decode_piece(std::string_view piece, std::string& out) {
@@ -105,21 +120,7 @@ void TransferDecoder::decode_piece(std::string_view piece, std::string& out) {
             out.append(piece);
             return;
         case TransferEncoding::Base64:
-            for (char c : piece) {
-                if (padded_) return;
-                if (c == '=') {
-                    padded_ = true;  // padding: the end of the data (RFC 2045 6.8)
-                    return;
-                }
-                const int v = base64_value(c);
-                if (v < 0) continue;  // line ends and junk are ignored (RFC 2045 6.8)
-                bits_value_ = (bits_value_ << 6) | static_cast<std::uint32_t>(v);
-                bits_ += 6;
-                if (bits_ >= 8) {
-                    bits_ -= 8;
-                    out += static_cast<char>((bits_value_ >> bits_) & 0xFF);
-                }
-            }
+            decode_base64_piece(piece, out);
             return;
         case TransferEncoding::QuotedPrintable: {
             std::string joined;
@@ -142,6 +143,56 @@ void TransferDecoder::decode_piece(std::string_view piece, std::string& out) {
             return;
         }
     }
+}
+
+void TransferDecoder::decode_base64_piece(std::string_view piece, std::string& out) {
+    if (padded_) return;
+    // Four characters give at most three bytes, and the bits held from the
+    // previous piece (at most 6) at most one more.
+    const std::size_t start = out.size();
+    out.resize(start + piece.size() / 4 * 3 + 3);
+    char* written = out.data() + start;
+    const auto* in = reinterpret_cast<const unsigned char*>(piece.data());
+    const auto* const end = in + piece.size();
+    std::uint32_t value = bits_value_;
+    int bits = bits_;
+    while (in < end) {
+        // On a byte boundary, whole groups of four alphabet characters go
+        // three bytes at a time; anything else (a line end, junk, "=")
+        // takes the byte-wise path below.
+        if (bits == 0) {
+            while (end - in >= 4) {
+                const int a = kBase64Values[in[0]];
+                const int b = kBase64Values[in[1]];
+                const int c = kBase64Values[in[2]];
+                const int d = kBase64Values[in[3]];
+                if ((a | b | c | d) < 0) break;
+                const auto group = static_cast<std::uint32_t>(a << 18 | b << 12 | c << 6 | d);
+                written[0] = static_cast<char>(group >> 16);
+                written[1] = static_cast<char>(group >> 8 & 0xFF);
+                written[2] = static_cast<char>(group & 0xFF);
+                written += 3;
+                in += 4;
+            }
+            if (in == end) break;
+        }
+        const unsigned char c = *in++;
+        if (c == '=') {
+            padded_ = true;  // padding: the end of the data (RFC 2045 6.8)
+            break;
+        }
+        const int v = kBase64Values[c];
+        if (v < 0) continue;  // line ends and junk are ignored (RFC 2045 6.8)
+        value = (value << 6 | static_cast<std::uint32_t>(v)) & 0xFFFF;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            *written++ = static_cast<char>(value >> bits & 0xFF);
+        }
+    }
+    bits_value_ = value;
+    bits_ = bits;
+    out.resize(static_cast<std::size_t>(written - out.data()));
 }
 
 void TransferDecoder::finish(std::string& out) {

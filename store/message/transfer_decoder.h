@@ -48,6 +48,7 @@ class TransferDecoder {
 
   private:
     void decode_piece(std::string_view piece, std::string& out);
+    void decode_base64_piece(std::string_view piece, std::string& out);
     // LineEnds::Crlf over out[from, end).
     void fix_line_ends(std::string& out, std::size_t from);
 

@@ -134,3 +134,115 @@ TEST_CASE("RFC 3516 6: with LineEnds::Crlf every bare LF becomes CRLF at every s
         CHECK(out == "x\r\ny\r\n");
     }
 }
+
+namespace {
+
+// The plain reading of RFC 2045 6.8, one character at a time: the
+// decoder's four-at-a-time path must give exactly this.
+std::string reference_base64(std::string_view in) {
+    const std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::uint32_t value = 0;
+    int bits = 0;
+    for (char c : in) {
+        if (c == '=') break;
+        const std::size_t v = alphabet.find(c);
+        if (v == std::string_view::npos) continue;
+        value = value << 6 | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>(value >> bits & 0xFF);
+        }
+    }
+    return out;
+}
+
+// RFC 3516 6's rule, one character at a time.
+std::string reference_crlf(std::string_view in) {
+    std::string out;
+    bool cr = false;
+    for (char c : in) {
+        if (c == '\n' && !cr) out += '\r';
+        out += c;
+        cr = c == '\r';
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 4648 10 and RFC 2045 6.8: base64 decodes as a character-by-character reading",
+          "[transfer_decoder][binary]") {
+    // RFC 4648 section 10's test vectors.
+    CHECK(whole(TransferEncoding::Base64, "") == "");
+    CHECK(whole(TransferEncoding::Base64, "Zg==") == "f");
+    CHECK(whole(TransferEncoding::Base64, "Zm8=") == "fo");
+    CHECK(whole(TransferEncoding::Base64, "Zm9v") == "foo");
+    CHECK(whole(TransferEncoding::Base64, "Zm9vYg==") == "foob");
+    CHECK(whole(TransferEncoding::Base64, "Zm9vYmE=") == "fooba");
+    CHECK(whole(TransferEncoding::Base64, "Zm9vYmFy") == "foobar");
+    // Every byte value, in 76-character lines, as encoders write it.
+    CHECK(whole(TransferEncoding::Base64,
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4\r\n"
+                "OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdoaWprbG1ub3Bx\r\n"
+                "cnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJiouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmq\r\n"
+                "q6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrLzM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj\r\n"
+                "5OXm5+jp6uvs7e7v8PHy8/T19vf4+fr7/P3+/w==\r\n") == [] {
+        std::string all;
+        for (int i = 0; i < 256; ++i)
+            all += static_cast<char>(i);
+        return all;
+    }());
+    // Long random input (whole groups, line ends, junk and padding mixed),
+    // whole and in random pieces, against the reference.
+    std::mt19937 rng(2045);
+    const std::string alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int round = 0; round < 300; ++round) {
+        std::string input;
+        const std::size_t length = rng() % 2000;
+        for (std::size_t i = 0; i < length; ++i) {
+            const unsigned roll = rng() % 100;
+            if (roll == 0) {
+                input += "\r\n";
+            } else if (roll == 1) {
+                input += static_cast<char>(rng() % 256);  // junk, "=" included
+            } else {
+                input += alphabet[rng() % alphabet.size()];
+            }
+        }
+        std::vector<std::size_t> cuts;
+        for (std::size_t i = 1; i < input.size(); ++i)
+            if (rng() % 97 == 0) cuts.push_back(i);
+        INFO("round " << round);
+        const std::string expected = reference_base64(input);
+        CHECK(whole(TransferEncoding::Base64, input) == expected);
+        CHECK(in_pieces(TransferEncoding::Base64, input, cuts) == expected);
+    }
+}
+
+TEST_CASE("RFC 3516 6: LineEnds::Crlf on random text gives a character-by-character reading",
+          "[transfer_decoder][binary]") {
+    using LineEnds = TransferDecoder::LineEnds;
+    std::mt19937 rng(3516);
+    const std::string alphabet = "\r\n\n\nab";
+    for (int round = 0; round < 300; ++round) {
+        std::string input;
+        const std::size_t length = rng() % 300;
+        for (std::size_t i = 0; i < length; ++i)
+            input += alphabet[rng() % alphabet.size()];
+        std::string out;
+        TransferDecoder decoder(TransferEncoding::Identity, LineEnds::Crlf);
+        std::size_t at = 0;
+        while (at < input.size()) {
+            const std::size_t take = std::min<std::size_t>(rng() % 20, input.size() - at);
+            decoder.decode(std::string_view(input).substr(at, take), out);
+            at += take;
+        }
+        decoder.finish(out);
+        INFO("round " << round);
+        CHECK(out == reference_crlf(input));
+    }
+}
