@@ -198,8 +198,7 @@ TEST_CASE("RFC 4648 10 and RFC 2045 6.8: base64 decodes as a character-by-charac
     // Long random input (whole groups, line ends, junk and padding mixed),
     // whole and in random pieces, against the reference.
     std::mt19937 rng(2045);
-    const std::string alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (int round = 0; round < 300; ++round) {
         std::string input;
         const std::size_t length = rng() % 2000;
