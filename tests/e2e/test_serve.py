@@ -98,6 +98,14 @@ class ImapdServer:
 
     def stop(self):
         if self.proc.poll() is None:
+            # A wrapper (GroupCommit runs imapd under strace) goes last: a
+            # killed strace detaches and its imapd would run on, so the
+            # processes it started are killed first and it follows them.
+            for child in child_pids(self.proc.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             self.proc.kill()
         try:
             self.proc.wait(timeout=WAIT)
@@ -106,6 +114,18 @@ class ImapdServer:
         self.proc.stdout.close()
         self.stderr.close()
         self.tmp.cleanup()
+
+
+def child_pids(pid):
+    """The processes `pid` started (Linux's /proc/PID/task/TID/children)."""
+    children = []
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                children += [int(child) for child in f.read().split()]
+    except OSError:
+        pass  # it has exited
+    return children
 
 
 def recv_until(sock, pattern, timeout=WAIT):
@@ -1169,6 +1189,15 @@ class GroupCommit(ServerTest):
         finally:
             IMAPD = saved
         self.imap_port = self.server.ports["imap"]
+
+    def tearDown(self):
+        traced = child_pids(self.server.proc.pid)
+        self.assertTrue(traced, "strace runs no imapd")
+        super().tearDown()
+        # The traced imapd ends with its wrapper (it once ran on after every
+        # test, its data directory deleted).
+        for pid in traced:
+            self.assertFalse(os.path.exists("/proc/%d" % pid), "imapd %d still runs" % pid)
 
     def events(self):
         """(time, kind) in time order: kind is "log-write" (start of a write
