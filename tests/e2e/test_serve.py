@@ -101,12 +101,19 @@ class ImapdServer:
             # A wrapper (GroupCommit runs imapd under strace) goes last: a
             # killed strace detaches and its imapd would run on, so the
             # processes it started are killed first and it follows them.
-            for child in child_pids(self.proc.pid):
+            children = child_pids(self.proc.pid)
+            for child in children:
                 try:
                     os.kill(child, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            self.proc.kill()
+            if children:
+                try:
+                    self.proc.wait(timeout=WAIT)  # strace reaps its tracee and exits
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.proc.poll() is None:
+                self.proc.kill()
         try:
             self.proc.wait(timeout=WAIT)
         except subprocess.TimeoutExpired:
@@ -1188,15 +1195,15 @@ class GroupCommit(ServerTest):
             self.server = ImapdServer(("--threads", "2"), ephemeral=False)
         finally:
             IMAPD = saved
+        self.traced = child_pids(self.server.proc.pid)
+        self.assertTrue(self.traced, "strace runs no imapd")
         self.imap_port = self.server.ports["imap"]
 
     def tearDown(self):
-        traced = child_pids(self.server.proc.pid)
-        self.assertTrue(traced, "strace runs no imapd")
         super().tearDown()
         # The traced imapd ends with its wrapper (it once ran on after every
         # test, its data directory deleted).
-        for pid in traced:
+        for pid in self.traced:
             self.assertFalse(os.path.exists("/proc/%d" % pid), "imapd %d still runs" % pid)
 
     def events(self):
