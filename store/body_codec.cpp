@@ -98,6 +98,19 @@ std::string compress_body(std::string_view raw) {
     return out;
 }
 
+std::string read_container_range(std::string_view container, std::uint64_t offset,
+                                 std::uint64_t length) {
+    return read_container_range(
+        container.size(),
+        [&](std::uint64_t at, char* out, std::size_t count) {
+            if (at > container.size() || count > container.size() - at) {
+                corrupt("cut short");
+            }
+            std::copy_n(container.data() + at, count, out);
+        },
+        offset, length);
+}
+
 std::uint64_t container_raw_size(std::uint64_t container_size, const ContainerReader& read) {
     if (container_size < kFixedHeader) corrupt("the header is cut short");
     char header[kFixedHeader];

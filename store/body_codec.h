@@ -50,6 +50,11 @@ using ContainerReader = std::function<void(std::uint64_t offset, char* out, std:
 std::string read_container_range(std::uint64_t container_size, const ContainerReader& read,
                                  std::uint64_t offset, std::uint64_t length);
 
+// read_container_range() of a container held in memory (a small one read
+// whole, MailStore::read_small_container()).
+std::string read_container_range(std::string_view container, std::uint64_t offset,
+                                 std::uint64_t length);
+
 // The raw size a container says it holds (its first four bytes).
 std::uint64_t container_raw_size(std::uint64_t container_size, const ContainerReader& read);
 

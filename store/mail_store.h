@@ -439,6 +439,12 @@ class MailStore {
     // Bytes [offset, offset + length) of a body, clamped to its size; reads
     // only that range, so a partial FETCH never loads the whole body.
     virtual std::string read_body(BodyId body, std::uint64_t offset, std::uint64_t length) = 0;
+    // The stored container of a compressed body (body_codec.h) of at most
+    // limits::kBodyReadWholeBytes, for decompressing on another thread
+    // (store::read_container_range); nullopt for a bigger one, one stored
+    // uncompressed, a store that keeps no containers, or a body that is
+    // gone. read_body() remains the way to read any body.
+    virtual std::optional<std::string> read_small_container(BodyId) { return std::nullopt; }
 
     // RFC 3501 6.4.6 STORE. Only messages whose flags or keywords really
     // change get the new MODSEQ (RFC 7162 3.1.3 / 3.2). `unchanged_since`:

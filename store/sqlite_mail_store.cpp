@@ -1383,19 +1383,7 @@ std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::u
             "SELECT CASE WHEN length(data) <= ?2 THEN data END FROM body_raw WHERE body_id = ?1");
         q.bind(1, body.key).bind(2, static_cast<std::int64_t>(limits::kBodyReadWholeBytes));
         if (!q.step()) return read_uncompressed_body(body, offset, length);
-        if (!q.column_is_null(0)) {
-            const std::string_view container = q.column_blob(0);
-            return read_container_range(
-                container.size(),
-                [&](std::uint64_t at, char* out, std::size_t count) {
-                    if (at > container.size() || count > container.size() - at) {
-                        throw StoreError(StoreErrc::Corrupt,
-                                         "stored message body is damaged: cut short");
-                    }
-                    std::copy_n(container.data() + at, count, out);
-                },
-                offset, length);
-        }
+        if (!q.column_is_null(0)) return read_container_range(q.column_blob(0), offset, length);
     }
     BlobHandle blob;
     if (blob.open(db_.handle(), "body_raw", "data", body.key)) {
@@ -1407,6 +1395,14 @@ std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::u
     // Not there after all (nothing runs between the two on this
     // connection): looked for in the old form, as if never compressed.
     return read_uncompressed_body(body, offset, length);
+}
+
+std::optional<std::string> SqliteMailStore::read_small_container(BodyId body) {
+    auto q = db_.prepare(
+        "SELECT CASE WHEN length(data) <= ?2 THEN data END FROM body_raw WHERE body_id = ?1");
+    q.bind(1, body.key).bind(2, static_cast<std::int64_t>(limits::kBodyReadWholeBytes));
+    if (!q.step() || q.column_is_null(0)) return std::nullopt;
+    return std::string(q.column_blob(0));
 }
 
 std::string SqliteMailStore::read_uncompressed_body(BodyId body, std::uint64_t offset,

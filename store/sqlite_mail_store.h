@@ -68,6 +68,7 @@ class SqliteMailStore final : public MailStore {
     // With sqlite3_blob_read: only the range is read, and of a compressed
     // body (schema v7) only the blocks that hold it are decompressed.
     std::string read_body(BodyId body, std::uint64_t offset, std::uint64_t length) override;
+    std::optional<std::string> read_small_container(BodyId body) override;
     void changed_messages(MailboxId id, std::uint32_t max_uid, std::uint64_t changed_since,
                           std::optional<std::uint64_t> expunged_after,
                           const std::function<void(std::uint32_t uid, std::uint64_t modseq,

@@ -13,6 +13,7 @@
 #include "protocol/datetime.h"
 #include "server/imap/fetch_format.h"
 #include "server/imap/session.h"
+#include "store/body_codec.h"
 #include "store/errors.h"
 
 namespace imap::server {
@@ -316,6 +317,58 @@ FetchJob::FetchJob(const FetchCommand& command, const store::UidSet& uids,
     for (const Item& item : body_items_) {
         if (!is_whole_message(item)) needs_structure_ = true;
     }
+    // Whole messages, and enough of them: decompressed ahead (BodyPrefetch).
+    std::uint64_t in_set = 0;
+    for (const store::UidRange& range : uids_)
+        in_set += range.last - range.first + 1ull;
+    prefetches_ = !body_items_.empty() && !needs_structure_ && !asks_binary_ &&
+                  in_set >= kPrefetchMinMessages;
+}
+
+void FetchJob::feed_prefetch(Session& session) {
+    if (!prefetch_) {
+        if (!session.context().side_job) {
+            prefetches_ = false;  // one thread: nobody to decompress ahead
+            return;
+        }
+        prefetch_ = std::make_unique<BodyPrefetch>(session.context().side_job);
+    }
+    store::MailStore& store = session.mail()->store();
+    // From the message after the one starting now: that one is needed at
+    // once, so it is read here as before.
+    feed_pos_ = std::max(feed_pos_, batch_pos_ + 1);
+    // Topped up in bursts, from half of kAheadBytes: one helper job takes a
+    // burst, where one body at a time cost a wake-up of a worker each.
+    if (prefetch_->ahead() >= BodyPrefetch::kAheadBytes / 2) return;
+    while (feed_pos_ < batch_.size() && prefetch_->ahead() < BodyPrefetch::kAheadBytes) {
+        const store::MessageInfo& message = batch_[feed_pos_];
+        // A bigger message is read chunk by chunk (and beside the strand
+        // ends the step: the strand goes on from it).
+        if (beside_ && !fits_beside(message)) return;
+        ++feed_pos_;
+        if (!fits_beside(message)) continue;
+        if (message.expunged || !message.body_id || message.size == 0) continue;
+        if (auto container = store.read_small_container(message.body_id)) {
+            prefetch_->add(message.body_id, message.size, std::move(*container));
+        }
+    }
+}
+
+std::string FetchJob::read_small_section(store::MailStore& store, std::uint64_t begin,
+                                         std::uint64_t size) {
+    if (prefetch_) {
+        if (auto taken = prefetch_->take(message_.body_id)) {
+            if (taken->body) {
+                std::string& body = *taken->body;
+                if (begin == 0 && size >= body.size()) return std::move(body);  // the usual case
+                if (begin >= body.size()) return {};
+                return body.substr(static_cast<std::size_t>(begin), static_cast<std::size_t>(size));
+            }
+            if (taken->container)
+                return store::read_container_range(*taken->container, begin, size);
+        }
+    }
+    return store.read_body(message_.body_id, begin, size);
 }
 
 bool FetchJob::is_whole_message(const Item& item) {
@@ -370,6 +423,7 @@ std::optional<CommandResult> FetchJob::run(Session& session) {
             continue;
         }
         if (beside_ && !fits_beside(batch_[batch_pos_])) return std::nullopt;  // the strand's
+        if (prefetches_) feed_prefetch(session);
         start_message(session, batch_[batch_pos_++]);
     }
 }
@@ -377,6 +431,8 @@ std::optional<CommandResult> FetchJob::run(Session& session) {
 bool FetchJob::load_batch(Session& session) {
     batch_.clear();
     batch_pos_ = 0;
+    feed_pos_ = 0;
+    if (prefetch_) prefetch_->clear();
     seen_set_.clear();
     if (exhausted_) return false;
     store::UidSet rest;
@@ -715,7 +771,7 @@ void FetchJob::write_section(Session& session, const Item& item) {
     }
     const std::uint64_t size = end - begin;
     if (size <= kBodyChunk) {
-        std::string bytes = size == 0 ? std::string() : store.read_body(body_id, begin, size);
+        std::string bytes = size == 0 ? std::string() : read_small_section(store, begin, size);
         if (bytes.size() != size) throw body_gone();
         begin_item();
         w.literal(std::move(bytes));

@@ -62,6 +62,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,6 +70,7 @@
 
 #include "protocol/command.h"
 #include "protocol/output_buffer.h"
+#include "server/imap/body_prefetch.h"
 #include "server/imap/command_result.h"
 #include "store/mail_store.h"
 #include "store/message/message.h"
@@ -108,6 +110,10 @@ class FetchJob {
     // the high-water mark (nullopt) or every message is done (how the
     // command ends).
     std::optional<CommandResult> step(Session& session);
+
+    // A FETCH of whole messages (BODY.PEEK[], RFC822, ...) of at least this
+    // many has their bodies decompressed ahead beside it (BodyPrefetch).
+    static constexpr std::uint64_t kPrefetchMinMessages = 8;
 
     // Never yield: the first step writes every response whole. For NOTIFY's
     // MessageNew FETCH (RFC 5465 5.2), an unsolicited response that must not
@@ -203,6 +209,16 @@ class FetchJob {
     // BODY[] / RFC822 of the message itself (partial or not): its range
     // needs no structure.
     static bool is_whole_message(const Item& item);
+    // Queues the containers of the batch's messages after the one starting
+    // now, up to BodyPrefetch::kAheadBytes ahead (beside the strand).
+    void feed_prefetch(Session& session);
+    // Bytes [begin, begin + size) of the message being written, from the
+    // prefetch when it holds its body, else from the store.
+    std::string read_small_section(store::MailStore& store, std::uint64_t begin,
+                                   std::uint64_t size);
+    bool prefetches_ = false;                 // whole messages only, kPrefetchMinMessages or more
+    std::unique_ptr<BodyPrefetch> prefetch_;  // made by the first feed_prefetch()
+    std::size_t feed_pos_ = 0;                // the batch's next message to queue
     bool write_whole_ = false;
     bool beside_ = false;  // this step runs on a reader beside the strand
     bool uid_command_ = false;

@@ -98,6 +98,11 @@ struct SessionContext {
         std::function<void(std::function<void()> task)> home;
     };
     BesideStrand beside_strand;
+    // Runs `job`, which touches nothing of the session (decompressing the
+    // bodies a FETCH sends next, BodyPrefetch), later on a worker; false
+    // when refused. Empty (one thread, session tests): no such jobs, the
+    // session does that work itself.
+    std::function<bool(std::function<void()> job)> side_job;
 };
 
 // What the session is doing between two calls from the transport: one mode

@@ -147,6 +147,7 @@ void Connection::start(const SessionHost::SessionFactory& make, StrandRegistry* 
                                       strands](std::function<void()> task) {
             if (auto host = weak.lock()) host->run_away(strands->spare(), std::move(task));
         };
+        context.side_job = strands->side_jobs();
         context.beside_strand.home =
             [weak = std::weak_ptr<SessionHost>(host_)](std::function<void()> task) {
                 if (auto host = weak.lock()) host->come_home(std::move(task));

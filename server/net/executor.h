@@ -112,6 +112,14 @@ class StrandRegistry {
     // beside its user's strand (docs/architecture.md "Reads beside the
     // strand").
     std::shared_ptr<Strand> spare() { return std::make_shared<Strand>(pool_); }
+    // Submits jobs of no strand to the same pool (SessionContext::side_job;
+    // false when the pool is stopping). It names the pool, not this
+    // registry: a job may submit the next while the server is going down,
+    // and the pool outlives its own jobs (its destructor joins them), where
+    // the registry is destroyed first.
+    std::function<bool(WorkPool::Job)> side_jobs() {
+        return [&pool = pool_](WorkPool::Job job) { return pool.try_submit(std::move(job)); };
+    }
     // Users with a live strand (for tests).
     std::size_t size();
 

@@ -168,6 +168,9 @@ class SessionDriver {
     // drivers). Loopback, so LOGIN works without TLS.
     explicit SessionDriver(server::MailAccess& mail, Transport transport = {.loopback = true})
         : session(make_context(transport), auth, &mail) {}
+    // The same with a context the test made (make_context() and more).
+    SessionDriver(server::MailAccess& mail, server::SessionContext context)
+        : session(std::move(context), auth, &mail) {}
 
     // Greets and logs in as alice; REQUIREs that it worked.
     void login(const std::string& user = "alice", const std::string& password = "secret") {
@@ -219,5 +222,17 @@ class SessionDriver {
         return context;
     }
 };
+
+// Sends `client`, then resumes the session each time it paused on its
+// output (as the Connection does once the client has read) until it is
+// idle; returns everything written.
+inline std::string send_all(SessionDriver& d, const std::string& client) {
+    std::string out = d.send(client);
+    while (d.session.input_paused()) {
+        d.session.resume();
+        out += drain(d.session.output());
+    }
+    return out;
+}
 
 }  // namespace imap::test

@@ -97,15 +97,7 @@ void selected(SessionDriver& d, const std::string& raw, const char* select = "s 
     REQUIRE(d.send(select).find("s OK [READ-") != std::string::npos);
 }
 
-// Sends `client`, then drains and resumes until the session is idle.
-std::string send_all(SessionDriver& d, const std::string& client) {
-    std::string out = d.send(client);
-    while (d.session.input_paused()) {
-        d.session.resume();
-        out += drain(d.session.output());
-    }
-    return out;
-}
+using imap::test::send_all;
 
 }  // namespace
 

@@ -138,15 +138,7 @@ std::string big_message(char fill) {
     return raw;
 }
 
-// Sends `client`, then drains and resumes until the session is idle.
-std::string send_all(SessionDriver& d, const std::string& client) {
-    std::string out = d.send(client);
-    while (d.session.input_paused()) {
-        d.session.resume();
-        out += drain(d.session.output());
-    }
-    return out;
-}
+using imap::test::send_all;
 
 void select(SessionDriver& d, const char* command = "s SELECT INBOX\r\n") {
     const std::string reply = d.send(command);

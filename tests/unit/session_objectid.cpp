@@ -48,14 +48,7 @@ struct Server {
     void exec(const std::string& sql) { store::test::sqlite_database(store()).exec(sql); }
 };
 
-std::string send_all(SessionDriver& d, const std::string& client) {
-    std::string out = d.send(client);
-    while (d.session.input_paused()) {
-        d.session.resume();
-        out += drain(d.session.output());
-    }
-    return out;
-}
+using imap::test::send_all;
 
 // RFC 8474 5.3's three example messages.
 const std::string kMessageA =
