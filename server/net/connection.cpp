@@ -19,7 +19,7 @@ namespace {
 // write callback (docs/architecture.md: write buffers live until the write callback).
 struct WriteRequest {
     uv_write_t req{};
-    std::string bytes;
+    std::vector<std::string> chunks;  // the memory being written, kept until the callback
     Connection* connection = nullptr;
 };
 
@@ -450,13 +450,15 @@ void Connection::write_output() {
         std::vector<std::string> out = host_->take_output(&compress_after);
         // The keepalive counts from the last output.
         if (idle_armed_ && !out.empty()) arm_keepalive();
+        if (!compression_ && !tls_) {
+            write_chunks(std::move(out));
+            out.clear();
+        }
         for (std::string& chunk : out) {
             if (compression_) {
                 compression_->compress(chunk, compressed);
-            } else if (tls_) {
-                tls_->write_plaintext(chunk);
             } else {
-                write_raw(std::move(chunk));
+                tls_->write_plaintext(chunk);
             }
         }
         if (compress_after && !compression_) {
@@ -544,21 +546,40 @@ void Connection::pump_once() {
 }
 
 void Connection::write_raw(std::string bytes) {
-    if (bytes.empty() || closing_) return;
+    std::vector<std::string> chunks;
+    chunks.push_back(std::move(bytes));
+    write_chunks(std::move(chunks));
+}
+
+void Connection::write_chunks(std::vector<std::string> chunks) {
+    if (closing_) return;
+    std::erase_if(chunks, [](const std::string& chunk) { return chunk.empty(); });
+    if (chunks.empty()) return;
     auto* request = new WriteRequest;
-    request->bytes = std::move(bytes);
+    request->chunks = std::move(chunks);
     request->connection = this;
     request->req.data = request;
-    uv_buf_t buf = uv_buf_init(request->bytes.data(), static_cast<unsigned>(request->bytes.size()));
-    const int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1,
-                            &Connection::on_write);
+    // One write of every chunk (writev): a FETCH of a thousand messages is
+    // two chunks a message (the body moved in whole, OutputBuffer), and a
+    // write each cost a system call and a TCP segment each, a third of the
+    // loop's time in that FETCH.
+    std::vector<uv_buf_t> bufs;
+    bufs.reserve(request->chunks.size());
+    std::size_t total = 0;
+    for (std::string& chunk : request->chunks) {
+        bufs.push_back(uv_buf_init(chunk.data(), static_cast<unsigned>(chunk.size())));
+        total += chunk.size();
+    }
+    // libuv copies `bufs` (not the bytes) into the request.
+    const int rc = uv_write(&request->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs.data(),
+                            static_cast<unsigned>(bufs.size()), &Connection::on_write);
     if (rc < 0) {
         delete request;
         close_now(uv_strerror(rc));
         return;
     }
     ++writes_in_flight_;
-    metrics().bytes_sent(request->bytes.size());
+    metrics().bytes_sent(total);
 }
 
 void Connection::on_write(uv_write_t* req, int status) {

@@ -65,6 +65,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "server/imap/session.h"
 #include "server/net/compression.h"
@@ -238,6 +239,8 @@ class Connection {
     // (Server::session_loop) and this connection closes without a word.
     void move_to_session_loop();
     void write_raw(std::string bytes);
+    // The chunks in order, in one write request (empty ones skipped).
+    void write_chunks(std::vector<std::string> chunks);
     // Bytes accepted from the Session but not on the wire: libuv's write
     // queue and TLS; unsent() adds the Session's own output.
     std::size_t transport_unsent() const;
