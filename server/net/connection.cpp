@@ -1,5 +1,6 @@
 #include "server/net/connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -680,11 +681,33 @@ void Connection::close_now(std::string_view reason) {
     uv_timer_stop(&poll_timer_);
     uv_timer_stop(&keepalive_timer_);
     if (reading_) uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    // The connection ends here (a moved one's socket lives on in its copy,
+    // whose input is not ours to take).
+    if (host_) discard_unread_input();
     uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&delay_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_timer_), &Connection::on_close);
     uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_timer_), &Connection::on_close);
+}
+
+void Connection::discard_unread_input() {
+    // Closing a socket whose input was not all read sends a reset instead
+    // of a FIN, and a reset also throws away what is still queued to send:
+    // the BYE just written could go with it (RFC 3501 3.4, 7.1.5: the
+    // server sends BYE, then closes). A client still sending when the
+    // server ends the connection (a login deadline, a shutdown) had its
+    // last bytes unread, since reading stops once the close is decided; so
+    // what is there now is read and dropped first, at most
+    // kMaxDiscardedOnClose bytes.
+    uv_os_fd_t fd = -1;
+    if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return;
+    char buffer[16 * 1024];
+    for (std::size_t discarded = 0; discarded < kMaxDiscardedOnClose;) {
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (n <= 0) return;
+        discarded += static_cast<std::size_t>(n);
+    }
 }
 
 void Connection::on_close(uv_handle_t* handle) {

@@ -122,6 +122,11 @@ class Connection {
   public:
     static constexpr std::size_t kHighWater = 512 * 1024;
     static constexpr std::size_t kLowWater = 64 * 1024;
+    // Unread input read and dropped when the connection closes, at most
+    // (discard_unread_input): a socket's receive buffer, as a client that
+    // floods while being disconnected can fill it, without letting the
+    // close itself take long.
+    static constexpr std::size_t kMaxDiscardedOnClose = 1024 * 1024;
     // TCP_NOTSENT_LOWAT (socket_options.h): at most this much of what a
     // client has not read waits in the kernel (instead of up to tcp_wmem's
     // 4 MiB), the rest in our write queue where the high-water marks and
@@ -239,6 +244,8 @@ class Connection {
     // (Server::session_loop) and this connection closes without a word.
     void move_to_session_loop();
     void write_raw(std::string bytes);
+    // Reads and drops the input still in the socket before it closes.
+    void discard_unread_input();
     // The chunks in order, in one write request (empty ones skipped).
     void write_chunks(std::vector<std::string> chunks);
     // Bytes accepted from the Session but not on the wire: libuv's write

@@ -408,6 +408,33 @@ class LoginTimeout(ServerTest):
         self.assertLess(time.monotonic() - start, 2.0)
 
 
+class CloseWithUnreadInput(ServerTest):
+    """RFC 3501 3.4 and 7.1.5: the server sends BYE, then closes. Input the
+    server never read must not turn that close into a reset (a socket
+    closed with unread input sends RST, not FIN, and a reset also drops what
+    is still queued to send: the BYE). Here the input is sent while a failed
+    LOGIN's answer is held back (the server does not read meanwhile) and
+    the login deadline ends the connection first: the client reads the BYE
+    and then an orderly end of stream, not ECONNRESET."""
+    config_text = ("[timeouts]\nlogin = \"1s\"\n"
+                   "[auth]\nfailed_login_delay = \"3s\"\nfailed_login_delay_max = \"5s\"\n")
+
+    def test_bye_then_end_of_stream_despite_unread_input(self):
+        sock = self.raw()
+        recv_until(sock, rb"\r\n")
+        sock.sendall(b"1 LOGIN alice wrong\r\n")
+        time.sleep(0.3)  # the answer is held back now, and nothing is read
+        sock.sendall(b"2 NOOP\r\n" * 100)
+        data = b""
+        sock.settimeout(WAIT)
+        while True:
+            chunk = sock.recv(65536)  # ConnectionResetError: the defect
+            if not chunk:
+                break
+            data += chunk
+        self.assertEqual(data, b"* BYE Login took too long\r\n")
+
+
 class Limits(ServerTest):
     config_text = "[limits]\nmax_connections_per_ip = 2\n"
 
