@@ -1,5 +1,9 @@
 #include "store/body_codec.h"
 
+// For ZSTD_c_literalCompressionMode (append_frame). Its value is fixed in
+// zstd.h's stable section (ZSTD_c_experimentalParam5); only the name needs
+// this. Should a libzstd refuse it, bodies are compressed as before.
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
@@ -55,13 +59,31 @@ ZSTD_DCtx* decompress_context() {
     return context.get();
 }
 
-// Appends one frame of `data` to `out`.
-void append_frame(std::string& out, std::string_view data) {
+// How a frame's literals (the bytes zstd found no match for) are stored.
+enum class Literals { Raw, HuffmanCoded };
+
+// Appends one frame of `data` to `out` (zstd level
+// limits::kBodyCompressionLevel).
+void append_frame(std::string& out, std::string_view data, Literals literals) {
+    ZSTD_CCtx* context = compress_context();
+    // compress_context() is shared with compress_text_with_prefix(): the
+    // parameters set here must not outlive this frame.
+    struct Reset {
+        ZSTD_CCtx* context;
+        ~Reset() { ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters); }
+    } reset{context};
+    const std::size_t code =
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, limits::kBodyCompressionLevel);
+    if (ZSTD_isError(code)) throw std::runtime_error(ZSTD_getErrorName(code));
+    if (literals == Literals::Raw) {
+        // An error here (a libzstd without the parameter) leaves the
+        // literals Huffman-coded: the frame is valid either way.
+        (void)ZSTD_CCtx_setParameter(context, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
+    }
     const std::size_t at = out.size();
     out.resize(at + ZSTD_compressBound(data.size()));
     const std::size_t written =
-        ZSTD_compressCCtx(compress_context(), out.data() + at, out.size() - at, data.data(),
-                          data.size(), limits::kBodyCompressionLevel);
+        ZSTD_compress2(context, out.data() + at, out.size() - at, data.data(), data.size());
     if (ZSTD_isError(written)) throw std::runtime_error(ZSTD_getErrorName(written));
     out.resize(at + written);
 }
@@ -89,7 +111,8 @@ std::string compress_body(std::string_view raw) {
     out.resize(ends_at + kWord * blocks);
     const std::size_t data_at = out.size();
     for (std::size_t i = 0; i < blocks; ++i) {
-        append_frame(out, raw.substr(i * block, block));
+        append_frame(out, raw.substr(i * block, block),
+                     limits::kBodyLiteralsRaw ? Literals::Raw : Literals::HuffmanCoded);
         const std::uint64_t end = out.size() - data_at;
         for (std::size_t b = 0; b < kWord; ++b)
             out[ends_at + kWord * i + b] = static_cast<char>((end >> (8 * b)) & 0xff);
@@ -177,7 +200,7 @@ std::string read_container_range(std::uint64_t container_size, const ContainerRe
 std::string compress_text(std::string_view text) {
     if (text.size() < limits::kTextCompressionMinBytes) return {};
     std::string out;
-    append_frame(out, text);
+    append_frame(out, text, Literals::HuffmanCoded);
     if (out.size() >= text.size()) return {};
     return out;
 }

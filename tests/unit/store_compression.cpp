@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -62,6 +63,56 @@ BodyId body_of(MailStore& store, MailboxId box, std::uint32_t uid) {
     const auto rows = store.fetch(box, UidSet{{uid, uid}});
     REQUIRE(rows.size() == 1);
     return rows.front().body_id;
+}
+
+// RFC 8878 3.1.1: the Literals_Block_Type of every Compressed block of
+// the zstd frame at the start of `frame` (0 raw, 1 RLE, 2 Huffman-coded,
+// 3 Huffman-coded with the previous block's tree); Raw and RLE blocks
+// (nothing to code) are left out.
+std::vector<int> literal_block_types(std::string_view frame) {
+    auto byte = [&](std::size_t at) {
+        REQUIRE(at < frame.size());
+        return static_cast<unsigned char>(frame[at]);
+    };
+    REQUIRE(frame.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4));
+    // 3.1.1.1: Frame_Header_Descriptor, then the optional fields it names.
+    const unsigned descriptor = byte(4);
+    const unsigned content_size_flag = descriptor >> 6;
+    const bool single_segment = (descriptor >> 5) & 1;
+    static constexpr std::size_t kDictionaryIdBytes[] = {0, 1, 2, 4};
+    static constexpr std::size_t kContentSizeBytes[] = {0, 2, 4, 8};
+    std::size_t at =
+        5 + (single_segment ? 0 : 1) + kDictionaryIdBytes[descriptor & 3] +
+        (content_size_flag == 0 && single_segment ? 1 : kContentSizeBytes[content_size_flag]);
+    std::vector<int> types;
+    for (;;) {
+        // 3.1.1.2: Block_Header, 3 bytes little-endian: Last_Block,
+        // Block_Type (2 bits), Block_Size.
+        const std::uint32_t header = byte(at) | (byte(at + 1) << 8) | (byte(at + 2) << 16);
+        const unsigned block_type = (header >> 1) & 3;
+        const std::size_t block_size = header >> 3;
+        at += 3;
+        // 3.1.1.3.1.1: a Compressed block starts with its Literals_Section
+        // header, whose two low bits are the Literals_Block_Type.
+        if (block_type == 2) types.push_back(byte(at) & 3);
+        at += block_type == 1 ? 1 : block_size;
+        if (header & 1) break;
+    }
+    return types;
+}
+
+// The first frame of container `container` (store/body_codec.h: three
+// 32-bit words, the blocks' end offsets, then the frames).
+std::string_view first_frame(std::string_view container) {
+    REQUIRE(container.size() >= 16);
+    const auto word = [&](std::size_t at) {
+        std::uint32_t value = 0;
+        for (std::size_t i = 0; i < 4; ++i)
+            value |= std::uint32_t{static_cast<unsigned char>(container[at + i])} << (8 * i);
+        return value;
+    };
+    const std::size_t blocks = word(8);
+    return container.substr(12 + 4 * blocks, word(12));
 }
 
 }  // namespace
@@ -389,4 +440,67 @@ TEST_CASE("A crash in the middle of the v7 migration's batches loses nothing",
     test::index_all(store);
     CHECK(count(store, "SELECT count(*) FROM compress_pending") == 0);
     check_readable(store, store.open_mailbox("INBOX").id, raws);
+}
+
+// limits::kBodyLiteralsRaw: a body's frames keep their literals as they
+// are (decoding Huffman-coded literals was most of a whole-message FETCH's
+// CPU), while the search text frames keep Huffman coding. RFC 8878 3.1.1.
+TEST_CASE("A body's frames store their literals raw, its search text stays Huffman-coded",
+          "[store][compression]") {
+    static_assert(limits::kBodyLiteralsRaw);
+    const std::string raw = message_of_size(20000, 7);
+    const std::string container = compress_body(raw);
+    const std::vector<int> types = literal_block_types(first_frame(container));
+    REQUIRE_FALSE(types.empty());
+    for (int type : types)
+        CHECK(type == 0);
+    CHECK(read_container_range(container, 0, raw.size()) == raw);
+    // Text of the same words: well under the raw-literal body's size, so
+    // Huffman coding is on (the body's parameters did not stay set on the
+    // shared context).
+    const std::string text = message_of_size(20000, 8);
+    const std::string frame = compress_text_with_prefix(text, {});
+    REQUIRE(frame.size() > 5);
+    const std::vector<int> text_types = literal_block_types(std::string_view(frame).substr(5));
+    REQUIRE_FALSE(text_types.empty());
+    for (int type : text_types)
+        CHECK((type == 2 || type == 3));
+    CHECK(decompress_prefixed_text(frame, {}) == text);
+    // The plain frame (schema v7's, still written when a prefix does not
+    // pay) too.
+    const std::string plain = compress_text(text);
+    const std::vector<int> plain_types = literal_block_types(plain);
+    REQUIRE_FALSE(plain_types.empty());
+    for (int type : plain_types)
+        CHECK((type == 2 || type == 3));
+    CHECK(decompress_text(plain) == text);
+    // And a body compressed after the text is raw again.
+    for (int type : literal_block_types(first_frame(compress_body(raw))))
+        CHECK(type == 0);
+}
+
+// Bodies stored before limits::kBodyLiteralsRaw have Huffman-coded
+// literals; they are not rewritten and must read back as they are.
+TEST_CASE("A container whose literals are Huffman-coded (stored before) reads back",
+          "[store][compression]") {
+    const std::string raw = message_of_size(30000, 9);
+    std::string frame(ZSTD_compressBound(raw.size()), '\0');
+    const std::size_t written =
+        ZSTD_compress(frame.data(), frame.size(), raw.data(), raw.size(), 3);
+    REQUIRE_FALSE(ZSTD_isError(written));
+    frame.resize(written);
+    const std::vector<int> types = literal_block_types(frame);
+    REQUIRE_FALSE(types.empty());
+    for (int type : types)
+        CHECK((type == 2 || type == 3));
+    std::string container;
+    for (std::uint32_t value :
+         {static_cast<std::uint32_t>(raw.size()), static_cast<std::uint32_t>(kBlock),
+          std::uint32_t{1}, static_cast<std::uint32_t>(frame.size())}) {
+        for (int i = 0; i < 4; ++i)
+            container.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    }
+    container += frame;
+    CHECK(read_container_range(container, 0, raw.size()) == raw);
+    CHECK(read_container_range(container, 1000, 5000) == raw.substr(1000, 5000));
 }
