@@ -1062,12 +1062,27 @@ std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id) {
 std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id, std::uint32_t from) {
     ReadSnapshot snapshot(db_);
     check_mailbox(db_, id, true);
-    auto q =
-        db_.prepare("SELECT uid FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid");
+    // From the runs of consecutive UIDs (schema v10, uid_runs): the run
+    // holding `from` or the first above it, and every run after it.
+    auto q = db_.prepare(
+        "SELECT first_uid, last_uid FROM uid_runs WHERE mailbox_id = ?1 AND first_uid >= "
+        "coalesce((SELECT first_uid FROM uid_runs WHERE mailbox_id = ?1 AND first_uid <= ?2 "
+        "ORDER BY first_uid DESC LIMIT 1), 0) ORDER BY first_uid");
     q.bind(1, id).bind(2, std::int64_t{from});
     std::vector<std::uint32_t> result;
-    while (q.step())
-        result.push_back(static_cast<std::uint32_t>(q.column_int(0)));
+    std::int64_t previous_last = 0;
+    while (q.step()) {
+        const std::int64_t first = std::max<std::int64_t>(q.column_int(0), from);
+        const std::int64_t last = q.column_int(1);
+        // Runs the triggers made are disjoint and ascending; anything else
+        // is a damaged database, not a reason to allocate without bound.
+        if (q.column_int(0) <= previous_last || last < q.column_int(0) || last > limits::kMaxUid) {
+            throw StoreError(StoreErrc::Corrupt, "the mailbox's UID runs are damaged");
+        }
+        previous_last = last;
+        for (std::int64_t uid = first; uid <= last; ++uid)
+            result.push_back(static_cast<std::uint32_t>(uid));
+    }
     return result;
 }
 

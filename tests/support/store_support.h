@@ -79,12 +79,19 @@ inline void index_all(MailStore& store) {
     }
 }
 
+// SQL that takes a database of the current schema back to version 9:
+// what mail_v10 added (the UID runs), removed.
+inline constexpr const char* kUndoSchemaV10 =
+    "DROP TRIGGER messages_uid_runs_insert; DROP TRIGGER messages_uid_runs_delete;"
+    "DROP TRIGGER messages_uid_runs_update; DROP TABLE uid_runs; PRAGMA user_version=9;";
+
 // Takes a database of the current schema back to version 6 (the tests of
 // older migrations start from there): every body's bytes back in
-// bodies.raw and its search text back as text, what mail_v7, mail_v8 and
-// mail_v9 added removed.
+// bodies.raw and its search text back as text, what mail_v7 to mail_v10
+// added removed.
 inline void undo_schema_v7(SqliteMailStore& store) {
     Database& db = store.database();
+    db.exec(kUndoSchemaV10);
     std::vector<std::int64_t> bodies;
     {
         auto q = db.prepare("SELECT body_id FROM body_raw");
