@@ -1384,6 +1384,16 @@ class BlobHandle {
     sqlite3_blob* blob_ = nullptr;
 };
 
+// The body's container when it is at most limits::kBodyReadWholeBytes
+// (NULL when bigger; no row: not compressed yet). length() of a BLOB reads
+// no overflow page, so a big container costs nothing here.
+Query small_container_query(Database& db, BodyId body) {
+    Query q = db.prepare(
+        "SELECT CASE WHEN length(data) <= ?2 THEN data END FROM body_raw WHERE body_id = ?1");
+    q.bind(1, body.key).bind(2, static_cast<std::int64_t>(limits::kBodyReadWholeBytes));
+    return q;
+}
+
 }  // namespace
 
 std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::uint64_t length) {
@@ -1394,9 +1404,7 @@ std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::u
     // (docs/benchmarks.md). A bigger one is read through a blob handle, so
     // a section of a 64 MB message reads its blocks, not the message.
     {
-        auto q = db_.prepare(
-            "SELECT CASE WHEN length(data) <= ?2 THEN data END FROM body_raw WHERE body_id = ?1");
-        q.bind(1, body.key).bind(2, static_cast<std::int64_t>(limits::kBodyReadWholeBytes));
+        Query q = small_container_query(db_, body);
         if (!q.step()) return read_uncompressed_body(body, offset, length);
         if (!q.column_is_null(0)) return read_container_range(q.column_blob(0), offset, length);
     }
@@ -1413,9 +1421,7 @@ std::string SqliteMailStore::read_body(BodyId body, std::uint64_t offset, std::u
 }
 
 std::optional<std::string> SqliteMailStore::read_small_container(BodyId body) {
-    auto q = db_.prepare(
-        "SELECT CASE WHEN length(data) <= ?2 THEN data END FROM body_raw WHERE body_id = ?1");
-    q.bind(1, body.key).bind(2, static_cast<std::int64_t>(limits::kBodyReadWholeBytes));
+    Query q = small_container_query(db_, body);
     if (!q.step() || q.column_is_null(0)) return std::nullopt;
     return std::string(q.column_blob(0));
 }
