@@ -5,6 +5,7 @@
 // RFC 3501 2.3.1.1: the view's UIDs strictly ascending) answers from them,
 // the migration computes them for an existing database, and damaged runs
 // are a store error, not an allocation without bound.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
@@ -216,4 +217,59 @@ TEST_CASE("Damaged UID runs are StoreErrc::Corrupt", "[store][uid_runs]") {
             "FROM uid_runs");
     }
     CHECK(error_of([&] { store.uids(box); }) == StoreErrc::Corrupt);
+}
+
+// The server gives UIDs out ascending, but the triggers must keep the runs
+// for a row inserted, deleted or renumbered anywhere (a repair by hand, a
+// future restore): joining two runs, growing one downwards, splitting one.
+TEST_CASE("Rows inserted, deleted and renumbered in any order keep the maximal runs",
+          "[store][uid_runs]") {
+    SqliteMailStore store(memory());
+    const MailboxId box = store.open_mailbox("INBOX").id;
+    const MailboxId other = store.create_mailbox("Other").id;
+    store.append(box, request("Subject: x\r\n\r\nx\r\n"));
+    Database& db = store.database();
+    std::mt19937 random(GENERATE(7u, 8u, 9u));
+    std::vector<std::uint32_t> order;
+    for (std::uint32_t uid = 2; uid <= 300; ++uid)
+        order.push_back(uid);
+    std::shuffle(order.begin(), order.end(), random);
+    REQUIRE(stored_runs(store) == runs_of_messages(store));
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        if (order[i] % 7 == 0) continue;  // holes that stay
+        db.prepare(
+              "INSERT INTO messages (mailbox_id, uid, body_id, internal_date, zone_minutes, size, "
+              "flags, modseq) SELECT mailbox_id, ?1, body_id, internal_date, zone_minutes, size, "
+              "flags, modseq FROM messages WHERE mailbox_id = ?2 AND uid = 1")
+            .bind(1, std::int64_t{order[i]})
+            .bind(2, box)
+            .run();
+        INFO("inserted " << order[i]);
+        REQUIRE(stored_runs(store) == runs_of_messages(store));
+    }
+    CHECK(store.uids(box) == scanned_uids(store, box));
+    // Renumbered (an UPDATE of uid), and moved to another mailbox.
+    std::shuffle(order.begin(), order.end(), random);
+    for (std::size_t i = 0; i < 40; ++i) {
+        db.prepare("UPDATE messages SET uid = uid + 1000 WHERE mailbox_id = ?1 AND uid = ?2")
+            .bind(1, box)
+            .bind(2, std::int64_t{order[i]})
+            .run();
+        db.prepare("UPDATE messages SET mailbox_id = ?3 WHERE mailbox_id = ?1 AND uid = ?2")
+            .bind(1, box)
+            .bind(2, std::int64_t{order[i + 40]})
+            .bind(3, other)
+            .run();
+        INFO("renumbered " << order[i] << ", moved " << order[i + 40]);
+        REQUIRE(stored_runs(store) == runs_of_messages(store));
+    }
+    // Deleted in any order.
+    std::shuffle(order.begin(), order.end(), random);
+    for (std::uint32_t uid : order) {
+        db.prepare("DELETE FROM messages WHERE uid = ?1").bind(1, std::int64_t{uid}).run();
+        INFO("deleted " << uid);
+        REQUIRE(stored_runs(store) == runs_of_messages(store));
+    }
+    CHECK(store.uids(box) == scanned_uids(store, box));
+    CHECK(store.uids(other) == scanned_uids(store, other));
 }
