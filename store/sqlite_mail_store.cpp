@@ -1062,6 +1062,14 @@ std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id) {
 std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id, std::uint32_t from) {
     ReadSnapshot snapshot(db_);
     check_mailbox(db_, id, true);
+    // No UID of the mailbox is at or above its UIDNEXT (RFC 3501 2.3.1.1),
+    // which also bounds what damaged runs could make this allocate.
+    std::int64_t uidnext = 0;
+    {
+        auto next = db_.prepare("SELECT uidnext FROM mailboxes WHERE id = ?1");
+        next.bind(1, id);
+        if (next.step()) uidnext = next.column_int(0);
+    }
     // From the runs of consecutive UIDs (schema v10, uid_runs): the run
     // holding `from` or the first above it, and every run after it.
     auto q = db_.prepare(
@@ -1076,7 +1084,7 @@ std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id, std::uint32_t fro
         const std::int64_t last = q.column_int(1);
         // Runs the triggers made are disjoint and ascending; anything else
         // is a damaged database, not a reason to allocate without bound.
-        if (q.column_int(0) <= previous_last || last < q.column_int(0) || last > limits::kMaxUid) {
+        if (q.column_int(0) <= previous_last || last < q.column_int(0) || last >= uidnext) {
             throw StoreError(StoreErrc::Corrupt, "the mailbox's UID runs are damaged");
         }
         previous_last = last;

@@ -211,6 +211,9 @@ TEST_CASE("Damaged UID runs are StoreErrc::Corrupt", "[store][uid_runs]") {
     SECTION("a run past the last UID there can be") {
         store.database().exec("UPDATE uid_runs SET last_uid = 4294967296");
     }
+    SECTION("a run past the mailbox's UIDNEXT (a flipped bit)") {
+        store.database().exec("UPDATE uid_runs SET last_uid = last_uid | 65536");
+    }
     SECTION("overlapping runs") {
         store.database().exec(
             "INSERT INTO uid_runs (mailbox_id, first_uid, last_uid) SELECT mailbox_id, 2, 3 "
@@ -229,6 +232,9 @@ TEST_CASE("Rows inserted, deleted and renumbered in any order keep the maximal r
     const MailboxId other = store.create_mailbox("Other").id;
     store.append(box, request("Subject: x\r\n\r\nx\r\n"));
     Database& db = store.database();
+    // What a repair must keep too: every UID below UIDNEXT (RFC 3501
+    // 2.3.1.1).
+    db.exec("UPDATE mailboxes SET uidnext = 5000");
     std::mt19937 random(GENERATE(7u, 8u, 9u));
     std::vector<std::uint32_t> order;
     for (std::uint32_t uid = 2; uid <= 300; ++uid)
