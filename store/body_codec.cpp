@@ -59,6 +59,13 @@ ZSTD_DCtx* decompress_context() {
     return context.get();
 }
 
+// compress_context() is shared by every frame a thread compresses: the
+// parameters one frame sets must not outlive it.
+struct CompressParametersReset {
+    ZSTD_CCtx* context;
+    ~CompressParametersReset() { ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters); }
+};
+
 // How a frame's literals (the bytes zstd found no match for) are stored.
 enum class Literals { Raw, HuffmanCoded };
 
@@ -66,12 +73,7 @@ enum class Literals { Raw, HuffmanCoded };
 // limits::kBodyCompressionLevel).
 void append_frame(std::string& out, std::string_view data, Literals literals) {
     ZSTD_CCtx* context = compress_context();
-    // compress_context() is shared with compress_text_with_prefix(): the
-    // parameters set here must not outlive this frame.
-    struct Reset {
-        ZSTD_CCtx* context;
-        ~Reset() { ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters); }
-    } reset{context};
+    const CompressParametersReset reset{context};
     const std::size_t code =
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, limits::kBodyCompressionLevel);
     if (ZSTD_isError(code)) throw std::runtime_error(ZSTD_getErrorName(code));
@@ -257,12 +259,7 @@ std::string compress_text_with_prefix(std::string_view text, std::string_view pr
     put_u32(out, prefix.size());
     out.resize(kPrefixedHeader + ZSTD_compressBound(text.size()));
     ZSTD_CCtx* context = compress_context();
-    // compress_context() is shared with append_frame's one-shot calls:
-    // the parameters set here must not outlive this frame.
-    struct Reset {
-        ZSTD_CCtx* context;
-        ~Reset() { ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters); }
-    } reset{context};
+    const CompressParametersReset reset{context};
     std::size_t code =
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, limits::kBodyCompressionLevel);
     // The frame's text depends on bytes stored elsewhere: a checksum (4

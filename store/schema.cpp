@@ -455,33 +455,34 @@ void mail_v9(Database& db) {
     )sql");
 }
 
+// A subquery: `column` of the last run of `row`.mailbox_id whose first UID
+// is `op` (< or <=) `row`.uid, found through the primary key (the run at
+// or below a UID is the last one starting at or below it).
+std::string last_run_column(const std::string& row, const char* column, const char* op) {
+    return std::string("(SELECT ") + column + " FROM uid_runs WHERE mailbox_id = " + row +
+           ".mailbox_id AND first_uid " + op + " " + row + ".uid ORDER BY first_uid DESC LIMIT 1)";
+}
+
 // The SQL of a trigger step that takes UID `row`.uid of mailbox
 // `row`.mailbox_id (`row`: "new" or "old") into uid_runs, keeping every run
 // maximal: the run ending right below grows over it (and over the run
 // starting right above, which then goes), else the run starting right
 // above starts at it, else it is a run of its own. A UID a run already
 // covers changes nothing. Each statement finds its row through the primary
-// key: the run at or below a UID is the last one starting at or below it.
+// key (last_run_column).
 std::string add_uid_to_runs(const std::string& row) {
     const std::string m = row + ".mailbox_id";
     const std::string u = row + ".uid";
-    const std::string below = "(SELECT first_uid FROM uid_runs WHERE mailbox_id = " + m +
-                              " AND first_uid < " + u + " ORDER BY first_uid DESC LIMIT 1)";
-    const std::string below_last = "(SELECT last_uid FROM uid_runs WHERE mailbox_id = " + m +
-                                   " AND first_uid < " + u + " ORDER BY first_uid DESC LIMIT 1)";
-    const std::string covering_last = "(SELECT last_uid FROM uid_runs WHERE mailbox_id = " + m +
-                                      " AND first_uid <= " + u +
-                                      " ORDER BY first_uid DESC LIMIT 1)";
     return "UPDATE uid_runs SET last_uid = coalesce((SELECT last_uid FROM uid_runs WHERE "
            "mailbox_id = " +
            m + " AND first_uid = " + u + " + 1), " + u + ") WHERE mailbox_id = " + m +
-           " AND first_uid = " + below + " AND last_uid = " + u + " - 1;\n" +
-           "DELETE FROM uid_runs WHERE mailbox_id = " + m + " AND first_uid = " + u +
-           " + 1 AND coalesce(" + below_last + ", 0) > " + u + ";\n" +
+           " AND first_uid = " + last_run_column(row, "first_uid", "<") + " AND last_uid = " + u +
+           " - 1;\n" + "DELETE FROM uid_runs WHERE mailbox_id = " + m + " AND first_uid = " + u +
+           " + 1 AND coalesce(" + last_run_column(row, "last_uid", "<") + ", 0) > " + u + ";\n" +
            "UPDATE uid_runs SET first_uid = " + u + " WHERE mailbox_id = " + m +
            " AND first_uid = " + u + " + 1;\n" +
            "INSERT INTO uid_runs (mailbox_id, first_uid, last_uid) SELECT " + m + ", " + u + ", " +
-           u + " WHERE coalesce(" + covering_last + ", 0) < " + u + ";\n";
+           u + " WHERE coalesce(" + last_run_column(row, "last_uid", "<=") + ", 0) < " + u + ";\n";
 }
 
 // The SQL of a trigger step that takes UID `row`.uid of mailbox
@@ -491,8 +492,7 @@ std::string add_uid_to_runs(const std::string& row) {
 std::string remove_uid_from_runs(const std::string& row) {
     const std::string m = row + ".mailbox_id";
     const std::string u = row + ".uid";
-    const std::string holding = "(SELECT first_uid FROM uid_runs WHERE mailbox_id = " + m +
-                                " AND first_uid <= " + u + " ORDER BY first_uid DESC LIMIT 1)";
+    const std::string holding = last_run_column(row, "first_uid", "<=");
     return "INSERT INTO uid_runs (mailbox_id, first_uid, last_uid) SELECT mailbox_id, " + u +
            " + 1, last_uid FROM uid_runs WHERE mailbox_id = " + m + " AND first_uid = " + holding +
            " AND first_uid < " + u + " AND last_uid > " + u + ";\n" +

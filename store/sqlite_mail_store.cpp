@@ -87,16 +87,18 @@ std::optional<MailboxInfo> load_by_id(Database& db, MailboxId id) {
 }
 
 // What require_mailbox() (selectable: require_selectable()) checks, for a
-// caller that needs nothing of the row: one column read, no MailboxInfo
+// caller that needs little of the row: two columns read, no MailboxInfo
 // built. A session's view sync asks several times per command, for each of
-// the ten sessions of the mixed benchmark (docs/benchmarks.md).
-void check_mailbox(Database& db, MailboxId id, bool selectable) {
-    auto q = db.prepare("SELECT selectable FROM mailboxes WHERE id = ?1");
+// the ten sessions of the mixed benchmark (docs/benchmarks.md). Returns the
+// mailbox's UIDNEXT, for the caller that needs it (uids()).
+std::int64_t check_mailbox(Database& db, MailboxId id, bool selectable) {
+    auto q = db.prepare("SELECT selectable, uidnext FROM mailboxes WHERE id = ?1");
     q.bind(1, id);
     if (!q.step()) throw StoreError(StoreErrc::NotFound, "mailbox does not exist");
     if (selectable && q.column_int(0) == 0) {
         throw StoreError(StoreErrc::NoSelect, "mailbox is not selectable");
     }
+    return q.column_int(1);
 }
 
 MailboxInfo require_mailbox(Database& db, MailboxId id) {
@@ -1061,15 +1063,9 @@ std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id) {
 
 std::vector<std::uint32_t> SqliteMailStore::uids(MailboxId id, std::uint32_t from) {
     ReadSnapshot snapshot(db_);
-    check_mailbox(db_, id, true);
     // No UID of the mailbox is at or above its UIDNEXT (RFC 3501 2.3.1.1),
     // which also bounds what damaged runs could make this allocate.
-    std::int64_t uidnext = 0;
-    {
-        auto next = db_.prepare("SELECT uidnext FROM mailboxes WHERE id = ?1");
-        next.bind(1, id);
-        if (next.step()) uidnext = next.column_int(0);
-    }
+    const std::int64_t uidnext = check_mailbox(db_, id, true);
     // From the runs of consecutive UIDs (schema v10, uid_runs): the run
     // holding `from` or the first above it, and every run after it.
     auto q = db_.prepare(
