@@ -17,14 +17,20 @@ WorkPool::WorkPool(std::size_t threads, std::size_t max_waiting, std::string nam
 }
 
 WorkPool::~WorkPool() {
+    std::deque<Job> dropped;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
-        jobs_.clear();
+        dropped.swap(jobs_);
     }
     wake_.notify_all();
     for (std::thread& thread : threads_)
         thread.join();
+    // Destroyed with the workers gone and the lock not held: a dropped job
+    // may own the last reference to something whose destructor submits
+    // here (refused: stopping_) or posts elsewhere (a strand's dropped turn
+    // drops the strand's tasks, Strand::abandon).
+    dropped.clear();
 }
 
 bool WorkPool::try_submit(Job job) {

@@ -7,7 +7,9 @@
 //
 // A job reports back through whatever it captured (LoopInbox::post for a
 // result the loop needs). Jobs still waiting when the pool is destroyed are
-// dropped, unrun; running ones are finished first.
+// dropped, unrun, after the running ones are finished and the threads
+// joined, so a dropped job's destructor may submit (refused) without
+// deadlocking on the pool's lock.
 #pragma once
 
 #include <condition_variable>

@@ -14,18 +14,57 @@ void Strand::post(Task task) {
     bool schedule = false;
     {
         std::lock_guard lock(mutex_);
-        tasks_.push_back(std::move(task));
-        if (!scheduled_) schedule = scheduled_ = true;
+        if (!abandoned_) {
+            tasks_.push_back(std::move(task));
+            if (!scheduled_) schedule = scheduled_ = true;
+        }
     }
+    // An abandoned strand's task is destroyed here, outside the lock.
     if (schedule) submit_turn();
 }
 
-void Strand::submit_turn() {
-    if (!pool_.try_submit([self = shared_from_this()] { self->run_turn(); })) {
-        // The pool refuses only when it is stopping (the strand pool has no
-        // waiting bound): the server is going down and the work with it.
-        log::warning("strand_dropped", {});
+namespace {
+
+// A strand's turn as the pool holds it. Run, it gives the strand up first;
+// destroyed unrun (the pool refused it or dropped it when it went), it
+// abandons the strand: nothing will run its tasks any more, and a task may
+// hold what holds the strand (a session's host posts its drain here and
+// keeps the strand as its executor), a cycle that would otherwise outlive
+// the server and everything the session holds with it.
+struct Turn {
+    std::shared_ptr<Strand> strand;
+    explicit Turn(std::shared_ptr<Strand> owner) : strand(std::move(owner)) {}
+    Turn(const Turn&) = delete;
+    Turn& operator=(const Turn&) = delete;
+    ~Turn() {
+        if (strand) strand->abandon();
     }
+};
+
+}  // namespace
+
+void Strand::submit_turn() {
+    // Shared, so that std::function's copies of the job are one turn.
+    auto turn = std::make_shared<Turn>(shared_from_this());
+    pool_.try_submit([turn] {
+        std::shared_ptr<Strand> self = std::move(turn->strand);
+        self->run_turn();
+    });
+    // Refused (the pool is stopping; the strand pool has no waiting bound):
+    // the job, and with it the turn, is gone already and the strand
+    // abandoned.
+}
+
+void Strand::abandon() {
+    std::deque<Task> dropped;
+    {
+        std::lock_guard lock(mutex_);
+        abandoned_ = true;
+        scheduled_ = false;
+        dropped.swap(tasks_);
+    }
+    log::warning("strand_dropped", {{"tasks", static_cast<std::uint64_t>(dropped.size())}});
+    // Outside the lock: a task's destructor may post here again (dropped).
 }
 
 bool Strand::running_here() const {

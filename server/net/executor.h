@@ -86,6 +86,10 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     // Tasks posted and not started yet (any thread): from a task, whether
     // others of this user wait behind it.
     bool has_waiting() const;
+    // The pool will never run this strand again (it went, with the
+    // strand's turn still waiting): the waiting tasks are dropped, and so
+    // is everything posted later. Called by the dropped turn; any thread.
+    void abandon();
 
   private:
     void submit_turn();
@@ -97,6 +101,7 @@ class Strand final : public Executor, public std::enable_shared_from_this<Strand
     mutable std::mutex mutex_;
     std::deque<Task> tasks_;
     bool scheduled_ = false;
+    bool abandoned_ = false;
     // The worker running a turn now (default id: none).
     std::thread::id running_on_;
 };
