@@ -122,6 +122,17 @@ void Server::mail_changed_elsewhere(const std::string& user) {
 }
 
 Server::~Server() {
+    if (!stopping_) {
+        // Never stopped: listen() failed (an address in use) or run() never
+        // ran. The listeners, signals and endpoints are members that go
+        // before the loops, yet their handles are still in the first loop,
+        // whose destructor would walk over them: closed here, and the loop
+        // turned once so that their close callbacks run while they live.
+        stopping_ = true;
+        close_handles();
+        external_changes_.reset();
+        uv_run(loop(), UV_RUN_NOWAIT);
+    }
     // The members go in reverse order: the verification pool and the strand
     // pool (their threads joined, work not started dropped) before the
     // loops they post to. A loop closes what is left of its handles.
@@ -472,6 +483,16 @@ void Server::on_signal(uv_signal_t* handle, int signum) {
 void Server::stop() {
     if (stopping_) return;
     stopping_ = true;
+    close_handles();
+    // Its thread is joined here: no report after this.
+    external_changes_.reset();
+    // Each loop says goodbye to its connections and ends when they are gone.
+    loops_.front()->shutdown();
+    for (std::size_t i = 1; i < loops_.size(); ++i)
+        loops_[i]->post([loop = loops_[i].get()] { loop->shutdown(); });
+}
+
+void Server::close_handles() {
     for (auto& listener : listeners_) {
         if (listener->open) {
             listener->open = false;
@@ -490,12 +511,6 @@ void Server::stop() {
     }
     if (metrics_) metrics_->close();
     if (control_) control_->close();
-    // Its thread is joined here: no report after this.
-    external_changes_.reset();
-    // Each loop says goodbye to its connections and ends when they are gone.
-    loops_.front()->shutdown();
-    for (std::size_t i = 1; i < loops_.size(); ++i)
-        loops_[i]->post([loop = loops_[i].get()] { loop->shutdown(); });
 }
 
 void Server::reload_tls() {

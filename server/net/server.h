@@ -188,6 +188,9 @@ class Server {
     // loop; closed with the listeners.
     std::unique_ptr<ControlSocket> control_;
     void listen_control(std::ostream& out);
+    // Closes the listeners, the signal handles and the metrics and control
+    // endpoints (all on the first loop); stop() and a never-run ~Server.
+    void close_handles();
     // Visits every connection on its own loop, then calls `done` on the
     // first loop with what `visit` returned for each (nullopt: skipped).
     template <class T>

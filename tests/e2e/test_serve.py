@@ -354,6 +354,23 @@ class Shutdown(ServerTest):
         # Bounded by the server's 2 s grace period.
         self.assertEqual(self.server.proc.wait(timeout=WAIT), 0)
 
+    def test_address_in_use_exits_unavailable_and_the_first_server_serves_on(self):
+        # A second server on a port the first holds: "cannot listen", exit
+        # 69 (EX_UNAVAILABLE), and no crash while it closes the listener
+        # already made and the loops that never ran (each listener on
+        # --threads loops: every loop's handles closed before they go).
+        for threads in ("1", "4"):
+            with self.subTest(threads=threads):
+                second = subprocess.run(
+                    [IMAPD, "serve", "--ephemeral", "--threads", threads,
+                     "--listen", "127.0.0.1:0",
+                     "--listen", "127.0.0.1:%d" % self.imap_port],
+                    capture_output=True, timeout=WAIT)
+                self.assertIn(b"cannot listen on 127.0.0.1:%d" % self.imap_port, second.stderr)
+                self.assertEqual(second.returncode, 69, second.stderr.decode(errors="replace"))
+        sock = self.raw()
+        self.assertTrue(recv_until(sock, rb"\r\n").startswith(b"* OK"))
+
 
 class Timeouts(ServerTest):
     config_text = "[timeouts]\npre_auth = \"1s\"\n"
