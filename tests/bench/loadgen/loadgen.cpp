@@ -27,6 +27,11 @@
 //                NOOP was due, not from when it could be sent: a stall of
 //                the server then shows in every sample it delayed, not in
 //                one (no coordinated omission).
+//   search       after SELECT, UID SEARCH TEXT "<needle>" in a loop, one
+//                awaited at a time, the needles of --needles in turn: a
+//                heavy reader for fairness runs (a needle of one or two
+//                characters has no trigram in the index, so every
+//                message's text is read; RFC 3501 6.4.4 is substring).
 //   bad-login    hostile: wrong-password LOGINs, fire-and-forget (the
 //                connection is dropped 100 ms after the LOGIN is sent),
 //                from --source-ips loopback addresses 127.0.0.2.. in turn.
@@ -67,7 +72,8 @@ struct Options {
     int messages = 200;  // append mode: per client
     bool split_literal = false;
     int source_ips = 1;
-    double interval_ms = 0;  // noop mode: a fixed schedule
+    double interval_ms = 0;                 // noop mode: a fixed schedule
+    std::vector<std::string> needles{"q"};  // search mode, in turn
     bool json = false;
     std::uint64_t seed = 1;
 };
@@ -76,11 +82,26 @@ struct Options {
     if (error) std::fprintf(stderr, "imapd-loadgen: %s\n", error);
     std::fprintf(stderr,
                  "usage: imapd-loadgen --port N [--host H] [--mode "
-                 "mixed|mixed-login|append|login|noop|bad-login]\n"
+                 "mixed|mixed-login|append|login|noop|search|bad-login]\n"
                  "  [--clients N] [--users a,b,...] [--password P] [--duration S] [--warmup S]\n"
                  "  [--mailbox M] [--message-size B] [--messages N] [--split-literal]\n"
-                 "  [--source-ips N] [--interval-ms N] [--seed N] [--json]\n");
+                 "  [--source-ips N] [--interval-ms N] [--needles a,b,...] [--seed N] [--json]\n");
     std::exit(2);
+}
+
+// "a,b,,c" -> {a, b, c}.
+std::vector<std::string> split_list(const std::string& list) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        const std::size_t comma = list.find(',', start);
+        std::string item =
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (!item.empty()) items.push_back(std::move(item));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return items;
 }
 
 Options parse_options(int argc, char** argv) {
@@ -99,18 +120,9 @@ Options parse_options(int argc, char** argv) {
             o.mode = value();
         else if (arg == "--clients")
             o.clients = std::stoi(value());
-        else if (arg == "--users") {
-            std::string list = value();
-            std::size_t start = 0;
-            while (start <= list.size()) {
-                const std::size_t comma = list.find(',', start);
-                const std::string name = list.substr(
-                    start, comma == std::string::npos ? std::string::npos : comma - start);
-                if (!name.empty()) o.users.push_back(name);
-                if (comma == std::string::npos) break;
-                start = comma + 1;
-            }
-        } else if (arg == "--password")
+        else if (arg == "--users")
+            o.users = split_list(value());
+        else if (arg == "--password")
             o.password = value();
         else if (arg == "--duration")
             o.duration = std::stod(value());
@@ -128,7 +140,10 @@ Options parse_options(int argc, char** argv) {
             o.source_ips = std::stoi(value());
         else if (arg == "--interval-ms")
             o.interval_ms = std::stod(value());
-        else if (arg == "--seed")
+        else if (arg == "--needles") {
+            o.needles = split_list(value());
+            if (o.needles.empty()) usage("empty --needles");
+        } else if (arg == "--seed")
             o.seed = std::stoull(value());
         else if (arg == "--json")
             o.json = true;
@@ -564,6 +579,12 @@ void Client::next_cycle_command() {
         // Measured from when it was due (the send may be late after a stall).
         sent_at_ = due_;
         due_ += std::chrono::microseconds(static_cast<long>(o.interval_ms * 1000));
+        return;
+    }
+    if (o.mode == "search") {
+        const std::string& needle =
+            o.needles[static_cast<std::size_t>(cycle_step_++) % o.needles.size()];
+        send_command("UID SEARCH TEXT", "UID SEARCH TEXT \"" + needle + "\"\r\n");
         return;
     }
     if (o.mode == "append") {
