@@ -28,7 +28,7 @@ Scenarios (each --duration seconds after --warmup, median of --repeat):
 
 Usage:
   cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build build/release -j2
-  tests/bench/bench_throughput.py                       # everything, ~10 min
+  tests/bench/bench_throughput.py                       # everything, ~15 min
   tests/bench/bench_throughput.py --only-scenario mixed --duration 10 --repeat 1
   tests/bench/bench_throughput.py --out docs/benchmarks.md
 """
