@@ -17,14 +17,16 @@ CommitSync::~CommitSync() {
     if (fd_ >= 0) ::close(fd_);
 }
 
-void CommitSync::checkpoint_if_large() {
-    if (log_frames_.load(std::memory_order_acquire) < kCheckpointFrames) return;
+bool CommitSync::checkpoint() {
+    if (!checkpoint_due()) return false;
+    std::unique_lock lock(checkpoint_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;  // one is running: it copies what there is
     if (checkpointer_ == nullptr) {
         if (sqlite3_open_v2(database_path_.c_str(), &checkpointer_,
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
             sqlite3_close_v2(checkpointer_);
             checkpointer_ = nullptr;
-            return;  // the next sync tries again; the log only grows meanwhile
+            return false;  // the next sync tries again; the log only grows meanwhile
         }
         // The checkpoint syncs the log before it copies and the database
         // after (synchronous=NORMAL does both in WAL mode).
@@ -35,17 +37,21 @@ void CommitSync::checkpoint_if_large() {
     // log from its start once everything was copied.
     int log_frames = 0;
     int copied_frames = 0;
+    // The log's frames the checkpoint syncs before copying may be more than
+    // a concurrent sync() covered: syncing more than asked is harmless.
     if (sqlite3_wal_checkpoint_v2(checkpointer_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames,
-                                  &copied_frames) == SQLITE_OK) {
-        checkpoints_.fetch_add(1, std::memory_order_acq_rel);
-        // Everything copied: the store's next commit restarts the log (and
-        // reports its new length). Until then the count must not ask for
-        // another checkpoint, with nothing left to copy.
-        if (copied_frames == log_frames) {
-            std::uint64_t seen = static_cast<std::uint64_t>(log_frames);
-            log_frames_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);
-        }
+                                  &copied_frames) != SQLITE_OK) {
+        return false;
     }
+    checkpoints_.fetch_add(1, std::memory_order_acq_rel);
+    // Everything copied: the store's next commit restarts the log (and
+    // reports its new length). Until then the count must not ask for
+    // another checkpoint, with nothing left to copy.
+    if (copied_frames == log_frames) {
+        std::uint64_t seen = static_cast<std::uint64_t>(log_frames);
+        log_frames_.compare_exchange_strong(seen, 0, std::memory_order_acq_rel);
+    }
+    return true;
 }
 
 std::uint64_t CommitSync::sync() {
@@ -77,7 +83,6 @@ std::uint64_t CommitSync::sync() {
     while (previous < target &&
            !durable_.compare_exchange_weak(previous, target, std::memory_order_acq_rel)) {
     }
-    checkpoint_if_large();
     return durable();
 }
 

@@ -29,10 +29,13 @@ namespace imap::store {
 
 //
 // Checkpoints (copying the log into the database file) move here too: the
-// store's connection runs with wal_autocheckpoint off, and sync() runs a
-// PASSIVE checkpoint on a connection of its own once the log holds
+// store's connection runs with wal_autocheckpoint off, and checkpoint()
+// runs a PASSIVE checkpoint on a connection of its own once the log holds
 // kCheckpointFrames, so the checkpoint's writes and its two fsyncs never run
-// on the user's strand either.
+// on the user's strand either. It is separate from sync(), and may run
+// beside it on another thread: the waiters a sync covered are told at once,
+// not after a checkpoint's copy and database fsync (GroupCommit runs it as a
+// job of its own once they were told).
 class CommitSync {
   public:
     // SQLite's own default (wal_autocheckpoint): a checkpoint per 1,000
@@ -71,16 +74,25 @@ class CommitSync {
     // should have covered must then never be acknowledged.
     std::uint64_t sync();
 
+    // Any thread: the log holds kCheckpointFrames or more.
+    bool checkpoint_due() const {
+        return log_frames_.load(std::memory_order_acquire) >= kCheckpointFrames;
+    }
+    // Any thread, blocking (a copy and two fsyncs), at the same time as
+    // sync() on another: a PASSIVE checkpoint when checkpoint_due(). A
+    // checkpoint already running on another thread makes this one return
+    // at once (that one copies what there is). False when none ran.
+    bool checkpoint();
+
     // Checkpoints run so far (for tests).
     std::uint64_t checkpoints() const { return checkpoints_.load(std::memory_order_acquire); }
 
   private:
-    void checkpoint_if_large();
-
     const std::string database_path_;
     const std::string log_path_;
-    std::mutex sync_mutex_;  // one sync at a time; guards fd_ and checkpointer_
+    std::mutex sync_mutex_;  // one sync at a time; guards fd_
     int fd_ = -1;
+    std::mutex checkpoint_mutex_;      // one checkpoint at a time; guards checkpointer_
     sqlite3* checkpointer_ = nullptr;  // opened at the first checkpoint
     std::atomic<std::uint64_t> checkpoints_{0};
     std::atomic<std::uint64_t> log_frames_{0};

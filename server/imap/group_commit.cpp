@@ -70,7 +70,30 @@ void GroupCommit::run_syncs() {
         for (Ready& r : ready)
             r(durable);
         if (!durable) return;
+        start_checkpoint();
     }
+}
+
+void GroupCommit::start_checkpoint() {
+    if (!sync_->checkpoint_due()) return;
+    {
+        std::lock_guard lock(mutex_);
+        if (checkpointing_) return;
+        checkpointing_ = true;
+    }
+    auto self = shared_from_this();
+    auto job = [self] {
+        try {
+            self->sync_->checkpoint();
+        } catch (const std::exception& error) {
+            // Nothing waits for a checkpoint: the log only grows until the
+            // next one.
+            log::error("checkpoint_failed", {{"error", error.what()}});
+        }
+        std::lock_guard lock(self->mutex_);
+        self->checkpointing_ = false;
+    };
+    if (!run_blocking_ || !run_blocking_(job)) job();
 }
 
 }  // namespace imap::server

@@ -150,7 +150,7 @@ TEST_CASE("Group commit: a failed sync never reports the commits durable",
     CHECK(told == std::vector<bool>{false, false});
 }
 
-TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connection",
+TEST_CASE("Group commit: checkpoints run in checkpoint(), not on the store's connection nor in sync()",
           "[store][group-commit]") {
     test::UniqueTempDir dir("imapd-gc");
     const OpenOptions options = file_options(dir, true);
@@ -178,8 +178,13 @@ TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connectio
           CommitSync::kCheckpointFrames * 4096);
     CHECK(store.commit_sync()->checkpoints() == 0);
     const std::uint64_t serial = store.commit_serial();
+    CHECK(store.commit_sync()->checkpoint_due());
+    // A sync only syncs: the waiters it covers are not held for a copy.
     CHECK(store.commit_sync()->sync() == serial);
+    CHECK(store.commit_sync()->checkpoints() == 0);
+    CHECK(store.commit_sync()->checkpoint());
     CHECK(store.commit_sync()->checkpoints() == 1);
+    CHECK_FALSE(store.commit_sync()->checkpoint_due());
     // The log restarts from its start and its file keeps its size: small
     // commits after it need no checkpoint until the log holds
     // kCheckpointFrames again (a test of the file's size once checkpointed
@@ -193,6 +198,8 @@ TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connectio
         // (in one expression the order of the two calls is unspecified).
         const std::uint64_t counted = store.commit_serial();
         CHECK(store.commit_sync()->sync() == counted);
+        CHECK_FALSE(store.commit_sync()->checkpoint_due());
+        CHECK_FALSE(store.commit_sync()->checkpoint());
     }
     CHECK(std::filesystem::file_size(options.path + "-wal") >=
           CommitSync::kCheckpointFrames * 4096);
@@ -211,4 +218,45 @@ TEST_CASE("Group commit: checkpoints run in sync(), not on the store's connectio
     CHECK(sqlite3_column_int(count, 0) == 24);  // at the checkpoint
     sqlite3_finalize(count);
     sqlite3_close_v2(db);
+}
+
+TEST_CASE("Group commit: waiters are told before the checkpoint their sync made due, which is a job "
+          "of its own",
+          "[server][group-commit]") {
+    test::UniqueTempDir dir("imapd-gc");
+    const OpenOptions options = file_options(dir, true);
+    SqliteMailStore store(options);
+    ManualRunner runner;
+    auto group = std::make_shared<server::GroupCommit>(store.commit_sync(), runner.runner());
+    // Past kCheckpointFrames of log (as in the test above: ~96 pages each).
+    std::mt19937 random(11);
+    std::string filler;
+    for (std::size_t i = 0; i < 256 * 1024; ++i)
+        filler += (i % 76 == 75) ? '\n' : static_cast<char>('0' + random() % 64);
+    for (int n = 0; n < 12; ++n) {
+        const std::string raw = "Subject: big " + std::to_string(n) + "\r\n\r\n" + filler + "\r\n";
+        AppendRequest request;
+        request.message = raw;
+        store.append(store.open_mailbox("INBOX").id, request);
+    }
+    REQUIRE(store.commit_sync()->checkpoint_due());
+    std::vector<std::uint64_t> checkpoints_when_told;
+    CHECK_FALSE(group->when_durable(store.commit_serial(), [&](bool ok) {
+        CHECK(ok);
+        checkpoints_when_told.push_back(store.commit_sync()->checkpoints());
+    }));
+    REQUIRE(runner.jobs.size() == 1);
+    runner.run_all();  // the sync
+    // Told with no checkpoint run yet; the checkpoint waits as its own job.
+    CHECK(checkpoints_when_told == std::vector<std::uint64_t>{0});
+    CHECK(store.commit_sync()->checkpoints() == 0);
+    REQUIRE(runner.jobs.size() == 1);
+    // A sync while that job waits starts no second checkpoint.
+    append_one(store, 1);
+    CHECK_FALSE(group->when_durable(store.commit_serial(), [&](bool ok) { CHECK(ok); }));
+    CHECK(runner.jobs.size() == 2);
+    runner.run_all();
+    CHECK(store.commit_sync()->checkpoints() == 1);
+    CHECK(runner.jobs.empty());
+    CHECK_FALSE(store.commit_sync()->checkpoint_due());
 }
