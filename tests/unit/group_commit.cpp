@@ -150,8 +150,9 @@ TEST_CASE("Group commit: a failed sync never reports the commits durable",
     CHECK(told == std::vector<bool>{false, false});
 }
 
-TEST_CASE("Group commit: checkpoints run in checkpoint(), not on the store's connection nor in sync()",
-          "[store][group-commit]") {
+TEST_CASE(
+    "Group commit: checkpoints run in checkpoint(), not on the store's connection nor in sync()",
+    "[store][group-commit]") {
     test::UniqueTempDir dir("imapd-gc");
     const OpenOptions options = file_options(dir, true);
     SqliteMailStore store(options);
@@ -220,9 +221,10 @@ TEST_CASE("Group commit: checkpoints run in checkpoint(), not on the store's con
     sqlite3_close_v2(db);
 }
 
-TEST_CASE("Group commit: waiters are told before the checkpoint their sync made due, which is a job "
-          "of its own",
-          "[server][group-commit]") {
+TEST_CASE(
+    "Group commit: waiters are told before the checkpoint their sync made due, which is a job "
+    "of its own",
+    "[server][group-commit]") {
     test::UniqueTempDir dir("imapd-gc");
     const OpenOptions options = file_options(dir, true);
     SqliteMailStore store(options);
