@@ -46,6 +46,23 @@ void append_one(MailStore& store, int n) {
     store.append(store.open_mailbox("INBOX").id, request);
 }
 
+// `count` messages of ~256 KB of random letters, from `seed`: bodies are
+// stored compressed (docs/storage.md "Compressed bodies"), but letters from
+// a 64-letter alphabet still take 6 bits each, so each message and its
+// search text add ~96 pages of log; a dozen pass kCheckpointFrames.
+void append_big(MailStore& store, int count, unsigned seed) {
+    std::mt19937 random(seed);
+    std::string filler;
+    for (std::size_t i = 0; i < 256 * 1024; ++i)
+        filler += (i % 76 == 75) ? '\n' : static_cast<char>('0' + random() % 64);
+    for (int n = 0; n < count; ++n) {
+        const std::string raw = "Subject: big " + std::to_string(n) + "\r\n\r\n" + filler + "\r\n";
+        AppendRequest request;
+        request.message = raw;
+        store.append(store.open_mailbox("INBOX").id, request);
+    }
+}
+
 // A RunBlocking that keeps the jobs, so the test decides when syncs run.
 struct ManualRunner {
     std::vector<std::function<void()>> jobs;
@@ -161,20 +178,8 @@ TEST_CASE(
         REQUIRE(q.step());
         CHECK(q.column_int(0) == 0);
     }
-    // Past kCheckpointFrames of log: 24 messages of ~256 KB of random
-    // letters (bodies are stored compressed, docs/storage.md "Compressed
-    // bodies": letters from a 64-letter alphabet still take 6 bits each, so
-    // each message and its search text are ~48 pages each).
-    std::mt19937 random(24);
-    std::string filler;
-    for (std::size_t i = 0; i < 256 * 1024; ++i)
-        filler += (i % 76 == 75) ? '\n' : static_cast<char>('0' + random() % 64);
-    for (int n = 0; n < 24; ++n) {
-        const std::string raw = "Subject: big " + std::to_string(n) + "\r\n\r\n" + filler + "\r\n";
-        AppendRequest request;
-        request.message = raw;
-        store.append(store.open_mailbox("INBOX").id, request);
-    }
+    // Past kCheckpointFrames of log.
+    append_big(store, 24, 24);
     CHECK(std::filesystem::file_size(options.path + "-wal") >=
           CommitSync::kCheckpointFrames * 4096);
     CHECK(store.commit_sync()->checkpoints() == 0);
@@ -230,17 +235,8 @@ TEST_CASE(
     SqliteMailStore store(options);
     ManualRunner runner;
     auto group = std::make_shared<server::GroupCommit>(store.commit_sync(), runner.runner());
-    // Past kCheckpointFrames of log (as in the test above: ~96 pages each).
-    std::mt19937 random(11);
-    std::string filler;
-    for (std::size_t i = 0; i < 256 * 1024; ++i)
-        filler += (i % 76 == 75) ? '\n' : static_cast<char>('0' + random() % 64);
-    for (int n = 0; n < 12; ++n) {
-        const std::string raw = "Subject: big " + std::to_string(n) + "\r\n\r\n" + filler + "\r\n";
-        AppendRequest request;
-        request.message = raw;
-        store.append(store.open_mailbox("INBOX").id, request);
-    }
+    // Past kCheckpointFrames of log.
+    append_big(store, 12, 11);
     REQUIRE(store.commit_sync()->checkpoint_due());
     std::vector<std::uint64_t> checkpoints_when_told;
     CHECK_FALSE(group->when_durable(store.commit_serial(), [&](bool ok) {
